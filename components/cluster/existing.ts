@@ -1,0 +1,38 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterHandle } from "./handle";
+
+/** Reach a cluster that already exists (kind, minikube, on-premises, or one managed elsewhere). */
+export interface ExistingClusterArgs {
+  readonly name: string;
+  /** A context of the ambient kubeconfig; used when `kubeconfig` is not given. */
+  readonly context?: string;
+  /** A whole kubeconfig (secret). Rotating a token embedded in it replaces every resource. */
+  readonly kubeconfig?: pulumi.Input<string>;
+  readonly storageProvisioner: string;
+  readonly storageParameters: Readonly<Record<string, string>>;
+  readonly ingressClass: string;
+  readonly ingressNamespace: string;
+}
+
+/** A {@link ClusterHandle} for an existing cluster, reached through a kubeconfig. */
+export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomResourceOptions): ClusterHandle {
+  const kubeconfig = pulumi.secret(pulumi.output(args.kubeconfig ?? ""));
+  const provider = new k8s.Provider(`${args.name}-k8s`, {
+    ...(args.kubeconfig !== undefined ? { kubeconfig } : { context: args.context }),
+    enableServerSideApply: true,
+  }, opts);
+  return {
+    cloud: "existing",
+    name: pulumi.output(args.name),
+    provider,
+    kubeconfig,
+    storage: { provisioner: args.storageProvisioner, parameters: args.storageParameters },
+    ingress: {
+      className: args.ingressClass,
+      annotations: {},
+      allowFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ingressNamespace } } }],
+    },
+    bindWorkloadIdentity: () => ({}),
+  };
+}

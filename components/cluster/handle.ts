@@ -1,0 +1,40 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The clouds a cluster can come from. */
+export type Cloud = "aws" | "gcp" | "existing";
+
+/** A Kubernetes ServiceAccount to bind to a cloud identity (IAM role, Google service account). */
+export interface WorkloadIdentityBinding {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** IAM role ARN on AWS, Google service account email on GCP. */
+  readonly cloudIdentity: string;
+}
+
+/**
+ * Everything the layers above the cluster need, identical for EKS, GKE and an existing cluster.
+ * Nothing outside `components/cluster/` branches on the cloud; it reads this handle instead.
+ */
+export interface ClusterHandle {
+  readonly cloud: Cloud;
+  readonly name: pulumi.Output<string>;
+  /** Explicit provider for every Kubernetes resource (the default provider is disabled). */
+  readonly provider: k8s.Provider;
+  /** Kubeconfig with exec authentication and no token, as a secret output. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Default StorageClass parameters for this cloud's block storage. */
+  readonly storage: { readonly provisioner: string; readonly parameters: Readonly<Record<string, string>> };
+  readonly ingress: {
+    /** IngressClass of the cluster's ingress controller. */
+    readonly className: string;
+    /** Annotations every Ingress of this cluster needs. */
+    readonly annotations: Readonly<Record<string, string>>;
+    /** NetworkPolicy peers through which ingress traffic reaches pods. */
+    readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
+  };
+  /** Registry host the environment pulls from, when it mirrors images; undefined means as released. */
+  readonly registry?: string;
+  /** ServiceAccount annotations (and cloud resources) that bind it to a cloud identity. */
+  bindWorkloadIdentity(binding: WorkloadIdentityBinding): Readonly<Record<string, pulumi.Input<string>>>;
+}

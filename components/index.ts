@@ -1,0 +1,13 @@
+/**
+ * The blueprint's reusable components. Each is a plain-TypeScript `ComponentResource` with typed
+ * args and secure defaults; give them an explicit Kubernetes provider through `providers`.
+ */
+export { TeamNamespace, teamNamespaceDefaults, type TeamNamespaceArgs, type QuotaSpec, type LimitRangeSpec } from "./namespace";
+export { AppConfig, looksLikeCredential, type AppConfigArgs } from "./app-config";
+export { StorageClass, type StorageClassArgs } from "./storage-class";
+export { Volume, type VolumeArgs } from "./volume";
+export { Workload, workloadDefaults, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
+export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-classes";
+export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "./labels";
+export { dataProtection } from "./protection";
+export { createCluster, type ClusterHandle, type Cloud, type WorkloadIdentityBinding } from "./cluster";

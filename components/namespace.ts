@@ -1,0 +1,197 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MANAGED_BY } from "./labels";
+import { dataProtection } from "./protection";
+
+/** ResourceQuota `spec.hard`, keyed as Kubernetes names the resources (`requests.cpu`, `pods`, ...). */
+export type QuotaSpec = Readonly<Record<string, string | number>>;
+
+/** Container and PVC bounds applied by a LimitRange. */
+export interface LimitRangeSpec {
+  /** Limits given to containers that set none. */
+  readonly default: Readonly<Record<string, string | number | undefined>>;
+  /** Requests given to containers that set none. */
+  readonly defaultRequest: Readonly<Record<string, string | number | undefined>>;
+  /** Largest limit a container may set. */
+  readonly max: Readonly<Record<string, string | number | undefined>>;
+  /** Largest limit/request ratio per resource. */
+  readonly maxLimitRequestRatio: Readonly<Record<string, string | number | undefined>>;
+  /** Smallest and largest PersistentVolumeClaim. */
+  readonly pvcMin: string | number;
+  readonly pvcMax: string | number;
+}
+
+/** Defaults for a small team, used when {@link TeamNamespaceArgs} leaves a part out. */
+export const teamNamespaceDefaults = {
+  podSecurity: "restricted",
+  podSecurityVersion: "latest",
+  quota: {
+    "requests.cpu": "4",
+    "requests.memory": "8Gi",
+    "limits.cpu": "8",
+    "limits.memory": "16Gi",
+    "requests.ephemeral-storage": "20Gi",
+    "limits.ephemeral-storage": "40Gi",
+    pods: 40,
+    services: 20,
+    "services.loadbalancers": 0,
+    "services.nodeports": 0,
+    persistentvolumeclaims: 10,
+    "requests.storage": "100Gi",
+  } as QuotaSpec,
+  limits: {
+    default: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
+    defaultRequest: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
+    max: { cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" },
+    maxLimitRequestRatio: { cpu: "10", memory: "4" },
+    pvcMin: "1Gi",
+    pvcMax: "100Gi",
+  } as LimitRangeSpec,
+} as const;
+
+/** API groups and resources a team maintainer manages; never `pods/exec`, `pods/attach` or wildcards. */
+const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+];
+
+/** Read-only view of the same objects, without Secrets. */
+const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: ["get", "list", "watch"] },
+];
+
+/** A namespace for one team, with guardrails. */
+export interface TeamNamespaceArgs {
+  /** Kubernetes name; must be a DNS-1123 label. */
+  readonly name: string;
+  /** Pod Security Standard enforced, audited and warned on. @default "restricted" */
+  readonly podSecurity?: "restricted" | "baseline";
+  /** Pod Security Standard version, e.g. `v1.33`. @default "latest" */
+  readonly podSecurityVersion?: string;
+  /** Hard limits for the whole namespace. Defaults suit a small team. */
+  readonly quota?: QuotaSpec;
+  /** Per-container defaults and bounds, and PVC size bounds. */
+  readonly limits?: LimitRangeSpec;
+  /** Identity-provider groups bound to the namespace's `team-maintainer` Role. */
+  readonly maintainerGroups?: readonly string[];
+  /** Identity-provider groups bound to the namespace's read-only `team-viewer` Role. */
+  readonly viewerGroups?: readonly string[];
+  /** Protect the Namespace from deletion (`protect` + `retainOnDelete`). @default false */
+  readonly protect?: boolean;
+}
+
+/**
+ * A team Namespace with Pod Security Admission labels, ResourceQuota, LimitRange, a default-deny
+ * NetworkPolicy that still allows DNS and traffic inside the namespace, and RoleBindings of the
+ * team's groups to Roles defined here (no built-in ClusterRoles).
+ */
+export class TeamNamespace extends pulumi.ComponentResource {
+  /** The namespace name, available once the Namespace exists. */
+  public readonly name: pulumi.Output<string>;
+  /** Whether the Namespace was registered with `protect`/`retainOnDelete`. */
+  public readonly protected: boolean;
+
+  constructor(name: string, args: TeamNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:k8s:TeamNamespace", name, {}, opts);
+    const parent = { parent: this };
+    const podSecurity = args.podSecurity ?? teamNamespaceDefaults.podSecurity;
+    const version = args.podSecurityVersion ?? teamNamespaceDefaults.podSecurityVersion;
+    const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": args.name };
+    this.protected = args.protect ?? false;
+
+    const ns = new k8s.core.v1.Namespace(
+      name,
+      {
+        metadata: {
+          name: args.name,
+          labels: {
+            ...labels,
+            "pod-security.kubernetes.io/enforce": podSecurity,
+            "pod-security.kubernetes.io/enforce-version": version,
+            // Audit and warn at `restricted` even when enforcing `baseline`, so drift is visible.
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/audit-version": version,
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/warn-version": version,
+          },
+        },
+      },
+      { ...parent, ...dataProtection(this.protected) },
+    );
+    this.name = ns.metadata.name;
+    const meta = (n: string) => ({ name: n, namespace: this.name, labels });
+    const child = { parent: this, dependsOn: [ns] };
+
+    const quota = { ...teamNamespaceDefaults.quota, ...args.quota };
+    new k8s.core.v1.ResourceQuota(`${name}-quota`, {
+      metadata: meta("team-quota"),
+      spec: { hard: Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)])) },
+    }, child);
+
+    const limits = args.limits ?? teamNamespaceDefaults.limits;
+    new k8s.core.v1.LimitRange(`${name}-limits`, {
+      metadata: meta("team-limits"),
+      spec: {
+        limits: [
+          {
+            type: "Container",
+            default: quantities(limits.default),
+            defaultRequest: quantities(limits.defaultRequest),
+            max: quantities(limits.max),
+            maxLimitRequestRatio: quantities(limits.maxLimitRequestRatio),
+          },
+          { type: "PersistentVolumeClaim", min: { storage: String(limits.pvcMin) }, max: { storage: String(limits.pvcMax) } },
+        ],
+      },
+    }, child);
+
+    new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
+      metadata: meta("default-deny"),
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    }, child);
+    new k8s.networking.v1.NetworkPolicy(`${name}-allow-namespace-and-dns`, {
+      metadata: meta("allow-namespace-and-dns"),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: {} }] }],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          {
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+          },
+        ],
+      },
+    }, child);
+
+    const bind = (role: string, rules: k8s.types.input.rbac.v1.PolicyRule[], groups: readonly string[] | undefined) => {
+      const r = new k8s.rbac.v1.Role(`${name}-${role}`, { metadata: meta(role), rules }, child);
+      if (!groups || groups.length === 0) return;
+      new k8s.rbac.v1.RoleBinding(`${name}-${role}s`, {
+        metadata: meta(`${role}s`),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: r.metadata.name },
+        subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
+      }, child);
+    };
+    bind("team-maintainer", MAINTAINER_RULES, args.maintainerGroups);
+    bind("team-viewer", VIEWER_RULES, args.viewerGroups);
+
+    this.registerOutputs({ name: this.name });
+  }
+}
+
+function quantities(set: Readonly<Record<string, string | number | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}

@@ -1,0 +1,283 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { isPinned, parsePinnedImage } from "../config/images";
+import { recommendedLabels, selectorLabels, type AppIdentity } from "./labels";
+
+type Quantities = Readonly<{ cpu: string | number; memory: string | number; "ephemeral-storage": string | number }>;
+
+/** An HTTP probe on the app's port (or another port). */
+export interface HttpProbe {
+  readonly path: string;
+  readonly port?: number;
+  readonly initialDelaySeconds?: number;
+  readonly periodSeconds?: number;
+  readonly timeoutSeconds?: number;
+  readonly failureThreshold?: number;
+}
+
+/** A volume claim mounted into the container. */
+export interface VolumeMount {
+  /** Volume name inside the pod (a DNS label). */
+  readonly name: string;
+  readonly claimName: pulumi.Input<string>;
+  readonly mountPath: string;
+}
+
+/** Defaults of a {@link Workload}, in one visible place. */
+export const workloadDefaults = {
+  preStopSeconds: 5,
+  terminationGracePeriodSeconds: 30,
+  /** Never drop below the desired count during a rollout. */
+  rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } as { maxSurge: number | string; maxUnavailable: number | string },
+  runAsUser: 10001,
+  tmpSize: "64Mi",
+  targetCPUUtilizationPercentage: 70,
+  servicePort: 80,
+  revisionHistoryLimit: 5,
+  progressDeadlineSeconds: 600,
+  /** Seconds an HPA waits before scaling down, to ride out short dips. */
+  scaleDownStabilizationSeconds: 300,
+} as const;
+
+/** One stateless app: Deployment, Service, PodDisruptionBudget and optional HPA and Ingress. */
+export interface WorkloadArgs {
+  /** Recommended labels; `instance` is also the name of every fixed-name object. */
+  readonly identity: AppIdentity;
+  readonly namespace: pulumi.Input<string>;
+  /** `repo@sha256:<64 hex>`; a tag is refused. */
+  readonly image: string;
+  /** Port the container listens on; exported to it as `PORT`. */
+  readonly port: number;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  /** Fixed replica count; ignored when `autoscaling` is set (the HPA owns replicas). @default 1 */
+  readonly replicas?: number;
+  readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetCPUUtilizationPercentage?: number };
+  /** Requests and limits, always set (from the app or its namespace defaults). */
+  readonly resources: { readonly requests: Quantities; readonly limits: Quantities };
+  /** From {@link AppConfig.envFrom}. */
+  readonly envFrom?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvFromSource>[]>;
+  readonly probes: { readonly readiness: HttpProbe; readonly liveness: HttpProbe; readonly startup?: HttpProbe };
+  /** Seconds to keep serving after SIGTERM while the endpoint is removed. @default 5 */
+  readonly preStopSeconds?: number;
+  /** Must exceed `preStopSeconds` plus the app's drain time. @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+  readonly rollingUpdate?: { readonly maxSurge: number | string; readonly maxUnavailable: number | string };
+  readonly priorityClassName: pulumi.Input<string>;
+  /** Non-root UID and GID. @default 10001 */
+  readonly runAsUser?: number;
+  /** Size limit of the `/tmp` emptyDir. @default "64Mi" */
+  readonly tmpSize?: string;
+  readonly volumes?: readonly VolumeMount[];
+  /** Annotations for the ServiceAccount, e.g. a cloud workload identity binding. */
+  readonly serviceAccountAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Spread across zones strictly (`DoNotSchedule`) instead of best effort. @default false */
+  readonly strictZoneSpread?: boolean;
+  readonly ingress?: {
+    readonly host: string;
+    readonly path: string;
+    readonly className: string;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly tlsSecretName: string;
+    /** Peers allowed to reach the pods through the NetworkPolicy (the ingress controller or load balancer). */
+    readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
+  };
+  /** Per-operation timeouts for the Deployment's rollout. */
+  readonly customTimeouts?: pulumi.CustomTimeouts;
+}
+
+/**
+ * A production-grade stateless workload: Pod Security `restricted`, read-only root filesystem,
+ * requests and limits, distinct readiness and liveness probes, graceful shutdown, bounded
+ * rollouts, zone and host spread, its own ServiceAccount without a token, and a PDB that never
+ * blocks all evictions. With autoscaling, the HPA owns `replicas`.
+ */
+export class Workload extends pulumi.ComponentResource {
+  public readonly deploymentName: pulumi.Output<string>;
+  public readonly serviceName: pulumi.Output<string>;
+  /** In-cluster URL of the Service. */
+  public readonly url: pulumi.Output<string>;
+  /** The pinned image the pods run. */
+  public readonly image: string;
+
+  constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:k8s:Workload", name, {}, opts);
+    const pinned = parsePinnedImage(args.image);
+    if (!isPinned(pinned)) throw new Error(`Workload ${name}: image ${pinned.error}`);
+    const d = workloadDefaults;
+    const preStop = args.preStopSeconds ?? d.preStopSeconds;
+    const grace = args.terminationGracePeriodSeconds ?? d.terminationGracePeriodSeconds;
+    if (preStop >= grace) throw new Error(`Workload ${name}: preStopSeconds (${preStop}) must be less than terminationGracePeriodSeconds (${grace})`);
+    if (args.autoscaling && args.autoscaling.minReplicas >= args.autoscaling.maxReplicas) {
+      throw new Error(`Workload ${name}: autoscaling.minReplicas must be below maxReplicas`);
+    }
+    this.image = args.image;
+
+    const parent = { parent: this };
+    const appName = args.identity.instance;
+    const labels = recommendedLabels(args.identity);
+    const { version: _version, ...stableLabels } = labels;
+    const selector = selectorLabels(args.identity);
+    const meta = { name: appName, namespace: args.namespace, labels: stableLabels };
+    const uid = args.runAsUser ?? d.runAsUser;
+
+    const sa = new k8s.core.v1.ServiceAccount(name, {
+      metadata: { ...meta, annotations: args.serviceAccountAnnotations },
+      automountServiceAccountToken: false,
+    }, parent);
+
+    const probe = (p: HttpProbe): k8s.types.input.core.v1.Probe => ({
+      httpGet: { path: p.path, port: p.port ?? "http" },
+      initialDelaySeconds: p.initialDelaySeconds ?? 0,
+      periodSeconds: p.periodSeconds ?? 10,
+      timeoutSeconds: p.timeoutSeconds ?? 2,
+      failureThreshold: p.failureThreshold ?? 3,
+    });
+    const spread = (topologyKey: string, whenUnsatisfiable: string): k8s.types.input.core.v1.TopologySpreadConstraint => ({
+      topologyKey,
+      maxSkew: 1,
+      whenUnsatisfiable,
+      labelSelector: { matchLabels: selector },
+      // Count only pods of the current ReplicaSet, so a rollout does not skew the spread.
+      matchLabelKeys: ["pod-template-hash"],
+    });
+    const rolling = args.rollingUpdate ?? d.rollingUpdate;
+
+    const deployment = new k8s.apps.v1.Deployment(name, {
+      metadata: meta,
+      spec: {
+        replicas: args.autoscaling ? undefined : args.replicas ?? 1,
+        revisionHistoryLimit: d.revisionHistoryLimit,
+        progressDeadlineSeconds: d.progressDeadlineSeconds,
+        selector: { matchLabels: selector },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: sa.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            priorityClassName: args.priorityClassName,
+            terminationGracePeriodSeconds: grace,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: uid,
+              runAsGroup: uid,
+              fsGroup: uid,
+              fsGroupChangePolicy: "OnRootMismatch",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            topologySpreadConstraints: [
+              spread("topology.kubernetes.io/zone", args.strictZoneSpread ? "DoNotSchedule" : "ScheduleAnyway"),
+              spread("kubernetes.io/hostname", "ScheduleAnyway"),
+            ],
+            containers: [
+              {
+                name: "app",
+                image: args.image,
+                // The reference is a digest, so the cached image is exactly the wanted one.
+                imagePullPolicy: "IfNotPresent",
+                command: args.command ? [...args.command] : undefined,
+                args: args.args ? [...args.args] : undefined,
+                ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
+                env: [{ name: "PORT", value: String(args.port) }],
+                envFrom: args.envFrom,
+                resources: {
+                  requests: quantities(args.resources.requests),
+                  limits: quantities(args.resources.limits),
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  privileged: false,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+                readinessProbe: probe(args.probes.readiness),
+                livenessProbe: probe(args.probes.liveness),
+                startupProbe: args.probes.startup ? probe(args.probes.startup) : undefined,
+                lifecycle: preStop > 0 ? { preStop: { sleep: { seconds: preStop } } } : undefined,
+                volumeMounts: [
+                  { name: "tmp", mountPath: "/tmp" },
+                  ...(args.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
+                ],
+              },
+            ],
+            volumes: [
+              { name: "tmp", emptyDir: { sizeLimit: args.tmpSize ?? d.tmpSize } },
+              ...(args.volumes ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
+            ],
+          },
+        },
+      },
+    }, { ...parent, customTimeouts: args.customTimeouts });
+    this.deploymentName = deployment.metadata.name;
+
+    const service = new k8s.core.v1.Service(name, {
+      metadata: meta,
+      spec: {
+        type: "ClusterIP",
+        selector,
+        ports: [{ name: "http", port: d.servicePort, targetPort: "http", protocol: "TCP" }],
+      },
+    }, parent);
+    this.serviceName = service.metadata.name;
+    this.url = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${d.servicePort}`;
+
+    new k8s.policy.v1.PodDisruptionBudget(name, {
+      metadata: meta,
+      spec: {
+        // One at a time, never zero: a PDB must not block node drains.
+        maxUnavailable: 1,
+        unhealthyPodEvictionPolicy: "AlwaysAllow",
+        selector: { matchLabels: selector },
+      },
+    }, parent);
+
+    if (args.autoscaling) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(name, {
+        metadata: meta,
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+          minReplicas: args.autoscaling.minReplicas,
+          maxReplicas: args.autoscaling.maxReplicas,
+          metrics: [{
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.autoscaling.targetCPUUtilizationPercentage ?? d.targetCPUUtilizationPercentage } },
+          }],
+          behavior: { scaleDown: { stabilizationWindowSeconds: d.scaleDownStabilizationSeconds } },
+        },
+      }, parent);
+    }
+
+    if (args.ingress) {
+      const ing = args.ingress;
+      new k8s.networking.v1.NetworkPolicy(`${name}-from-ingress`, {
+        metadata: { ...meta, name: `${appName}-from-ingress` },
+        spec: {
+          podSelector: { matchLabels: selector },
+          policyTypes: ["Ingress"],
+          ingress: [{ from: ing.allowFrom, ports: [{ protocol: "TCP", port: args.port }] }],
+        },
+      }, parent);
+      new k8s.networking.v1.Ingress(name, {
+        metadata: { ...meta, annotations: { ...ing.annotations } },
+        spec: {
+          ingressClassName: ing.className,
+          tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }],
+          rules: [{
+            host: ing.host,
+            http: { paths: [{ path: ing.path, pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }] },
+          }],
+        },
+      }, parent);
+    }
+
+    this.registerOutputs({ deploymentName: this.deploymentName, serviceName: this.serviceName, url: this.url, image: this.image });
+  }
+}
+
+function quantities(q: Quantities): Record<string, string> {
+  return { cpu: String(q.cpu), memory: String(q.memory), "ephemeral-storage": String(q["ephemeral-storage"]) };
+}

@@ -1,0 +1,40 @@
+import type { AppConfigSpec, ResourceSet, TeamConfig } from "./schema";
+
+/** Values computed from an app's config that the validation and the program both need. */
+
+/** Container requests and limits after filling gaps from the team's LimitRange defaults. */
+export interface EffectiveResources {
+  readonly requests: Required<ResourceSet>;
+  readonly limits: Required<ResourceSet>;
+}
+
+const KEYS = ["cpu", "memory", "ephemeral-storage"] as const;
+
+export function effectiveResources(app: AppConfigSpec, team: TeamConfig): EffectiveResources {
+  const pick = (own: ResourceSet, fallback: ResourceSet, other: ResourceSet) =>
+    Object.fromEntries(KEYS.map((k) => [k, own[k] ?? fallback[k] ?? other[k] ?? "0"])) as Required<ResourceSet>;
+  return {
+    requests: pick(app.resources.requests, team.limits.defaultRequest, team.limits.default),
+    limits: pick(app.resources.limits, team.limits.default, team.limits.defaultRequest),
+  };
+}
+
+/** Replica bounds: fixed replicas give min = max; neither set means one replica. */
+export function replicaRange(app: AppConfigSpec): { readonly min: number; readonly max: number } {
+  if (app.autoscaling) return { min: app.autoscaling.minReplicas, max: app.autoscaling.maxReplicas };
+  const n = app.replicas ?? 1;
+  return { min: n, max: n };
+}
+
+/** Resolves an int-or-percent rollout bound against a replica count, as the Deployment controller does. */
+export function resolveIntOrPercent(v: number | string, replicas: number, roundUp: boolean): number {
+  if (typeof v === "number") return v;
+  const exact = (Number(v.slice(0, -1)) * replicas) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+/** Most pods the app can run at once: its maximum scale plus the rolling-update surge. */
+export function peakPods(app: AppConfigSpec): number {
+  const { max } = replicaRange(app);
+  return max + resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
+}

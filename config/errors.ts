@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** One problem found in a stack's configuration. */
+export interface ConfigProblem {
+  /** Fully qualified key path, e.g. `blueprint:apps.web.image`. */
+  readonly key: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/**
+ * Every problem of one stack's configuration, reported together.
+ *
+ * Extends `pulumi.RunError` so that `pulumi up` prints the message without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+  constructor(
+    /** The stack file the problems were found in, e.g. `stacks/Pulumi.prod.yaml`. */
+    public readonly file: string,
+    public readonly problems: readonly ConfigProblem[],
+  ) {
+    super(formatProblems(file, problems));
+    this.name = "ConfigError";
+  }
+}
+
+/** One line per problem: `<file>: <key> <message>`. */
+export function formatProblems(file: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p) => `${file}: ${p.key} ${p.message}`);
+  const head = `${problems.length} configuration problem${problems.length === 1 ? "" : "s"} in ${file}:`;
+  return [head, ...lines].join("\n");
+}

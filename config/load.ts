@@ -1,0 +1,134 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { z } from "zod";
+import { ConfigError, type ConfigProblem } from "./errors";
+import { environmentKeys, environmentSchema, type EnvironmentSchema } from "./schema";
+import { validateEnvironment } from "./validate";
+
+/** Config namespace of this project's keys (`blueprint:<key>`). */
+export const NAMESPACE = "blueprint";
+/** Folder of the stack files, as `stackConfigDir` in Pulumi.yaml says. */
+export const STACK_CONFIG_DIR = "stacks";
+/** Keys whose values are plain text, never JSON. */
+const TEXT_KEYS = new Set(["kubeconfig"]);
+
+/** One environment's validated configuration, plus where it came from. */
+export interface EnvironmentConfig extends EnvironmentSchema {
+  readonly project: string;
+  readonly stack: string;
+  /** The stack file, for messages: `stacks/Pulumi.<stack>.yaml`. */
+  readonly file: string;
+  /** Config keys Pulumi marked secret (their values are wrapped in `pulumi.secret` before use). */
+  readonly secretKeys: ReadonlySet<string>;
+}
+
+/** The stack file of a stack, relative to the project. */
+export function stackFile(stack: string): string {
+  return `${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml`;
+}
+
+/**
+ * Parses and validates a whole environment from a flat `namespace:key -> string` map (as Pulumi
+ * passes config to a program). Throws one {@link ConfigError} listing every problem.
+ */
+export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string> = new Set()): EnvironmentConfig {
+  const file = stackFile(stack);
+  const problems: ConfigProblem[] = [];
+  const values: Record<string, unknown> = {};
+  const prefix = `${NAMESPACE}:`;
+  const known = Object.keys(environmentKeys);
+  for (const [fullKey, text] of Object.entries(raw)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if (!known.includes(key)) {
+      problems.push({ key: fullKey, message: `is not a known key; allowed: ${known.map((k) => `${prefix}${k}`).join(", ")}` });
+      continue;
+    }
+    values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
+  }
+  const result = environmentSchema.safeParse(values);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(describeIssue(issue, values));
+  }
+  if (problems.length === 0 && result.success) problems.push(...validateEnvironment(result.data));
+  if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
+  return { ...result.data, project, stack, file, secretKeys };
+}
+
+/** Reads the running stack's config through the Pulumi SDK and validates it. */
+export function loadEnvironment(): EnvironmentConfig {
+  const raw = pulumi.runtime.allConfig();
+  const secret = new Set(Object.keys(raw).filter((k) => isConfigSecret(k)));
+  return parseEnvironment(raw, pulumi.getStack(), pulumi.getProject(), secret);
+}
+
+/** The SDK knows which keys are secret but does not declare the function in its typings. */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>): ConfigProblem {
+  const path = issue.path.map(String);
+  const key = `${NAMESPACE}:${path.join(".")}`;
+  const got = valueAt(values, path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(path);
+      return {
+        key,
+        message: `has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${allowed ? `; allowed: ${allowed.join(", ")}` : ""}`,
+      };
+    }
+    case "invalid_type":
+      if (got === undefined) return { key, message: `is required (${issue.expected})` };
+      return { key, message: `must be ${article(issue.expected)}, got ${JSON.stringify(got)}` };
+    case "invalid_value":
+      return { key, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(got)}` };
+    default:
+      return { key, message: `${issue.message}${got !== undefined && typeof got !== "object" ? `, got ${JSON.stringify(got)}` : ""}` };
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let cur = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+/** The keys an object at `path` of the schema accepts, for "unknown key" messages. */
+function allowedKeys(path: readonly string[]): string[] | undefined {
+  let schema: z.core.$ZodType = environmentSchema;
+  for (const p of path) {
+    schema = unwrap(schema);
+    const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    if (def.type === "object" && def.shape) schema = def.shape[p];
+    else if (def.type === "record" && def.valueType) schema = def.valueType;
+    else return undefined;
+    if (!schema) return undefined;
+  }
+  const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if ((def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") && def.innerType) s = def.innerType;
+    else if (def.type === "pipe" && def.in) s = def.in;
+    else return s;
+  }
+}

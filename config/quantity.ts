@@ -1,0 +1,54 @@
+/**
+ * Kubernetes resource quantities (`250m`, `512Mi`, `1.5`, `2G`) as exact numbers, so the
+ * config validation can compare requests with limits and sum pods against a quota.
+ */
+
+const SUFFIXES: Readonly<Record<string, number>> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+const QUANTITY = /^([+]?[0-9]+(?:\.[0-9]*)?|[+]?\.[0-9]+)(?:[eE]([+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;
+
+/** A quantity as written in config: a string such as `"250m"` or a plain number. */
+export type Quantity = string | number;
+
+/** Parses a quantity into its value in base units (cores, bytes); `undefined` if malformed. */
+export function parseQuantity(q: Quantity): number | undefined {
+  if (typeof q === "number") return Number.isFinite(q) && q >= 0 ? q : undefined;
+  const m = QUANTITY.exec(q.trim());
+  if (!m) return undefined;
+  const base = Number(m[1]);
+  if (m[2] !== undefined) return base * 10 ** Number(m[2]);
+  return base * SUFFIXES[m[3] ?? ""];
+}
+
+/** True when `q` is a well-formed, non-negative Kubernetes quantity. */
+export function isQuantity(q: Quantity): boolean {
+  return parseQuantity(q) !== undefined;
+}
+
+/** Formats base units for messages: cores as millicores, bytes in the largest binary unit that divides them. */
+export function formatQuantity(value: number, kind: "cpu" | "bytes" | "count"): string {
+  if (kind === "count") return String(value);
+  if (kind === "cpu") return `${Math.round(value * 1000)}m`;
+  for (const unit of ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"]) {
+    const size = SUFFIXES[unit];
+    if (value >= size && Number.isInteger(value / size)) return `${value / size}${unit}`;
+  }
+  return String(value);
+}

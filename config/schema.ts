@@ -1,0 +1,182 @@
+import { z } from "zod";
+import { isQuantity } from "./quantity";
+import { clusterSchema } from "./cluster";
+import { releaseSchema } from "./release";
+
+/**
+ * The typed configuration of one environment (stack). Every key of the `blueprint:`
+ * namespace is described here; unknown keys are refused at every level.
+ */
+
+const quantity = z
+  .union([z.string(), z.number()])
+  .refine((q) => isQuantity(q), { message: 'must be a Kubernetes quantity such as "500m", "2", "256Mi" or "10Gi"' });
+
+/** A DNS-1035 label: lowercase letters, digits and '-', starting with a letter. */
+export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Cpu, memory and ephemeral storage, named as in a container's `resources`. */
+const resourceSet = z.strictObject({
+  cpu: quantity.optional(),
+  memory: quantity.optional(),
+  "ephemeral-storage": quantity.optional(),
+});
+export type ResourceSet = z.infer<typeof resourceSet>;
+
+/** ResourceQuota `spec.hard`, keyed as Kubernetes names the resources. */
+const quotaSchema = z.strictObject({
+  "requests.cpu": quantity.default("4"),
+  "requests.memory": quantity.default("8Gi"),
+  "limits.cpu": quantity.default("8"),
+  "limits.memory": quantity.default("16Gi"),
+  "requests.ephemeral-storage": quantity.default("20Gi"),
+  "limits.ephemeral-storage": quantity.default("40Gi"),
+  pods: z.number().int().min(1).default(40),
+  services: z.number().int().min(0).default(20),
+  "services.loadbalancers": z.number().int().min(0).default(0),
+  "services.nodeports": z.number().int().min(0).default(0),
+  persistentvolumeclaims: z.number().int().min(0).default(10),
+  "requests.storage": quantity.default("100Gi"),
+});
+export type QuotaConfig = z.infer<typeof quotaSchema>;
+
+/** LimitRange for the namespace: container defaults and bounds, PVC size bounds. */
+const limitRangeSchema = z.strictObject({
+  default: resourceSet.default({ cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" }),
+  defaultRequest: resourceSet.default({ cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" }),
+  max: resourceSet.default({ cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" }),
+  maxLimitRequestRatio: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ cpu: "10", memory: "4" }),
+  pvcMin: quantity.default("1Gi"),
+  pvcMax: quantity.default("100Gi"),
+});
+export type LimitRangeConfig = z.infer<typeof limitRangeSchema>;
+
+const volumeSchema = z.strictObject({
+  /** Requested size, e.g. `10Gi`. */
+  size: quantity,
+  /** @default "ReadWriteOnce" */
+  accessMode: z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]).default("ReadWriteOnce"),
+  /** StorageClass name; defaults to the platform's default class. */
+  storageClass: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+});
+export type VolumeConfig = z.infer<typeof volumeSchema>;
+
+const teamSchema = z.strictObject({
+  /** Identity-provider groups bound to the blueprint's roles in the team namespace. */
+  groups: z
+    .strictObject({
+      maintainers: z.array(z.string().min(1)).default([]),
+      viewers: z.array(z.string().min(1)).default([]),
+    })
+    .default({ maintainers: [], viewers: [] }),
+  /** Pod Security Standard enforced on the namespace. @default "restricted" */
+  podSecurity: z.enum(["restricted", "baseline"]).default("restricted"),
+  quota: quotaSchema.default(quotaSchema.parse({})),
+  limits: limitRangeSchema.default(limitRangeSchema.parse({})),
+  /** PersistentVolumeClaims owned by the team, mounted by its apps by name. */
+  volumes: z.record(z.string(), volumeSchema).default({}),
+});
+export type TeamConfig = z.infer<typeof teamSchema>;
+
+const httpProbe = z.strictObject({
+  path: z.string().startsWith("/", { message: "must be an absolute HTTP path" }),
+  /** Port name or number; defaults to the app's port. */
+  port: z.number().int().min(1).max(65535).optional(),
+  initialDelaySeconds: z.number().int().min(0).default(0),
+  periodSeconds: z.number().int().min(1).default(10),
+  timeoutSeconds: z.number().int().min(1).default(2),
+  failureThreshold: z.number().int().min(1).default(3),
+});
+export type ProbeConfig = z.infer<typeof httpProbe>;
+
+const intOrPercent = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a whole number or a percentage such as "25%"' }),
+]);
+
+const appSchema = z.strictObject({
+  /** Team (namespace) the app belongs to. */
+  team: z.string(),
+  /** Name of an image in `blueprint:release.images`. */
+  image: z.string(),
+  /** Container port the app listens on (12-factor port binding). */
+  port: z.number().int().min(1).max(65535),
+  /** `app.kubernetes.io/component`. @default "server" */
+  component: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).default("server"),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  /** Fixed replica count; mutually exclusive with `autoscaling`. */
+  replicas: z.number().int().min(1).optional(),
+  autoscaling: z
+    .strictObject({
+      minReplicas: z.number().int().min(1),
+      maxReplicas: z.number().int().min(1),
+      targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
+    })
+    .optional(),
+  /** Container resources; missing values come from the team's LimitRange defaults. */
+  resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).default({ requests: {}, limits: {} }),
+  /** Plain environment configuration, rendered into a ConfigMap. */
+  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  /** Names of secret environment variables; values come from the secret config `blueprint:secrets.<app>.<NAME>`. */
+  secrets: z.array(z.string()).default([]),
+  probes: z
+    .strictObject({
+      readiness: httpProbe,
+      liveness: httpProbe,
+      startup: httpProbe.optional(),
+    }),
+  /** Graceful shutdown: seconds to keep serving after SIGTERM while endpoints are removed. */
+  preStopSeconds: z.number().int().min(0).default(5),
+  /** @default 30 */
+  terminationGracePeriodSeconds: z.number().int().min(1).default(30),
+  rollingUpdate: z
+    .strictObject({ maxSurge: intOrPercent.default(1), maxUnavailable: intOrPercent.default(0) })
+    .default({ maxSurge: 1, maxUnavailable: 0 }),
+  /** PriorityClass tier. @default "standard" */
+  priority: z.enum(["critical", "standard", "low"]).default("standard"),
+  /** UID/GID the container runs as (the image must not need root). @default 10001 */
+  runAsUser: z.number().int().min(1).default(10001),
+  /** Size limit of the writable `/tmp` emptyDir (the root filesystem is read-only). @default "64Mi" */
+  tmpSize: quantity.default("64Mi"),
+  /** Team volumes to mount: volume name -> mount path. */
+  volumeMounts: z.record(z.string(), z.string().startsWith("/", { message: "must be an absolute path" })).default({}),
+  /** Expose through an Ingress of the cluster's ingress class, with TLS. */
+  ingress: z
+    .strictObject({
+      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }),
+      path: z.string().startsWith("/").default("/"),
+      /** Secret with the TLS certificate; defaults to `<app>-tls`. */
+      tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+    })
+    .optional(),
+});
+export type AppConfigSpec = z.infer<typeof appSchema>;
+
+const platformSchema = z.strictObject({
+  /** Per-operation timeouts for Kubernetes resources, e.g. `"10m"`. */
+  customTimeouts: z
+    .strictObject({ create: z.string().optional(), update: z.string().optional(), delete: z.string().optional() })
+    .default({}),
+  /** Reclaim policy of the default StorageClass; `Retain` keeps volumes after the PVC is deleted. */
+  reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
+});
+export type PlatformConfig = z.infer<typeof platformSchema>;
+
+/** All keys of the `blueprint:` namespace, each a schema. */
+export const environmentKeys = {
+  cluster: clusterSchema,
+  /** Production data safety: protect namespaces and volumes, retain volumes, demand HA. */
+  production: z.boolean().default(false),
+  release: releaseSchema,
+  platform: platformSchema.default(platformSchema.parse({})),
+  teams: z.record(z.string(), teamSchema),
+  apps: z.record(z.string(), appSchema).default({}),
+  /** Secret config: app -> variable name -> value. Set with `pulumi config set --secret --path`. */
+  secrets: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  /** Secret kubeconfig for `cloud: existing` without a context. */
+  kubeconfig: z.string().min(1).optional(),
+} as const;
+
+export const environmentSchema = z.strictObject(environmentKeys);
+export type EnvironmentSchema = z.infer<typeof environmentSchema>;

@@ -1,0 +1,110 @@
+import * as pulumi from "@pulumi/pulumi";
+import { AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload } from "./components";
+import { effectiveResources, loadEnvironment, type EnvironmentConfig } from "./config";
+
+/**
+ * The program: config -> cluster -> platform -> apps -> outputs. Every stack runs this same code;
+ * only its config differs. Validation happens first, so bad config registers nothing.
+ */
+export = async () => {
+  const env = loadEnvironment();
+  const cluster = await createCluster(env);
+  const k8sOpts: pulumi.ComponentResourceOptions = { providers: [cluster.provider] };
+
+  const priorities = new PriorityClasses("priority", k8sOpts);
+  const storage = new StorageClass("app-storage", {
+    name: "app-storage",
+    provisioner: cluster.storage.provisioner,
+    parameters: cluster.storage.parameters,
+    reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
+  }, k8sOpts);
+
+  const namespaces: Record<string, pulumi.Output<string>> = {};
+  const claims = new Map<string, pulumi.Output<string>>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    const ns = new TeamNamespace(teamName, {
+      name: teamName,
+      podSecurity: team.podSecurity,
+      podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
+      quota: team.quota,
+      limits: team.limits,
+      maintainerGroups: team.groups.maintainers,
+      viewerGroups: team.groups.viewers,
+      protect: env.production,
+    }, k8sOpts);
+    namespaces[teamName] = ns.name;
+    for (const [volName, vol] of Object.entries(team.volumes)) {
+      const v = new Volume(`${teamName}-${volName}`, {
+        name: volName,
+        namespace: ns.name,
+        size: String(vol.size),
+        accessMode: vol.accessMode,
+        storageClassName: vol.storageClass ?? storage.name,
+        labels: { "app.kubernetes.io/part-of": teamName, "app.kubernetes.io/managed-by": "pulumi" },
+        protect: env.production,
+      }, k8sOpts);
+      claims.set(`${teamName}/${volName}`, v.claimName);
+    }
+  }
+
+  const endpoints: Record<string, pulumi.Output<string>> = {};
+  const images: Record<string, string> = {};
+  for (const [appName, app] of Object.entries(env.apps)) {
+    const team = env.teams[app.team];
+    const identity = { name: appName, instance: appName, component: app.component, partOf: app.team, version: env.release.id };
+    const config = new AppConfig(appName, {
+      namespace: namespaces[app.team],
+      labels: { "app.kubernetes.io/name": appName, "app.kubernetes.io/part-of": app.team, "app.kubernetes.io/managed-by": "pulumi" },
+      data: app.config,
+      secretData: secretValues(env, appName),
+    }, k8sOpts);
+    const image = env.release.images[app.image];
+    images[appName] = image;
+    const workload = new Workload(appName, {
+      identity,
+      namespace: namespaces[app.team],
+      image,
+      port: app.port,
+      command: app.command,
+      args: app.args,
+      replicas: app.replicas,
+      autoscaling: app.autoscaling,
+      resources: effectiveResources(app, team),
+      envFrom: config.envFrom,
+      probes: app.probes,
+      preStopSeconds: app.preStopSeconds,
+      terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
+      rollingUpdate: app.rollingUpdate,
+      priorityClassName: priorities.names[app.priority],
+      runAsUser: app.runAsUser,
+      tmpSize: String(app.tmpSize),
+      volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
+      strictZoneSpread: env.production,
+      ingress: app.ingress && {
+        host: app.ingress.host,
+        path: app.ingress.path,
+        className: cluster.ingress.className,
+        annotations: cluster.ingress.annotations,
+        tlsSecretName: app.ingress.tlsSecretName ?? `${appName}-tls`,
+        allowFrom: cluster.ingress.allowFrom,
+      },
+      customTimeouts: env.platform.customTimeouts,
+    }, { ...k8sOpts, dependsOn: [config] });
+    endpoints[appName] = workload.url;
+  }
+
+  return {
+    cloud: cluster.cloud,
+    clusterName: cluster.name,
+    kubeconfig: cluster.kubeconfig,
+    releaseId: env.release.id ?? null,
+    images,
+    namespaces,
+    endpoints,
+  };
+};
+
+/** The app's secret config values, each wrapped as a Pulumi secret. */
+function secretValues(env: EnvironmentConfig, app: string): Record<string, pulumi.Output<string>> {
+  return Object.fromEntries(Object.entries(env.secrets[app] ?? {}).map(([k, v]) => [k, pulumi.secret(v)]));
+}

@@ -1,0 +1,108 @@
+import * as path from "node:path";
+import type { RunResult } from "../../tools/offline/run";
+import { readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
+import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
+
+/** The project folder (holding Pulumi.yaml). */
+export const PROJECT_DIR = path.resolve(__dirname, "../..");
+
+/** A Kubernetes object as rendered. */
+export type K8sObject = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+};
+
+/** A stack's config as the offline runner reads it, ready to be edited by a test. */
+export function stackConfig(stack: string): StackConfig {
+  const cfg = readStackConfig(readProject(PROJECT_DIR), stack);
+  fillSecretPlaceholders(cfg, "blueprint");
+  return cfg;
+}
+
+/**
+ * Sets a value at `namespace:key.path.to.field` in a config map (structured values are JSON), or
+ * deletes it when `value` is undefined. Returns the same config for chaining.
+ */
+export function setConfig(cfg: StackConfig, keyPath: string, value: unknown): StackConfig {
+  const [key, ...rest] = splitKey(keyPath);
+  if (rest.length === 0) {
+    if (value === undefined) delete cfg.config[key];
+    else cfg.config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    return cfg;
+  }
+  const root = cfg.config[key] === undefined ? {} : (JSON.parse(cfg.config[key]) as Record<string, unknown>);
+  let cur = root;
+  for (const p of rest.slice(0, -1)) {
+    if (cur[p] === undefined || cur[p] === null || typeof cur[p] !== "object") cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  const last = rest[rest.length - 1];
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
+  cfg.config[key] = JSON.stringify(root);
+  return cfg;
+}
+
+/** Reads a value at `namespace:key.path` from a config map. */
+export function getConfig(cfg: StackConfig, keyPath: string): unknown {
+  const [key, ...rest] = splitKey(keyPath);
+  const text = cfg.config[key];
+  if (text === undefined) return undefined;
+  let cur: unknown = rest.length ? JSON.parse(text) : text;
+  for (const p of rest) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur;
+}
+
+function splitKey(keyPath: string): string[] {
+  const colon = keyPath.indexOf(":");
+  const [first, ...rest] = keyPath.slice(colon + 1).split(".");
+  return [`${keyPath.slice(0, colon)}:${first}`, ...rest];
+}
+
+/**
+ * Runs the real program for `stack` under the mock engine, in a fresh module registry, and
+ * returns what it registered. Pass `cfg` to run with edited config.
+ */
+export async function runStack(stack: string, cfg: StackConfig = stackConfig(stack)): Promise<RunResult> {
+  let result: RunResult | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const { runProgram } = await import("../../tools/offline/run");
+    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg });
+  });
+  return result!;
+}
+
+/** Like {@link runStack}, but expects the program to fail and returns the error's message. */
+export async function runStackError(stack: string, cfg: StackConfig): Promise<string> {
+  try {
+    await runStack(stack, cfg);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`stack ${stack} rendered, but an error was expected`);
+}
+
+/** The objects of one kind, keyed by `namespace/name` (or `name` when cluster-scoped). */
+export function byKind(result: RunResult, kind: string): Map<string, K8sObject> {
+  const out = new Map<string, K8sObject>();
+  for (const o of result.objects as K8sObject[]) {
+    if (o.kind !== kind) continue;
+    out.set(o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name, o);
+  }
+  return out;
+}
+
+/** One object; fails the test when it is missing. */
+export function getObject(result: RunResult, kind: string, id: string): K8sObject {
+  const o = byKind(result, kind).get(id);
+  if (!o) throw new Error(`no ${kind} ${id} among: ${[...byKind(result, kind).keys()].join(", ") || "none"}`);
+  return o;
+}
+
+/** The stacks shipped in stacks/. */
+export function shippedStacks(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { listStacks } = require("../../tools/offline/project") as typeof import("../../tools/offline/project");
+  return listStacks(readProject(PROJECT_DIR));
+}

@@ -1,0 +1,92 @@
+import * as path from "node:path";
+import { RecordingMocks, isKubernetesObject, redactSecrets, toManifest, type CallAnswer, type ComputedState, type RegisteredResource } from "./mocks";
+import { cloudCalls, cloudState } from "./cloud-state";
+import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "./project";
+
+/** Options for {@link runProgram}. */
+export interface RunOptions {
+  /** Project folder (holding Pulumi.yaml). @default process.cwd() */
+  readonly projectDir?: string;
+  readonly stack: string;
+  /** Config to use instead of the stack file's (same shape as {@link StackConfig}). */
+  readonly config?: Pick<StackConfig, "config" | "secretKeys">;
+  readonly computed?: ComputedState;
+  readonly calls?: CallAnswer;
+}
+
+/** Everything one offline run of the program produced. */
+export interface RunResult {
+  readonly project: ProjectFile;
+  readonly stack: string;
+  /** Every registration, in order. */
+  readonly resources: readonly RegisteredResource[];
+  /** Kubernetes objects as they would be applied, secrets redacted. */
+  readonly objects: readonly Record<string, unknown>[];
+  /** Stack outputs, with secret outputs shown as `[secret]` (as `pulumi stack output --json` does). */
+  readonly outputs: Record<string, unknown>;
+  /** Kubernetes resources registered without an explicit provider. */
+  readonly defaultProviderUses: readonly string[];
+}
+
+/**
+ * Runs the project's real program under Pulumi's mock engine, as the Pulumi Node host would:
+ * sets the mocks and the stack's config, runs `main` (awaiting an exported function), and waits
+ * until every registration has completed. Load this module in a fresh module registry per run.
+ */
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  const project = readProject(opts.projectDir ?? process.cwd());
+  const stackConfig = opts.config ?? readStackConfig(project, opts.stack);
+  // Loaded here, not at the top, so each run can get a fresh SDK instance.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  const mocks = new RecordingMocks(opts.computed ?? cloudState, opts.calls ?? cloudCalls);
+  await pulumi.runtime.setMocks(mocks, project.name, opts.stack, false);
+  pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
+
+  let exported: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.resolve(project.main)) as unknown;
+    const program = (mod as { default?: unknown }).default ?? mod;
+    exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<string, unknown>;
+    return exported;
+  });
+  await waitForRegistrations(pulumi);
+
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(exported)) outputs[k] = await plain(pulumi, v);
+
+  const kube = mocks.resources.filter((r) => isKubernetesObject(r.type));
+  return {
+    project,
+    stack: opts.stack,
+    resources: mocks.resources,
+    objects: kube.map((r) => toManifest(r.state)),
+    outputs,
+    defaultProviderUses: kube.filter((r) => !r.provider).map((r) => `${r.type} "${r.name}"`),
+  };
+}
+
+async function waitForRegistrations(pulumi: typeof import("@pulumi/pulumi")): Promise<void> {
+  // The SDK's own drain of outstanding RPCs (what `pulumi up` waits for before exiting).
+  const settings = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const wait = settings.waitForRPCs ?? (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs;
+  await wait();
+}
+
+/** Resolves outputs to plain JSON, with secrets redacted. */
+async function plain(pulumi: typeof import("@pulumi/pulumi"), v: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const out = v as import("@pulumi/pulumi").Output<unknown>;
+    if (await (out as unknown as { isSecret: Promise<boolean> }).isSecret) return "[secret]";
+    return plain(pulumi, await new Promise((resolve) => out.apply(resolve)));
+  }
+  if (v instanceof Promise) return plain(pulumi, await v);
+  if (Array.isArray(v)) return Promise.all(v.map((x) => plain(pulumi, x)));
+  if (v !== null && typeof v === "object") {
+    const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await plain(pulumi, x)] as const));
+    return Object.fromEntries(entries);
+  }
+  return redactSecrets(v);
+}
