@@ -78,6 +78,9 @@ export = async () => {
       priorityClassName: priorities.names[app.priority],
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),
+      serviceAccountAnnotations: app.cloudIdentity
+        ? cluster.bindWorkloadIdentity({ namespace: app.team, serviceAccount: appName, cloudIdentity: app.cloudIdentity })
+        : undefined,
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
       ingress: app.ingress && {

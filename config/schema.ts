@@ -2,6 +2,12 @@ import { z } from "zod";
 import { isQuantity } from "./quantity";
 import { clusterSchema } from "./cluster";
 import { releaseSchema } from "./release";
+import { teamNamespaceDefaults } from "../components/namespace";
+import { workloadDefaults } from "../components/workload";
+
+const Q = teamNamespaceDefaults.quota;
+const L = teamNamespaceDefaults.limits;
+const W = workloadDefaults;
 
 /**
  * The typed configuration of one environment (stack). Every key of the `blueprint:`
@@ -25,29 +31,29 @@ export type ResourceSet = z.infer<typeof resourceSet>;
 
 /** ResourceQuota `spec.hard`, keyed as Kubernetes names the resources. */
 const quotaSchema = z.strictObject({
-  "requests.cpu": quantity.default("4"),
-  "requests.memory": quantity.default("8Gi"),
-  "limits.cpu": quantity.default("8"),
-  "limits.memory": quantity.default("16Gi"),
-  "requests.ephemeral-storage": quantity.default("20Gi"),
-  "limits.ephemeral-storage": quantity.default("40Gi"),
-  pods: z.number().int().min(1).default(40),
-  services: z.number().int().min(0).default(20),
-  "services.loadbalancers": z.number().int().min(0).default(0),
-  "services.nodeports": z.number().int().min(0).default(0),
-  persistentvolumeclaims: z.number().int().min(0).default(10),
-  "requests.storage": quantity.default("100Gi"),
+  "requests.cpu": quantity.default(Q["requests.cpu"]),
+  "requests.memory": quantity.default(Q["requests.memory"]),
+  "limits.cpu": quantity.default(Q["limits.cpu"]),
+  "limits.memory": quantity.default(Q["limits.memory"]),
+  "requests.ephemeral-storage": quantity.default(Q["requests.ephemeral-storage"]),
+  "limits.ephemeral-storage": quantity.default(Q["limits.ephemeral-storage"]),
+  pods: z.number().int().min(1).default(Number(Q["pods"])),
+  services: z.number().int().min(0).default(Number(Q["services"])),
+  "services.loadbalancers": z.number().int().min(0).default(Number(Q["services.loadbalancers"])),
+  "services.nodeports": z.number().int().min(0).default(Number(Q["services.nodeports"])),
+  persistentvolumeclaims: z.number().int().min(0).default(Number(Q["persistentvolumeclaims"])),
+  "requests.storage": quantity.default(Q["requests.storage"]),
 });
 export type QuotaConfig = z.infer<typeof quotaSchema>;
 
 /** LimitRange for the namespace: container defaults and bounds, PVC size bounds. */
 const limitRangeSchema = z.strictObject({
-  default: resourceSet.default({ cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" }),
-  defaultRequest: resourceSet.default({ cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" }),
-  max: resourceSet.default({ cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" }),
-  maxLimitRequestRatio: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ cpu: "10", memory: "4" }),
-  pvcMin: quantity.default("1Gi"),
-  pvcMax: quantity.default("100Gi"),
+  default: resourceSet.default({ ...L.default }),
+  defaultRequest: resourceSet.default({ ...L.defaultRequest }),
+  max: resourceSet.default({ ...L.max }),
+  maxLimitRequestRatio: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ ...L.maxLimitRequestRatio }),
+  pvcMin: quantity.default(L.pvcMin),
+  pvcMax: quantity.default(L.pvcMax),
 });
 export type LimitRangeConfig = z.infer<typeof limitRangeSchema>;
 
@@ -111,7 +117,7 @@ const appSchema = z.strictObject({
     .strictObject({
       minReplicas: z.number().int().min(1),
       maxReplicas: z.number().int().min(1),
-      targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(70),
+      targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(W.targetCPUUtilizationPercentage),
     })
     .optional(),
   /** Container resources; missing values come from the team's LimitRange defaults. */
@@ -127,18 +133,20 @@ const appSchema = z.strictObject({
       startup: httpProbe.optional(),
     }),
   /** Graceful shutdown: seconds to keep serving after SIGTERM while endpoints are removed. */
-  preStopSeconds: z.number().int().min(0).default(5),
+  preStopSeconds: z.number().int().min(0).default(W.preStopSeconds),
   /** @default 30 */
-  terminationGracePeriodSeconds: z.number().int().min(1).default(30),
+  terminationGracePeriodSeconds: z.number().int().min(1).default(W.terminationGracePeriodSeconds),
   rollingUpdate: z
-    .strictObject({ maxSurge: intOrPercent.default(1), maxUnavailable: intOrPercent.default(0) })
-    .default({ maxSurge: 1, maxUnavailable: 0 }),
+    .strictObject({ maxSurge: intOrPercent.default(W.rollingUpdate.maxSurge), maxUnavailable: intOrPercent.default(W.rollingUpdate.maxUnavailable) })
+    .default({ ...W.rollingUpdate }),
   /** PriorityClass tier. @default "standard" */
   priority: z.enum(["critical", "standard", "low"]).default("standard"),
   /** UID/GID the container runs as (the image must not need root). @default 10001 */
-  runAsUser: z.number().int().min(1).default(10001),
+  runAsUser: z.number().int().min(1).default(W.runAsUser),
   /** Size limit of the writable `/tmp` emptyDir (the root filesystem is read-only). @default "64Mi" */
-  tmpSize: quantity.default("64Mi"),
+  tmpSize: quantity.default(W.tmpSize),
+  /** Cloud identity bound to the app's ServiceAccount: an IAM role ARN (EKS) or a Google service account email (GKE). */
+  cloudIdentity: z.string().min(1).optional(),
   /** Team volumes to mount: volume name -> mount path. */
   volumeMounts: z.record(z.string(), z.string().startsWith("/", { message: "must be an absolute path" })).default({}),
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */

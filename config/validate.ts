@@ -4,13 +4,12 @@ import { isPinned, parsePinnedImage } from "./images";
 import { formatQuantity, parseQuantity, type Quantity } from "./quantity";
 import { DNS_LABEL, type EnvironmentSchema } from "./schema";
 import { validateCluster } from "./cluster-rules";
+import { looksLikeCredential } from "../components/app-config";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
 export const MAX_APP_NAME = 63 - "-secret-".length - 8;
 /** Environment variable names as POSIX shells accept them. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Plain config keys that look like credentials; they belong in `blueprint:secrets`. */
-const CREDENTIAL_WORD = /password|passwd|secret|token|bearer|credential|api_?key|private_?key|access_?key|(^|[_.-])(KEY|PWD|AUTH)([_.-]|$)/i;
 /** A PEM private key pasted into plain config. */
 const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 
@@ -87,7 +86,7 @@ export function validateEnvironment(env: EnvironmentSchema): ConfigProblem[] {
     for (const [k, v] of Object.entries(app.config)) {
       if (PRIVATE_KEY_VALUE.test(v)) add(`${key}.config.${k}`, "holds a private key: move it to blueprint:secrets");
       if (!ENV_NAME.test(k)) add(`${key}.config.${k}`, "must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
-      else if (CREDENTIAL_WORD.test(k)) {
+      else if (looksLikeCredential(k)) {
         add(`${key}.config.${k}`, `looks like a credential: declare it in apps.${appName}.secrets and set it with \`pulumi config set --secret --path 'secrets.${appName}.${k}' <value>\``);
       }
     }
