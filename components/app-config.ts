@@ -34,12 +34,12 @@ export class AppConfig extends pulumi.ComponentResource {
   public readonly secretName?: pulumi.Output<string>;
 
   constructor(name: string, args: AppConfigArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("blueprint:k8s:AppConfig", name, {}, opts);
     const data = args.data ?? {};
     const credentialKeys = Object.keys(data).filter(looksLikeCredential);
     if (credentialKeys.length > 0) {
       throw new Error(`AppConfig ${name}: plain keys ${credentialKeys.join(", ")} look like credentials; pass them as secretData`);
     }
+    super("blueprint:k8s:AppConfig", name, {}, opts);
     const parent = { parent: this };
     const refs: pulumi.Output<k8s.types.input.core.v1.EnvFromSource>[] = [];
     if (Object.keys(data).length > 0) {

@@ -101,7 +101,7 @@ export class Workload extends pulumi.ComponentResource {
   public readonly image: string;
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("blueprint:k8s:Workload", name, {}, opts);
+    // Checked before registering anything, so bad args leave nothing half-built.
     const pinned = parsePinnedImage(args.image);
     if (!isPinned(pinned)) throw new Error(`Workload ${name}: image ${pinned.error}`);
     const d = workloadDefaults;
@@ -111,6 +111,7 @@ export class Workload extends pulumi.ComponentResource {
     if (args.autoscaling && args.autoscaling.minReplicas >= args.autoscaling.maxReplicas) {
       throw new Error(`Workload ${name}: autoscaling.minReplicas must be below maxReplicas`);
     }
+    super("blueprint:k8s:Workload", name, {}, opts);
     this.image = args.image;
 
     const parent = { parent: this };

@@ -20,11 +20,14 @@ export function stackConfig(stack: string): StackConfig {
   return cfg;
 }
 
+/** `namespace:key.path.to.field`, or `["namespace:key", "path", "field.with.dots"]`. */
+export type KeyPath = string | readonly string[];
+
 /**
- * Sets a value at `namespace:key.path.to.field` in a config map (structured values are JSON), or
- * deletes it when `value` is undefined. Returns the same config for chaining.
+ * Sets a value at a key path in a config map (structured values are JSON), or deletes it when
+ * `value` is undefined. Returns the same config for chaining.
  */
-export function setConfig(cfg: StackConfig, keyPath: string, value: unknown): StackConfig {
+export function setConfig(cfg: StackConfig, keyPath: KeyPath, value: unknown): StackConfig {
   const [key, ...rest] = splitKey(keyPath);
   if (rest.length === 0) {
     if (value === undefined) delete cfg.config[key];
@@ -45,7 +48,7 @@ export function setConfig(cfg: StackConfig, keyPath: string, value: unknown): St
 }
 
 /** Reads a value at `namespace:key.path` from a config map. */
-export function getConfig(cfg: StackConfig, keyPath: string): unknown {
+export function getConfig(cfg: StackConfig, keyPath: KeyPath): unknown {
   const [key, ...rest] = splitKey(keyPath);
   const text = cfg.config[key];
   if (text === undefined) return undefined;
@@ -54,7 +57,8 @@ export function getConfig(cfg: StackConfig, keyPath: string): unknown {
   return cur;
 }
 
-function splitKey(keyPath: string): string[] {
+function splitKey(keyPath: KeyPath): string[] {
+  if (typeof keyPath !== "string") return [...keyPath];
   const colon = keyPath.indexOf(":");
   const [first, ...rest] = keyPath.slice(colon + 1).split(".");
   return [`${keyPath.slice(0, colon)}:${first}`, ...rest];
@@ -105,4 +109,49 @@ export function shippedStacks(): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { listStacks } = require("../../tools/offline/project") as typeof import("../../tools/offline/project");
   return listStacks(readProject(PROJECT_DIR));
+}
+
+/** What {@link runComponents} gives the test body: modules loaded in the run's own registry. */
+export interface ComponentsScope {
+  readonly pulumi: typeof import("@pulumi/pulumi");
+  readonly k8s: typeof import("@pulumi/kubernetes");
+  readonly components: typeof import("../../components");
+  /** An explicit Kubernetes provider, as every stack uses. */
+  readonly provider: import("@pulumi/kubernetes").Provider;
+}
+
+/**
+ * Runs a test body that builds components directly (not through the program) under the same mock
+ * engine, waits for every registration, and returns the Kubernetes objects and the body's value.
+ */
+export async function runComponents<T>(body: (scope: ComponentsScope) => T | Promise<T>): Promise<{ objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T }> {
+  let out: { objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T } | undefined;
+  await jest.isolateModulesAsync(async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    const k8s = await import("@pulumi/kubernetes");
+    const components = await import("../../components");
+    const mocksModule = await import("../../tools/offline/mocks");
+    const mocks = new mocksModule.RecordingMocks();
+    await pulumi.runtime.setMocks(mocks, "blueprint", "test", false);
+    let value: T | undefined;
+    let failure: unknown;
+    await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        const provider = new k8s.Provider("test-k8s", { context: "test" });
+        value = await body({ pulumi, k8s, components, provider });
+      } catch (e) {
+        failure = e;
+      }
+      return {};
+    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs();
+    if (failure) throw failure;
+    out = {
+      objects: mocks.resources.filter((r) => mocksModule.isKubernetesObject(r.type)).map((r) => mocksModule.toManifest(r.state) as K8sObject),
+      resources: mocks.resources,
+      value: value as T,
+    };
+  });
+  return out!;
 }

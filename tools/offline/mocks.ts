@@ -89,11 +89,17 @@ export function redactSecrets(v: unknown): unknown {
 /** A Kubernetes object ready to write: secrets redacted, Secret data replaced by placeholders. */
 export function toManifest(state: Record<string, unknown>): Record<string, unknown> {
   const obj = redactSecrets(state) as Record<string, unknown>;
-  if (obj.kind === "Secret") {
+  if (state.kind === "Secret") {
     for (const field of ["data", "stringData"]) {
-      const data = obj[field] as Record<string, unknown> | undefined;
+      const data = unwrapSecret(state[field]) as Record<string, unknown> | undefined;
       if (data) obj[field] = Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
     }
   }
   return obj;
+}
+
+/** The value inside an SDK secret wrapper, or the value itself. */
+function unwrapSecret(v: unknown): unknown {
+  const o = v as Record<string, unknown> | undefined;
+  return o && typeof o === "object" && o[SECRET_SIG] === SECRET_VALUE ? o.value : v;
 }

@@ -44,14 +44,22 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
 
   let exported: Record<string, unknown> = {};
+  let failure: unknown;
   await pulumi.runtime.runInPulumiStack(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(path.resolve(project.main)) as unknown;
-    const program = (mod as { default?: unknown }).default ?? mod;
-    exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<string, unknown>;
-    return exported;
+    // A rejection inside the stack's initialisation escapes as an unhandled rejection; keep it
+    // here and rethrow once the engine is idle, as the Pulumi host reports a failed program.
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(path.resolve(project.main)) as unknown;
+      const program = (mod as { default?: unknown }).default ?? mod;
+      exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<string, unknown>;
+    } catch (e) {
+      failure = e;
+    }
+    return failure ? {} : exported;
   });
   await waitForRegistrations(pulumi);
+  if (failure) throw failure;
 
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(exported)) outputs[k] = await plain(pulumi, v);
