@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors";
-import { environmentKeys, environmentSchema, type EnvironmentSchema } from "./schema";
-import { validateEnvironment } from "./validate";
+import { appSchema, environmentKeys, environmentSchema, teamSchema, type EnvironmentSchema } from "./schema";
+import { validateEnvironment, type PartialEnvironment } from "./validate";
 
 /** Config namespace of this project's keys (`blueprint:<key>`). */
 export const NAMESPACE = "blueprint";
@@ -47,12 +47,45 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
     values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
   }
   const result = environmentSchema.safeParse(values);
-  if (!result.success) {
+  if (result.success) {
+    problems.push(...validateEnvironment(result.data));
+  } else {
     for (const issue of result.error.issues) problems.push(describeIssue(issue, values));
+    // Cross-field rules still run on the parts that parsed, so one run reports every problem.
+    problems.push(...validateEnvironment(validParts(values), {
+      teams: new Set(Object.keys(asObject(values.teams))),
+      images: new Set(Object.keys(asObject(asObject(values.release).images))),
+    }));
   }
-  if (problems.length === 0 && result.success) problems.push(...validateEnvironment(result.data));
   if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
   return { ...result.data, project, stack, file, secretKeys };
+}
+
+/** The keys (and, for maps, the entries) that are schema-valid on their own. */
+function validParts(values: Record<string, unknown>): PartialEnvironment {
+  const part = <T>(schema: z.ZodType<T>, v: unknown): T | undefined => {
+    const r = schema.safeParse(v);
+    return r.success ? r.data : undefined;
+  };
+  const entries = <T>(schema: z.ZodType<T>, v: unknown): Record<string, T> =>
+    Object.fromEntries(Object.entries(asObject(v)).flatMap(([k, x]) => {
+      const r = schema.safeParse(x);
+      return r.success ? [[k, r.data] as const] : [];
+    }));
+  return {
+    cluster: part(environmentKeys.cluster, values.cluster),
+    production: part(environmentKeys.production, values.production) ?? false,
+    release: part(environmentKeys.release, values.release) ?? { images: {} },
+    platform: part(environmentKeys.platform, values.platform) ?? environmentKeys.platform.parse(undefined),
+    teams: entries(teamSchema, values.teams),
+    apps: entries(appSchema, values.apps),
+    secrets: part(environmentKeys.secrets, values.secrets) ?? {},
+    kubeconfig: part(environmentKeys.kubeconfig, values.kubeconfig),
+  };
+}
+
+function asObject(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /** Reads the running stack's config through the Pulumi SDK and validates it. */
@@ -88,6 +121,13 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>)
     case "invalid_type":
       if (got === undefined) return { key, message: `is required (${issue.expected})` };
       return { key, message: `must be ${article(issue.expected)}, got ${JSON.stringify(got)}` };
+    case "too_small":
+    case "too_big": {
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      const what = issue.origin === "array" ? "items" : issue.origin === "string" ? "characters" : "";
+      const word = issue.code === "too_small" ? "at least" : "at most";
+      return { key, message: `must be ${word} ${String(bound)}${what ? ` ${what}` : ""}, got ${JSON.stringify(got)}` };
+    }
     case "invalid_value":
       return { key, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(got)}` };
     default:

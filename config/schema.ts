@@ -67,7 +67,7 @@ const volumeSchema = z.strictObject({
 });
 export type VolumeConfig = z.infer<typeof volumeSchema>;
 
-const teamSchema = z.strictObject({
+export const teamSchema = z.strictObject({
   /** Identity-provider groups bound to the blueprint's roles in the team namespace. */
   groups: z
     .strictObject({
@@ -100,7 +100,7 @@ const intOrPercent = z.union([
   z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a whole number or a percentage such as "25%"' }),
 ]);
 
-const appSchema = z.strictObject({
+export const appSchema = z.strictObject({
   /** Team (namespace) the app belongs to. */
   team: z.string(),
   /** Name of an image in `blueprint:release.images`. */

@@ -13,16 +13,27 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A PEM private key pasted into plain config. */
 const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 
+/** An environment whose parts may have failed the schema: those are left out (cluster) or empty. */
+export type PartialEnvironment = Omit<EnvironmentSchema, "cluster"> & { readonly cluster?: EnvironmentSchema["cluster"] };
+
+/** Names that exist in the raw config even when their entries failed the schema. */
+export interface KnownNames {
+  readonly teams: ReadonlySet<string>;
+  readonly images: ReadonlySet<string>;
+}
+
 /**
  * Cross-field rules that a schema cannot express. Runs on schema-valid config and returns every
  * problem found; an empty list means the environment can be deployed.
  */
-export function validateEnvironment(env: EnvironmentSchema): ConfigProblem[] {
+export function validateEnvironment(env: PartialEnvironment, names?: KnownNames): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (key: string, message: string) => problems.push({ key: `blueprint:${key}`, message });
+  const teamNames = names?.teams ?? new Set(Object.keys(env.teams));
+  const imageNames = names?.images ?? new Set(Object.keys(env.release.images));
 
-  problems.push(...validateCluster(env.cluster));
-  if (env.cluster.cloud === "existing" && env.cluster.existing && !env.cluster.existing.context && !env.kubeconfig) {
+  if (env.cluster) problems.push(...validateCluster(env.cluster));
+  if (env.cluster?.cloud === "existing" && env.cluster.existing && !env.cluster.existing.context && !env.kubeconfig) {
     add("kubeconfig", "is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`");
   }
 
@@ -53,12 +64,12 @@ export function validateEnvironment(env: EnvironmentSchema): ConfigProblem[] {
     if (!DNS_LABEL.test(appName) || appName.length > MAX_APP_NAME) {
       add(key, `app name must be a DNS-1035 label of at most ${MAX_APP_NAME} characters (auto-named ConfigMaps and Secrets add up to 16), got "${appName}"`);
     }
-    if (!(app.image in env.release.images)) {
-      add(`${key}.image`, `names an image that is not in blueprint:release.images (known: ${list(Object.keys(env.release.images))}), got "${app.image}"`);
+    if (!imageNames.has(app.image)) {
+      add(`${key}.image`, `names an image that is not in blueprint:release.images (known: ${list([...imageNames])}), got "${app.image}"`);
     }
     const team = env.teams[app.team];
-    if (!team) {
-      add(`${key}.team`, `names a team that is not in blueprint:teams (known: ${list(Object.keys(env.teams))}), got "${app.team}"`);
+    if (!teamNames.has(app.team)) {
+      add(`${key}.team`, `names a team that is not in blueprint:teams (known: ${list([...teamNames])}), got "${app.team}"`);
     }
     if (app.replicas !== undefined && app.autoscaling) {
       add(key, "set either replicas or autoscaling, not both (an HPA owns the replica count)");
@@ -156,7 +167,7 @@ function checkLimitRange(teamName: string, team: EnvironmentSchema["teams"][stri
 }
 
 /** The namespace quota must admit every app at its maximum scale plus rollout surge, at the same time. */
-function checkQuotas(env: EnvironmentSchema, add: (k: string, m: string) => void): void {
+function checkQuotas(env: PartialEnvironment, add: (k: string, m: string) => void): void {
   for (const [teamName, team] of Object.entries(env.teams)) {
     const apps = Object.values(env.apps).filter((a) => a.team === teamName);
     const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };

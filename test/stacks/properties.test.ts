@@ -1,0 +1,223 @@
+import type { RunResult } from "../../tools/offline/run";
+import { byKind, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
+
+/** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
+function schemaErrors(obj: K8sObject): string | undefined {
+  const group = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
+  try {
+    new mod[obj.kind](obj).validate();
+    return undefined;
+  } catch (e) {
+    return `${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`;
+  }
+}
+
+type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
+
+/** The pod template of a workload object, if it has one. */
+function podTemplate(o: K8sObject): Pod | undefined {
+  const spec = o.spec as { template?: Pod; jobTemplate?: { spec: { template: Pod } } } | undefined;
+  return spec?.template ?? spec?.jobTemplate?.spec.template;
+}
+
+/** Every name another object refers to, as `[description, kind, namespace/name]`. */
+function references(o: K8sObject): Array<[string, string, string]> {
+  const ns = o.metadata.namespace ?? "";
+  const at = (name: string) => (ns ? `${ns}/${name}` : name);
+  const refs: Array<[string, string, string]> = [];
+  const pod = podTemplate(o);
+  if (pod) {
+    const spec = pod.spec;
+    if (spec.serviceAccountName) refs.push(["serviceAccountName", "ServiceAccount", at(String(spec.serviceAccountName))]);
+    if (spec.priorityClassName) refs.push(["priorityClassName", "PriorityClass", String(spec.priorityClassName)]);
+    for (const c of spec.containers) {
+      for (const e of (c.envFrom as Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }> | undefined) ?? []) {
+        if (e.configMapRef) refs.push(["envFrom.configMapRef", "ConfigMap", at(e.configMapRef.name)]);
+        if (e.secretRef) refs.push(["envFrom.secretRef", "Secret", at(e.secretRef.name)]);
+      }
+    }
+    for (const v of spec.volumes ?? []) {
+      const claim = (v.persistentVolumeClaim as { claimName?: string } | undefined)?.claimName;
+      if (claim) refs.push(["claimName", "PersistentVolumeClaim", at(claim)]);
+    }
+  }
+  if (o.kind === "RoleBinding") {
+    const roleRef = o.roleRef as { kind: string; name: string };
+    refs.push(["roleRef", roleRef.kind, roleRef.kind === "Role" ? at(roleRef.name) : roleRef.name]);
+  }
+  if (o.kind === "HorizontalPodAutoscaler") {
+    const t = (o.spec as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
+    refs.push(["scaleTargetRef", t.kind, at(t.name)]);
+  }
+  if (o.kind === "Ingress") {
+    for (const rule of (o.spec as { rules: Array<{ http: { paths: Array<{ backend: { service: { name: string } } }> } }> }).rules) {
+      for (const p of rule.http.paths) refs.push(["backend.service", "Service", at(p.backend.service.name)]);
+    }
+  }
+  if (o.kind === "PersistentVolumeClaim") {
+    const sc = (o.spec as { storageClassName?: string }).storageClassName;
+    if (sc) refs.push(["storageClassName", "StorageClass", sc]);
+  }
+  if (ns) refs.push(["metadata.namespace", "Namespace", ns]);
+  return refs;
+}
+
+function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+const stacks = shippedStacks();
+const results = new Map<string, RunResult>();
+beforeAll(async () => {
+  for (const s of stacks) results.set(s, await runStack(s));
+});
+const each = (name: string, fn: (r: RunResult, stack: string) => void) => it.each(stacks)(`%s: ${name}`, (s) => fn(results.get(s)!, s));
+
+describe("properties of every rendered stack", () => {
+  each("every object validates against the Kubernetes schema", (r) => {
+    const objects = r.objects as K8sObject[];
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.map(schemaErrors).filter(Boolean)).toEqual([]);
+  });
+
+  each("every name reference resolves to a rendered object", (r) => {
+    const present = new Set((r.objects as K8sObject[]).map((o) => `${o.kind}:${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`));
+    const refs = (r.objects as K8sObject[]).flatMap((o) => references(o).map(([what, kind, id]) => ({ from: `${o.kind}/${o.metadata.name} ${what}`, to: `${kind}:${id}` })));
+    expect(refs.length).toBeGreaterThan(10);
+    expect(refs.filter((x) => !present.has(x.to))).toEqual([]);
+  });
+
+  each("Deployment, Service, PDB and app NetworkPolicy selectors match the pod template labels", (r) => {
+    const deployments = [...byKind(r, "Deployment").values()];
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const d of deployments) {
+      const labels = podTemplate(d)!.metadata!.labels;
+      const sel = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      expect(matches(sel, labels)).toBe(true);
+      const services = [...byKind(r, "Service").values()].filter((s) => s.metadata.namespace === d.metadata.namespace && s.metadata.name === d.metadata.name);
+      const pdbs = [...byKind(r, "PodDisruptionBudget").values()].filter((p) => p.metadata.namespace === d.metadata.namespace && p.metadata.name === d.metadata.name);
+      expect(services).toHaveLength(1);
+      expect(pdbs).toHaveLength(1);
+      expect(matches((services[0].spec as { selector: Record<string, string> }).selector, labels)).toBe(true);
+      expect(matches((pdbs[0].spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels)).toBe(true);
+    }
+    for (const p of byKind(r, "NetworkPolicy").values()) {
+      const sel = (p.spec as { podSelector: { matchLabels?: Record<string, string> } }).podSelector.matchLabels ?? {};
+      const selected = deployments.filter((d) => d.metadata.namespace === p.metadata.namespace && matches(sel, podTemplate(d)!.metadata!.labels));
+      expect(selected.length).toBeGreaterThan(0);
+    }
+  });
+
+  each("pods meet Pod Security restricted, with resources, probes and graceful shutdown", (r) => {
+    for (const o of r.objects as K8sObject[]) {
+      const pod = podTemplate(o);
+      if (!pod) continue;
+      const spec = pod.spec as Record<string, unknown> & Pod["spec"];
+      expect(spec.automountServiceAccountToken).toBe(false);
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      for (const k of ["hostNetwork", "hostPID", "hostIPC"]) expect(spec[k]).toBeFalsy();
+      for (const v of spec.volumes ?? []) expect(v.hostPath).toBeUndefined();
+      for (const c of spec.containers) {
+        expect(c.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        const res = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
+        for (const key of ["cpu", "memory", "ephemeral-storage"]) {
+          expect(res.requests[key]).toBeDefined();
+          expect(res.limits[key]).toBeDefined();
+        }
+        if (o.kind === "Deployment") {
+          expect(c.readinessProbe).toBeDefined();
+          expect(c.livenessProbe).toBeDefined();
+          expect(c.livenessProbe).not.toEqual(c.readinessProbe);
+          const preStop = (c.lifecycle as { preStop: { sleep: { seconds: number } } }).preStop.sleep.seconds;
+          expect(Number(spec.terminationGracePeriodSeconds)).toBeGreaterThan(preStop);
+        }
+      }
+    }
+  });
+
+  each("RBAC grants no exec, attach or wildcards and binds only Roles defined here", (r) => {
+    for (const role of [...byKind(r, "Role").values(), ...byKind(r, "ClusterRole").values()]) {
+      for (const rule of (role as unknown as { rules: Array<{ resources?: string[]; verbs: string[] }> }).rules) {
+        expect(rule.resources ?? []).not.toEqual(expect.arrayContaining(["pods/exec"]));
+        expect(rule.resources ?? []).not.toEqual(expect.arrayContaining(["pods/attach"]));
+        expect([...(rule.resources ?? []), ...rule.verbs]).not.toContain("*");
+      }
+    }
+    for (const b of [...byKind(r, "RoleBinding").values(), ...byKind(r, "ClusterRoleBinding").values()]) {
+      expect((b as unknown as { roleRef: { kind: string } }).roleRef.kind).toBe("Role");
+    }
+  });
+
+  each("every namespace has a default-deny policy and a quota", (r) => {
+    for (const ns of byKind(r, "Namespace").keys()) {
+      const deny = byKind(r, "NetworkPolicy").get(`${ns}/default-deny`);
+      expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+      expect(byKind(r, "ResourceQuota").get(`${ns}/team-quota`)).toBeDefined();
+      expect(byKind(r, "LimitRange").get(`${ns}/team-limits`)).toBeDefined();
+    }
+  });
+});
+
+describe("config reaches the output", () => {
+  it("keeps known secret values out of every rendered object and output", async () => {
+    const secret = "s3cr3t-value-7f1d2c";
+    const token = "kubeconfig-token-9a8b7c";
+    const cfg = stackConfig("dev");
+    setConfig(cfg, "blueprint:apps.backend.secrets", ["PODINFO_CACHE_SERVER"]);
+    setConfig(cfg, "blueprint:secrets", { backend: { PODINFO_CACHE_SERVER: `redis://user:${secret}@cache:6379` } });
+    setConfig(cfg, "blueprint:cluster.cloud", "existing");
+    setConfig(cfg, "blueprint:cluster.existing", {});
+    setConfig(cfg, "blueprint:kubeconfig", `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n`);
+    cfg.secretKeys.push("blueprint:secrets", "blueprint:kubeconfig");
+    const r = await runStack("dev", cfg);
+    const secretObj = [...byKind(r, "Secret").values()];
+    expect(secretObj).toHaveLength(1);
+    expect(secretObj[0].stringData).toEqual({ PODINFO_CACHE_SERVER: "[secret]" });
+    const text = JSON.stringify([r.objects, r.outputs]);
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(token);
+    expect(r.outputs.kubeconfig).toBe("[secret]");
+  });
+
+  it("rolls the Deployment when its config changes, by renaming the ConfigMap", async () => {
+    const before = await runStack("dev");
+    const after = await runStack("dev", setConfig(stackConfig("dev"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"));
+    const envFrom = (r: RunResult) => JSON.stringify((podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom));
+    expect(envFrom(after)).not.toEqual(envFrom(before));
+    expect([...byKind(after, "ConfigMap").keys()]).not.toEqual([...byKind(before, "ConfigMap").keys()]);
+    // The other app's config did not change, so its ConfigMap keeps its name.
+    expect([...byKind(after, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-"))).toEqual([...byKind(before, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-")));
+  });
+
+  it.each([
+    ["blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas],
+    ["blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods],
+    ["blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => JSON.stringify(podTemplate(o)!.spec.containers[0].lifecycle)],
+    ["blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy],
+  ] as const)("changing %s changes the rendered output", async (key, value, kind, id, read) => {
+    const base = stackConfig("dev");
+    if (key === "blueprint:production") {
+      setConfig(base, "blueprint:apps.frontend.replicas", 2);
+      setConfig(base, "blueprint:apps.backend.replicas", 2);
+    }
+    const before = read(byKind(await runStack("dev", base), kind).get(id)!);
+    const after = read(byKind(await runStack("dev", setConfig(base, key, value)), kind).get(id)!);
+    expect(after).not.toEqual(before);
+  });
+
+  it("registers nothing but the stack itself when the config is invalid", async () => {
+    const cfg = setConfig(stackConfig("dev"), "blueprint:apps.frontend.image", "nginx");
+    const types: string[] = [];
+    let message = "";
+    await jest.isolateModulesAsync(async () => {
+      const { runProgram } = await import("../../tools/offline/run");
+      const { PROJECT_DIR } = await import("../helpers/program");
+      await runProgram({ projectDir: PROJECT_DIR, stack: "dev", config: cfg, computed: (type) => { types.push(type); return undefined; } }).catch((e: Error) => { message = e.message; });
+    });
+    expect(message).toMatch(/blueprint:apps\.frontend\.image names an image that is not in blueprint:release\.images/);
+    expect(types).toEqual(["pulumi:pulumi:Stack"]);
+  });
+});
