@@ -1,14 +1,189 @@
 import type { ConfigProblem } from "./errors";
 import type { ClusterConfig } from "./cluster";
 
-/** Cross-field rules of `blueprint:cluster`. */
-export function validateCluster(cluster: ClusterConfig): ConfigProblem[] {
+/** What the cluster rules need to know about the rest of the environment. */
+export interface ClusterRuleContext {
+  /** `blueprint:production`: demands more zones, per-zone NAT and no API open to the internet. */
+  readonly production: boolean;
+  /** Team groups become cluster identities (EKS access entries, Google Groups for RBAC). */
+  readonly teams?: Readonly<Record<string, { readonly groups: { readonly maintainers: readonly string[]; readonly viewers: readonly string[] } }>>;
+  /** Apps that bind a cloud identity must name one of the cluster's cloud. */
+  readonly apps?: Readonly<Record<string, { readonly cloudIdentity?: string }>>;
+}
+
+/** Minimum availability zones per cluster: two everywhere, three in production. */
+export const clusterZoneMinimum = { default: 2, production: 3 } as const;
+
+/** Registries whose ECR pull-through cache needs upstream credentials. */
+const CREDENTIALED_UPSTREAMS = new Set(["ghcr.io", "registry-1.docker.io", "docker.io", "registry.gitlab.com"]);
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const GOOGLE_SA_EMAIL = /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i;
+
+/**
+ * Cross-field rules of `blueprint:cluster`. Without a context (as the foundation's validator
+ * calls it) the production-only and team/app rules are skipped; `createCluster` runs them again
+ * with the full context before registering anything.
+ */
+export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleContext): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (cluster.cloud === "existing" && !cluster.existing) {
-    problems.push({ key: "blueprint:cluster.existing", message: 'is required when cloud is "existing" (give a context, or {} to use the secret blueprint:kubeconfig)' });
+  const add = (key: string, message: string) => problems.push({ key: `blueprint:cluster${key ? `.${key}` : ""}`, message });
+  const production = context?.production ?? false;
+
+  for (const section of ["existing", "aws", "gcp"] as const) {
+    if (cluster[section] !== undefined && section !== cluster.cloud) {
+      add(section, `is only used when cloud is "${section}", but cloud is "${cluster.cloud}"; remove it or set cloud: ${section}`);
+    }
   }
-  if (cluster.cloud !== "existing") {
-    problems.push({ key: "blueprint:cluster.cloud", message: `"${cluster.cloud}" clusters are not available in this version; allowed: existing` });
+  if (!cluster[cluster.cloud]) {
+    const hint = { existing: "give a context, or {} to use the secret blueprint:kubeconfig", aws: "at least region and nodeGroups", gcp: "at least project, region, zones and nodePools" }[cluster.cloud];
+    add(cluster.cloud, `is required when cloud is "${cluster.cloud}" (${hint})`);
+  }
+
+  const groups = teamGroups(context);
+  if (cluster.cloud === "aws" && cluster.aws) {
+    const aws = cluster.aws;
+    if (!aws.region) add("aws.region", 'is required when cloud is "aws" (an AWS region such as eu-west-1)');
+    const minZones = production ? clusterZoneMinimum.production : clusterZoneMinimum.default;
+    if (aws.zones < minZones) {
+      add("aws.zones", `must be at least ${minZones}${production ? " in a production environment (blueprint:production is true)" : ""} so the cluster survives a zone outage, got ${aws.zones}`);
+    }
+    checkPools(aws.nodeGroups, "aws.nodeGroups", add);
+    const vpc = parseCidr(aws.vpcCidr);
+    if (vpc && (vpc.prefix < 16 || vpc.prefix > 20)) add("aws.vpcCidr", `must be a /16 to /20 block (subnets for ${aws.zones} zones are carved from it), got ${aws.vpcCidr}`);
+    const svc = parseCidr(aws.serviceCidr);
+    if (svc && (svc.prefix < 12 || svc.prefix > 24)) add("aws.serviceCidr", `must be a /12 to /24 block, got ${aws.serviceCidr}`);
+    if (vpc && svc && overlaps(vpc, svc)) add("aws.serviceCidr", `overlaps aws.vpcCidr (${aws.vpcCidr}); Service addresses must be outside the VPC, got ${aws.serviceCidr}`);
+    checkPublicAccess(aws.publicAccessCidrs, "aws.publicAccessCidrs", production, add);
+    if (production && aws.natGateways === "single") add("aws.natGateways", 'must be "perZone" in a production environment: one NAT gateway is a single point of failure for every zone');
+    for (const [key, g] of groupKeys(context)) {
+      if (g.startsWith("system:")) problems.push({ key, message: `"${g}" cannot be an EKS access entry group (names starting with "system:" are reserved)` });
+    }
+    for (const g of Object.keys(aws.groupRoles)) {
+      if (!groups.has(g) && context?.teams) add(`aws.groupRoles.${g}`, `names a group no team uses (team groups: ${[...groups].join(", ") || "none"})`);
+    }
+    const mirror = aws.registryMirror;
+    if (mirror && CREDENTIALED_UPSTREAMS.has(mirror.upstream) && !mirror.credentialArn) {
+      add("aws.registryMirror.credentialArn", `is required for ${mirror.upstream}: an ECR pull-through cache of that registry needs a Secrets Manager secret named ecr-pullthroughcache/<name>`);
+    }
+    for (const [app, spec] of Object.entries(context?.apps ?? {})) {
+      if (spec.cloudIdentity !== undefined && !IAM_ROLE_ARN.test(spec.cloudIdentity)) {
+        problems.push({ key: `blueprint:apps.${app}.cloudIdentity`, message: `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>) on an EKS cluster, got "${spec.cloudIdentity}"` });
+      }
+    }
+  }
+
+  if (cluster.cloud === "gcp" && cluster.gcp) {
+    const gcp = cluster.gcp;
+    if (!gcp.project) add("gcp.project", 'is required when cloud is "gcp" (a Google Cloud project id)');
+    if (!gcp.region) add("gcp.region", 'is required when cloud is "gcp" (a region such as europe-west1)');
+    const foreign = gcp.region ? gcp.zones.filter((z) => !z.startsWith(`${gcp.region}-`)) : [];
+    if (foreign.length) add("gcp.zones", `must all be in region ${gcp.region}, got ${foreign.join(", ")}`);
+    if (new Set(gcp.zones).size !== gcp.zones.length) add("gcp.zones", `must not repeat a zone, got ${gcp.zones.join(", ")}`);
+    if (production) {
+      if (!gcp.regional) add("gcp.regional", "must be true in a production environment (blueprint:production is true): a zonal control plane is down during upgrades and zone outages");
+      if (gcp.zones.length < clusterZoneMinimum.production) {
+        add("gcp.zones", `must list at least ${clusterZoneMinimum.production} zones in a production environment (blueprint:production is true), got ${gcp.zones.length}`);
+      }
+    } else if (gcp.regional && gcp.zones.length < clusterZoneMinimum.default) {
+      add("gcp.zones", `must list at least ${clusterZoneMinimum.default} zones for a regional cluster (or set regional: false for a zonal one), got ${gcp.zones.length}`);
+    }
+    checkPools(gcp.nodePools, "gcp.nodePools", add);
+    const ranges = [["gcp.subnetCidr", gcp.subnetCidr], ["gcp.podsCidr", gcp.podsCidr], ["gcp.servicesCidr", gcp.servicesCidr]] as const;
+    for (let i = 0; i < ranges.length; i++) {
+      for (let j = i + 1; j < ranges.length; j++) {
+        const a = parseCidr(ranges[i][1]);
+        const b = parseCidr(ranges[j][1]);
+        if (a && b && overlaps(a, b)) add(ranges[j][0], `overlaps ${ranges[i][0]} (${ranges[i][1]}); node, pod and Service ranges must be disjoint, got ${ranges[j][1]}`);
+      }
+    }
+    const pods = parseCidr(gcp.podsCidr);
+    if (pods && pods.prefix > 21) add("gcp.podsCidr", `must be /21 or larger (each node takes a /24 of pod addresses), got ${gcp.podsCidr}`);
+    checkPublicAccess(gcp.publicAccessCidrs, "gcp.publicAccessCidrs", production, add);
+    if (groups.size > 0) {
+      if (!gcp.rbacSecurityGroup) {
+        add("gcp.rbacSecurityGroup", `is required when teams name groups (${[...groups].join(", ")}): GKE resolves Google Groups for RBAC only through the gke-security-groups@<domain> group`);
+      }
+      for (const [key, g] of groupKeys(context)) {
+        if (!EMAIL.test(g)) problems.push({ key, message: `"${g}" must be a Google Group email address on a GKE cluster (Google Groups for RBAC), e.g. ${g}@example.com` });
+      }
+    }
+    for (const [app, spec] of Object.entries(context?.apps ?? {})) {
+      if (spec.cloudIdentity !== undefined && !GOOGLE_SA_EMAIL.test(spec.cloudIdentity)) {
+        problems.push({ key: `blueprint:apps.${app}.cloudIdentity`, message: `must be a Google service account email (<name>@<project>.iam.gserviceaccount.com) on a GKE cluster, got "${spec.cloudIdentity}"` });
+      }
+    }
   }
   return problems;
+}
+
+function checkPools(pools: Readonly<Record<string, { minSize: number; maxSize: number }>>, key: string, add: (k: string, m: string) => void): void {
+  const names = Object.keys(pools);
+  if (names.length === 0) add(key, "must define at least one node pool");
+  for (const [name, pool] of Object.entries(pools)) {
+    if (!/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/.test(name)) add(`${key}.${name}`, "node pool name must be a lowercase DNS label of at most 32 characters");
+    if (pool.minSize > pool.maxSize) add(`${key}.${name}.minSize`, `must not exceed maxSize (${pool.maxSize}), got ${pool.minSize}`);
+  }
+}
+
+function checkPublicAccess(cidrs: readonly string[], key: string, production: boolean, add: (k: string, m: string) => void): void {
+  for (const c of cidrs) {
+    const parsed = parseCidr(c);
+    if (parsed && parsed.prefix === 0 && production) {
+      add(key, `must not contain ${c} in a production environment: it opens the Kubernetes API to the whole internet; list your office or VPN ranges`);
+    }
+  }
+}
+
+function teamGroups(context: ClusterRuleContext | undefined): Set<string> {
+  return new Set(groupKeys(context).map(([, g]) => g));
+}
+
+/** Every team group with the config key it was given at. */
+function groupKeys(context: ClusterRuleContext | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [team, spec] of Object.entries(context?.teams ?? {})) {
+    for (const role of ["maintainers", "viewers"] as const) {
+      for (const g of spec.groups[role]) out.push([`blueprint:teams.${team}.groups.${role}`, g]);
+    }
+  }
+  return out;
+}
+
+/** An IPv4 block as a 32-bit base address and a prefix length. */
+export interface Cidr {
+  readonly base: number;
+  readonly prefix: number;
+}
+
+/** Parses `a.b.c.d/n`, normalising host bits away; undefined when malformed. */
+export function parseCidr(text: string): Cidr | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  return { base: Math.floor(addr / size) * size, prefix };
+}
+
+/** Do two blocks share any address? */
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  const aEnd = a.base + 2 ** (32 - a.prefix);
+  const bEnd = b.base + 2 ** (32 - b.prefix);
+  return a.base < bEnd && b.base < aEnd;
+}
+
+/** The `index`-th block of `newBits` more prefix bits inside `parent`. */
+export function subdivide(parent: Cidr, newBits: number, index: number): Cidr {
+  const prefix = parent.prefix + newBits;
+  if (prefix > 32 || index >= 2 ** newBits) throw new RangeError(`cannot take block ${index} of /${prefix} from /${parent.prefix}`);
+  return { base: parent.base + index * 2 ** (32 - prefix), prefix };
+}
+
+/** `a.b.c.d/n`. */
+export function formatCidr(c: Cidr): string {
+  const o = [24, 16, 8, 0].map((s) => Math.floor(c.base / 2 ** s) % 256);
+  return `${o.join(".")}/${c.prefix}`;
 }

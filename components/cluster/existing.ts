@@ -33,6 +33,9 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
       annotations: {},
       allowFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ingressNamespace } } }],
     },
+    pullReference: (released) => released,
+    // Not created here, so not deleted here either: nothing to guard.
+    safety: { protect: false, deletionProtection: false },
     bindWorkloadIdentity: () => ({}),
   };
 }

@@ -12,6 +12,14 @@ export interface WorkloadIdentityBinding {
   readonly cloudIdentity: string;
 }
 
+/** Deletion guards chosen for a cluster; exposed because resource options are not visible under mocks. */
+export interface ClusterSafety {
+  /** The cluster resource is registered with `protect` (the engine refuses to delete it). */
+  readonly protect: boolean;
+  /** The cloud's own deletion protection is on (EKS `deletionProtection`, GKE `deletion_protection`). */
+  readonly deletionProtection: boolean;
+}
+
 /**
  * Everything the layers above the cluster need, identical for EKS, GKE and an existing cluster.
  * Nothing outside `components/cluster/` branches on the cloud; it reads this handle instead.
@@ -33,8 +41,15 @@ export interface ClusterHandle {
     /** NetworkPolicy peers through which ingress traffic reaches pods. */
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
   };
-  /** Registry host the environment pulls from, when it mirrors images; undefined means as released. */
+  /** Registry (host and path prefix) the environment pulls mirrored images from; undefined means as released. */
   readonly registry?: string;
+  /**
+   * The reference this cluster pulls for a released `repo@sha256:<digest>`: the same digest, from
+   * {@link registry} when the image's registry is mirrored, else unchanged.
+   */
+  pullReference(released: string): string;
+  /** How the cluster itself is guarded against deletion (engine `protect`, cloud deletion protection). */
+  readonly safety: ClusterSafety;
   /** ServiceAccount annotations (and cloud resources) that bind it to a cloud identity. */
   bindWorkloadIdentity(binding: WorkloadIdentityBinding): Readonly<Record<string, pulumi.Input<string>>>;
 }

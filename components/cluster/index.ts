@@ -1,16 +1,40 @@
+import { ConfigError } from "../../config/errors";
+import { validateCluster } from "../../config/cluster-rules";
 import type { EnvironmentConfig } from "../../config/load";
 import type { ClusterHandle } from "./handle";
 
-export type { ClusterHandle, Cloud, WorkloadIdentityBinding } from "./handle";
+export type { ClusterHandle, ClusterSafety, Cloud, WorkloadIdentityBinding } from "./handle";
 
 /**
  * The one seam between an environment and its cluster: returns the {@link ClusterHandle} for the
  * stack's `blueprint:cluster`. Cloud SDKs are imported lazily, so a stack on one cloud never
- * loads the other's.
+ * loads the other's (and start-up stays fast).
  */
 export async function createCluster(env: EnvironmentConfig): Promise<ClusterHandle> {
+  // The rules that need the whole environment (production, teams, apps), before any resource.
+  const problems = validateCluster(env.cluster, { production: env.production, teams: env.teams, apps: env.apps });
+  if (problems.length > 0) throw new ConfigError(env.file, problems);
+
   const name = env.cluster.name ?? `${env.project}-${env.stack}`;
+  const teamGroups = Object.values(env.teams).flatMap((t) => [...t.groups.maintainers, ...t.groups.viewers]);
+  const tags = { "blueprint:project": env.project, "blueprint:stack": env.stack };
   switch (env.cluster.cloud) {
+    case "aws": {
+      const { eksCluster } = await import("./eks");
+      const aws = env.cluster.aws!;
+      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags });
+    }
+    case "gcp": {
+      const { gkeCluster } = await import("./gke");
+      const gcp = env.cluster.gcp!;
+      return gkeCluster({
+        name,
+        kubernetesVersion: env.cluster.kubernetesVersion,
+        production: env.production,
+        gcp: { ...gcp, project: gcp.project!, region: gcp.region! },
+        labels: { "blueprint-project": labelValue(env.project), "blueprint-stack": labelValue(env.stack) },
+      });
+    }
     case "existing": {
       const { existingCluster } = await import("./existing");
       const ex = env.cluster.existing!;
@@ -24,7 +48,10 @@ export async function createCluster(env: EnvironmentConfig): Promise<ClusterHand
         ingressNamespace: ex.ingressNamespace,
       });
     }
-    default:
-      throw new Error(`cloud "${env.cluster.cloud}" is not available in this version`);
   }
+}
+
+/** Google label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
+function labelValue(v: string): string {
+  return v.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
 }

@@ -1,10 +1,100 @@
+import { createHash } from "node:crypto";
 import type { CallAnswer, ComputedState } from "./mocks";
 
 /**
  * Outputs that cloud providers compute (endpoints, ARNs, certificates), filled in so the program
- * sees realistic values offline. Keyed by resource type token.
+ * sees realistic values offline, and answers to the data-source calls it makes. Values are
+ * derived deterministically from the resource's name and inputs, so renders are reproducible.
+ * The account, project number and zones are obviously fake: nothing here is a real cloud.
  */
-export const cloudState: ComputedState = () => undefined;
+
+/** The AWS account the offline AWS calls answer with. */
+export const OFFLINE_AWS_ACCOUNT = "123456789012";
+/** The region assumed when a call does not say (the cluster's provider carries the real one). */
+export const OFFLINE_AWS_REGION = "eu-west-1";
+/** The project number the offline GCP calls answer with. */
+export const OFFLINE_GCP_PROJECT_NUMBER = "123456789012";
+/** A syntactically valid, obviously fake base64 PEM for cluster CAs. */
+const FAKE_CA = Buffer.from("-----BEGIN CERTIFICATE-----\nb2ZmbGluZS1yZW5kZXItbm90LWEtcmVhbC1jZXJ0aWZpY2F0ZQ==\n-----END CERTIFICATE-----\n").toString("base64");
+
+function hex(text: string, length: number): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === "string" && v.length > 0 ? v : fallback;
+}
+
+/** Resource name as the provider would auto-name it: the logical name plus a short suffix. */
+function autoName(name: string, inputs: Record<string, unknown>): string {
+  return str(inputs.name, `${name}-${hex(name, 7)}`);
+}
+
+const aws: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  "aws:eks/cluster:Cluster": (name, inputs) => {
+    const id = hex(name, 32).toUpperCase();
+    const region = str(inputs.region, OFFLINE_AWS_REGION);
+    return {
+      name: str(inputs.name, name),
+      arn: `arn:aws:eks:${region}:${OFFLINE_AWS_ACCOUNT}:cluster/${str(inputs.name, name)}`,
+      endpoint: `https://${id}.gr7.${region}.eks.amazonaws.com`,
+      certificateAuthority: { data: FAKE_CA },
+      identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${id}` }] }],
+      status: "ACTIVE",
+      platformVersion: "eks.1",
+    };
+  },
+  "aws:iam/role:Role": (name, inputs) => {
+    const roleName = autoName(name, inputs);
+    return { name: roleName, arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:role/${roleName}`, uniqueId: `AROA${hex(name, 17).toUpperCase()}` };
+  },
+  "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (name, inputs) => ({
+    arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:oidc-provider/${str(inputs.url, name).replace(/^https:\/\//, "")}`,
+  }),
+  "aws:kms/key:Key": (name) => {
+    const keyId = `${hex(name, 8)}-${hex(`${name}1`, 4)}-${hex(`${name}2`, 4)}-${hex(`${name}3`, 4)}-${hex(`${name}4`, 12)}`;
+    return { keyId, arn: `arn:aws:kms:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:key/${keyId}` };
+  },
+  "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1, defaultVersion: 1 }),
+  "aws:eks/nodeGroup:NodeGroup": (name) => ({ arn: `arn:aws:eks:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:nodegroup/${name}`, status: "ACTIVE" }),
+};
+
+const gcp: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  "gcp:container/cluster:Cluster": (name, inputs) => ({
+    name: str(inputs.name, name),
+    // A private endpoint address inside the Google-managed control-plane range.
+    endpoint: `172.16.${parseInt(hex(name, 2), 16)}.2`,
+    masterAuth: { ...(inputs.masterAuth as Record<string, unknown> | undefined), clusterCaCertificate: FAKE_CA },
+    selfLink: `https://container.googleapis.com/v1/projects/offline/locations/${str(inputs.location, "offline")}/clusters/${str(inputs.name, name)}`,
+  }),
+  "gcp:serviceaccount/account:Account": (name, inputs) => {
+    const accountId = str(inputs.accountId, name);
+    const project = str(inputs.project, "offline-project");
+    return { email: `${accountId}@${project}.iam.gserviceaccount.com`, uniqueId: String(BigInt(`0x${hex(name, 15)}`)) };
+  },
+  "gcp:artifactregistry/repository:Repository": (name, inputs) => ({ name: str(inputs.repositoryId, name) }),
+};
+
+/** Keyed by resource type token. */
+export const cloudState: ComputedState = (type, name, inputs) => (aws[type] ?? gcp[type])?.(name, inputs);
 
 /** Answers to cloud data-source calls, keyed by function token. */
-export const cloudCalls: CallAnswer = () => undefined;
+export const cloudCalls: CallAnswer = (token, inputs) => {
+  switch (token) {
+    case "aws:index/getPartition:getPartition":
+      return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { id: OFFLINE_AWS_ACCOUNT, accountId: OFFLINE_AWS_ACCOUNT, arn: `arn:aws:iam::${OFFLINE_AWS_ACCOUNT}:user/offline`, userId: "AIDAOFFLINE" };
+    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+      const region = str(inputs.region, OFFLINE_AWS_REGION);
+      const names = ["a", "b", "c"].map((z) => `${region}${z}`);
+      return { id: region, region, names, zoneIds: names.map((_, i) => `${region.replace(/-/g, "")}-az${i + 1}`), groupNames: names };
+    }
+    case "gcp:organizations/getProject:getProject": {
+      const projectId = str(inputs.projectId, "offline-project");
+      return { id: `projects/${projectId}`, projectId, number: OFFLINE_GCP_PROJECT_NUMBER, name: projectId };
+    }
+    default:
+      return undefined;
+  }
+};
