@@ -1,0 +1,327 @@
+import { execFileSync } from "node:child_process";
+import type { ReleaseConfig } from "../config/release";
+import { Refusal, UsageError } from "./errors";
+import { evidenceProblems, SourceUnavailable, type EvidenceSource, type Observation } from "./evidence";
+import type { HistoryRecord } from "./history";
+import { lockStage } from "./lock";
+import { readPointer, samePointer, writePointer, type StackPointer } from "./pointer";
+import { mapImage, RegistryError } from "./registry";
+import type { Release } from "./release";
+import { promotionProblems, releaseInStage, verifiedReleases, type Problem } from "./rules";
+import type { Stage } from "./stages";
+import { shown, stageFile, type Deps, type Workspace } from "./workspace";
+
+/** `release create`: records the images CI built as an immutable release. */
+export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonly string[]; commit?: string }): Release {
+  const images: Record<string, string> = {};
+  for (const spec of opts.images) {
+    const eq = spec.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--image must be <name>=<repo>@sha256:<64 hex>, got "${spec}"`);
+    const name = spec.slice(0, eq);
+    if (name in images) throw new UsageError(`--image ${name} is given twice`);
+    images[name] = spec.slice(eq + 1);
+  }
+  const commit = opts.commit ?? gitHead(ws.projectDir);
+  const { release, created } = ws.releases.create(images, commit, deps.now(), deps.actor());
+  deps.out(`${created ? "created" : "exists (same images and commit)"}: release ${release.id}  ${shown(ws, ws.releases.file(release.id))}`);
+  deps.out(`  commit ${release.commit}`);
+  for (const [name, ref] of Object.entries(release.images)) deps.out(`  image ${name}: ${ref}`);
+  const entries = ws.stages.ordered.filter((s) => s.from.length === 0);
+  deps.out(`next: ${entries.map((s) => `npm run promote -- ${s.name} --release ${release.id}`).join("  |  ")}`);
+  return release;
+}
+
+function gitHead(dir: string): string {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    throw new UsageError("--commit is required: the project is not in a git checkout with a commit");
+  }
+}
+
+/** Options of {@link promote}. */
+export interface PromoteOptions {
+  readonly stage: string;
+  /** The release to promote; default: the one upstream runs. Required for entry stages. */
+  readonly release?: string;
+  /** Set aside the order, verification and soak rules (never approvals); needs `reason`. */
+  readonly force?: boolean;
+  readonly reason?: string;
+  /** Copy missing images into the stage's registry with skopeo instead of refusing. */
+  readonly copy?: boolean;
+  /** Refuse unless the stage's pointer currently names this release (`none` for no release). */
+  readonly expectCurrent?: string;
+}
+
+/** `promote`: checks every rule, writes the pointer atomically and records the promotion. */
+export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
+  if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
+  if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
+  const stage = ws.stages.get(opts.stage);
+  const file = stageFile(ws, stage);
+  const now = deps.now();
+  const actor = deps.actor();
+  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `promote ${stage.name}`);
+  try {
+    const before = readPointer(file, stage.name);
+    checkExpected(stage, before, opts.expectCurrent);
+    const history = ws.history.list();
+    const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
+    const images = stageImages(stage, release);
+    const next: ReleaseConfig = { id: release.id, images };
+    if (samePointer(before.pointer, next)) {
+      deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
+      return;
+    }
+    checkAppImages(stage, before, release);
+    const problems = promotionProblems(stage, release.id, history, now);
+    const blocking = problems.filter((p) => !p.overridable || !opts.force);
+    if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
+    const upstream = stage.from.find((up) => releaseInStage(history, up, release.id).verifiedSince) ?? stage.from[0];
+    const sourceRegistry = upstream ? ws.stages.get(upstream).registry : undefined;
+    const copied = await ensureInRegistry(stage, release, sourceRegistry, images, opts.copy ?? false, deps);
+    const record: HistoryRecord = {
+      kind: "promotion",
+      stage: stage.name,
+      release: release.id,
+      at: now.toISOString(),
+      by: actor,
+      ...(opts.force ? { reason: opts.reason } : {}),
+      from: before.pointer?.id ?? null,
+      upstream: stage.from.filter((up) => releaseInStage(history, up, release.id).verifiedSince),
+      before: before.pointer?.images ?? {},
+      images,
+      ...(opts.force ? { overridden: problems.map((p) => ({ rule: p.rule, message: p.message })) } : {}),
+      ...(copied.length ? { copied } : {}),
+    };
+    commit(ws, deps, stage, before, next, record);
+    if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);
+  } finally {
+    unlock();
+  }
+}
+
+/** Options of {@link rollback}. */
+export interface RollbackOptions {
+  readonly stage: string;
+  /** Default: the latest earlier release verified in the stage. */
+  readonly to?: string;
+  readonly reason?: string;
+  readonly copy?: boolean;
+  readonly expectCurrent?: string;
+}
+
+/** `rollback`: returns a stage to a release that was verified there (no upstream, soak or approval gate). */
+export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions): Promise<void> {
+  const stage = ws.stages.get(opts.stage);
+  const file = stageFile(ws, stage);
+  const now = deps.now();
+  const actor = deps.actor();
+  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `rollback ${stage.name}`);
+  try {
+    const before = readPointer(file, stage.name);
+    checkExpected(stage, before, opts.expectCurrent);
+    const history = ws.history.list();
+    const current = before.pointer?.id;
+    const verified = verifiedReleases(history, stage.name);
+    let target: string;
+    if (opts.to) {
+      ws.releases.get(opts.to, "--to");
+      if (!releaseInStage(history, stage.name, opts.to).verifiedSince) {
+        throw new Refusal(stage.name, "rollback", `release ${opts.to} was never verified in this stage, so it cannot be a rollback target (verified here: ${verified.join(", ") || "none"}); a new release goes through promote`);
+      }
+      target = opts.to;
+    } else {
+      const deployed = history.filter((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback")).map((r) => r.release).reverse();
+      const found = deployed.find((id) => id !== current && verified.includes(id));
+      if (!found) throw new Refusal(stage.name, "rollback", `no earlier release was verified in this stage (current: ${current ?? "none"}; verified here: ${verified.join(", ") || "none"})`);
+      target = found;
+    }
+    const release = ws.releases.get(target, "--to");
+    const images = stageImages(stage, release);
+    const next: ReleaseConfig = { id: release.id, images };
+    if (samePointer(before.pointer, next)) {
+      deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
+      return;
+    }
+    checkAppImages(stage, before, release);
+    const copied = await ensureInRegistry(stage, release, undefined, images, opts.copy ?? false, deps);
+    commit(ws, deps, stage, before, next, {
+      kind: "rollback",
+      stage: stage.name,
+      release: release.id,
+      at: now.toISOString(),
+      by: actor,
+      ...(opts.reason ? { reason: opts.reason } : {}),
+      from: current ?? null,
+      before: before.pointer?.images ?? {},
+      images,
+      ...(copied.length ? { copied } : {}),
+    });
+  } finally {
+    unlock();
+  }
+}
+
+/** `approve`: records one person's approval of a release for a stage that requires approvals. */
+export function approve(ws: Workspace, deps: Deps, opts: { stage: string; release: string; reason?: string }): void {
+  const stage = ws.stages.get(opts.stage);
+  if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: stages.${stage.name}.approvals is 0); nothing recorded`);
+  const release = ws.releases.get(opts.release);
+  const actor = deps.actor();
+  const history = ws.history.list();
+  const already = history.some((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id && r.by === actor);
+  if (already) {
+    deps.out(`${actor} already approved release ${release.id} for ${stage.name}; nothing recorded`);
+    return;
+  }
+  const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: deps.now().toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) });
+  const count = new Set([...history.filter((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id).map((r) => r.by), actor]).size;
+  deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
+}
+
+/** `verify`: compares what a stage runs with its release and records the result, passed or failed. */
+export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; sources: readonly EvidenceSource[] }): Promise<void> {
+  const stage = ws.stages.get(opts.stage);
+  if (opts.sources.length === 0) throw new UsageError(`verify ${stage.name}: give at least one evidence source: --outputs FILE, --pods FILE or --live`);
+  const file = stageFile(ws, stage);
+  const { pointer } = readPointer(file, stage.name);
+  if (!pointer?.id) throw new Refusal(stage.name, "verify", `${shown(ws, file)}: blueprint:release has no id, so there is no release to verify; promote one first`);
+  if (!ws.releases.has(pointer.id)) {
+    throw new Refusal(stage.name, "immutable-release", `${shown(ws, file)}: blueprint:release.id is ${pointer.id}, but ${shown(ws, ws.releases.file(pointer.id))} does not exist (a release in use must not be deleted)`);
+  }
+  const release = ws.releases.get(pointer.id);
+  const expected = stageImages(stage, release);
+  if (!samePointer(pointer, { id: release.id, images: expected })) {
+    throw new Refusal(stage.name, "digest-only", `${shown(ws, file)}: blueprint:release.images differ from release ${release.id} (${imageDiff(pointer.images, expected).join("; ")}); the pointer is only written by promote and rollback`);
+  }
+  const observations: Observation[] = [];
+  for (const source of opts.sources) {
+    try {
+      observations.push(await source.read());
+    } catch (e) {
+      if (e instanceof SourceUnavailable) throw new Refusal(stage.name, "evidence", `${e.message}. Nothing was recorded`);
+      throw e;
+    }
+  }
+  const problems = observations.flatMap((o) => evidenceProblems(o, { releaseId: release.id, images: expected }));
+  const recorded = ws.history.append({
+    kind: "verification",
+    stage: stage.name,
+    release: release.id,
+    at: deps.now().toISOString(),
+    by: deps.actor(),
+    result: problems.length ? "failed" : "passed",
+    sources: opts.sources.map((s) => s.name),
+    problems,
+  });
+  if (problems.length > 0) {
+    throw new Refusal(stage.name, "evidence", `the evidence does not match release ${release.id}:\n  - ${problems.join("\n  - ")}\nrecorded as a failed verification: ${shown(ws, recorded)}`);
+  }
+  deps.out(`verified ${stage.name}: release ${release.id} (${opts.sources.map((s) => s.name).join(", ")}), recorded ${shown(ws, recorded)}`);
+  for (const down of ws.stages.downstream(stage.name)) {
+    deps.out(`next: npm run promote -- ${down.name}${down.soak ? `  (after the ${down.soak} soak)` : ""}${down.approvals ? `  (needs ${down.approvals} approval(s): npm run approve -- ${down.name} --release ${release.id})` : ""}`);
+  }
+}
+
+/** The images a stage pulls for a release: the release's, mapped to the stage's registry; digests unchanged. */
+export function stageImages(stage: Stage, release: Release): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(release.images)) {
+    const mapped = mapImage(ref, stage.registry);
+    if (mapped.slice(mapped.indexOf("@")) !== ref.slice(ref.indexOf("@"))) {
+      throw new Refusal(stage.name, "digest-only", `image ${name}: ${mapped} does not carry the release digest of ${ref}`);
+    }
+    images[name] = mapped;
+  }
+  return images;
+}
+
+function checkExpected(stage: Stage, before: StackPointer, expect: string | undefined): void {
+  if (expect === undefined) return;
+  const current = before.pointer?.id ?? "none";
+  if (current !== expect) {
+    throw new Refusal(stage.name, "concurrent", `--expect-current ${expect}, but ${before.file} names release ${current}: another promotion got there first; nothing written`);
+  }
+}
+
+function checkAppImages(stage: Stage, before: StackPointer, release: Release): void {
+  const missing = Object.entries(before.appImages).filter(([, image]) => !(image in release.images));
+  if (missing.length > 0) {
+    throw new Refusal(stage.name, "images", `release ${release.id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}; its images: ${Object.keys(release.images).join(", ")}`);
+  }
+}
+
+function candidate(ws: Workspace, stage: Stage, history: readonly HistoryRecord[], now: Date): string {
+  if (stage.from.length === 0) {
+    throw new UsageError(`stage ${stage.name} has no upstream stage in ${shown(ws, ws.stages.file)}: give --release ID (as printed by \`npm run release -- create\`)`);
+  }
+  const ids = [...new Set(stage.from.map((up) => readPointer(stageFile(ws, ws.stages.get(up)), up).pointer?.id).filter((id): id is string => !!id))];
+  if (ids.length === 0) throw new Refusal(stage.name, "order", `nothing to promote: upstream ${stage.from.join(", ")} has no release yet`);
+  if (ids.length === 1) return ids[0];
+  const ready = ids.filter((id) => promotionProblems(stage, id, history, now).every((p) => p.rule === "approval"));
+  if (ready.length === 1) return ready[0];
+  throw new UsageError(`stage ${stage.name}: upstream stages run different releases (${ids.join(", ")}); give --release ID`);
+}
+
+function refusal(stage: Stage, release: string, problems: readonly Problem[], forceable: boolean): Refusal {
+  const hint = forceable ? "\n--force --reason \"...\" sets aside order, verification and soak (recorded); approvals cannot be forced" : "";
+  return new Refusal(stage.name, problems[0].rule, `promotion of release ${release} refused:\n  - [${problems.map((p) => `${p.rule}] ${p.message}`).join("\n  - [")}${hint}`);
+}
+
+/**
+ * With a registry mapping, every image must be in the stage's registry with the same digest. Missing
+ * ones are copied by digest when `copy` is set; otherwise the refusal prints the exact commands.
+ */
+async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: string | undefined, images: Record<string, string>, copy: boolean, deps: Deps): Promise<{ from: string; to: string }[]> {
+  if (!stage.registry) return [];
+  const copied: { from: string; to: string }[] = [];
+  const missing: { from: string; to: string }[] = [];
+  for (const [name, target] of Object.entries(images)) {
+    const from = mapImage(release.images[name], sourceRegistry);
+    try {
+      if (await deps.registry.has(target)) continue;
+      if (!copy) {
+        missing.push({ from, to: target });
+        continue;
+      }
+      deps.out(`copying ${from} -> ${target}`);
+      await deps.registry.copy(from, target);
+      copied.push({ from, to: target });
+    } catch (e) {
+      if (e instanceof RegistryError) throw new Refusal(stage.name, "registry", `cannot check image ${name} in the stage's registry ${stage.registry}: ${e.message}`);
+      if (e instanceof Refusal && !e.stage) throw new Refusal(stage.name, e.rule, e.message);
+      throw e;
+    }
+  }
+  if (missing.length > 0) {
+    throw new Refusal(stage.name, "registry", `the stage pulls from ${stage.registry}, which does not have ${missing.map((m) => m.to).join(", ")}. Copy by digest (or re-run with --copy):\n  ${missing.map((m) => deps.registry.copyCommand(m.from, m.to)).join("\n  ")}`);
+  }
+  return copied;
+}
+
+/** Appends the record, then swaps the pointer (compare-and-swap), then prints the image diff. */
+function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: HistoryRecord): void {
+  const again = readPointer(before.file, stage.name);
+  if (!samePointer(again.pointer, before.pointer)) {
+    throw new Refusal(stage.name, "concurrent", `${shown(ws, before.file)}: blueprint:release changed while this command ran (was ${before.pointer?.id ?? "none"}, now ${again.pointer?.id ?? "none"}); nothing written`);
+  }
+  const recorded = ws.history.append(record);
+  writePointer(before.file, stage.name, before.pointer, next);
+  const verb = record.kind === "rollback" ? "rolled back" : "promoted";
+  deps.out(`${verb} ${stage.name}: ${before.pointer?.id ?? "(no release)"} -> ${next.id}   ${shown(ws, before.file)}`);
+  for (const line of imageDiff(before.pointer?.images ?? {}, next.images)) deps.out(`  ${line}`);
+  deps.out(`recorded ${shown(ws, recorded)}`);
+  deps.out(`next: pulumi up -s ${stage.stack}`);
+  deps.out(`then: pulumi stack output --json -s ${stage.stack} > outputs.json && npm run verify -- ${stage.name} --outputs outputs.json`);
+}
+
+/** `image <name>: old -> new` lines, one per image name in either pointer. */
+export function imageDiff(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): string[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names.map((n) => {
+    const a = before[n], b = after[n];
+    if (a === b) return `image ${n}: unchanged ${a}`;
+    return `image ${n}: ${a ?? "(none)"} -> ${b ?? "(removed)"}`;
+  });
+}

@@ -1,0 +1,113 @@
+import * as fs from "node:fs";
+import { isMap, isScalar, parseDocument, stringify, type Document } from "yaml";
+import { releaseSchema, type ReleaseConfig } from "../config/release";
+import { writeFileAtomic } from "../tools/offline/write";
+import { Refusal } from "./errors";
+import { canonicalJson } from "./release";
+
+/** The stack config key promotion owns. Nothing else in a stack file is touched. */
+export const POINTER_KEY = "blueprint:release";
+
+/** What a stage's stack file says about its release and apps. */
+export interface StackPointer {
+  readonly file: string;
+  /** `blueprint:release`, or undefined when the file has none. */
+  readonly pointer: ReleaseConfig | undefined;
+  /** Image name used by each app (`blueprint:apps.<app>.image`). */
+  readonly appImages: Readonly<Record<string, string>>;
+}
+
+function load(file: string, stage: string): Document.Parsed {
+  if (!fs.existsSync(file)) throw new Refusal(stage, "stack", `stack file ${file} does not exist`);
+  const doc = parseDocument(fs.readFileSync(file, "utf8"));
+  if (doc.errors.length > 0) throw new Refusal(stage, "stack", `${file} is not valid YAML: ${doc.errors[0].message}`);
+  return doc;
+}
+
+/** The key under `config` holding the pointer: `blueprint:release`, or the project-less `release`. */
+function keyIn(doc: Document.Parsed): string {
+  return doc.hasIn(["config", "release"]) && !doc.hasIn(["config", POINTER_KEY]) ? "release" : POINTER_KEY;
+}
+
+/** Reads a stage's pointer and the image names its apps use. */
+export function readPointer(file: string, stage: string): StackPointer {
+  const doc = load(file, stage);
+  const raw = doc.getIn(["config", keyIn(doc)]) as unknown;
+  const value = isMap(raw) || isScalar(raw) ? (raw as { toJSON(): unknown }).toJSON() : raw;
+  let pointer: ReleaseConfig | undefined;
+  if (value !== undefined && value !== null) {
+    const parsed = releaseSchema.safeParse(value);
+    if (!parsed.success) throw new Refusal(stage, "stack", `${file}: ${POINTER_KEY} ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    pointer = parsed.data;
+  }
+  const apps = (doc.toJS() as { config?: Record<string, unknown> })?.config?.["blueprint:apps"] as Record<string, { image?: unknown }> | undefined;
+  const appImages = Object.fromEntries(Object.entries(apps ?? {}).filter(([, a]) => typeof a?.image === "string").map(([n, a]) => [n, a.image as string]));
+  return { file, pointer, appImages };
+}
+
+/** Whether two pointers are the same release with the same images. */
+export function samePointer(a: ReleaseConfig | undefined, b: ReleaseConfig | undefined): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+/**
+ * Replaces a stage's pointer, if and only if it is still `expected` (compare-and-swap against
+ * concurrent writers). The file is re-read right before writing and only the lines of the pointer
+ * key are replaced, so every other key keeps its exact text, comments and layout; the result is
+ * checked to read back with only that key changed. The new text replaces the old by an atomic
+ * rename, so a crash leaves the old or the new file, never a broken one.
+ */
+export function writePointer(file: string, stage: string, expected: ReleaseConfig | undefined, next: ReleaseConfig): void {
+  const text = fs.readFileSync(file, "utf8");
+  const doc = load(file, stage);
+  const key = keyIn(doc);
+  const current = readPointer(file, stage).pointer;
+  if (!samePointer(current, expected)) {
+    throw new Refusal(stage, "concurrent", `${file}: ${POINTER_KEY} changed while this command ran (expected release ${expected?.id ?? "none"}, found ${current?.id ?? "none"}); nothing was written. Re-run the command against the new state`);
+  }
+  const value = { ...(next.id !== undefined ? { id: next.id } : {}), images: next.images };
+  const updated = spliceKey(text, doc, key, value) ?? appendKey(doc, key, value);
+  const before = doc.toJS() as { config?: Record<string, unknown> };
+  const after = parseDocument(updated).toJS() as { config?: Record<string, unknown> };
+  const others = (c: Record<string, unknown> | undefined) => canonicalJson(Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => k !== key)));
+  const check = releaseSchema.safeParse(after.config?.[key]);
+  if (!check.success || !samePointer(check.data, next) || others(before.config) !== others(after.config)) {
+    throw new Error(`${file}: the rewritten ${POINTER_KEY} does not read back as written; nothing was written`);
+  }
+  writeFileAtomic(file, updated);
+}
+
+/**
+ * Replaces the lines of `config.<key>` (the key line and every following line indented deeper) with
+ * the value in block style. Returns undefined when the key is not in the file.
+ */
+function spliceKey(text: string, doc: Document.Parsed, key: string, value: object): string | undefined {
+  const config = doc.get("config", true);
+  if (!isMap(config)) return undefined;
+  const pair = config.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === key);
+  const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+  if (!range) return undefined;
+  const [offset, keyEnd] = range;
+  const lines = text.split("\n");
+  const line = text.slice(0, offset).split("\n").length - 1;
+  const indent = lines[line].length - lines[line].trimStart().length;
+  const keyText = `${text.slice(offset, keyEnd)}:`;
+  let end = line + 1;
+  let lastContent = line;
+  for (; end < lines.length; end++) {
+    const l = lines[end];
+    if (l.trim() === "") continue;
+    if (l.length - l.trimStart().length <= indent) break;
+    lastContent = end;
+  }
+  const pad = " ".repeat(indent);
+  const body = stringify(value, { lineWidth: 0 }).trimEnd().split("\n").map((l) => `${pad}  ${l}`);
+  lines.splice(line, lastContent - line + 1, `${pad}${keyText}`, ...body);
+  return lines.join("\n");
+}
+
+/** Fallback when the file has no pointer yet: adds the key through the YAML document. */
+function appendKey(doc: Document.Parsed, key: string, value: object): string {
+  doc.setIn(["config", key], doc.createNode(value));
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
