@@ -67,7 +67,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
     checkExpected(stage, before, opts.expectCurrent);
     const history = ws.history.list();
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
-    const images = stageImages(stage, release);
+    const images = { ...release.images };
     const next: ReleaseConfig = { id: release.id, images };
     if (samePointer(before.pointer, next)) {
       deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
@@ -79,7 +79,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
     const upstream = stage.from.find((up) => releaseInStage(history, up, release.id).verifiedSince) ?? stage.from[0];
     const sourceRegistry = upstream ? ws.stages.get(upstream).registry : undefined;
-    const copied = await ensureInRegistry(stage, release, sourceRegistry, images, opts.copy ?? false, deps);
+    const copied = await ensureInRegistry(stage, release, sourceRegistry, opts.copy ?? false, deps);
     const record: HistoryRecord = {
       kind: "promotion",
       stage: stage.name,
@@ -138,14 +138,14 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
       target = found;
     }
     const release = ws.releases.get(target, "--to");
-    const images = stageImages(stage, release);
+    const images = { ...release.images };
     const next: ReleaseConfig = { id: release.id, images };
     if (samePointer(before.pointer, next)) {
       deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
       return;
     }
     checkAppImages(stage, before, release);
-    const copied = await ensureInRegistry(stage, release, undefined, images, opts.copy ?? false, deps);
+    const copied = await ensureInRegistry(stage, release, undefined, opts.copy ?? false, deps);
     commit(ws, deps, stage, before, next, {
       kind: "rollback",
       stage: stage.name,
@@ -191,10 +191,10 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
     throw new Refusal(stage.name, "immutable-release", `${shown(ws, file)}: blueprint:release.id is ${pointer.id}, but ${shown(ws, ws.releases.file(pointer.id))} does not exist (a release in use must not be deleted)`);
   }
   const release = ws.releases.get(pointer.id);
-  const expected = stageImages(stage, release);
-  if (!samePointer(pointer, { id: release.id, images: expected })) {
-    throw new Refusal(stage.name, "digest-only", `${shown(ws, file)}: blueprint:release.images differ from release ${release.id} (${imageDiff(pointer.images, expected).join("; ")}); the pointer is only written by promote and rollback`);
+  if (!samePointer(pointer, { id: release.id, images: release.images })) {
+    throw new Refusal(stage.name, "digest-only", `${shown(ws, file)}: blueprint:release.images differ from release ${release.id} (${imageDiff(pointer.images, release.images).join("; ")}); the pointer is only written by promote and rollback`);
   }
+  const accepted = [...new Set([...Object.values(release.images), ...Object.values(pulledImages(stage, release))])];
   const observations: Observation[] = [];
   for (const source of opts.sources) {
     try {
@@ -204,7 +204,7 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
       throw e;
     }
   }
-  const problems = observations.flatMap((o) => evidenceProblems(o, { releaseId: release.id, images: expected }));
+  const problems = observations.flatMap((o) => evidenceProblems(o, { releaseId: release.id, refs: accepted }));
   const recorded = ws.history.append({
     kind: "verification",
     stage: stage.name,
@@ -224,8 +224,12 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
   }
 }
 
-/** The images a stage pulls for a release: the release's, mapped to the stage's registry; digests unchanged. */
-export function stageImages(stage: Stage, release: Release): Record<string, string> {
+/**
+ * The references a stage pulls for a release: with a registry mapping, `<registry>/<path>@<same
+ * digest>` (the cluster's mirror resolves them at deploy time); without one, the release's own.
+ * The pointer always holds the release's references, so every stage's stack file names the same bytes.
+ */
+export function pulledImages(stage: Stage, release: Release): Record<string, string> {
   const images: Record<string, string> = {};
   for (const [name, ref] of Object.entries(release.images)) {
     const mapped = mapImage(ref, stage.registry);
@@ -273,8 +277,9 @@ function refusal(stage: Stage, release: string, problems: readonly Problem[], fo
  * With a registry mapping, every image must be in the stage's registry with the same digest. Missing
  * ones are copied by digest when `copy` is set; otherwise the refusal prints the exact commands.
  */
-async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: string | undefined, images: Record<string, string>, copy: boolean, deps: Deps): Promise<{ from: string; to: string }[]> {
+async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: string | undefined, copy: boolean, deps: Deps): Promise<{ from: string; to: string }[]> {
   if (!stage.registry) return [];
+  const images = pulledImages(stage, release);
   const copied: { from: string; to: string }[] = [];
   const missing: { from: string; to: string }[] = [];
   for (const [name, target] of Object.entries(images)) {

@@ -30,18 +30,18 @@ export interface EvidenceSource {
   read(): Promise<Observation>;
 }
 
-/** What a stage should be running: its pointer. */
+/** What a stage should be running: its release. */
 export interface Expected {
   readonly releaseId: string;
-  /** Image name -> reference the stage pulls (after registry mapping). */
-  readonly images: Readonly<Record<string, string>>;
+  /** The references it may report: the release's, and the ones pulled through the stage's registry (same digests). */
+  readonly refs: readonly string[];
 }
 
 /** Every way an observation differs from what the stage should run; empty when it matches. */
 export function evidenceProblems(obs: Observation, expected: Expected): string[] {
   const problems: string[] = [];
-  const refs = new Set(Object.values(expected.images));
-  const digests = new Set(Object.values(expected.images).map((r) => r.slice(r.indexOf("@") + 1)));
+  const refs = new Set(expected.refs);
+  const digests = new Set(expected.refs.map((r) => r.slice(r.indexOf("@") + 1)));
   if (obs.releaseId !== undefined && obs.releaseId !== expected.releaseId) {
     problems.push(`${obs.source}: releaseId is ${JSON.stringify(obs.releaseId)}, expected "${expected.releaseId}"`);
   }

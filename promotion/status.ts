@@ -4,7 +4,6 @@ import type { HistoryRecord } from "./history";
 import { readPointer, samePointer } from "./pointer";
 import { promotionProblems, releaseInStage } from "./rules";
 import type { Stage } from "./stages";
-import { stageImages } from "./commands";
 import { shown, stageFile, type Workspace } from "./workspace";
 
 /** One column of the status table. */
@@ -53,13 +52,13 @@ function column(ws: Workspace, stage: Stage, history: readonly HistoryRecord[], 
     const at = ref.indexOf("@");
     rows[`image ${name}`] = [at >= 0 ? `${ref.slice(at + 1, at + 8 + SHORT)}` : ref];
   }
+  const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+  if (last && last.release !== id) notes.push(`${stage.name}: the last ${last.kind} record (${last.release} at ${last.at}) is not what the stack file names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
   if (id) {
     if (!ws.releases.has(id)) notes.push(`${stage.name}: release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
-    else if (!samePointer(pointer, { id, images: stageImages(stage, ws.releases.get(id)) })) notes.push(`${stage.name}: the images in ${shown(ws, file)} differ from release ${id}`);
-    const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+    else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) notes.push(`${stage.name}: the images in ${shown(ws, file)} differ from release ${id}`);
     if (last && last.release === id) rows.promoted = [`${last.kind === "rollback" ? "rollback " : ""}${last.at.slice(0, 16).replace("T", " ")}`, `by ${last.by.replace(/ <.*>$/, "")}`];
     else rows.promoted = ["(no record)"];
-    if (last && last.release !== id) notes.push(`${stage.name}: the last ${last.kind} record (${last.release} at ${last.at}) is not what the stack file names (${id}): the pointer write did not complete, or the file was edited`);
     const state = releaseInStage(history, stage.name, id);
     rows.verified = state.verifiedSince
       ? [`yes ${state.verifiedSince.toISOString().slice(0, 16).replace("T", " ")}`]

@@ -1,0 +1,145 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PROJECT_DIR } from "../helpers/program";
+import { main } from "../../promotion/cli";
+import type { Registry } from "../../promotion/registry";
+import { openWorkspace, type Deps, type Workspace } from "../../promotion/workspace";
+
+/** `sha256:` and 64 times `c`: digests tests invent. */
+export const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+export const COMMIT_A = "1".repeat(40);
+export const COMMIT_B = "2".repeat(40);
+export const PODINFO = "ghcr.io/stefanprodan/podinfo";
+
+/**
+ * A temporary copy of the project's Pulumi.yaml and stack files (never the real ones), without
+ * releases or history. `stages` replaces stacks/stages.yaml.
+ */
+export function tempProject(stages?: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));
+  made.push(dir);
+  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  for (const f of fs.readdirSync(path.join(PROJECT_DIR, "stacks"))) {
+    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
+  }
+  if (stages !== undefined) fs.writeFileSync(path.join(dir, "stacks", "stages.yaml"), stages);
+  return dir;
+}
+
+const made: string[] = [];
+
+/** Deletes the project copies this test file made (call from `afterAll`). */
+export function removeTempProjects(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A clock that moves only when told. */
+export class FakeClock {
+  constructor(public current = new Date("2026-01-05T09:00:00.000Z")) {}
+  now = (): Date => new Date(this.current);
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+
+/** A registry that holds a set of references; `copy` adds the target unless told to misbehave. */
+export class FakeRegistry implements Registry {
+  readonly present = new Set<string>();
+  readonly copies: [string, string][] = [];
+  unreachable = false;
+  async has(ref: string): Promise<boolean> {
+    if (this.unreachable) {
+      const { RegistryError } = await import("../../promotion/registry");
+      throw new RegistryError(`cannot read ${ref}: dial tcp: connection refused`);
+    }
+    return this.present.has(ref);
+  }
+  async copy(from: string, to: string): Promise<void> {
+    this.copies.push([from, to]);
+    this.present.add(to);
+  }
+  copyCommand(from: string, to: string): string {
+    return `skopeo copy --all --preserve-digests docker://${from} docker://${to}`;
+  }
+}
+
+/** A project copy with injected clock, actor and registry, and the lines commands printed. */
+export interface Harness {
+  readonly dir: string;
+  readonly ws: () => Workspace;
+  readonly clock: FakeClock;
+  readonly registry: FakeRegistry;
+  readonly out: string[];
+  actor: string;
+  deps(): Deps;
+  /** Runs the CLI in the project copy; returns the exit code (output in `out`). */
+  cli(...argv: string[]): Promise<number>;
+  stackText(stack: string): string;
+}
+
+export function harness(stages?: string): Harness {
+  const dir = tempProject(stages);
+  const h: Harness = {
+    dir,
+    ws: () => openWorkspace(dir),
+    clock: new FakeClock(),
+    registry: new FakeRegistry(),
+    out: [],
+    actor: "Release Bot <ci@example.com>",
+    deps: () => ({ now: h.clock.now, actor: () => h.actor, registry: h.registry, out: (l) => h.out.push(l) }),
+    cli: (...argv) => main(argv, { projectDir: dir, deps: h.deps() }),
+    stackText: (stack) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8"),
+  };
+  return h;
+}
+
+/** Outputs JSON as `pulumi stack output --json` prints it for a stage running `releaseId` with `ref`. */
+export function outputsJson(dir: string, name: string, releaseId: string | null, ref: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify({ releaseId, images: { frontend: ref, backend: ref }, cloud: "existing" }));
+  return file;
+}
+
+/** Pods JSON as `kubectl get pods -o json` prints it. */
+export function podsJson(dir: string, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean }[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: pods.map((p) => ({
+      metadata: {
+        name: p.name,
+        namespace: "shop",
+        labels: { ...(p.managed === false ? {} : { "app.kubernetes.io/managed-by": "pulumi" }), ...(p.version ? { "app.kubernetes.io/version": p.version } : {}) },
+      },
+      status: { phase: "Running", containerStatuses: [{ name: "app", image: "ignored", imageID: p.imageID, ready: true }] },
+    })),
+  }));
+  return file;
+}
+
+/**
+ * Creates a release and takes it through dev (promote, verify) so that it is ready for staging once
+ * the soak has passed. Returns the release id.
+ */
+export async function releaseVerifiedInDev(h: Harness, c = "a", commit = COMMIT_A): Promise<string> {
+  const ref = `${PODINFO}@${digest(c)}`;
+  h.out.length = 0;
+  expect(await h.cli("release", "create", "--image", `podinfo=${ref}`, "--commit", commit)).toBe(0);
+  const id = /release (r-[0-9a-f]{12})/.exec(h.out.join("\n"))![1];
+  expect(await h.cli("promote", "dev", "--release", id)).toBe(0);
+  expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, `dev-${id}.json`, id, ref))).toBe(0);
+  return id;
+}
+
+/** The output lines since the last call, joined. */
+export function drain(h: Harness): string {
+  const text = h.out.join("\n");
+  h.out.length = 0;
+  return text;
+}
