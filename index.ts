@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload } from "./components";
+import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload } from "./components";
 import { effectiveResources, loadEnvironment, type EnvironmentConfig } from "./config";
 
 /**
@@ -60,6 +60,25 @@ export = async () => {
     }, k8sOpts);
     const image = env.release.images[app.image];
     images[appName] = image;
+    const resources = effectiveResources(app, team);
+    const identityFor = (serviceAccount: string) => app.cloudIdentity
+      ? cluster.bindWorkloadIdentity({ namespace: app.team, serviceAccount, cloudIdentity: app.cloudIdentity })
+      : undefined;
+    const releaseJob = app.releaseJob && new AdminJob(appName, {
+      identity,
+      namespace: namespaces[app.team],
+      image,
+      command: app.releaseJob.command,
+      args: app.releaseJob.args,
+      backoffLimit: app.releaseJob.backoffLimit,
+      activeDeadlineSeconds: app.releaseJob.activeDeadlineSeconds,
+      resources,
+      envFrom: config.envFrom,
+      priorityClassName: priorities.names[app.priority],
+      runAsUser: app.runAsUser,
+      tmpSize: String(app.tmpSize),
+      serviceAccountAnnotations: identityFor(`${appName}-admin`),
+    }, { ...k8sOpts, dependsOn: [config] });
     const workload = new Workload(appName, {
       identity,
       namespace: namespaces[app.team],
@@ -69,7 +88,7 @@ export = async () => {
       args: app.args,
       replicas: app.replicas,
       autoscaling: app.autoscaling,
-      resources: effectiveResources(app, team),
+      resources,
       envFrom: config.envFrom,
       probes: app.probes,
       preStopSeconds: app.preStopSeconds,
@@ -78,9 +97,7 @@ export = async () => {
       priorityClassName: priorities.names[app.priority],
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),
-      serviceAccountAnnotations: app.cloudIdentity
-        ? cluster.bindWorkloadIdentity({ namespace: app.team, serviceAccount: appName, cloudIdentity: app.cloudIdentity })
-        : undefined,
+      serviceAccountAnnotations: identityFor(appName),
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
       ingress: app.ingress && {
@@ -92,6 +109,7 @@ export = async () => {
         allowFrom: cluster.ingress.allowFrom,
       },
       customTimeouts: env.platform.customTimeouts,
+      rolloutAfter: releaseJob ? [releaseJob] : undefined,
     }, { ...k8sOpts, dependsOn: [config] });
     endpoints[appName] = workload.url;
   }

@@ -2,8 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned, parsePinnedImage } from "../config/images";
 import { recommendedLabels, selectorLabels, type AppIdentity } from "./labels";
+import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
 
-type Quantities = Readonly<{ cpu: string | number; memory: string | number; "ephemeral-storage": string | number }>;
 
 /** An HTTP probe on the app's port (or another port). */
 export interface HttpProbe {
@@ -84,6 +84,8 @@ export interface WorkloadArgs {
   };
   /** Per-operation timeouts for the Deployment's rollout. */
   readonly customTimeouts?: pulumi.CustomTimeouts;
+  /** Resources that must be ready before the Deployment rolls, e.g. an {@link AdminJob} running migrations. */
+  readonly rolloutAfter?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -121,6 +123,7 @@ export class Workload extends pulumi.ComponentResource {
     const selector = selectorLabels(args.identity);
     const meta = { name: appName, namespace: args.namespace, labels: stableLabels };
     const uid = args.runAsUser ?? d.runAsUser;
+    const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
 
     const sa = new k8s.core.v1.ServiceAccount(name, {
       metadata: { ...meta, annotations: args.serviceAccountAnnotations },
@@ -160,14 +163,7 @@ export class Workload extends pulumi.ComponentResource {
             enableServiceLinks: false,
             priorityClassName: args.priorityClassName,
             terminationGracePeriodSeconds: grace,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: uid,
-              runAsGroup: uid,
-              fsGroup: uid,
-              fsGroupChangePolicy: "OnRootMismatch",
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: restrictedPodSecurityContext(uid),
             topologySpreadConstraints: [
               spread("topology.kubernetes.io/zone", args.strictZoneSpread ? "DoNotSchedule" : "ScheduleAnyway"),
               spread("kubernetes.io/hostname", "ScheduleAnyway"),
@@ -183,36 +179,26 @@ export class Workload extends pulumi.ComponentResource {
                 ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
                 env: [{ name: "PORT", value: String(args.port) }],
                 envFrom: args.envFrom,
-                resources: {
-                  requests: quantities(args.resources.requests),
-                  limits: quantities(args.resources.limits),
-                },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  privileged: false,
-                  capabilities: { drop: ["ALL"] },
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
+                resources: containerResources(args.resources),
+                securityContext: restrictedContainerSecurityContext(),
                 readinessProbe: probe(args.probes.readiness),
                 livenessProbe: probe(args.probes.liveness),
                 startupProbe: args.probes.startup ? probe(args.probes.startup) : undefined,
                 lifecycle: preStop > 0 ? { preStop: { sleep: { seconds: preStop } } } : undefined,
                 volumeMounts: [
-                  { name: "tmp", mountPath: "/tmp" },
+                  tmp.mount,
                   ...(args.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
                 ],
               },
             ],
             volumes: [
-              { name: "tmp", emptyDir: { sizeLimit: args.tmpSize ?? d.tmpSize } },
+              tmp.volume,
               ...(args.volumes ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
             ],
           },
         },
       },
-    }, { ...parent, customTimeouts: args.customTimeouts });
+    }, { ...parent, customTimeouts: args.customTimeouts, dependsOn: args.rolloutAfter });
     this.deploymentName = deployment.metadata.name;
 
     const service = new k8s.core.v1.Service(name, {
@@ -277,8 +263,4 @@ export class Workload extends pulumi.ComponentResource {
 
     this.registerOutputs({ deploymentName: this.deploymentName, serviceName: this.serviceName, url: this.url, image: this.image });
   }
-}
-
-function quantities(q: Quantities): Record<string, string> {
-  return { cpu: String(q.cpu), memory: String(q.memory), "ephemeral-storage": String(q["ephemeral-storage"]) };
 }

@@ -33,8 +33,8 @@ export function resolveIntOrPercent(v: number | string, replicas: number, roundU
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
 
-/** Most pods the app can run at once: its maximum scale plus the rolling-update surge. */
+/** Most pods the app can run at once: its maximum scale, the rolling-update surge and its release Job. */
 export function peakPods(app: AppConfigSpec): number {
   const { max } = replicaRange(app);
-  return max + resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
+  return max + resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) + (app.releaseJob ? 1 : 0);
 }

@@ -149,6 +149,15 @@ export const appSchema = z.strictObject({
   cloudIdentity: z.string().min(1).optional(),
   /** Team volumes to mount: volume name -> mount path. */
   volumeMounts: z.record(z.string(), z.string().startsWith("/", { message: "must be an absolute path" })).default({}),
+  /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
+  releaseJob: z
+    .strictObject({
+      command: z.array(z.string()).min(1),
+      args: z.array(z.string()).optional(),
+      backoffLimit: z.number().int().min(0).default(2),
+      activeDeadlineSeconds: z.number().int().min(1).default(600),
+    })
+    .optional(),
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */
   ingress: z
     .strictObject({

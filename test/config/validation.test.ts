@@ -1,13 +1,13 @@
 import { ConfigError } from "../../config/errors";
 import { parseEnvironment } from "../../config/load";
-import { setConfig, stackConfig, type KeyPath } from "../helpers/program";
+import { onExistingCluster, setConfig, stackConfig, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../tools/offline/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
-/** The dev stack's config with edits applied; each edit is `[key path, value]`. */
+/** The dev stack's apps on an existing cluster, with edits applied; each edit is `[key path, value]`. */
 function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
-  const cfg = stackConfig("dev");
+  const cfg = onExistingCluster(stackConfig("dev"));
   for (const [k, v] of edits) setConfig(cfg, k, v);
   return cfg;
 }

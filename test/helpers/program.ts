@@ -47,6 +47,12 @@ export function setConfig(cfg: StackConfig, keyPath: KeyPath, value: unknown): S
   return cfg;
 }
 
+/** Points a config at an existing cluster (a kubeconfig context), whatever cloud the stack uses. */
+export function onExistingCluster(cfg: StackConfig, existing: Record<string, unknown> = { context: "test" }): StackConfig {
+  const version = getConfig(cfg, "blueprint:cluster.kubernetesVersion");
+  return setConfig(cfg, "blueprint:cluster", { cloud: "existing", kubernetesVersion: version, existing });
+}
+
 /** Reads a value at `namespace:key.path` from a config map. */
 export function getConfig(cfg: StackConfig, keyPath: KeyPath): unknown {
   const [key, ...rest] = splitKey(keyPath);

@@ -1,5 +1,5 @@
 import type { RunResult } from "../../tools/offline/run";
-import { byKind, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
+import { byKind, onExistingCluster, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
 function schemaErrors(obj: K8sObject): string | undefined {
@@ -168,8 +168,7 @@ describe("config reaches the output", () => {
     const cfg = stackConfig("dev");
     setConfig(cfg, "blueprint:apps.backend.secrets", ["PODINFO_CACHE_SERVER"]);
     setConfig(cfg, "blueprint:secrets", { backend: { PODINFO_CACHE_SERVER: `redis://user:${secret}@cache:6379` } });
-    setConfig(cfg, "blueprint:cluster.cloud", "existing");
-    setConfig(cfg, "blueprint:cluster.existing", {});
+    onExistingCluster(cfg, {});
     setConfig(cfg, "blueprint:kubeconfig", `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n`);
     cfg.secretKeys.push("blueprint:secrets", "blueprint:kubeconfig");
     const r = await runStack("dev", cfg);
@@ -198,7 +197,7 @@ describe("config reaches the output", () => {
     ["blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => JSON.stringify(podTemplate(o)!.spec.containers[0].lifecycle)],
     ["blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy],
   ] as const)("changing %s changes the rendered output", async (key, value, kind, id, read) => {
-    const base = stackConfig("dev");
+    const base = onExistingCluster(stackConfig("dev"));
     if (key === "blueprint:production") {
       setConfig(base, "blueprint:apps.frontend.replicas", 2);
       setConfig(base, "blueprint:apps.backend.replicas", 2);

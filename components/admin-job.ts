@@ -1,0 +1,94 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { isPinned, parsePinnedImage } from "../config/images";
+import { recommendedLabels, type AppIdentity } from "./labels";
+import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
+
+/** Defaults of an {@link AdminJob}. */
+export const adminJobDefaults = {
+  backoffLimit: 2,
+  activeDeadlineSeconds: 600,
+  runAsUser: 10001,
+  tmpSize: "64Mi",
+} as const;
+
+/** A one-off admin process (12-factor XII), such as a database migration. */
+export interface AdminJobArgs {
+  /** Labels of the app the job belongs to; the component becomes `<component>-admin`. */
+  readonly identity: AppIdentity;
+  readonly namespace: pulumi.Input<string>;
+  /** The release's image, `repo@sha256:<64 hex>`: the same digest the app runs. */
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly args?: readonly string[];
+  readonly resources: { readonly requests: Quantities; readonly limits: Quantities };
+  readonly envFrom?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvFromSource>[]>;
+  readonly priorityClassName: pulumi.Input<string>;
+  /** Retries before the job counts as failed. @default 2 */
+  readonly backoffLimit?: number;
+  /** Hard time limit of the whole job. @default 600 */
+  readonly activeDeadlineSeconds?: number;
+  readonly runAsUser?: number;
+  readonly tmpSize?: string;
+  /** Annotations for the job's ServiceAccount (cloud workload identity). */
+  readonly serviceAccountAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A Job that runs once per release with the release's image, under the same restrictions as the
+ * app. It is auto-named from its content, so a new image or command gives a new Job; a Deployment
+ * that depends on it rolls only after the Job completed.
+ */
+export class AdminJob extends pulumi.ComponentResource {
+  public readonly jobName: pulumi.Output<string>;
+
+  constructor(name: string, args: AdminJobArgs, opts?: pulumi.ComponentResourceOptions) {
+    const pinned = parsePinnedImage(args.image);
+    if (!isPinned(pinned)) throw new Error(`AdminJob ${name}: image ${pinned.error}`);
+    if (args.command.length === 0) throw new Error(`AdminJob ${name}: command must not be empty`);
+    super("blueprint:k8s:AdminJob", name, {}, opts);
+    const d = adminJobDefaults;
+    const id = { ...args.identity, component: `${args.identity.component}-admin` };
+    const labels = recommendedLabels(id);
+    const saName = `${args.identity.instance}-admin`;
+    const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
+
+    const sa = new k8s.core.v1.ServiceAccount(`${name}-admin`, {
+      metadata: { name: saName, namespace: args.namespace, labels, annotations: args.serviceAccountAnnotations },
+      automountServiceAccountToken: false,
+    }, { parent: this });
+
+    const job = new k8s.batch.v1.Job(`${name}-admin`, {
+      metadata: { namespace: args.namespace, labels },
+      spec: {
+        backoffLimit: args.backoffLimit ?? d.backoffLimit,
+        activeDeadlineSeconds: args.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: sa.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            priorityClassName: args.priorityClassName,
+            securityContext: restrictedPodSecurityContext(args.runAsUser ?? d.runAsUser),
+            containers: [{
+              name: "admin",
+              image: args.image,
+              imagePullPolicy: "IfNotPresent",
+              command: [...args.command],
+              args: args.args ? [...args.args] : undefined,
+              envFrom: args.envFrom,
+              resources: containerResources(args.resources),
+              securityContext: restrictedContainerSecurityContext(),
+              volumeMounts: [tmp.mount],
+            }],
+            volumes: [tmp.volume],
+          },
+        },
+      },
+    }, { parent: this });
+    this.jobName = job.metadata.name;
+    this.registerOutputs({ jobName: this.jobName });
+  }
+}
