@@ -60,8 +60,8 @@ export type VerificationRecord = z.infer<typeof verificationSchema>;
 export type ApprovalRecord = z.infer<typeof approvalSchema>;
 
 /**
- * The append-only audit trail: one JSON file per record under `<dir>/<stage>/`, named by time,
- * kind, release and a random suffix. Records are created exclusively and never rewritten, and two
+ * The append-only audit trail: one JSON file per record under `<dir>/<stage>/`, named by time, a
+ * sequence number, kind, release and a random suffix. Records are created exclusively and never rewritten, and two
  * branches that each add records never touch the same file, so they merge in git without conflict.
  */
 export class HistoryStore {
@@ -71,8 +71,11 @@ export class HistoryStore {
   append(record: HistoryRecord): string {
     const parsed = recordSchema.parse(record);
     const stamp = parsed.at.replace(/[-:]/g, "").replace(".", "");
+    const dir = path.join(this.dir, parsed.stage);
+    // Orders records written in the same millisecond (the count of records already there).
+    const seq = String(fs.existsSync(dir) ? fs.readdirSync(dir).length : 0).padStart(5, "0");
     for (;;) {
-      const file = path.join(this.dir, parsed.stage, `${stamp}-${parsed.kind}-${parsed.release}-${randomBytes(3).toString("hex")}.json`);
+      const file = path.join(dir, `${stamp}-${seq}-${parsed.kind}-${parsed.release}-${randomBytes(3).toString("hex")}.json`);
       if (writeNewFile(file, `${JSON.stringify(parsed, null, 2)}\n`)) return file;
     }
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { HistoryStore, type PromotionRecord } from "../../promotion/history";
 import { readPointer } from "../../promotion/pointer";
@@ -225,7 +226,7 @@ describe("one promotion at a time", () => {
     h.clock.advance(HOUR);
     const lock = path.join(h.dir, "stacks/history/.locks/staging.lock");
     fs.mkdirSync(path.dirname(lock), { recursive: true });
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: require("node:os").hostname(), by: "Bob", since: "2026-01-05T09:59:00.000Z", command: "promote staging" }));
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), by: "Bob", since: "2026-01-05T09:59:00.000Z", command: "promote staging" }));
     drain(h);
     expect(await h.cli("promote", "staging")).toBe(1);
     expect(drain(h)).toContain(`stage staging: another promotion of this stage is running: ${lock} is held by "promote staging" (pid ${process.pid}, running) of Bob`);
