@@ -46,6 +46,8 @@ export interface EksClusterArgs {
   /** Team groups: each becomes the Kubernetes group of an IAM principal's access entry. */
   readonly teamGroups: readonly string[];
   readonly tags?: Readonly<Record<string, string>>;
+  /** The stack file, for configuration errors found only by asking AWS. */
+  readonly configFile?: string;
 }
 
 /** Subnet blocks carved from the VPC: private (nodes, pods) per zone, and small public ones (NAT, ALBs). */
@@ -408,7 +410,7 @@ async function awsFacts(args: EksClusterArgs, provider: aws.Provider): Promise<A
   ]);
   const names = [...(azs.names ?? [])].sort();
   if (names.length < args.aws.zones) {
-    throw new ConfigError(`cluster ${args.name}`, [{
+    throw new ConfigError(args.configFile ?? `cluster ${args.name}`, [{
       key: "blueprint:cluster.aws.zones",
       message: `asks for ${args.aws.zones} availability zones, but region ${region} offers ${names.length} (${names.join(", ") || "none"})`,
     }]);

@@ -22,7 +22,7 @@ export async function createCluster(env: EnvironmentConfig): Promise<ClusterHand
     case "aws": {
       const { eksCluster } = await import("./eks");
       const aws = env.cluster.aws!;
-      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags });
+      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file });
     }
     case "gcp": {
       const { gkeCluster } = await import("./gke");

@@ -1,0 +1,75 @@
+import type { RunResult } from "../../tools/offline/run";
+import { runStack, setConfig, stackConfig, type K8sObject } from "../helpers/program";
+
+/** Objects keyed by kind/namespace/name. */
+function index(result: RunResult): Map<string, K8sObject> {
+  return new Map((result.objects as K8sObject[]).map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${o.metadata.name}`, o]));
+}
+
+/** The image reference without its registry host and mirror prefix: path tail and digest. */
+function imageIdentity(ref: string): string {
+  const [repo, digest] = ref.split("@");
+  return `${repo.split("/").slice(-2).join("/")}@${digest}`;
+}
+
+/**
+ * An object with the fields a cloud may legitimately change blanked out: storage class driver and
+ * parameters, ingress class and annotations, the load balancer peers allowed in by the ingress
+ * NetworkPolicy, ServiceAccount annotations, and the registry host of images.
+ */
+function withoutCloudFields(o: K8sObject): unknown {
+  const c = JSON.parse(JSON.stringify(o)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (c.kind === "StorageClass") {
+    delete c.provisioner;
+    delete c.parameters;
+  }
+  if (c.kind === "Ingress") {
+    delete c.metadata.annotations;
+    delete c.spec.ingressClassName;
+  }
+  if (c.kind === "ServiceAccount") delete c.metadata.annotations;
+  if (c.kind === "NetworkPolicy" && c.metadata.name.endsWith("-from-ingress")) {
+    for (const rule of c.spec.ingress) delete rule.from;
+  }
+  for (const container of c.spec?.template?.spec?.containers ?? []) container.image = imageIdentity(container.image);
+  return c;
+}
+
+describe("the same app on EKS and on GKE", () => {
+  let eks: RunResult;
+  let gke: RunResult;
+  beforeAll(async () => {
+    // prod-gke's apps and teams, once on its GKE cluster and once on prod's EKS cluster.
+    const onGke = setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com");
+    const onEks = setConfig(stackConfig("prod-gke"), "blueprint:cluster", JSON.parse(stackConfig("prod").config["blueprint:cluster"]));
+    setConfig(onEks, "blueprint:apps.frontend.cloudIdentity", "arn:aws:iam::123456789012:role/shop-frontend");
+    [gke, eks] = [await runStack("prod-gke", onGke), await runStack("prod-gke", onEks)];
+  });
+
+  it("runs on the two clouds", () => {
+    expect(eks.outputs.cloud).toBe("aws");
+    expect(gke.outputs.cloud).toBe("gcp");
+  });
+
+  it("renders the same set of Kubernetes objects", () => {
+    expect([...index(eks).keys()].sort()).toEqual([...index(gke).keys()].sort());
+  });
+
+  it("renders identical workload specs once the cloud-specific fields are set aside", () => {
+    const a = index(eks);
+    const b = index(gke);
+    for (const [key, obj] of a) expect([key, withoutCloudFields(obj)]).toEqual([key, withoutCloudFields(b.get(key)!)]);
+  });
+
+  it("differs exactly in the cloud-specific fields", () => {
+    const a = index(eks);
+    const b = index(gke);
+    const differs = (key: string, pick: (o: any) => unknown) => expect(pick(a.get(key))).not.toEqual(pick(b.get(key))); // eslint-disable-line @typescript-eslint/no-explicit-any
+    differs("StorageClass/-/app-storage", (o) => o.parameters);
+    differs("Ingress/shop/frontend", (o) => o.metadata.annotations);
+    differs("ServiceAccount/shop/frontend", (o) => o.metadata.annotations);
+    differs("NetworkPolicy/shop/frontend-from-ingress", (o) => o.spec.ingress[0].from);
+    const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(image(b.get("Deployment/shop/frontend")).split("@")[1]);
+  });
+});

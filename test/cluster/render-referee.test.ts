@@ -1,0 +1,29 @@
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { PROJECT_DIR, shippedStacks } from "../helpers/program";
+
+const run = promisify(execFile);
+const REFEREE = path.resolve(PROJECT_DIR, "../shared/referee/run");
+
+describe("every shipped stack, rendered as `npm run render` does", () => {
+  let out: string;
+  beforeAll(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cluster-"));
+  });
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  it.each(shippedStacks())("%s renders and the Polaris referee finds no danger", async (stack) => {
+    const render = await run("npm", ["run", "-s", "render", "--", stack, "--out", out], { cwd: PROJECT_DIR, timeout: 90_000 });
+    expect(render.stdout).toContain(`stack ${stack}:`);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, `${stack}.stack.json`), "utf8")) as { outputs: { cloud: string }; cloudResources: unknown[] };
+    expect(["aws", "gcp", "existing"]).toContain(summary.outputs.cloud);
+    if (summary.outputs.cloud !== "existing") expect(summary.cloudResources.length).toBeGreaterThan(10);
+    const { stdout } = await run(REFEREE, [path.join(out, stack), "--json"], { cwd: PROJECT_DIR, timeout: 120_000 });
+    const report = JSON.parse(stdout) as { summary: { objects: number; danger: number } };
+    expect(report.summary.objects).toBeGreaterThan(10);
+    expect(report.summary.danger).toBe(0);
+  });
+});

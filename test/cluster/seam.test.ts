@@ -1,0 +1,71 @@
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { execKubeconfig, awsExec } from "../../components/cluster/kubeconfig";
+import { PROJECT_DIR, runStack, setConfig, shippedStacks, stackConfig } from "../helpers/program";
+import { one, unsecret } from "./harness";
+
+const run = promisify(execFile);
+
+describe("the cluster seam", () => {
+  it.each(shippedStacks())("%s: every Kubernetes resource, Helm releases included, uses the cluster's one provider", async (stack) => {
+    const result = await runStack(stack);
+    const providers = result.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    expect(providers).toHaveLength(1);
+    const clusterName = result.outputs.clusterName as string;
+    expect(providers[0].name).toBe(`${clusterName}-k8s`);
+    const kube = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(kube.length).toBeGreaterThan(10);
+    const refs = new Set(kube.map((r) => r.provider));
+    expect(refs.size).toBe(1);
+    expect([...refs][0]).toMatch(new RegExp(`\\$pulumi:providers:kubernetes::${clusterName}-k8s::${clusterName}-k8s-id$`));
+  });
+
+  it.each([
+    ["prod-gke", { aws: false, gcp: true }],
+    ["prod", { aws: true, gcp: false }],
+    ["local", { aws: false, gcp: false }],
+  ])("a run of %s loads only its own cloud's SDK", async (stack, expected) => {
+    const script = path.join(__dirname, "fixtures", "loaded-sdks.ts");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", script, stack], { cwd: PROJECT_DIR, timeout: 60_000 });
+    const loaded = JSON.parse(stdout.trim().split("\n").pop()!) as { aws: boolean; gcp: boolean; kubernetes: boolean; resources: number };
+    expect({ aws: loaded.aws, gcp: loaded.gcp }).toEqual(expected);
+    expect(loaded.kubernetes).toBe(true);
+    expect(loaded.resources).toBeGreaterThan(20);
+  });
+
+  it("keeps the kubeconfig text identical between updates, so the provider never replaces resources", async () => {
+    const kubeconfig = async (stack: string) => unsecret(one(await runStack(stack), "pulumi:providers:kubernetes").inputs.kubeconfig);
+    for (const stack of ["prod", "prod-gke"]) {
+      const [a, b] = [await kubeconfig(stack), await kubeconfig(stack)];
+      expect(typeof a).toBe("string");
+      expect(b).toBe(a);
+    }
+  });
+
+  it("builds the same kubeconfig from the same fields, and a different one when a stable field changes", () => {
+    const fields = { name: "c", server: "https://x", certificateAuthorityData: "Q0E=", exec: awsExec("c", "eu-west-1") };
+    expect(execKubeconfig(fields)).toBe(execKubeconfig({ ...fields }));
+    expect(execKubeconfig({ ...fields, server: "https://y" })).not.toBe(execKubeconfig(fields));
+    expect(execKubeconfig(fields)).not.toMatch(/token"\s*:/);
+  });
+
+  it("reaches the local kind cluster through the named context of the ambient kubeconfig", async () => {
+    const result = await runStack("local");
+    const provider = one(result, "pulumi:providers:kubernetes").inputs;
+    expect(provider.context).toBe("kind-blueprint");
+    expect(provider.kubeconfig).toBeUndefined();
+    expect(result.outputs.cloud).toBe("existing");
+    expect(result.resources.some((r) => r.type.startsWith("aws:") || r.type.startsWith("gcp:"))).toBe(false);
+  });
+
+  it("uses the secret kubeconfig of an existing cluster without a context, keeping it secret", async () => {
+    const cfg = setConfig(stackConfig("local"), "blueprint:cluster.existing.context", undefined);
+    cfg.config["blueprint:kubeconfig"] = "apiVersion: v1\nkind: Config\n";
+    cfg.secretKeys.push("blueprint:kubeconfig");
+    const provider = one(await runStack("local", cfg), "pulumi:providers:kubernetes").inputs;
+    expect(provider.context).toBeUndefined();
+    expect(provider.kubeconfig).not.toBe("apiVersion: v1\nkind: Config\n");
+    expect(unsecret(provider.kubeconfig)).toBe("apiVersion: v1\nkind: Config\n");
+  });
+});
