@@ -1,0 +1,85 @@
+import { readProject, readStackConfig } from "../../tools/offline/project";
+import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
+import type { RunResult } from "../../tools/offline/run";
+import { runStack } from "../helpers/program";
+import { digest, drain, harness, HOUR, outputsJson, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
+
+afterAll(removeTempProjects);
+
+/** Renders a stack of the project copy with its stack file as it is now. */
+async function render(h: Harness, stack: string): Promise<RunResult> {
+  const cfg = readStackConfig(readProject(h.dir), stack);
+  fillSecretPlaceholders(cfg, "blueprint");
+  return runStack(stack, cfg);
+}
+
+/** Objects by `kind namespace/name`. */
+function index(result: RunResult): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const o of result.objects) {
+    const m = o.metadata as { name?: string; namespace?: string };
+    out.set(`${String(o.kind)} ${m.namespace ?? ""}/${m.name ?? ""}`, o);
+  }
+  return out;
+}
+
+/** Paths (`a.b[0].c`) where two values differ, including keys present on one side only. */
+function diffPaths(a: unknown, b: unknown, at = ""): string[] {
+  if (a === b) return [];
+  if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    return [...keys].flatMap((k) => diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`));
+  }
+  return [at];
+}
+
+/** Every `image` value in the rendered objects. */
+function images(result: RunResult): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === "image" && typeof x === "string") found.push(x);
+        else walk(x);
+      }
+    }
+  };
+  result.objects.forEach(walk);
+  return found.sort();
+}
+
+describe("promoting a release, rendered", () => {
+  it("changes only image references and the release-id version label, and prod pulls dev's digests byte for byte", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h, "a");
+    h.clock.advance(HOUR);
+
+    const before = await render(h, "staging");
+    expect(await h.cli("promote", "staging")).toBe(0);
+    const after = await render(h, "staging");
+
+    const objectsBefore = index(before);
+    const objectsAfter = index(after);
+    expect([...objectsAfter.keys()].sort()).toEqual([...objectsBefore.keys()].sort());
+    const changed = [...objectsAfter].flatMap(([key, obj]) => diffPaths(objectsBefore.get(key), obj).map((p) => `${key} ${p}`));
+    const allowed = /(\.containers\[\d+\]\.image|\.initContainers\[\d+\]\.image|\.labels\.app\.kubernetes\.io\/version)$/;
+    expect(changed.filter((p) => !allowed.test(p))).toEqual([]);
+    expect(changed.filter((p) => p.endsWith(".image")).length).toBeGreaterThan(0);
+    expect(images(after).every((i) => i === `${PODINFO}@${digest("a")}`)).toBe(true);
+    expect(after.outputs.releaseId).toBe(id);
+
+    await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "staging.json", id, `${PODINFO}@${digest("a")}`));
+    h.clock.advance(24 * HOUR);
+    h.actor = "Alice <alice@example.com>";
+    expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
+    expect(await h.cli("promote", "prod")).toBe(0);
+    drain(h);
+
+    const [dev, prod] = [await render(h, "dev"), await render(h, "prod")];
+    expect(images(prod).length).toBeGreaterThan(0);
+    expect(new Set(images(prod))).toEqual(new Set(images(dev)));
+    expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`));
+    expect(prod.outputs.images).toEqual(dev.outputs.images);
+  });
+});
