@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../helpers/program";
 import { main } from "../../promotion/cli";
+import { readPointer, writePointer } from "../../promotion/pointer";
 import type { Registry } from "../../promotion/registry";
 import { openWorkspace, type Deps, type Workspace } from "../../promotion/workspace";
 
@@ -14,7 +15,8 @@ export const PODINFO = "ghcr.io/stefanprodan/podinfo";
 
 /**
  * A temporary copy of the project's Pulumi.yaml and stack files (never the real ones), without
- * releases or history. `stages` replaces stacks/stages.yaml.
+ * releases or history, and with no release id in any pointer (as before any promotion), so tests
+ * do not depend on what the shipped stacks were last promoted to. `stages` replaces stacks/stages.yaml.
  */
 export function tempProject(stages?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));
@@ -25,6 +27,11 @@ export function tempProject(stages?: string): string {
     if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
   }
   if (stages !== undefined) fs.writeFileSync(path.join(dir, "stacks", "stages.yaml"), stages);
+  for (const f of fs.readdirSync(path.join(dir, "stacks")).filter((x) => x.startsWith("Pulumi."))) {
+    const file = path.join(dir, "stacks", f);
+    const { pointer } = readPointer(file, f);
+    if (pointer?.id !== undefined) writePointer(file, f, pointer, { images: pointer.images });
+  }
   return dir;
 }
 
