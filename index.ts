@@ -58,7 +58,8 @@ export = async () => {
       data: app.config,
       secretData: secretValues(env, appName),
     }, k8sOpts);
-    const image = env.release.images[app.image];
+    // The released reference, or the same digest in the registry this cluster pulls from.
+    const image = cluster.pullReference(env.release.images[app.image]);
     images[appName] = image;
     const resources = effectiveResources(app, team);
     const identityFor = (serviceAccount: string) => app.cloudIdentity

@@ -76,7 +76,8 @@ export interface WorkloadArgs {
   readonly ingress?: {
     readonly host: string;
     readonly path: string;
-    readonly className: string;
+    /** IngressClass; omit where the controller is chosen by annotation (GKE's `gce`). */
+    readonly className?: string;
     readonly annotations?: Readonly<Record<string, string>>;
     readonly tlsSecretName: string;
     /** Peers allowed to reach the pods through the NetworkPolicy (the ingress controller or load balancer). */

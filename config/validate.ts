@@ -32,7 +32,7 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
   const teamNames = names?.teams ?? new Set(Object.keys(env.teams));
   const imageNames = names?.images ?? new Set(Object.keys(env.release.images));
 
-  if (env.cluster) problems.push(...validateCluster(env.cluster));
+  if (env.cluster) problems.push(...validateCluster(env.cluster, { production: env.production, teams: env.teams, apps: env.apps }));
   if (env.cluster?.cloud === "existing" && env.cluster.existing && !env.cluster.existing.context && !env.kubeconfig) {
     add("kubeconfig", "is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`");
   }

@@ -23,8 +23,8 @@ export const gkeDefaults = {
   nodeRole: "roles/container.defaultNodeServiceAccount",
   /** Balanced persistent disks through the PD CSI driver (encrypted at rest by Google). */
   storage: { provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-balanced", "csi.storage.k8s.io/fstype": "ext4" } },
-  ingressClass: "gce",
-  ingressAnnotations: { "kubernetes.io/ingress.allow-http": "false" },
+  /** GKE Ingress is selected by the `kubernetes.io/ingress.class` annotation; it ignores `ingressClassName: gce`. */
+  ingressAnnotations: { "kubernetes.io/ingress.class": "gce", "kubernetes.io/ingress.allow-http": "false" },
   /** Google Front End and health-check ranges that container-native load balancing connects from. */
   loadBalancerRanges: ["35.191.0.0/16", "130.211.0.0/22"],
 } as const;
@@ -258,7 +258,6 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     kubeconfig: c.kubeconfig,
     storage: { provisioner: gkeDefaults.storage.provisioner, parameters: { ...gkeDefaults.storage.parameters } },
     ingress: {
-      className: gkeDefaults.ingressClass,
       annotations: { ...gkeDefaults.ingressAnnotations },
       allowFrom: gkeDefaults.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
     },

@@ -34,8 +34,8 @@ export interface ClusterHandle {
   /** Default StorageClass parameters for this cloud's block storage. */
   readonly storage: { readonly provisioner: string; readonly parameters: Readonly<Record<string, string>> };
   readonly ingress: {
-    /** IngressClass of the cluster's ingress controller. */
-    readonly className: string;
+    /** IngressClass of the cluster's ingress controller; undefined where an annotation selects it (GKE). */
+    readonly className?: string;
     /** Annotations every Ingress of this cluster needs. */
     readonly annotations: Readonly<Record<string, string>>;
     /** NetworkPolicy peers through which ingress traffic reaches pods. */

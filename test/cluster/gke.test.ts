@@ -117,7 +117,9 @@ describe("a GKE cluster (prod-gke stack)", () => {
   it("serves Ingresses through GKE Ingress and lets Google's load balancer ranges reach the pods", () => {
     expect(cluster.addonsConfig.httpLoadBalancing).toEqual({ disabled: false });
     const ing = getObject(prod, "Ingress", "shop/frontend");
-    expect((ing.spec as { ingressClassName: string }).ingressClassName).toBe("gce");
+    // GKE picks its controller by annotation and ignores (or, with both set, refuses) ingressClassName.
+    expect((ing.spec as { ingressClassName?: string }).ingressClassName).toBeUndefined();
+    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce" });
     const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as { spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] } };
     expect(np.spec.ingress[0].from.map((p) => p.ipBlock.cidr)).toEqual(["35.191.0.0/16", "130.211.0.0/22"]);
   });

@@ -223,6 +223,15 @@ describe("environment config validation", () => {
     expect(problems(dev(["blueprint:cluster.kubernetesVersion", "1.29"]))).toHaveLength(1);
   });
 
+  it("reports cluster rules that need the whole environment together with the app rules", () => {
+    const cfg = stackConfig("prod");
+    setConfig(cfg, "blueprint:cluster.aws.zones", 2);
+    setConfig(cfg, "blueprint:apps.frontend.preStopSeconds", 60);
+    const found = problems(cfg, "prod");
+    expect(found).toContainEqual(expect.stringMatching(/^blueprint:cluster\.aws\.zones must be at least 3 in a production environment/));
+    expect(found).toContainEqual(expect.stringMatching(/^blueprint:apps\.frontend\.preStopSeconds must be less than terminationGracePeriodSeconds/));
+  });
+
   it("accepts a valid digest for a second image", () => {
     expect(problems(dev(["blueprint:release.images.other", `registry.example.com/other@${DIGEST}`]))).toEqual([]);
   });
