@@ -1,0 +1,392 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { ChildReport } from "./child";
+import { compareObjectSets, contentDifferences, describeDifference, sameObjectSet } from "./compare";
+import { parseManifests, writeKustomization } from "./kustomize";
+import { measureProcess, type ProcessRun } from "./measure";
+import { formatMb, formatMs, formatRatio, summarise, table, type Summary } from "./stats";
+import { syntheticEnvironment } from "./synth";
+import { BENCH_DIR, ROOT, bareProject, programProject, writeStack } from "./workspace";
+import { coldStart, type ColdStartResult } from "./coldstart";
+import { moduleIsolation, type IsolationResult } from "./isolation";
+import { promotionTiming, type PromotionResult } from "./promotion";
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Evaluates synthetic environments (teams of 10 apps; each app with config, workload, Service, PDB
+and HPA) with our program under the mock engine, each run in a fresh process, next to the same
+objects registered with the bare Pulumi SDK, synthesised by cdk8s and built by kustomize.
+Also measures cold start, provider-SDK isolation per stack and the promotion commands.
+
+Options:
+  --sizes <n,n,...>        app counts (default 10,100,1000)
+  --large                  also run 5000 apps
+  --runs <n>               repetitions per measurement (default 3, at least 3 for figures)
+  --only <v,v,...>         variants: ours, bare, render, cdk8s, kustomize, kustomize-teams
+                           (default all)
+  --kustomize-timeout <s>  give up on a kustomize build after this many seconds (default 120);
+                           a size where it gives up is reported as "over <s> s" and larger
+                           sizes skip that variant
+  --skip <part,...>        coldstart, isolation, promotion
+  --json                   print the results as JSON instead of tables`;
+
+/** The variants measured per size, in the order each round runs them. */
+const VARIANTS = ["ours", "bare", "render", "cdk8s", "kustomize", "kustomize-teams"] as const;
+type Variant = (typeof VARIANTS)[number];
+type KustomizeVariant = "kustomize" | "kustomize-teams";
+
+/** Figures of one variant at one size. */
+interface VariantResult {
+  readonly variant: Variant;
+  readonly apps: number;
+  readonly objects?: number;
+  readonly registered?: number;
+  /** Whole-process wall time. */
+  readonly wallMs?: Summary;
+  /** In-process evaluation time (node variants that report it). */
+  readonly evalMs?: Summary;
+  readonly maxRssKb?: Summary;
+  /** Objects per second of the headline time (eval time where reported, else wall). */
+  readonly objectsPerSecond?: number;
+  /** Set when the variant could not be measured (timeout, failure). */
+  readonly note?: string;
+}
+
+/** Object-set check of one reference against ours. */
+interface CheckResult {
+  readonly apps: number;
+  readonly reference: string;
+  readonly sameSet: boolean;
+  readonly detail: string;
+  /** Objects in both whose contents differ (generated names normalised). */
+  readonly contentDiffers: number;
+}
+
+interface Target {
+  readonly name: string;
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+const NODE_CHILD = ["--import", "tsx", path.join(ROOT, "tools/bench/child.ts")];
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        sizes: { type: "string", default: "10,100,1000" },
+        large: { type: "boolean", default: false },
+        runs: { type: "string", default: "3" },
+        only: { type: "string", default: VARIANTS.join(",") },
+        "kustomize-timeout": { type: "string", default: "120" },
+        skip: { type: "string", default: "" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const sizes = args.values.sizes!.split(",").map(Number);
+  if (args.values.large && !sizes.includes(5000)) sizes.push(5000);
+  const runs = Number(args.values.runs);
+  const only = new Set(args.values.only!.split(",").filter(Boolean));
+  const skip = new Set(args.values.skip!.split(",").filter(Boolean));
+  const kustomizeTimeoutMs = Number(args.values["kustomize-timeout"]) * 1000;
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1 || [...only].some((v) => !VARIANTS.includes(v as Variant))) {
+    console.error(`bench: bad option value\n\n${USAGE}`);
+    return 2;
+  }
+  const variants = VARIANTS.filter((v) => only.has(v));
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+
+  fs.mkdirSync(BENCH_DIR, { recursive: true });
+  const program = programProject();
+  bareProject();
+  const machine = machineInfo();
+  log(`bench: ${machine.cpus}, ${machine.memory}, node ${process.version}, load ${machine.loadBefore}`);
+
+  const checks: CheckResult[] = [];
+  const results: VariantResult[] = [];
+  // Variants that exceeded the timeout at a smaller size are not tried at larger ones.
+  const tooSlow = new Map<Variant, string>();
+  for (const apps of sizes) {
+    const env = syntheticEnvironment(apps);
+    const stack = writeStack(program, env);
+    const builds: Record<KustomizeVariant, string> = {
+      kustomize: writeKustomization(env, path.join(BENCH_DIR, `kustomize-${apps}`), "single"),
+      "kustomize-teams": writeKustomization(env, path.join(BENCH_DIR, `kustomize-teams-${apps}`), "per-team"),
+    };
+    const gaveUp = new Map<Variant, string>(tooSlow);
+
+    // Before timing: every reference must produce our set of objects.
+    log(`bench: ${apps} apps: checking that the references produce our objects`);
+    const ours = await dumpOf("ours", apps);
+    for (const ref of variants.filter((v) => v !== "ours" && v !== "render" && !gaveUp.has(v))) {
+      let theirs: Record<string, unknown>[];
+      if (ref === "kustomize" || ref === "kustomize-teams") {
+        const file = path.join(BENCH_DIR, `${ref}-${apps}.out.yaml`);
+        const run = await measureProcess("kubectl", ["kustomize", builds[ref]], { stdoutFile: file, timeoutMs: kustomizeTimeoutMs });
+        if (run.timedOut || run.code !== 0) {
+          const why = run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped; not run at larger sizes)` : `failed: ${run.stderr.trim()}`;
+          gaveUp.set(ref, why);
+          if (run.timedOut) tooSlow.set(ref, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
+          checks.push({ apps, reference: ref, sameSet: false, detail: `not checked: ${why}`, contentDiffers: 0 });
+          continue;
+        }
+        theirs = parseManifests(fs.readFileSync(file, "utf8"));
+      } else {
+        theirs = await dumpOf(ref as "bare" | "cdk8s", apps);
+      }
+      const diff = compareObjectSets(ours, theirs);
+      const check = { apps, reference: ref, sameSet: sameObjectSet(diff), detail: describeDifference(diff), contentDiffers: contentDifferences(ours, theirs).length };
+      checks.push(check);
+      if (!check.sameSet) {
+        console.error(`bench: ${ref} does not produce the same objects as our program at ${apps} apps: ${check.detail}`);
+        return 1;
+      }
+    }
+
+    const samples = new Map<Variant, { run: ProcessRun; report?: ChildReport }[]>();
+    for (let r = 1; r <= runs; r++) {
+      for (const v of variants) {
+        if (gaveUp.has(v)) continue;
+        log(`bench: ${apps} apps: ${v}, run ${r}/${runs}`);
+        const sample = await runVariant(v, apps, { stack, program, builds, kustomizeTimeoutMs });
+        if (sample.run.timedOut || sample.run.code !== 0) {
+          gaveUp.set(v, sample.run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped)` : `failed: ${sample.run.stderr.trim().split("\n").slice(-3).join(" ")}`);
+          if (sample.run.timedOut) tooSlow.set(v, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
+          continue;
+        }
+        samples.set(v, [...(samples.get(v) ?? []), sample]);
+      }
+    }
+    for (const v of variants) results.push(summariseVariant(v, apps, samples.get(v) ?? [], gaveUp.get(v), ours.length));
+  }
+
+  const cold = skip.has("coldstart") ? undefined : await coldStart(Math.max(runs, 5), log);
+  const isolation = skip.has("isolation") ? undefined : await moduleIsolation(log);
+  const promotion = skip.has("promotion") ? undefined : await promotionTiming(runs, log);
+  const targets = evaluateTargets(results, cold, promotion, isolation);
+  machine.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+
+  if (args.values.json) {
+    console.log(JSON.stringify({ machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, targets }, null, 2));
+  } else {
+    console.log(report(machine, runs, checks, results, cold, isolation, promotion, targets));
+  }
+  return 0;
+}
+
+async function dumpOf(variant: "ours" | "bare" | "cdk8s", apps: number): Promise<Record<string, unknown>[]> {
+  const file = path.join(BENCH_DIR, `${variant}-${apps}.objects.json`);
+  const run = await measureProcess(process.execPath, [...NODE_CHILD, variant, String(apps), "--dump", file], { cwd: ROOT });
+  if (run.code !== 0) throw new Error(`bench: ${variant} failed at ${apps} apps:\n${run.stderr}`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>[];
+}
+
+async function runVariant(
+  v: Variant,
+  apps: number,
+  ctx: { stack: string; program: string; builds: Record<KustomizeVariant, string>; kustomizeTimeoutMs: number },
+): Promise<{ run: ProcessRun; report?: ChildReport }> {
+  switch (v) {
+    case "ours":
+    case "bare":
+    case "cdk8s": {
+      const run = await measureProcess(process.execPath, [...NODE_CHILD, v, String(apps)], { cwd: ROOT });
+      const report = run.code === 0 ? (JSON.parse(run.stdout.trim().split("\n").pop()!) as ChildReport) : undefined;
+      return { run, report };
+    }
+    case "render": {
+      const out = path.join(BENCH_DIR, "rendered");
+      const run = await measureProcess(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/render.ts"), ctx.stack, "--out", out], { cwd: ctx.program });
+      return { run };
+    }
+    case "kustomize":
+    case "kustomize-teams": {
+      const run = await measureProcess("kubectl", ["kustomize", ctx.builds[v]], { stdoutFile: path.join(BENCH_DIR, `${v}-${apps}.out.yaml`), timeoutMs: ctx.kustomizeTimeoutMs });
+      return { run };
+    }
+  }
+}
+
+function summariseVariant(v: Variant, apps: number, samples: { run: ProcessRun; report?: ChildReport }[], note: string | undefined, objects: number): VariantResult {
+  if (samples.length === 0) return { variant: v, apps, note: note ?? "not run" };
+  const wallMs = summarise(samples.map((s) => s.run.wallMs));
+  const rss = samples.map((s) => s.run.maxRssKb).filter((x) => Number.isFinite(x));
+  const evals = samples.map((s) => s.report?.evalMs).filter((x): x is number => x !== undefined);
+  const evalMs = evals.length ? summarise(evals) : undefined;
+  const first = samples[0].report;
+  const count = first?.objects ?? objects;
+  return {
+    variant: v,
+    apps,
+    objects: count,
+    registered: first?.registered,
+    wallMs,
+    evalMs,
+    maxRssKb: rss.length ? summarise(rss) : undefined,
+    objectsPerSecond: count / (((evalMs ?? wallMs).median) / 1000),
+    note: note ?? (samples.length < 3 ? `${samples.length} run(s) only` : undefined),
+  };
+}
+
+function find(results: readonly VariantResult[], v: Variant, apps: number): VariantResult | undefined {
+  return results.find((r) => r.variant === v && r.apps === apps && r.wallMs);
+}
+
+function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResult, promotion?: PromotionResult, isolation?: IsolationResult): Target[] {
+  const targets: Target[] = [];
+  const ours1k = find(results, "ours", 1000);
+  const bare1k = find(results, "bare", 1000);
+  if (ours1k?.evalMs && bare1k?.evalMs && ours1k.maxRssKb && bare1k.maxRssKb) {
+    const t = ours1k.evalMs.median / bare1k.evalMs.median;
+    const m = ours1k.maxRssKb.median / bare1k.maxRssKb.median;
+    targets.push({ name: "component overhead, time (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(t)} (${Math.round(ours1k.evalMs.median)} vs ${Math.round(bare1k.evalMs.median)} ms)`, met: t <= 1.15 });
+    targets.push({ name: "component overhead, peak RSS (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(m)} (${formatMb(ours1k.maxRssKb)} vs ${formatMb(bare1k.maxRssKb)} MB)`, met: m <= 1.15 });
+  }
+  const render1k = find(results, "render", 1000);
+  if (render1k?.wallMs && bare1k?.wallMs) {
+    const r = render1k.wallMs.median / bare1k.wallMs.median;
+    targets.push({ name: "full render vs bare SDK, default settings (1000 apps, whole process)", goal: "<= 1.00x", measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(bare1k.wallMs.median)} ms)`, met: r <= 1 });
+  }
+  if (render1k?.wallMs) {
+    for (const v of ["kustomize", "kustomize-teams"] as const) {
+      const kust = results.find((r) => r.variant === v && r.apps === 1000);
+      if (!kust) continue;
+      const k = kust.wallMs?.median;
+      const stopped = kust.note !== undefined && /over \d+ s/.test(kust.note);
+      targets.push({
+        name: `full render vs ${v} (1000 apps)`,
+        goal: "faster",
+        measured: k ? `${formatRatio(render1k.wallMs.median / k)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(k)} ms)` : `${Math.round(render1k.wallMs.median)} ms vs ${v} ${kust.note}`,
+        met: k ? render1k.wallMs.median < k : stopped ? true : undefined,
+      });
+    }
+  }
+  const perObject = (r?: VariantResult) => (r?.evalMs && r.objects ? r.evalMs.median / r.objects : undefined);
+  const g100 = perObject(find(results, "ours", 100));
+  const g1k = perObject(ours1k);
+  if (g100 && g1k) {
+    const g5k = perObject(find(results, "ours", 5000));
+    targets.push({
+      name: "growth: cost per object, 1000 vs 100 apps",
+      goal: "<= 1.3x",
+      measured: `${formatRatio(g1k / g100)} (${(g1k * 1000).toFixed(0)} vs ${(g100 * 1000).toFixed(0)} us/object)${g5k ? `; 5000 apps: ${(g5k * 1000).toFixed(0)} us/object (${formatRatio(g5k / g100)} of 100)` : ""}`,
+      met: g1k / g100 <= 1.3,
+    });
+  }
+  if (cold) {
+    const r = cold.render.median / cold.bareLoad.median;
+    targets.push({ name: "cold start, one-app render vs loading the SDK", goal: "<= 1.5x", measured: `${formatRatio(r)} (${Math.round(cold.render.median)} vs ${Math.round(cold.bareLoad.median)} ms)`, met: r <= 1.5 });
+  }
+  if (isolation) {
+    targets.push({ name: "a stack loads only its cloud's SDK", goal: "aws stacks never load @pulumi/gcp and vice versa", measured: isolation.summary, met: isolation.ok });
+  }
+  if (promotion) {
+    for (const c of promotion.commands) {
+      targets.push({ name: `${c.command} (100 releases, 1000 records)`, goal: "< 1 s", measured: c.wallMs ? `${formatMs(c.wallMs)} ms` : c.note ?? "-", met: c.wallMs ? c.wallMs.median < 1000 : undefined });
+    }
+    if (promotion.commands.length === 0) targets.push({ name: "promote / status", goal: "< 1 s", measured: promotion.note ?? "not measured", met: undefined });
+  }
+  return targets;
+}
+
+interface MachineInfo {
+  cpus: string;
+  memory: string;
+  node: string;
+  loadBefore: string;
+  loadAfter?: string;
+}
+
+function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: `${cpus.length} x ${cpus[0]?.model.trim() ?? "unknown cpu"}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" "),
+  };
+}
+
+function report(
+  machine: MachineInfo,
+  runs: number,
+  checks: readonly CheckResult[],
+  results: readonly VariantResult[],
+  cold: ColdStartResult | undefined,
+  isolation: IsolationResult | undefined,
+  promotion: PromotionResult | undefined,
+  targets: readonly Target[],
+): string {
+  const out: string[] = [];
+  out.push(`Machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}; load average before ${machine.loadBefore}, after ${machine.loadAfter}`);
+  out.push(`Each figure: median of ${runs} runs in fresh processes, ± spread = (max - min) / median.`);
+  out.push("");
+  out.push("Object sets (kind, namespace, name; generated ConfigMap suffixes ignored) compared with ours before timing:");
+  for (const c of checks) out.push(`  ${String(c.apps).padStart(5)} apps  ${c.reference.padEnd(9)} ${c.sameSet ? "same objects" : "NOT CHECKED"}${c.sameSet ? `, ${c.contentDiffers === 0 ? "identical content" : `${c.contentDiffers} objects with different content`}` : `: ${c.detail}`}`);
+  out.push("");
+  const rows = results.map((r) => {
+    const ours = find(results, "ours", r.apps);
+    const byEval = r.variant === "ours" || r.variant === "bare";
+    const base = byEval ? ours?.evalMs : ours?.wallMs;
+    const mine = byEval ? r.evalMs : r.wallMs;
+    return [
+      String(r.apps),
+      r.variant,
+      r.objects !== undefined ? String(r.objects) : "-",
+      r.registered !== undefined ? String(r.registered) : "-",
+      formatMs(r.evalMs),
+      formatMs(r.wallMs),
+      r.objectsPerSecond ? String(Math.round(r.objectsPerSecond)) : "-",
+      formatMb(r.maxRssKb),
+      r.variant === "ours" ? "1.00x" : formatRatio(mine && base ? mine.median / base.median : undefined),
+      r.note ?? "",
+    ];
+  });
+  out.push(table(["apps", "variant", "objects", "registered", "eval ms", "process ms", "objects/s", "peak RSS MB", "vs ours", "note"], rows));
+  out.push("");
+  out.push("eval ms: inside the process, from before the SDK loads until every object is registered (ours, bare) or synthesised (cdk8s).");
+  out.push("process ms: the whole process (node start, TypeScript loading, for render also writing the YAML files).");
+  out.push("vs ours: eval time for bare; process time for the others (against ours' process time).");
+  out.push("kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.");
+  if (cold) {
+    out.push("");
+    out.push(`Cold start (${cold.render.runs} runs): one-app render ${formatMs(cold.render)} ms; node loading only @pulumi/pulumi and @pulumi/kubernetes ${formatMs(cold.bareLoad)} ms.`);
+    out.push(`  render command: ${cold.command}`);
+  }
+  if (isolation) {
+    out.push("");
+    out.push("Provider SDKs loaded per stack (files of each package in require.cache after the run):");
+    for (const s of isolation.stacks) out.push(`  ${s.stack.padEnd(12)} cloud ${s.cloud.padEnd(8)} aws ${String(s.aws).padStart(4)}  gcp ${String(s.gcp).padStart(4)}  kubernetes ${String(s.kubernetes).padStart(4)}  ${s.ok ? "ok" : "WRONG"}`);
+    out.push(`  ${isolation.summary}`);
+  }
+  if (promotion) {
+    out.push("");
+    out.push(`Promotion: ${promotion.note ?? ""}`);
+    for (const c of promotion.commands) out.push(`  ${c.command.padEnd(8)} ${c.wallMs ? `${formatMs(c.wallMs)} ms (process)` : c.note}`);
+  }
+  out.push("");
+  out.push(table(["target", "goal", "measured", "met"], targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? "n/a" : t.met ? "yes" : "NO"])));
+  return out.join("\n");
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(e.stack ?? e.message);
+    process.exit(1);
+  },
+);

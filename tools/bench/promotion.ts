@@ -1,0 +1,155 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { measureProcess } from "./measure";
+import { summarise, type Summary } from "./stats";
+import { BENCH_DIR, ROOT } from "./workspace";
+import { fakeDigest } from "./synth";
+
+/**
+ * Times `promote` and `status` on a long history: a copy of the project's stack files with 100
+ * releases and 1,000 audit records (each release promoted and verified through every stage, the
+ * last one verified in dev only), written through the promotion modules' own stores so the files
+ * are exactly what the commands write. Each `promote` run starts from a fresh copy.
+ */
+
+/** Figures of one command. */
+export interface CommandTiming {
+  readonly command: string;
+  readonly wallMs?: Summary;
+  readonly note?: string;
+}
+
+/** All promotion figures. */
+export interface PromotionResult {
+  readonly releases: number;
+  readonly records: number;
+  readonly commands: readonly CommandTiming[];
+  readonly note?: string;
+}
+
+const RELEASES = 100;
+const RECORDS = 1000;
+const ACTOR = "bench <bench@example.com>";
+const DAY = 24 * 3600 * 1000;
+
+type Stores = {
+  ReleaseStore: typeof import("../../promotion/release").ReleaseStore;
+  HistoryStore: typeof import("../../promotion/history").HistoryStore;
+  loadStages: typeof import("../../promotion/stages").loadStages;
+  readPointer: typeof import("../../promotion/pointer").readPointer;
+  writePointer: typeof import("../../promotion/pointer").writePointer;
+  pulledImages: typeof import("../../promotion/commands").pulledImages;
+};
+
+async function loadStores(): Promise<Stores> {
+  const [release, history, stages, pointer, commands] = await Promise.all([
+    import("../../promotion/release"),
+    import("../../promotion/history"),
+    import("../../promotion/stages"),
+    import("../../promotion/pointer"),
+    import("../../promotion/commands"),
+  ]);
+  return {
+    ReleaseStore: release.ReleaseStore,
+    HistoryStore: history.HistoryStore,
+    loadStages: stages.loadStages,
+    readPointer: pointer.readPointer,
+    writePointer: pointer.writePointer,
+    pulledImages: commands.pulledImages,
+  };
+}
+
+/** Builds the long-history project copy in `dir`; returns the stage `promote` is timed on. */
+export function buildHistory(s: Stores, dir: string, now: Date): { stage: string; records: number } {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, "stacks"), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  for (const f of fs.readdirSync(path.join(ROOT, "stacks"))) {
+    if (/\.ya?ml$/.test(f)) fs.copyFileSync(path.join(ROOT, "stacks", f), path.join(dir, "stacks", f));
+  }
+  const stacksDir = path.join(dir, "stacks");
+  const stages = s.loadStages(path.join(stacksDir, "stages.yaml"));
+  const order = stages.ordered;
+  const entry = order.find((st) => st.from.length === 0);
+  const next = order.find((st) => entry && st.from.includes(entry.name));
+  if (!entry || !next) throw new Error("promotion bench: stages.yaml needs an entry stage and a stage fed by it");
+  const releases = new s.ReleaseStore(path.join(stacksDir, "releases"));
+  const history = new s.HistoryStore(path.join(stacksDir, "history"));
+  const stackFile = (stage: string) => path.join(stacksDir, `Pulumi.${stages.get(stage).stack}.yaml`);
+
+  const start = now.getTime() - (RELEASES + 2) * DAY;
+  let records = 0;
+  const add = (rec: Record<string, unknown>) => {
+    history.append(rec as never);
+    records++;
+  };
+  const images = (ref: string) => {
+    const apps = s.readPointer(stackFile(entry.name), entry.name).appImages;
+    return Object.fromEntries([...new Set(Object.values(apps))].map((img) => [img, `ghcr.io/acme/${img}@${fakeDigest(`${img}-${ref}`)}`]));
+  };
+  const current = new Map<string, { id: string; images: Record<string, string> } | undefined>();
+  for (let i = 1; i <= RELEASES; i++) {
+    const t0 = start + i * DAY;
+    const commit = fakeDigest(`commit-${i}`).slice("sha256:".length, "sha256:".length + 40);
+    const { release } = releases.create(images(String(i)), commit, new Date(t0), ACTOR);
+    // The last release has only reached the entry stage: it is what `promote` moves on.
+    const path_ = i === RELEASES ? [entry] : order;
+    let t = t0;
+    for (const st of path_) {
+      const stage = st;
+      const at = () => new Date((t += 60_000)).toISOString();
+      const before = current.get(st.name);
+      const upstream = st.from;
+      for (let a = 0; a < stage.approvals; a++) {
+        add({ kind: "approval", stage: st.name, release: release.id, at: at(), by: `approver-${a} <a${a}@example.com>` });
+      }
+      add({ kind: "promotion", stage: st.name, release: release.id, at: at(), by: ACTOR, from: before?.id ?? null, upstream: [...upstream], before: before?.images ?? {}, images: s.pulledImages(stage, release) });
+      current.set(st.name, { id: release.id, images: { ...release.images } });
+      add({ kind: "verification", stage: st.name, release: release.id, at: at(), by: ACTOR, result: "passed", sources: ["outputs:bench.json"], problems: [] });
+    }
+  }
+  // Periodic re-verification of the entry stage fills the history up to the round number.
+  let t = start + (RELEASES + 1) * DAY;
+  const last = current.get(entry.name)!;
+  while (records < RECORDS) {
+    add({ kind: "verification", stage: entry.name, release: last.id, at: new Date((t += 60_000)).toISOString(), by: ACTOR, result: "passed", sources: ["outputs:bench.json"], problems: [] });
+  }
+  for (const [stage, ptr] of current) {
+    const file = stackFile(stage);
+    s.writePointer(file, stage, s.readPointer(file, stage).pointer, ptr!);
+  }
+  return { stage: next.name, records };
+}
+
+/** Times `status` and `promote <stage>` on the long history; reports a gap when the CLI is missing. */
+export async function promotionTiming(runs: number, log: (s: string) => void): Promise<PromotionResult> {
+  const cli = path.join(ROOT, "promotion/cli.ts");
+  if (!fs.existsSync(cli)) return { releases: RELEASES, records: RECORDS, commands: [], note: "not measured: promotion/cli.ts does not exist yet" };
+  let stores: Stores;
+  try {
+    stores = await loadStores();
+  } catch (e) {
+    return { releases: RELEASES, records: RECORDS, commands: [], note: `not measured: the promotion modules did not load (${(e as Error).message.split("\n")[0]})` };
+  }
+  const pristine = path.join(BENCH_DIR, "promotion", "pristine");
+  const work = path.join(BENCH_DIR, "promotion", "work");
+  log(`bench: promotion: writing ${RELEASES} releases and ${RECORDS} records`);
+  const { stage, records } = buildHistory(stores, pristine, new Date());
+  const env = { ...process.env, BLUEPRINT_ACTOR: ACTOR };
+  const node = [process.execPath, "--import", "tsx", cli];
+  const commands: CommandTiming[] = [];
+  for (const [name, args] of [["status", ["status"]], [`promote ${stage}`, ["promote", stage]]] as const) {
+    const times: number[] = [];
+    let note: string | undefined;
+    for (let r = 1; r <= runs && !note; r++) {
+      fs.rmSync(work, { recursive: true, force: true });
+      fs.cpSync(pristine, work, { recursive: true });
+      log(`bench: promotion: ${name}, run ${r}/${runs}`);
+      const run = await measureProcess(node[0], [...node.slice(1), ...args], { cwd: work, env });
+      if (run.code !== 0) note = `failed (exit ${run.code}): ${(run.stderr || run.stdout).trim().split("\n").slice(0, 3).join(" ")}`;
+      else times.push(run.wallMs);
+    }
+    commands.push({ command: name, wallMs: times.length ? summarise(times) : undefined, note });
+  }
+  return { releases: RELEASES, records, commands, note: `${RELEASES} releases, ${records} history records, stages from stacks/stages.yaml; whole-process time of \`node --import tsx promotion/cli.ts ...\`` };
+}

@@ -1,0 +1,303 @@
+import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
+
+/**
+ * The Kubernetes objects our program renders for a synthetic environment, written out by hand as
+ * a team without the components would write them. The bare-SDK, cdk8s and kustomize references
+ * all start from these builders, so they produce the same objects as our program; the bench
+ * checks that (object sets must match, content differences are reported).
+ *
+ * Values mirror the components' defaults on purpose and are kept free of SDK imports, so the
+ * cdk8s and kustomize references do not load the Pulumi SDK.
+ */
+
+/** A name another object refers to: a string, or whatever a renderer holds it in (an engine output). */
+export type Ref = unknown;
+
+/** One object to create: the engine's logical name plus the manifest. */
+export interface ObjectSpec {
+  /** Logical (Pulumi) name; also the construct id for cdk8s. */
+  readonly logicalName: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The manifest without `apiVersion` and `kind`. */
+  readonly body: { metadata: Record<string, unknown> } & Record<string, unknown>;
+}
+
+const MANAGED_BY = "pulumi";
+
+const QUOTA_DEFAULTS: Readonly<Record<string, string | number>> = {
+  "requests.cpu": "4",
+  "requests.memory": "8Gi",
+  "limits.cpu": "8",
+  "limits.memory": "16Gi",
+  "requests.ephemeral-storage": "20Gi",
+  "limits.ephemeral-storage": "40Gi",
+  pods: 40,
+  services: 20,
+  "services.loadbalancers": 0,
+  "services.nodeports": 0,
+  persistentvolumeclaims: 10,
+  "requests.storage": "100Gi",
+};
+
+const RW = ["get", "list", "watch", "create", "update", "patch", "delete"];
+const RO = ["get", "list", "watch"];
+const MAINTAINER_RULES = [
+  { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: RW },
+  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: RW },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: RO },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RW },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RW },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RW },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: RW },
+];
+const VIEWER_RULES = [
+  { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: RO },
+  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: RO },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RO },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RO },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RO },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: RO },
+];
+
+function spec(logicalName: string, apiVersion: string, kind: string, body: ObjectSpec["body"]): ObjectSpec {
+  return { logicalName, apiVersion, kind, body };
+}
+
+/** Cluster-wide objects: the three PriorityClasses and the app StorageClass. */
+export function platformObjects(): ObjectSpec[] {
+  const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
+  const tiers = [
+    ["critical", "blueprint-critical", 100000, "User-facing services that must stay up; may preempt lower tiers."],
+    ["standard", "blueprint-standard", 10000, "Default for apps."],
+    ["low", "blueprint-low", 1000, "Batch and best-effort work; never preempts others."],
+  ] as const;
+  return [
+    ...tiers.map(([tier, name, value, description]) => spec(`priority-${tier}`, "scheduling.k8s.io/v1", "PriorityClass", {
+      metadata: { name, labels },
+      value,
+      globalDefault: false,
+      preemptionPolicy: tier === "low" ? "Never" : "PreemptLowerPriority",
+      description,
+    })),
+    spec("app-storage", "storage.k8s.io/v1", "StorageClass", {
+      metadata: { name: "app-storage", labels },
+      provisioner: "rancher.io/local-path",
+      parameters: {},
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "WaitForFirstConsumer",
+      allowVolumeExpansion: true,
+    }),
+  ];
+}
+
+/** A team's Namespace (created first: the others refer to its name). */
+export function namespaceObject(team: SyntheticTeam): ObjectSpec {
+  const version = `v${KUBERNETES_VERSION}`;
+  return spec(team.name, "v1", "Namespace", {
+    metadata: {
+      name: team.name,
+      labels: {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": team.name,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": version,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": version,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": version,
+      },
+    },
+  });
+}
+
+/** The team's guardrails inside its namespace `ns`. */
+export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
+  const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": team.name };
+  const meta = (name: string) => ({ name, namespace: ns, labels });
+  const hard = Object.fromEntries(Object.entries({ ...QUOTA_DEFAULTS, ...team.quota }).map(([k, v]) => [k, String(v)]));
+  const binding = (role: string, groups: readonly string[]) => spec(`${team.name}-${role}s`, "rbac.authorization.k8s.io/v1", "RoleBinding", {
+    metadata: meta(`${role}s`),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
+    subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
+  });
+  return [
+    spec(`${team.name}-quota`, "v1", "ResourceQuota", { metadata: meta("team-quota"), spec: { hard } }),
+    spec(`${team.name}-limits`, "v1", "LimitRange", {
+      metadata: meta("team-limits"),
+      spec: {
+        limits: [
+          {
+            type: "Container",
+            default: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
+            defaultRequest: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
+            max: { cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" },
+            maxLimitRequestRatio: { cpu: "10", memory: "4" },
+          },
+          { type: "PersistentVolumeClaim", min: { storage: "1Gi" }, max: { storage: "100Gi" } },
+        ],
+      },
+    }),
+    spec(`${team.name}-default-deny`, "networking.k8s.io/v1", "NetworkPolicy", {
+      metadata: meta("default-deny"),
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    }),
+    spec(`${team.name}-allow-namespace-and-dns`, "networking.k8s.io/v1", "NetworkPolicy", {
+      metadata: meta("allow-namespace-and-dns"),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: {} }] }],
+        egress: [
+          { to: [{ podSelector: {} }] },
+          {
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+          },
+        ],
+      },
+    }),
+    spec(`${team.name}-team-maintainer`, "rbac.authorization.k8s.io/v1", "Role", { metadata: meta("team-maintainer"), rules: MAINTAINER_RULES }),
+    binding("team-maintainer", team.maintainers),
+    spec(`${team.name}-team-viewer`, "rbac.authorization.k8s.io/v1", "Role", { metadata: meta("team-viewer"), rules: VIEWER_RULES }),
+    binding("team-viewer", team.viewers),
+  ];
+}
+
+/** The app's ConfigMap, without a name: the engine (or generator) names it from its content. */
+export function configMapObject(app: SyntheticApp, ns: Ref): ObjectSpec {
+  return spec(`${app.name}-config`, "v1", "ConfigMap", {
+    metadata: {
+      namespace: ns,
+      labels: { "app.kubernetes.io/name": app.name, "app.kubernetes.io/part-of": app.team, "app.kubernetes.io/managed-by": MANAGED_BY },
+    },
+    immutable: true,
+    data: { ...app.config },
+  });
+}
+
+/** Names the app's objects refer to, held however the renderer holds references. */
+export interface AppRefs {
+  readonly namespace: Ref;
+  readonly configMapName: Ref;
+  readonly serviceAccountName: Ref;
+  readonly priorityClassName: Ref;
+  readonly deploymentName: Ref;
+  /** The image as the renderer writes it (a kustomize base leaves the digest to the overlay). */
+  readonly image: string;
+}
+
+/** The app's workload objects: ServiceAccount, Deployment, Service, PodDisruptionBudget, HPA. */
+export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
+  const selector = { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name };
+  const labels = {
+    ...selector,
+    "app.kubernetes.io/component": "server",
+    "app.kubernetes.io/part-of": app.team,
+    "app.kubernetes.io/managed-by": MANAGED_BY,
+    "app.kubernetes.io/version": RELEASE_ID,
+  };
+  // As our Workload renders today: the version label is on every object, not only the pods.
+  const meta = { name: app.name, namespace: refs.namespace, labels };
+  const probe = (path: string) => ({ httpGet: { path, port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+  const spread = (topologyKey: string) => ({
+    topologyKey,
+    maxSkew: 1,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels: selector },
+    matchLabelKeys: ["pod-template-hash"],
+  });
+  const uid = 10001;
+  return [
+    spec(app.name, "v1", "ServiceAccount", { metadata: { ...meta }, automountServiceAccountToken: false }),
+    spec(app.name, "apps/v1", "Deployment", {
+      metadata: meta,
+      spec: {
+        revisionHistoryLimit: 5,
+        progressDeadlineSeconds: 600,
+        selector: { matchLabels: selector },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: refs.serviceAccountName,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            priorityClassName: refs.priorityClassName,
+            terminationGracePeriodSeconds: 30,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: uid,
+              runAsGroup: uid,
+              fsGroup: uid,
+              fsGroupChangePolicy: "OnRootMismatch",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            topologySpreadConstraints: [spread("topology.kubernetes.io/zone"), spread("kubernetes.io/hostname")],
+            containers: [
+              {
+                name: "app",
+                image: refs.image,
+                imagePullPolicy: "IfNotPresent",
+                ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
+                env: [{ name: "PORT", value: String(app.port) }],
+                envFrom: [{ configMapRef: { name: refs.configMapName } }],
+                resources: { requests: { ...app.resources.requests }, limits: { ...app.resources.limits } },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  privileged: false,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+                readinessProbe: probe("/readyz"),
+                livenessProbe: probe("/healthz"),
+                lifecycle: { preStop: { sleep: { seconds: 5 } } },
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+          },
+        },
+      },
+    }),
+    spec(app.name, "v1", "Service", {
+      metadata: meta,
+      spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+    }),
+    spec(app.name, "policy/v1", "PodDisruptionBudget", {
+      metadata: meta,
+      spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: selector } },
+    }),
+    spec(app.name, "autoscaling/v2", "HorizontalPodAutoscaler", {
+      metadata: meta,
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: refs.deploymentName },
+        minReplicas: app.autoscaling.minReplicas,
+        maxReplicas: app.autoscaling.maxReplicas,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      },
+    }),
+  ];
+}
+
+/** Every object of the environment with plain-string references (for cdk8s and kustomize). */
+export function plainObjects(env: SyntheticEnvironment, configMapName: (app: SyntheticApp) => string, image: (app: SyntheticApp) => string): ObjectSpec[] {
+  const out: ObjectSpec[] = [...platformObjects()];
+  for (const team of env.teams) out.push(namespaceObject(team), ...teamObjects(team, team.name));
+  for (const app of env.apps) {
+    out.push(configMapObject(app, app.team));
+    out.push(...appObjects(app, {
+      namespace: app.team,
+      configMapName: configMapName(app),
+      serviceAccountName: app.name,
+      priorityClassName: "blueprint-standard",
+      deploymentName: app.name,
+      image: image(app),
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,153 @@
+import { createHash } from "node:crypto";
+import type { StackConfig } from "../offline/project";
+
+/**
+ * Synthetic environments for the benchmark: N apps in teams of {@link TEAM_SIZE}, every app with
+ * plain config, a workload, a Service, a PDB and an HPA. The same description feeds our program
+ * (as stack config) and the reference renderings (bare SDK, cdk8s, kustomize).
+ */
+
+/** Apps per team. */
+export const TEAM_SIZE = 10;
+/** Config namespace of the project. */
+export const NAMESPACE = "blueprint";
+/** Kubernetes minor version of the synthetic cluster. */
+export const KUBERNETES_VERSION = "1.33";
+/** Release id of every synthetic environment (it becomes the `app.kubernetes.io/version` label). */
+export const RELEASE_ID = "bench-1";
+
+/** One synthetic app, in the shape both our config and the references start from. */
+export interface SyntheticApp {
+  readonly name: string;
+  readonly team: string;
+  /** Repository without digest (what a kustomize base holds). */
+  readonly repository: string;
+  /** `sha256:<64 hex>`, derived from the name so every run is identical. */
+  readonly digest: string;
+  readonly port: number;
+  readonly config: Readonly<Record<string, string>>;
+  readonly autoscaling: { readonly minReplicas: number; readonly maxReplicas: number };
+  readonly resources: {
+    readonly requests: Readonly<Record<"cpu" | "memory" | "ephemeral-storage", string>>;
+    readonly limits: Readonly<Record<"cpu" | "memory" | "ephemeral-storage", string>>;
+  };
+}
+
+/** One synthetic team (a namespace). */
+export interface SyntheticTeam {
+  readonly name: string;
+  readonly maintainers: readonly string[];
+  readonly viewers: readonly string[];
+  /** ResourceQuota values the team sets (the rest are the component's defaults). */
+  readonly quota: Readonly<Record<string, string | number>>;
+}
+
+/** A whole synthetic environment. */
+export interface SyntheticEnvironment {
+  readonly stack: string;
+  readonly teams: readonly SyntheticTeam[];
+  readonly apps: readonly SyntheticApp[];
+}
+
+/** Zero-padded index, wide enough for the largest size we run. */
+function pad(i: number, width: number): string {
+  return String(i).padStart(width, "0");
+}
+
+/** A deterministic digest for a name. */
+export function fakeDigest(name: string): string {
+  return `sha256:${createHash("sha256").update(name).digest("hex")}`;
+}
+
+/** The environment with `apps` apps (rounded up to whole teams is not done: the last team may be smaller). */
+export function syntheticEnvironment(apps: number): SyntheticEnvironment {
+  if (!Number.isInteger(apps) || apps < 1) throw new Error(`bench: app count must be a positive integer, got ${apps}`);
+  const teamCount = Math.ceil(apps / TEAM_SIZE);
+  const teams: SyntheticTeam[] = [];
+  for (let t = 1; t <= teamCount; t++) {
+    const name = `team-${pad(t, 4)}`;
+    teams.push({
+      name,
+      maintainers: [`${name}-developers`],
+      viewers: [`${name}-support`],
+      // Room for ten apps at maximum scale plus surge (10 x (4 + 1) pods).
+      quota: {
+        "requests.cpu": "4",
+        "requests.memory": "8Gi",
+        "limits.cpu": "12",
+        "limits.memory": "16Gi",
+        "requests.ephemeral-storage": "20Gi",
+        "limits.ephemeral-storage": "40Gi",
+        pods: 60,
+        services: 20,
+      },
+    });
+  }
+  const list: SyntheticApp[] = [];
+  for (let i = 1; i <= apps; i++) {
+    const name = `app-${pad(i, 5)}`;
+    const team = teams[Math.floor((i - 1) / TEAM_SIZE)].name;
+    list.push({
+      name,
+      team,
+      repository: `registry.example.com/${team}/${name}`,
+      digest: fakeDigest(name),
+      port: 8080,
+      config: { APP_NAME: name, LOG_LEVEL: "info", UPSTREAM_URL: `http://upstream.${team}.svc.cluster.local` },
+      autoscaling: { minReplicas: 2, maxReplicas: 4 },
+      resources: {
+        requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "128Mi" },
+        limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "256Mi" },
+      },
+    });
+  }
+  return { stack: `bench-${apps}`, teams, apps: list };
+}
+
+/**
+ * The environment as Pulumi would hand it to the program (the shape `readStackConfig` returns):
+ * `blueprint:<key>` -> JSON text.
+ */
+export function toStackConfig(env: SyntheticEnvironment): StackConfig {
+  const teams: Record<string, unknown> = {};
+  for (const t of env.teams) {
+    teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
+  }
+  const images: Record<string, string> = {};
+  const apps: Record<string, unknown> = {};
+  for (const a of env.apps) {
+    images[a.name] = `${a.repository}@${a.digest}`;
+    apps[a.name] = {
+      team: a.team,
+      image: a.name,
+      port: a.port,
+      autoscaling: { ...a.autoscaling },
+      resources: { requests: { ...a.resources.requests }, limits: { ...a.resources.limits } },
+      config: { ...a.config },
+      probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
+    };
+  }
+  const values: Record<string, unknown> = {
+    "pulumi:disable-default-providers": ["kubernetes"],
+    cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
+    production: false,
+    release: { id: RELEASE_ID, images },
+    teams,
+    apps,
+  };
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const key = k.includes(":") ? k : `${NAMESPACE}:${k}`;
+    config[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return { file: `stacks/Pulumi.${env.stack}.yaml`, config, secretKeys: [], placeholders: [] };
+}
+
+/** The environment as a `Pulumi.<stack>.yaml` document (for running the real render command). */
+export function toStackFile(env: SyntheticEnvironment): string {
+  const cfg = toStackConfig(env);
+  const lines = ["config:"];
+  // JSON is valid YAML, so each value can be written as one flow-style line.
+  for (const [k, v] of Object.entries(cfg.config)) lines.push(`  ${k}: ${/^[[{]/.test(v) ? v : JSON.stringify(v)}`);
+  return `${lines.join("\n")}\n`;
+}
