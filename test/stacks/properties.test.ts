@@ -76,6 +76,11 @@ beforeAll(async () => {
 const each = (name: string, fn: (r: RunResult, stack: string) => void) => it.each(stacks)(`%s: ${name}`, (s) => fn(results.get(s)!, s));
 
 describe("properties of every rendered stack", () => {
+  each("no resource relies on a default provider", (r) => {
+    expect(r.resources.length).toBeGreaterThan(20);
+    expect(r.defaultProviderUses).toEqual([]);
+  });
+
   each("every object validates against the Kubernetes schema", (r) => {
     const objects = r.objects as K8sObject[];
     expect(objects.length).toBeGreaterThan(0);
