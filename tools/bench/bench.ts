@@ -289,7 +289,9 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   }
   if (cold) {
     const r = cold.render.median / cold.bareLoad.median;
-    targets.push({ name: "cold start, one-app render vs loading the SDK", goal: "<= 1.5x", measured: `${formatRatio(r)} (${Math.round(cold.render.median)} vs ${Math.round(cold.bareLoad.median)} ms)`, met: r <= 1.5 });
+    targets.push({ name: "cold start, one-app render (precompiled) vs loading the SDK", goal: "<= 1.5x", measured: `${formatRatio(r)} (${Math.round(cold.render.median)} vs ${Math.round(cold.bareLoad.median)} ms)`, met: r <= 1.5 });
+    const t = cold.renderTsx.median / cold.bareLoad.median;
+    targets.push({ name: "cold start, one-app render under tsx vs loading the SDK", goal: "<= 1.5x", measured: `${formatRatio(t)} (${Math.round(cold.renderTsx.median)} vs ${Math.round(cold.bareLoad.median)} ms)`, met: t <= 1.5 });
   }
   if (isolation) {
     targets.push({ name: "a stack loads only its cloud's SDK", goal: "aws stacks never load @pulumi/gcp and vice versa", measured: isolation.summary, met: isolation.ok });
@@ -364,8 +366,10 @@ function report(
   out.push("kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.");
   if (cold) {
     out.push("");
-    out.push(`Cold start (${cold.render.runs} runs): one-app render ${formatMs(cold.render)} ms; node loading only @pulumi/pulumi and @pulumi/kubernetes ${formatMs(cold.bareLoad)} ms.`);
-    out.push(`  render command: ${cold.command}`);
+    out.push(`Cold start (${cold.render.runs} runs, whole process, one-app stack):`);
+    out.push(`  render, precompiled JavaScript   ${formatMs(cold.render)} ms   (${cold.command})`);
+    out.push(`  render, node --import tsx        ${formatMs(cold.renderTsx)} ms   (as npm run render runs it today)`);
+    out.push(`  node loading only @pulumi/pulumi and @pulumi/kubernetes   ${formatMs(cold.bareLoad)} ms`);
   }
   if (isolation) {
     out.push("");

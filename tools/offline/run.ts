@@ -10,6 +10,8 @@ export interface RunOptions {
   readonly stack: string;
   /** Config to use instead of the stack file's (same shape as {@link StackConfig}). */
   readonly config?: Pick<StackConfig, "config" | "secretKeys">;
+  /** The program file to run instead of the project's `main` (e.g. its compiled JavaScript). */
+  readonly main?: string;
   readonly computed?: ComputedState;
   readonly calls?: CallAnswer;
 }
@@ -50,7 +52,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     // here and rethrow once the engine is idle, as the Pulumi host reports a failed program.
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(path.resolve(project.main)) as unknown;
+      const mod = require(path.resolve(opts.main ?? project.main)) as unknown;
       const program = (mod as { default?: unknown }).default ?? mod;
       exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<string, unknown>;
     } catch (e) {
