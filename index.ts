@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload } from "./components";
-import { effectiveResources, loadEnvironment, type EnvironmentConfig } from "./config";
+import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
+import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
 
 /**
  * The program: config -> cluster -> platform -> apps -> outputs. Every stack runs this same code;
@@ -101,14 +101,7 @@ export = async () => {
       serviceAccountAnnotations: identityFor(appName),
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
-      ingress: app.ingress && {
-        host: app.ingress.host,
-        path: app.ingress.path,
-        className: cluster.ingress.className,
-        annotations: cluster.ingress.annotations,
-        tlsSecretName: app.ingress.tlsSecretName ?? `${appName}-tls`,
-        allowFrom: cluster.ingress.allowFrom,
-      },
+      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress),
       customTimeouts: env.platform.customTimeouts,
       rolloutAfter: releaseJob ? [releaseJob] : undefined,
     }, { ...k8sOpts, dependsOn: [config] });
@@ -125,6 +118,19 @@ export = async () => {
     endpoints,
   };
 };
+
+/** An app's Ingress on this cluster: its class, annotations, allowed peers and TLS certificate. */
+function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>): WorkloadArgs["ingress"] {
+  const certificate = cluster.ingress.certificate({ app, namespace, host: ingress.host, tlsSecretName: ingress.tlsSecretName });
+  return {
+    host: ingress.host,
+    path: ingress.path,
+    className: cluster.ingress.className,
+    annotations: { ...cluster.ingress.annotations, ...certificate.annotations },
+    tls: certificate.tls,
+    allowFrom: cluster.ingress.allowFrom,
+  };
+}
 
 /** The app's secret config values, each wrapped as a Pulumi secret. */
 function secretValues(env: EnvironmentConfig, app: string): Record<string, pulumi.Output<string>> {

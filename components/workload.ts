@@ -78,8 +78,9 @@ export interface WorkloadArgs {
     readonly path: string;
     /** IngressClass; omit where the controller is chosen by annotation (GKE's `gce`). */
     readonly className?: string;
-    readonly annotations?: Readonly<Record<string, string>>;
-    readonly tlsSecretName: string;
+    readonly annotations?: Readonly<Record<string, pulumi.Input<string>>>;
+    /** The `spec.tls` entry: a Secret name, or none where the controller finds the certificate by host. Omit when TLS is attached by annotation. */
+    readonly tls?: { readonly secretName?: string };
     /** Peers allowed to reach the pods through the NetworkPolicy (the ingress controller or load balancer). */
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
   };
@@ -253,7 +254,7 @@ export class Workload extends pulumi.ComponentResource {
         metadata: { ...meta, annotations: { ...ing.annotations } },
         spec: {
           ingressClassName: ing.className,
-          tls: [{ hosts: [ing.host], secretName: ing.tlsSecretName }],
+          tls: ing.tls ? [{ hosts: [ing.host], secretName: ing.tls.secretName }] : undefined,
           rules: [{
             host: ing.host,
             http: { paths: [{ path: ing.path, pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }] },

@@ -29,6 +29,8 @@ export const existingCluster = z.strictObject({
   ingressClass: z.string().min(1).default("nginx"),
   /** Namespace the ingress controller runs in, allowed through each app's NetworkPolicy. @default "ingress-nginx" */
   ingressNamespace: z.string().min(1).default("ingress-nginx"),
+  /** cert-manager ClusterIssuer that issues Ingress certificates; without it, each app's TLS Secret must exist. */
+  certificateIssuer: z.string().min(1).optional(),
 });
 
 /** Node pool bounds shared by EKS node groups and GKE node pools: total nodes across all zones. */

@@ -548,6 +548,8 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
       annotations: { ...eksDefaults.ingressAnnotations },
       // With IP targets the ALB connects to pods from its network interfaces in the public subnets.
       allowFrom: c.subnetPlan.public.map((cidr) => ({ ipBlock: { cidr } })),
+      // The controller finds the ACM certificate for the hosts in spec.tls; no Secret is involved.
+      certificate: () => ({ annotations: {}, tls: {} }),
     },
     registry: c.mirror?.registry,
     pullReference: (released) => pullReference(released, c.mirror),

@@ -13,6 +13,8 @@ export interface ExistingClusterArgs {
   readonly storageParameters: Readonly<Record<string, string>>;
   readonly ingressClass: string;
   readonly ingressNamespace: string;
+  /** cert-manager ClusterIssuer that issues each Ingress's certificate into its TLS Secret. */
+  readonly certificateIssuer?: string;
 }
 
 /** A {@link ClusterHandle} for an existing cluster, reached through a kubeconfig. */
@@ -32,6 +34,12 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
       className: args.ingressClass,
       annotations: {},
       allowFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ingressNamespace } } }],
+      // The certificate lives in a Secret: issued by cert-manager when an issuer is configured,
+      // otherwise created by whoever runs the cluster.
+      certificate: (req) => ({
+        annotations: args.certificateIssuer ? { "cert-manager.io/cluster-issuer": args.certificateIssuer } : ({} as Record<string, string>),
+        tls: { secretName: req.tlsSecretName ?? `${req.app}-tls` },
+      }),
     },
     pullReference: (released) => released,
     // Not created here, so not deleted here either: nothing to guard.

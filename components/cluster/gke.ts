@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpClusterConfig } from "../../config/cluster";
-import type { ClusterHandle, ClusterSafety, WorkloadIdentityBinding } from "./handle";
+import type { ClusterHandle, ClusterSafety, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
 import { execKubeconfig, gkeExec } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
 
@@ -248,6 +248,22 @@ export class GkeCluster extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * A Google-managed certificate for one app's host, attached to its Ingress by annotation. GKE
+ * Ingress takes certificates from Secrets or from ManagedCertificates; this way nobody has to
+ * create and rotate a Secret, and the Ingress has no `spec.tls` that points at a missing one.
+ */
+function managedCertificate(req: IngressCertificateRequest, provider: k8s.Provider): IngressTls {
+  const name = `${req.app}-cert`;
+  const cert = new k8s.apiextensions.CustomResource(name, {
+    apiVersion: "networking.gke.io/v1",
+    kind: "ManagedCertificate",
+    metadata: { name, namespace: req.namespace, labels: { "app.kubernetes.io/name": req.app, "app.kubernetes.io/managed-by": "pulumi" } },
+    spec: { domains: [req.host] },
+  }, { provider });
+  return { annotations: { "networking.gke.io/managed-certificates": cert.metadata.name } };
+}
+
 /** The {@link ClusterHandle} of a GKE cluster. */
 export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterHandle> {
   const c = await GkeCluster.create(args.name, args, opts);
@@ -260,6 +276,7 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     ingress: {
       annotations: { ...gkeDefaults.ingressAnnotations },
       allowFrom: gkeDefaults.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
+      certificate: (req) => managedCertificate(req, c.provider),
     },
     registry: c.mirror?.registry,
     pullReference: (released) => pullReference(released, c.mirror),

@@ -20,6 +20,27 @@ export interface ClusterSafety {
   readonly deletionProtection: boolean;
 }
 
+/** An app exposed through an Ingress, as the cluster's certificate provisioning sees it. */
+export interface IngressCertificateRequest {
+  readonly app: string;
+  readonly namespace: pulumi.Input<string>;
+  readonly host: string;
+  /** A Secret holding the certificate, where the config names one. */
+  readonly tlsSecretName?: string;
+}
+
+/** How an Ingress of this cluster gets its TLS certificate. */
+export interface IngressTls {
+  /** Annotations that select or request the certificate. */
+  readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * The `spec.tls` entry for the host: with `secretName` where the certificate lives in a Secret,
+   * without it where the controller looks the certificate up by host (ACM). Undefined where the
+   * certificate is attached by annotation only (a GKE ManagedCertificate).
+   */
+  readonly tls?: { readonly secretName?: string };
+}
+
 /**
  * Everything the layers above the cluster need, identical for EKS, GKE and an existing cluster.
  * Nothing outside `components/cluster/` branches on the cloud; it reads this handle instead.
@@ -40,6 +61,8 @@ export interface ClusterHandle {
     readonly annotations: Readonly<Record<string, string>>;
     /** NetworkPolicy peers through which ingress traffic reaches pods. */
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
+    /** Provisions (or points to) the TLS certificate of one app's host. */
+    certificate(request: IngressCertificateRequest): IngressTls;
   };
   /** Registry (host and path prefix) the environment pulls mirrored images from; undefined means as released. */
   readonly registry?: string;

@@ -3,7 +3,7 @@ import { validateCluster } from "../../config/cluster-rules";
 import type { EnvironmentConfig } from "../../config/load";
 import type { ClusterHandle } from "./handle";
 
-export type { ClusterHandle, ClusterSafety, Cloud, WorkloadIdentityBinding } from "./handle";
+export type { ClusterHandle, ClusterSafety, Cloud, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
 
 /**
  * The one seam between an environment and its cluster: returns the {@link ClusterHandle} for the
@@ -46,6 +46,7 @@ export async function createCluster(env: EnvironmentConfig): Promise<ClusterHand
         storageParameters: ex.storageParameters,
         ingressClass: ex.ingressClass,
         ingressNamespace: ex.ingressNamespace,
+        certificateIssuer: ex.certificateIssuer,
       });
     }
   }

@@ -155,6 +155,8 @@ describe("an EKS cluster (prod stack)", () => {
     const ing = getObject(prod, "Ingress", "shop/frontend");
     expect((ing.spec as { ingressClassName: string }).ingressClassName).toBe("alb");
     expect(ing.metadata.annotations).toMatchObject({ "alb.ingress.kubernetes.io/target-type": "ip", "alb.ingress.kubernetes.io/scheme": "internet-facing" });
+    // The controller looks up the ACM certificate by the TLS hosts; no Secret is named.
+    expect((ing.spec as { tls: unknown }).tls).toEqual([{ hosts: ["shop.example.com"] }]);
     const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as { spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] } };
     expect(np.spec.ingress[0].from.map((p) => p.ipBlock.cidr)).toEqual(eksSubnetPlan("10.30.0.0/16", 3).public);
   });

@@ -119,7 +119,11 @@ describe("a GKE cluster (prod-gke stack)", () => {
     const ing = getObject(prod, "Ingress", "shop/frontend");
     // GKE picks its controller by annotation and ignores (or, with both set, refuses) ingressClassName.
     expect((ing.spec as { ingressClassName?: string }).ingressClassName).toBeUndefined();
-    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce" });
+    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce", "networking.gke.io/managed-certificates": "frontend-cert" });
+    // The certificate is Google-managed; no spec.tls points at a Secret that nobody creates.
+    expect((ing.spec as { tls?: unknown }).tls).toBeUndefined();
+    const cert = getObject(prod, "ManagedCertificate", "shop/frontend-cert");
+    expect(cert.spec).toEqual({ domains: ["shop.example.com"] });
     const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as { spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] } };
     expect(np.spec.ingress[0].from.map((p) => p.ipBlock.cidr)).toEqual(["35.191.0.0/16", "130.211.0.0/22"]);
   });

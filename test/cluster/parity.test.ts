@@ -1,9 +1,13 @@
 import type { RunResult } from "../../tools/offline/run";
 import { runStack, setConfig, stackConfig, type K8sObject } from "../helpers/program";
 
-/** Objects keyed by kind/namespace/name. */
+/** Kinds that exist only on one cloud: how that cloud provisions Ingress certificates. */
+const CERTIFICATE_KINDS = new Set(["ManagedCertificate"]);
+
+/** Objects keyed by kind/namespace/name, without the cloud's certificate objects. */
 function index(result: RunResult): Map<string, K8sObject> {
-  return new Map((result.objects as K8sObject[]).map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${o.metadata.name}`, o]));
+  const objects = (result.objects as K8sObject[]).filter((o) => !CERTIFICATE_KINDS.has(o.kind));
+  return new Map(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${o.metadata.name}`, o]));
 }
 
 /** The image reference without its registry host and mirror prefix: path tail and digest. */
@@ -14,8 +18,9 @@ function imageIdentity(ref: string): string {
 
 /**
  * An object with the fields a cloud may legitimately change blanked out: storage class driver and
- * parameters, ingress class and annotations, the load balancer peers allowed in by the ingress
- * NetworkPolicy, ServiceAccount annotations, and the registry host of images.
+ * parameters, ingress class, annotations and TLS (certificate by Secret, by ACM host lookup or by a
+ * Google-managed certificate), the load balancer peers allowed in by the ingress NetworkPolicy,
+ * ServiceAccount annotations, and the registry host of images.
  */
 function withoutCloudFields(o: K8sObject): unknown {
   const c = JSON.parse(JSON.stringify(o)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -26,6 +31,7 @@ function withoutCloudFields(o: K8sObject): unknown {
   if (c.kind === "Ingress") {
     delete c.metadata.annotations;
     delete c.spec.ingressClassName;
+    delete c.spec.tls;
   }
   if (c.kind === "ServiceAccount") delete c.metadata.annotations;
   if (c.kind === "NetworkPolicy" && c.metadata.name.endsWith("-from-ingress")) {
@@ -51,8 +57,10 @@ describe("the same app on EKS and on GKE", () => {
     expect(gke.outputs.cloud).toBe("gcp");
   });
 
-  it("renders the same set of Kubernetes objects", () => {
+  it("renders the same set of Kubernetes objects, besides GKE's managed certificate", () => {
     expect([...index(eks).keys()].sort()).toEqual([...index(gke).keys()].sort());
+    expect(gke.objects.filter((o) => o.kind === "ManagedCertificate")).toHaveLength(1);
+    expect(eks.objects.filter((o) => o.kind === "ManagedCertificate")).toHaveLength(0);
   });
 
   it("renders identical workload specs once the cloud-specific fields are set aside", () => {

@@ -117,12 +117,23 @@ describe("Workload", () => {
   it("exposes an Ingress with TLS and lets only the ingress peers reach the port", async () => {
     const { objects } = await runComponents((s) =>
       new s.components.Workload("web", workloadArgs(s, {
-        ingress: { host: "shop.example.com", path: "/", className: "alb", annotations: { a: "b" }, tlsSecretName: "web-tls", allowFrom: [{ ipBlock: { cidr: "10.0.0.0/16" } }] },
+        ingress: { host: "shop.example.com", path: "/", className: "alb", annotations: { a: "b" }, tls: { secretName: "web-tls" }, allowFrom: [{ ipBlock: { cidr: "10.0.0.0/16" } }] },
       }), { providers: [s.provider] }));
     const ingress = find(objects, "Ingress");
     expect(ingress.spec).toMatchObject({ ingressClassName: "alb", tls: [{ hosts: ["shop.example.com"], secretName: "web-tls" }] });
     const policy = objects.find((o) => o.kind === "NetworkPolicy")!;
     expect(policy.spec).toMatchObject({ ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/16" } }], ports: [{ port: 8080 }] }] });
+  });
+
+  it("leaves spec.tls out when the certificate is attached by annotation", async () => {
+    const { objects } = await runComponents((s) =>
+      new s.components.Workload("web", workloadArgs(s, {
+        ingress: { host: "shop.example.com", path: "/", annotations: { "networking.gke.io/managed-certificates": "web-cert" }, allowFrom: [] },
+      }), { providers: [s.provider] }));
+    const ingress = find(objects, "Ingress");
+    expect((ingress.spec as Record<string, unknown>).tls).toBeUndefined();
+    expect((ingress.spec as Record<string, unknown>).ingressClassName).toBeUndefined();
+    expect(ingress.metadata.annotations).toEqual({ "networking.gke.io/managed-certificates": "web-cert" });
   });
 
   it("refuses an image pinned by tag", async () => {

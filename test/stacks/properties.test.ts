@@ -1,8 +1,12 @@
 import type { RunResult } from "../../tools/offline/run";
 import { byKind, onExistingCluster, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
 
+const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate"]);
+
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
 function schemaErrors(obj: K8sObject): string | undefined {
+  // Custom resources (e.g. GKE's ManagedCertificate) have no schema in kubernetes-models.
+  if (CUSTOM_RESOURCES.has(`${obj.apiVersion}/${obj.kind}`)) return undefined;
   const group = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
@@ -52,6 +56,15 @@ function references(o: K8sObject): Array<[string, string, string]> {
     refs.push(["scaleTargetRef", t.kind, at(t.name)]);
   }
   if (o.kind === "Ingress") {
+    const annotations = o.metadata.annotations ?? {};
+    // A TLS Secret must be rendered, unless cert-manager issues it from the annotation.
+    if (!annotations["cert-manager.io/cluster-issuer"]) {
+      for (const t of (o.spec as { tls?: Array<{ secretName?: string }> }).tls ?? []) {
+        if (t.secretName) refs.push(["tls.secretName", "Secret", at(t.secretName)]);
+      }
+    }
+    const cert = annotations["networking.gke.io/managed-certificates"];
+    if (cert) refs.push(["managed-certificates", "ManagedCertificate", at(cert)]);
     for (const rule of (o.spec as { rules: Array<{ http: { paths: Array<{ backend: { service: { name: string } } }> } }> }).rules) {
       for (const p of rule.http.paths) refs.push(["backend.service", "Service", at(p.backend.service.name)]);
     }
