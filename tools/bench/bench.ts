@@ -71,7 +71,15 @@ interface Target {
   readonly met: boolean | undefined;
 }
 
-const NODE_CHILD = ["--import", "tsx", path.join(ROOT, "tools/bench/child.ts")];
+const CHILD = path.join(ROOT, "tools/bench/child.ts");
+/** Apps above which every node process gets a larger heap (node's default limit is about 4 GiB). */
+const LARGE_HEAP_FROM = 2000;
+const LARGE_HEAP_MB = 16384;
+
+/** Node flags for one size: the same for every variant, so their figures stay comparable. */
+function nodeFlags(apps: number): string[] {
+  return apps > LARGE_HEAP_FROM ? [`--max-old-space-size=${LARGE_HEAP_MB}`] : [];
+}
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -190,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function dumpOf(variant: "ours" | "bare" | "cdk8s", apps: number): Promise<Record<string, unknown>[]> {
   const file = path.join(BENCH_DIR, `${variant}-${apps}.objects.json`);
-  const run = await measureProcess(process.execPath, [...NODE_CHILD, variant, String(apps), "--dump", file], { cwd: ROOT });
+  const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, variant, String(apps), "--dump", file], { cwd: ROOT });
   if (run.code !== 0) throw new Error(`bench: ${variant} failed at ${apps} apps:\n${run.stderr}`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>[];
 }
@@ -204,13 +212,13 @@ async function runVariant(
     case "ours":
     case "bare":
     case "cdk8s": {
-      const run = await measureProcess(process.execPath, [...NODE_CHILD, v, String(apps)], { cwd: ROOT });
+      const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, v, String(apps)], { cwd: ROOT });
       const report = run.code === 0 ? (JSON.parse(run.stdout.trim().split("\n").pop()!) as ChildReport) : undefined;
       return { run, report };
     }
     case "render": {
       const out = path.join(BENCH_DIR, "rendered");
-      const run = await measureProcess(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/render.ts"), ctx.stack, "--out", out], { cwd: ctx.program });
+      const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", path.join(ROOT, "tools/render.ts"), ctx.stack, "--out", out], { cwd: ctx.program });
       return { run };
     }
     case "kustomize":
@@ -364,6 +372,7 @@ function report(
   out.push("process ms: the whole process (node start, TypeScript loading, for render also writing the YAML files).");
   out.push("vs ours: eval time for bare; process time for the others (against ours' process time).");
   out.push("kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.");
+  if (results.some((r) => r.apps > LARGE_HEAP_FROM)) out.push(`Above ${LARGE_HEAP_FROM} apps every node process ran with --max-old-space-size=${LARGE_HEAP_MB} (the default heap limit is about 4 GiB).`);
   if (cold) {
     out.push("");
     out.push(`Cold start (${cold.render.runs} runs, whole process, one-app stack):`);
