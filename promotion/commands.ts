@@ -74,7 +74,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       return;
     }
     checkAppImages(stage, before, release);
-    const problems = promotionProblems(stage, release.id, history, now);
+    const problems = promotionProblems(stage, release.id, history, now, actor);
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
     const upstream = stage.from.find((up) => releaseInStage(history, up, release.id).verifiedSince) ?? stage.from[0];

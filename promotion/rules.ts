@@ -22,14 +22,21 @@ export interface ReleaseInStage {
 
 /**
  * The verification state of a release in a stage. A failed verification cancels earlier passed
- * ones: the release counts as verified again only from the next passed verification.
+ * ones, and so does a rollback away from the release (the stage rejected it): the release counts
+ * as verified again only from the next passed verification.
  */
 export function releaseInStage(history: readonly HistoryRecord[], stage: string, release: string): ReleaseInStage {
   let promoted = false;
   let since: Date | undefined;
   let last: ReleaseInStage["lastVerification"];
   for (const r of history) {
-    if (r.stage !== stage || r.release !== release) continue;
+    if (r.stage !== stage) continue;
+    if (r.kind === "rollback" && r.from === release && r.release !== release) {
+      since = undefined;
+      last = { at: new Date(r.at), result: "failed", problems: [`rolled back to ${r.release} by ${r.by}${r.reason ? `: ${r.reason}` : ""}`] };
+      continue;
+    }
+    if (r.release !== release) continue;
     if (r.kind === "promotion" || r.kind === "rollback") promoted = true;
     if (r.kind === "verification") {
       const at = new Date(r.at);
@@ -41,9 +48,10 @@ export function releaseInStage(history: readonly HistoryRecord[], stage: string,
   return { promoted, verifiedSince: since, lastVerification: last };
 }
 
-/** Distinct people who approved `release` for `stage`. */
-export function approvers(history: readonly HistoryRecord[], stage: string, release: string): string[] {
-  return [...new Set(history.filter((r): r is ApprovalRecord => r.kind === "approval" && r.stage === stage && r.release === release).map((r) => r.by))];
+/** Distinct people who approved `release` for `stage`, leaving out `promoter` (no one approves their own promotion). */
+export function approvers(history: readonly HistoryRecord[], stage: string, release: string, promoter?: string): string[] {
+  const by = history.filter((r): r is ApprovalRecord => r.kind === "approval" && r.stage === stage && r.release === release).map((r) => r.by);
+  return [...new Set(by)].filter((a) => a !== promoter);
 }
 
 /** Releases verified in a stage (latest verification passed), most recently verified first. */
@@ -60,8 +68,9 @@ export function verifiedReleases(history: readonly HistoryRecord[], stage: strin
  * Every gate between `release` and `stage`: verified upstream (in all or any upstream stage, as the
  * stage says), the stage order, the soak time since the upstream verification, and approvals.
  * Returns the problems; an empty list means the release may be promoted. Pure: `now` is injected.
+ * `promoter`, when known, does not count among the approvers (four eyes).
  */
-export function promotionProblems(stage: Stage, release: string, history: readonly HistoryRecord[], now: Date): Problem[] {
+export function promotionProblems(stage: Stage, release: string, history: readonly HistoryRecord[], now: Date, promoter?: string): Problem[] {
   const perUpstream = stage.from.map((up) => ({ up, problems: upstreamProblems(stage, up, release, history, now) }));
   const problems: Problem[] = [];
   if (perUpstream.length > 0) {
@@ -74,12 +83,13 @@ export function promotionProblems(stage: Stage, release: string, history: readon
     }
   }
   if (stage.approvals > 0) {
-    const have = approvers(history, stage.name, release);
+    const have = approvers(history, stage.name, release, promoter);
+    const own = promoter !== undefined && approvers(history, stage.name, release).includes(promoter);
     if (have.length < stage.approvals) {
       problems.push({
         rule: "approval",
         overridable: false,
-        message: `release ${release} needs ${stage.approvals} approval(s) for ${stage.name}, has ${have.length}${have.length ? ` (${have.join(", ")})` : ""}: npm run approve -- ${stage.name} --release ${release}`,
+        message: `release ${release} needs ${stage.approvals} approval(s) for ${stage.name}, has ${have.length}${have.length ? ` (${have.join(", ")})` : ""}${own ? ` (the approval by ${promoter}, who is promoting, does not count)` : ""}: npm run approve -- ${stage.name} --release ${release}`,
       });
     }
   }

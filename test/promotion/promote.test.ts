@@ -163,6 +163,10 @@ describe("approvals", () => {
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
     expect(drain(h)).toContain("already approved");
     expect(history(h, "prod").filter((r) => r.kind === "approval")).toHaveLength(1);
+    // Four eyes: the approver cannot be the one who promotes.
+    expect(await h.cli("promote", "prod")).toBe(1);
+    expect(drain(h)).toContain("the approval by Alice <alice@example.com>, who is promoting, does not count");
+    h.actor = "ci";
     expect(await h.cli("promote", "prod")).toBe(0);
   });
 
@@ -178,7 +182,9 @@ describe("approvals", () => {
   it("gives prod exactly the bytes dev ran", async () => {
     const h = harness();
     const id = await toProdReady(h);
+    h.actor = "Alice <alice@example.com>";
     await h.cli("approve", "prod", "--release", id);
+    h.actor = "ci";
     await h.cli("promote", "prod");
     expect(pointer(h, "prod")).toEqual(pointer(h, "dev"));
     expect(pointer(h, "prod")).toEqual({ id, images: { podinfo: `${PODINFO}@${digest("a")}` } });

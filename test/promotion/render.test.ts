@@ -73,6 +73,7 @@ describe("promoting a release, rendered", () => {
     h.clock.advance(24 * HOUR);
     h.actor = "Alice <alice@example.com>";
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
+    h.actor = "ci";
     expect(await h.cli("promote", "prod")).toBe(0);
     drain(h);
 
