@@ -2,14 +2,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned, parsePinnedImage } from "../config/images";
 import { recommendedLabels, type AppIdentity } from "./labels";
+import { workloadDefaults } from "./workload";
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
 
 /** Defaults of an {@link AdminJob}. */
 export const adminJobDefaults = {
   backoffLimit: 2,
   activeDeadlineSeconds: 600,
-  runAsUser: 10001,
-  tmpSize: "64Mi",
+  /** Pulumi waits this much longer than the deadline, so the Job's own failure is what gets reported. */
+  awaitMarginSeconds: 120,
+  runAsUser: workloadDefaults.runAsUser,
+  tmpSize: workloadDefaults.tmpSize,
 } as const;
 
 /** A one-off admin process (12-factor XII), such as a database migration. */
@@ -32,6 +35,8 @@ export interface AdminJobArgs {
   readonly tmpSize?: string;
   /** Annotations for the job's ServiceAccount (cloud workload identity). */
   readonly serviceAccountAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** How long Pulumi waits for the Job. @default the deadline plus two minutes */
+  readonly customTimeouts?: pulumi.CustomTimeouts;
 }
 
 /**
@@ -48,9 +53,10 @@ export class AdminJob extends pulumi.ComponentResource {
     if (args.command.length === 0) throw new Error(`AdminJob ${name}: command must not be empty`);
     super("blueprint:k8s:AdminJob", name, {}, opts);
     const d = adminJobDefaults;
-    const id = { ...args.identity, component: `${args.identity.component}-admin` };
-    const labels = recommendedLabels(id);
+    const deadline = args.activeDeadlineSeconds ?? d.activeDeadlineSeconds;
+    // Its own instance label keeps the Job's pods out of the app's Deployment, Service and PDB selectors.
     const saName = `${args.identity.instance}-admin`;
+    const labels = recommendedLabels({ ...args.identity, instance: saName, component: `${args.identity.component}-admin` });
     const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
 
     const sa = new k8s.core.v1.ServiceAccount(`${name}-admin`, {
@@ -62,7 +68,7 @@ export class AdminJob extends pulumi.ComponentResource {
       metadata: { namespace: args.namespace, labels },
       spec: {
         backoffLimit: args.backoffLimit ?? d.backoffLimit,
-        activeDeadlineSeconds: args.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
+        activeDeadlineSeconds: deadline,
         template: {
           metadata: { labels },
           spec: {
@@ -87,7 +93,7 @@ export class AdminJob extends pulumi.ComponentResource {
           },
         },
       },
-    }, { parent: this });
+    }, { parent: this, customTimeouts: args.customTimeouts ?? { create: `${deadline + d.awaitMarginSeconds}s`, update: `${deadline + d.awaitMarginSeconds}s` } });
     this.jobName = job.metadata.name;
     this.registerOutputs({ jobName: this.jobName });
   }

@@ -31,6 +31,8 @@ export const workloadDefaults = {
   rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } as { maxSurge: number | string; maxUnavailable: number | string },
   runAsUser: 10001,
   tmpSize: "64Mi",
+  /** Probe timings; a liveness failure needs 3 misses 10 s apart before a restart. */
+  probe: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
   targetCPUUtilizationPercentage: 70,
   servicePort: 80,
   revisionHistoryLimit: 5,
@@ -134,10 +136,10 @@ export class Workload extends pulumi.ComponentResource {
 
     const probe = (p: HttpProbe): k8s.types.input.core.v1.Probe => ({
       httpGet: { path: p.path, port: p.port ?? "http" },
-      initialDelaySeconds: p.initialDelaySeconds ?? 0,
-      periodSeconds: p.periodSeconds ?? 10,
-      timeoutSeconds: p.timeoutSeconds ?? 2,
-      failureThreshold: p.failureThreshold ?? 3,
+      initialDelaySeconds: p.initialDelaySeconds ?? d.probe.initialDelaySeconds,
+      periodSeconds: p.periodSeconds ?? d.probe.periodSeconds,
+      timeoutSeconds: p.timeoutSeconds ?? d.probe.timeoutSeconds,
+      failureThreshold: p.failureThreshold ?? d.probe.failureThreshold,
     });
     const spread = (topologyKey: string, whenUnsatisfiable: string): k8s.types.input.core.v1.TopologySpreadConstraint => ({
       topologyKey,

@@ -21,9 +21,9 @@ const GOOGLE_SA_EMAIL = /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0
 const EMAIL = /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i;
 
 /**
- * Cross-field rules of `blueprint:cluster`. Without a context (as the foundation's validator
- * calls it) the production-only and team/app rules are skipped; `createCluster` runs them again
- * with the full context before registering anything.
+ * Cross-field rules of `blueprint:cluster`. The environment's validation passes the context
+ * (production, teams, apps); without it the production-only and team/app rules are skipped.
+ * `createCluster` runs them too, for library users who call it without that validation.
  */
 export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleContext): ConfigProblem[] {
   const problems: ConfigProblem[] = [];

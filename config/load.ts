@@ -11,6 +11,11 @@ export const NAMESPACE = "blueprint";
 export const STACK_CONFIG_DIR = "stacks";
 /** Keys whose values are plain text, never JSON. */
 const TEXT_KEYS = new Set(["kubeconfig"]);
+/** Keys that hold secrets: set with `pulumi config set --secret`, and never echoed in messages. */
+const SECRET_KEYS: Readonly<Record<string, string>> = {
+  secrets: "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>",
+  kubeconfig: "pulumi config set --secret kubeconfig < kubeconfig.yaml",
+};
 
 /** One environment's validated configuration, plus where it came from. */
 export interface EnvironmentConfig extends EnvironmentSchema {
@@ -45,6 +50,9 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
       continue;
     }
     values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
+    if (key in SECRET_KEYS && !secretKeys.has(fullKey)) {
+      problems.push({ key: fullKey, message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${SECRET_KEYS[key]}\`` });
+    }
   }
   const result = environmentSchema.safeParse(values);
   if (result.success) {
@@ -79,7 +87,8 @@ function validParts(values: Record<string, unknown>): PartialEnvironment {
     platform: part(environmentKeys.platform, values.platform) ?? environmentKeys.platform.parse(undefined),
     teams: entries(teamSchema, values.teams),
     apps: entries(appSchema, values.apps),
-    secrets: part(environmentKeys.secrets, values.secrets) ?? {},
+    // Only which secrets are set matters here; a malformed value was already reported.
+    secrets: Object.fromEntries(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, Object.fromEntries(Object.keys(asObject(v)).map((k) => [k, ""]))])),
     kubeconfig: part(environmentKeys.kubeconfig, values.kubeconfig),
   };
 }
@@ -109,7 +118,8 @@ function parseValue(text: string): unknown {
 function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>): ConfigProblem {
   const path = issue.path.map(String);
   const key = `${NAMESPACE}:${path.join(".")}`;
-  const got = valueAt(values, path);
+  // Secret values never appear in messages (they end up in CI logs).
+  const got = path[0] in SECRET_KEYS ? "(secret value not shown)" : valueAt(values, path);
   switch (issue.code) {
     case "unrecognized_keys": {
       const allowed = allowedKeys(path);
@@ -120,6 +130,9 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>)
     }
     case "invalid_type":
       if (got === undefined) return { key, message: `is required (${issue.expected})` };
+      if (issue.expected === "string" && typeof got === "number") {
+        return { key, message: `must be a string, got the number ${JSON.stringify(got)}: quote it in YAML (unquoted, 1.30 is read as the number 1.3)` };
+      }
       return { key, message: `must be ${article(issue.expected)}, got ${JSON.stringify(got)}` };
     case "too_small":
     case "too_big": {

@@ -1,6 +1,7 @@
 /**
- * Kubernetes resource quantities (`250m`, `512Mi`, `1.5`, `2G`) as exact numbers, so the
- * config validation can compare requests with limits and sum pods against a quota.
+ * Kubernetes resource quantities (`250m`, `512Mi`, `1.5`, `2G`) as numbers in base units, so the
+ * config validation can compare requests with limits and sum pods against a quota. They are
+ * floating point: comparisons of sums allow a relative error of 1e-9.
  */
 
 const SUFFIXES: Readonly<Record<string, number>> = {

@@ -1,7 +1,5 @@
 import { z } from "zod";
 
-/** Image names (keys of `images`): DNS labels, the same rule as team and app names. */
-export const IMAGE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * Schema of `blueprint:release`, the one place where a stack's images live. Promotion

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { isQuantity } from "./quantity";
 import { clusterSchema } from "./cluster";
 import { releaseSchema } from "./release";
+import { DNS_LABEL } from "./names";
 import { teamNamespaceDefaults } from "../components/namespace";
 import { workloadDefaults } from "../components/workload";
+import { adminJobDefaults } from "../components/admin-job";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;
@@ -18,8 +20,7 @@ const quantity = z
   .union([z.string(), z.number()])
   .refine((q) => isQuantity(q), { message: 'must be a Kubernetes quantity such as "500m", "2", "256Mi" or "10Gi"' });
 
-/** A DNS-1035 label: lowercase letters, digits and '-', starting with a letter. */
-export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export { DNS_LABEL };
 
 /** Cpu, memory and ephemeral storage, named as in a container's `resources`. */
 const resourceSet = z.strictObject({
@@ -88,10 +89,11 @@ const httpProbe = z.strictObject({
   path: z.string().startsWith("/", { message: "must be an absolute HTTP path" }),
   /** Port name or number; defaults to the app's port. */
   port: z.number().int().min(1).max(65535).optional(),
-  initialDelaySeconds: z.number().int().min(0).default(0),
-  periodSeconds: z.number().int().min(1).default(10),
-  timeoutSeconds: z.number().int().min(1).default(2),
-  failureThreshold: z.number().int().min(1).default(3),
+  /** Timings default to the Workload component's (`workloadDefaults.probe`). */
+  initialDelaySeconds: z.number().int().min(0).optional(),
+  periodSeconds: z.number().int().min(1).optional(),
+  timeoutSeconds: z.number().int().min(1).optional(),
+  failureThreshold: z.number().int().min(1).optional(),
 });
 export type ProbeConfig = z.infer<typeof httpProbe>;
 
@@ -154,8 +156,8 @@ export const appSchema = z.strictObject({
     .strictObject({
       command: z.array(z.string()).min(1),
       args: z.array(z.string()).optional(),
-      backoffLimit: z.number().int().min(0).default(2),
-      activeDeadlineSeconds: z.number().int().min(1).default(600),
+      backoffLimit: z.number().int().min(0).default(adminJobDefaults.backoffLimit),
+      activeDeadlineSeconds: z.number().int().min(1).default(adminJobDefaults.activeDeadlineSeconds),
     })
     .optional(),
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */

@@ -75,7 +75,7 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
       add(key, "set either replicas or autoscaling, not both (an HPA owns the replica count)");
     }
     if (app.autoscaling && app.autoscaling.minReplicas >= app.autoscaling.maxReplicas) {
-      add(`${key}.autoscaling`, `minReplicas (${app.autoscaling.minReplicas}) must be below maxReplicas (${app.autoscaling.maxReplicas})`);
+      add(`${key}.autoscaling`, `minReplicas (${app.autoscaling.minReplicas}) must be below maxReplicas (${app.autoscaling.maxReplicas}); for a fixed count use replicas instead`);
     }
     const { min, max } = replicaRange(app);
     if (env.production && min < 2) {

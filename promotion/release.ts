@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { isPinned, parsePinnedImage, PINNED_FORM } from "../config/images";
-import { IMAGE_NAME } from "../config/release";
+import { DNS_LABEL } from "../config/names";
 import { Refusal, UsageError } from "./errors";
 import { writeNewFile } from "./files";
 
@@ -44,7 +44,7 @@ export function imageProblems(images: Readonly<Record<string, string>>): string[
   const problems: string[] = [];
   if (Object.keys(images).length === 0) problems.push(`a release needs at least one image (--image <name>=${PINNED_FORM})`);
   for (const [name, ref] of Object.entries(images)) {
-    if (!IMAGE_NAME.test(name)) problems.push(`image name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
+    if (!DNS_LABEL.test(name)) problems.push(`image name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
     const parsed = parsePinnedImage(ref);
     if (!isPinned(parsed)) problems.push(`image ${name} ${parsed.error}`);
   }

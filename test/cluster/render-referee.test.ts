@@ -7,8 +7,13 @@ import { PROJECT_DIR, shippedStacks } from "../helpers/program";
 
 const run = promisify(execFile);
 const REFEREE = path.resolve(PROJECT_DIR, "../shared/referee/run");
+// The referee is an outside gauge kept beside the project (as in CI), not part of it: a clone on
+// its own skips these tests with a note; under CI=true a missing referee fails them.
+const haveReferee = fs.existsSync(REFEREE);
+if (!haveReferee && process.env.CI !== "true") console.log(`referee tests skipped: ${REFEREE} not found; under CI=true they fail instead`);
+const describeWithReferee = haveReferee || process.env.CI === "true" ? describe : describe.skip;
 
-describe("every shipped stack, rendered as `npm run render` does", () => {
+describeWithReferee("every shipped stack, rendered as `npm run render` does", () => {
   let out: string;
   beforeAll(() => {
     out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cluster-"));

@@ -35,6 +35,11 @@ describe("AdminJob", () => {
     expect(job).toHaveLength(1);
     const deploymentImage = (byKind(first, "Deployment").get("shop/backend")!.spec as { template: JobPod }).template.spec.containers[0].image;
     expect(jobPod(job[0]).spec.containers[0].image).toBe(deploymentImage);
+    // The Job's pods are not selected by the app's Deployment, Service or PDB.
+    const selector = (byKind(first, "Deployment").get("shop/backend")!.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const jobLabels = (job[0].spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    expect(Object.entries(selector).every(([k, v]) => jobLabels[k] === v)).toBe(false);
+    expect(jobLabels["app.kubernetes.io/instance"]).toBe("backend-admin");
     const next = await runStack("dev", setConfig(cfg, "blueprint:release.images.podinfo", `ghcr.io/stefanprodan/podinfo@sha256:${"d".repeat(64)}`));
     expect([...byKind(next, "Job").keys()]).not.toEqual([...byKind(first, "Job").keys()]);
   });

@@ -12,6 +12,12 @@ function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
   return cfg;
 }
 
+/** Marks the secret keys as Pulumi does when they were set with `--secret`. */
+function secret(cfg: StackConfig): StackConfig {
+  cfg.secretKeys.push("blueprint:secrets", "blueprint:kubeconfig");
+  return cfg;
+}
+
 const quota = (key: string): KeyPath => ["blueprint:teams", "shop", "quota", key];
 
 function problems(cfg: StackConfig, stack = "dev"): string[] {
@@ -78,7 +84,7 @@ describe("environment config validation", () => {
 
   it("refuses an HPA whose minimum is not below its maximum", () => {
     expect(problems(dev(["blueprint:apps.frontend.replicas", undefined], ["blueprint:apps.frontend.autoscaling", { minReplicas: 4, maxReplicas: 4 }]))).toEqual([
-      "blueprint:apps.frontend.autoscaling minReplicas (4) must be below maxReplicas (4)",
+      "blueprint:apps.frontend.autoscaling minReplicas (4) must be below maxReplicas (4); for a fixed count use replicas instead",
     ]);
   });
 
@@ -178,10 +184,28 @@ describe("environment config validation", () => {
   });
 
   it("refuses a declared secret without a value, and a value nobody declared", () => {
-    const found = problems(dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { OTHER: "x" } }]));
+    const found = problems(secret(dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { OTHER: "x" } }])));
     expect(found).toEqual([
       "blueprint:secrets.frontend.API_TOKEN has no value: set it with `pulumi config set --secret --path 'secrets.frontend.API_TOKEN' <value>`",
       "blueprint:secrets.frontend.OTHER is not declared in apps.frontend.secrets (declared: API_TOKEN)",
+    ]);
+  });
+
+  it("refuses secrets stored in clear in the stack file, saying how to set them", () => {
+    expect(problems(dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { API_TOKEN: "x" } }]))).toEqual([
+      "blueprint:secrets holds secrets but is stored in clear in the stack file: remove it and set each value with `pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>`",
+    ]);
+  });
+
+  it("never shows a secret value in a message", () => {
+    const found = problems(secret(dev(["blueprint:apps.frontend.secrets", ["API_PIN", "API_TOKEN"]], ["blueprint:secrets", { frontend: { API_PIN: 987654, API_TOKEN: "ok" } }])));
+    expect(found).toEqual(["blueprint:secrets.frontend.API_PIN must be a string, got \"(secret value not shown)\""]);
+    expect(found.join("\n")).not.toContain("987654");
+  });
+
+  it("tells to quote a version that YAML read as a number", () => {
+    expect(problems(dev(["blueprint:cluster.kubernetesVersion", 1.3]))).toEqual([
+      "blueprint:cluster.kubernetesVersion must be a string, got the number 1.3: quote it in YAML (unquoted, 1.30 is read as the number 1.3)",
     ]);
   });
 
@@ -215,7 +239,7 @@ describe("environment config validation", () => {
     expect(problems(dev(["blueprint:cluster.existing", {}]))).toEqual([
       "blueprint:kubeconfig is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`",
     ]);
-    expect(problems(dev(["blueprint:cluster.existing", {}], ["blueprint:kubeconfig", "apiVersion: v1"]))).toEqual([]);
+    expect(problems(secret(dev(["blueprint:cluster.existing", {}], ["blueprint:kubeconfig", "apiVersion: v1"])))).toEqual([]);
   });
 
   it("refuses an unpinned or too old Kubernetes version", () => {

@@ -107,6 +107,15 @@ describe("properties of every rendered stack", () => {
     expect(refs.filter((x) => !present.has(x.to))).toEqual([]);
   });
 
+  each("a Deployment's selector matches no other workload's pods", (r) => {
+    const workloads = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
+    for (const d of byKind(r, "Deployment").values()) {
+      const sel = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      const others = workloads.filter((w) => w !== d && w.metadata.namespace === d.metadata.namespace && matches(sel, podTemplate(w)!.metadata?.labels));
+      expect(others.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual([]);
+    }
+  });
+
   each("Deployment, Service, PDB and app NetworkPolicy selectors match the pod template labels", (r) => {
     const deployments = [...byKind(r, "Deployment").values()];
     expect(deployments.length).toBeGreaterThan(0);

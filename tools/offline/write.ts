@@ -27,7 +27,13 @@ export function replaceDirectory(dir: string, files: ReadonlyMap<string, string>
     }
     const old = fs.existsSync(dir) ? `${tmp.replace(".new-", ".old-")}` : undefined;
     if (old) fs.renameSync(dir, old);
-    fs.renameSync(tmp, dir);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      // Put the previous output back rather than leave no folder at all.
+      if (old) fs.renameSync(old, dir);
+      throw e;
+    }
     if (old) fs.rmSync(old, { recursive: true, force: true });
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
