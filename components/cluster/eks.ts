@@ -17,7 +17,9 @@ export const eksDefaults = {
   /** Installed before the node groups: nodes need a CNI to become Ready. */
   addonsBeforeNodes: ["vpc-cni", "kube-proxy"],
   /** Installed once nodes exist (their pods need somewhere to run). */
-  addonsAfterNodes: ["coredns", "aws-ebs-csi-driver", "metrics-server"],
+  addonsAfterNodes: ["coredns", "aws-ebs-csi-driver", "metrics-server", "amazon-cloudwatch-observability"],
+  /** Log shipping (Fluent Bit) and Container Insights metrics: apps write to stdout, the platform ships it. */
+  observability: { namespace: "amazon-cloudwatch", serviceAccount: "cloudwatch-agent", policy: "CloudWatchAgentServerPolicy" },
   /** Node autoscaling: Cluster Autoscaler scales the managed node groups within their configured bounds. */
   clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.50.1", serviceAccount: "cluster-autoscaler" },
   /** Ingress: the AWS Load Balancer Controller turns each Ingress into an ALB with IP targets. */
@@ -289,6 +291,9 @@ export class EksCluster extends pulumi.ComponentResource {
       addon("coredns", {}, nodeGroups),
       addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsRole.arn }, nodeGroups),
       addon("metrics-server", {}, nodeGroups),
+      addon("amazon-cloudwatch-observability", {
+        serviceAccountRoleArn: irsaRole("cloudwatch-observability", eksDefaults.observability.namespace, eksDefaults.observability.serviceAccount, [eksDefaults.observability.policy]).arn,
+      }, nodeGroups),
     ];
 
     // --- Who may use the cluster: access entries (authentication mode API), groups bound by the team RoleBindings.

@@ -92,9 +92,12 @@ describe("an EKS cluster (prod stack)", () => {
     expect(trust.Statement[0].Principal.Federated).toMatch(/oidc-provider\/oidc\.eks\./);
   });
 
-  it("enforces network policies in the VPC CNI and installs metrics-server, CoreDNS and kube-proxy as managed add-ons", () => {
+  it("enforces network policies in the VPC CNI and installs metrics-server, CoreDNS, kube-proxy and log and metrics shipping as managed add-ons", () => {
     const addons = new Map(ofType(prod, "aws:eks/addon:Addon").map((a) => [inputs(a).addonName as string, inputs(a)]));
-    expect([...addons.keys()].sort()).toEqual(["aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
+    expect([...addons.keys()].sort()).toEqual(["amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
+    expect(addons.get("amazon-cloudwatch-observability")!.serviceAccountRoleArn).toBeDefined();
+    const trust = ofType(prod, "aws:iam/role:Role").map((r) => JSON.stringify(inputs(r).assumeRolePolicy)).filter((t) => t.includes("amazon-cloudwatch:cloudwatch-agent"));
+    expect(trust).toHaveLength(1);
     expect(JSON.parse(addons.get("vpc-cni")!.configurationValues).enableNetworkPolicy).toBe("true");
     expect(inputs(one(prod, "aws:eks/cluster:Cluster")).bootstrapSelfManagedAddons).toBe(false);
   });
