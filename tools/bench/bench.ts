@@ -24,16 +24,17 @@ Options:
   --sizes <n,n,...>        app counts (default 10,100,1000)
   --large                  also run 5000 apps
   --runs <n>               repetitions per measurement (default 3, at least 3 for figures)
-  --only <v,v,...>         variants: ours, bare, render, cdk8s, kustomize, kustomize-teams
-                           (default all)
+  --only <v,v,...>         variants: ours, bare, bare-components, render, cdk8s, kustomize,
+                           kustomize-teams (default all)
   --kustomize-timeout <s>  give up on a kustomize build after this many seconds (default 120);
                            a size where it gives up is reported as "over <s> s" and larger
                            sizes skip that variant
   --skip <part,...>        coldstart, isolation, promotion
-  --json                   print the results as JSON instead of tables`;
+  --json                   print the results as JSON instead of tables
+  --report <file>          print the tables of a saved --json result, measuring nothing`;
 
 /** The variants measured per size, in the order each round runs them. */
-const VARIANTS = ["ours", "bare", "render", "cdk8s", "kustomize", "kustomize-teams"] as const;
+const VARIANTS = ["ours", "bare", "bare-components", "render", "cdk8s", "kustomize", "kustomize-teams"] as const;
 type Variant = (typeof VARIANTS)[number];
 type KustomizeVariant = "kustomize" | "kustomize-teams";
 
@@ -94,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
         "kustomize-timeout": { type: "string", default: "120" },
         skip: { type: "string", default: "" },
         json: { type: "boolean", default: false },
+        report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -103,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args.values.report) {
+    const saved = JSON.parse(fs.readFileSync(args.values.report, "utf8")) as SavedResult;
+    console.log(report(saved.machine, saved.runs, saved.checks, saved.results, saved.coldStart, saved.isolation, saved.promotion, saved.targets));
     return 0;
   }
   const sizes = args.values.sizes!.split(",").map(Number);
@@ -149,12 +156,12 @@ async function main(argv: string[]): Promise<number> {
           const why = run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped; not run at larger sizes)` : `failed: ${run.stderr.trim()}`;
           gaveUp.set(ref, why);
           if (run.timedOut) tooSlow.set(ref, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
-          checks.push({ apps, reference: ref, sameSet: false, detail: `not checked: ${why}`, contentDiffers: 0 });
+          checks.push({ apps, reference: ref, sameSet: false, detail: why, contentDiffers: 0 });
           continue;
         }
         theirs = parseManifests(fs.readFileSync(file, "utf8"));
       } else {
-        theirs = await dumpOf(ref as "bare" | "cdk8s", apps);
+        theirs = await dumpOf(ref as "bare" | "bare-components" | "cdk8s", apps);
       }
       const diff = compareObjectSets(ours, theirs);
       const check = { apps, reference: ref, sameSet: sameObjectSet(diff), detail: describeDifference(diff), contentDiffers: contentDifferences(ours, theirs).length };
@@ -189,14 +196,15 @@ async function main(argv: string[]): Promise<number> {
   machine.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(" ");
 
   if (args.values.json) {
-    console.log(JSON.stringify({ machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, targets }, null, 2));
+    const saved: SavedResult = { machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, targets };
+    console.log(JSON.stringify(saved, null, 2));
   } else {
     console.log(report(machine, runs, checks, results, cold, isolation, promotion, targets));
   }
   return 0;
 }
 
-async function dumpOf(variant: "ours" | "bare" | "cdk8s", apps: number): Promise<Record<string, unknown>[]> {
+async function dumpOf(variant: "ours" | "bare" | "bare-components" | "cdk8s", apps: number): Promise<Record<string, unknown>[]> {
   const file = path.join(BENCH_DIR, `${variant}-${apps}.objects.json`);
   const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, variant, String(apps), "--dump", file], { cwd: ROOT });
   if (run.code !== 0) throw new Error(`bench: ${variant} failed at ${apps} apps:\n${run.stderr}`);
@@ -211,6 +219,7 @@ async function runVariant(
   switch (v) {
     case "ours":
     case "bare":
+    case "bare-components":
     case "cdk8s": {
       const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, v, String(apps)], { cwd: ROOT });
       const report = run.code === 0 ? (JSON.parse(run.stdout.trim().split("\n").pop()!) as ChildReport) : undefined;
@@ -264,6 +273,17 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
     targets.push({ name: "component overhead, time (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(t)} (${Math.round(ours1k.evalMs.median)} vs ${Math.round(bare1k.evalMs.median)} ms)`, met: t <= 1.15 });
     targets.push({ name: "component overhead, peak RSS (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(m)} (${formatMb(ours1k.maxRssKb)} vs ${formatMb(bare1k.maxRssKb)} MB)`, met: m <= 1.15 });
   }
+  const wrapped1k = find(results, "bare-components", 1000);
+  if (ours1k?.evalMs && bare1k?.evalMs && wrapped1k?.evalMs) {
+    const sdk = wrapped1k.evalMs.median / bare1k.evalMs.median;
+    const code = ours1k.evalMs.median / wrapped1k.evalMs.median;
+    targets.push({
+      name: "  of which: the SDK's cost of components / our components' code",
+      goal: "(analysis)",
+      measured: `${formatRatio(sdk)} (bare in empty components vs bare) / ${formatRatio(code)} (ours vs that)`,
+      met: undefined,
+    });
+  }
   const render1k = find(results, "render", 1000);
   if (render1k?.wallMs && bare1k?.wallMs) {
     const r = render1k.wallMs.median / bare1k.wallMs.median;
@@ -313,6 +333,19 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   return targets;
 }
 
+/** What `--json` prints. */
+interface SavedResult {
+  readonly machine: MachineInfo;
+  readonly sizes: readonly number[];
+  readonly runs: number;
+  readonly checks: readonly CheckResult[];
+  readonly results: readonly VariantResult[];
+  readonly coldStart?: ColdStartResult;
+  readonly isolation?: IsolationResult;
+  readonly promotion?: PromotionResult;
+  readonly targets: readonly Target[];
+}
+
 interface MachineInfo {
   cpus: string;
   memory: string;
@@ -350,7 +383,7 @@ function report(
   out.push("");
   const rows = results.map((r) => {
     const ours = find(results, "ours", r.apps);
-    const byEval = r.variant === "ours" || r.variant === "bare";
+    const byEval = r.variant === "ours" || r.variant === "bare" || r.variant === "bare-components";
     const base = byEval ? ours?.evalMs : ours?.wallMs;
     const mine = byEval ? r.evalMs : r.wallMs;
     return [
@@ -371,6 +404,7 @@ function report(
   out.push("eval ms: inside the process, from before the SDK loads until every object is registered (ours, bare) or synthesised (cdk8s).");
   out.push("process ms: the whole process (node start, TypeScript loading, for render also writing the YAML files).");
   out.push("vs ours: eval time for bare; process time for the others (against ours' process time).");
+  out.push("bare-components: the bare program wrapped in empty components shaped like ours (what the SDK charges per component).");
   out.push("kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.");
   if (results.some((r) => r.apps > LARGE_HEAP_FROM)) out.push(`Above ${LARGE_HEAP_FROM} apps every node process ran with --max-old-space-size=${LARGE_HEAP_MB} (the default heap limit is about 4 GiB).`);
   if (cold) {

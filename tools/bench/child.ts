@@ -11,6 +11,7 @@ import { ROOT, bareProject } from "./workspace";
  *
  * - `ours`:  our program (index.ts) under the mock engine, as the offline runner runs it;
  * - `bare`:  the bare-SDK reference program under the same runner and mocks;
+ * - `bare-components`: the same, wrapped in empty components shaped like ours (for analysis);
  * - `cdk8s`: the same objects synthesised to YAML by cdk8s.
  * - `modules <stack>`: runs a shipped stack and reports which provider SDKs were loaded.
  */
@@ -36,7 +37,8 @@ async function main(argv: string[]): Promise<void> {
   const env = syntheticEnvironment(apps);
   let report: ChildReport;
   let objects: readonly Record<string, unknown>[];
-  if (variant === "ours" || variant === "bare") {
+  if (variant === "bare-components") process.env.BENCH_BARE_COMPONENTS = "1";
+  if (variant === "ours" || variant === "bare" || variant === "bare-components") {
     const t0 = performance.now();
     const { runProgram } = await import("../offline/run");
     const result = variant === "ours"
