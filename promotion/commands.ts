@@ -57,23 +57,11 @@ export interface PromoteOptions {
 export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
   if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
   if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
-  const stage = ws.stages.get(opts.stage);
-  const file = stageFile(ws, stage);
-  const now = deps.now();
-  const actor = deps.actor();
-  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `promote ${stage.name}`);
-  try {
-    const before = readPointer(file, stage.name);
-    checkExpected(stage, before, opts.expectCurrent);
-    const history = ws.history.list();
+  await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
-    const images = { ...release.images };
-    const next: ReleaseConfig = { id: release.id, images };
-    if (samePointer(before.pointer, next)) {
-      deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
-      return;
-    }
-    checkAppImages(stage, before, release);
+    const next = nextPointer(stage, before, release, deps);
+    if (!next) return;
+    const images = next.images;
     const problems = promotionProblems(stage, release.id, history, now, actor);
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
@@ -96,9 +84,42 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
     };
     commit(ws, deps, stage, before, next, record);
     if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);
+  });
+}
+
+/** What a command that moves a stage's pointer works with, read under the stage's lock. */
+interface PointerContext {
+  readonly stage: Stage;
+  readonly now: Date;
+  readonly actor: string;
+  readonly before: StackPointer;
+  readonly history: HistoryRecord[];
+}
+
+/** Runs `body` holding the stage's lock, with the pointer as it is now (checked against `--expect-current`). */
+async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, verb: string, expectCurrent: string | undefined, body: (ctx: PointerContext) => Promise<void>): Promise<void> {
+  const stage = ws.stages.get(stageName);
+  const now = deps.now();
+  const actor = deps.actor();
+  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `${verb} ${stage.name}`);
+  try {
+    const before = readPointer(stageFile(ws, stage), stage.name);
+    checkExpected(stage, before, expectCurrent);
+    await body({ stage, now, actor, before, history: ws.history.list() });
   } finally {
     unlock();
   }
+}
+
+/** The pointer naming `release`, or undefined (and a note) when the stage already runs it. */
+function nextPointer(stage: Stage, before: StackPointer, release: Release, deps: Deps): ReleaseConfig | undefined {
+  const next: ReleaseConfig = { id: release.id, images: { ...release.images } };
+  if (samePointer(before.pointer, next)) {
+    deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
+    return undefined;
+  }
+  checkAppImages(stage, before, release);
+  return next;
 }
 
 /** Options of {@link rollback}. */
@@ -113,15 +134,7 @@ export interface RollbackOptions {
 
 /** `rollback`: returns a stage to a release that was verified there (no upstream, soak or approval gate). */
 export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions): Promise<void> {
-  const stage = ws.stages.get(opts.stage);
-  const file = stageFile(ws, stage);
-  const now = deps.now();
-  const actor = deps.actor();
-  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `rollback ${stage.name}`);
-  try {
-    const before = readPointer(file, stage.name);
-    checkExpected(stage, before, opts.expectCurrent);
-    const history = ws.history.list();
+  await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
     const current = before.pointer?.id;
     const verified = verifiedReleases(history, stage.name);
     let target: string;
@@ -138,13 +151,9 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
       target = found;
     }
     const release = ws.releases.get(target, "--to");
-    const images = { ...release.images };
-    const next: ReleaseConfig = { id: release.id, images };
-    if (samePointer(before.pointer, next)) {
-      deps.out(`${stage.name} already runs release ${release.id}; nothing written`);
-      return;
-    }
-    checkAppImages(stage, before, release);
+    const next = nextPointer(stage, before, release, deps);
+    if (!next) return;
+    const images = next.images;
     const copied = await ensureInRegistry(stage, release, undefined, opts.copy ?? false, deps);
     commit(ws, deps, stage, before, next, {
       kind: "rollback",
@@ -158,9 +167,7 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
       images,
       ...(copied.length ? { copied } : {}),
     });
-  } finally {
-    unlock();
-  }
+  });
 }
 
 /** `approve`: records one person's approval of a release for a stage that requires approvals. */
