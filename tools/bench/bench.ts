@@ -379,7 +379,7 @@ function report(
   out.push(`Each figure: median of ${runs} runs in fresh processes, ± spread = (max - min) / median.`);
   out.push("");
   out.push("Object sets (kind, namespace, name; generated ConfigMap suffixes ignored) compared with ours before timing:");
-  for (const c of checks) out.push(`  ${String(c.apps).padStart(5)} apps  ${c.reference.padEnd(9)} ${c.sameSet ? "same objects" : "NOT CHECKED"}${c.sameSet ? `, ${c.contentDiffers === 0 ? "identical content" : `${c.contentDiffers} objects with different content`}` : `: ${c.detail}`}`);
+  for (const c of checks) out.push(`  ${String(c.apps).padStart(5)} apps  ${c.reference.padEnd(9)} ${c.sameSet ? "same objects" : "not checked"}${c.sameSet ? `, ${c.contentDiffers === 0 ? "identical content" : `${c.contentDiffers} objects with different content`}` : `: ${c.detail}`}`);
   out.push("");
   const rows = results.map((r) => {
     const ours = find(results, "ours", r.apps);

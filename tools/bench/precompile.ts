@@ -32,3 +32,12 @@ export function precompile(outDir: string, roots: readonly string[] = ["index.ts
   fs.writeFileSync(path.join(outDir, "compiled.json"), `${JSON.stringify({ source: ROOT })}\n`);
   return files.length;
 }
+
+if (require.main === module) {
+  const outDir = path.resolve(process.argv[2] ?? "dist");
+  if (path.relative(ROOT, outDir).startsWith("..")) {
+    console.error(`precompile: ${outDir} must be inside ${ROOT}, so the compiled files find node_modules`);
+    process.exit(2);
+  }
+  console.log(`precompile: ${precompile(outDir)} files compiled to ${path.relative(process.cwd(), outDir) || "."}`);
+}

@@ -59,7 +59,7 @@ export function fakeDigest(name: string): string {
   return `sha256:${createHash("sha256").update(name).digest("hex")}`;
 }
 
-/** The environment with `apps` apps (rounded up to whole teams is not done: the last team may be smaller). */
+/** The environment with `apps` apps; the last team has fewer than ten when `apps` is not a multiple of ten. */
 export function syntheticEnvironment(apps: number): SyntheticEnvironment {
   if (!Number.isInteger(apps) || apps < 1) throw new Error(`bench: app count must be a positive integer, got ${apps}`);
   const teamCount = Math.ceil(apps / TEAM_SIZE);
