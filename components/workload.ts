@@ -123,7 +123,8 @@ export class Workload extends pulumi.ComponentResource {
     const parent = { parent: this };
     const appName = args.identity.instance;
     const labels = recommendedLabels(args.identity);
-    const { version: _version, ...stableLabels } = labels;
+    // The release label goes on the pods only, so a promotion changes nothing but the pod template.
+    const { "app.kubernetes.io/version": _version, ...stableLabels } = labels;
     const selector = selectorLabels(args.identity);
     const meta = { name: appName, namespace: args.namespace, labels: stableLabels };
     const uid = args.runAsUser ?? d.runAsUser;

@@ -168,8 +168,14 @@ function checkLimitRange(teamName: string, team: EnvironmentSchema["teams"][stri
 
 /** The namespace quota must admit every app at its maximum scale plus rollout surge, at the same time. */
 function checkQuotas(env: PartialEnvironment, add: (k: string, m: string) => void): void {
+  const appsByTeam = new Map<string, PartialEnvironment["apps"][string][]>();
+  for (const app of Object.values(env.apps)) {
+    const list = appsByTeam.get(app.team);
+    if (list) list.push(app);
+    else appsByTeam.set(app.team, [app]);
+  }
   for (const [teamName, team] of Object.entries(env.teams)) {
-    const apps = Object.values(env.apps).filter((a) => a.team === teamName);
+    const apps = appsByTeam.get(teamName) ?? [];
     const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
     for (const app of apps) {
       const pods = peakPods(app);

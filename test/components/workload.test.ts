@@ -48,6 +48,13 @@ describe("Workload", () => {
     expect(spec.automountServiceAccountToken).toBe(false);
   });
 
+  it("puts the release label on the pods only, so a release changes nothing but the pod template", async () => {
+    const { objects } = await runComponents((s) => new s.components.Workload("web", workloadArgs(s, { autoscaling: { minReplicas: 2, maxReplicas: 3 } }), { providers: [s.provider] }));
+    const d = find(objects, "Deployment");
+    expect((d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels["app.kubernetes.io/version"]).toBe("r1");
+    for (const o of objects) expect(o.metadata.labels?.["app.kubernetes.io/version"]).toBeUndefined();
+  });
+
   it("sets requests and limits for cpu, memory and ephemeral storage", async () => {
     const { objects } = await runComponents((s) => new s.components.Workload("web", workloadArgs(s), { providers: [s.provider] }));
     const res = podSpec(find(objects, "Deployment")).containers[0].resources;

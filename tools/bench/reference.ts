@@ -191,15 +191,15 @@ export interface AppRefs {
 /** The app's workload objects: ServiceAccount, Deployment, Service, PodDisruptionBudget, HPA. */
 export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
   const selector = { "app.kubernetes.io/name": app.name, "app.kubernetes.io/instance": app.name };
-  const labels = {
+  const stableLabels = {
     ...selector,
     "app.kubernetes.io/component": "server",
     "app.kubernetes.io/part-of": app.team,
     "app.kubernetes.io/managed-by": MANAGED_BY,
-    "app.kubernetes.io/version": RELEASE_ID,
   };
-  // As our Workload renders today: the version label is on every object, not only the pods.
-  const meta = { name: app.name, namespace: refs.namespace, labels };
+  // As our Workload renders: the release label only on the pods.
+  const labels = { ...stableLabels, "app.kubernetes.io/version": RELEASE_ID };
+  const meta = { name: app.name, namespace: refs.namespace, labels: stableLabels };
   const probe = (path: string) => ({ httpGet: { path, port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
   const spread = (topologyKey: string) => ({
     topologyKey,
