@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "rendered/", "coverage/", ".bench/"] },
+  { ignores: ["node_modules/", "rendered/", "coverage/", ".bench/", "dist/"] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { measureProcess } from "./measure";
-import { precompile } from "./precompile";
+import { precompile } from "../compile";
 import { summarise, type Summary } from "./stats";
 import { syntheticEnvironment } from "./synth";
 import { BENCH_DIR, ROOT, programProject, writeStack } from "./workspace";
@@ -45,6 +45,6 @@ export async function coldStart(runs: number, log: (s: string) => void): Promise
     render: summarise(times.render),
     renderTsx: summarise(times.renderTsx),
     bareLoad: summarise(times.bareLoad),
-    command: `node .bench/dist/tools/render.js ${stack} (compiled by tools/bench/precompile.ts; one-app stack)`,
+    command: `node .bench/dist/tools/render.js ${stack} (compiled by tools/compile.ts; one-app stack)`,
   };
 }

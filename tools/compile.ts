@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT } from "./workspace";
+
+/** The project folder. */
+const ROOT = path.resolve(__dirname, "..");
 
 /**
  * Compiles the program and the offline tools to CommonJS under `outDir`, file by file with
@@ -36,8 +38,8 @@ export function precompile(outDir: string, roots: readonly string[] = ["index.ts
 if (require.main === module) {
   const outDir = path.resolve(process.argv[2] ?? "dist");
   if (path.relative(ROOT, outDir).startsWith("..")) {
-    console.error(`precompile: ${outDir} must be inside ${ROOT}, so the compiled files find node_modules`);
+    console.error(`compile: ${outDir} must be inside ${ROOT}, so the compiled files find node_modules`);
     process.exit(2);
   }
-  console.log(`precompile: ${precompile(outDir)} files compiled to ${path.relative(process.cwd(), outDir) || "."}`);
+  console.log(`compile: ${precompile(outDir)} files compiled to ${path.relative(process.cwd(), outDir) || "."}`);
 }
