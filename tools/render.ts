@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     Error.stackTraceLimit = traceLimit;
   }
   if (result.defaultProviderUses.length > 0) {
-    console.error(`render: ${result.defaultProviderUses.length} Kubernetes resource(s) would use the default provider, which this project disables:\n  ${result.defaultProviderUses.join("\n  ")}`);
+    console.error(`render: ${result.defaultProviderUses.length} resource(s) would use a default provider, which every stack disables (pulumi:disable-default-providers):\n  ${result.defaultProviderUses.join("\n  ")}`);
     return 1;
   }
 

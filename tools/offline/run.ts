@@ -26,7 +26,7 @@ export interface RunResult {
   readonly objects: readonly Record<string, unknown>[];
   /** Stack outputs, with secret outputs shown as `[secret]` (as `pulumi stack output --json` does). */
   readonly outputs: Record<string, unknown>;
-  /** Kubernetes resources registered without an explicit provider. */
+  /** Resources (Kubernetes or cloud) registered without an explicit provider. */
   readonly defaultProviderUses: readonly string[];
 }
 
@@ -73,7 +73,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     resources: mocks.resources,
     objects: kube.map((r) => toManifest(r.state)),
     outputs,
-    defaultProviderUses: kube.filter((r) => !r.provider).map((r) => `${r.type} "${r.name}"`),
+    // Every stack disables all default providers: each cloud or Kubernetes resource needs an explicit one.
+    defaultProviderUses: mocks.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:") && !r.provider).map((r) => `${r.type} "${r.name}"`),
   };
 }
 
