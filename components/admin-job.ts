@@ -2,18 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned, parsePinnedImage } from "../config/images";
 import { recommendedLabels, type AppIdentity } from "./labels";
-import { workloadDefaults } from "./workload";
+import { adminJobDefaults } from "./defaults";
+
+export { adminJobDefaults };
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
 
-/** Defaults of an {@link AdminJob}. */
-export const adminJobDefaults = {
-  backoffLimit: 2,
-  activeDeadlineSeconds: 600,
-  /** Pulumi waits this much longer than the deadline, so the Job's own failure is what gets reported. */
-  awaitMarginSeconds: 120,
-  runAsUser: workloadDefaults.runAsUser,
-  tmpSize: workloadDefaults.tmpSize,
-} as const;
 
 /** A one-off admin process (12-factor XII), such as a database migration. */
 export interface AdminJobArgs {

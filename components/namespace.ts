@@ -2,52 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY } from "./labels";
 import { dataProtection } from "./protection";
+import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "./defaults";
 
-/** ResourceQuota `spec.hard`, keyed as Kubernetes names the resources (`requests.cpu`, `pods`, ...). */
-export type QuotaSpec = Readonly<Record<string, string | number>>;
-
-/** Container and PVC bounds applied by a LimitRange. */
-export interface LimitRangeSpec {
-  /** Limits given to containers that set none. */
-  readonly default: Readonly<Record<string, string | number | undefined>>;
-  /** Requests given to containers that set none. */
-  readonly defaultRequest: Readonly<Record<string, string | number | undefined>>;
-  /** Largest limit a container may set. */
-  readonly max: Readonly<Record<string, string | number | undefined>>;
-  /** Largest limit/request ratio per resource. */
-  readonly maxLimitRequestRatio: Readonly<Record<string, string | number | undefined>>;
-  /** Smallest and largest PersistentVolumeClaim. */
-  readonly pvcMin: string | number;
-  readonly pvcMax: string | number;
-}
-
-/** Defaults for a small team, used when {@link TeamNamespaceArgs} leaves a part out. */
-export const teamNamespaceDefaults = {
-  podSecurity: "restricted",
-  podSecurityVersion: "latest",
-  quota: {
-    "requests.cpu": "4",
-    "requests.memory": "8Gi",
-    "limits.cpu": "8",
-    "limits.memory": "16Gi",
-    "requests.ephemeral-storage": "20Gi",
-    "limits.ephemeral-storage": "40Gi",
-    pods: 40,
-    services: 20,
-    "services.loadbalancers": 0,
-    "services.nodeports": 0,
-    persistentvolumeclaims: 10,
-    "requests.storage": "100Gi",
-  } as QuotaSpec,
-  limits: {
-    default: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
-    defaultRequest: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
-    max: { cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" },
-    maxLimitRequestRatio: { cpu: "10", memory: "4" },
-    pvcMin: "1Gi",
-    pvcMax: "100Gi",
-  } as LimitRangeSpec,
-} as const;
+export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };
 
 /** API groups and resources a team maintainer manages; never `pods/exec`, `pods/attach` or wildcards. */
 const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [

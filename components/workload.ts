@@ -2,6 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned, parsePinnedImage } from "../config/images";
 import { recommendedLabels, selectorLabels, type AppIdentity } from "./labels";
+import { workloadDefaults } from "./defaults";
+
+export { workloadDefaults };
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
 
 
@@ -23,23 +26,6 @@ export interface VolumeMount {
   readonly mountPath: string;
 }
 
-/** Defaults of a {@link Workload}, in one visible place. */
-export const workloadDefaults = {
-  preStopSeconds: 5,
-  terminationGracePeriodSeconds: 30,
-  /** Never drop below the desired count during a rollout. */
-  rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } as { maxSurge: number | string; maxUnavailable: number | string },
-  runAsUser: 10001,
-  tmpSize: "64Mi",
-  /** Probe timings; a liveness failure needs 3 misses 10 s apart before a restart. */
-  probe: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-  targetCPUUtilizationPercentage: 70,
-  servicePort: 80,
-  revisionHistoryLimit: 5,
-  progressDeadlineSeconds: 600,
-  /** Seconds an HPA waits before scaling down, to ride out short dips. */
-  scaleDownStabilizationSeconds: 300,
-} as const;
 
 /** One stateless app: Deployment, Service, PodDisruptionBudget and optional HPA and Ingress. */
 export interface WorkloadArgs {

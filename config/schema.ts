@@ -3,9 +3,7 @@ import { isQuantity } from "./quantity";
 import { clusterSchema } from "./cluster";
 import { releaseSchema } from "./release";
 import { DNS_LABEL } from "./names";
-import { teamNamespaceDefaults } from "../components/namespace";
-import { workloadDefaults } from "../components/workload";
-import { adminJobDefaults } from "../components/admin-job";
+import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../components/defaults";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;

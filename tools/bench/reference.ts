@@ -1,3 +1,5 @@
+import { teamNamespaceDefaults } from "../../components/defaults";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
 /**
@@ -6,8 +8,8 @@ import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnviro
  * all start from these builders, so they produce the same objects as our program; the bench
  * checks that (object sets must match, content differences are reported).
  *
- * Values mirror the components' defaults on purpose and are kept free of SDK imports, so the
- * cdk8s and kustomize references do not load the Pulumi SDK.
+ * Defaults and security contexts come from the components' SDK-free modules (`defaults.ts`,
+ * `pod-security.ts`), so the cdk8s and kustomize references do not load the Pulumi SDK.
  */
 
 /** A name another object refers to: a string, or whatever a renderer holds it in (an engine output). */
@@ -25,20 +27,6 @@ export interface ObjectSpec {
 
 const MANAGED_BY = "pulumi";
 
-const QUOTA_DEFAULTS: Readonly<Record<string, string | number>> = {
-  "requests.cpu": "4",
-  "requests.memory": "8Gi",
-  "limits.cpu": "8",
-  "limits.memory": "16Gi",
-  "requests.ephemeral-storage": "20Gi",
-  "limits.ephemeral-storage": "40Gi",
-  pods: 40,
-  services: 20,
-  "services.loadbalancers": 0,
-  "services.nodeports": 0,
-  persistentvolumeclaims: 10,
-  "requests.storage": "100Gi",
-};
 
 const RW = ["get", "list", "watch", "create", "update", "patch", "delete"];
 const RO = ["get", "list", "watch"];
@@ -116,7 +104,7 @@ export function namespaceObject(team: SyntheticTeam): ObjectSpec {
 export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
   const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": team.name };
   const meta = (name: string) => ({ name, namespace: ns, labels });
-  const hard = Object.fromEntries(Object.entries({ ...QUOTA_DEFAULTS, ...team.quota }).map(([k, v]) => [k, String(v)]));
+  const hard = Object.fromEntries(Object.entries({ ...teamNamespaceDefaults.quota, ...team.quota }).map(([k, v]) => [k, String(v)]));
   const binding = (role: string, groups: readonly string[]) => spec(`${team.name}-${role}s`, "rbac.authorization.k8s.io/v1", "RoleBinding", {
     metadata: meta(`${role}s`),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
@@ -226,14 +214,7 @@ export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
             enableServiceLinks: false,
             priorityClassName: refs.priorityClassName,
             terminationGracePeriodSeconds: 30,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: uid,
-              runAsGroup: uid,
-              fsGroup: uid,
-              fsGroupChangePolicy: "OnRootMismatch",
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: restrictedPodSecurityContext(uid),
             topologySpreadConstraints: [spread("topology.kubernetes.io/zone"), spread("kubernetes.io/hostname")],
             containers: [
               {
@@ -244,14 +225,7 @@ export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
                 env: [{ name: "PORT", value: String(app.port) }],
                 envFrom: [{ configMapRef: { name: refs.configMapName } }],
                 resources: { requests: { ...app.resources.requests }, limits: { ...app.resources.limits } },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  privileged: false,
-                  capabilities: { drop: ["ALL"] },
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: restrictedContainerSecurityContext(),
                 readinessProbe: probe("/readyz"),
                 livenessProbe: probe("/healthz"),
                 lifecycle: { preStop: { sleep: { seconds: 5 } } },
