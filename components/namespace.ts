@@ -3,30 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY } from "./labels";
 import { dataProtection } from "./protection";
 import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "./defaults";
+import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "./guardrails";
 
 export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };
-
-/** API groups and resources a team maintainer manages; never `pods/exec`, `pods/attach` or wildcards. */
-const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
-  { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
-];
-
-/** Read-only view of the same objects, without Secrets. */
-const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: ["get", "list", "watch"] },
-  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: ["get", "list", "watch"] },
-];
 
 /** A namespace for one team, with guardrails. */
 export interface TeamNamespaceArgs {
@@ -93,44 +72,22 @@ export class TeamNamespace extends pulumi.ComponentResource {
     const quota = { ...teamNamespaceDefaults.quota, ...args.quota };
     new k8s.core.v1.ResourceQuota(`${name}-quota`, {
       metadata: meta("team-quota"),
-      spec: { hard: Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)])) },
+      spec: { hard: quotaHard(quota) },
     }, child);
 
     const limits = args.limits ?? teamNamespaceDefaults.limits;
     new k8s.core.v1.LimitRange(`${name}-limits`, {
       metadata: meta("team-limits"),
-      spec: {
-        limits: [
-          {
-            type: "Container",
-            default: quantities(limits.default),
-            defaultRequest: quantities(limits.defaultRequest),
-            max: quantities(limits.max),
-            maxLimitRequestRatio: quantities(limits.maxLimitRequestRatio),
-          },
-          { type: "PersistentVolumeClaim", min: { storage: String(limits.pvcMin) }, max: { storage: String(limits.pvcMax) } },
-        ],
-      },
+      spec: { limits: limitRangeItems(limits) },
     }, child);
 
     new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
       metadata: meta("default-deny"),
-      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+      spec: DEFAULT_DENY_POLICY,
     }, child);
     new k8s.networking.v1.NetworkPolicy(`${name}-allow-namespace-and-dns`, {
       metadata: meta("allow-namespace-and-dns"),
-      spec: {
-        podSelector: {},
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [{ podSelector: {} }] }],
-        egress: [
-          { to: [{ podSelector: {} }] },
-          {
-            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
-          },
-        ],
-      },
+      spec: ALLOW_NAMESPACE_AND_DNS_POLICY,
     }, child);
 
     const bind = (role: string, rules: k8s.types.input.rbac.v1.PolicyRule[], groups: readonly string[] | undefined) => {
@@ -147,8 +104,4 @@ export class TeamNamespace extends pulumi.ComponentResource {
 
     this.registerOutputs({ name: this.name });
   }
-}
-
-function quantities(set: Readonly<Record<string, string | number | undefined>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
 }

@@ -1,4 +1,5 @@
 import { teamNamespaceDefaults } from "../../components/defaults";
+import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
@@ -28,26 +29,6 @@ export interface ObjectSpec {
 const MANAGED_BY = "pulumi";
 
 
-const RW = ["get", "list", "watch", "create", "update", "patch", "delete"];
-const RO = ["get", "list", "watch"];
-const MAINTAINER_RULES = [
-  { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: RW },
-  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: RW },
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
-  { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: RO },
-  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RW },
-  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RW },
-  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RW },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: RW },
-];
-const VIEWER_RULES = [
-  { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: RO },
-  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: RO },
-  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RO },
-  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RO },
-  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RO },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: RO },
-];
 
 function spec(logicalName: string, apiVersion: string, kind: string, body: ObjectSpec["body"]): ObjectSpec {
   return { logicalName, apiVersion, kind, body };
@@ -104,7 +85,7 @@ export function namespaceObject(team: SyntheticTeam): ObjectSpec {
 export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
   const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": team.name };
   const meta = (name: string) => ({ name, namespace: ns, labels });
-  const hard = Object.fromEntries(Object.entries({ ...teamNamespaceDefaults.quota, ...team.quota }).map(([k, v]) => [k, String(v)]));
+  const hard = quotaHard({ ...teamNamespaceDefaults.quota, ...team.quota });
   const binding = (role: string, groups: readonly string[]) => spec(`${team.name}-${role}s`, "rbac.authorization.k8s.io/v1", "RoleBinding", {
     metadata: meta(`${role}s`),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
@@ -114,37 +95,15 @@ export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
     spec(`${team.name}-quota`, "v1", "ResourceQuota", { metadata: meta("team-quota"), spec: { hard } }),
     spec(`${team.name}-limits`, "v1", "LimitRange", {
       metadata: meta("team-limits"),
-      spec: {
-        limits: [
-          {
-            type: "Container",
-            default: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "1Gi" },
-            defaultRequest: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "256Mi" },
-            max: { cpu: "4", memory: "8Gi", "ephemeral-storage": "8Gi" },
-            maxLimitRequestRatio: { cpu: "10", memory: "4" },
-          },
-          { type: "PersistentVolumeClaim", min: { storage: "1Gi" }, max: { storage: "100Gi" } },
-        ],
-      },
+      spec: { limits: limitRangeItems(teamNamespaceDefaults.limits) },
     }),
     spec(`${team.name}-default-deny`, "networking.k8s.io/v1", "NetworkPolicy", {
       metadata: meta("default-deny"),
-      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+      spec: DEFAULT_DENY_POLICY,
     }),
     spec(`${team.name}-allow-namespace-and-dns`, "networking.k8s.io/v1", "NetworkPolicy", {
       metadata: meta("allow-namespace-and-dns"),
-      spec: {
-        podSelector: {},
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [{ podSelector: {} }] }],
-        egress: [
-          { to: [{ podSelector: {} }] },
-          {
-            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-            ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
-          },
-        ],
-      },
+      spec: ALLOW_NAMESPACE_AND_DNS_POLICY,
     }),
     spec(`${team.name}-team-maintainer`, "rbac.authorization.k8s.io/v1", "Role", { metadata: meta("team-maintainer"), rules: MAINTAINER_RULES }),
     binding("team-maintainer", team.maintainers),

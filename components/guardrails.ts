@@ -1,0 +1,72 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type { LimitRangeSpec, QuotaSpec } from "./defaults";
+
+/**
+ * The specs of a team namespace's guardrails, as plain data: `TeamNamespace` registers them, and
+ * the benchmark's references render the same objects from here without loading the SDK.
+ */
+
+const RW = ["get", "list", "watch", "create", "update", "patch", "delete"];
+const RO = ["get", "list", "watch"];
+
+/** API groups and resources a team maintainer manages; never `pods/exec`, `pods/attach` or wildcards. */
+export const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: RW },
+  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: RW },
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: RO },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RW },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RW },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RW },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: RW },
+];
+
+/** Read-only view of the same objects, without Secrets. */
+export const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: RO },
+  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: RO },
+  { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RO },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RO },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RO },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: RO },
+];
+
+/** Denies all ingress and egress of every pod in the namespace. */
+export const DEFAULT_DENY_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
+
+/** Allows traffic between the namespace's pods, and DNS to kube-dns. */
+export const ALLOW_NAMESPACE_AND_DNS_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = {
+  podSelector: {},
+  policyTypes: ["Ingress", "Egress"],
+  ingress: [{ from: [{ podSelector: {} }] }],
+  egress: [
+    { to: [{ podSelector: {} }] },
+    {
+      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+    },
+  ],
+};
+
+/** ResourceQuota `spec.hard` as strings. */
+export function quotaHard(quota: QuotaSpec): Record<string, string> {
+  return Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)]));
+}
+
+/** LimitRange `spec.limits`: container defaults and bounds, and PVC size bounds. */
+export function limitRangeItems(limits: LimitRangeSpec): k8s.types.input.core.v1.LimitRangeItem[] {
+  return [
+    {
+      type: "Container",
+      default: quantities(limits.default),
+      defaultRequest: quantities(limits.defaultRequest),
+      max: quantities(limits.max),
+      maxLimitRequestRatio: quantities(limits.maxLimitRequestRatio),
+    },
+    { type: "PersistentVolumeClaim", min: { storage: String(limits.pvcMin) }, max: { storage: String(limits.pvcMax) } },
+  ];
+}
+
+function quantities(set: Readonly<Record<string, string | number | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+}
