@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { SEVERITIES, type Finding, type ScanReport, type Severity } from "./report";
+
+/**
+ * The vulnerability gate of a stage: what the scans of a release's images must satisfy before the
+ * release may be promoted there. Counts are "at this severity or above", so `maxFixable: { high: 0 }`
+ * also refuses a fixable critical finding. A finding whose fix availability is unknown counts as
+ * fixable: the gate errs on the side of refusing.
+ */
+export interface VulnerabilityGate {
+  /** Most findings allowed at or above each severity, e.g. `{ critical: 0 }`. */
+  readonly max: Partial<Record<Severity, number>>;
+  /** Most findings with a fix available allowed at or above each severity, e.g. `{ high: 0 }`. */
+  readonly maxFixable: Partial<Record<Severity, number>>;
+  /** The newest report of each image must be younger than this, in milliseconds (none: any age). */
+  readonly maxAgeMs?: number;
+  /** `maxAge` as written, for messages. */
+  readonly maxAge?: string;
+}
+
+const counts = z.partialRecord(z.enum(SEVERITIES), z.number().int().min(0).max(1_000_000));
+/** The `vulnerabilities:` block of a stage in `stacks/stages.yaml` (maxAge is parsed by the stages reader). */
+export const vulnerabilityGateSchema = z.strictObject({
+  /** Most findings allowed at or above each severity. */
+  max: counts.default({}),
+  /** Most fixable findings allowed at or above each severity. */
+  maxFixable: counts.default({}),
+  /** Reports older than this do not count, e.g. `7d`. */
+  maxAge: z.string().optional(),
+});
+
+/** Findings per severity: all of them, and those with a fix available (or of unknown fix status). */
+export type SeverityCounts = Record<Severity, { readonly total: number; readonly fixable: number }>;
+
+export function countFindings(findings: readonly Finding[]): SeverityCounts {
+  const out = Object.fromEntries(SEVERITIES.map((s) => [s, { total: 0, fixable: 0 }])) as Record<Severity, { total: number; fixable: number }>;
+  for (const f of findings) {
+    out[f.severity].total += 1;
+    if (f.fix !== "no") out[f.severity].fixable += 1;
+  }
+  return out;
+}
+
+/** How many findings are at `severity` or above. */
+function atOrAbove(c: SeverityCounts, severity: Severity, field: "total" | "fixable"): number {
+  return SEVERITIES.slice(0, SEVERITIES.indexOf(severity) + 1).reduce((n, s) => n + c[s][field], 0);
+}
+
+/** What the gate reads of one attached scan (a stored summary, see store.ts). */
+export interface ScanSummary {
+  readonly digest: string;
+  readonly format: ScanReport["format"];
+  readonly scanner: string;
+  readonly scannedAt?: string;
+  readonly counts: SeverityCounts;
+  /** The worst findings, most severe first, for messages. */
+  readonly top: readonly Finding[];
+}
+
+/** The gate's verdict on one image of a release. */
+export interface ImageVerdict {
+  readonly image: string;
+  readonly digest: string;
+  /** The scan the verdict rests on (the newest one attached to the digest). */
+  readonly scan?: ScanSummary;
+  /** Why the image does not pass; empty when it passes. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Checks every image of a release against a stage's gate, using the newest scan attached to each
+ * digest. `scansOf` returns the scans attached to a digest, in any order.
+ */
+export function evaluateGate(gate: VulnerabilityGate, images: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly ScanSummary[], now: number): ImageVerdict[] {
+  return Object.entries(images).sort(([a], [b]) => a.localeCompare(b)).map(([image, ref]) => {
+    const digest = ref.slice(ref.indexOf("@") + 1);
+    const scan = newest(scansOf(digest));
+    if (!scan) return { image, digest, problems: [`no scan report attached (npm run release -- scan <release> --image ${image} --report <file>)`] };
+    const problems: string[] = [];
+    if (gate.maxAgeMs !== undefined) {
+      const at = scan.scannedAt ? Date.parse(scan.scannedAt) : Number.NaN;
+      if (Number.isNaN(at)) problems.push(`the ${scan.format} report does not say when it was scanned, and the stage needs one younger than ${gate.maxAge}`);
+      else if (now - at > gate.maxAgeMs) problems.push(`the newest report (${scan.scannedAt}) is older than ${gate.maxAge}: scan the digest again`);
+    }
+    for (const [field, limits, what] of [["total", gate.max, "findings"], ["fixable", gate.maxFixable, "findings with a fix available"]] as const) {
+      for (const severity of SEVERITIES) {
+        const limit = limits[severity];
+        if (limit === undefined) continue;
+        const n = atOrAbove(scan.counts, severity, field);
+        if (n > limit) {
+          const worst = scan.top.filter((f) => SEVERITIES.indexOf(f.severity) <= SEVERITIES.indexOf(severity) && (field === "total" || f.fix !== "no")).slice(0, 3).map((f) => f.id);
+          problems.push(`${n} ${what} at ${severity} or above (at most ${limit})${worst.length ? `: ${worst.join(", ")}${n > worst.length ? ", ..." : ""}` : ""}`);
+        }
+      }
+    }
+    return { image, digest, scan, problems };
+  });
+}
+
+function newest(scans: readonly ScanSummary[]): ScanSummary | undefined {
+  // A report without a scan time sorts oldest, so a dated report is always preferred.
+  return [...scans].sort((a, b) => (a.scannedAt ?? "").localeCompare(b.scannedAt ?? "")).at(-1);
+}
