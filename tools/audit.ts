@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { isKubernetesObject } from "./offline/mocks";
-import { ProjectError, listStacks, readProject, readStackConfig } from "./offline/project";
+import { ProjectError, listStacks, readProject, readStackConfig, type StackConfig } from "./offline/project";
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "./offline/write";
 import { parseEnvironment } from "../config/load";
@@ -18,11 +18,6 @@ registers with the policy pack's rules (policy/rules.ts), at the enforcement lev
 pack config policy/config/<stack>.json. Exit 0: no mandatory violation; 1: a mandatory violation,
 a stale pack config or a program error; 2: bad usage.
   --write-pack-config  write policy/config/<stack>.json for this stack, then audit`;
-
-/** Where a stack's policy pack config lives, relative to the project. */
-export function packConfigPath(stack: string): string {
-  return path.join("policy", "config", `${stack}.json`);
-}
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
@@ -48,56 +43,86 @@ export function policyEnvironment(result: RunResult, production: boolean, ingres
   };
 }
 
-/** Audits one stack; returns the process exit code. */
-export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { "write-pack-config": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
-  } catch (e) {
-    err(`audit: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const project = readProject(process.cwd());
-  if (args.values.help) {
-    out(`${USAGE}\n\nStacks: ${listStacks(project).join(", ")}`);
-    return 0;
-  }
-  if (args.positionals.length !== 1) {
-    err(`audit: give exactly one stack (stacks: ${listStacks(project).join(", ")})\n\n${USAGE}`);
-    return 2;
-  }
-  const stack = args.positionals[0];
-  if (!listStacks(project).includes(stack)) {
-    err(`audit: no stack "${stack}" (stacks: ${listStacks(project).join(", ")})`);
-    return 2;
-  }
-  const stackConfig = readStackConfig(project, stack);
-  fillSecretPlaceholders(stackConfig, project.name);
+/** Options for {@link auditStack}. */
+export interface AuditOptions {
+  readonly projectDir: string;
+  readonly stack: string;
+  /** Config to use instead of the stack file's. */
+  readonly config?: StackConfig;
+  /** The program to run instead of the project's (tests use programs that bypass the components). */
+  readonly main?: string;
+  /** Folder of the pack configs. @default <projectDir>/policy/config */
+  readonly packConfigDir?: string;
+  /** Write the stack's pack config instead of checking it. */
+  readonly writePackConfig?: boolean;
+}
+
+/** What one audit found: the exit code and the lines to print (stdout, stderr). */
+export interface AuditResult {
+  readonly code: number;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+/** Audits one stack: runs its program offline and checks the pack's rules at the pack config's levels. */
+export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const project = readProject(opts.projectDir);
+  const stack = opts.stack;
+  const stackConfig = opts.config ?? readStackConfig(project, stack);
+  if (!opts.config) fillSecretPlaceholders(stackConfig, project.name);
 
   let result: RunResult;
   try {
-    result = await runProgram({ projectDir: project.dir, stack, config: stackConfig });
+    result = await runProgram({ projectDir: project.dir, stack, config: stackConfig, main: opts.main });
   } catch (e) {
     const error = e as Error;
-    err(error.name === "ConfigError" ? error.message : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`);
-    return 1;
+    err.push(error.name === "ConfigError" ? error.message : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`);
+    return { code: 1, out, err };
   }
   const env = parseEnvironment(stackConfig.config, stack, project.name, new Set(stackConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
   const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace));
 
-  const file = path.join(project.dir, packConfigPath(stack));
-  if (args.values["write-pack-config"]) {
+  const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
+  const shown = path.relative(project.dir, file);
+  if (opts.writePackConfig) {
     writeFileAtomic(file, formatPackConfig(expected));
-    out(`audit: wrote ${packConfigPath(stack)}`);
+    out.push(`audit: wrote ${shown}`);
   } else {
     const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     if (current !== formatPackConfig(expected)) {
-      err(`audit: ${packConfigPath(stack)} is ${current === undefined ? "missing" : "out of date with stacks/Pulumi." + stack + ".yaml"}; write it with: npm run audit -- ${stack} --write-pack-config`);
-      return 1;
+      err.push(`audit: ${shown} is ${current === undefined ? "missing" : `out of date with ${env.file}`}; write it with: npm run audit -- ${stack} --write-pack-config`);
+      return { code: 1, out, err };
     }
   }
-  return report(stack, expected, policyViews(result), out);
+  return { code: report(stack, expected, policyViews(result), (line) => out.push(line)), out, err };
+}
+
+/** The command line; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ args: argv, allowPositionals: true, options: { "write-pack-config": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+  } catch (e) {
+    console.error(`audit: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const project = readProject(process.cwd());
+  const stacks = listStacks(project);
+  if (args.values.help) {
+    console.log(`${USAGE}\n\nStacks: ${stacks.join(", ")}`);
+    return 0;
+  }
+  if (args.positionals.length !== 1 || !stacks.includes(args.positionals[0])) {
+    console.error(`audit: give exactly one stack of: ${stacks.join(", ")}\n\n${USAGE}`);
+    return 2;
+  }
+  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] });
+  result.out.forEach((line) => console.log(line));
+  result.err.forEach((line) => console.error(line));
+  return result.code;
 }
 
 function report(stack: string, config: PackConfig, views: readonly PolicyResourceView[], out: (line: string) => void): number {
