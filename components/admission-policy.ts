@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { REGISTRY_PREFIX } from "../config/registries";
 import { MANAGED_BY } from "./labels";
+import { ADMISSION_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, teamPodBindingSpec, teamPodPolicySpec } from "./admission-rules";
+
+export { ADMISSION_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, teamPodBindingSpec, teamPodPolicySpec };
 
 /**
  * Admission in the cluster: a `ValidatingAdmissionPolicy` and its binding
@@ -13,114 +15,6 @@ export interface AdmissionPolicyArgs {
   readonly namespaces: readonly pulumi.Input<string>[];
   /** Registry prefixes images may come from, e.g. `ghcr.io` or `europe-west1-docker.pkg.dev/acme/ghcr`. */
   readonly allowedRegistries: readonly string[];
-}
-
-/** Name of the policy and of its binding. */
-export const ADMISSION_POLICY_NAME = "blueprint-team-pods";
-/**
- * Annotation of the policy listing its allowed registries (comma-separated), for operators reading
- * the cluster and for `npm run audit`, which checks the policy pack's config against it.
- */
-export const ALLOWED_REGISTRIES_ANNOTATION = "blueprint.dev/allowed-registries";
-
-/** Seccomp profile types Pod Security `restricted` accepts. */
-const SECCOMP = "['RuntimeDefault', 'Localhost']";
-const POD_CONTEXT = "has(variables.spec.securityContext)";
-
-/**
- * What the policy checks, as CEL. Every expression must be true for the request to pass. Pods are
- * what runs, so pods are matched (CREATE and UPDATE: an image can be changed in place); the
- * workload kinds are matched too, so `kubectl apply` or `pulumi up` fails on the Deployment
- * itself instead of its ReplicaSet failing to create pods later.
- */
-export function teamPodPolicySpec(allowedRegistries: readonly string[]): k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicySpec {
-  const bad = allowedRegistries.filter((r) => !REGISTRY_PREFIX.test(r));
-  if (bad.length > 0) throw new Error(`allowed registries must be registry hosts with an optional path prefix, got ${bad.map((r) => JSON.stringify(r)).join(", ")}`);
-  const allowed = `[${allowedRegistries.map((r) => `'${r}'`).join(", ")}]`;
-  const rule = (apiGroups: string[], resources: string[]) => ({ apiGroups, apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources });
-  return {
-    failurePolicy: "Fail",
-    matchConstraints: {
-      resourceRules: [
-        rule([""], ["pods"]),
-        rule(["apps"], ["deployments", "replicasets", "statefulsets", "daemonsets"]),
-        rule(["batch"], ["jobs", "cronjobs"]),
-      ],
-    },
-    variables: [
-      {
-        name: "spec",
-        expression: "object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)",
-      },
-      {
-        name: "containers",
-        expression: "variables.spec.containers"
-          + " + (has(variables.spec.initContainers) ? variables.spec.initContainers : [])"
-          + " + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])",
-      },
-    ],
-    validations: [
-      {
-        expression: "variables.containers.all(c, c.image.matches('@sha256:[0-9a-f]{64}$'))",
-        message: "every image must be pinned by digest (repo@sha256:<64 hex>)",
-        reason: "Forbidden",
-      },
-      {
-        expression: `variables.containers.all(c, ${allowed}.exists(r, c.image.startsWith(r + '/')))`,
-        message: `every image must come from an allowed registry: ${allowedRegistries.join(", ") || "none"}`,
-        reason: "Forbidden",
-      },
-      {
-        expression: "!(has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && !(has(variables.spec.hostPID) && variables.spec.hostPID) && !(has(variables.spec.hostIPC) && variables.spec.hostIPC)",
-        message: "host namespaces (hostNetwork, hostPID, hostIPC) are not allowed",
-        reason: "Forbidden",
-      },
-      {
-        expression: "variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
-        message: "privileged containers are not allowed",
-        reason: "Forbidden",
-      },
-      {
-        expression: "variables.containers.all(c, !has(c.ports) || c.ports.all(p, !has(p.hostPort) || p.hostPort == 0))",
-        message: "host ports are not allowed",
-        reason: "Forbidden",
-      },
-      {
-        expression: "variables.containers.all(c, has(c.securityContext) && has(c.securityContext.allowPrivilegeEscalation) && c.securityContext.allowPrivilegeEscalation == false)",
-        message: "every container must set securityContext.allowPrivilegeEscalation: false",
-        reason: "Forbidden",
-      },
-      {
-        expression: `variables.containers.all(c, (has(c.securityContext) && has(c.securityContext.runAsNonRoot)) ? c.securityContext.runAsNonRoot == true : (${POD_CONTEXT} && has(variables.spec.securityContext.runAsNonRoot) && variables.spec.securityContext.runAsNonRoot == true))`,
-        message: "every container must run with runAsNonRoot: true (on the container or the pod)",
-        reason: "Forbidden",
-      },
-      {
-        expression: `!(${POD_CONTEXT} && has(variables.spec.securityContext.runAsUser) && variables.spec.securityContext.runAsUser == 0) && variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.runAsUser) || c.securityContext.runAsUser != 0)`,
-        message: "running as root (runAsUser: 0) is not allowed",
-        reason: "Forbidden",
-      },
-      {
-        expression: "variables.containers.all(c, has(c.securityContext) && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.drop) && 'ALL' in c.securityContext.capabilities.drop"
-          + " && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
-        message: "every container must drop ALL capabilities and may add only NET_BIND_SERVICE",
-        reason: "Forbidden",
-      },
-      {
-        expression: `(!${POD_CONTEXT} || !has(variables.spec.securityContext.seccompProfile) || variables.spec.securityContext.seccompProfile.type in ${SECCOMP})`
-          + ` && variables.containers.all(c, (has(c.securityContext) && has(c.securityContext.seccompProfile)) ? c.securityContext.seccompProfile.type in ${SECCOMP}`
-          + ` : (${POD_CONTEXT} && has(variables.spec.securityContext.seccompProfile) && variables.spec.securityContext.seccompProfile.type in ${SECCOMP}))`,
-        message: "every container must run with seccomp profile RuntimeDefault or Localhost (on the container or the pod)",
-        reason: "Forbidden",
-      },
-      {
-        expression: "!has(variables.spec.volumes) || variables.spec.volumes.all(v, has(v.configMap) || has(v.csi) || has(v.downwardAPI) || has(v.emptyDir)"
-          + " || has(v.ephemeral) || has(v.persistentVolumeClaim) || has(v.projected) || has(v.secret))",
-        message: "volumes must be of a type Pod Security restricted allows (no hostPath)",
-        reason: "Forbidden",
-      },
-    ],
-  };
 }
 
 /**
@@ -143,13 +37,7 @@ export class AdmissionPolicy extends pulumi.ComponentResource {
     }, { parent: this });
     new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(name, {
       metadata: { name: ADMISSION_POLICY_NAME, labels },
-      spec: {
-        policyName: policy.metadata.name,
-        validationActions: ["Deny"],
-        matchResources: {
-          namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...args.namespaces] }] },
-        },
-      },
+      spec: { ...teamPodBindingSpec(args.namespaces), policyName: policy.metadata.name },
     }, { parent: this });
     this.registerOutputs({});
   }

@@ -7,7 +7,7 @@ import { ProjectError, listStacks, readProject, readStackConfig, type StackConfi
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "./offline/write";
 import { parseEnvironment } from "../config/load";
-import { ALLOWED_REGISTRIES_ANNOTATION } from "../components/admission-policy";
+import { ALLOWED_REGISTRIES_ANNOTATION } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
 

@@ -1,6 +1,8 @@
 import { teamNamespaceDefaults } from "../../components/defaults";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
+import { ADMISSION_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, teamPodBindingSpec, teamPodPolicySpec } from "../../components/admission-rules";
+import { allowedRegistries } from "../../config/registries";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
 /**
@@ -58,6 +60,16 @@ export function platformObjects(): ObjectSpec[] {
       volumeBindingMode: "WaitForFirstConsumer",
       allowVolumeExpansion: true,
     }),
+  ];
+}
+
+/** The admission policy of the team namespaces and its binding (after the namespaces). */
+export function admissionObjects(env: SyntheticEnvironment): ObjectSpec[] {
+  const allowed = allowedRegistries(env.apps.map((a) => `${a.repository}@${a.digest}`));
+  const metadata = { name: ADMISSION_POLICY_NAME, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } };
+  return [
+    spec("team-pods", "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { ...metadata, annotations: { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") } }, spec: teamPodPolicySpec(allowed) }),
+    spec("team-pods", "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata, spec: teamPodBindingSpec(env.teams.map((t) => t.name)) }),
   ];
 }
 
@@ -232,5 +244,6 @@ export function plainObjects(env: SyntheticEnvironment, configMapName: (app: Syn
       image: image(app),
     }));
   }
+  out.push(...admissionObjects(env));
   return out;
 }
