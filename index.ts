@@ -110,14 +110,13 @@ export = async () => {
     endpoints[appName] = workload.url;
   }
 
-  // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet `restricted`.
-  if (Object.keys(namespaces).length > 0) {
-    const released = Object.values(env.release.images).map((ref) => cluster.pullReference(ref));
-    new AdmissionPolicy("team-pods", {
-      namespaces: Object.values(namespaces),
-      allowedRegistries: allowedRegistries(released, env.policy.allowedRegistries, cluster.registry),
-    }, k8sOpts);
-  }
+  // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet their Pod Security level.
+  const released = Object.values(env.release.images).map((ref) => cluster.pullReference(ref));
+  new AdmissionPolicy("team-pods", {
+    namespaces: Object.values(namespaces),
+    restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
+    allowedRegistries: allowedRegistries(released, env.policy.allowedRegistries, cluster.registry),
+  }, k8sOpts);
 
   return {
     cloud: cluster.cloud,

@@ -7,7 +7,7 @@ import { ProjectError, listStacks, readProject, readStackConfig, type StackConfi
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "./offline/write";
 import { parseEnvironment } from "../config/load";
-import { ALLOWED_REGISTRIES_ANNOTATION } from "../components/admission-rules";
+import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
 
@@ -33,7 +33,7 @@ export function policyViews(result: RunResult): PolicyResourceView[] {
 export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined): PolicyEnvironment {
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
-  const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy");
+  const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
   const annotations = ((admission?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations) ?? {};
   const listed = annotations[ALLOWED_REGISTRIES_ANNOTATION];
   return {

@@ -4,8 +4,17 @@ import { byKind, getObject, runComponents, runStack, runStackError, setConfig, s
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const ALLOWED = ["ghcr.io", "europe-west1-docker.pkg.dev/acme/ghcr"];
 
-const policyOf = (objects: readonly K8sObject[]) => objects.find((o) => o.kind === "ValidatingAdmissionPolicy")!;
+const policyNamed = (objects: readonly K8sObject[], name: string) => objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && o.metadata.name === name);
+const imagePolicy = (objects: readonly K8sObject[]) => policyNamed(objects, "blueprint-team-images")!;
 const specOf = (policy: K8sObject) => policy.spec as AdmissionSpec;
+/** Every policy's validations together (they share their variables), as the API server applies them all. */
+const allPolicies = (objects: readonly K8sObject[]): AdmissionSpec => {
+  const specs = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy").map(specOf);
+  return { variables: specs[0].variables, validations: specs.flatMap((s) => s.validations) };
+};
+const bindingValues = (objects: readonly K8sObject[], name: string) =>
+  (objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === name)?.spec as { matchResources: { namespaceSelector: { matchExpressions: { values: string[] }[] } } } | undefined)
+    ?.matchResources.namespaceSelector.matchExpressions[0].values;
 
 /** A pod that passes every rule; each negative case below breaks exactly one thing. */
 function goodPod(): K8sObject {
@@ -59,25 +68,31 @@ const NEGATIVE: ReadonlyArray<[string, Edit, RegExp]> = [
 
 describe("AdmissionPolicy", () => {
   let spec: AdmissionSpec;
+  let policies: K8sObject[];
   beforeAll(async () => {
-    const { objects } = await runComponents((s) => new s.components.AdmissionPolicy("team-pods", { namespaces: ["shop", "data"], allowedRegistries: ALLOWED }, { providers: [s.provider] }));
-    const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding")!;
+    const { objects } = await runComponents((s) => new s.components.AdmissionPolicy("team-pods", { namespaces: ["shop", "data"], restrictedNamespaces: ["shop"], allowedRegistries: ALLOWED }, { providers: [s.provider] }));
+    const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === "blueprint-team-images")!;
     expect(binding.spec).toEqual({
-      policyName: "blueprint-team-pods",
+      policyName: "blueprint-team-images",
       validationActions: ["Deny"],
       matchResources: { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["shop", "data"] }] } },
     });
-    const policy = policyOf(objects);
+    expect(bindingValues(objects, "blueprint-team-pod-security")).toEqual(["shop"]);
+    const policy = imagePolicy(objects);
     expect(policy.apiVersion).toBe("admissionregistration.k8s.io/v1");
     expect(policy.metadata.annotations).toEqual({ "blueprint.dev/allowed-registries": ALLOWED.join(",") });
-    spec = specOf(policy);
+    spec = allPolicies(objects);
+    policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy");
   });
 
   it("matches pods and the workloads that create them, on create and update, and fails closed", () => {
-    const s = spec as AdmissionSpec & { failurePolicy: string; matchConstraints: { resourceRules: { resources: string[]; operations: string[] }[] } };
-    expect(s.failurePolicy).toBe("Fail");
-    expect(s.matchConstraints.resourceRules.flatMap((r) => r.resources)).toEqual(expect.arrayContaining(["pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"]));
-    for (const r of s.matchConstraints.resourceRules) expect(r.operations).toEqual(["CREATE", "UPDATE"]);
+    expect(policies.map((p) => p.metadata.name)).toEqual(["blueprint-team-images", "blueprint-team-pod-security"]);
+    for (const p of policies) {
+      const s = p.spec as { failurePolicy: string; matchConstraints: { resourceRules: { resources: string[]; operations: string[] }[] } };
+      expect(s.failurePolicy).toBe("Fail");
+      expect(s.matchConstraints.resourceRules.flatMap((r) => r.resources)).toEqual(["pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"]);
+      for (const r of s.matchConstraints.resourceRules) expect(r.operations).toEqual(["CREATE", "UPDATE"]);
+    }
   });
 
   it("admits a pinned, restricted pod from an allowed registry, and a NET_BIND_SERVICE capability", () => {
@@ -102,7 +117,7 @@ describe("AdmissionPolicy", () => {
   });
 
   it("refuses an allow-list entry that is not a registry prefix", async () => {
-    await expect(runComponents((s) => new s.components.AdmissionPolicy("p", { namespaces: ["shop"], allowedRegistries: ["ghcr.io'] || true || ['"] }, { providers: [s.provider] })))
+    await expect(runComponents((s) => new s.components.AdmissionPolicy("p", { namespaces: ["shop"], restrictedNamespaces: [], allowedRegistries: ["ghcr.io'] || true || ['"] }, { providers: [s.provider] })))
       .rejects.toThrow(/allowed registries must be registry hosts/);
   });
 });
@@ -110,24 +125,26 @@ describe("AdmissionPolicy", () => {
 describe("the admission policy of each shipped stack", () => {
   it.each(shippedStacks())("%s: binds the team namespaces and admits every pod its workloads create", async (stack) => {
     const result = await runStack(stack);
-    const policy = getObject(result, "ValidatingAdmissionPolicy", "blueprint-team-pods");
-    const binding = getObject(result, "ValidatingAdmissionPolicyBinding", "blueprint-team-pods");
+    const objects = result.objects as K8sObject[];
     const teams = [...byKind(result, "Namespace").keys()];
-    expect((binding.spec as { matchResources: { namespaceSelector: { matchExpressions: { values: string[] }[] } } }).matchResources.namespaceSelector.matchExpressions[0].values).toEqual(teams);
+    expect(bindingValues(objects, "blueprint-team-images")).toEqual(teams);
+    expect(bindingValues(objects, "blueprint-team-pod-security")).toEqual(teams);
+    const spec = allPolicies(objects);
+    expect(spec.validations.length).toBe(11);
     const workloads = [...byKind(result, "Deployment").values(), ...byKind(result, "Job").values()];
     expect(workloads.length).toBeGreaterThan(0);
     for (const w of workloads) {
-      expect(admissionFailures(specOf(policy), w)).toEqual([]);
-      expect(admissionFailures(specOf(policy), podFromTemplate(w))).toEqual([]);
+      expect(admissionFailures(spec, w)).toEqual([]);
+      expect(admissionFailures(spec, podFromTemplate(w))).toEqual([]);
     }
   });
 
   it("allows only the mirror on a cluster that pulls through one, and the release's registry elsewhere", async () => {
-    const gke = policyOf((await runStack("prod-gke")).objects as K8sObject[]);
+    const gke = imagePolicy((await runStack("prod-gke")).objects as K8sObject[]);
     expect(gke.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr");
     const upstream = { apiVersion: "v1", kind: "Pod", metadata: { name: "x" }, spec: { ...(goodPod().spec as object) } } as K8sObject;
     expect(admissionFailures(specOf(gke), upstream)).toEqual([expect.stringMatching(/allowed registry/)]);
-    const dev = policyOf((await runStack("dev")).objects as K8sObject[]);
+    const dev = imagePolicy((await runStack("dev")).objects as K8sObject[]);
     expect(dev.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io");
   });
 
@@ -135,12 +152,20 @@ describe("the admission policy of each shipped stack", () => {
     let cfg = setConfig(stackConfig("dev"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
     cfg = setConfig(cfg, "blueprint:policy", { allowedRegistries: ["registry.example.com/platform"] });
     const result = await runStack("dev", cfg);
-    const policy = getObject(result, "ValidatingAdmissionPolicy", "blueprint-team-pods");
+    const policy = getObject(result, "ValidatingAdmissionPolicy", "blueprint-team-images");
     expect(policy.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io,registry.example.com/platform");
     const job = [...byKind(result, "Job").values()][0];
     expect(admissionFailures(specOf(policy), podFromTemplate(job))).toEqual([]);
     const platformImage = edited((s) => { s.containers[0].image = `registry.example.com/platform/tool@${DIGEST}`; });
     expect(admissionFailures(specOf(policy), platformImage)).toEqual([]);
+  });
+
+  it("leaves Pod Security to the namespace's own level for a team configured baseline, but still checks its images", async () => {
+    const cfg = setConfig(stackConfig("dev"), "blueprint:teams.shop.podSecurity", "baseline");
+    const objects = (await runStack("dev", cfg)).objects as K8sObject[];
+    expect(bindingValues(objects, "blueprint-team-images")).toEqual(["shop"]);
+    expect(policyNamed(objects, "blueprint-team-pod-security")).toBeUndefined();
+    expect(objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding").map((o) => o.metadata.name)).toEqual(["blueprint-team-images"]);
   });
 
   it("refuses a blueprint:policy.allowedRegistries entry that is not a registry prefix, naming the stack file and key", async () => {

@@ -1,7 +1,7 @@
 import { teamNamespaceDefaults } from "../../components/defaults";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
-import { ADMISSION_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, teamPodBindingSpec, teamPodPolicySpec } from "../../components/admission-rules";
+import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec } from "../../components/admission-rules";
 import { allowedRegistries } from "../../config/registries";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
@@ -63,13 +63,18 @@ export function platformObjects(): ObjectSpec[] {
   ];
 }
 
-/** The admission policy of the team namespaces and its binding (after the namespaces). */
+/** The admission policies of the team namespaces (all restricted here) and their bindings. */
 export function admissionObjects(env: SyntheticEnvironment): ObjectSpec[] {
   const allowed = allowedRegistries(env.apps.map((a) => `${a.repository}@${a.digest}`));
-  const metadata = { name: ADMISSION_POLICY_NAME, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } };
+  const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
+  const teams = env.teams.map((t) => t.name);
+  const pair = (suffix: string, name: string, body: object, annotations?: Record<string, string>): ObjectSpec[] => [
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: body }),
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata: { name, labels }, spec: teamBindingSpec(name, teams) }),
+  ];
   return [
-    spec("team-pods", "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { ...metadata, annotations: { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") } }, spec: teamPodPolicySpec(allowed) }),
-    spec("team-pods", "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata, spec: teamPodBindingSpec(env.teams.map((t) => t.name)) }),
+    ...pair("images", IMAGE_POLICY_NAME, teamImagePolicySpec(allowed), { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") }),
+    ...pair("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec()),
   ];
 }
 
