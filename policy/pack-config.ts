@@ -2,7 +2,7 @@ import { RULES, type Rule, type RuleConfig } from "./rules";
 
 /**
  * The policy pack's config for one environment, in the format of `pulumi up --policy-pack-config`
- * (https://www.pulumi.com/docs/iac/using-pulumi/crossguard/configuration/): per policy, an
+ * (https://www.pulumi.com/docs/using-pulumi/crossguard/configuration/): per policy, an
  * enforcement level and the policy's own properties. One file per stack, `policy/config/<stack>.json`;
  * `npm run audit -- <stack> --write-pack-config` writes it and `npm run audit` refuses a stale one.
  */
