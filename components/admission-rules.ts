@@ -7,8 +7,9 @@ import { REGISTRY_PREFIX } from "../config/registries";
  * the benchmark's references render the same objects from here.
  */
 
-/** Names of the policies; each binding has its policy's name. */
+/** Name of the image policy and of its binding. */
 export const IMAGE_POLICY_NAME = "blueprint-team-images";
+/** Name of the Pod Security `restricted` policy and of its binding. */
 export const POD_SECURITY_POLICY_NAME = "blueprint-team-pod-security";
 /**
  * Annotation of the image policy listing its allowed registries (comma-separated), for operators
@@ -36,7 +37,8 @@ function podSpecPolicy(validations: Validation[]): PolicySpec {
     failurePolicy: "Fail",
     matchConstraints: {
       resourceRules: [
-        rule([""], ["pods"]),
+        // `kubectl debug` adds ephemeral containers through a subresource, which "pods" does not match.
+        rule([""], ["pods", "pods/ephemeralcontainers"]),
         rule(["apps"], ["deployments", "replicasets", "statefulsets", "daemonsets"]),
         rule(["batch"], ["jobs", "cronjobs"]),
       ],

@@ -49,6 +49,7 @@ const NEGATIVE: ReadonlyArray<[string, Edit, RegExp]> = [
   ["a registry that only starts like an allowed one", (s) => { s.containers[0].image = `ghcr.io.evil.example/acme/web@${DIGEST}`; }, /allowed registry/],
   ["another project's repository in the mirror's registry", (s) => { s.containers[0].image = `europe-west1-docker.pkg.dev/other/ghcr/web@${DIGEST}`; }, /allowed registry/],
   ["a short Docker Hub name", (s) => { s.containers[0].image = `nginx@${DIGEST}`; }, /allowed registry/],
+  ["an ephemeral debug container with a tag", (s) => { s.ephemeralContainers = [{ name: "debug", image: "ghcr.io/acme/debug:latest", securityContext: s.containers[0].securityContext }]; }, /pinned by digest/],
   ["an init container from a foreign registry", (s) => { s.initContainers = [{ ...s.containers[0], name: "init", image: `quay.io/x/y@${DIGEST}` }]; }, /allowed registry/],
   ["a privileged container", (s) => { s.containers[0].securityContext.privileged = true; }, /privileged/],
   ["a pod without runAsNonRoot", (s) => { delete s.securityContext.runAsNonRoot; }, /runAsNonRoot/],
@@ -90,7 +91,7 @@ describe("AdmissionPolicy", () => {
     for (const p of policies) {
       const s = p.spec as { failurePolicy: string; matchConstraints: { resourceRules: { resources: string[]; operations: string[] }[] } };
       expect(s.failurePolicy).toBe("Fail");
-      expect(s.matchConstraints.resourceRules.flatMap((r) => r.resources)).toEqual(["pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"]);
+      expect(s.matchConstraints.resourceRules.flatMap((r) => r.resources)).toEqual(["pods", "pods/ephemeralcontainers", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"]);
       for (const r of s.matchConstraints.resourceRules) expect(r.operations).toEqual(["CREATE", "UPDATE"]);
     }
   });
