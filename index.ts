@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
 import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
+import { AdmissionPolicy } from "./components/admission-policy";
+import { allowedRegistries } from "./config/registries";
 
 /**
  * The program: config -> cluster -> platform -> apps -> outputs. Every stack runs this same code;
@@ -107,6 +109,14 @@ export = async () => {
     }, { ...k8sOpts, dependsOn: [config] });
     endpoints[appName] = workload.url;
   }
+
+  // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet their Pod Security level.
+  const released = Object.values(env.release.images).map((ref) => cluster.pullReference(ref));
+  new AdmissionPolicy("team-pods", {
+    namespaces: Object.values(namespaces),
+    restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
+    allowedRegistries: allowedRegistries(released, env.policy.allowedRegistries, cluster.registry),
+  }, k8sOpts);
 
   return {
     cloud: cluster.cloud,

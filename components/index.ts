@@ -13,3 +13,4 @@ export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-cl
 export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "./labels";
 export { dataProtection } from "./protection";
 export { createCluster, type ClusterHandle, type Cloud, type WorkloadIdentityBinding } from "./cluster";
+export { AdmissionPolicy, teamImagePolicySpec, podSecurityPolicySpec, teamBindingSpec, IMAGE_POLICY_NAME, POD_SECURITY_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, type AdmissionPolicyArgs } from "./admission-policy";

@@ -90,6 +90,7 @@ function validParts(values: Record<string, unknown>): PartialEnvironment {
     // Only which secrets are set matters here; a malformed value was already reported.
     secrets: Object.fromEntries(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, Object.fromEntries(Object.keys(asObject(v)).map((k) => [k, ""]))])),
     kubeconfig: part(environmentKeys.kubeconfig, values.kubeconfig),
+    policy: part(environmentKeys.policy, values.policy) ?? { allowedRegistries: [] },
   };
 }
 

@@ -3,6 +3,7 @@ import { isQuantity } from "./quantity";
 import { clusterSchema } from "./cluster";
 import { releaseSchema } from "./release";
 import { DNS_LABEL } from "./names";
+import { REGISTRY_PREFIX } from "./registries";
 import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../components/defaults";
 
 const Q = teamNamespaceDefaults.quota;
@@ -180,6 +181,11 @@ const platformSchema = z.strictObject({
 });
 export type PlatformConfig = z.infer<typeof platformSchema>;
 
+const policySchema = z.strictObject({
+  /** Registry prefixes images may come from besides the registries of the release (as the cluster pulls them). */
+  allowedRegistries: z.array(z.string().regex(REGISTRY_PREFIX, { message: 'must be a registry host with an optional path prefix, such as "ghcr.io" or "europe-west1-docker.pkg.dev/acme/ghcr"' })).default([]),
+});
+
 /** All keys of the `blueprint:` namespace, each a schema. */
 export const environmentKeys = {
   cluster: clusterSchema,
@@ -193,6 +199,8 @@ export const environmentKeys = {
   secrets: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   /** Secret kubeconfig for `cloud: existing` without a context. */
   kubeconfig: z.string().min(1).optional(),
+  /** The policy gates (admission policy, policy pack, audit); see docs/policy.md. */
+  policy: policySchema.default({ allowedRegistries: [] }),
 } as const;
 
 export const environmentSchema = z.strictObject(environmentKeys);

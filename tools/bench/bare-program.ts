@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
+import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
 import { syntheticEnvironment } from "./synth";
 
 /**
@@ -28,6 +28,8 @@ const classes: Readonly<Record<string, unknown>> = {
   Service: k8s.core.v1.Service,
   PodDisruptionBudget: k8s.policy.v1.PodDisruptionBudget,
   HorizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler,
+  ValidatingAdmissionPolicy: k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+  ValidatingAdmissionPolicyBinding: k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
 };
 
 /**
@@ -84,5 +86,6 @@ export = async () => {
     const created = appObjects(app, refs).map((o) => create(o, { parent: wg }));
     done(wg, { deploymentName: created[1].metadata.name, serviceName: created[2].metadata.name });
   }
+  for (const o of admissionObjects(env)) create(o);
   return {};
 };

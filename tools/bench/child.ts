@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { syntheticEnvironment, toStackConfig, type SyntheticApp } from "./synth";
-import { appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
+import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
 import { ROOT, bareProject } from "./workspace";
 
 /**
@@ -102,6 +102,7 @@ function buildCdk8s(apps: number) {
     };
     for (const o of appObjects(a, refs)) add(o);
   }
+  for (const o of admissionObjects(env)) add(o);
   return { app, chart };
 }
 

@@ -1,6 +1,8 @@
 import { teamNamespaceDefaults } from "../../components/defaults";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
+import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec } from "../../components/admission-rules";
+import { allowedRegistries } from "../../config/registries";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
 /**
@@ -58,6 +60,21 @@ export function platformObjects(): ObjectSpec[] {
       volumeBindingMode: "WaitForFirstConsumer",
       allowVolumeExpansion: true,
     }),
+  ];
+}
+
+/** The admission policies of the team namespaces (all restricted here) and their bindings. */
+export function admissionObjects(env: SyntheticEnvironment): ObjectSpec[] {
+  const allowed = allowedRegistries(env.apps.map((a) => `${a.repository}@${a.digest}`));
+  const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
+  const teams = env.teams.map((t) => t.name);
+  const pair = (suffix: string, name: string, body: object, annotations?: Record<string, string>): ObjectSpec[] => [
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: body }),
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata: { name, labels }, spec: teamBindingSpec(name, teams) }),
+  ];
+  return [
+    ...pair("images", IMAGE_POLICY_NAME, teamImagePolicySpec(allowed), { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") }),
+    ...pair("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec()),
   ];
 }
 
@@ -232,5 +249,6 @@ export function plainObjects(env: SyntheticEnvironment, configMapName: (app: Syn
       image: image(app),
     }));
   }
+  out.push(...admissionObjects(env));
   return out;
 }

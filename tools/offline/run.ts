@@ -28,6 +28,8 @@ export interface RunResult {
   readonly outputs: Record<string, unknown>;
   /** Resources (Kubernetes or cloud) registered without an explicit provider. */
   readonly defaultProviderUses: readonly string[];
+  /** `<type>::<name>` of every resource registered with the `protect` option (the mocks do not see options). */
+  readonly protectedResources: ReadonlySet<string>;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const mocks = new RecordingMocks(opts.computed ?? cloudState, opts.calls ?? cloudCalls);
   await pulumi.runtime.setMocks(mocks, project.name, opts.stack, false);
+  const protectedResources = recordProtected();
   pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
 
   let exported: Record<string, unknown> = {};
@@ -75,7 +78,27 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     outputs,
     // Every stack disables all default providers: each cloud or Kubernetes resource needs an explicit one.
     defaultProviderUses: mocks.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:") && !r.provider).map((r) => `${r.type} "${r.name}"`),
+    protectedResources,
   };
+}
+
+interface RegisterRequest { getType(): string; getName(): string; getProtect(): boolean | undefined }
+type RegisterResource = (req: RegisterRequest, callback: unknown) => unknown;
+
+/**
+ * Records which resources are registered with `protect`: the option travels in the monitor's
+ * request, which the mock hook never sees, so the mock monitor's `registerResource` is wrapped.
+ */
+function recordProtected(): Set<string> {
+  const found = new Set<string>();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { registerResource: RegisterResource } }).getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    if (req.getProtect()) found.add(`${req.getType()}::${req.getName()}`);
+    return register(req, callback);
+  };
+  return found;
 }
 
 async function waitForRegistrations(pulumi: typeof import("@pulumi/pulumi")): Promise<void> {

@@ -1,0 +1,53 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MANAGED_BY } from "./labels";
+import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec } from "./admission-rules";
+
+export { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec };
+
+/**
+ * Admission in the cluster: `ValidatingAdmissionPolicy` objects and their bindings
+ * (admissionregistration.k8s.io/v1, GA since Kubernetes 1.30; evaluated by the API server, no
+ * webhook to run). See https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/
+ */
+export interface AdmissionPolicyArgs {
+  /** Team namespaces where images must be pinned and come from the allow-list. */
+  readonly namespaces: readonly pulumi.Input<string>[];
+  /** Team namespaces that enforce Pod Security `restricted` (a team may be configured `baseline`). */
+  readonly restrictedNamespaces: readonly pulumi.Input<string>[];
+  /** Registry prefixes images may come from, e.g. `ghcr.io` or `europe-west1-docker.pkg.dev/acme/ghcr`. */
+  readonly allowedRegistries: readonly string[];
+}
+
+/**
+ * Refuses, in team namespaces, pods (and the workloads that make them) whose images are not pinned
+ * by digest or come from outside the environment's registry allow-list, and, where the team
+ * enforces `restricted`, pods that break it. Pod Security Admission already enforces the level on
+ * the namespace label; these policies hold even if that label is changed, refuse the workload
+ * itself rather than only its pods, and add the image rules Pod Security lacks.
+ */
+export class AdmissionPolicy extends pulumi.ComponentResource {
+  /** The registry prefixes the image policy allows. */
+  public readonly allowedRegistries: readonly string[];
+
+  constructor(name: string, args: AdmissionPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:k8s:AdmissionPolicy", name, {}, opts);
+    this.allowedRegistries = [...args.allowedRegistries];
+    const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
+    const bind = (suffix: string, policyName: string, spec: k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicySpec, namespaces: readonly pulumi.Input<string>[], annotations?: Record<string, string>) => {
+      // A binding selecting no namespace would be invalid (`In` needs values); no namespace, no policy.
+      if (namespaces.length === 0) return;
+      const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(`${name}-${suffix}`, {
+        metadata: { name: policyName, labels, ...(annotations ? { annotations } : {}) },
+        spec,
+      }, { parent: this });
+      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${name}-${suffix}`, {
+        metadata: { name: policyName, labels },
+        spec: teamBindingSpec(policy.metadata.name, namespaces),
+      }, { parent: this });
+    };
+    bind("images", IMAGE_POLICY_NAME, teamImagePolicySpec(this.allowedRegistries), args.namespaces, { [ALLOWED_REGISTRIES_ANNOTATION]: this.allowedRegistries.join(",") });
+    bind("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec(), args.restrictedNamespaces);
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,146 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { runProgram, type RunResult } from "./offline/run";
+import { isKubernetesObject } from "./offline/mocks";
+import { ProjectError, listStacks, readProject, readStackConfig, type StackConfig } from "./offline/project";
+import { fillSecretPlaceholders } from "./offline/placeholders";
+import { writeFileAtomic } from "./offline/write";
+import { parseEnvironment } from "../config/load";
+import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
+import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
+import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
+
+const USAGE = `Usage: npm run audit -- <stack> [--write-pack-config]
+
+Runs the Pulumi program for <stack> offline (as npm run render does) and checks every resource it
+registers with the policy pack's rules (policy/rules.ts), at the enforcement levels of the stack's
+pack config policy/config/<stack>.json. Exit 0: no mandatory violation; 1: a mandatory violation,
+a stale pack config or a program error; 2: bad usage.
+  --write-pack-config  write policy/config/<stack>.json for this stack, then audit`;
+
+/** The resources of a run as the policy rules see them. */
+export function policyViews(result: RunResult): PolicyResourceView[] {
+  return result.resources.filter((r) => isKubernetesObject(r.type)).map((r, i) => ({
+    type: r.type,
+    name: r.name,
+    props: result.objects[i],
+    protect: result.protectedResources.has(`${r.type}::${r.name}`),
+  }));
+}
+
+/** The environment the pack must know, from the stack's config and what the program registered. */
+export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined): PolicyEnvironment {
+  // The admission policy carries the allow-list the program computed (mirror included), so the
+  // pack config and the cluster enforce the same list.
+  const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
+  const annotations = ((admission?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations) ?? {};
+  const listed = annotations[ALLOWED_REGISTRIES_ANNOTATION];
+  return {
+    production,
+    allowedRegistries: listed ? listed.split(",") : [],
+    platformNamespaces: ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])],
+  };
+}
+
+/** Options for {@link auditStack}. */
+export interface AuditOptions {
+  readonly projectDir: string;
+  readonly stack: string;
+  /** Config to use instead of the stack file's. */
+  readonly config?: StackConfig;
+  /** The program to run instead of the project's (tests use programs that bypass the components). */
+  readonly main?: string;
+  /** Folder of the pack configs. @default <projectDir>/policy/config */
+  readonly packConfigDir?: string;
+  /** Write the stack's pack config instead of checking it. */
+  readonly writePackConfig?: boolean;
+}
+
+/** What one audit found: the exit code and the lines to print (stdout, stderr). */
+export interface AuditResult {
+  readonly code: number;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+/** Audits one stack: runs its program offline and checks the pack's rules at the pack config's levels. */
+export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const project = readProject(opts.projectDir);
+  const stack = opts.stack;
+  const stackConfig = opts.config ?? readStackConfig(project, stack);
+  if (!opts.config) fillSecretPlaceholders(stackConfig, project.name);
+
+  let result: RunResult;
+  try {
+    result = await runProgram({ projectDir: project.dir, stack, config: stackConfig, main: opts.main });
+  } catch (e) {
+    const error = e as Error;
+    err.push(error.name === "ConfigError" ? error.message : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`);
+    return { code: 1, out, err };
+  }
+  const env = parseEnvironment(stackConfig.config, stack, project.name, new Set(stackConfig.secretKeys));
+  const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
+  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace));
+
+  const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
+  const shown = path.relative(project.dir, file);
+  if (opts.writePackConfig) {
+    writeFileAtomic(file, formatPackConfig(expected));
+    out.push(`audit: wrote ${shown}`);
+  } else {
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    if (current !== formatPackConfig(expected)) {
+      err.push(`audit: ${shown} is ${current === undefined ? "missing" : `out of date with ${env.file}`}; write it with: npm run audit -- ${stack} --write-pack-config`);
+      return { code: 1, out, err };
+    }
+  }
+  return { code: report(stack, expected, policyViews(result), (line) => out.push(line)), out, err };
+}
+
+/** The command line; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ args: argv, allowPositionals: true, options: { "write-pack-config": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+  } catch (e) {
+    console.error(`audit: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const project = readProject(process.cwd());
+  const stacks = listStacks(project);
+  if (args.values.help) {
+    console.log(`${USAGE}\n\nStacks: ${stacks.join(", ")}`);
+    return 0;
+  }
+  if (args.positionals.length !== 1 || !stacks.includes(args.positionals[0])) {
+    console.error(`audit: give exactly one stack of: ${stacks.join(", ")}\n\n${USAGE}`);
+    return 2;
+  }
+  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] });
+  result.out.forEach((line) => console.log(line));
+  result.err.forEach((line) => console.error(line));
+  return result.code;
+}
+
+function report(stack: string, config: PackConfig, views: readonly PolicyResourceView[], out: (line: string) => void): number {
+  const active = RULES.filter((r) => settingsOf(config, r).enforcementLevel !== "disabled");
+  const violations = evaluate(active, views, (r) => settingsOf(config, r));
+  const levelOf = (rule: string) => settingsOf(config, RULES.find((r) => r.name === rule)!).enforcementLevel;
+  for (const v of violations) out(`  ${levelOf(v.rule)} ${v.rule}: ${v.message}`);
+  const mandatory = violations.filter((v) => levelOf(v.rule) === "mandatory").length;
+  out(`audit ${stack}: ${active.length} of ${RULES.length} policies over ${views.length} Kubernetes objects: ${mandatory} mandatory, ${violations.length - mandatory} advisory violation(s)`);
+  return mandatory > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      console.error(`audit: ${e.message}`);
+      process.exit(e instanceof ProjectError ? 2 : 1);
+    },
+  );
+}
