@@ -69,7 +69,7 @@ describe("promoting a release, rendered", () => {
     expect(images(after).every((i) => i === `${PODINFO}@${digest("a")}`)).toBe(true);
     expect(after.outputs.releaseId).toBe(id);
 
-    await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "staging.json", id, `${PODINFO}@${digest("a")}`));
+    await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "staging.json", id, `${PODINFO}@${digest("a")}`, "staging"));
     h.clock.advance(24 * HOUR);
     h.actor = "Alice <alice@example.com>";
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
@@ -80,7 +80,7 @@ describe("promoting a release, rendered", () => {
     const [dev, prod] = [await render(h, "dev"), await render(h, "prod")];
     expect(images(prod).length).toBeGreaterThan(0);
     expect(new Set(images(prod))).toEqual(new Set(images(dev)));
-    expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`));
+    expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`, "staging"));
     expect(prod.outputs.images).toEqual(dev.outputs.images);
   });
 });
