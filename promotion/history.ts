@@ -283,7 +283,7 @@ export function checkChain(stage: string, chain: readonly StoredRecord[], show: 
     const following: StoredRecord[] = prev === undefined ? here : here.filter((s) => s.record.prev === prev!.hash);
     if (prev !== undefined) {
       for (const s of here.filter((x) => !following.includes(x))) {
-        add(s.file, `does not follow record ${seq - 1}${prev.file ? ` (${show(prev.file)})` : ""}: it was inserted, reordered or renumbered by hand. Remove it (git log -- ${show(s.file)} shows who added it) and re-run the command that should have written it`);
+        add(s.file, `does not follow ${seq === 1 ? "the start of the chain" : `record ${seq - 1}${prev.file ? ` (${show(prev.file)})` : ""}`}: it was inserted, reordered or renumbered by hand. Remove it (git log -- ${show(s.file)} shows who added it) and re-run the command that should have written it`);
       }
     }
     if (following.length > 1) {

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -156,4 +157,22 @@ export function drain(h: Harness): string {
   const text = h.out.join("\n");
   h.out.length = 0;
   return text;
+}
+
+/**
+ * Runs the CLI in its own node process in the project copy, optionally with a `--require` hook
+ * (to kill or slow the process at a chosen moment). Resolves with the exit code (null when killed) and output.
+ */
+export function spawnCli(h: Harness, args: readonly string[], hook?: string, actor = "process test"): Promise<{ code: number | null; out: string }> {
+  if (!fs.existsSync(path.join(h.dir, "node_modules"))) fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(h.dir, "node_modules"));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...(hook ? ["--require", hook] : []), "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), ...args], {
+      cwd: h.dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, BLUEPRINT_ACTOR: actor, NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ code, out }));
+  });
 }
