@@ -58,7 +58,7 @@ export interface PromoteOptions {
 export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
   if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
   if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
-  await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
+  await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
     const next = nextPointer(stage, before, release, deps);
     if (!next) return;
@@ -83,7 +83,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       ...(opts.force ? { overridden: problems.map((p) => ({ rule: p.rule, message: p.message })) } : {}),
       ...(copied.length ? { copied } : {}),
     };
-    commit(ws, deps, stage, before, next, record);
+    commit(ws, deps, stage, before, next, record, view);
     if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);
   });
 }
@@ -95,6 +95,8 @@ interface PointerContext {
   readonly actor: string;
   readonly before: StackPointer;
   readonly history: HistoryRecord[];
+  /** The history as read under the lock, for appending to it. */
+  readonly view: HistoryView;
 }
 
 /** Runs `body` holding the stage's lock, with the pointer as it is now (checked against `--expect-current`). */
@@ -104,7 +106,7 @@ async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, ve
     requireIntact(ws, stage, view, [stage.name, ...stage.from]);
     const before = readPointer(stageFile(ws, stage), stage.name);
     checkExpected(stage, before, expectCurrent);
-    await body({ stage, now, actor, before, history: [...view.records] });
+    await body({ stage, now, actor, before, history: [...view.records], view });
   });
 }
 
@@ -152,7 +154,7 @@ export interface RollbackOptions {
 
 /** `rollback`: returns a stage to a release that was verified there (no upstream, soak or approval gate). */
 export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions): Promise<void> {
-  await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
+  await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const current = before.pointer?.id;
     const verified = verifiedReleases(history, stage.name, now);
     let target: string;
@@ -184,7 +186,7 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
       before: before.pointer?.images ?? {},
       images,
       ...(copied.length ? { copied } : {}),
-    });
+    }, view);
   });
 }
 
@@ -200,7 +202,7 @@ export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; 
       deps.out(`${actor} already approved release ${release.id} for ${stage.name}; nothing recorded`);
       return;
     }
-    const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: now.toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) });
+    const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: now.toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) }, view);
     const count = new Set([...approvals.map((r) => actorKey(r.by)), actorKey(actor)]).size;
     deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
   });
@@ -261,7 +263,7 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
       evidence: summaries,
       problems: boundedProblems(problems),
       problemCount: problems.length,
-    });
+    }, view);
   });
   if (problems.length > 0) {
     const listed = problems.slice(0, MAX_PROBLEMS);
@@ -355,12 +357,12 @@ async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: 
 }
 
 /** Appends the record, then swaps the pointer (compare-and-swap), then prints the image diff. */
-function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: NewRecord): void {
+function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: NewRecord, view: HistoryView): void {
   const again = readPointer(before.file, stage.name);
   if (!samePointer(again.pointer, before.pointer)) {
     throw new Refusal(stage.name, "concurrent", `${shown(ws, before.file)}: blueprint:release changed while this command ran (was ${before.pointer?.id ?? "none"}, now ${again.pointer?.id ?? "none"}); nothing written`);
   }
-  const recorded = ws.history.append(record);
+  const recorded = ws.history.append(record, view);
   writePointer(before.file, stage.name, before.pointer, next);
   const verb = record.kind === "rollback" ? "rolled back" : "promoted";
   deps.out(`${verb} ${stage.name}: ${before.pointer?.id ?? "(no release)"} -> ${next.id}   ${shown(ws, before.file)}`);

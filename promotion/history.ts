@@ -163,22 +163,18 @@ export class HistoryStore {
    * Appends a record at the end of its stage's chain; returns its path. The caller holds the
    * stage's lock. Refuses when the chain is broken, or when the record would be dated before the
    * last one (this machine's clock is behind, or the last record was written by a clock ahead).
+   * `view`, when given, is the history as the caller read it under the same lock (not read again).
    */
-  append(input: NewRecord): string {
-    const chain = this.readChain(input.stage);
+  append(input: NewRecord, view?: HistoryView): string {
+    const chain = view ? [...(view.chains.get(input.stage) ?? [])] : this.readChain(input.stage);
     const problems = checkChain(input.stage, chain, this.show);
     if (problems.length > 0) throw new Refusal(input.stage, "history", `the history is broken, nothing recorded:\n  - ${describeProblems(problems, this.show).join("\n  - ")}`);
     const last = chain.at(-1);
     if (last && Date.parse(input.at) < Date.parse(last.record.at)) {
       throw new Refusal(input.stage, "clock", `this machine's clock says ${input.at}, earlier than the last record ${this.show(last.file)} (${last.record.at}); a record may not be dated before the one it follows. Either this clock is behind (fix it), or that record was written by a clock ahead: then it is the last of the chain, and \`git rm ${this.show(last.file)}\` removes it without breaking the chain. Nothing recorded`);
     }
-    const record = { ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
-    const parsed = recordSchema.safeParse(record);
-    if (!parsed.success) throw new Error(`internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
-    const text = `${JSON.stringify(parsed.data, null, 2)}\n`;
-    if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new Error(`internal: a ${record.kind} record of ${Buffer.byteLength(text)} bytes is over the ${MAX_RECORD_BYTES}-byte limit`);
-    const hash = recordHash(parsed.data);
-    const file = path.join(this.chainDir(input.stage), `${String(record.seq).padStart(6, "0")}-${record.kind}-${record.release}-${hash.slice(0, 12)}.json`);
+    const { name, text } = chainRecord(input, last);
+    const file = path.join(this.chainDir(input.stage), name);
     if (!writeNewFile(file, text)) throw new Refusal(input.stage, "concurrent", `${this.show(file)} exists: another command appended to this stage at the same time; nothing recorded, run the command again`);
     return file;
   }
@@ -253,6 +249,21 @@ function readRecord(file: string, stage: string, show: (file: string) => string)
   }
   if (parsed.data.stage !== stage) throw new HistoryFileError(show(file), `is a record of stage "${parsed.data.stage}" in the folder of stage "${stage}"`);
   return { record: parsed.data, file, hash: recordHash(json) };
+}
+
+/**
+ * The file name and text of `input` as the next record after `last` (undefined: the first of its
+ * chain): its `seq` and `prev` filled in, checked against the schema and the size limit.
+ */
+export function chainRecord(input: NewRecord, last: StoredRecord | undefined): { name: string; text: string; stored: StoredRecord } {
+  const record = { ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) throw new Error(`internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  const text = `${JSON.stringify(parsed.data, null, 2)}\n`;
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new Error(`internal: a ${record.kind} record of ${Buffer.byteLength(text)} bytes is over the ${MAX_RECORD_BYTES}-byte limit`);
+  const hash = recordHash(parsed.data);
+  const name = `${String(record.seq).padStart(6, "0")}-${record.kind}-${record.release}-${hash.slice(0, 12)}.json`;
+  return { name, text, stored: { record: parsed.data, file: name, hash } };
 }
 
 /** Every break in one stage's chain (records in seq order), each naming the file and the repair. */
