@@ -111,7 +111,7 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
     return await run(command, rest, ws, deps);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`${command}: ${e.message} (see npm run ${command && command in HELP ? `${command} -- --help` : "-- --help"})`);
+      err(`${command}: ${e.message}${command in HELP ? ` (see npm run ${command} -- --help)` : ""}`);
       return 2;
     }
     if (e instanceof Refusal) {

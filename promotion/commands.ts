@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import type { ReleaseConfig } from "../config/release";
 import { Refusal, UsageError } from "./errors";
-import { actorKey } from "./actor";
+import { actorKey, normaliseActor } from "./actor";
 import { boundedProblems, checkEvidence, SourceUnavailable, type EvidenceSource, type Expected } from "./evidence";
 import { describeProblems, MAX_PROBLEMS, type EvidenceSummary, type HistoryRecord, type HistoryView, type NewRecord } from "./history";
 import { lockStage } from "./lock";
@@ -23,7 +23,7 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
     images[name] = spec.slice(eq + 1);
   }
   const commit = opts.commit ?? gitHead(ws.projectDir);
-  const { release, created } = ws.releases.create(images, commit, deps.now(), deps.actor());
+  const { release, created } = ws.releases.create(images, commit, deps.now(), normaliseActor(deps.actor()));
   deps.out(`${created ? "created" : "exists (same images and commit)"}: release ${release.id}  ${shown(ws, ws.releases.file(release.id))}`);
   deps.out(`  commit ${release.commit}`);
   for (const [name, ref] of Object.entries(release.images)) deps.out(`  image ${name}: ${ref}`);
@@ -113,7 +113,7 @@ async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, ve
 /** Runs `body` holding the stage's lock (one command per stage at a time), reporting a takeover of a stale lock. */
 async function withStageLock<T>(ws: Workspace, deps: Deps, stage: Stage, command: string, body: (now: Date, actor: string, view: HistoryView) => Promise<T> | T): Promise<T> {
   const now = deps.now();
-  const actor = deps.actor();
+  const actor = normaliseActor(deps.actor());
   const lock = lockStage(ws.locksDir, stage.name, now, actor, command);
   if (lock.tookOver) deps.out(lock.tookOver);
   try {

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { currentActor } from "../../promotion/actor";
+import { actorKey, currentActor, normaliseActor } from "../../promotion/actor";
 import { main } from "../../promotion/cli";
 import { verify } from "../../promotion/commands";
 import { SourceUnavailable } from "../../promotion/evidence";
@@ -255,5 +255,12 @@ describe("who", () => {
     execFileSync("git", ["-C", h.dir, "config", "user.name", "Ada"]);
     execFileSync("git", ["-C", h.dir, "config", "user.email", "ada@example.com"]);
     expect(currentActor(h.dir, {})).toBe("Ada <ada@example.com>");
+  });
+
+  it("is recorded with whitespace collapsed and the email in lower case, and compared by email", () => {
+    expect(currentActor("/", { BLUEPRINT_ACTOR: "  ci   <CI@Example.COM> " })).toBe("ci <ci@example.com>");
+    expect(normaliseActor("Ops@Example.com")).toBe("ops@example.com");
+    expect(actorKey("CI <ci@example.com>")).toBe(actorKey("ci <CI@example.com>"));
+    expect(actorKey("pipeline 7")).not.toBe(actorKey("pipeline 8"));
   });
 });
