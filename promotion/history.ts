@@ -298,7 +298,7 @@ export function checkChain(stage: string, chain: readonly StoredRecord[], show: 
       }
     }
     if (following.length > 1) {
-      add(following[1].file, `${following.map((s) => show(s.file)).join(" and ")} all follow record ${seq - 1} of stage ${stage}: two branches each appended to this stage (a fork). Keep one branch's records: \`git rm\` the other branch's records from record ${seq} on, and re-run their commands so they are chained after`);
+      add(following[1].file, `${following.map((s) => show(s.file)).join(" and ")} ${following.length === 2 ? "both" : "all"} follow record ${seq - 1} of stage ${stage}: two branches each appended to this stage (a fork). Keep one branch's records: \`git rm\` the other branch's records from record ${seq} on, and re-run their commands so they are chained after`);
     }
     const chosen: StoredRecord = following[0] ?? here[0];
     const short = NAME.exec(path.basename(chosen.file))![4];

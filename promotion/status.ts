@@ -73,7 +73,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
     }
   }
   for (const cand of upstreamCandidates(ws, stage, id)) {
-    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...(await registryProblems(ws, deps, stage, cand))];
+    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(await registryProblems(ws, deps, stage, cand))];
     if (problems.length === 0) {
       row("waiting", `${cand}: ready: npm run promote -- ${stage.name}`);
       continue;
@@ -98,6 +98,22 @@ function upstreamCandidates(ws: Workspace, stage: Stage, current: string | undef
     }
   }
   return [...ids];
+}
+
+/** Image names the stage's apps use that the release does not have. */
+function imageProblems(ws: Workspace, stage: Stage, id: string): Problem[] {
+  const file = stageFile(ws, stage);
+  if (!ws.releases.has(id) || !fs.existsSync(file)) return [];
+  const images = ws.releases.get(id).images;
+  let appImages: Readonly<Record<string, string>>;
+  try {
+    appImages = readPointer(file, stage.name).appImages;
+  } catch (e) {
+    if (e instanceof Refusal) return [];
+    throw e;
+  }
+  const missing = Object.entries(appImages).filter(([, image]) => !(image in images));
+  return missing.length ? [{ rule: "images", overridable: false, message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}` }] : [];
 }
 
 /** Whether the stage's registry holds every image of the release (no check without a registry mapping). */

@@ -235,7 +235,7 @@ describe("the history is a hash chain per stage", () => {
     fs.copyFileSync(theirs, path.join(h.dir, "stacks/history/staging", path.basename(theirs)));
     const r = await oneLine(h, "status");
     expect(r.code).toBe(1);
-    expect(r.text.replace(/\s+/g, " ")).toContain("both follow record 1 of stage staging: two branches each appended to this stage (a fork)".replace("both", "all"));
+    expect(r.text.replace(/\s+/g, " ")).toContain("both follow record 1 of stage staging: two branches each appended to this stage (a fork)");
     expect((await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "staging"))).code).toBe(1);
   });
 

@@ -209,6 +209,21 @@ describe("status", () => {
     expect(drain(h)).toContain("ready: npm run promote -- gke");
   });
 
+  it("shows a waiting release that lacks an image the stage's apps use as blocked by images", async () => {
+    const h = harness("stages:\n  a: {}\n  b:\n    from: [a]\n");
+    const dev = fs.readFileSync(path.join(h.dir, "stacks/Pulumi.dev.yaml"), "utf8");
+    fs.writeFileSync(path.join(h.dir, "stacks/Pulumi.a.yaml"), dev);
+    fs.writeFileSync(path.join(h.dir, "stacks/Pulumi.b.yaml"), dev.replace(/image: podinfo/g, "image: web"));
+    await h.cli("release", "create", "--image", `podinfo=${ref("a")}`, "--commit", COMMIT_B);
+    const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
+    expect(await h.cli("promote", "a", "--release", id)).toBe(0);
+    drain(h);
+    await h.cli("status");
+    const text = drain(h).replace(/\s+/g, " ");
+    expect(text).toContain(`${id}: blocked by verified-upstream, images`);
+    expect(text).toContain(`[images] release ${id} has no image "web" (used by blueprint:apps.frontend.image)`);
+  });
+
   it("wraps to a narrower terminal", async () => {
     const h = harness();
     await releaseVerifiedInDev(h);
