@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import type { ReleaseConfig } from "../config/release";
 import { Refusal, UsageError } from "./errors";
-import { actorKey, normaliseActor } from "./actor";
+import { ACTOR_ENV, actorKey, normaliseActor } from "./actor";
 import { boundedProblems, checkEvidence, SourceUnavailable, type EvidenceSource, type Expected } from "./evidence";
 import { describeProblems, MAX_PROBLEMS, type EvidenceSummary, type HistoryRecord, type HistoryView, type NewRecord } from "./history";
 import { lockStage } from "./lock";
@@ -58,6 +58,7 @@ export interface PromoteOptions {
 export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
   if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
   if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
+  checkReason(opts.reason);
   await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
     const next = nextPointer(stage, before, release, deps);
@@ -110,10 +111,21 @@ async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, ve
   });
 }
 
+/** The longest actor a record keeps (the history schema's limit). */
+const MAX_ACTOR = 300;
+
+/** The longest `--reason` a record keeps (the history schema's limit). */
+const MAX_REASON = 2000;
+
+function checkReason(reason: string | undefined): void {
+  if (reason !== undefined && reason.length > MAX_REASON) throw new UsageError(`--reason is ${reason.length} characters; at most ${MAX_REASON} are recorded`);
+}
+
 /** Runs `body` holding the stage's lock (one command per stage at a time), reporting a takeover of a stale lock. */
 async function withStageLock<T>(ws: Workspace, deps: Deps, stage: Stage, command: string, body: (now: Date, actor: string, view: HistoryView) => Promise<T> | T): Promise<T> {
   const now = deps.now();
   const actor = normaliseActor(deps.actor());
+  if (actor.length > MAX_ACTOR) throw new UsageError(`the actor "${actor.slice(0, 40)}..." is ${actor.length} characters; at most ${MAX_ACTOR} are recorded (${ACTOR_ENV} or git config user.name/user.email)`);
   const lock = lockStage(ws.locksDir, stage.name, now, actor, command);
   if (lock.tookOver) deps.out(lock.tookOver);
   try {
@@ -154,6 +166,7 @@ export interface RollbackOptions {
 
 /** `rollback`: returns a stage to a release that was verified there (no upstream, soak or approval gate). */
 export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions): Promise<void> {
+  checkReason(opts.reason);
   await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const current = before.pointer?.id;
     const verified = verifiedReleases(history, stage.name, now);
@@ -195,6 +208,7 @@ export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; 
   const stage = ws.stages.get(opts.stage);
   if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: stages.${stage.name}.approvals is 0); nothing recorded`);
   const release = ws.releases.get(opts.release);
+  checkReason(opts.reason);
   await withStageLock(ws, deps, stage, `approve ${stage.name}`, (now, actor, view) => {
     requireIntact(ws, stage, view, [stage.name]);
     const approvals = view.records.filter((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id);

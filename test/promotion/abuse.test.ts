@@ -405,6 +405,19 @@ describe("command lines", () => {
     expect(r.text).toMatch(/^promote: .*--bogus.* \(see npm run promote -- --help\)$/);
   });
 
+  it("treats an over-long --reason or actor as bad usage, recording nothing", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h);
+    let r = await oneLine(h, "approve", "prod", "--release", id, "--reason", "x".repeat(2001));
+    expect(r.code).toBe(2);
+    expect(r.text).toContain("--reason is 2001 characters; at most 2000 are recorded");
+    h.actor = "y".repeat(301);
+    r = await oneLine(h, "approve", "prod", "--release", id);
+    expect(r.code).toBe(2);
+    expect(r.text).toContain("is 301 characters; at most 300 are recorded");
+    expect(files(h, "prod")).toEqual([]);
+  });
+
   it("ends an unexpected failure with one line and no stack trace (exit 1)", async () => {
     const h = harness();
     fs.rmSync(path.join(h.dir, "Pulumi.yaml"));
