@@ -155,6 +155,19 @@ describe("evidence must come from the stage", () => {
     expect(verifications(h, "staging").at(-1)!.problems).toHaveLength(20);
   });
 
+  it("records outputs that lack an app's image as a failed verification: the stage does not run what its stack file says", async () => {
+    const h = harness();
+    const id = await inStaging(h);
+    const file = outputsJson(h.dir, "o.json", id, ref("a"), "staging");
+    const json = JSON.parse(fs.readFileSync(file, "utf8"));
+    delete json.images.backend;
+    fs.writeFileSync(file, JSON.stringify(json));
+    const r = await oneLine(h, "verify", "staging", "--outputs", file);
+    expect(r.code).toBe(1);
+    expect(r.text).toContain("has no image for app backend, which the stack file deploys");
+    expect(verifications(h, "staging").at(-1)).toMatchObject({ result: "failed", problemCount: 1 });
+  });
+
   it("refuses to verify a release the history does not show put in the stage (a hand-edited stack file)", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
