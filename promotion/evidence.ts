@@ -149,7 +149,10 @@ function checkPods(obs: Extract<Observation, { kind: "pods" }>, expected: Expect
 
 /** The problems a record keeps: the first {@link MAX_PROBLEMS}, each cut to {@link MAX_PROBLEM_CHARS}. */
 export function boundedProblems(problems: readonly string[]): string[] {
-  return problems.slice(0, MAX_PROBLEMS).map((p) => (p.length > MAX_PROBLEM_CHARS ? `${p.slice(0, MAX_PROBLEM_CHARS - 1)}…` : p));
+  return problems.slice(0, MAX_PROBLEMS).map((p) => {
+    const clean = p.replace(CONTROL, "?");
+    return clean.length > MAX_PROBLEM_CHARS ? `${clean.slice(0, MAX_PROBLEM_CHARS - 1)}…` : clean;
+  });
 }
 
 /** The `sha256:<64 hex>` an image ID carries (`repo@sha256:...`, `docker-pullable://repo@sha256:...`). */
@@ -162,8 +165,15 @@ function digestIn(imageId: string): string | undefined {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-/** A value from the input, cut short for messages (the input is untrusted and may be huge). */
-const shown = (v: string): string => (v.length > 200 ? `${v.slice(0, 199)}…` : v);
+/**
+ * A value from the input as messages and records show it: control characters (which JSON would
+ * write as six-byte escapes) replaced, and cut short (the input is untrusted and may be huge).
+ */
+const shown = (v: string): string => {
+  const clean = v.replace(CONTROL, "?");
+  return clean.length > 200 ? `${clean.slice(0, 199)}…` : clean;
+};
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** Parses the JSON of `pulumi stack output --json`. */
 export function observeOutputs(json: unknown, source: string, raw: { sha256: string; bytes: number }): Observation {

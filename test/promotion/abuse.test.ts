@@ -143,7 +143,7 @@ describe("evidence must come from the stage", () => {
   it("records a real mismatch as a failed verification holding a bounded summary, never the evidence", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const many = Array.from({ length: 3000 }, (_, i) => ({ name: `frontend-${i}-${"x".repeat(200)}`, imageID: ref("b"), version: id, stack: "staging" }));
+    const many = Array.from({ length: 3000 }, (_, i) => ({ name: `frontend-${i}-${"\u0000\"".repeat(200)}`, imageID: ref("b"), version: id, stack: "staging" }));
     const pods = podsJson(h.dir, "many-pods.json", many);
     expect(fs.statSync(pods).size).toBeGreaterThan(1024 * 1024);
     const r = await oneLine(h, "verify", "staging", "--pods", pods);
@@ -151,6 +151,7 @@ describe("evidence must come from the stage", () => {
     expect(r.text).toContain("(and 2980 more)");
     const record = files(h, "staging").at(-1)!;
     expect(fs.statSync(record).size).toBeLessThan(MAX_RECORD_BYTES);
+    expect(fs.readFileSync(record, "utf8")).not.toContain("\\u0000");
     expect(verifications(h, "staging").at(-1)).toMatchObject({ result: "failed", problemCount: 3000, evidence: [{ pods: 3000, images: 3000 }] });
     expect(verifications(h, "staging").at(-1)!.problems).toHaveLength(20);
   });
