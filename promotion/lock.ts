@@ -116,7 +116,8 @@ function releaseIfOurs(file: string, text: string): void {
 }
 
 function describe(file: string, seen: ReturnType<typeof readHolder>): string {
-  if (seen === "gone" || !seen.holder) return `${file} exists`;
+  if (seen === "gone") return `${file} was just released; run the command again`;
+  if (!seen.holder) return `${file} exists but does not say who holds it (not written by these commands, or its writer died at once); if no command is running, delete it`;
   const h = seen.holder;
   const where = h.host === os.hostname() ? "running" : `on host ${h.host}; if that run is over, delete ${file}`;
   return `${file} is held by "${h.command}" (pid ${h.pid}, ${where}) of ${h.by} since ${h.since}`;

@@ -366,6 +366,18 @@ fs.renameSync = (from, to) => {
     expect(fs.existsSync(lock)).toBe(false);
   });
 
+  it("names a lock file that does not say who holds it, and how to clear it", async () => {
+    const h = harness();
+    await releaseVerifiedInDev(h);
+    const lock = path.join(h.dir, "stacks/history/.locks/dev.lock");
+    fs.writeFileSync(lock, "garbage");
+    const r = await oneLine(h, "rollback", "dev");
+    expect(r.code).toBe(1);
+    expect(r.text).toContain(`${lock} exists but does not say who holds it`);
+    fs.rmSync(lock);
+    expect((await oneLine(h, "rollback", "dev")).text).toContain("no earlier release was verified");
+  });
+
   it("lets only one of two overlapping promotes of a stage through, and the chain stays whole", async () => {
     const h = harness();
     const a = await releaseVerifiedInDev(h, "a");
