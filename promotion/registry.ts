@@ -115,5 +115,6 @@ function digestOf(ref: string): string {
 function lastLine(text: string): string {
   const line = text.trim().split("\n").pop() ?? "";
   const msg = /msg="(.*)"/.exec(line)?.[1];
-  return (msg ?? line).replace(/\\"/g, '"') || "no output";
+  // skopeo repeats the whole reference before the reason; the caller has already named it.
+  return (msg ?? line).replace(/\\"/g, '"').replace(/^Error parsing image name "[^"]*": /, "") || "no output";
 }

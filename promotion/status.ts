@@ -61,7 +61,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
         if (!ws.releases.has(id)) row("note", `release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
         else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) row("note", `the images in ${shown(ws, file)} differ from release ${id}`);
         const state = releaseInStage(history, stage.name, id, now);
-        const since = state.placedAt ? ` since its ${state.placedBy === "rollback" ? "rollback" : "promotion"} ${time(state.placedAt)}` : "";
+        const since = state.placedAt ? ` (not since its ${state.placedBy === "rollback" ? "rollback" : "promotion"} ${time(state.placedAt)})` : "";
         row("verified", state.verifiedSince ? `yes, ${time(state.verifiedSince)}` : state.lastVerification ? `FAILED ${time(state.lastVerification.at)}: ${state.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${stage.name} --outputs ${stage.name}-outputs.json`);
         for (const i of state.ignored) row("ignored", `verification record ${i.seq} of ${stage.name}: ${i.why}`);
       }

@@ -31,6 +31,12 @@ describe("registry references", () => {
     const lying = new SkopeoRegistry("skopeo", async () => ({ code: 0, stdout: Buffer.from("{}"), stderr: "" }));
     await expect(lying.has(`a.io/x@${digest("a")}`)).rejects.toThrow("the registry returned a manifest with digest sha256:44136fa3");
   });
+
+  it("say why a registry cannot be read without repeating the reference", async () => {
+    const ref = `a.io/x@${digest("a")}`;
+    const offline = new SkopeoRegistry("skopeo", async () => ({ code: 1, stdout: Buffer.alloc(0), stderr: `time="x" level=fatal msg="Error parsing image name \\"docker://${ref}\\": pinging container registry a.io: dial tcp: lookup a.io: no such host"` }));
+    await expect(offline.has(ref)).rejects.toThrow(`cannot read ${ref}: pinging container registry a.io: dial tcp: lookup a.io: no such host`);
+  });
 });
 
 const missing = missingTools();

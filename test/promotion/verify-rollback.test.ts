@@ -244,7 +244,7 @@ describe("status", () => {
     expect(drain(h)).toContain(`  release   ${a}, rolled back to 2026-01-05 11:00`);
     expect(h.out.join("\n")).toBe("");
     await h.cli("status");
-    expect(drain(h)).toContain("  verified  no since its rollback 2026-01-05 11:00");
+    expect(drain(h)).toContain("  verified  no (not since its rollback 2026-01-05 11:00)");
   });
 });
 
