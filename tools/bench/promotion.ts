@@ -8,8 +8,9 @@ import { fakeDigest } from "./synth";
 /**
  * Times `promote` and `status` on a long history: a copy of the project's stack files with 100
  * releases and 1,000 audit records (each release promoted and verified through every stage, the
- * last one verified in dev only), written through the promotion modules' own stores so the files
- * are exactly what the commands write. Each `promote` run starts from a fresh copy.
+ * last one verified in dev only), written through the release store and the history's own chaining
+ * (`chainRecord`) so the files are exactly what the commands write, hash chain included. Each
+ * `promote` run starts from a fresh copy.
  */
 
 /** Figures of one command. */
