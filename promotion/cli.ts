@@ -97,7 +97,7 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
       out(HELP[command]);
       return 0;
     }
-    npmAteFlags(command, env.vars ?? process.env);
+    npmAteFlags(command, rest, env.vars ?? process.env);
     const projectDir = env.projectDir ?? process.cwd();
     const ws = openWorkspace(projectDir);
     const deps: Deps = {
@@ -128,11 +128,12 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
  * `npm run promote staging --force` (without `--`) hands `--force` to npm, not to this program: npm
  * sets `npm_config_force` and the command would run without it. Such a run stops with the fix.
  */
-function npmAteFlags(command: string, vars: NodeJS.ProcessEnv): void {
+function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.ProcessEnv): void {
   if (!vars.npm_lifecycle_event) return;
-  const eaten = Object.keys(OPTIONS[command] ?? {}).filter((flag) => vars[`npm_config_${flag.replace(/-/g, "_")}`] !== undefined);
+  const given = (flag: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const eaten = Object.keys(OPTIONS[command] ?? {}).filter((flag) => vars[`npm_config_${flag.replace(/-/g, "_")}`] !== undefined && !given(flag));
   if (eaten.length > 0) {
-    throw new UsageError(`npm took ${eaten.map((f) => `--${f}`).join(", ")} for itself, so this command did not get ${eaten.length > 1 ? "them" : "it"}: put -- before the command's arguments, e.g. npm run ${command} -- <stage> ${eaten.map((f) => `--${f}`).join(" ")} ...`);
+    throw new UsageError(`npm took ${eaten.map((f) => `--${f}`).join(", ")} for itself, so this command did not get ${eaten.length > 1 ? "them" : "it"}: put -- before the command's arguments, e.g. npm run ${command} -- <stage> ${eaten.map((f) => `--${f}`).join(" ")} ... (npm also passes what an .npmrc sets: remove ${eaten.join(", ")} there)`);
   }
 }
 

@@ -8,6 +8,9 @@ import { promotionProblems, releaseInStage, type Problem } from "./rules";
 import type { Stage } from "./stages";
 import { shown, stageFile, type Deps, type Workspace } from "./workspace";
 
+/** How long `status` waits for a registry: it reports, so a slow registry must not hold it up long. */
+const STATUS_REGISTRY_TIMEOUT_MS = 15_000;
+
 /** The widest status line when the output is not a terminal. */
 export const STATUS_WIDTH = 100;
 
@@ -123,7 +126,7 @@ async function registryProblems(ws: Workspace, deps: Deps, stage: Stage, id: str
   const problems: Problem[] = [];
   for (const [name, target] of Object.entries(pulledImages(stage, release))) {
     try {
-      if (!(await deps.registry.has(target))) {
+      if (!(await deps.registry.has(target, STATUS_REGISTRY_TIMEOUT_MS))) {
         problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
       }
     } catch (e) {

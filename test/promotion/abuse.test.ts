@@ -420,7 +420,11 @@ describe("command lines", () => {
     const out: string[] = [];
     const code = await main(["promote", "staging"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
     expect(code).toBe(2);
-    expect(out).toEqual(["promote: npm took --force for itself, so this command did not get it: put -- before the command's arguments, e.g. npm run promote -- <stage> --force ... (see npm run promote -- --help)"]);
+    expect(out).toEqual(["promote: npm took --force for itself, so this command did not get it: put -- before the command's arguments, e.g. npm run promote -- <stage> --force ... (npm also passes what an .npmrc sets: remove force there) (see npm run promote -- --help)"]);
+    out.length = 0;
+    const withDashes = await main(["promote", "staging", "--force", "--reason", "hotfix"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
+    expect(out.join("\n")).not.toContain("npm took");
+    expect(withDashes).toBe(1);
   });
 
   it("ends a usage error with one line and a pointer to --help, not the whole usage text", async () => {

@@ -32,6 +32,17 @@ describe("registry references", () => {
     await expect(lying.has(`a.io/x@${digest("a")}`)).rejects.toThrow("the registry returned a manifest with digest sha256:44136fa3");
   });
 
+  it("give up on a registry after the time the caller allows (status waits less than promote)", async () => {
+    const waited: number[] = [];
+    const absent = new SkopeoRegistry("skopeo", async (_file, _args, timeoutMs) => {
+      waited.push(timeoutMs);
+      return { code: 1, stdout: Buffer.alloc(0), stderr: "manifest unknown" };
+    });
+    expect(await absent.has(`a.io/x@${digest("a")}`)).toBe(false);
+    expect(await absent.has(`a.io/x@${digest("a")}`, 15_000)).toBe(false);
+    expect(waited).toEqual([60_000, 15_000]);
+  });
+
   it("say why a registry cannot be read without repeating the reference", async () => {
     const ref = `a.io/x@${digest("a")}`;
     const offline = new SkopeoRegistry("skopeo", async () => ({ code: 1, stdout: Buffer.alloc(0), stderr: `time="x" level=fatal msg="Error parsing image name \\"docker://${ref}\\": pinging container registry a.io: dial tcp: lookup a.io: no such host"` }));
