@@ -25,7 +25,7 @@ const base = {
   by: z.string().min(1).max(300),
   reason: z.string().max(2000).optional(),
   /** Position in the stage's chain, from 1. */
-  seq: z.number().int().min(1),
+  seq: z.number().int().min(1).max(999_999),
   /** SHA-256 of the record before it in the stage's chain (null for the first). */
   prev: z.string().regex(HASH).nullable(),
 };
@@ -276,15 +276,15 @@ export function checkChain(stage: string, chain: readonly StoredRecord[], show: 
   // What the next record must name as prev: the hash in the predecessor's file name (the hash it
   // had when written), so one edited record is reported once, not again for every record after it.
   let prev: { hash: string | null; file?: string } | undefined = { hash: null };
-  const max = Math.max(0, ...bySeq.keys());
-  for (let seq = 1; seq <= max; seq++) {
-    const here = bySeq.get(seq) ?? [];
-    if (here.length === 0) {
-      const next = bySeq.get(seq + 1)?.[0] ?? chain.find((s) => s.record.seq > seq);
-      add(next?.file ?? folder, `record ${seq} of stage ${stage} is missing (deleted?): restore it from git (git log --diff-filter=D --name-only -- ${folder})`);
+  let expected = 1;
+  for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
+    const here = bySeq.get(seq)!;
+    if (seq > expected) {
+      const which = seq - 1 > expected ? `records ${expected} to ${seq - 1}` : `record ${expected}`;
+      add(here[0].file, `${which} of stage ${stage}, before this one, ${seq - 1 > expected ? "are" : "is"} missing (deleted?): restore from git (git log --diff-filter=D --name-only -- ${folder})`);
       prev = undefined;
-      continue;
     }
+    expected = seq + 1;
     for (const s of here) {
       const [, nameSeq, kind, release, short] = NAME.exec(path.basename(s.file))!;
       if (s.hash.slice(0, 12) !== short || Number(nameSeq) !== s.record.seq || kind !== s.record.kind || release !== s.record.release) {
@@ -302,7 +302,7 @@ export function checkChain(stage: string, chain: readonly StoredRecord[], show: 
     }
     const chosen: StoredRecord = following[0] ?? here[0];
     const short = NAME.exec(path.basename(chosen.file))![4];
-    prev = { hash: chosen.hash.slice(0, 12) === short ? chosen.hash : (chain.find((s) => s.record.seq === seq + 1 && s.record.prev?.startsWith(short))?.record.prev ?? null), file: chosen.file };
+    prev = { hash: chosen.hash.slice(0, 12) === short ? chosen.hash : (bySeq.get(seq + 1)?.find((s) => s.record.prev?.startsWith(short))?.record.prev ?? null), file: chosen.file };
   }
   return problems;
 }

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { main } from "../../promotion/cli";
-import { HistoryStore, MAX_RECORD_BYTES, type VerificationRecord } from "../../promotion/history";
+import { chainRecord, HistoryStore, MAX_RECORD_BYTES, type VerificationRecord } from "../../promotion/history";
 import { readPointer, writePointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
 import { COMMIT_B, digest, drain, harness, HOUR, outputsJson, PODINFO, podsJson, releaseVerifiedInDev, removeTempProjects, spawnCli, type Harness } from "./fixtures";
@@ -205,9 +205,24 @@ describe("the history is a hash chain per stage", () => {
     fs.rmSync(first);
     const r = await oneLine(h, "status");
     expect(r.code).toBe(1);
-    expect(r.text.replace(/\s+/g, " ")).toContain("record 1 of stage dev is missing (deleted?)");
+    expect(r.text.replace(/\s+/g, " ")).toContain("record 1 of stage dev, before this one, is missing (deleted?)");
     expect((await oneLine(h, "approve", "prod", "--release", pointer(h, "dev")!.id!)).code).toBe(0);
     expect((await oneLine(h, "verify", "dev", "--outputs", outputsJson(h.dir, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
+  });
+
+  it("reports a run of missing records once, however far a record's number jumps", async () => {
+    const h = harness();
+    await inStaging(h);
+    const [, second] = files(h, "dev");
+    const record = JSON.parse(fs.readFileSync(second, "utf8"));
+    // Written as the store would write a record that follows a (missing) record 999998.
+    const far = chainRecord({ ...record, seq: undefined, prev: undefined }, { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) });
+    fs.writeFileSync(path.join(path.dirname(second), far.name), far.text);
+    const r = await oneLine(h, "status");
+    expect(r.code).toBe(1);
+    const text = r.text.replace(/\s+/g, " ");
+    expect(text).toContain("records 3 to 999998 of stage dev, before this one, are missing (deleted?)");
+    expect(text.match(/missing/g)).toHaveLength(1);
   });
 
   it("detects a hand-written record inserted into the chain, and reordered records", async () => {
