@@ -119,6 +119,9 @@ export = async () => {
   }, k8sOpts);
 
   return {
+    // Where this deployment is: `verify` refuses evidence whose stack or cluster is not the stage's.
+    stack: env.stack,
+    cluster: `${cluster.cloud}/${env.cluster.cloud === "aws" ? env.cluster.aws?.region : env.cluster.cloud === "gcp" ? `${env.cluster.gcp?.project}/${env.cluster.gcp?.region}` : env.cluster.existing?.context ?? "blueprint:kubeconfig"}/${env.cluster.name ?? `${env.project}-${env.stack}`}`,
     cloud: cluster.cloud,
     clusterName: cluster.name,
     kubeconfig: cluster.kubeconfig,

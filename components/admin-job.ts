@@ -63,7 +63,7 @@ export class AdminJob extends pulumi.ComponentResource {
         backoffLimit: args.backoffLimit ?? d.backoffLimit,
         activeDeadlineSeconds: deadline,
         template: {
-          metadata: { labels },
+          metadata: { labels, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
           spec: {
             restartPolicy: "Never",
             serviceAccountName: sa.metadata.name,

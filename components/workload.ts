@@ -147,7 +147,7 @@ export class Workload extends pulumi.ComponentResource {
         selector: { matchLabels: selector },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
         template: {
-          metadata: { labels },
+          metadata: { labels, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
           spec: {
             serviceAccountName: sa.metadata.name,
             automountServiceAccountToken: false,

@@ -4,7 +4,7 @@ import { approve, createRelease, promote, rollback, verify } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { liveStackOutputs, livePods, outputsFile, podsFile, type EvidenceSource } from "./evidence";
 import { SkopeoRegistry } from "./registry";
-import { formatStatus, stageStatus } from "./status";
+import { fitWidth, STATUS_WIDTH, statusReport } from "./status";
 import { openWorkspace, type Deps, type Workspace } from "./workspace";
 
 const HELP: Record<string, string> = {
@@ -35,12 +35,15 @@ Records your approval (who: $BLUEPRINT_ACTOR or git config user.name/user.email)
 stage that requires approvals (stacks/stages.yaml: approvals).`,
   verify: `Usage: npm run verify -- <stage> (--outputs FILE | --pods FILE | --live [--kube-context CTX]) ...
 
-Records whether the stage runs the release its stack file names. Evidence that does not match is
-refused (exit 1) and recorded as a failed verification.
-  --outputs FILE      JSON of \`pulumi stack output --json -s <stack>\`: releaseId and every images.<app>
-                      must be the release's
-  --pods FILE         JSON of \`kubectl get pods -o json\`: every container's imageID on pods labelled
-                      app.kubernetes.io/managed-by=pulumi must carry a release digest
+Records whether the stage runs the release its stack file names. Evidence must come from the stage:
+outputs name their stack and cluster, pods carry the blueprint.dev/stack annotation. Evidence of
+another stage is refused (exit 1); a file that cannot be about this stage (no pods, no images,
+another stack) is bad usage (exit 2); neither is recorded. Evidence that shows another release
+running is refused (exit 1) and recorded as a failed verification. Files over 16 MiB are refused.
+  --outputs FILE      JSON of \`pulumi stack output --json -s <stack>\`: stack, cluster, releaseId and
+                      an image for every app; they must be the stage's and the release's
+  --pods FILE         JSON of \`kubectl get pods -o json\`: the pods of the stage's stack (labelled
+                      app.kubernetes.io/managed-by=pulumi) must run the release's digests
   --live              read both live: stack outputs through the Pulumi Automation API (needs the pulumi
                       CLI) and pods through the Kubernetes API (kubectl, current or --kube-context)
   --kube-context CTX  kubeconfig context for --live`,
@@ -50,8 +53,10 @@ Returns a stage to a release that was verified in it (no upstream, soak or appro
 ran there). Default: the latest earlier release verified in the stage. Recorded in the history.`,
   status: `Usage: npm run status
 
-Prints every stage side by side: stack, upstream, gates, release, image digests, when and by whom it
-was promoted, whether it is verified, and which upstream release is waiting and why it is blocked.`,
+Prints every stage: its gates, the release it runs, when and by whom it was put there, whether that
+release is verified since, its image digests, and each upstream release waiting with every rule
+that blocks it (the stage's registry included). Exits 1 when the history is broken (an edited,
+deleted, inserted or reordered record, or a fork), naming each file and how to repair it.`,
 };
 
 const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion/cli.ts <command> [args])
@@ -59,54 +64,89 @@ const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion
 Commands: release create | promote | approve | verify | rollback | status; each has --help.
 Exit codes: 0 ok, 1 refused by a rule, 2 bad usage.`;
 
-/** Runs one command; returns the exit code. `deps` and `projectDir` are injectable for tests. */
-export async function main(argv: readonly string[], env: { projectDir?: string; deps?: Partial<Deps> } = {}): Promise<number> {
+/** What the CLI reads from its surroundings; tests inject all of it. */
+export interface CliEnv {
+  readonly projectDir?: string;
+  readonly deps?: Partial<Deps>;
+  /** Environment variables (default: process.env), for npm's flag handling. */
+  readonly vars?: NodeJS.ProcessEnv;
+}
+
+/** The flags each command takes, for parsing and to spot the ones npm took for itself. */
+const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
+  release: { image: { type: "string", multiple: true }, commit: { type: "string" } },
+  promote: { release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  approve: { release: { type: "string" }, reason: { type: "string" } },
+  verify: { outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
+  rollback: { to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  status: {},
+};
+
+/** Runs one command; returns the exit code. Every failure is one line (a refusal may list its reasons). */
+export async function main(argv: readonly string[], env: CliEnv = {}): Promise<number> {
   const [command, ...rest] = argv;
-  const err = env.deps?.out ? (l: string) => env.deps!.out!(l) : (l: string) => console.error(l);
+  const out = env.deps?.out ?? ((l: string) => console.log(l));
+  const err = env.deps?.out ?? ((l: string) => console.error(l));
   try {
     if (!command || command === "--help" || command === "-h" || command === "help") {
-      (command ? console.log : err)(USAGE);
+      (command ? out : err)(USAGE);
       return command ? 0 : 2;
     }
     if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(HELP).join(", ")}`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      (env.deps?.out ?? console.log)(HELP[command]);
+      out(HELP[command]);
       return 0;
     }
+    npmAteFlags(command, rest, env.vars ?? process.env);
     const projectDir = env.projectDir ?? process.cwd();
     const ws = openWorkspace(projectDir);
     const deps: Deps = {
       now: () => new Date(),
       actor: () => currentActor(projectDir),
       registry: new SkopeoRegistry(),
-      out: (l) => console.log(l),
+      out,
+      columns: process.stdout.isTTY ? process.stdout.columns : undefined,
       ...env.deps,
     };
-    await run(command, rest, ws, deps);
-    return 0;
+    return await run(command, rest, ws, deps);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`${command}: ${e.message}${command && command in HELP ? `\n\n${HELP[command]}` : `\n\n${USAGE}`}`);
+      err(`${command}: ${e.message}${command in HELP ? ` (see npm run ${command} -- --help)` : ""}`);
       return 2;
     }
     if (e instanceof Refusal) {
       err(`${command}: refused: ${e.message}`);
       return 1;
     }
-    throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    err(`${command}: failed: ${message.split("\n")[0]}${(env.vars ?? process.env).BLUEPRINT_TRACE ? `\n${(e as Error).stack ?? ""}` : ""}`);
+    return 1;
   }
 }
 
-async function run(command: string, argv: readonly string[], ws: Workspace, deps: Deps): Promise<void> {
+/**
+ * `npm run promote staging --force` (without `--`) hands `--force` to npm, not to this program: npm
+ * sets `npm_config_force` and the command would run without it. Such a run stops with the fix.
+ */
+function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.ProcessEnv): void {
+  if (!vars.npm_lifecycle_event) return;
+  const given = (flag: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const eaten = Object.keys(OPTIONS[command] ?? {}).filter((flag) => vars[`npm_config_${flag.replace(/-/g, "_")}`] !== undefined && !given(flag));
+  if (eaten.length > 0) {
+    throw new UsageError(`npm took ${eaten.map((f) => `--${f}`).join(", ")} for itself, so this command did not get ${eaten.length > 1 ? "them" : "it"}: put -- before the command's arguments, e.g. npm run ${command} -- <stage> ${eaten.map((f) => `--${f}`).join(" ")} ... (npm also passes what an .npmrc sets: remove ${eaten.join(", ")} there)`);
+  }
+}
+
+async function run(command: string, argv: readonly string[], ws: Workspace, deps: Deps): Promise<number> {
   switch (command) {
     case "release": {
-      const a = parse(argv, { image: { type: "string", multiple: true }, commit: { type: "string" } }, 1);
+      const a = parse(argv, OPTIONS.release, 1);
       if (a.positionals[0] !== "create") throw new UsageError(`the only release subcommand is "create", got "${a.positionals[0] ?? ""}"`);
       createRelease(ws, deps, { images: (a.values.image as string[] | undefined) ?? [], commit: a.values.commit as string | undefined });
-      return;
+      return 0;
     }
     case "promote": {
-      const a = parse(argv, { release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } }, 1);
+      const a = parse(argv, OPTIONS.promote, 1);
       await promote(ws, deps, {
         stage: a.positionals[0],
         release: a.values.release as string | undefined,
@@ -115,16 +155,16 @@ async function run(command: string, argv: readonly string[], ws: Workspace, deps
         copy: a.values.copy as boolean | undefined,
         expectCurrent: a.values["expect-current"] as string | undefined,
       });
-      return;
+      return 0;
     }
     case "approve": {
-      const a = parse(argv, { release: { type: "string" }, reason: { type: "string" } }, 1);
+      const a = parse(argv, OPTIONS.approve, 1);
       if (!a.values.release) throw new UsageError("--release ID is required: an approval is for one release");
-      approve(ws, deps, { stage: a.positionals[0], release: a.values.release as string, reason: a.values.reason as string | undefined });
-      return;
+      await approve(ws, deps, { stage: a.positionals[0], release: a.values.release as string, reason: a.values.reason as string | undefined });
+      return 0;
     }
     case "verify": {
-      const a = parse(argv, { outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } }, 1);
+      const a = parse(argv, OPTIONS.verify, 1);
       const stage = ws.stages.get(a.positionals[0]);
       if (a.values["kube-context"] && !a.values.live) throw new UsageError("--kube-context goes with --live");
       const sources: EvidenceSource[] = [
@@ -133,10 +173,10 @@ async function run(command: string, argv: readonly string[], ws: Workspace, deps
         ...(a.values.live ? [liveStackOutputs(stage.stack, ws.projectDir), livePods(a.values["kube-context"] as string | undefined)] : []),
       ];
       await verify(ws, deps, { stage: stage.name, sources });
-      return;
+      return 0;
     }
     case "rollback": {
-      const a = parse(argv, { to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } }, 1);
+      const a = parse(argv, OPTIONS.rollback, 1);
       await rollback(ws, deps, {
         stage: a.positionals[0],
         to: a.values.to as string | undefined,
@@ -144,14 +184,16 @@ async function run(command: string, argv: readonly string[], ws: Workspace, deps
         copy: a.values.copy as boolean | undefined,
         expectCurrent: a.values["expect-current"] as string | undefined,
       });
-      return;
+      return 0;
     }
     case "status": {
-      parse(argv, {}, 0);
-      deps.out(formatStatus(stageStatus(ws, deps.now())));
-      return;
+      parse(argv, OPTIONS.status, 0);
+      const report = await statusReport(ws, deps, deps.now());
+      for (const line of fitWidth(report.lines, Math.max(40, deps.columns ?? STATUS_WIDTH))) deps.out(line);
+      return report.broken ? 1 : 0;
     }
   }
+  return 0;
 }
 
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig["options"]>, positionals: number) {
@@ -170,8 +212,8 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig["op
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (e: Error) => {
-      console.error(e.stack ?? e.message);
+    (e: unknown) => {
+      console.error(`failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
       process.exit(1);
     },
   );

@@ -1,10 +1,11 @@
 import { execFileSync } from "node:child_process";
 import type { ReleaseConfig } from "../config/release";
 import { Refusal, UsageError } from "./errors";
-import { evidenceProblems, SourceUnavailable, type EvidenceSource, type Observation } from "./evidence";
-import type { HistoryRecord } from "./history";
+import { ACTOR_ENV, actorKey, normaliseActor } from "./actor";
+import { boundedProblems, checkEvidence, SourceUnavailable, type EvidenceSource, type Expected } from "./evidence";
+import { describeProblems, MAX_PROBLEMS, type EvidenceSummary, type HistoryRecord, type HistoryView, type NewRecord } from "./history";
 import { lockStage } from "./lock";
-import { readPointer, samePointer, writePointer, type StackPointer } from "./pointer";
+import { clusterIdentity, readPointer, samePointer, writePointer, type StackPointer } from "./pointer";
 import { mapImage, RegistryError } from "./registry";
 import type { Release } from "./release";
 import { promotionProblems, releaseInStage, verifiedReleases, type Problem } from "./rules";
@@ -22,7 +23,7 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
     images[name] = spec.slice(eq + 1);
   }
   const commit = opts.commit ?? gitHead(ws.projectDir);
-  const { release, created } = ws.releases.create(images, commit, deps.now(), deps.actor());
+  const { release, created } = ws.releases.create(images, commit, deps.now(), normaliseActor(deps.actor()));
   deps.out(`${created ? "created" : "exists (same images and commit)"}: release ${release.id}  ${shown(ws, ws.releases.file(release.id))}`);
   deps.out(`  commit ${release.commit}`);
   for (const [name, ref] of Object.entries(release.images)) deps.out(`  image ${name}: ${ref}`);
@@ -57,7 +58,8 @@ export interface PromoteOptions {
 export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
   if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
   if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
-  await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
+  checkReason(opts.reason);
+  await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
     const next = nextPointer(stage, before, release, deps);
     if (!next) return;
@@ -65,10 +67,10 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
     const problems = promotionProblems(stage, release.id, history, now, actor);
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
-    const upstream = stage.from.find((up) => releaseInStage(history, up, release.id).verifiedSince) ?? stage.from[0];
+    const upstream = stage.from.find((up) => releaseInStage(history, up, release.id, now).verifiedSince) ?? stage.from[0];
     const sourceRegistry = upstream ? ws.stages.get(upstream).registry : undefined;
     const copied = await ensureInRegistry(stage, release, sourceRegistry, opts.copy ?? false, deps);
-    const record: HistoryRecord = {
+    const record: NewRecord = {
       kind: "promotion",
       stage: stage.name,
       release: release.id,
@@ -76,13 +78,13 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       by: actor,
       ...(opts.force ? { reason: opts.reason } : {}),
       from: before.pointer?.id ?? null,
-      upstream: stage.from.filter((up) => releaseInStage(history, up, release.id).verifiedSince),
+      upstream: stage.from.filter((up) => releaseInStage(history, up, release.id, now).verifiedSince),
       before: before.pointer?.images ?? {},
       images,
       ...(opts.force ? { overridden: problems.map((p) => ({ rule: p.rule, message: p.message })) } : {}),
       ...(copied.length ? { copied } : {}),
     };
-    commit(ws, deps, stage, before, next, record);
+    commit(ws, deps, stage, before, next, record, view);
     if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);
   });
 }
@@ -94,20 +96,50 @@ interface PointerContext {
   readonly actor: string;
   readonly before: StackPointer;
   readonly history: HistoryRecord[];
+  /** The history as read under the lock, for appending to it. */
+  readonly view: HistoryView;
 }
 
 /** Runs `body` holding the stage's lock, with the pointer as it is now (checked against `--expect-current`). */
 async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, verb: string, expectCurrent: string | undefined, body: (ctx: PointerContext) => Promise<void>): Promise<void> {
   const stage = ws.stages.get(stageName);
-  const now = deps.now();
-  const actor = deps.actor();
-  const unlock = lockStage(ws.locksDir, stage.name, now, actor, `${verb} ${stage.name}`);
-  try {
+  await withStageLock(ws, deps, stage, `${verb} ${stage.name}`, async (now, actor, view) => {
+    requireIntact(ws, stage, view, [stage.name, ...stage.from]);
     const before = readPointer(stageFile(ws, stage), stage.name);
     checkExpected(stage, before, expectCurrent);
-    await body({ stage, now, actor, before, history: ws.history.list() });
+    await body({ stage, now, actor, before, history: [...view.records], view });
+  });
+}
+
+/** The longest actor a record keeps (the history schema's limit). */
+const MAX_ACTOR = 300;
+
+/** The longest `--reason` a record keeps (the history schema's limit). */
+const MAX_REASON = 2000;
+
+function checkReason(reason: string | undefined): void {
+  if (reason !== undefined && reason.length > MAX_REASON) throw new UsageError(`--reason is ${reason.length} characters; at most ${MAX_REASON} are recorded`);
+}
+
+/** Runs `body` holding the stage's lock (one command per stage at a time), reporting a takeover of a stale lock. */
+async function withStageLock<T>(ws: Workspace, deps: Deps, stage: Stage, command: string, body: (now: Date, actor: string, view: HistoryView) => Promise<T> | T): Promise<T> {
+  const now = deps.now();
+  const actor = normaliseActor(deps.actor());
+  if (actor.length > MAX_ACTOR) throw new UsageError(`the actor "${actor.slice(0, 40)}..." is ${actor.length} characters; at most ${MAX_ACTOR} are recorded (${ACTOR_ENV} or git config user.name/user.email)`);
+  const lock = lockStage(ws.locksDir, stage.name, now, actor, command);
+  if (lock.tookOver) deps.out(lock.tookOver);
+  try {
+    return await body(now, actor, ws.history.read());
   } finally {
-    unlock();
+    lock.release();
+  }
+}
+
+/** Refuses while the chain of any of `stages` is broken, naming each broken record and its repair. */
+function requireIntact(ws: Workspace, stage: Stage, view: HistoryView, stages: readonly string[]): void {
+  const problems = view.problems.filter((p) => stages.includes(p.chain));
+  if (problems.length > 0) {
+    throw new Refusal(stage.name, "history", `the history of ${[...new Set(problems.map((p) => p.chain))].join(", ")} is broken, so it cannot be trusted; nothing written:\n  - ${describeProblems(problems, (f) => shown(ws, f)).join("\n  - ")}`);
   }
 }
 
@@ -134,13 +166,14 @@ export interface RollbackOptions {
 
 /** `rollback`: returns a stage to a release that was verified there (no upstream, soak or approval gate). */
 export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions): Promise<void> {
-  await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history }) => {
+  checkReason(opts.reason);
+  await withStagePointer(ws, deps, opts.stage, "rollback", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
     const current = before.pointer?.id;
-    const verified = verifiedReleases(history, stage.name);
+    const verified = verifiedReleases(history, stage.name, now);
     let target: string;
     if (opts.to) {
       ws.releases.get(opts.to, "--to");
-      if (!releaseInStage(history, stage.name, opts.to).verifiedSince) {
+      if (!releaseInStage(history, stage.name, opts.to, now).verifiedSince) {
         throw new Refusal(stage.name, "rollback", `release ${opts.to} was never verified in this stage, so it cannot be a rollback target (verified here: ${verified.join(", ") || "none"}); a new release goes through promote`);
       }
       target = opts.to;
@@ -166,33 +199,37 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
       before: before.pointer?.images ?? {},
       images,
       ...(copied.length ? { copied } : {}),
-    });
+    }, view);
   });
 }
 
 /** `approve`: records one person's approval of a release for a stage that requires approvals. */
-export function approve(ws: Workspace, deps: Deps, opts: { stage: string; release: string; reason?: string }): void {
+export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; release: string; reason?: string }): Promise<void> {
   const stage = ws.stages.get(opts.stage);
   if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: stages.${stage.name}.approvals is 0); nothing recorded`);
   const release = ws.releases.get(opts.release);
-  const actor = deps.actor();
-  const history = ws.history.list();
-  const already = history.some((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id && r.by === actor);
-  if (already) {
-    deps.out(`${actor} already approved release ${release.id} for ${stage.name}; nothing recorded`);
-    return;
-  }
-  const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: deps.now().toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) });
-  const count = new Set([...history.filter((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id).map((r) => r.by), actor]).size;
-  deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
+  checkReason(opts.reason);
+  await withStageLock(ws, deps, stage, `approve ${stage.name}`, (now, actor, view) => {
+    requireIntact(ws, stage, view, [stage.name]);
+    const approvals = view.records.filter((r) => r.kind === "approval" && r.stage === stage.name && r.release === release.id);
+    if (approvals.some((r) => actorKey(r.by) === actorKey(actor))) {
+      deps.out(`${actor} already approved release ${release.id} for ${stage.name}; nothing recorded`);
+      return;
+    }
+    const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: now.toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) }, view);
+    const count = new Set([...approvals.map((r) => actorKey(r.by)), actorKey(actor)]).size;
+    deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
+  });
 }
 
-/** `verify`: compares what a stage runs with its release and records the result, passed or failed. */
+/** `verify`: checks that evidence comes from the stage, compares it with the stage's release, and records the result. */
 export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; sources: readonly EvidenceSource[] }): Promise<void> {
   const stage = ws.stages.get(opts.stage);
   if (opts.sources.length === 0) throw new UsageError(`verify ${stage.name}: give at least one evidence source: --outputs FILE, --pods FILE or --live`);
+  if (opts.sources.length > 10) throw new UsageError(`verify ${stage.name}: at most 10 evidence sources, got ${opts.sources.length}`);
   const file = stageFile(ws, stage);
-  const { pointer } = readPointer(file, stage.name);
+  const stackFile = readPointer(file, stage.name);
+  const { pointer } = stackFile;
   if (!pointer?.id) throw new Refusal(stage.name, "verify", `${shown(ws, file)}: blueprint:release has no id, so there is no release to verify; promote one first`);
   if (!ws.releases.has(pointer.id)) {
     throw new Refusal(stage.name, "immutable-release", `${shown(ws, file)}: blueprint:release.id is ${pointer.id}, but ${shown(ws, ws.releases.file(pointer.id))} does not exist (a release in use must not be deleted)`);
@@ -201,31 +238,52 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
   if (!samePointer(pointer, { id: release.id, images: release.images })) {
     throw new Refusal(stage.name, "digest-only", `${shown(ws, file)}: blueprint:release.images differ from release ${release.id} (${imageDiff(pointer.images, release.images).join("; ")}); the pointer is only written by promote and rollback`);
   }
-  const accepted = [...new Set([...Object.values(release.images), ...Object.values(pulledImages(stage, release))])];
-  const observations: Observation[] = [];
+  const expected: Expected = {
+    stage: stage.name,
+    stack: stage.stack,
+    cluster: clusterIdentity(stackFile.cluster, ws.project, stage.stack),
+    stageOfStack: new Map(ws.stages.ordered.map((s) => [s.stack, s.name])),
+    releaseId: release.id,
+    refs: [...new Set([...Object.values(release.images), ...Object.values(pulledImages(stage, release))])],
+    apps: Object.keys(stackFile.appImages),
+  };
+  const summaries: EvidenceSummary[] = [];
+  const problems: string[] = [];
   for (const source of opts.sources) {
+    let observation;
     try {
-      observations.push(await source.read());
+      observation = await source.read();
     } catch (e) {
       if (e instanceof SourceUnavailable) throw new Refusal(stage.name, "evidence", `${e.message}. Nothing was recorded`);
       throw e;
     }
+    const checked = checkEvidence(observation, expected);
+    summaries.push(checked.summary);
+    problems.push(...checked.problems);
   }
-  const problems = observations.flatMap((o) => evidenceProblems(o, { releaseId: release.id, refs: accepted }));
-  const recorded = ws.history.append({
-    kind: "verification",
-    stage: stage.name,
-    release: release.id,
-    at: deps.now().toISOString(),
-    by: deps.actor(),
-    result: problems.length ? "failed" : "passed",
-    sources: opts.sources.map((s) => s.name),
-    problems,
+  const recorded = await withStageLock(ws, deps, stage, `verify ${stage.name}`, (now, actor, view) => {
+    requireIntact(ws, stage, view, [stage.name]);
+    const placed = [...view.records].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+    if (placed?.release !== release.id) {
+      throw new Refusal(stage.name, "verify", `${shown(ws, file)} names release ${release.id}, but the history of ${stage.name} does not show it put there (last: ${placed ? `${placed.kind} of ${placed.release}` : "none"}): the stack file was edited by hand, or the promotion did not complete. Run npm run promote -- ${stage.name} --release ${release.id}; nothing recorded`);
+    }
+    return ws.history.append({
+      kind: "verification",
+      stage: stage.name,
+      release: release.id,
+      at: now.toISOString(),
+      by: actor,
+      result: problems.length ? "failed" : "passed",
+      evidence: summaries,
+      problems: boundedProblems(problems),
+      problemCount: problems.length,
+    }, view);
   });
   if (problems.length > 0) {
-    throw new Refusal(stage.name, "evidence", `the evidence does not match release ${release.id}:\n  - ${problems.join("\n  - ")}\nrecorded as a failed verification: ${shown(ws, recorded)}`);
+    const listed = problems.slice(0, MAX_PROBLEMS);
+    throw new Refusal(stage.name, "evidence", `what runs does not match release ${release.id}:\n  - ${listed.join("\n  - ")}${problems.length > listed.length ? `\n  (and ${problems.length - listed.length} more)` : ""}\nrecorded as a failed verification: ${shown(ws, recorded)}`);
   }
-  deps.out(`verified ${stage.name}: release ${release.id} (${opts.sources.map((s) => s.name).join(", ")}), recorded ${shown(ws, recorded)}`);
+  deps.out(`verified ${stage.name}: release ${release.id} (${summaries.map((s) => s.source).join(", ")}), recorded ${shown(ws, recorded)}`);
   for (const down of ws.stages.downstream(stage.name)) {
     deps.out(`next: npm run promote -- ${down.name}${down.soak ? `  (after the ${down.soak} soak)` : ""}${down.approvals ? `  (needs ${down.approvals} approval(s): npm run approve -- ${down.name} --release ${release.id})` : ""}`);
   }
@@ -313,19 +371,19 @@ async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: 
 }
 
 /** Appends the record, then swaps the pointer (compare-and-swap), then prints the image diff. */
-function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: HistoryRecord): void {
+function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: NewRecord, view: HistoryView): void {
   const again = readPointer(before.file, stage.name);
   if (!samePointer(again.pointer, before.pointer)) {
     throw new Refusal(stage.name, "concurrent", `${shown(ws, before.file)}: blueprint:release changed while this command ran (was ${before.pointer?.id ?? "none"}, now ${again.pointer?.id ?? "none"}); nothing written`);
   }
-  const recorded = ws.history.append(record);
+  const recorded = ws.history.append(record, view);
   writePointer(before.file, stage.name, before.pointer, next);
   const verb = record.kind === "rollback" ? "rolled back" : "promoted";
   deps.out(`${verb} ${stage.name}: ${before.pointer?.id ?? "(no release)"} -> ${next.id}   ${shown(ws, before.file)}`);
   for (const line of imageDiff(before.pointer?.images ?? {}, next.images)) deps.out(`  ${line}`);
   deps.out(`recorded ${shown(ws, recorded)}`);
   deps.out(`next: pulumi up -s ${stage.stack}`);
-  deps.out(`then: pulumi stack output --json -s ${stage.stack} > outputs.json && npm run verify -- ${stage.name} --outputs outputs.json`);
+  deps.out(`then: pulumi stack output --json -s ${stage.stack} > ${stage.name}-outputs.json && npm run verify -- ${stage.name} --outputs ${stage.name}-outputs.json`);
 }
 
 /** `image <name>: old -> new` lines, one per image name in either pointer. */

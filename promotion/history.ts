@@ -1,18 +1,33 @@
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { Refusal } from "./errors";
 import { writeNewFile } from "./files";
+import { canonicalJson, RELEASE_ID } from "./release";
+
+/** How far in the future a record's time may be (clocks of different machines differ a little). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+/** The largest record file read or written: a record holds a summary of its evidence, never the evidence. */
+export const MAX_RECORD_BYTES = 32 * 1024;
+/** Problems a verification record keeps (the rest are counted), and the length of each. */
+export const MAX_PROBLEMS = 20;
+export const MAX_PROBLEM_CHARS = 300;
+
+const HASH = /^[0-9a-f]{64}$/;
 
 const base = {
   stage: z.string(),
   /** The release the record is about. */
-  release: z.string(),
+  release: z.string().regex(RELEASE_ID),
   at: z.iso.datetime(),
-  /** Who: `BLUEPRINT_ACTOR`, or git's user.name <user.email>. */
-  by: z.string().min(1),
-  reason: z.string().optional(),
+  /** Who: `BLUEPRINT_ACTOR`, or git's user.name <user.email>, normalised. */
+  by: z.string().min(1).max(300),
+  reason: z.string().max(2000).optional(),
+  /** Position in the stage's chain, from 1. */
+  seq: z.number().int().min(1).max(999_999),
+  /** SHA-256 of the record before it in the stage's chain (null for the first). */
+  prev: z.string().regex(HASH).nullable(),
 };
 const images = z.record(z.string(), z.string());
 
@@ -39,14 +54,30 @@ const rollbackSchema = z.strictObject({
   images,
   copied: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
 });
+
+/** What a verification keeps of one evidence source: where it came from and its size, never its content. */
+const evidenceSummarySchema = z.strictObject({
+  /** `outputs:<file>`, `pods:<file>`, `live:pulumi`, `live:kubernetes[:context]`. */
+  source: z.string().max(300),
+  /** SHA-256 of the bytes read, so the file kept elsewhere can be matched to the record. */
+  sha256: z.string().regex(HASH),
+  bytes: z.number().int().min(0),
+  /** The stack and cluster the evidence says it came from. */
+  stack: z.string().max(200),
+  cluster: z.string().max(300).optional(),
+  /** Pods (pods evidence) and image references compared. */
+  pods: z.number().int().min(0).optional(),
+  images: z.number().int().min(0),
+});
 const verificationSchema = z.strictObject({
   ...base,
   kind: z.literal("verification"),
   result: z.enum(["passed", "failed"]),
-  /** What was read, e.g. `outputs:file.json`, `pods:pods.json`, `live:stack-outputs`. */
-  sources: z.array(z.string()),
-  /** Why the evidence did not match (empty when it passed). */
-  problems: z.array(z.string()),
+  evidence: z.array(evidenceSummarySchema).min(1).max(20),
+  /** The first differences between the evidence and the release (empty when it passed). */
+  problems: z.array(z.string().max(MAX_PROBLEM_CHARS)).max(MAX_PROBLEMS),
+  /** How many differences there were in all. */
+  problemCount: z.number().int().min(0),
 });
 const approvalSchema = z.strictObject({ ...base, kind: z.literal("approval") });
 
@@ -58,45 +89,220 @@ export type PromotionRecord = z.infer<typeof promotionSchema>;
 export type RollbackRecord = z.infer<typeof rollbackSchema>;
 export type VerificationRecord = z.infer<typeof verificationSchema>;
 export type ApprovalRecord = z.infer<typeof approvalSchema>;
+export type EvidenceSummary = z.infer<typeof evidenceSummarySchema>;
+
+type WithoutChain<T> = T extends unknown ? Omit<T, "seq" | "prev"> : never;
+/** A record before it is chained: the store adds `seq` and `prev`. */
+export type NewRecord = WithoutChain<HistoryRecord>;
+
+/** A record read from disk, with its file and hash. */
+export interface StoredRecord {
+  readonly record: HistoryRecord;
+  readonly file: string;
+  /** SHA-256 of the record's canonical JSON. */
+  readonly hash: string;
+}
+
+/** A break in a stage's chain: what is wrong, with which file, and how to repair it. */
+export interface ChainProblem {
+  readonly chain: string;
+  readonly file: string;
+  /** What is wrong with `file` and how to repair it (without the file name). */
+  readonly message: string;
+}
+
+/** `<file>: <message>` for each problem, with file names as `shown` prints them. */
+export function describeProblems(problems: readonly ChainProblem[], shown: (file: string) => string = (f) => f): string[] {
+  return problems.map((p) => `${shown(p.file)}: ${p.message}`);
+}
+
+/** Every record, each chain in order, and what is wrong with the chains. */
+export interface HistoryView {
+  /** Every record, chain by chain, each chain in order. */
+  readonly records: readonly HistoryRecord[];
+  readonly chains: ReadonlyMap<string, readonly StoredRecord[]>;
+  readonly problems: readonly ChainProblem[];
+}
+
+/** A record file that cannot be used at all (unreadable, not JSON, not a record, in the wrong place). */
+export class HistoryFileError extends Refusal {
+  constructor(readonly file: string, why: string) {
+    super(undefined, "history", `${file}: ${why}. Restore it from git (git log --oneline -- ${file}) or remove it if it was not written by these commands`);
+  }
+}
+
+const NAME = /^(\d{6})-(promotion|rollback|verification|approval)-(r-[0-9a-f]{12})-([0-9a-f]{12})\.json$/;
+
+/** SHA-256 of a record's canonical JSON: what the next record names as `prev`. */
+export function recordHash(record: unknown): string {
+  return createHash("sha256").update(canonicalJson(record)).digest("hex");
+}
 
 /**
- * The append-only audit trail: one JSON file per record under `<dir>/<stage>/`, named by time, a
- * sequence number, kind, release and a random suffix. Records are created exclusively and never rewritten, and two
- * branches that each add records never touch the same file, so they merge in git without conflict.
+ * The append-only audit trail, one hash chain per stage: `<dir>/<chain>/<seq>-<kind>-<release>-<hash>.json`.
+ * Each record names the hash of the one before it, so an edited, deleted, inserted or reordered
+ * record breaks the chain, and two branches that each appended to a stage leave two records with
+ * the same predecessor (a fork). The chain key is the stage; a lane adds a level (`<lane>/<stage>`).
  */
 export class HistoryStore {
-  constructor(readonly dir: string) {}
+  /** `projectDir`, when given, makes file names in messages relative to it (as people type them). */
+  constructor(readonly dir: string, private readonly stageNames?: readonly string[], private readonly projectDir?: string) {}
 
-  /** Writes a record; returns its path. */
-  append(record: HistoryRecord): string {
-    const parsed = recordSchema.parse(record);
-    const stamp = parsed.at.replace(/[-:]/g, "").replace(".", "");
-    const dir = path.join(this.dir, parsed.stage);
-    // Orders records written in the same millisecond (the count of records already there).
-    const seq = String(fs.existsSync(dir) ? fs.readdirSync(dir).length : 0).padStart(5, "0");
-    for (;;) {
-      const file = path.join(dir, `${stamp}-${seq}-${parsed.kind}-${parsed.release}-${randomBytes(3).toString("hex")}.json`);
-      if (writeNewFile(file, `${JSON.stringify(parsed, null, 2)}\n`)) return file;
-    }
+  private show = (file: string): string => {
+    if (!this.projectDir) return file;
+    const rel = path.relative(this.projectDir, file);
+    return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
+  };
+
+  /** The folder of a stage's chain. */
+  chainDir(stage: string): string {
+    return path.join(this.dir, stage);
   }
 
-  /** Every record (of one stage, when given), oldest first. */
+  /**
+   * Appends a record at the end of its stage's chain; returns its path. The caller holds the
+   * stage's lock. Refuses when the chain is broken, or when the record would be dated before the
+   * last one (this machine's clock is behind, or the last record was written by a clock ahead).
+   * `view`, when given, is the history as the caller read it under the same lock (not read again).
+   */
+  append(input: NewRecord, view?: HistoryView): string {
+    const chain = view ? [...(view.chains.get(input.stage) ?? [])] : this.readChain(input.stage);
+    const problems = checkChain(input.stage, chain, this.show);
+    if (problems.length > 0) throw new Refusal(input.stage, "history", `the history is broken, nothing recorded:\n  - ${describeProblems(problems, this.show).join("\n  - ")}`);
+    const last = chain.at(-1);
+    if (last && Date.parse(input.at) < Date.parse(last.record.at)) {
+      throw new Refusal(input.stage, "clock", `this machine's clock says ${input.at}, earlier than the last record ${this.show(last.file)} (${last.record.at}); a record may not be dated before the one it follows. Either this clock is behind (fix it), or that record was written by a clock ahead: then it is the last of the chain, and \`git rm ${this.show(last.file)}\` removes it without breaking the chain. Nothing recorded`);
+    }
+    const { name, text } = chainRecord(input, last);
+    const file = path.join(this.chainDir(input.stage), name);
+    if (!writeNewFile(file, text)) throw new Refusal(input.stage, "concurrent", `${this.show(file)} exists: another command appended to this stage at the same time; nothing recorded, run the command again`);
+    return file;
+  }
+
+  /** Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`. */
+  read(): HistoryView {
+    const chains = new Map<string, StoredRecord[]>();
+    const problems: ChainProblem[] = [];
+    for (const stage of this.stages()) {
+      const chain = this.readChain(stage);
+      chains.set(stage, chain);
+      problems.push(...checkChain(stage, chain, this.show));
+    }
+    return { records: [...chains.values()].flatMap((c) => c.map((s) => s.record)), chains, problems };
+  }
+
+  /** Every record (of one stage, when given), in chain order; throws on any break. */
   list(stage?: string): HistoryRecord[] {
+    const view = this.read();
+    const problems = view.problems.filter((p) => !stage || p.chain === stage);
+    if (problems.length > 0) throw new Refusal(stage, "history", describeProblems(problems, this.show).join("\n  - "));
+    return stage ? (view.chains.get(stage) ?? []).map((s) => s.record) : [...view.records];
+  }
+
+  private stages(): string[] {
     if (!fs.existsSync(this.dir)) return [];
-    const stages = stage ? [stage] : fs.readdirSync(this.dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name);
-    const out: { file: string; record: HistoryRecord }[] = [];
-    for (const s of stages) {
-      const dir = path.join(this.dir, s);
-      if (!fs.existsSync(dir)) continue;
-      for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".json"))) {
-        const file = path.join(dir, f);
-        const parsed = recordSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
-        if (!parsed.success || parsed.data.stage !== s) {
-          throw new Refusal(s, "history", `${file} is not a valid history record${parsed.success ? ` (its stage is "${parsed.data.stage}")` : `: ${parsed.error.issues[0]?.message}`}`);
-        }
-        out.push({ file: f, record: parsed.data });
+    const found: string[] = [];
+    for (const d of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (d.name.startsWith(".")) continue;
+      const where = path.join(this.dir, d.name);
+      if (!d.isDirectory()) throw new HistoryFileError(this.show(where), `is not in a stage's folder (records live in ${path.join(this.dir, "<stage>")}/)`);
+      if (this.stageNames && !this.stageNames.includes(d.name)) throw new HistoryFileError(this.show(where), `is not a stage in stages.yaml (stages: ${this.stageNames.join(", ")})`);
+      found.push(d.name);
+    }
+    return found.sort();
+  }
+
+  private readChain(stage: string): StoredRecord[] {
+    const dir = this.chainDir(stage);
+    if (!fs.existsSync(dir)) return [];
+    const out: StoredRecord[] = [];
+    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (d.name.startsWith(".") && d.name.endsWith(".tmp")) continue;
+      const file = path.join(dir, d.name);
+      if (!d.isFile()) throw new HistoryFileError(this.show(file), "is not a record file");
+      if (!NAME.test(d.name)) throw new HistoryFileError(this.show(file), "is not named like a history record (<seq>-<kind>-<release>-<hash>.json)");
+      out.push(readRecord(file, stage, this.show));
+    }
+    return out.sort((a, b) => a.record.seq - b.record.seq || a.file.localeCompare(b.file));
+  }
+}
+
+function readRecord(file: string, stage: string, show: (file: string) => string): StoredRecord {
+  let text: string;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    if (e instanceof HistoryFileError) throw e;
+    throw new HistoryFileError(show(file), `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new HistoryFileError(show(file), `is not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new HistoryFileError(show(file), `is not a history record: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+  }
+  if (parsed.data.stage !== stage) throw new HistoryFileError(show(file), `is a record of stage "${parsed.data.stage}" in the folder of stage "${stage}"`);
+  return { record: parsed.data, file, hash: recordHash(json) };
+}
+
+/**
+ * The file name and text of `input` as the next record after `last` (undefined: the first of its
+ * chain): its `seq` and `prev` filled in, checked against the schema and the size limit.
+ */
+export function chainRecord(input: NewRecord, last: StoredRecord | undefined): { name: string; text: string; stored: StoredRecord } {
+  const record = { ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) throw new Error(`internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  const text = `${JSON.stringify(parsed.data, null, 2)}\n`;
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new Error(`internal: a ${record.kind} record of ${Buffer.byteLength(text)} bytes is over the ${MAX_RECORD_BYTES}-byte limit`);
+  const hash = recordHash(parsed.data);
+  const name = `${String(record.seq).padStart(6, "0")}-${record.kind}-${record.release}-${hash.slice(0, 12)}.json`;
+  return { name, text, stored: { record: parsed.data, file: name, hash } };
+}
+
+/** Every break in one stage's chain (records in seq order), each naming the file and the repair. */
+export function checkChain(stage: string, chain: readonly StoredRecord[], show: (file: string) => string = (f) => f): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  const folder = show(path.dirname(chain[0]?.file ?? stage));
+  const add = (file: string, message: string) => problems.push({ chain: stage, file, message });
+  const bySeq = new Map<number, StoredRecord[]>();
+  for (const s of chain) bySeq.set(s.record.seq, [...(bySeq.get(s.record.seq) ?? []), s]);
+  // What the next record must name as prev: the hash in the predecessor's file name (the hash it
+  // had when written), so one edited record is reported once, not again for every record after it.
+  let prev: { hash: string | null; file?: string } | undefined = { hash: null };
+  let expected = 1;
+  for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
+    const here = bySeq.get(seq)!;
+    if (seq > expected) {
+      const which = seq - 1 > expected ? `records ${expected} to ${seq - 1}` : `record ${expected}`;
+      add(here[0].file, `${which} of stage ${stage}, before this one, ${seq - 1 > expected ? "are" : "is"} missing (deleted?): restore from git (git log --diff-filter=D --name-only -- ${folder})`);
+      prev = undefined;
+    }
+    expected = seq + 1;
+    for (const s of here) {
+      const [, nameSeq, kind, release, short] = NAME.exec(path.basename(s.file))!;
+      if (s.hash.slice(0, 12) !== short || Number(nameSeq) !== s.record.seq || kind !== s.record.kind || release !== s.record.release) {
+        add(s.file, `was edited after it was written (its content hashes to ${s.hash.slice(0, 12)}, its name says ${short}): restore it from git (git log -p -- ${show(s.file)})`);
       }
     }
-    return out.sort((a, b) => a.record.at.localeCompare(b.record.at) || a.file.localeCompare(b.file)).map((x) => x.record);
+    const following: StoredRecord[] = prev === undefined ? here : here.filter((s) => s.record.prev === prev!.hash);
+    if (prev !== undefined) {
+      for (const s of here.filter((x) => !following.includes(x))) {
+        add(s.file, `does not follow ${seq === 1 ? "the start of the chain" : `record ${seq - 1}${prev.file ? ` (${show(prev.file)})` : ""}`}: it was inserted, reordered or renumbered by hand. Remove it (git log -- ${show(s.file)} shows who added it) and re-run the command that should have written it`);
+      }
+    }
+    if (following.length > 1) {
+      add(following[1].file, `${following.map((s) => show(s.file)).join(" and ")} ${following.length === 2 ? "both" : "all"} follow record ${seq - 1} of stage ${stage}: two branches each appended to this stage (a fork). Keep one branch's records: \`git rm\` the other branch's records from record ${seq} on, and re-run their commands so they are chained after`);
+    }
+    const chosen: StoredRecord = following[0] ?? here[0];
+    const short = NAME.exec(path.basename(chosen.file))![4];
+    prev = { hash: chosen.hash.slice(0, 12) === short ? chosen.hash : (bySeq.get(seq + 1)?.find((s) => s.record.prev?.startsWith(short))?.record.prev ?? null), file: chosen.file };
   }
+  return problems;
 }

@@ -15,6 +15,20 @@ export interface StackPointer {
   readonly pointer: ReleaseConfig | undefined;
   /** Image name used by each app (`blueprint:apps.<app>.image`). */
   readonly appImages: Readonly<Record<string, string>>;
+  /** `blueprint:cluster` as written (cloud, name, region, project, context). */
+  readonly cluster: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * The cluster a stack deploys to, as the program's `cluster` output names it:
+ * `<cloud>/<region | project/region | context>/<name>` (name defaults to `<project>-<stack>`).
+ * `verify` compares the outputs' identity with this one, computed from the stage's stack file.
+ */
+export function clusterIdentity(cluster: Readonly<Record<string, unknown>> | undefined, project: string, stack: string): string | undefined {
+  if (!cluster || typeof cluster.cloud !== "string") return undefined;
+  const sub = (k: string) => (cluster[k] !== null && typeof cluster[k] === "object" ? cluster[k] as Record<string, unknown> : {});
+  const location = cluster.cloud === "aws" ? sub("aws").region : cluster.cloud === "gcp" ? `${String(sub("gcp").project)}/${String(sub("gcp").region)}` : sub("existing").context ?? "blueprint:kubeconfig";
+  return `${cluster.cloud}/${String(location)}/${typeof cluster.name === "string" ? cluster.name : `${project}-${stack}`}`;
 }
 
 function load(file: string, stage: string): Document.Parsed {
@@ -40,9 +54,11 @@ export function readPointer(file: string, stage: string): StackPointer {
     if (!parsed.success) throw new Refusal(stage, "stack", `${file}: ${POINTER_KEY} ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
     pointer = parsed.data;
   }
-  const apps = (doc.toJS() as { config?: Record<string, unknown> })?.config?.["blueprint:apps"] as Record<string, { image?: unknown }> | undefined;
+  const config = (doc.toJS() as { config?: Record<string, unknown> } | null)?.config;
+  const apps = config?.["blueprint:apps"] as Record<string, { image?: unknown }> | undefined;
   const appImages = Object.fromEntries(Object.entries(apps ?? {}).filter(([, a]) => typeof a?.image === "string").map(([n, a]) => [n, a.image as string]));
-  return { file, pointer, appImages };
+  const cluster = config?.["blueprint:cluster"];
+  return { file, pointer, appImages, cluster: cluster !== null && typeof cluster === "object" ? cluster as Record<string, unknown> : undefined };
 }
 
 /** Whether two pointers are the same release with the same images. */

@@ -10,8 +10,8 @@ export class RegistryError extends Error {
 
 /** Access to image registries, by digest only. Tests use a fake or real local registries. */
 export interface Registry {
-  /** Whether the registry holds a manifest with exactly the digest of `ref` (`repo@sha256:...`). */
-  has(ref: string): Promise<boolean>;
+  /** Whether the registry holds a manifest with exactly the digest of `ref` (`repo@sha256:...`); gives up after `timeoutMs`. */
+  has(ref: string, timeoutMs?: number): Promise<boolean>;
   /** Copies `from` to `to` (same digest, other repository) keeping the digest, every platform. */
   copy(from: string, to: string): Promise<void>;
   /** The command {@link copy} runs, for people to run themselves. */
@@ -64,10 +64,10 @@ export const execRunner: Runner = (file, args, timeoutMs) =>
 export class SkopeoRegistry implements Registry {
   constructor(private readonly bin = "skopeo", private readonly run: Runner = execRunner) {}
 
-  async has(ref: string): Promise<boolean> {
+  async has(ref: string, timeoutMs = 60_000): Promise<boolean> {
     const digest = digestOf(ref);
     const args = ["inspect", "--raw", ...(isLoopback(ref) ? ["--tls-verify=false"] : []), `docker://${ref}`];
-    const r = await this.run(this.bin, args, 60_000);
+    const r = await this.run(this.bin, args, timeoutMs);
     if (r.missing) throw new RegistryError(`${this.bin} is not installed (Debian/Ubuntu: apt-get install -y skopeo)`);
     if (r.code !== 0) {
       if (/manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known/i.test(r.stderr)) return false;
@@ -115,5 +115,6 @@ function digestOf(ref: string): string {
 function lastLine(text: string): string {
   const line = text.trim().split("\n").pop() ?? "";
   const msg = /msg="(.*)"/.exec(line)?.[1];
-  return (msg ?? line).replace(/\\"/g, '"') || "no output";
+  // skopeo repeats the whole reference before the reason; the caller has already named it.
+  return (msg ?? line).replace(/\\"/g, '"').replace(/^Error parsing image name "[^"]*": /, "") || "no output";
 }

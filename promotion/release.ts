@@ -7,6 +7,9 @@ import { DNS_LABEL } from "../config/names";
 import { Refusal, UsageError } from "./errors";
 import { writeNewFile } from "./files";
 
+/** The largest release file read: a release is a handful of image references. */
+const MAX_RELEASE_BYTES = 64 * 1024;
+
 /** Release ids: `r-` and the first 12 hex digits of the content hash. */
 export const RELEASE_ID = /^r-[0-9a-f]{12}$/;
 /** A full git commit id (SHA-1 or SHA-256): short ids are ambiguous and would change the release id. */
@@ -98,9 +101,11 @@ export class ReleaseStore {
     const file = this.file(id);
     let data: unknown;
     try {
+      const size = fs.statSync(file).size;
+      if (size > MAX_RELEASE_BYTES) throw new Error(`${size} bytes is more than a release file may have (${MAX_RELEASE_BYTES})`);
       data = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
-      throw new Refusal(undefined, "immutable-release", `${file} is not valid JSON: ${(e as Error).message}`);
+      throw new Refusal(undefined, "immutable-release", `${file} is not a readable JSON release file: ${(e as Error).message}`);
     }
     const parsed = releaseFileSchema.safeParse(data);
     if (!parsed.success) {

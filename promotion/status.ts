@@ -1,122 +1,176 @@
 import * as fs from "node:fs";
+import { pulledImages } from "./commands";
 import { Refusal } from "./errors";
-import type { HistoryRecord } from "./history";
+import { describeProblems, type HistoryRecord } from "./history";
 import { readPointer, samePointer } from "./pointer";
-import { promotionProblems, releaseInStage } from "./rules";
+import { mapImage, RegistryError } from "./registry";
+import { promotionProblems, releaseInStage, type Problem } from "./rules";
 import type { Stage } from "./stages";
-import { shown, stageFile, type Workspace } from "./workspace";
+import { shown, stageFile, type Deps, type Workspace } from "./workspace";
 
-/** One column of the status table. */
-export interface StageStatus {
-  readonly stage: string;
-  readonly rows: Readonly<Record<string, readonly string[]>>;
-  /** Longer explanations printed under the table. */
-  readonly notes: readonly string[];
+/** How long `status` waits for a registry: it reports, so a slow registry must not hold it up long. */
+const STATUS_REGISTRY_TIMEOUT_MS = 15_000;
+
+/** The widest status line when the output is not a terminal. */
+export const STATUS_WIDTH = 100;
+
+/** The status report: text, and whether the history is broken (then `status` exits 1). */
+export interface StatusReport {
+  readonly lines: readonly string[];
+  readonly broken: boolean;
 }
 
-const SHORT = 12;
+const time = (iso: string | Date) => (typeof iso === "string" ? iso : iso.toISOString()).slice(0, 16).replace("T", " ");
+const short = (ref: string) => {
+  const at = ref.indexOf("@");
+  return at >= 0 ? ref.slice(at + 1, at + 8 + 12) : ref;
+};
+const who = (by: string) => by.replace(/ <.*>$/, "");
 
-/** The state of every stage, side by side: what runs, who put it there, whether it is verified, what waits. */
-export function stageStatus(ws: Workspace, now: Date): StageStatus[] {
-  const history = ws.history.list();
-  const imageNames = new Set<string>();
-  const columns = ws.stages.ordered.map((stage) => column(ws, stage, history, now, imageNames));
-  return columns.map((c) => ({ ...c, rows: { ...c.rows, ...Object.fromEntries([...imageNames].sort().map((n) => [`image ${n}`, c.rows[`image ${n}`] ?? ["-"]])) } }));
+/**
+ * Every stage, one block each: what runs, who put it there and when, whether that release is
+ * verified since, and every release waiting upstream with every rule that blocks it (the
+ * registry's included). Breaks in the history come first.
+ */
+export async function statusReport(ws: Workspace, deps: Deps, now: Date): Promise<StatusReport> {
+  const view = ws.history.read();
+  const lines: string[] = [];
+  if (view.problems.length > 0) {
+    lines.push("HISTORY BROKEN: promote, rollback, approve and verify refuse until it is repaired:");
+    for (const p of describeProblems(view.problems, (f) => shown(ws, f))) lines.push(`  - ${p}`);
+    lines.push("");
+  }
+  for (const stage of ws.stages.ordered) lines.push(...(await block(ws, deps, stage, view.records, now)));
+  return { lines, broken: view.problems.length > 0 };
 }
 
-function column(ws: Workspace, stage: Stage, history: readonly HistoryRecord[], now: Date, imageNames: Set<string>): StageStatus {
+async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
+  const gates = [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : ""].filter(Boolean);
+  const out = [`${stage.name}  (stack ${stage.stack}; ${gates.join("; ")})`];
+  const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
   const file = stageFile(ws, stage);
-  const notes: string[] = [];
-  const rows: Record<string, string[]> = { stack: [stage.stack], from: [stage.from.length ? `${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "(entry: CI)"] };
-  const gates = [stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : ""].filter(Boolean);
-  rows.gates = [gates.join(", ") || "-"];
-  if (stage.registry) rows.registry = [stage.registry];
+  let id: string | undefined;
   if (!fs.existsSync(file)) {
-    rows.release = ["(no stack file)"];
-    notes.push(`${stage.name}: ${shown(ws, file)} does not exist yet`);
-    return { stage: stage.name, rows, notes };
-  }
-  let pointer;
-  try {
-    pointer = readPointer(file, stage.name).pointer;
-  } catch (e) {
-    if (!(e instanceof Refusal)) throw e;
-    rows.release = ["(unreadable)"];
-    notes.push(e.message);
-    return { stage: stage.name, rows, notes };
-  }
-  const id = pointer?.id;
-  rows.release = [id ?? "(none)"];
-  for (const [name, ref] of Object.entries(pointer?.images ?? {})) {
-    imageNames.add(name);
-    const at = ref.indexOf("@");
-    rows[`image ${name}`] = [at >= 0 ? `${ref.slice(at + 1, at + 8 + SHORT)}` : ref];
-  }
-  const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
-  if (last && last.release !== id) notes.push(`${stage.name}: the last ${last.kind} record (${last.release} at ${last.at}) is not what the stack file names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
-  if (id) {
-    if (!ws.releases.has(id)) notes.push(`${stage.name}: release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
-    else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) notes.push(`${stage.name}: the images in ${shown(ws, file)} differ from release ${id}`);
-    if (last && last.release === id) rows.promoted = [`${last.kind === "rollback" ? "rollback " : ""}${last.at.slice(0, 16).replace("T", " ")}`, `by ${last.by.replace(/ <.*>$/, "")}`];
-    else rows.promoted = ["(no record)"];
-    const state = releaseInStage(history, stage.name, id);
-    rows.verified = state.verifiedSince
-      ? [`yes ${state.verifiedSince.toISOString().slice(0, 16).replace("T", " ")}`]
-      : state.lastVerification
-        ? [`FAILED ${state.lastVerification.at.toISOString().slice(0, 16).replace("T", " ")}`]
-        : ["no"];
+    row("release", `(no stack file: ${shown(ws, file)})`);
   } else {
-    rows.promoted = ["-"];
-    rows.verified = ["-"];
+    try {
+      const { pointer } = readPointer(file, stage.name);
+      id = pointer?.id;
+      const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+      const placed = last && last.release === id ? `, ${last.kind === "rollback" ? "rolled back to" : "promoted"} ${time(last.at)} by ${who(last.by)}${last.kind === "promotion" && last.overridden?.length ? ` (override: ${last.overridden.map((o) => o.rule).join(", ")})` : ""}` : id ? ", no record put it there" : "";
+      row("release", `${id ?? "(none)"}${placed}`);
+      if (last && last.release !== id) row("note", `the last ${last.kind} record (${last.release} at ${last.at}) is not what ${shown(ws, file)} names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
+      if (id) {
+        if (!ws.releases.has(id)) row("note", `release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
+        else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) row("note", `the images in ${shown(ws, file)} differ from release ${id}`);
+        const state = releaseInStage(history, stage.name, id, now);
+        const since = state.placedAt ? ` (not since its ${state.placedBy === "rollback" ? "rollback" : "promotion"} ${time(state.placedAt)})` : "";
+        row("verified", state.verifiedSince ? `yes, ${time(state.verifiedSince)}` : state.lastVerification ? `FAILED ${time(state.lastVerification.at)}: ${state.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${stage.name} --outputs ${stage.name}-outputs.json`);
+        for (const i of state.ignored) row("ignored", `verification record ${i.seq} of ${stage.name}: ${i.why}`);
+      }
+      const images = Object.entries(pointer?.images ?? {}).map(([n, ref]) => `${n} ${short(ref)}`);
+      if (images.length) row("images", images.join(", "));
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      row("release", `(unreadable) ${e.message}`);
+    }
   }
-  rows.waiting = ["-"];
-  if (stage.from.length > 0) {
-    const upstreamIds = new Set<string>();
-    for (const up of stage.from) {
-      const upFile = stageFile(ws, ws.stages.get(up));
-      if (!fs.existsSync(upFile)) continue;
-      try {
-        const upId = readPointer(upFile, up).pointer?.id;
-        if (upId && upId !== id) upstreamIds.add(upId);
-      } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
+  for (const cand of upstreamCandidates(ws, stage, id)) {
+    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(await registryProblems(ws, deps, stage, cand))];
+    if (problems.length === 0) {
+      row("waiting", `${cand}: ready: npm run promote -- ${stage.name}`);
+      continue;
+    }
+    row("waiting", `${cand}: blocked by ${[...new Set(problems.map((p) => p.rule))].join(", ")}`);
+    for (const p of problems) row("", `- [${p.rule}] ${p.message}`);
+  }
+  return out;
+}
+
+/** Releases the upstream stages run that this stage does not. */
+function upstreamCandidates(ws: Workspace, stage: Stage, current: string | undefined): string[] {
+  const ids = new Set<string>();
+  for (const up of stage.from) {
+    const upFile = stageFile(ws, ws.stages.get(up));
+    if (!fs.existsSync(upFile)) continue;
+    try {
+      const upId = readPointer(upFile, up).pointer?.id;
+      if (upId && upId !== current) ids.add(upId);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+    }
+  }
+  return [...ids];
+}
+
+/** Image names the stage's apps use that the release does not have. */
+function imageProblems(ws: Workspace, stage: Stage, id: string): Problem[] {
+  const file = stageFile(ws, stage);
+  if (!ws.releases.has(id) || !fs.existsSync(file)) return [];
+  const images = ws.releases.get(id).images;
+  let appImages: Readonly<Record<string, string>>;
+  try {
+    appImages = readPointer(file, stage.name).appImages;
+  } catch (e) {
+    if (e instanceof Refusal) return [];
+    throw e;
+  }
+  const missing = Object.entries(appImages).filter(([, image]) => !(image in images));
+  return missing.length ? [{ rule: "images", overridable: false, message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}` }] : [];
+}
+
+/** Whether the stage's registry holds every image of the release (no check without a registry mapping). */
+async function registryProblems(ws: Workspace, deps: Deps, stage: Stage, id: string): Promise<Problem[]> {
+  if (!stage.registry || !ws.releases.has(id)) return [];
+  const release = ws.releases.get(id);
+  const problems: Problem[] = [];
+  for (const [name, target] of Object.entries(pulledImages(stage, release))) {
+    try {
+      if (!(await deps.registry.has(target, STATUS_REGISTRY_TIMEOUT_MS))) {
+        problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
+      }
+    } catch (e) {
+      if (!(e instanceof RegistryError) && !(e instanceof Refusal)) throw e;
+      problems.push({ rule: "registry", overridable: false, message: `cannot check image ${name} in ${stage.registry}: ${e.message}` });
+    }
+  }
+  return problems;
+}
+
+/** Lines cut to `width` columns: long lines wrap under their own indentation, long words are broken. */
+export function fitWidth(lines: readonly string[], width: number): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line.length <= width) {
+      out.push(line);
+      continue;
+    }
+    const labelled = /^\s*(?:\S+\s+)?/.exec(line)![0];
+    const lead = labelled.length <= width / 2 ? labelled : /^\s*/.exec(line)![0].slice(0, Math.floor(width / 2));
+    const hang = " ".repeat(lead.length);
+    let current = lead;
+    let fresh = true;
+    for (let word of line.slice(lead.length).split(" ").filter(Boolean)) {
+      while (word.length > 0) {
+        const sep = fresh ? "" : " ";
+        if (current.length + sep.length + word.length <= width) {
+          current += sep + word;
+          fresh = false;
+          break;
+        }
+        if (!fresh) {
+          out.push(current);
+          current = hang;
+          fresh = true;
+          continue;
+        }
+        const room = width - current.length;
+        out.push(current + word.slice(0, room));
+        word = word.slice(room);
+        current = hang;
       }
     }
-    const waiting: string[] = [];
-    for (const cand of upstreamIds) {
-      const problems = promotionProblems(stage, cand, history, now);
-      waiting.push(`${cand}: ${problems.length === 0 ? "ready" : `blocked (${[...new Set(problems.map((p) => p.rule))].join(", ")})`}`);
-      if (problems.length === 0) notes.push(`${stage.name}: release ${cand} is ready: npm run promote -- ${stage.name}`);
-      for (const p of problems) notes.push(`${stage.name}: ${cand} [${p.rule}] ${p.message}`);
-    }
-    if (waiting.length) rows.waiting = waiting;
+    if (!fresh) out.push(current);
   }
-  return { stage: stage.name, rows, notes };
-}
-
-/** The status as a text table: one column per stage, then the notes. */
-export function formatStatus(columns: readonly StageStatus[]): string {
-  const rowNames: string[] = [];
-  for (const c of columns) for (const r of Object.keys(c.rows)) if (!rowNames.includes(r)) rowNames.push(r);
-  const order = ["stack", "from", "gates", "registry", "release"];
-  rowNames.sort((a, b) => rank(a, order) - rank(b, order));
-  const label = Math.max(...rowNames.map((r) => r.length), "stage".length);
-  const widths = columns.map((c) => Math.max(c.stage.length, ...Object.values(c.rows).flat().map((l) => l.length)));
-  const line = (cells: readonly string[], head: string) => `${head.padEnd(label)}  ${cells.map((x, i) => x.padEnd(widths[i])).join("  ")}`.trimEnd();
-  const out = [line(columns.map((c) => c.stage), "stage"), line(widths.map((w) => "-".repeat(w)), "-".repeat(label))];
-  for (const r of rowNames) {
-    const cells = columns.map((c) => c.rows[r] ?? ["-"]);
-    const height = Math.max(...cells.map((c) => c.length));
-    for (let i = 0; i < height; i++) out.push(line(cells.map((c) => c[i] ?? ""), i === 0 ? r : ""));
-  }
-  const notes = columns.flatMap((c) => c.notes);
-  if (notes.length) out.push("", ...notes);
-  return out.join("\n");
-}
-
-function rank(row: string, order: readonly string[]): number {
-  const i = order.indexOf(row);
-  if (i >= 0) return i;
-  if (row.startsWith("image ")) return order.length;
-  return order.length + 1 + ["promoted", "verified", "waiting"].indexOf(row);
+  return out;
 }

@@ -8,6 +8,8 @@ import { loadStages, type Stage, type Stages } from "./stages";
 /** Where promotion keeps its files, all inside the stack config folder (`stacks/`). */
 export interface Workspace {
   readonly projectDir: string;
+  /** The Pulumi project name (Pulumi.yaml). */
+  readonly project: string;
   readonly stacksDir: string;
   readonly stages: Stages;
   readonly releases: ReleaseStore;
@@ -22,6 +24,8 @@ export interface Deps {
   actor(): string;
   readonly registry: Registry;
   out(line: string): void;
+  /** Terminal width for `status` (default: 100 columns). */
+  readonly columns?: number;
 }
 
 /** Opens the promotion files of the project in `projectDir` (the folder holding Pulumi.yaml). */
@@ -29,12 +33,14 @@ export function openWorkspace(projectDir: string): Workspace {
   const project = readProject(projectDir);
   const stacksDir = project.stackConfigDir;
   const historyDir = path.join(stacksDir, "history");
+  const stages = loadStages(path.join(stacksDir, "stages.yaml"));
   return {
     projectDir,
+    project: project.name,
     stacksDir,
-    stages: loadStages(path.join(stacksDir, "stages.yaml")),
+    stages,
     releases: new ReleaseStore(path.join(stacksDir, "releases")),
-    history: new HistoryStore(historyDir),
+    history: new HistoryStore(historyDir, stages.ordered.map((s) => s.name), projectDir),
     locksDir: path.join(historyDir, ".locks"),
   };
 }

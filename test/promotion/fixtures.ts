@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../helpers/program";
 import { main } from "../../promotion/cli";
-import { readPointer, writePointer } from "../../promotion/pointer";
+import { clusterIdentity, readPointer, writePointer } from "../../promotion/pointer";
 import type { Registry } from "../../promotion/registry";
 import { openWorkspace, type Deps, type Workspace } from "../../promotion/workspace";
 
@@ -99,21 +100,27 @@ export function harness(stages?: string): Harness {
     out: [],
     actor: "Release Bot <ci@example.com>",
     deps: () => ({ now: h.clock.now, actor: () => h.actor, registry: h.registry, out: (l) => h.out.push(l) }),
-    cli: (...argv) => main(argv, { projectDir: dir, deps: h.deps() }),
+    cli: (...argv) => main(argv, { projectDir: dir, deps: h.deps(), vars: {} }),
     stackText: (stack) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8"),
   };
   return h;
 }
 
-/** Outputs JSON as `pulumi stack output --json` prints it for a stage running `releaseId` with `ref`. */
-export function outputsJson(dir: string, name: string, releaseId: string | null, ref: string): string {
+/**
+ * Outputs JSON as `pulumi stack output --json -s <stack>` prints it for a stack running `releaseId`
+ * with `ref`: the stack and cluster identity come from the project copy's stack file, as the program
+ * computes them; `origin` overrides them (evidence from elsewhere).
+ */
+export function outputsJson(dir: string, name: string, releaseId: string | null, ref: string, stack: string, origin: { stack?: string; cluster?: string | null } = {}): string {
   const file = path.join(dir, name);
-  fs.writeFileSync(file, JSON.stringify({ releaseId, images: { frontend: ref, backend: ref }, cloud: "existing" }));
+  const stackFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
+  const cluster = origin.cluster === undefined ? clusterIdentity(readPointer(stackFile, stack).cluster, "blueprint", stack) : origin.cluster ?? undefined;
+  fs.writeFileSync(file, JSON.stringify({ stack: origin.stack ?? stack, cluster, releaseId, images: { frontend: ref, backend: ref }, cloud: "existing" }));
   return file;
 }
 
 /** Pods JSON as `kubectl get pods -o json` prints it. */
-export function podsJson(dir: string, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean }[]): string {
+export function podsJson(dir: string, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean; stack?: string | null }[]): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, JSON.stringify({
     apiVersion: "v1",
@@ -123,6 +130,7 @@ export function podsJson(dir: string, name: string, pods: { name: string; imageI
         name: p.name,
         namespace: "shop",
         labels: { ...(p.managed === false ? {} : { "app.kubernetes.io/managed-by": "pulumi" }), ...(p.version ? { "app.kubernetes.io/version": p.version } : {}) },
+        ...(p.stack === null ? {} : { annotations: { "blueprint.dev/stack": p.stack ?? "dev" } }),
       },
       status: { phase: "Running", containerStatuses: [{ name: "app", image: "ignored", imageID: p.imageID, ready: true }] },
     })),
@@ -140,7 +148,7 @@ export async function releaseVerifiedInDev(h: Harness, c = "a", commit = COMMIT_
   expect(await h.cli("release", "create", "--image", `podinfo=${ref}`, "--commit", commit)).toBe(0);
   const id = /release (r-[0-9a-f]{12})/.exec(h.out.join("\n"))![1];
   expect(await h.cli("promote", "dev", "--release", id)).toBe(0);
-  expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, `dev-${id}.json`, id, ref))).toBe(0);
+  expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, `dev-${id}.json`, id, ref, "dev"))).toBe(0);
   return id;
 }
 
@@ -149,4 +157,22 @@ export function drain(h: Harness): string {
   const text = h.out.join("\n");
   h.out.length = 0;
   return text;
+}
+
+/**
+ * Runs the CLI in its own node process in the project copy, optionally with a `--require` hook
+ * (to kill or slow the process at a chosen moment). Resolves with the exit code (null when killed) and output.
+ */
+export function spawnCli(h: Harness, args: readonly string[], hook?: string, actor = "process test"): Promise<{ code: number | null; out: string }> {
+  if (!fs.existsSync(path.join(h.dir, "node_modules"))) fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(h.dir, "node_modules"));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...(hook ? ["--require", hook] : []), "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), ...args], {
+      cwd: h.dir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, BLUEPRINT_ACTOR: actor, NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ code, out }));
+  });
 }

@@ -14,7 +14,7 @@ const pointer = (h: Harness, stack: string) => readPointer(path.join(h.dir, "sta
 
 /** Verifies `id` in `stage` from stack outputs that match it. */
 async function verifyIn(h: Harness, stage: string, id: string, c = "a"): Promise<void> {
-  expect(await h.cli("verify", stage, "--outputs", outputsJson(h.dir, `${stage}-${id}-${h.clock.now().getTime()}.json`, id, `${PODINFO}@${digest(c)}`))).toBe(0);
+  expect(await h.cli("verify", stage, "--outputs", outputsJson(h.dir, `${stage}-${id}-${h.clock.now().getTime()}.json`, id, `${PODINFO}@${digest(c)}`, h.ws().stages.get(stage).stack))).toBe(0);
 }
 
 describe("promote to an entry stage", () => {
@@ -84,7 +84,7 @@ describe("stage order and upstream verification", () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
     h.clock.advance(HOUR);
-    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "stale.json", null, `${PODINFO}@${digest("f")}`))).toBe(1);
+    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "stale.json", null, `${PODINFO}@${digest("f")}`, "dev"))).toBe(1);
     const failed = history(h, "dev").filter((r) => r.kind === "verification" && r.result === "failed");
     expect(failed).toHaveLength(1);
     h.clock.advance(2 * HOUR);
@@ -235,7 +235,7 @@ describe("one promotion at a time", () => {
     fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), by: "Bob", since: "2026-01-05T09:59:00.000Z", command: "promote staging" }));
     drain(h);
     expect(await h.cli("promote", "staging")).toBe(1);
-    expect(drain(h)).toContain(`stage staging: another promotion of this stage is running: ${lock} is held by "promote staging" (pid ${process.pid}, running) of Bob`);
+    expect(drain(h)).toContain(`stage staging: another command is changing this stage: ${lock} is held by "promote staging" (pid ${process.pid}, running) of Bob`);
     fs.rmSync(lock);
     expect(await h.cli("promote", "staging")).toBe(0);
     expect(fs.existsSync(lock)).toBe(false);
@@ -315,7 +315,7 @@ fs.renameSync = (from, to) => {
     expect(h.stackText("dev")).toBe(before);
     expect(pointer(h, "dev")?.id).toBeUndefined();
     expect(await h.cli("status")).toBe(0);
-    expect(drain(h)).toMatch(new RegExp(`dev: the last promotion record \\(${id} at [-0-9T:.]+Z\\) is not what the stack file names \\(no release\\)`));
+    expect(drain(h).replace(/\s+/g, " ")).toMatch(new RegExp(`note the last promotion record \\(${id} at [-0-9T:.]+Z\\) is not what stacks/Pulumi.dev.yaml names \\(no release\\)`));
   });
 
   it("after the rename leaves the new file, complete", async () => {

@@ -31,6 +31,23 @@ describe("registry references", () => {
     const lying = new SkopeoRegistry("skopeo", async () => ({ code: 0, stdout: Buffer.from("{}"), stderr: "" }));
     await expect(lying.has(`a.io/x@${digest("a")}`)).rejects.toThrow("the registry returned a manifest with digest sha256:44136fa3");
   });
+
+  it("give up on a registry after the time the caller allows (status waits less than promote)", async () => {
+    const waited: number[] = [];
+    const absent = new SkopeoRegistry("skopeo", async (_file, _args, timeoutMs) => {
+      waited.push(timeoutMs);
+      return { code: 1, stdout: Buffer.alloc(0), stderr: "manifest unknown" };
+    });
+    expect(await absent.has(`a.io/x@${digest("a")}`)).toBe(false);
+    expect(await absent.has(`a.io/x@${digest("a")}`, 15_000)).toBe(false);
+    expect(waited).toEqual([60_000, 15_000]);
+  });
+
+  it("say why a registry cannot be read without repeating the reference", async () => {
+    const ref = `a.io/x@${digest("a")}`;
+    const offline = new SkopeoRegistry("skopeo", async () => ({ code: 1, stdout: Buffer.alloc(0), stderr: `time="x" level=fatal msg="Error parsing image name \\"docker://${ref}\\": pinging container registry a.io: dial tcp: lookup a.io: no such host"` }));
+    await expect(offline.has(ref)).rejects.toThrow(`cannot read ${ref}: pinging container registry a.io: dial tcp: lookup a.io: no such host`);
+  });
 });
 
 const missing = missingTools();
@@ -79,12 +96,12 @@ describeWithTools("a real OCI registry on loopback", () => {
     const dir = tempProject(`stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: ${b.host}/mirror\n`);
     const out: string[] = [];
     const deps = { now: new FakeClock().now, actor: () => "registry test", out: (l: string) => out.push(l) };
-    const cli = (...argv: string[]) => main(argv, { projectDir: dir, deps });
+    const cli = (...argv: string[]) => main(argv, { projectDir: dir, deps, vars: {} });
     const source = `${a.host}/shop/podinfo@${digestTwo}`;
     expect(await cli("release", "create", "--image", `podinfo=${source}`, "--commit", COMMIT_A)).toBe(0);
     const id = openWorkspace(dir).releases.list()[0].id;
     expect(await cli("promote", "dev", "--release", id)).toBe(0);
-    expect(await cli("verify", "dev", "--outputs", outputsJson(dir, "o.json", id, source))).toBe(0);
+    expect(await cli("verify", "dev", "--outputs", outputsJson(dir, "o.json", id, source, "dev"))).toBe(0);
     out.length = 0;
 
     expect(await cli("promote", "mirror")).toBe(1);

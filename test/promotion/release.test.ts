@@ -78,6 +78,17 @@ describe("release create", () => {
     expect(() => store.get(release.id)).toThrow(/was edited: its images and commit hash to r-[0-9a-f]{12}, not r-/);
   });
 
+  it("refuses a release file that is not JSON, or too big to be a release, naming it", () => {
+    const h = harness();
+    const store = new ReleaseStore(path.join(h.dir, "stacks/releases"));
+    const { release } = store.create({ podinfo: ref("a") }, COMMIT_A, h.clock.now(), h.actor);
+    const file = store.file(release.id);
+    fs.writeFileSync(file, "{ not json");
+    expect(() => store.get(release.id)).toThrow(`${file} is not a readable JSON release file`);
+    fs.truncateSync(file, 70 * 1024);
+    expect(() => store.get(release.id)).toThrow("71680 bytes is more than a release file may have (65536)");
+  });
+
   it("names the flag and the known releases when an id is unknown", () => {
     const store = new ReleaseStore(path.join(harness().dir, "stacks/releases"));
     expect(() => store.get("r-000000000000", "--to")).toThrow(UsageError);

@@ -1,8 +1,12 @@
 import { readProject, readStackConfig } from "../../tools/offline/project";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 import type { RunResult } from "../../tools/offline/run";
-import { runStack } from "../helpers/program";
-import { digest, drain, harness, HOUR, outputsJson, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { STACK_ANNOTATION } from "../../promotion/evidence";
+import { clusterIdentity, readPointer } from "../../promotion/pointer";
+import { PROJECT_DIR, runStack, shippedStacks } from "../helpers/program";
+import { digest, drain, harness, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -69,7 +73,10 @@ describe("promoting a release, rendered", () => {
     expect(images(after).every((i) => i === `${PODINFO}@${digest("a")}`)).toBe(true);
     expect(after.outputs.releaseId).toBe(id);
 
-    await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "staging.json", id, `${PODINFO}@${digest("a")}`));
+    // The program's own outputs are accepted as staging's evidence, and refused as dev's.
+    fs.writeFileSync(path.join(h.dir, "staging-outputs.json"), JSON.stringify(after.outputs));
+    expect(await h.cli("verify", "dev", "--outputs", path.join(h.dir, "staging-outputs.json"))).toBe(1);
+    expect(await h.cli("verify", "staging", "--outputs", path.join(h.dir, "staging-outputs.json"))).toBe(0);
     h.clock.advance(24 * HOUR);
     h.actor = "Alice <alice@example.com>";
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
@@ -82,5 +89,17 @@ describe("promoting a release, rendered", () => {
     expect(new Set(images(prod))).toEqual(new Set(images(dev)));
     expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`));
     expect(prod.outputs.images).toEqual(dev.outputs.images);
+  });
+});
+
+describe("where evidence comes from, rendered", () => {
+  it.each(shippedStacks())("stack %s outputs its stack and the cluster identity verify expects, and every pod names the stack", async (stack) => {
+    const result = await runStack(stack);
+    const { cluster } = readPointer(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), stack);
+    expect(result.outputs.stack).toBe(stack);
+    expect(result.outputs.cluster).toBe(clusterIdentity(cluster, readProject(PROJECT_DIR).name, stack));
+    const templates = result.objects.filter((o) => o.kind === "Deployment" || o.kind === "Job").map((o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template);
+    expect(templates.length).toBeGreaterThan(0);
+    for (const t of templates) expect(t.metadata.annotations?.[STACK_ANNOTATION]).toBe(stack);
   });
 });

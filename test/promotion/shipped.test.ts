@@ -21,7 +21,16 @@ describe("the shipped promotion files", () => {
     expect(pointer.images).toEqual(ws.releases.get(pointer.id).images);
   });
 
-  it("keep a history every record of which is valid", () => {
+  it("keep a history every record of which is valid, in unbroken chains", () => {
     expect(() => ws.history.list()).not.toThrow();
+    expect(ws.history.read().problems).toEqual([]);
+  });
+
+  it("start from r-61909ab161ac promoted to dev, and to staging with a recorded override, with no verification and no approval", () => {
+    const records = ws.history.list();
+    expect(records.map((r) => [r.stage, r.kind, r.release])).toEqual([["dev", "promotion", "r-61909ab161ac"], ["staging", "promotion", "r-61909ab161ac"]]);
+    const staging = records[1];
+    expect(staging.kind === "promotion" && staging.overridden?.map((o) => o.rule)).toEqual(["verified-upstream"]);
+    expect(staging.reason).toMatch(/\S/);
   });
 });

@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { currentActor } from "../../promotion/actor";
+import { actorKey, currentActor, normaliseActor } from "../../promotion/actor";
+import { main } from "../../promotion/cli";
 import { verify } from "../../promotion/commands";
 import { SourceUnavailable } from "../../promotion/evidence";
 import { HistoryStore, type PromotionRecord, type VerificationRecord } from "../../promotion/history";
@@ -44,7 +46,8 @@ describe("verify", () => {
     expect(text).toContain('pod shop/frontend-pending container app has image ID "" with no sha256 digest');
     expect(text).toContain("recorded as a failed verification: stacks/history/dev/");
     const last = history(h, "dev").filter((r): r is VerificationRecord => r.kind === "verification").pop()!;
-    expect(last).toMatchObject({ result: "failed", release: id, sources: [`pods:${pods}`] });
+    expect(last).toMatchObject({ result: "failed", release: id, evidence: [{ source: `pods:${pods}`, pods: 3, images: 3, stack: "dev", bytes: fs.statSync(pods).size }], problemCount: 3 });
+    expect(last.evidence[0].sha256).toBe(createHash("sha256").update(fs.readFileSync(pods)).digest("hex"));
     expect(last.problems).toHaveLength(3);
   });
 
@@ -52,7 +55,7 @@ describe("verify", () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
     drain(h);
-    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "o.json", null, ref("b")))).toBe(1);
+    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "o.json", null, ref("b"), "dev"))).toBe(1);
     const text = drain(h);
     expect(text).toContain(`releaseId is null, expected "${id}"`);
     expect(text).toContain(`outputs.images.frontend is ${ref("b")}, which is not an image of release ${id} (${ref("a")})`);
@@ -60,7 +63,7 @@ describe("verify", () => {
 
   it("refuses a stage whose pointer names no release", async () => {
     const h = harness();
-    expect(await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "o.json", null, ref("a")))).toBe(1);
+    expect(await h.cli("verify", "staging", "--outputs", outputsJson(h.dir, "o.json", null, ref("a"), "staging"))).toBe(1);
     expect(drain(h)).toContain("stage staging: stacks/Pulumi.staging.yaml: blueprint:release has no id, so there is no release to verify");
   });
 
@@ -91,7 +94,7 @@ describe("verify", () => {
     const file = path.join(h.dir, "stacks/Pulumi.dev.yaml");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(`podinfo: ${ref("a")}`, `podinfo: ${ref("c")}`));
     drain(h);
-    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "o.json", id, ref("c")))).toBe(1);
+    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, "o.json", id, ref("c"), "dev"))).toBe(1);
     expect(drain(h)).toContain(`blueprint:release.images differ from release ${id} (image podinfo: ${ref("c")} -> ${ref("a")})`);
   });
 });
@@ -154,7 +157,7 @@ describe("registry mapping", () => {
     h.registry.present.add(mirrored("a"));
     expect(await h.cli("promote", "gke")).toBe(0);
     expect(pointer(h, "staging")).toEqual({ id, images: { podinfo: ref("a") } });
-    expect(await h.cli("verify", "gke", "--outputs", outputsJson(h.dir, "gke.json", id, mirrored("a")))).toBe(0);
+    expect(await h.cli("verify", "gke", "--outputs", outputsJson(h.dir, "gke.json", id, mirrored("a"), "staging"))).toBe(0);
   });
 
   it("copies by digest with --copy and records the copy", async () => {
@@ -176,7 +179,7 @@ describe("registry mapping", () => {
 });
 
 describe("status", () => {
-  it("shows the stages side by side with what waits upstream and why it is blocked", async () => {
+  it("shows each stage with what waits upstream and every rule that blocks it, within 100 columns", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
     h.clock.advance(20 * 60_000);
@@ -184,11 +187,64 @@ describe("status", () => {
     expect(await h.cli("status")).toBe(0);
     const text = drain(h);
     const lines = text.split("\n");
-    expect(lines[0].split(/\s{2,}/)).toEqual(["stage", "dev", "staging", "prod", "prod-gke"]);
-    expect(lines.find((l) => l.startsWith("release"))!.split(/\s{2,}/)).toEqual(["release", id, "(none)", "(none)", "(none)"]);
-    expect(lines.find((l) => l.startsWith("verified"))).toContain("yes 2026-01-05 09:00");
-    expect(lines.find((l) => l.startsWith("waiting"))).toContain(`${id}: blocked (soak)`);
-    expect(text).toContain(`staging: ${id} [soak] soak time 1h in dev has not elapsed`);
+    expect(lines.filter((l) => /^\S/.test(l)).map((l) => l.split(" ")[0])).toEqual(["dev", "staging", "prod", "prod-gke"]);
+    expect(lines.every((l) => l.length <= 100)).toBe(true);
+    expect(text).toContain(`  release   ${id}, promoted 2026-01-05 09:00 by Release Bot`);
+    expect(text).toContain("  verified  yes, 2026-01-05 09:00");
+    expect(text).toContain(`  waiting   ${id}: blocked by soak`);
+    expect(text.replace(/\n\s+/g, " ")).toContain(`- [soak] soak time 1h in dev has not elapsed`);
+  });
+
+  it("shows the registry among the blockers of a release waiting for a stage that pulls from its own registry", async () => {
+    const h = harness("stages:\n  dev: {}\n  gke:\n    stack: staging\n    from: [dev]\n    registry: europe-west1-docker.pkg.dev/acme/ghcr\n");
+    await releaseVerifiedInDev(h);
+    drain(h);
+    expect(await h.cli("status")).toBe(0);
+    const text = drain(h).replace(/\s+/g, " ");
+    expect(text).toContain("waiting r-");
+    expect(text).toContain(": blocked by registry - [registry] europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@sha256:");
+    expect(text).toContain("is not in europe-west1-docker.pkg.dev/acme/ghcr: npm run promote -- gke --copy");
+    h.registry.present.add(`europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@${digest("a")}`);
+    expect(await h.cli("status")).toBe(0);
+    expect(drain(h)).toContain("ready: npm run promote -- gke");
+  });
+
+  it("shows a waiting release that lacks an image the stage's apps use as blocked by images", async () => {
+    const h = harness("stages:\n  a: {}\n  b:\n    from: [a]\n");
+    const dev = fs.readFileSync(path.join(h.dir, "stacks/Pulumi.dev.yaml"), "utf8");
+    fs.writeFileSync(path.join(h.dir, "stacks/Pulumi.a.yaml"), dev);
+    fs.writeFileSync(path.join(h.dir, "stacks/Pulumi.b.yaml"), dev.replace(/image: podinfo/g, "image: web"));
+    await h.cli("release", "create", "--image", `podinfo=${ref("a")}`, "--commit", COMMIT_B);
+    const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
+    expect(await h.cli("promote", "a", "--release", id)).toBe(0);
+    drain(h);
+    await h.cli("status");
+    const text = drain(h).replace(/\s+/g, " ");
+    expect(text).toContain(`${id}: blocked by verified-upstream, images`);
+    expect(text).toContain(`[images] release ${id} has no image "web" (used by blueprint:apps.frontend.image)`);
+  });
+
+  it("wraps to a narrower terminal", async () => {
+    const h = harness();
+    await releaseVerifiedInDev(h);
+    drain(h);
+    expect(await main(["status"], { projectDir: h.dir, deps: { ...h.deps(), columns: 60 }, vars: {} })).toBe(0);
+    expect(h.out.every((l) => l.length <= 60)).toBe(true);
+  });
+
+  it("after a rollback, says the release now in the stage is not verified until it is verified again", async () => {
+    const h = harness();
+    const a = await releaseVerifiedInDev(h, "a");
+    h.clock.advance(HOUR);
+    await releaseVerifiedInDev(h, "b", COMMIT_B);
+    h.clock.advance(HOUR);
+    expect(await h.cli("rollback", "dev")).toBe(0);
+    drain(h);
+    await h.cli("status");
+    expect(drain(h)).toContain(`  release   ${a}, rolled back to 2026-01-05 11:00`);
+    expect(h.out.join("\n")).toBe("");
+    await h.cli("status");
+    expect(drain(h)).toContain("  verified  no (not since its rollback 2026-01-05 11:00)");
   });
 });
 
@@ -214,5 +270,12 @@ describe("who", () => {
     execFileSync("git", ["-C", h.dir, "config", "user.name", "Ada"]);
     execFileSync("git", ["-C", h.dir, "config", "user.email", "ada@example.com"]);
     expect(currentActor(h.dir, {})).toBe("Ada <ada@example.com>");
+  });
+
+  it("is recorded with whitespace collapsed and the email in lower case, and compared by email", () => {
+    expect(currentActor("/", { BLUEPRINT_ACTOR: "  ci   <CI@Example.COM> " })).toBe("ci <ci@example.com>");
+    expect(normaliseActor("Ops@Example.com")).toBe("ops@example.com");
+    expect(actorKey("CI <ci@example.com>")).toBe(actorKey("ci <CI@example.com>"));
+    expect(actorKey("pipeline 7")).not.toBe(actorKey("pipeline 8"));
   });
 });

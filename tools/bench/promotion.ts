@@ -8,8 +8,9 @@ import { fakeDigest } from "./synth";
 /**
  * Times `promote` and `status` on a long history: a copy of the project's stack files with 100
  * releases and 1,000 audit records (each release promoted and verified through every stage, the
- * last one verified in dev only), written through the promotion modules' own stores so the files
- * are exactly what the commands write. Each `promote` run starts from a fresh copy.
+ * last one verified in dev only), written through the release store and the history's own chaining
+ * (`chainRecord`) so the files are exactly what the commands write, hash chain included. Each
+ * `promote` run starts from a fresh copy.
  */
 
 /** Figures of one command. */
@@ -34,7 +35,7 @@ const DAY = 24 * 3600 * 1000;
 
 type Stores = {
   ReleaseStore: typeof import("../../promotion/release").ReleaseStore;
-  HistoryStore: typeof import("../../promotion/history").HistoryStore;
+  chainRecord: typeof import("../../promotion/history").chainRecord;
   loadStages: typeof import("../../promotion/stages").loadStages;
   readPointer: typeof import("../../promotion/pointer").readPointer;
   writePointer: typeof import("../../promotion/pointer").writePointer;
@@ -51,7 +52,7 @@ async function loadStores(): Promise<Stores> {
   ]);
   return {
     ReleaseStore: release.ReleaseStore,
-    HistoryStore: history.HistoryStore,
+    chainRecord: history.chainRecord,
     loadStages: stages.loadStages,
     readPointer: pointer.readPointer,
     writePointer: pointer.writePointer,
@@ -74,15 +75,23 @@ export function buildHistory(s: Stores, dir: string, now: Date): { stage: string
   const next = order.find((st) => entry && st.from.includes(entry.name));
   if (!entry || !next) throw new Error("promotion bench: stages.yaml needs an entry stage and a stage fed by it");
   const releases = new s.ReleaseStore(path.join(stacksDir, "releases"));
-  const history = new s.HistoryStore(path.join(stacksDir, "history"));
+  // Records are chained here as the store chains them, without re-reading each chain per record.
+  const tails = new Map<string, ReturnType<Stores["chainRecord"]>["stored"]>();
   const stackFile = (stage: string) => path.join(stacksDir, `Pulumi.${stages.get(stage).stack}.yaml`);
 
   const start = now.getTime() - (RELEASES + 2) * DAY;
   let records = 0;
-  const add = (rec: Record<string, unknown>) => {
-    history.append(rec as never);
+  const add = (rec: Parameters<Stores["chainRecord"]>[0]) => {
+    const { name, text, stored } = s.chainRecord(rec, tails.get(rec.stage));
+    fs.mkdirSync(path.join(stacksDir, "history", rec.stage), { recursive: true });
+    fs.writeFileSync(path.join(stacksDir, "history", rec.stage, name), text);
+    tails.set(rec.stage, stored);
     records++;
   };
+  const verification = (stage: string, release: string, at: string) => add({
+    kind: "verification", stage, release, at, by: ACTOR, result: "passed", problems: [], problemCount: 0,
+    evidence: [{ source: `outputs:${stage}-outputs.json`, sha256: "0".repeat(64), bytes: 400, stack: stages.get(stage).stack, images: 2 }],
+  });
   const images = (ref: string) => {
     const apps = s.readPointer(stackFile(entry.name), entry.name).appImages;
     return Object.fromEntries([...new Set(Object.values(apps))].map((img) => [img, `ghcr.io/acme/${img}@${fakeDigest(`${img}-${ref}`)}`]));
@@ -105,14 +114,14 @@ export function buildHistory(s: Stores, dir: string, now: Date): { stage: string
       }
       add({ kind: "promotion", stage: st.name, release: release.id, at: at(), by: ACTOR, from: before?.id ?? null, upstream: [...upstream], before: before?.images ?? {}, images: s.pulledImages(stage, release) });
       current.set(st.name, { id: release.id, images: { ...release.images } });
-      add({ kind: "verification", stage: st.name, release: release.id, at: at(), by: ACTOR, result: "passed", sources: ["outputs:bench.json"], problems: [] });
+      verification(st.name, release.id, at());
     }
   }
   // Periodic re-verification of the entry stage fills the history up to the round number.
   let t = start + (RELEASES + 1) * DAY;
   const last = current.get(entry.name)!;
   while (records < RECORDS) {
-    add({ kind: "verification", stage: entry.name, release: last.id, at: new Date((t += 60_000)).toISOString(), by: ACTOR, result: "passed", sources: ["outputs:bench.json"], problems: [] });
+    verification(entry.name, last.id, new Date((t += 60_000)).toISOString());
   }
   for (const [stage, ptr] of current) {
     const file = stackFile(stage);
@@ -152,4 +161,16 @@ export async function promotionTiming(runs: number, log: (s: string) => void): P
     commands.push({ command: name, wallMs: times.length ? summarise(times) : undefined, note });
   }
   return { releases: RELEASES, records, commands, note: `${RELEASES} releases, ${records} history records, stages from stacks/stages.yaml; whole-process time of \`node --import tsx promotion/cli.ts ...\`` };
+}
+
+/** `node --import tsx tools/bench/promotion.ts [runs]`: the promotion figures alone. */
+if (require.main === module) {
+  const runs = Number(process.argv[2] ?? 5);
+  promotionTiming(Number.isInteger(runs) && runs > 0 ? runs : 5, (s) => console.error(s)).then((r) => {
+    console.log(r.note ?? "");
+    for (const c of r.commands) console.log(`${c.command.padEnd(16)} ${c.wallMs ? `median ${c.wallMs.median.toFixed(0)} ms, min ${c.wallMs.min.toFixed(0)}, max ${c.wallMs.max.toFixed(0)} (${c.wallMs.runs} runs)` : c.note}`);
+  }, (e: Error) => {
+    console.error(`bench: promotion: ${e.message}`);
+    process.exit(1);
+  });
 }

@@ -1,0 +1,133 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { main } from "./cli";
+import { pulledImages } from "./commands";
+import { clusterIdentity, readPointer } from "./pointer";
+import type { Registry } from "./registry";
+import { openWorkspace } from "./workspace";
+
+/**
+ * `npm run demo`: the whole promotion workflow, dev -> staging -> prod, in a scratch copy of the
+ * project's stack files, with a simulated clock so soak times pass in seconds. The real workspace is
+ * never touched, and there is no way to bend the clock of a real one. The output is deterministic:
+ * README.md shows it verbatim.
+ */
+
+const START = new Date("2026-12-01T09:00:00.000Z");
+const CI = "CI <ci@example.com>";
+const IMAGE = "ghcr.io/stefanprodan/podinfo";
+const DIGEST = `sha256:${"5".repeat(64)}`;
+const COMMIT = "9f1c2d3e4b5a69788796a5b4c3d2e1f0a9b8c7d6";
+
+/** A registry in memory: holds what was copied into it (the demo has no network). */
+class DemoRegistry implements Registry {
+  private readonly held = new Set<string>();
+  async has(ref: string): Promise<boolean> {
+    return this.held.has(ref);
+  }
+  async copy(_from: string, to: string): Promise<void> {
+    this.held.add(to);
+  }
+  copyCommand(from: string, to: string): string {
+    return `skopeo copy --all --preserve-digests docker://${from} docker://${to}`;
+  }
+}
+
+/** Copies what promotion reads (Pulumi.yaml, stacks/ with releases and history) to a scratch folder. */
+function scratchCopy(projectDir: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blueprint-demo-"));
+  fs.copyFileSync(path.join(projectDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.cpSync(path.join(projectDir, "stacks"), path.join(dir, "stacks"), { recursive: true, filter: (src) => !path.basename(src).startsWith(".locks") && !src.endsWith(".tmp") });
+  return dir;
+}
+
+/**
+ * What `pulumi stack output --json -s <stack>` prints after `pulumi up` of the stack as its file is
+ * now: the program's `stack`, `cluster`, `releaseId` and `images` outputs, computed from the stack
+ * file as the program computes them (test/promotion/render.test.ts checks they are equal).
+ */
+function deployedOutputs(dir: string, stageName: string): string {
+  const ws = openWorkspace(dir);
+  const stage = ws.stages.get(stageName);
+  const { pointer, appImages, cluster } = readPointer(path.join(ws.stacksDir, `Pulumi.${stage.stack}.yaml`), stage.name);
+  const pulled = pulledImages(stage, ws.releases.get(pointer!.id!));
+  const images = Object.fromEntries(Object.entries(appImages).map(([app, image]) => [app, pulled[image]]));
+  return `${JSON.stringify({ stack: stage.stack, cluster: clusterIdentity(cluster, ws.project, stage.stack), releaseId: pointer!.id, images }, null, 2)}\n`;
+}
+
+/** What `kubectl get pods -n shop -o json` prints: one pod still runs the shipped digest. */
+function podsWithAStraggler(stack: string, release: string): string {
+  const pod = (name: string, digest: string, version: string) => ({
+    metadata: { name, namespace: "shop", labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/version": version }, annotations: { "blueprint.dev/stack": stack } },
+    status: { phase: "Running", containerStatuses: [{ name: "app", imageID: `${IMAGE}@${digest}` }] },
+  });
+  const old = "sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
+  return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod("frontend-7c9f-x2x4z", DIGEST, release), pod("frontend-58d4-q8kvt", old, "r-61909ab161ac")] }, null, 2)}\n`;
+}
+
+async function demo(): Promise<number> {
+  const projectDir = process.cwd();
+  const dir = scratchCopy(projectDir);
+  const keep = process.argv.includes("--keep");
+  let now = START;
+  let actor = CI;
+  const deps = { now: () => new Date(now), actor: () => actor, registry: new DemoRegistry(), out: (l: string) => console.log(l), columns: 100 };
+  const run = async (...argv: string[]): Promise<number> => {
+    console.log(`\n$ ${actor === CI ? "" : `BLUEPRINT_ACTOR="${actor}" `}npm run ${argv[0]}${argv.length > 1 ? ` -- ${argv.slice(1).map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" ")}` : ""}`);
+    const code = await main(argv, { projectDir: dir, deps, vars: {} });
+    console.log(`(exit ${code})`);
+    return code;
+  };
+  const wait = (ms: number, why: string) => {
+    now = new Date(now.getTime() + ms);
+    console.log(`\n# demo clock: ${why}; now ${now.toISOString()}`);
+  };
+  const write = (name: string, text: string, what: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    console.log(`\n# ${what} -> ${name}`);
+  };
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    console.log(`# scratch copy of stacks/ (the real workspace is not touched); demo clock ${now.toISOString()}, BLUEPRINT_ACTOR="${CI}"`);
+    await run("status");
+    await run("release", "create", "--image", `podinfo=${IMAGE}:6.2.3`, "--commit", COMMIT);
+    await run("release", "create", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
+    const id = openWorkspace(dir).releases.list().find((r) => r.commit === COMMIT)!.id;
+    await run("promote", "staging", "--release", id);
+    await run("promote", "dev", "--release", id);
+    write("dev-outputs.json", deployedOutputs(dir, "dev"), "pulumi up -s dev && pulumi stack output --json -s dev");
+    await run("verify", "dev", "--outputs", "dev-outputs.json");
+    wait(20 * 60_000, "20 minutes later");
+    await run("promote", "staging");
+    wait(45 * 60_000, "45 minutes later, the 1h soak has passed");
+    await run("promote", "staging");
+    await run("verify", "staging", "--outputs", "dev-outputs.json");
+    write("staging-outputs.json", deployedOutputs(dir, "staging"), "pulumi up -s staging && pulumi stack output --json -s staging");
+    await run("verify", "staging", "--outputs", "staging-outputs.json");
+    wait(24 * 3600_000, "a day later, the 24h soak has passed");
+    await run("promote", "prod");
+    actor = "Alice <alice@example.com>";
+    await run("approve", "prod", "--release", id);
+    actor = CI;
+    await run("promote", "prod");
+    write("prod-pods.json", podsWithAStraggler("prod", id), "pulumi up -s prod && kubectl get pods -n shop -o json (one pod still runs the old digest)");
+    await run("verify", "prod", "--pods", "prod-pods.json");
+    await run("rollback", "prod");
+    await run("status");
+    return 0;
+  } finally {
+    process.chdir(cwd);
+    if (keep) console.log(`\n# kept: ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+demo().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`demo: failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);
