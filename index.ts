@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
+import { AdminJob, AppConfig, AppEgressPolicy, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
 import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
 
 /**
@@ -17,6 +17,7 @@ export = async () => {
     provisioner: cluster.storage.provisioner,
     parameters: cluster.storage.parameters,
     reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
+    isDefault: cluster.storage.isDefault,
   }, k8sOpts);
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
@@ -62,6 +63,14 @@ export = async () => {
     const image = cluster.pullReference(env.release.images[app.image]);
     images[appName] = image;
     const resources = effectiveResources(app, team);
+    // Before the release Job and the Deployment, so neither starts without the egress it needs.
+    const egress = (app.egress.length > 0 || app.cloudIdentity) ? [new AppEgressPolicy(appName, {
+      namespace: namespaces[app.team],
+      app: appName,
+      partOf: app.team,
+      rules: app.egress,
+      extra: app.cloudIdentity ? cluster.cloudIdentityEgress : undefined,
+    }, k8sOpts)] : [];
     const identityFor = (serviceAccount: string) => app.cloudIdentity
       ? cluster.bindWorkloadIdentity({ namespace: app.team, serviceAccount, cloudIdentity: app.cloudIdentity })
       : undefined;
@@ -79,7 +88,7 @@ export = async () => {
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),
       serviceAccountAnnotations: identityFor(`${appName}-admin`),
-    }, { ...k8sOpts, dependsOn: [config] });
+    }, { ...k8sOpts, dependsOn: [config, ...egress] });
     const workload = new Workload(appName, {
       identity,
       namespace: namespaces[app.team],
@@ -101,17 +110,20 @@ export = async () => {
       serviceAccountAnnotations: identityFor(appName),
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
-      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress),
+      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress, app.probes.readiness.path),
       customTimeouts: env.platform.customTimeouts,
       rolloutAfter: releaseJob ? [releaseJob] : undefined,
-    }, { ...k8sOpts, dependsOn: [config] });
+    }, { ...k8sOpts, dependsOn: [config, ...egress] });
     endpoints[appName] = workload.url;
   }
 
   return {
     cloud: cluster.cloud,
     clusterName: cluster.name,
-    kubeconfig: cluster.kubeconfig,
+    // None for an existing cluster reached through a context: use that context.
+    kubeconfig: cluster.kubeconfig ?? null,
+    // What trust policies for app identities are built from (OIDC provider, Workload Identity pool).
+    clusterIdentity: cluster.identityOutputs,
     releaseId: env.release.id ?? null,
     images,
     namespaces,
@@ -120,15 +132,18 @@ export = async () => {
 };
 
 /** An app's Ingress on this cluster: its class, annotations, allowed peers and TLS certificate. */
-function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>): WorkloadArgs["ingress"] {
+function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>, readinessPath: string): WorkloadArgs["ingress"] {
   const certificate = cluster.ingress.certificate({ app, namespace, host: ingress.host, tlsSecretName: ingress.tlsSecretName });
+  const backend = cluster.ingress.backend({ app, namespace, readinessPath });
   return {
     host: ingress.host,
     path: ingress.path,
     className: cluster.ingress.className,
-    annotations: { ...cluster.ingress.annotations, ...certificate.annotations },
+    annotations: { ...cluster.ingress.annotations, ...certificate.annotations, ...backend.ingressAnnotations },
     tls: certificate.tls,
     allowFrom: cluster.ingress.allowFrom,
+    serviceAnnotations: backend.serviceAnnotations,
+    dependsOn: cluster.ingress.dependsOn,
   };
 }
 
