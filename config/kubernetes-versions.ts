@@ -98,7 +98,8 @@ export function compareMinor(a: string, b: string): number {
 
 /**
  * The Cluster Autoscaler image tag for a cluster minor: the autoscaler's minor must match the
- * cluster's (https://github.com/kubernetes/autoscaler/tree/master/cluster-autoscaler#releases).
+ * cluster's (https://github.com/kubernetes/autoscaler/tree/master/cluster-autoscaler#releases);
+ * `registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.0` is published (release cluster-autoscaler-1.36.0).
  */
 export function clusterAutoscalerImageTag(minor: string): string {
   return `v${minor}.0`;
