@@ -29,8 +29,8 @@ export const eksDefaults = {
    * IMDSv2 hop limit of the nodes. 2, not 1: the CloudWatch agent and Fluent Bit of the
    * observability add-on run in pods and read instance metadata through IMDSv2, which needs a
    * second hop from a container (aws/amazon-cloudwatch-agent#480; EKS's own default is 2). App
-   * pods still cannot reach IMDS: their namespaces deny all egress that is not listed, and the
-   * config rules refuse link-local egress CIDRs.
+   * pods still cannot reach IMDS: their namespaces deny all egress that is not listed, the config
+   * rules refuse link-local egress CIDRs, and wider ones have link-local carved out.
    */
   imdsHopLimit: 2,
   /** Log shipping (Fluent Bit) and Container Insights metrics: apps write to stdout, the platform ships it. */
@@ -170,7 +170,7 @@ export class EksCluster extends pulumi.ComponentResource {
       description: `Envelope encryption of Kubernetes Secrets and control-plane logs of EKS cluster ${args.name}`,
       enableKeyRotation: true,
       deletionWindowInDays: args.production ? eksDefaults.kmsDeletionWindowDays.production : eksDefaults.kmsDeletionWindowDays.other,
-      policy: JSON.stringify(clusterKeyPolicy({ partition, accountId, region, logGroupName })),
+      policy: JSON.stringify(clusterKeyPolicy({ partition, accountId, region, dnsSuffix, logGroupName })),
     }, { ...o, protect: args.production });
     new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${args.name}-secrets`, targetKeyId: secretsKey.keyId }, o);
 
@@ -503,7 +503,7 @@ export function groupRoleTrust(accountRoot: string, principals?: readonly string
  * CloudWatch Logs may use it only for this cluster's control-plane log group
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
  */
-export function clusterKeyPolicy(f: { partition: string; accountId: string; region: string; logGroupName: string }): object {
+export function clusterKeyPolicy(f: { partition: string; accountId: string; region: string; dnsSuffix: string; logGroupName: string }): object {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -511,7 +511,7 @@ export function clusterKeyPolicy(f: { partition: string; accountId: string; regi
       {
         Sid: "ControlPlaneLogs",
         Effect: "Allow",
-        Principal: { Service: `logs.${f.region}.amazonaws.com` },
+        Principal: { Service: `logs.${f.region}.${f.dnsSuffix}` },
         Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         Resource: "*",
         Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${f.partition}:logs:${f.region}:${f.accountId}:log-group:${f.logGroupName}` } },
