@@ -1,6 +1,6 @@
 import type { ConfigProblem } from "./errors";
 import type { ClusterConfig } from "./cluster";
-import { kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "./kubernetes-versions";
+import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "./kubernetes-versions";
 
 /** What the cluster rules need to know about the rest of the environment. */
 export interface ClusterRuleContext {
@@ -10,7 +10,7 @@ export interface ClusterRuleContext {
   readonly teams?: Readonly<Record<string, { readonly groups: { readonly maintainers: readonly string[]; readonly viewers: readonly string[] } }>>;
   /** Apps that bind a cloud identity must name one of the cluster's cloud; egress must not reach node metadata. */
   readonly apps?: Readonly<Record<string, { readonly cloudIdentity?: string; readonly egress?: readonly { readonly cidrs: readonly string[] }[]; readonly ingress?: { readonly host: string } }>>;
-  /** The day the version rules are evaluated on. @default the current time */
+  /** The day the version rules are evaluated on. @default `evaluationDate()`: BLUEPRINT_EVALUATION_DATE, else now */
   readonly now?: Date;
 }
 
@@ -43,7 +43,7 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     add(cluster.cloud, `is required when cloud is "${cluster.cloud}" (${hint})`);
   }
 
-  checkVersion(cluster, context?.now ?? new Date(), add);
+  checkVersion(cluster, context?.now ?? evaluationDate(), add);
   checkEgress(context, problems);
 
   const groups = teamGroups(context);
@@ -170,7 +170,7 @@ function checkVersion(cluster: ClusterConfig, now: Date, add: (k: string, m: str
       return;
     case "extended":
       if (!extended) {
-        add("kubernetesVersion", `"${version}" is past its end of standard support on ${where} (${entry.standardEnd}): upgrade${newest ? ` to "${newest}"` : ""}, or set blueprint:cluster.extendedSupport: true to pay for extended support until ${entry.extendedEnd}`);
+        add("kubernetesVersion", `"${version}" is past its end of standard support on ${where} (${entry.standardEnd}${entry.estimated ? ", estimated" : ""}): upgrade${newest ? ` to "${newest}"` : ""}, or set blueprint:cluster.extendedSupport: true to pay for extended support until ${entry.extendedEnd}`);
       }
       return;
     case "standard":

@@ -64,6 +64,21 @@ export const kubernetesVersionTable: Readonly<Record<VersionCloud, Readonly<Reco
 /** Where a minor stands on a cloud on a given day. */
 export type SupportStatus = "unknown" | "unreleased" | "standard" | "extended" | "ended";
 
+/** Pins the day the version rules evaluate on (`YYYY-MM-DD`), for reproducible renders and tests. */
+export const EVALUATION_DATE_VARIABLE = "BLUEPRINT_EVALUATION_DATE";
+
+/**
+ * The day the version rules evaluate on: `BLUEPRINT_EVALUATION_DATE` when set (so a render or a
+ * test gives the same answer on any day), else now.
+ */
+export function evaluationDate(env: Readonly<Record<string, string | undefined>> = process.env): Date {
+  const pinned = env[EVALUATION_DATE_VARIABLE];
+  if (pinned === undefined || pinned === "") return new Date();
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(pinned) ? new Date(`${pinned}T00:00:00Z`) : undefined;
+  if (!day || Number.isNaN(day.getTime()) || utcDay(day) !== pinned) throw new RangeError(`${EVALUATION_DATE_VARIABLE} must be a day such as 2026-11-29, got "${pinned}"`);
+  return day;
+}
+
 /** The UTC day of a date, `YYYY-MM-DD`, so comparisons ignore the time of day. */
 export function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);

@@ -2,7 +2,7 @@ import type { RunResult } from "../../tools/offline/run";
 import { eksNodeGroupPlan, groupRoleTrust, loadBalancerControllerPolicy } from "../../components/cluster/eks";
 import { placeholderProblems, validateCluster } from "../../config/cluster-rules";
 import { clusterSchema } from "../../config/cluster";
-import { clusterAutoscalerImageTag, kubernetesVersionTable, supportStatus } from "../../config/kubernetes-versions";
+import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../config/kubernetes-versions";
 import { cloudInventory } from "../../tools/offline/cloud-state";
 import { getObject, runStack, setConfig, stackConfig } from "../helpers/program";
 import { documentedLoadBalancerControllerPolicy } from "./fixtures/lbc-iam-policy";
@@ -103,10 +103,30 @@ describe("Kubernetes versions", () => {
     : { cloud, kubernetesVersion: version, extendedSupport: over.extendedSupport, gcp: { project: "my-project-1", region: "europe-west1", zones: ["europe-west1-b", "europe-west1-c"], nodePools: { g: { minSize: 1, maxSize: 3 } }, ...over.gcp } });
   const versionProblems = (c: ReturnType<typeof cluster>, now = NOW) => validateCluster(c, { production: false, now }).filter((p) => p.key.endsWith("kubernetesVersion") || p.key.endsWith("releaseChannel"));
 
-  it("ships a minor in standard support on every cloud today", () => {
-    for (const stack of ["dev", "staging", "prod", "prod-gke"]) {
-      const cfg = JSON.parse(stackConfig(stack).config["blueprint:cluster"]) as { cloud: "aws" | "gcp"; kubernetesVersion: string };
-      expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, NOW)]).toEqual([stack, "standard"]);
+  const shipped = () => ["dev", "staging", "prod", "prod-gke", "local"].map((stack) => [stack, JSON.parse(stackConfig(stack).config["blueprint:cluster"])] as const);
+
+  it("ships a minor in standard support on every cloud as of 2026-11-29", () => {
+    for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, NOW)]).toEqual([stack, "standard"]);
+  });
+
+  // The one test on the real clock: when it fails, refresh config/kubernetes-versions.ts and upgrade the stacks.
+  it("ships minors still in standard support on the day the tests run", () => {
+    for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, new Date())]).toEqual([stack, "standard"]);
+  });
+
+  it("evaluates on the day BLUEPRINT_EVALUATION_DATE pins, else today, and refuses a malformed day", () => {
+    expect(evaluationDate({ BLUEPRINT_EVALUATION_DATE: "2027-09-01" }).toISOString()).toBe("2027-09-01T00:00:00.000Z");
+    expect(Math.abs(evaluationDate({}).getTime() - Date.now())).toBeLessThan(60_000);
+    expect(() => evaluationDate({ BLUEPRINT_EVALUATION_DATE: "2027-02-30" })).toThrow(/must be a day such as 2026-11-29, got "2027-02-30"/);
+  });
+
+  it("refuses the shipped EKS minor once its standard support has ended, on the pinned day", async () => {
+    const pinned = process.env.BLUEPRINT_EVALUATION_DATE;
+    process.env.BLUEPRINT_EVALUATION_DATE = "2027-08-03";
+    try {
+      await refused("prod", [], "blueprint:cluster.kubernetesVersion", /"1.36" is past its end of standard support on EKS \(2027-08-02\)/);
+    } finally {
+      process.env.BLUEPRINT_EVALUATION_DATE = pinned;
     }
   });
 
