@@ -110,7 +110,7 @@ export = async () => {
       serviceAccountAnnotations: identityFor(appName),
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
-      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress, app.probes.readiness.path),
+      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress, app.probes.readiness),
       customTimeouts: env.platform.customTimeouts,
       rolloutAfter: releaseJob ? [releaseJob] : undefined,
     }, { ...k8sOpts, dependsOn: [config, ...egress] });
@@ -132,9 +132,9 @@ export = async () => {
 };
 
 /** An app's Ingress on this cluster: its class, annotations, allowed peers and TLS certificate. */
-function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>, readinessPath: string): WorkloadArgs["ingress"] {
+function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>, readiness: AppConfigSpec["probes"]["readiness"]): WorkloadArgs["ingress"] {
   const certificate = cluster.ingress.certificate({ app, namespace, host: ingress.host, tlsSecretName: ingress.tlsSecretName });
-  const backend = cluster.ingress.backend({ app, namespace, readinessPath });
+  const backend = cluster.ingress.backend({ app, namespace, readinessPath: readiness.path, readinessPort: readiness.port });
   return {
     host: ingress.host,
     path: ingress.path,

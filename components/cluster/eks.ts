@@ -669,7 +669,13 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
       // The controller finds the ACM certificate for the hosts in spec.tls; no Secret is involved.
       certificate: () => ({ annotations: {}, tls: {} }),
       // The ALB health-checks the pods where Kubernetes does: the readiness path (the default is `/`).
-      backend: (req) => ({ ingressAnnotations: { "alb.ingress.kubernetes.io/healthcheck-path": req.readinessPath }, serviceAnnotations: {} }),
+      backend: (req) => ({
+        ingressAnnotations: {
+          "alb.ingress.kubernetes.io/healthcheck-path": req.readinessPath,
+          ...(req.readinessPort !== undefined ? { "alb.ingress.kubernetes.io/healthcheck-port": String(req.readinessPort) } : {}),
+        },
+        serviceAnnotations: {},
+      }),
       dependsOn: c.ingressDependencies,
     },
     cloudIdentityEgress: eksCloudIdentityEgress,

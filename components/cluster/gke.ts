@@ -298,6 +298,8 @@ export class GkeCluster extends pulumi.ComponentResource {
       ipVersion: "IPV4",
       description: `Ingress of app ${req.app}`,
     }, { parent: this, provider: this.gcpProvider });
+    // Behind NEGs, GKE derives the load balancer's health check from the pods' readiness probe, so
+    // the readiness path needs no annotation here.
     return {
       ingressAnnotations: { "kubernetes.io/ingress.global-static-ip-name": address.name },
       serviceAnnotations: { ...gkeDefaults.negAnnotation },

@@ -47,6 +47,8 @@ export interface IngressBackendRequest {
   readonly namespace: pulumi.Input<string>;
   /** Path of the app's readiness probe: the load balancer's health check uses the same one. */
   readonly readinessPath: string;
+  /** Port of the readiness probe when it is not the app's own port. */
+  readonly readinessPort?: number;
 }
 
 /** What the cluster's load balancer needs on an app's Ingress and Service. */

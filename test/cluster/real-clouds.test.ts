@@ -266,8 +266,15 @@ describe("load balancing", () => {
     expect(getObject(gke, "Ingress", "shop/frontend").metadata.annotations!["kubernetes.io/ingress.global-static-ip-name"]).toBe(address.state.name);
   });
 
-  it("health-checks ALB targets on the readiness path", () => {
-    expect(getObject(eks, "Ingress", "shop/frontend").metadata.annotations).toMatchObject({ "alb.ingress.kubernetes.io/healthcheck-path": "/readyz" });
+  it("health-checks ALB targets on the readiness path, and its port when it has its own", async () => {
+    const annotations = getObject(eks, "Ingress", "shop/frontend").metadata.annotations!;
+    expect(annotations).toMatchObject({ "alb.ingress.kubernetes.io/healthcheck-path": "/readyz" });
+    expect(annotations["alb.ingress.kubernetes.io/healthcheck-port"]).toBeUndefined();
+    const cfg = setConfig(stackConfig("prod"), "blueprint:apps.frontend.probes.readiness", { path: "/ready", port: 9797 });
+    expect(getObject(await runStack("prod", cfg), "Ingress", "shop/frontend").metadata.annotations).toMatchObject({
+      "alb.ingress.kubernetes.io/healthcheck-path": "/ready",
+      "alb.ingress.kubernetes.io/healthcheck-port": "9797",
+    });
   });
 });
 
