@@ -188,7 +188,7 @@ function checkEgress(context: ClusterRuleContext | undefined, problems: ConfigPr
         const parsed = parseCidr(cidr);
         // A wider block (such as 0.0.0.0/0) is allowed: the NetworkPolicy carves link-local out of it.
         if (parsed && parsed.prefix >= LINK_LOCAL.prefix && overlaps(parsed, LINK_LOCAL)) {
-          problems.push({ key: `blueprint:apps.${app}.egress[${i}].cidrs`, message: `must not be link-local (169.254.0.0/16: the node's metadata server and credentials), got ${cidr}; use cloudIdentity for cloud credentials` });
+          problems.push({ key: `blueprint:apps.${app}.egress.${i}.cidrs`, message: `must not be link-local (169.254.0.0/16: the node's metadata server and credentials), got ${cidr}; use cloudIdentity for cloud credentials` });
         }
       }
     });

@@ -192,7 +192,7 @@ describe("egress", () => {
   });
 
   it("refuses a link-local egress CIDR", () =>
-    refused("dev", [["blueprint:apps.backend.egress", [{ cidrs: ["169.254.169.254/32"], ports: [{ port: 80 }] }]]], "blueprint:apps.backend.egress[0].cidrs", /must not be link-local/));
+    refused("dev", [["blueprint:apps.backend.egress", [{ cidrs: ["169.254.169.254/32"], ports: [{ port: 80 }] }]]], "blueprint:apps.backend.egress.0.cidrs", /must not be link-local/));
 
   it("opens HTTPS to public addresses for an app with an IAM role (STS and AWS APIs)", async () => {
     const np = getObject(await runStack("dev", setConfig(stackConfig("dev"), "blueprint:apps.frontend.cloudIdentity", ROLE)), "NetworkPolicy", "shop/frontend-egress") as unknown as { spec: Inputs };
