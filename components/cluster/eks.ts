@@ -292,7 +292,9 @@ export class EksCluster extends pulumi.ComponentResource {
       // Every image the cache pulls is scanned by Amazon Inspector, continuously, as new CVEs are
       // published (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-enabling.html).
       // The cache creates its repositories on first pull, so the filter is on the prefix, at registry
-      // level. This is the registry's one scanning configuration per account and region.
+      // level. This is the registry's one scanning configuration per account and region; turning it
+      // on creates Inspector's service-linked role, which the deploying principal must be allowed to
+      // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html).
       if (mirror.scanning === "ENHANCED") {
         new aws.ecr.RegistryScanningConfiguration(`${name}-mirror-scanning`, {
           scanType: "ENHANCED",
