@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
+import { AdminJob, AppConfig, AppEgressPolicy, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
 import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
 import { AdmissionPolicy } from "./components/admission-policy";
 import { allowedRegistries } from "./config/registries";
@@ -19,6 +19,7 @@ export = async () => {
     provisioner: cluster.storage.provisioner,
     parameters: cluster.storage.parameters,
     reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
+    isDefault: cluster.storage.isDefault,
   }, k8sOpts);
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
@@ -64,6 +65,14 @@ export = async () => {
     const image = cluster.pullReference(env.release.images[app.image]);
     images[appName] = image;
     const resources = effectiveResources(app, team);
+    // Before the release Job and the Deployment, so neither starts without the egress it needs.
+    const egress = (app.egress.length > 0 || app.cloudIdentity) ? [new AppEgressPolicy(appName, {
+      namespace: namespaces[app.team],
+      app: appName,
+      partOf: app.team,
+      rules: app.egress,
+      extra: app.cloudIdentity ? cluster.cloudIdentityEgress : undefined,
+    }, k8sOpts)] : [];
     const identityFor = (serviceAccount: string) => app.cloudIdentity
       ? cluster.bindWorkloadIdentity({ namespace: app.team, serviceAccount, cloudIdentity: app.cloudIdentity })
       : undefined;
@@ -81,7 +90,7 @@ export = async () => {
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),
       serviceAccountAnnotations: identityFor(`${appName}-admin`),
-    }, { ...k8sOpts, dependsOn: [config] });
+    }, { ...k8sOpts, dependsOn: [config, ...egress] });
     const workload = new Workload(appName, {
       identity,
       namespace: namespaces[app.team],
@@ -103,10 +112,10 @@ export = async () => {
       serviceAccountAnnotations: identityFor(appName),
       volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(`${app.team}/${vol}`)! })),
       strictZoneSpread: env.production,
-      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress),
+      ingress: app.ingress && ingressFor(cluster, appName, namespaces[app.team], app.ingress, app.probes.readiness),
       customTimeouts: env.platform.customTimeouts,
       rolloutAfter: releaseJob ? [releaseJob] : undefined,
-    }, { ...k8sOpts, dependsOn: [config] });
+    }, { ...k8sOpts, dependsOn: [config, ...egress] });
     endpoints[appName] = workload.url;
   }
 
@@ -124,7 +133,10 @@ export = async () => {
     cluster: `${cluster.cloud}/${env.cluster.cloud === "aws" ? env.cluster.aws?.region : env.cluster.cloud === "gcp" ? `${env.cluster.gcp?.project}/${env.cluster.gcp?.region}` : env.cluster.existing?.context ?? "blueprint:kubeconfig"}/${env.cluster.name ?? `${env.project}-${env.stack}`}`,
     cloud: cluster.cloud,
     clusterName: cluster.name,
-    kubeconfig: cluster.kubeconfig,
+    // None for an existing cluster reached through a context: use that context.
+    kubeconfig: cluster.kubeconfig ?? null,
+    // What trust policies for app identities are built from (OIDC provider, Workload Identity pool).
+    clusterIdentity: cluster.identityOutputs,
     releaseId: env.release.id ?? null,
     images,
     namespaces,
@@ -133,15 +145,18 @@ export = async () => {
 };
 
 /** An app's Ingress on this cluster: its class, annotations, allowed peers and TLS certificate. */
-function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>): WorkloadArgs["ingress"] {
+function ingressFor(cluster: ClusterHandle, app: string, namespace: pulumi.Output<string>, ingress: NonNullable<AppConfigSpec["ingress"]>, readiness: AppConfigSpec["probes"]["readiness"]): WorkloadArgs["ingress"] {
   const certificate = cluster.ingress.certificate({ app, namespace, host: ingress.host, tlsSecretName: ingress.tlsSecretName });
+  const backend = cluster.ingress.backend({ app, namespace, readinessPath: readiness.path, readinessPort: readiness.port });
   return {
     host: ingress.host,
     path: ingress.path,
     className: cluster.ingress.className,
-    annotations: { ...cluster.ingress.annotations, ...certificate.annotations },
+    annotations: { ...cluster.ingress.annotations, ...certificate.annotations, ...backend.ingressAnnotations },
     tls: certificate.tls,
     allowFrom: cluster.ingress.allowFrom,
+    serviceAnnotations: backend.serviceAnnotations,
+    dependsOn: cluster.ingress.dependsOn,
   };
 }
 

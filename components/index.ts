@@ -6,7 +6,7 @@ export { TeamNamespace, teamNamespaceDefaults, type TeamNamespaceArgs, type Quot
 export { AppConfig, looksLikeCredential, type AppConfigArgs } from "./app-config";
 export { StorageClass, type StorageClassArgs } from "./storage-class";
 export { Volume, type VolumeArgs } from "./volume";
-export { Workload, workloadDefaults, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
+export { Workload, workloadDefaults, AppEgressPolicy, type AppEgressPolicyArgs, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
 export { AdminJob, adminJobDefaults, type AdminJobArgs } from "./admin-job";
 export { restrictedPodSecurityContext, restrictedContainerSecurityContext, containerResources, type Quantities } from "./pod-security";
 export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-classes";

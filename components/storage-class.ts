@@ -14,6 +14,8 @@ export interface StorageClassArgs {
   readonly reclaimPolicy?: "Delete" | "Retain";
   /** Allow growing claims in place. @default true */
   readonly allowVolumeExpansion?: boolean;
+  /** Mark it the cluster's default StorageClass (claims without a class get it). @default false */
+  readonly isDefault?: boolean;
 }
 
 /**
@@ -26,7 +28,11 @@ export class StorageClass extends pulumi.ComponentResource {
   constructor(name: string, args: StorageClassArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:k8s:StorageClass", name, {}, opts);
     const sc = new k8s.storage.v1.StorageClass(name, {
-      metadata: { name: args.name, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } },
+      metadata: {
+        name: args.name,
+        labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
+        annotations: args.isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : undefined,
+      },
       provisioner: args.provisioner,
       parameters: { ...args.parameters },
       reclaimPolicy: args.reclaimPolicy ?? "Delete",

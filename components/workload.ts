@@ -71,6 +71,10 @@ export interface WorkloadArgs {
     readonly tls?: { readonly secretName?: string };
     /** Peers allowed to reach the pods through the NetworkPolicy (the ingress controller or load balancer). */
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
+    /** Annotations the load balancer needs on the Service (e.g. GKE's container-native NEG). */
+    readonly serviceAnnotations?: Readonly<Record<string, string>>;
+    /** Created after and deleted before these (the ingress controller, whose webhook and finalizer it needs). */
+    readonly dependsOn?: readonly pulumi.Resource[];
   };
   /** Per-operation timeouts for the Deployment's rollout. */
   readonly customTimeouts?: pulumi.CustomTimeouts;
@@ -193,7 +197,7 @@ export class Workload extends pulumi.ComponentResource {
     this.deploymentName = deployment.metadata.name;
 
     const service = new k8s.core.v1.Service(name, {
-      metadata: meta,
+      metadata: args.ingress?.serviceAnnotations ? { ...meta, annotations: { ...args.ingress.serviceAnnotations } } : meta,
       spec: {
         type: "ClusterIP",
         selector,
@@ -249,9 +253,63 @@ export class Workload extends pulumi.ComponentResource {
             http: { paths: [{ path: ing.path, pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }] },
           }],
         },
-      }, parent);
+      }, { ...parent, dependsOn: ing.dependsOn ? [...ing.dependsOn] : undefined });
     }
 
     this.registerOutputs({ deploymentName: this.deploymentName, serviceName: this.serviceName, url: this.url, image: this.image });
   }
+}
+
+/** Arguments of an {@link AppEgressPolicy}. */
+export interface AppEgressPolicyArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** `app.kubernetes.io/name` of the app: its Deployment's pods and its release Job's pods carry it. */
+  readonly app: string;
+  /** `app.kubernetes.io/part-of` (the team). */
+  readonly partOf: string;
+  /** Destinations beyond the namespace and DNS, each with its ports. */
+  readonly rules: readonly { readonly cidrs: readonly string[]; readonly ports: readonly { readonly port: number; readonly protocol: string }[] }[];
+  /** Extra rules, e.g. what a cloud identity needs (from the cluster handle). */
+  readonly extra?: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
+}
+
+/** Link-local addresses (node instance metadata); carved out of any wider block an app may reach. */
+const LINK_LOCAL = "169.254.0.0/16";
+
+/**
+ * Egress one app may use on top of its namespace's default deny: for the app's pods and its release
+ * Job's pods (same `app.kubernetes.io/name`). Create it before both, so a migration Job can reach
+ * its database on the first run. NetworkPolicy matches addresses, not names, so cloud APIs are
+ * reached by port on public addresses (https://kubernetes.io/docs/concepts/services-networking/network-policies/#ipblock).
+ */
+export class AppEgressPolicy extends pulumi.ComponentResource {
+  constructor(name: string, args: AppEgressPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:k8s:AppEgressPolicy", name, {}, opts);
+    const egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [
+      ...args.rules.map((r) => ({
+        to: r.cidrs.map((cidr) => ({ ipBlock: { cidr, except: containsLinkLocal(cidr) ? [LINK_LOCAL] : undefined } })),
+        ports: r.ports.map((p) => ({ port: p.port, protocol: p.protocol })),
+      })),
+      ...(args.extra ?? []),
+    ];
+    new k8s.networking.v1.NetworkPolicy(name, {
+      metadata: { name: `${args.app}-egress`, namespace: args.namespace, labels: { "app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.partOf, "app.kubernetes.io/managed-by": "pulumi" } },
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.partOf } },
+        policyTypes: ["Egress"],
+        egress,
+      },
+    }, { parent: this });
+    this.registerOutputs({});
+  }
+}
+
+/** Does an IPv4 block (at most /16) contain 169.254.0.0/16? */
+function containsLinkLocal(cidr: string): boolean {
+  const [addr, bits] = cidr.split("/");
+  const prefix = Number(bits);
+  if (prefix > 16) return false;
+  const [a, b] = addr.split(".").map(Number);
+  const mask = prefix === 0 ? 0 : (0xffff << (16 - prefix)) & 0xffff;
+  return ((a * 256 + b) & mask) === ((169 * 256 + 254) & mask);
 }

@@ -1,5 +1,6 @@
 import type { ConfigProblem } from "./errors";
 import type { ClusterConfig } from "./cluster";
+import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "./kubernetes-versions";
 
 /** What the cluster rules need to know about the rest of the environment. */
 export interface ClusterRuleContext {
@@ -7,8 +8,10 @@ export interface ClusterRuleContext {
   readonly production: boolean;
   /** Team groups become cluster identities (EKS access entries, Google Groups for RBAC). */
   readonly teams?: Readonly<Record<string, { readonly groups: { readonly maintainers: readonly string[]; readonly viewers: readonly string[] } }>>;
-  /** Apps that bind a cloud identity must name one of the cluster's cloud. */
-  readonly apps?: Readonly<Record<string, { readonly cloudIdentity?: string }>>;
+  /** Apps that bind a cloud identity must name one of the cluster's cloud; egress must not reach node metadata. */
+  readonly apps?: Readonly<Record<string, { readonly cloudIdentity?: string; readonly egress?: readonly { readonly cidrs: readonly string[] }[]; readonly ingress?: { readonly host: string } }>>;
+  /** The day the version rules are evaluated on. @default `evaluationDate()`: BLUEPRINT_EVALUATION_DATE, else now */
+  readonly now?: Date;
 }
 
 /** Minimum availability zones per cluster: two everywhere, three in production. */
@@ -40,6 +43,9 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     add(cluster.cloud, `is required when cloud is "${cluster.cloud}" (${hint})`);
   }
 
+  checkVersion(cluster, context?.now ?? evaluationDate(), add);
+  checkEgress(context, problems);
+
   const groups = teamGroups(context);
   if (cluster.cloud === "aws" && cluster.aws) {
     const aws = cluster.aws;
@@ -59,8 +65,20 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     for (const [key, g] of groupKeys(context)) {
       if (g.startsWith("system:")) problems.push({ key, message: `"${g}" cannot be an EKS access entry group (names starting with "system:" are reserved)` });
     }
-    for (const g of Object.keys(aws.groupRoles)) {
-      if (!groups.has(g) && context?.teams) add(`aws.groupRoles.${g}`, `names a group no team uses (team groups: ${[...groups].join(", ") || "none"})`);
+    for (const key of ["groupRoles", "groupPrincipals"] as const) {
+      for (const g of Object.keys(aws[key])) {
+        if (!groups.has(g) && context?.teams) add(`aws.${key}.${g}`, `names a group no team uses (team groups: ${[...groups].join(", ") || "none"})`);
+      }
+    }
+    if (production) {
+      // A role that trusts the whole account lets anyone whose own policy allows sts:AssumeRole into the team.
+      const open = [...groups].filter((g) => !aws.groupRoles[g] && !aws.groupPrincipals[g]);
+      if (open.length > 0) {
+        add("aws.groupPrincipals", `must name who may act as ${open.map((g) => `"${g}"`).join(", ")} in a production environment: map each group to an existing role in aws.groupRoles (e.g. an IAM Identity Center permission-set role) or list its principals' role ARNs in aws.groupPrincipals`);
+      }
+      for (const [pool, g] of Object.entries(aws.nodeGroups)) {
+        if (g.perZone === false) add(`aws.nodeGroups.${pool}.perZone`, "must not be false in a production environment: workloads spread strictly across zones, and only a node group per zone lets the autoscaler add a node in the zone a Pending pod needs");
+      }
     }
     const mirror = aws.registryMirror;
     if (mirror && CREDENTIALED_UPSTREAMS.has(mirror.upstream) && !mirror.credentialArn) {
@@ -115,6 +133,66 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     }
   }
   return problems;
+}
+
+const CLOUD_NAMES = { aws: "EKS", gcp: "GKE", existing: "upstream Kubernetes" } as const;
+
+/**
+ * The version must exist on the cloud, and be in standard support on the day of evaluation unless
+ * extended support is chosen explicitly (it costs extra: six times the EKS control-plane fee).
+ */
+function checkVersion(cluster: ClusterConfig, now: Date, add: (k: string, m: string) => void): void {
+  const cloud = cluster.cloud;
+  const version = cluster.kubernetesVersion;
+  const where = CLOUD_NAMES[cloud];
+  const newest = newestStandardMinor(cloud, now);
+  const use = newest ? `; use "${newest}"` : "";
+  const entry = kubernetesVersionTable[cloud][version];
+  const status = supportStatus(cloud, version, now);
+  const extended = cluster.extendedSupport;
+  if (cluster.gcp?.releaseChannel === "EXTENDED" && !extended) {
+    add("gcp.releaseChannel", "EXTENDED costs extra after the end of standard support: set blueprint:cluster.extendedSupport: true to choose it explicitly, or use REGULAR or STABLE");
+  }
+  if (cloud === "gcp" && extended && cluster.gcp && cluster.gcp.releaseChannel !== "EXTENDED") {
+    add("gcp.releaseChannel", `must be EXTENDED when extendedSupport is true (GKE offers extended support only in the Extended channel), got ${cluster.gcp.releaseChannel}`);
+  }
+  switch (status) {
+    case "unknown":
+      add("kubernetesVersion", `"${version}" does not exist on ${where} (offered on ${now.toISOString().slice(0, 10)}: ${offeredMinors(cloud, now).join(", ") || "none"})`);
+      return;
+    case "unreleased":
+      add("kubernetesVersion", `"${version}" is not available on ${where} before ${entry.released}${use}`);
+      return;
+    case "ended":
+      // An existing cluster's distribution may support a minor longer than upstream does; that is its owner's call.
+      if (cloud === "existing" && extended) return;
+      add("kubernetesVersion", `"${version}" is past its end of ${entry.extendedEnd ? "extended" : "standard"} support on ${where} (${entry.extendedEnd ?? entry.standardEnd})${use}`);
+      return;
+    case "extended":
+      if (!extended) {
+        add("kubernetesVersion", `"${version}" is past its end of standard support on ${where} (${entry.standardEnd}${entry.estimated ? ", estimated" : ""}): upgrade${newest ? ` to "${newest}"` : ""}, or set blueprint:cluster.extendedSupport: true to pay for extended support until ${entry.extendedEnd}`);
+      }
+      return;
+    case "standard":
+      return;
+  }
+}
+
+/** Link-local addresses: the node's instance metadata (and credentials) on every cloud. */
+const LINK_LOCAL = parseCidr("169.254.0.0/16")!;
+
+function checkEgress(context: ClusterRuleContext | undefined, problems: ConfigProblem[]): void {
+  for (const [app, spec] of Object.entries(context?.apps ?? {})) {
+    (spec.egress ?? []).forEach((rule, i) => {
+      for (const cidr of rule.cidrs) {
+        const parsed = parseCidr(cidr);
+        // A wider block (such as 0.0.0.0/0) is allowed: the NetworkPolicy carves link-local out of it.
+        if (parsed && parsed.prefix >= LINK_LOCAL.prefix && overlaps(parsed, LINK_LOCAL)) {
+          problems.push({ key: `blueprint:apps.${app}.egress.${i}.cidrs`, message: `must not be link-local (169.254.0.0/16: the node's metadata server and credentials), got ${cidr}; use cloudIdentity for cloud credentials` });
+        }
+      }
+    });
+  }
 }
 
 function checkPools(pools: Readonly<Record<string, { minSize: number; maxSize: number }>>, key: string, add: (k: string, m: string) => void): void {
@@ -186,4 +264,51 @@ export function subdivide(parent: Cidr, newBits: number, index: number): Cidr {
 export function formatCidr(c: Cidr): string {
   const o = [24, 16, 8, 0].map((s) => Math.floor(c.base / 2 ** s) % 256);
   return `${o.join(".")}/${c.prefix}`;
+}
+
+/** Address blocks reserved for documentation (RFC 5737): they reach nobody. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map((c) => parseCidr(c)!);
+/** The example account of the AWS documentation, used in the shipped stacks. */
+const EXAMPLE_AWS_ACCOUNT = ":123456789012:";
+/** The example project of the shipped GKE stack. */
+const EXAMPLE_GCP_PROJECTS = new Set(["acme-blueprint-prod"]);
+/** Domains reserved for examples (RFC 2606). */
+const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$/i;
+
+/**
+ * Values in the shipped stacks that only stand in for the user's own (documentation networks,
+ * the example AWS account and GCP project, example.com hosts and groups). The offline render
+ * accepts them; a real `pulumi up` refuses them, naming what to replace.
+ */
+export function placeholderProblems(cluster: ClusterConfig, context?: ClusterRuleContext): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (key: string, message: string) => problems.push({ key, message });
+  const cidrs = cluster.aws?.publicAccessCidrs ?? cluster.gcp?.publicAccessCidrs ?? [];
+  const section = cluster.aws ? "aws" : "gcp";
+  for (const c of cidrs) {
+    const parsed = parseCidr(c);
+    if (parsed && DOCUMENTATION_RANGES.some((d) => overlaps(d, parsed))) {
+      add(`blueprint:cluster.${section}.publicAccessCidrs`, `holds the documentation range ${c}, which reaches nobody: replace it with your office or VPN range, or [] for a private endpoint only`);
+    }
+  }
+  const arns: [string, string][] = [];
+  for (const [g, arn] of Object.entries(cluster.aws?.groupRoles ?? {})) arns.push([`blueprint:cluster.aws.groupRoles.${g}`, arn]);
+  for (const [g, list] of Object.entries(cluster.aws?.groupPrincipals ?? {})) for (const arn of list) arns.push([`blueprint:cluster.aws.groupPrincipals.${g}`, arn]);
+  (cluster.aws?.adminRoleArns ?? []).forEach((arn) => arns.push(["blueprint:cluster.aws.adminRoleArns", arn]));
+  for (const [key, arn] of arns) {
+    if (arn.includes(EXAMPLE_AWS_ACCOUNT)) add(key, `names the example AWS account 123456789012 (${arn}): replace it with a role of your account`);
+  }
+  if (cluster.gcp?.project && EXAMPLE_GCP_PROJECTS.has(cluster.gcp.project)) {
+    add("blueprint:cluster.gcp.project", `is the example project "${cluster.gcp.project}": replace it with your project id`);
+  }
+  if (cluster.gcp?.rbacSecurityGroup && EXAMPLE_DOMAIN.test(cluster.gcp.rbacSecurityGroup.split("@")[1] ?? "")) {
+    add("blueprint:cluster.gcp.rbacSecurityGroup", `is an example address (${cluster.gcp.rbacSecurityGroup}): replace it with gke-security-groups@<your domain>`);
+  }
+  for (const [key, g] of groupKeys(context)) {
+    if (EXAMPLE_DOMAIN.test(g.split("@")[1] ?? "")) add(key, `"${g}" is an example group: replace it with your team's group`);
+  }
+  for (const [app, spec] of Object.entries(context?.apps ?? {})) {
+    if (spec.ingress && EXAMPLE_DOMAIN.test(spec.ingress.host)) add(`blueprint:apps.${app}.ingress.host`, `"${spec.ingress.host}" is an example host: replace it with your app's DNS name`);
+  }
+  return problems;
 }

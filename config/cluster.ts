@@ -7,10 +7,14 @@ import { z } from "zod";
  * every problem of a stack is reported at once with the key and what is allowed.
  */
 
-/** A Kubernetes minor version such as `"1.33"`; at least 1.30 (native preStop `sleep`). */
+/**
+ * A Kubernetes minor version such as `"1.36"`; at least 1.30 (native preStop `sleep`). Whether the
+ * cloud offers it, and whether it is still in standard support, is checked in `cluster-rules.ts`
+ * against the table in `kubernetes-versions.ts`.
+ */
 export const kubernetesVersion = z
   .string()
-  .regex(/^1\.(3[0-9]|[4-9][0-9])$/, { message: 'must be a pinned Kubernetes minor version from "1.30" up, such as "1.33"' });
+  .regex(/^1\.(3[0-9]|[4-9][0-9])$/, { message: 'must be a pinned Kubernetes minor version from "1.30" up, such as "1.36"' });
 
 /** An IPv4 CIDR block such as `10.0.0.0/16`; overlap and size rules are in `cluster-rules.ts`. */
 export const ipv4Cidr = z
@@ -54,6 +58,11 @@ export const awsNodeGroup = z.strictObject({
   diskSizeGiB: z.number().int().min(20).max(16384).default(50),
   /** EKS-optimized AMI family; use an `ARM_64` type with Graviton instances. @default "AL2023_x86_64_STANDARD" */
   amiType: z.enum(["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"]).default("AL2023_x86_64_STANDARD"),
+  /**
+   * One managed node group per zone (bounds shared out), so the autoscaler can grow the zone a
+   * Pending pod needs; production's strict zone spread requires it. @default true in production, else false
+   */
+  perZone: z.boolean().optional(),
 });
 
 /** Pull images through a registry cache the cluster's nodes can read, keeping the digest. */
@@ -64,6 +73,11 @@ const awsRegistryMirror = z.strictObject({
   prefix: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,29}$/, { message: "must be 2-30 lowercase letters, digits, '.', '_' or '-'" }).optional(),
   /** Secrets Manager secret (name starts with `ecr-pullthroughcache/`) with upstream credentials; ECR requires one for ghcr.io and Docker Hub. */
   credentialArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, { message: "must be a Secrets Manager secret ARN" }).optional(),
+  /**
+   * `ENHANCED`: Amazon Inspector scans every cached image continuously (charged per image). This
+   * sets the registry's scanning configuration for the account and region. @default "ENHANCED"
+   */
+  scanning: z.enum(["ENHANCED", "NONE"]).default("ENHANCED"),
 });
 
 /** An EKS cluster and its VPC. */
@@ -90,6 +104,12 @@ export const awsCluster = z.strictObject({
    * Team groups without an entry get a role of their own that principals of the account may assume.
    */
   groupRoles: z.record(z.string(), z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default({}),
+  /**
+   * For team groups without a `groupRoles` entry: the principals (IAM role ARNs, `*` allowed, e.g.
+   * `arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ShopMaintainers_*`)
+   * that may assume the group's role (`aws:PrincipalArn`). Production requires one of the two for every group.
+   */
+  groupPrincipals: z.record(z.string(), z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be IAM role ARNs (wildcards allowed)" })).min(1)).default({}),
   /** IAM roles granted cluster-admin (EKS access policy `AmazonEKSClusterAdminPolicy`). */
   adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default([]),
   /** EKS add-on versions to pin (e.g. `{ "vpc-cni": "v1.20.0-eksbuild.1" }`); others use EKS's default for the cluster version at creation. */
@@ -128,8 +148,8 @@ export const gcpCluster = z.strictObject({
   servicesCidr: ipv4Cidr.default("10.28.0.0/20"),
   /** Networks allowed to reach the public API endpoint; empty means private endpoint only. */
   publicAccessCidrs: z.array(ipv4Cidr).default([]),
-  /** Release channel that upgrades the cluster automatically. @default "REGULAR" */
-  releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
+  /** Release channel that upgrades the cluster automatically; `EXTENDED` needs `extendedSupport: true`. @default "REGULAR" */
+  releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE", "EXTENDED"]).default("REGULAR"),
   /** When GKE may upgrade: an RFC 5545 recurrence and a window of at least 4 hours a week. */
   maintenanceWindow: z
     .strictObject({
@@ -151,6 +171,8 @@ export const gcpCluster = z.strictObject({
       upstream: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}(:\d+)?$/, { message: "must be a registry host such as ghcr.io" }),
       /** Repository id. @default the upstream's first label, e.g. "ghcr" */
       repository: z.string().regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, { message: "must be a lowercase repository id" }).optional(),
+      /** Artifact Analysis scans every cached image (enables the Container Scanning API; charged per image). @default true */
+      scanning: z.boolean().default(true),
     })
     .optional(),
 });
@@ -161,6 +183,12 @@ export const clusterSchema = z.strictObject({
   /** Cluster name; defaults to `<project>-<stack>`. */
   name: z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, { message: "must be a lowercase DNS label of at most 40 characters" }).optional(),
   kubernetesVersion,
+  /**
+   * Run a minor past its end of standard support, on the cloud's paid extended support (EKS
+   * upgrade policy `EXTENDED`, GKE `EXTENDED` release channel). Without it such a version is
+   * refused. @default false
+   */
+  extendedSupport: z.boolean().default(false),
   existing: existingCluster.optional(),
   aws: awsCluster.optional(),
   gcp: gcpCluster.optional(),

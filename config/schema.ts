@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isQuantity } from "./quantity";
-import { clusterSchema } from "./cluster";
+import { clusterSchema, ipv4Cidr } from "./cluster";
 import { releaseSchema } from "./release";
 import { DNS_LABEL } from "./names";
 import { REGISTRY_PREFIX } from "./registries";
@@ -148,6 +148,17 @@ export const appSchema = z.strictObject({
   tmpSize: quantity.default(W.tmpSize),
   /** Cloud identity bound to the app's ServiceAccount: an IAM role ARN (EKS) or a Google service account email (GKE). */
   cloudIdentity: z.string().min(1).optional(),
+  /**
+   * Egress beyond the namespace and DNS, which is otherwise denied: destinations (IPv4 blocks) and
+   * ports, for the app's pods and its release Job, e.g. an external database. Link-local addresses
+   * (instance metadata) are never reachable this way.
+   */
+  egress: z
+    .array(z.strictObject({
+      cidrs: z.array(ipv4Cidr).min(1),
+      ports: z.array(z.strictObject({ port: z.number().int().min(1).max(65535), protocol: z.enum(["TCP", "UDP"]).default("TCP") })).min(1),
+    }))
+    .default([]),
   /** Team volumes to mount: volume name -> mount path. */
   volumeMounts: z.record(z.string(), z.string().startsWith("/", { message: "must be an absolute path" })).default({}),
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
 import type { AwsClusterConfig } from "../../config/cluster";
 import { formatCidr, parseCidr, subdivide } from "../../config/cluster-rules";
+import { clusterAutoscalerImageTag } from "../../config/kubernetes-versions";
 import type { ClusterHandle, ClusterSafety } from "./handle";
 import { awsExec, execKubeconfig } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
@@ -18,6 +19,20 @@ export const eksDefaults = {
   addonsBeforeNodes: ["vpc-cni", "kube-proxy"],
   /** Installed once nodes exist (their pods need somewhere to run). */
   addonsAfterNodes: ["coredns", "aws-ebs-csi-driver", "metrics-server", "amazon-cloudwatch-observability"],
+  /**
+   * Add-ons the Kubernetes provider waits for: without a CNI, kube-proxy and DNS nothing the
+   * program applies can work. The others are optional: one of them degraded must not block every
+   * Kubernetes object, so they install beside the platform instead of in front of it.
+   */
+  addonsGatingKubernetes: ["vpc-cni", "kube-proxy", "coredns"],
+  /**
+   * IMDSv2 hop limit of the nodes. 2, not 1: the CloudWatch agent and Fluent Bit of the
+   * observability add-on run in pods and read instance metadata through IMDSv2, which needs a
+   * second hop from a container (aws/amazon-cloudwatch-agent#480; EKS's own default is 2). App
+   * pods still cannot reach IMDS: their namespaces deny all egress that is not listed, the config
+   * rules refuse link-local egress CIDRs, and wider ones have link-local carved out.
+   */
+  imdsHopLimit: 2,
   /** Log shipping (Fluent Bit) and Container Insights metrics: apps write to stdout, the platform ships it. */
   observability: { namespace: "amazon-cloudwatch", serviceAccount: "cloudwatch-agent", policy: "CloudWatchAgentServerPolicy" },
   /** Node autoscaling: Cluster Autoscaler scales the managed node groups within their configured bounds. */
@@ -50,6 +65,8 @@ export interface EksClusterArgs {
   readonly tags?: Readonly<Record<string, string>>;
   /** The stack file, for configuration errors found only by asking AWS. */
   readonly configFile?: string;
+  /** Stay on a minor past its end of standard support, paying for EKS extended support. @default false */
+  readonly extendedSupport?: boolean;
 }
 
 /** Subnet blocks carved from the VPC: private (nodes, pods) per zone, and small public ones (NAT, ALBs). */
@@ -78,7 +95,11 @@ export class EksCluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly provider: k8s.Provider;
   public readonly oidcProviderArn: pulumi.Output<string>;
+  /** The cluster's OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<id>`), for IRSA trust policies. */
+  public readonly oidcIssuer: pulumi.Output<string>;
   public readonly safety: ClusterSafety;
+  /** What an Ingress needs before it is created and until it is deleted: the load balancer controller. */
+  public readonly ingressDependencies: pulumi.Resource[];
   /** The mirror nodes pull from, when `registryMirror` is configured. */
   public readonly mirror?: RegistryMirror;
   /** Private subnet blocks, one per zone; ALB targets (pods) live here. */
@@ -144,10 +165,12 @@ export class EksCluster extends pulumi.ComponentResource {
     });
 
     // --- Control plane.
+    const logGroupName = `/aws/eks/${args.name}/cluster`;
     const secretsKey = new aws.kms.Key(`${name}-secrets`, {
-      description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.name}`,
+      description: `Envelope encryption of Kubernetes Secrets and control-plane logs of EKS cluster ${args.name}`,
       enableKeyRotation: true,
       deletionWindowInDays: args.production ? eksDefaults.kmsDeletionWindowDays.production : eksDefaults.kmsDeletionWindowDays.other,
+      policy: JSON.stringify(clusterKeyPolicy({ partition, accountId, region, dnsSuffix, logGroupName })),
     }, { ...o, protect: args.production });
     new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${args.name}-secrets`, targetKeyId: secretsKey.keyId }, o);
 
@@ -158,8 +181,10 @@ export class EksCluster extends pulumi.ComponentResource {
 
     // Created first so its retention is ours, not "never expire".
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
-      name: `/aws/eks/${args.name}/cluster`,
+      name: logGroupName,
       retentionInDays: cfg.logRetentionDays ?? (args.production ? eksDefaults.logRetentionDays.production : eksDefaults.logRetentionDays.other),
+      // The audit log names every principal and object: encrypted with the cluster's own key.
+      kmsKeyId: secretsKey.arn,
     }, o);
 
     const publicAccess = cfg.publicAccessCidrs.length > 0;
@@ -179,12 +204,14 @@ export class EksCluster extends pulumi.ComponentResource {
       enabledClusterLogTypes: [...eksDefaults.logTypes],
       // The add-ons below replace the self-managed defaults, so they are versioned and configured here.
       bootstrapSelfManagedAddons: false,
-      upgradePolicy: { supportType: "STANDARD" },
+      // The config rules refuse a minor past standard support unless extended support is chosen.
+      upgradePolicy: { supportType: args.extendedSupport ? "EXTENDED" : "STANDARD" },
       deletionProtection: this.safety.deletionProtection,
     }, { ...o, protect: this.safety.protect, dependsOn: [clusterPolicy, logGroup] });
     this.clusterName = cluster.name;
 
     const issuer = cluster.identities.apply((ids) => ids[0]?.oidcs?.[0]?.issuer ?? "");
+    this.oidcIssuer = issuer;
     const oidc = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, { url: issuer, clientIdLists: ["sts.amazonaws.com"] }, o);
     this.oidcProviderArn = oidc.arn;
     const issuerHost = issuer.apply((u) => u.replace(/^https:\/\//, ""));
@@ -209,14 +236,23 @@ export class EksCluster extends pulumi.ComponentResource {
 
     // --- Add-ons that nodes need to become Ready. Network policy enforcement is switched on in the VPC CNI.
     const cniRole = irsaRole("vpc-cni", "kube-system", eksDefaults.vpcCniServiceAccount, ["AmazonEKS_CNI_Policy"]);
-    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs>, dependsOn: pulumi.Resource[] = []) => new aws.eks.Addon(`${name}-${addonName}`, {
-      clusterName: cluster.name,
-      addonName,
-      addonVersion: cfg.addonVersions[addonName],
-      resolveConflictsOnCreate: "OVERWRITE",
-      resolveConflictsOnUpdate: "OVERWRITE",
-      ...extra,
-    }, { ...o, dependsOn });
+    // A pinned version from config, or EKS's default build for this Kubernetes minor: a version
+    // upgrade then moves every add-on with it.
+    const addonVersion = (addonName: string): pulumi.Input<string> => cfg.addonVersions[addonName]
+      ?? aws.eks.getAddonVersionOutput({ addonName, kubernetesVersion: args.kubernetesVersion, mostRecent: false }, { provider: awsProvider }).version;
+    const addons = new Map<string, aws.eks.Addon>();
+    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs>, dependsOn: pulumi.Resource[] = []) => {
+      const a = new aws.eks.Addon(`${name}-${addonName}`, {
+        clusterName: cluster.name,
+        addonName,
+        addonVersion: addonVersion(addonName),
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "OVERWRITE",
+        ...extra,
+      }, { ...o, dependsOn });
+      addons.set(addonName, a);
+      return a;
+    };
     const earlyAddons = [
       addon("vpc-cni", {
         serviceAccountRoleArn: cniRole.arn,
@@ -225,7 +261,7 @@ export class EksCluster extends pulumi.ComponentResource {
       addon("kube-proxy", {}),
     ];
 
-    // --- Nodes: IMDSv2 only (hop limit 1, so pods cannot borrow the node role), encrypted gp3 root volumes.
+    // --- Nodes: IMDSv2 only, encrypted gp3 root volumes.
     const nodeRole = new aws.iam.Role(`${name}-node`, {
       assumeRolePolicy: JSON.stringify(servicePrincipalTrust("ec2.amazonaws.com", ["sts:AssumeRole"])),
     }, o);
@@ -253,31 +289,46 @@ export class EksCluster extends pulumi.ComponentResource {
         }),
       }, o));
       this.mirror = { upstream: mirror.upstream, registry: `${accountId}.dkr.ecr.${region}.${dnsSuffix}/${prefix}` };
+      // Every image the cache pulls is scanned by Amazon Inspector, continuously, as new CVEs are
+      // published (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-enabling.html).
+      // The cache creates its repositories on first pull, so the filter is on the prefix, at registry
+      // level. This is the registry's one scanning configuration per account and region; turning it
+      // on creates Inspector's service-linked role, which the deploying principal must be allowed to
+      // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html).
+      if (mirror.scanning === "ENHANCED") {
+        new aws.ecr.RegistryScanningConfiguration(`${name}-mirror-scanning`, {
+          scanType: "ENHANCED",
+          rules: [{ scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: `${prefix}/*`, filterType: "WILDCARD" }] }],
+        }, o);
+      }
     }
 
-    const nodeGroups = Object.entries(cfg.nodeGroups).map(([poolName, pool]) => {
-      const template = new aws.ec2.LaunchTemplate(`${name}-${poolName}`, {
-        description: `Nodes of ${args.name}/${poolName}`,
-        updateDefaultVersion: true,
-        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
-        blockDeviceMappings: [{
-          deviceName: pool.amiType.startsWith("BOTTLEROCKET") ? "/dev/xvdb" : "/dev/xvda",
-          ebs: { volumeSize: pool.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-        }],
-      }, o);
-      return new aws.eks.NodeGroup(`${name}-${poolName}`, {
+    const groupPlan = eksNodeGroupPlan(cfg.nodeGroups, zones, args.production);
+    const templates = new Map(Object.entries(cfg.nodeGroups).map(([poolName, pool]) => [poolName, new aws.ec2.LaunchTemplate(`${name}-${poolName}`, {
+      description: `Nodes of ${args.name}/${poolName}`,
+      updateDefaultVersion: true,
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: eksDefaults.imdsHopLimit },
+      blockDeviceMappings: [{
+        deviceName: pool.amiType.startsWith("BOTTLEROCKET") ? "/dev/xvdb" : "/dev/xvda",
+        ebs: { volumeSize: pool.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+      }],
+    }, o)]));
+    const nodeGroups = groupPlan.map((g) => {
+      const pool = cfg.nodeGroups[g.pool];
+      const template = templates.get(g.pool)!;
+      return new aws.eks.NodeGroup(`${name}-${g.id}`, {
         clusterName: cluster.name,
         nodeRoleArn: nodeRole.arn,
-        subnetIds: privateSubnets.map((s) => s.id),
+        subnetIds: g.zoneIndexes.map((i) => privateSubnets[i].id),
         version: args.kubernetesVersion,
         amiType: pool.amiType,
         capacityType: pool.capacityType,
         instanceTypes: [...pool.instanceTypes],
         launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
-        scalingConfig: { minSize: pool.minSize, maxSize: pool.maxSize, desiredSize: Math.max(pool.minSize, 1) },
+        scalingConfig: { minSize: g.minSize, maxSize: g.maxSize, desiredSize: Math.max(g.minSize, 1) },
         updateConfig: { maxUnavailable: 1 },
         nodeRepairConfig: { enabled: true },
-        labels: { "blueprint.dev/node-pool": poolName, ...pool.labels },
+        labels: { "blueprint.dev/node-pool": g.pool, ...pool.labels },
       }, {
         ...o,
         dependsOn: [...nodePolicies, ...earlyAddons],
@@ -287,14 +338,12 @@ export class EksCluster extends pulumi.ComponentResource {
     });
 
     const ebsRole = irsaRole("ebs-csi", "kube-system", eksDefaults.ebsCsiServiceAccount, ["service-role/AmazonEBSCSIDriverPolicy"]);
-    const lateAddons = [
-      addon("coredns", {}, nodeGroups),
-      addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsRole.arn }, nodeGroups),
-      addon("metrics-server", {}, nodeGroups),
-      addon("amazon-cloudwatch-observability", {
-        serviceAccountRoleArn: irsaRole("cloudwatch-observability", eksDefaults.observability.namespace, eksDefaults.observability.serviceAccount, [eksDefaults.observability.policy]).arn,
-      }, nodeGroups),
-    ];
+    addon("coredns", {}, nodeGroups);
+    addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsRole.arn }, nodeGroups);
+    addon("metrics-server", {}, nodeGroups);
+    addon("amazon-cloudwatch-observability", {
+      serviceAccountRoleArn: irsaRole("cloudwatch-observability", eksDefaults.observability.namespace, eksDefaults.observability.serviceAccount, [eksDefaults.observability.policy]).arn,
+    }, nodeGroups);
 
     // --- Who may use the cluster: access entries (authentication mode API), groups bound by the team RoleBindings.
     const principals = new Map<string, { arn: pulumi.Input<string>; groups: string[] }>();
@@ -309,10 +358,7 @@ export class EksCluster extends pulumi.ComponentResource {
       // A role per group that principals of this account may assume when their IAM policy allows it.
       const role = new aws.iam.Role(`${name}-group-${safeName(group)}`, {
         description: `Members of "${group}" in EKS cluster ${args.name}`,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { AWS: arn("iam", `${accountId}:root`) }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-        }),
+        assumeRolePolicy: JSON.stringify(groupRoleTrust(arn("iam", `${accountId}:root`), cfg.groupPrincipals[group])),
       }, o);
       principals.set(`created:${group}`, { arn: role.arn, groups: [group] });
     }
@@ -339,9 +385,18 @@ export class EksCluster extends pulumi.ComponentResource {
     // --- Kubernetes access: exec auth with `aws eks get-token`; only stable fields, no token.
     this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) =>
       execKubeconfig({ name: n, server: endpoint, certificateAuthorityData: ca?.data ?? "", exec: awsExec(n, region) })));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, {
+    const gating = eksDefaults.addonsGatingKubernetes.map((n) => addons.get(n)!);
+    this.provider = new k8s.Provider(`${name}-k8s`, {
+      kubeconfig: this.kubeconfig,
+      enableServerSideApply: true,
+      // Only a new cluster replaces the provider (and so every object on it); a changed
+      // credential or kubeconfig text is an update (pulumi-kubernetes#1148, #2745).
+      clusterIdentifier: cluster.arn,
+      // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
+      deleteUnreachable: !args.production,
+    }, {
       parent: this,
-      dependsOn: [...nodeGroups, ...earlyAddons, ...lateAddons, ...accessEntries],
+      dependsOn: [...nodeGroups, ...gating, ...accessEntries],
     });
 
     // --- Node autoscaling and load balancers, each with a role scoped to its ServiceAccount.
@@ -358,7 +413,7 @@ export class EksCluster extends pulumi.ComponentResource {
         awsRegion: region,
         autoDiscovery: { clusterName: args.name },
         // The autoscaler's minor version must match the cluster's.
-        image: { tag: `v${args.kubernetesVersion}.0` },
+        image: { tag: clusterAutoscalerImageTag(args.kubernetesVersion) },
         rbac: { serviceAccount: { name: ca.serviceAccount, annotations: { "eks.amazonaws.com/role-arn": caRole.arn } } },
         extraArgs: { "balance-similar-node-groups": true, "skip-nodes-with-system-pods": false, expander: "least-waste" },
         priorityClassName: "system-cluster-critical",
@@ -367,7 +422,9 @@ export class EksCluster extends pulumi.ComponentResource {
 
     const lbc = eksDefaults.loadBalancerController;
     const lbcRole = irsaRole("load-balancer-controller", "kube-system", lbc.serviceAccount, [], loadBalancerControllerPolicy(partition));
-    new k8s.helm.v3.Release(`${name}-load-balancer-controller`, {
+    // Its validating webhook (failurePolicy Fail) must serve before any Ingress is created, and its
+    // finalizer must still run when Ingresses are deleted: Ingresses depend on this release.
+    const lbcRelease = new k8s.helm.v3.Release(`${name}-load-balancer-controller`, {
       name: "aws-load-balancer-controller",
       chart: lbc.chart,
       version: lbc.version,
@@ -375,7 +432,7 @@ export class EksCluster extends pulumi.ComponentResource {
       namespace: "kube-system",
       values: {
         clusterName: args.name,
-        // Passed explicitly: with IMDS hop limit 1 the controller cannot discover them from the node.
+        // Passed explicitly, so the controller never depends on instance metadata to find them.
         region,
         vpcId: vpc.id,
         replicaCount: args.production ? 2 : 1,
@@ -384,7 +441,9 @@ export class EksCluster extends pulumi.ComponentResource {
       },
     }, { parent: this, provider: this.provider });
 
-    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, oidcProviderArn: this.oidcProviderArn });
+    this.ingressDependencies = [lbcRelease];
+
+    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, oidcProviderArn: this.oidcProviderArn, oidcIssuer: this.oidcIssuer });
   }
 
   /** Looks up the account, partition and zones through the cluster's own AWS provider, then declares the cluster. */
@@ -427,6 +486,68 @@ function servicePrincipalTrust(service: string, actions: string[]): object {
   return { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: actions }] };
 }
 
+/**
+ * Who may assume a team group's role: principals of the account whose ARN matches one of
+ * `principals` (`aws:PrincipalArn`, e.g. an IAM Identity Center permission-set role), or, without
+ * them, any principal of the account that its own IAM policy lets assume it. Production requires
+ * the explicit form (config rule on `aws.groupPrincipals`).
+ */
+export function groupRoleTrust(accountRoot: string, principals?: readonly string[]): object {
+  const statement = { Effect: "Allow", Principal: { AWS: accountRoot }, Action: ["sts:AssumeRole", "sts:TagSession"] };
+  return {
+    Version: "2012-10-17",
+    Statement: [principals && principals.length > 0 ? { ...statement, Condition: { ArnLike: { "aws:PrincipalArn": [...principals] } } } : statement],
+  };
+}
+
+/**
+ * The cluster key's policy: the account administers it through IAM (the default statement), and
+ * CloudWatch Logs may use it only for this cluster's control-plane log group
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+ */
+export function clusterKeyPolicy(f: { partition: string; accountId: string; region: string; dnsSuffix: string; logGroupName: string }): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "AccountAdministersThroughIam", Effect: "Allow", Principal: { AWS: `arn:${f.partition}:iam::${f.accountId}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "ControlPlaneLogs",
+        Effect: "Allow",
+        Principal: { Service: `logs.${f.region}.${f.dnsSuffix}` },
+        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Resource: "*",
+        Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${f.partition}:logs:${f.region}:${f.accountId}:log-group:${f.logGroupName}` } },
+      },
+    ],
+  };
+}
+
+/** One managed node group to create: a pool, in one zone or spanning all. */
+export interface EksNodeGroupPlan {
+  /** Resource name suffix: the pool, plus the zone when split per zone. */
+  readonly id: string;
+  readonly pool: string;
+  /** Indexes of the zones (and private subnets) the group spans. */
+  readonly zoneIndexes: number[];
+  readonly minSize: number;
+  readonly maxSize: number;
+}
+
+/**
+ * Node groups per pool. A group spanning zones cannot be told to grow in a particular zone, so a
+ * pod held Pending by a strict zone spread (production) never gets its node: there each pool
+ * becomes one group per zone, with the pool's bounds shared out (rounded up), and the
+ * autoscaler's `balance-similar-node-groups` keeps them even
+ * (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md#common-notes-and-gotchas).
+ */
+export function eksNodeGroupPlan(pools: Readonly<Record<string, { minSize: number; maxSize: number; perZone?: boolean }>>, zones: readonly string[], production: boolean): EksNodeGroupPlan[] {
+  return Object.entries(pools).flatMap(([pool, p]) => {
+    if (!(p.perZone ?? production)) return [{ id: pool, pool, zoneIndexes: zones.map((_, i) => i), minSize: p.minSize, maxSize: p.maxSize }];
+    const share = (n: number) => Math.ceil(n / zones.length);
+    return zones.map((zone, i) => ({ id: `${pool}-${zone.slice(-1)}`, pool, zoneIndexes: [i], minSize: share(p.minSize), maxSize: Math.max(1, share(p.maxSize)) }));
+  });
+}
+
 /** A resource-name-safe form of a group name. */
 function safeName(group: string): string {
   return group.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "group";
@@ -457,87 +578,80 @@ export function clusterAutoscalerPolicy(clusterName: string): object {
 }
 
 /**
- * What the AWS Load Balancer Controller needs: read the network and certificates, create load
- * balancers and security groups tagged as its own, and change or delete only those.
+ * What the AWS Load Balancer Controller needs, statement for statement as its pinned version
+ * documents it (chart 1.14.1 = controller v2.14.1, docs/install/iam_policy.json at tag v2.14.1 of
+ * kubernetes-sigs/aws-load-balancer-controller): read the network and certificates, create load
+ * balancers and security groups tagged as its own, change or delete only those, and tag and
+ * reorder listeners and rules (without `elasticloadbalancing:SetRulePriorities` and listener
+ * tagging it gets AccessDenied and leaves ALBs without listeners). Only the partition differs.
  */
 export function loadBalancerControllerPolicy(partition: string): object {
   const owned = { Null: { "aws:ResourceTag/elbv2.k8s.aws/cluster": "false" } };
   const requested = { Null: { "aws:RequestTag/elbv2.k8s.aws/cluster": "false" } };
+  // Tags may change on resources the controller owns, but never drop or add its ownership tag.
+  const retag = { Null: { "aws:RequestTag/elbv2.k8s.aws/cluster": "true", "aws:ResourceTag/elbv2.k8s.aws/cluster": "false" } };
+  const elb = (resource: string) => `arn:${partition}:elasticloadbalancing:*:*:${resource}`;
+  const balancers = [elb("targetgroup/*/*"), elb("loadbalancer/net/*/*"), elb("loadbalancer/app/*/*")];
+  const allow = (Action: string[], Resource: string | string[], Condition?: object) => ({ Effect: "Allow", Action, Resource, ...(Condition ? { Condition } : {}) });
   return {
     Version: "2012-10-17",
     Statement: [
-      { Effect: "Allow", Action: "iam:CreateServiceLinkedRole", Resource: "*", Condition: { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } } },
-      {
-        Effect: "Allow",
-        Action: [
-          "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInternetGateways",
-          "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
-          "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:DescribeCoipPools",
-          "ec2:GetCoipPoolUsage", "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
-          "elasticloadbalancing:Describe*", "acm:ListCertificates", "acm:DescribeCertificate",
-          "iam:ListServerCertificates", "iam:GetServerCertificate", "cognito-idp:DescribeUserPoolClient",
-          "waf-regional:GetWebACL", "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
-          "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
-          "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection", "shield:DeleteProtection",
-        ],
-        Resource: "*",
-      },
-      { Effect: "Allow", Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], Resource: "*" },
-      { Effect: "Allow", Action: "ec2:CreateSecurityGroup", Resource: "*" },
-      {
-        Effect: "Allow",
-        Action: "ec2:CreateTags",
-        Resource: `arn:${partition}:ec2:*:*:security-group/*`,
-        Condition: { StringEquals: { "ec2:CreateAction": "CreateSecurityGroup" }, ...requested },
-      },
-      { Effect: "Allow", Action: ["ec2:CreateTags", "ec2:DeleteTags"], Resource: `arn:${partition}:ec2:*:*:security-group/*`, Condition: owned },
-      { Effect: "Allow", Action: ["ec2:DeleteSecurityGroup"], Resource: "*", Condition: owned },
-      {
-        Effect: "Allow",
-        Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
-        Resource: "*",
-        Condition: requested,
-      },
-      {
-        Effect: "Allow",
-        Action: [
-          "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener", "elasticloadbalancing:CreateRule",
-          "elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-          "elasticloadbalancing:AddListenerCertificates", "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:SetWebAcl",
-        ],
-        Resource: "*",
-      },
-      {
-        Effect: "Allow",
-        Action: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-        Resource: [`arn:${partition}:elasticloadbalancing:*:*:targetgroup/*/*`, `arn:${partition}:elasticloadbalancing:*:*:loadbalancer/net/*/*`, `arn:${partition}:elasticloadbalancing:*:*:loadbalancer/app/*/*`],
-        Condition: owned,
-      },
-      {
-        Effect: "Allow",
-        Action: ["elasticloadbalancing:AddTags"],
-        Resource: [`arn:${partition}:elasticloadbalancing:*:*:targetgroup/*/*`, `arn:${partition}:elasticloadbalancing:*:*:loadbalancer/net/*/*`, `arn:${partition}:elasticloadbalancing:*:*:loadbalancer/app/*/*`],
-        Condition: { StringEquals: { "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"] }, ...requested },
-      },
-      {
-        Effect: "Allow",
-        Action: [
-          "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:SetSecurityGroups",
-          "elasticloadbalancing:SetSubnets", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
-          "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyListenerAttributes",
-          "elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
-        ],
-        Resource: "*",
-        Condition: owned,
-      },
-      {
-        Effect: "Allow",
-        Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-        Resource: `arn:${partition}:elasticloadbalancing:*:*:targetgroup/*/*`,
-      },
+      allow(["iam:CreateServiceLinkedRole"], "*", { StringEquals: { "iam:AWSServiceName": "elasticloadbalancing.amazonaws.com" } }),
+      allow([
+        "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInternetGateways",
+        "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
+        "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
+        "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+        "elasticloadbalancing:DescribeCapacityReservation",
+      ], "*"),
+      allow([
+        "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate", "iam:ListServerCertificates", "iam:GetServerCertificate",
+        "waf-regional:GetWebACL", "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
+        "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+        "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection", "shield:DeleteProtection",
+      ], "*"),
+      allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], "*"),
+      allow(["ec2:CreateSecurityGroup"], "*"),
+      allow(["ec2:CreateTags"], `arn:${partition}:ec2:*:*:security-group/*`, { StringEquals: { "ec2:CreateAction": "CreateSecurityGroup" }, ...requested }),
+      allow(["ec2:CreateTags", "ec2:DeleteTags"], `arn:${partition}:ec2:*:*:security-group/*`, retag),
+      allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], "*", owned),
+      allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], "*", requested),
+      allow(["elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener", "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"], "*"),
+      allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], balancers, retag),
+      allow(["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"], [
+        elb("listener/net/*/*/*"), elb("listener/app/*/*/*"), elb("listener-rule/net/*/*/*"), elb("listener-rule/app/*/*/*"),
+      ]),
+      allow([
+        "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType", "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets", "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
+      ], "*", owned),
+      allow(["elasticloadbalancing:AddTags"], balancers, { StringEquals: { "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"] }, ...requested }),
+      allow(["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], elb("targetgroup/*/*")),
+      allow([
+        "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities",
+      ], "*"),
     ],
   };
 }
+
+/**
+ * What a pod bound to an IAM role needs: IRSA exchanges its token at the regional STS endpoint,
+ * and the SDK then calls AWS APIs, both over HTTPS on public addresses. NetworkPolicy cannot name
+ * them, so HTTPS is open to public addresses only: private ranges (the VPC, other namespaces) and
+ * link-local (instance metadata) stay closed
+ * (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html).
+ */
+export const eksCloudIdentityEgress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [{
+  to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }],
+  ports: [{ protocol: "TCP", port: 443 }],
+}];
 
 /** The {@link ClusterHandle} of an EKS cluster. */
 export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterHandle> {
@@ -547,7 +661,8 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     name: c.clusterName,
     provider: c.provider,
     kubeconfig: c.kubeconfig,
-    storage: { provisioner: eksDefaults.storage.provisioner, parameters: { ...eksDefaults.storage.parameters } },
+    // EKS has had no default StorageClass since 1.30 (gp2 is no longer marked default).
+    storage: { provisioner: eksDefaults.storage.provisioner, parameters: { ...eksDefaults.storage.parameters }, isDefault: true },
     ingress: {
       className: eksDefaults.ingressClass,
       annotations: { ...eksDefaults.ingressAnnotations },
@@ -555,7 +670,18 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
       allowFrom: c.subnetPlan.public.map((cidr) => ({ ipBlock: { cidr } })),
       // The controller finds the ACM certificate for the hosts in spec.tls; no Secret is involved.
       certificate: () => ({ annotations: {}, tls: {} }),
+      // The ALB health-checks the pods where Kubernetes does: the readiness path (the default is `/`).
+      backend: (req) => ({
+        ingressAnnotations: {
+          "alb.ingress.kubernetes.io/healthcheck-path": req.readinessPath,
+          ...(req.readinessPort !== undefined ? { "alb.ingress.kubernetes.io/healthcheck-port": String(req.readinessPort) } : {}),
+        },
+        serviceAnnotations: {},
+      }),
+      dependsOn: c.ingressDependencies,
     },
+    cloudIdentityEgress: eksCloudIdentityEgress,
+    identityOutputs: { oidcProviderArn: c.oidcProviderArn, oidcIssuer: c.oidcIssuer },
     registry: c.mirror?.registry,
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,

@@ -19,17 +19,22 @@ export interface ExistingClusterArgs {
 
 /** A {@link ClusterHandle} for an existing cluster, reached through a kubeconfig. */
 export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomResourceOptions): ClusterHandle {
-  const kubeconfig = pulumi.secret(pulumi.output(args.kubeconfig ?? ""));
+  // Through a context there is no kubeconfig to give (the ambient one stays where it is).
+  const kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(pulumi.output(args.kubeconfig)) : undefined;
   const provider = new k8s.Provider(`${args.name}-k8s`, {
-    ...(args.kubeconfig !== undefined ? { kubeconfig } : { context: args.context }),
+    ...(kubeconfig !== undefined ? { kubeconfig } : { context: args.context }),
     enableServerSideApply: true,
+    // The cluster's name, not its credential, decides whether this is another cluster: rotating a
+    // token in the kubeconfig then updates the provider instead of replacing every object.
+    clusterIdentifier: args.name,
   }, opts);
   return {
     cloud: "existing",
     name: pulumi.output(args.name),
     provider,
     kubeconfig,
-    storage: { provisioner: args.storageProvisioner, parameters: args.storageParameters },
+    // The cluster keeps its own default StorageClass (kind's `standard`, or whatever its owner chose).
+    storage: { provisioner: args.storageProvisioner, parameters: args.storageParameters, isDefault: false },
     ingress: {
       className: args.ingressClass,
       annotations: {},
@@ -40,7 +45,12 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
         annotations: args.certificateIssuer ? { "cert-manager.io/cluster-issuer": args.certificateIssuer } : ({} as Record<string, string>),
         tls: { secretName: req.tlsSecretName ?? `${req.app}-tls` },
       }),
+      backend: () => ({ ingressAnnotations: {}, serviceAnnotations: {} }),
+      dependsOn: [],
     },
+    // Not a cloud cluster: apps have no cloud identity to reach.
+    cloudIdentityEgress: [],
+    identityOutputs: {},
     pullReference: (released) => released,
     // Not created here, so not deleted here either: nothing to guard.
     safety: { protect: false, deletionProtection: false },

@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpClusterConfig } from "../../config/cluster";
-import type { ClusterHandle, ClusterSafety, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
+import type { ClusterHandle, ClusterSafety, IngressBackend, IngressBackendRequest, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
 import { execKubeconfig, gkeExec } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
 
@@ -27,6 +27,12 @@ export const gkeDefaults = {
   ingressAnnotations: { "kubernetes.io/ingress.class": "gce", "kubernetes.io/ingress.allow-http": "false" },
   /** Google Front End and health-check ranges that container-native load balancing connects from. */
   loadBalancerRanges: ["35.191.0.0/16", "130.211.0.0/22"],
+  /**
+   * Container-native load balancing: the load balancer targets pod IPs through network endpoint
+   * groups. Default for VPC-native clusters, written out so it does not depend on cluster defaults
+   * (https://cloud.google.com/kubernetes-engine/docs/how-to/container-native-load-balancing).
+   */
+  negAnnotation: { "cloud.google.com/neg": '{"ingress": true}' },
 } as const;
 
 /** Arguments of a {@link GkeCluster}. */
@@ -62,7 +68,10 @@ export class GkeCluster extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
   public readonly safety: ClusterSafety;
   public readonly mirror?: RegistryMirror;
+  /** `<project>.svc.id.goog`: the Workload Identity pool IAM bindings name principals in. */
+  public readonly workloadPool: pulumi.Output<string>;
   private readonly gcpProvider: gcp.Provider;
+  private readonly cluster: gcp.container.Cluster;
   private readonly project: string;
   private readonly resourceName: string;
 
@@ -100,9 +109,11 @@ export class GkeCluster extends pulumi.ComponentResource {
     }, o);
 
     // --- Application-layer Secret encryption: the GKE service agent may use the key, nobody else.
-    const keyRing = new gcp.kms.KeyRing(`${name}-keys`, { name: `${args.name}-gke`, location: region }, o);
+    // Key rings and keys cannot be deleted in Cloud KMS: a destroy only forgets them. Auto-named
+    // (a random suffix per creation), a re-created stack gets new ones instead of "already exists"
+    // (https://cloud.google.com/kms/docs/resource-hierarchy#lifetime).
+    const keyRing = new gcp.kms.KeyRing(`${name}-keys`, { location: region }, { ...o, retainOnDelete: true });
     const secretsKey = new gcp.kms.CryptoKey(`${name}-secrets`, {
-      name: "kubernetes-secrets",
       keyRing: keyRing.id,
       purpose: "ENCRYPT_DECRYPT",
       rotationPeriod: gkeDefaults.keyRotationPeriod,
@@ -125,6 +136,15 @@ export class GkeCluster extends pulumi.ComponentResource {
     const mirror = cfg.registryMirror;
     if (mirror) {
       const repositoryId = mirror.repository ?? mirrorName(mirror.upstream);
+      // Artifact Analysis scans images as they enter Artifact Registry (a remote repository's too)
+      // and keeps the findings current as CVEs are published
+      // (https://cloud.google.com/artifact-analysis/docs/container-scanning-overview,
+      // https://cloud.google.com/artifact-analysis/docs/automated-scanning-howto). Enabled before the
+      // repository, so no image enters unscanned; left on when the stack goes, as other repositories
+      // of the project may rely on it.
+      const scanningApi = mirror.scanning
+        ? [new gcp.projects.Service(`${name}-container-scanning`, { project, service: "containerscanning.googleapis.com", disableOnDestroy: false }, o)]
+        : [];
       const repo = new gcp.artifactregistry.Repository(`${name}-mirror`, {
         location: region,
         repositoryId,
@@ -132,7 +152,8 @@ export class GkeCluster extends pulumi.ComponentResource {
         mode: "REMOTE_REPOSITORY",
         description: `Pull-through cache of ${mirror.upstream} for ${args.name}`,
         remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: `https://${mirror.upstream}` } } },
-      }, o);
+        vulnerabilityScanningConfig: { enablementConfig: mirror.scanning ? "INHERITED" : "DISABLED" },
+      }, { ...o, dependsOn: scanningApi });
       nodeGrants.push(new gcp.artifactregistry.RepositoryIamMember(`${name}-mirror-nodes`, {
         location: region,
         repository: repo.name,
@@ -188,10 +209,15 @@ export class GkeCluster extends pulumi.ComponentResource {
       deletionProtection: this.safety.deletionProtection,
     }, { ...o, protect: this.safety.protect, dependsOn: [keyGrant, ...nodeGrants], ignoreChanges: ["nodeConfig", "initialNodeCount"] });
     this.clusterName = cluster.name;
+    this.cluster = cluster;
+    // The pool exists once the cluster does (it is created with Workload Identity on).
+    this.workloadPool = cluster.workloadIdentityConfig.apply((w) => w?.workloadPool ?? `${project}.svc.id.goog`);
 
     const zoneCount = nodeLocations?.length ?? 1;
+    // A name prefix (GKE appends a suffix) lets a forced replacement create the new pool before it
+    // deletes the old one, so workloads always have somewhere to run.
     const pools = Object.entries(cfg.nodePools).map(([poolName, pool]) => new gcp.container.NodePool(`${name}-${poolName}`, {
-      name: poolName,
+      namePrefix: `${poolName}-`,
       cluster: cluster.name,
       location,
       nodeLocations,
@@ -217,9 +243,16 @@ export class GkeCluster extends pulumi.ComponentResource {
     // --- Kubernetes access: exec auth with gke-gcloud-auth-plugin; only stable fields, no token.
     this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.masterAuth]).apply(([n, endpoint, auth]) =>
       execKubeconfig({ name: `gke_${project}_${location}_${n}`, server: `https://${endpoint}`, certificateAuthorityData: auth?.clusterCaCertificate ?? "", exec: gkeExec() })));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: pools });
+    this.provider = new k8s.Provider(`${name}-k8s`, {
+      kubeconfig: this.kubeconfig,
+      enableServerSideApply: true,
+      // Only a new cluster replaces the provider (and every object on it); a kubeconfig change is an update.
+      clusterIdentifier: cluster.id,
+      // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
+      deleteUnreachable: !args.production,
+    }, { parent: this, dependsOn: pools });
 
-    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig });
+    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, workloadPool: this.workloadPool });
   }
 
   /** Looks up the project number (for the GKE service agent), then declares the cluster. */
@@ -243,8 +276,34 @@ export class GkeCluster extends pulumi.ComponentResource {
       serviceAccountId: `projects/${gsaProject}/serviceAccounts/${b.cloudIdentity}`,
       role: "roles/iam.workloadIdentityUser",
       member: `serviceAccount:${this.project}.svc.id.goog[${b.namespace}/${b.serviceAccount}]`,
-    }, { parent: this, provider: this.gcpProvider });
+    }, {
+      parent: this,
+      provider: this.gcpProvider,
+      // The pool `<project>.svc.id.goog` comes into being with the first Workload Identity cluster;
+      // binding before it fails with "Identity Pool does not exist".
+      dependsOn: [this.cluster],
+    });
     return { "iam.gke.io/gcp-service-account": b.cloudIdentity };
+  }
+
+  /**
+   * A reserved global address for one app's Ingress: DNS for its host (and so its Google-managed
+   * certificate, which is provisioned only once DNS points at the load balancer) stays valid when
+   * the Ingress is re-created (https://cloud.google.com/kubernetes-engine/docs/tutorials/configuring-domain-name-static-ip).
+   */
+  backend(req: IngressBackendRequest): IngressBackend {
+    const address = new gcp.compute.GlobalAddress(`${this.resourceName}-ingress-${req.app}`, {
+      project: this.project,
+      addressType: "EXTERNAL",
+      ipVersion: "IPV4",
+      description: `Ingress of app ${req.app}`,
+    }, { parent: this, provider: this.gcpProvider });
+    // Behind NEGs, GKE derives the load balancer's health check from the pods' readiness probe, so
+    // the readiness path needs no annotation here.
+    return {
+      ingressAnnotations: { "kubernetes.io/ingress.global-static-ip-name": address.name },
+      serviceAnnotations: { ...gkeDefaults.negAnnotation },
+    };
   }
 }
 
@@ -264,6 +323,18 @@ function managedCertificate(req: IngressCertificateRequest, provider: k8s.Provid
   return { annotations: { "networking.gke.io/managed-certificates": cert.metadata.name } };
 }
 
+/**
+ * What a pod bound to a Google service account needs: the GKE metadata server, which hands out its
+ * tokens (169.254.169.254:80, and 169.254.169.252:988 under Dataplane V2), and Google APIs over
+ * HTTPS on public addresses (Private Google Access routes them from private nodes). See "If you use
+ * network policies" in https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity.
+ */
+export const gkeCloudIdentityEgress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [
+  { to: [{ ipBlock: { cidr: "169.254.169.254/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+  { to: [{ ipBlock: { cidr: "169.254.169.252/32" } }], ports: [{ protocol: "TCP", port: 988 }] },
+  { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] },
+];
+
 /** The {@link ClusterHandle} of a GKE cluster. */
 export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterHandle> {
   const c = await GkeCluster.create(args.name, args, opts);
@@ -272,12 +343,17 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     name: c.clusterName,
     provider: c.provider,
     kubeconfig: c.kubeconfig,
-    storage: { provisioner: gkeDefaults.storage.provisioner, parameters: { ...gkeDefaults.storage.parameters } },
+    storage: { provisioner: gkeDefaults.storage.provisioner, parameters: { ...gkeDefaults.storage.parameters }, isDefault: true },
     ingress: {
       annotations: { ...gkeDefaults.ingressAnnotations },
       allowFrom: gkeDefaults.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
       certificate: (req) => managedCertificate(req, c.provider),
+      backend: (req) => c.backend(req),
+      // GKE Ingress is served by Google's own controller, outside the cluster: nothing to wait for.
+      dependsOn: [],
     },
+    cloudIdentityEgress: gkeCloudIdentityEgress,
+    identityOutputs: { workloadIdentityPool: c.workloadPool },
     registry: c.mirror?.registry,
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,

@@ -41,6 +41,22 @@ export interface IngressTls {
   readonly tls?: { readonly secretName?: string };
 }
 
+/** An app's backend behind an Ingress, as the cluster's load balancer sees it. */
+export interface IngressBackendRequest {
+  readonly app: string;
+  readonly namespace: pulumi.Input<string>;
+  /** Path of the app's readiness probe: the load balancer's health check uses the same one. */
+  readonly readinessPath: string;
+  /** Port of the readiness probe when it is not the app's own port. */
+  readonly readinessPort?: number;
+}
+
+/** What the cluster's load balancer needs on an app's Ingress and Service. */
+export interface IngressBackend {
+  readonly ingressAnnotations: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly serviceAnnotations: Readonly<Record<string, string>>;
+}
+
 /**
  * Everything the layers above the cluster need, identical for EKS, GKE and an existing cluster.
  * Nothing outside `components/cluster/` branches on the cloud; it reads this handle instead.
@@ -50,10 +66,16 @@ export interface ClusterHandle {
   readonly name: pulumi.Output<string>;
   /** Explicit provider for every Kubernetes resource (the default provider is disabled). */
   readonly provider: k8s.Provider;
-  /** Kubeconfig with exec authentication and no token, as a secret output. */
-  readonly kubeconfig: pulumi.Output<string>;
-  /** Default StorageClass parameters for this cloud's block storage. */
-  readonly storage: { readonly provisioner: string; readonly parameters: Readonly<Record<string, string>> };
+  /**
+   * Kubeconfig with exec authentication and no token, as a secret output; undefined for an
+   * existing cluster reached through a context of the ambient kubeconfig (there is none to give).
+   */
+  readonly kubeconfig?: pulumi.Output<string>;
+  /**
+   * Parameters for this cloud's block storage, and whether `app-storage` is the cluster's default
+   * StorageClass (on EKS and GKE; an existing cluster keeps its own default).
+   */
+  readonly storage: { readonly provisioner: string; readonly parameters: Readonly<Record<string, string>>; readonly isDefault: boolean };
   readonly ingress: {
     /** IngressClass of the cluster's ingress controller; undefined where an annotation selects it (GKE). */
     readonly className?: string;
@@ -63,7 +85,24 @@ export interface ClusterHandle {
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
     /** Provisions (or points to) the TLS certificate of one app's host. */
     certificate(request: IngressCertificateRequest): IngressTls;
+    /** Health check and load-balancing annotations (and resources, such as a static IP) for one app. */
+    backend(request: IngressBackendRequest): IngressBackend;
+    /**
+     * What every Ingress must be created after and deleted before: the ingress controller, whose
+     * admission webhook must serve and whose finalizer must run (EKS: the Load Balancer Controller).
+     */
+    readonly dependsOn: readonly pulumi.Resource[];
   };
+  /**
+   * Egress a pod bound to a cloud identity needs to use it (the token exchange and the cloud's
+   * APIs, and on GKE the metadata server), added to the app's NetworkPolicy when it has one.
+   */
+  readonly cloudIdentityEgress: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
+  /**
+   * Stack outputs users build trust policies with: the OIDC provider ARN and issuer (EKS), the
+   * Workload Identity pool (GKE); empty for an existing cluster.
+   */
+  readonly identityOutputs: Readonly<Record<string, pulumi.Output<string>>>;
   /** Registry (host and path prefix) the environment pulls mirrored images from; undefined means as released. */
   readonly registry?: string;
   /**

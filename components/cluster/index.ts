@@ -1,18 +1,21 @@
 import { ConfigError } from "../../config/errors";
-import { validateCluster } from "../../config/cluster-rules";
+import { placeholderProblems, validateCluster } from "../../config/cluster-rules";
 import type { EnvironmentConfig } from "../../config/load";
 import type { ClusterHandle } from "./handle";
 
-export type { ClusterHandle, ClusterSafety, Cloud, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
+export type { ClusterHandle, ClusterSafety, Cloud, IngressBackend, IngressBackendRequest, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
 
 /**
  * The one seam between an environment and its cluster: returns the {@link ClusterHandle} for the
  * stack's `blueprint:cluster`. Cloud SDKs are imported lazily, so a stack on one cloud never
  * loads the other's (and start-up stays fast).
  */
-export async function createCluster(env: EnvironmentConfig): Promise<ClusterHandle> {
+export async function createCluster(env: EnvironmentConfig, opts: { readonly offline?: boolean } = {}): Promise<ClusterHandle> {
   // The rules that need the whole environment (production, teams, apps), before any resource.
-  const problems = validateCluster(env.cluster, { production: env.production, teams: env.teams, apps: env.apps });
+  const context = { production: env.production, teams: env.teams, apps: env.apps };
+  const problems = validateCluster(env.cluster, context);
+  // The shipped stacks' stand-in values render offline, but must never reach a real cloud.
+  if (!(opts.offline ?? isOfflineRun())) problems.push(...placeholderProblems(env.cluster, context));
   if (problems.length > 0) throw new ConfigError(env.file, problems);
 
   const name = env.cluster.name ?? `${env.project}-${env.stack}`;
@@ -22,7 +25,7 @@ export async function createCluster(env: EnvironmentConfig): Promise<ClusterHand
     case "aws": {
       const { eksCluster } = await import("./eks");
       const aws = env.cluster.aws!;
-      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file });
+      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file, extendedSupport: env.cluster.extendedSupport });
     }
     case "gcp": {
       const { gkeCluster } = await import("./gke");
@@ -55,4 +58,13 @@ export async function createCluster(env: EnvironmentConfig): Promise<ClusterHand
 /** Google label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
 function labelValue(v: string): string {
   return v.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
+}
+
+/** Is the program running under Pulumi's mock engine (the offline render), not a real deployment? */
+export function isOfflineRun(): boolean {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { getMonitor } = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
+  const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: new (...args: never[]) => unknown };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return getMonitor() instanceof MockMonitor;
 }

@@ -15,7 +15,7 @@ describe("an EKS cluster (prod stack)", () => {
 
   it("pins the Kubernetes version from config and encrypts Secrets with a rotating KMS key", () => {
     const cluster = inputs(one(prod, "aws:eks/cluster:Cluster"));
-    expect(cluster.version).toBe("1.33");
+    expect(cluster.version).toBe("1.36");
     expect(cluster.encryptionConfig.resources).toEqual(["secrets"]);
     expect(cluster.encryptionConfig.provider.keyArn).toMatch(/^arn:aws:kms:/);
     const key = inputs(one(prod, "aws:kms/key:Key"));
@@ -102,13 +102,16 @@ describe("an EKS cluster (prod stack)", () => {
     expect(inputs(one(prod, "aws:eks/cluster:Cluster")).bootstrapSelfManagedAddons).toBe(false);
   });
 
-  it("sizes managed node groups from config, with IMDSv2-only, encrypted gp3 root volumes", () => {
-    const group = inputs(one(prod, "aws:eks/nodeGroup:NodeGroup"));
-    expect(group.scalingConfig).toMatchObject({ minSize: 3, maxSize: 12 });
-    expect(group.instanceTypes).toEqual(["m7i.xlarge", "m6i.xlarge"]);
-    expect(group.version).toBe("1.33");
+  it("sizes managed node groups from config, with IMDSv2-only (hop limit 2 for the observability agents), encrypted gp3 root volumes", () => {
+    const groups = ofType(prod, "aws:eks/nodeGroup:NodeGroup").map(inputs);
+    // One group per zone in production: the pool's 3..12 nodes shared out over three zones.
+    expect(groups.map((g) => g.scalingConfig)).toEqual(Array(3).fill(expect.objectContaining({ minSize: 1, maxSize: 4 })));
+    for (const group of groups) {
+      expect(group.instanceTypes).toEqual(["m7i.xlarge", "m6i.xlarge"]);
+      expect(group.version).toBe("1.36");
+    }
     const lt = inputs(one(prod, "aws:ec2/launchTemplate:LaunchTemplate"));
-    expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 2 });
     expect(lt.blockDeviceMappings[0].ebs).toMatchObject({ volumeType: "gp3", encrypted: "true" });
   });
 
@@ -119,7 +122,7 @@ describe("an EKS cluster (prod stack)", () => {
     expect(releases.map((r) => r.chart).sort()).toEqual(["aws-load-balancer-controller", "cluster-autoscaler"]);
     const ca = releases.find((r) => r.chart === "cluster-autoscaler")!;
     expect(ca.values.autoDiscovery.clusterName).toBe("blueprint-prod");
-    expect(ca.values.image.tag).toBe("v1.33.0");
+    expect(ca.values.image.tag).toBe("v1.36.0");
     for (const r of releases) expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 

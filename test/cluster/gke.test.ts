@@ -53,7 +53,7 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("follows a release channel above a pinned minimum version, upgrading only in the maintenance window", () => {
     expect(cluster.releaseChannel).toEqual({ channel: "STABLE" });
-    expect(cluster.minMasterVersion).toBe("1.33");
+    expect(cluster.minMasterVersion).toBe("1.36");
     expect(cluster.maintenancePolicy.recurringWindow).toEqual({ startTime: "2025-01-04T02:00:00Z", endTime: "2025-01-04T08:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SA,SU" });
   });
 

@@ -60,7 +60,7 @@ export async function runFailing(stack: string, cfg: StackConfig): Promise<Faile
  * Runs only the cluster seam (`createCluster`) for a stack's config under the mock engine and
  * returns the handle it produced, with everything it registered.
  */
-export async function clusterHandle(stack: string, cfg: StackConfig = stackConfig(stack)): Promise<{ handle: ClusterHandle; resources: RegisteredResource[] }> {
+export async function clusterHandle(stack: string, cfg: StackConfig = stackConfig(stack), createOpts: { offline?: boolean } = {}): Promise<{ handle: ClusterHandle; resources: RegisteredResource[] }> {
   let handle: ClusterHandle | undefined;
   let resources: RegisteredResource[] = [];
   await jest.isolateModulesAsync(async () => {
@@ -73,13 +73,81 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     const mocks = new RecordingMocks(cloudState, cloudCalls);
     await pulumi.runtime.setMocks(mocks, "blueprint", stack, false);
     pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
+    let failure: unknown;
     await pulumi.runtime.runInPulumiStack(async () => {
-      handle = await createCluster(parseEnvironment(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)));
+      // A rejection here would escape as an unhandled one: keep it and rethrow once the engine is idle.
+      try {
+        handle = await createCluster(parseEnvironment(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)), createOpts);
+      } catch (e) {
+        failure = e;
+      }
       return {};
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs();
+    if (failure) throw failure;
     resources = mocks.resources;
   });
   return { handle: handle!, resources };
+}
+
+/** A resource as `type::name`, the way the dependency graph names it. */
+export type ResourceKey = string;
+
+/** What the engine was told about one registration: its parent and the resources it waits for. */
+export interface Registration {
+  readonly parent?: ResourceKey;
+  /** Direct dependencies (`dependsOn`, expanded to a component's children, plus input dependencies). */
+  readonly dependsOn: ReadonlySet<ResourceKey>;
+  /** The provider reference, `urn::id`. */
+  readonly provider?: string;
+}
+
+/** `type::name` of a URN (the last type of a parent-qualified type). */
+export function keyOfUrn(urn: string): ResourceKey {
+  const [, , qualifiedType, name] = urn.split("::");
+  return `${qualifiedType.split("$").pop()}::${name}`;
+}
+
+/**
+ * Runs the program for a stack like `runStack`, and records the dependencies each registration
+ * carried to the engine. The mock hook never sees them; the monitor's requests do
+ * (`getDependenciesList`, `getParent`), so ordering (`dependsOn`) can be asserted offline.
+ */
+export async function runStackWithGraph(stack: string, cfg: StackConfig = stackConfig(stack)): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
+  const graph = new Map<ResourceKey, Registration>();
+  let result: RunResult | undefined;
+  await jest.isolateModulesAsync(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: RegisterRequest, cb: unknown): Promise<void> } } };
+    const original = MockMonitor.prototype.registerResource;
+    MockMonitor.prototype.registerResource = function (this: unknown, req: RegisterRequest, cb: unknown) {
+      const parent = req.getParent();
+      graph.set(`${req.getType()}::${req.getName()}`, {
+        parent: parent ? keyOfUrn(parent) : undefined,
+        dependsOn: new Set(req.getDependenciesList().map(keyOfUrn)),
+        provider: req.getProvider() || undefined,
+      });
+      return original.call(this, req, cb);
+    };
+    const { runProgram } = await import("../../tools/offline/run");
+    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg });
+  });
+  return { result: result!, graph };
+}
+
+/** The parts of a RegisterResourceRequest the graph reads. */
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getDependenciesList(): string[];
+  getProvider(): string;
+}
+
+/** The registration of `type::name`; fails when it was never registered. */
+export function registration(graph: ReadonlyMap<ResourceKey, Registration>, key: ResourceKey): Registration {
+  const r = graph.get(key);
+  if (!r) throw new Error(`${key} was not registered; registered: ${[...graph.keys()].filter((k) => k.startsWith(key.split("::")[0])).join(", ")}`);
+  return r;
 }

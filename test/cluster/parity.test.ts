@@ -20,7 +20,8 @@ function imageIdentity(ref: string): string {
  * An object with the fields a cloud may legitimately change blanked out: storage class driver and
  * parameters, ingress class, annotations and TLS (certificate by Secret, by ACM host lookup or by a
  * Google-managed certificate), the load balancer peers allowed in by the ingress NetworkPolicy,
- * ServiceAccount annotations, and the registry host of images (also in the admission policy's allow-list).
+ * ServiceAccount and Service annotations (GKE's NEG), the egress a cloud identity needs, and the
+ * registry host of images (also in the admission policy's allow-list).
  */
 function withoutCloudFields(o: K8sObject): unknown {
   const c = JSON.parse(JSON.stringify(o)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -33,7 +34,9 @@ function withoutCloudFields(o: K8sObject): unknown {
     delete c.spec.ingressClassName;
     delete c.spec.tls;
   }
-  if (c.kind === "ServiceAccount") delete c.metadata.annotations;
+  if (c.kind === "ServiceAccount" || c.kind === "Service") delete c.metadata.annotations;
+  // What a cloud identity needs to reach (STS on AWS; the metadata server and Google APIs on GCP).
+  if (c.kind === "NetworkPolicy" && c.metadata.name.endsWith("-egress")) delete c.spec.egress;
   if (c.kind === "NetworkPolicy" && c.metadata.name.endsWith("-from-ingress")) {
     for (const rule of c.spec.ingress) delete rule.from;
   }
@@ -52,6 +55,9 @@ describe("the same app on EKS and on GKE", () => {
     // prod-gke's apps and teams, once on its GKE cluster and once on prod's EKS cluster.
     const onGke = setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com");
     const onEks = setConfig(stackConfig("prod-gke"), "blueprint:cluster", JSON.parse(stackConfig("prod").config["blueprint:cluster"]));
+    // prod-gke's teams name Google Groups: who may act as them on AWS is given per group, as production requires.
+    const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Shop_*";
+    setConfig(onEks, "blueprint:cluster.aws.groupPrincipals", Object.fromEntries(["shop-maintainers", "shop-developers", "shop-support"].map((g) => [`${g}@example.com`, [sso]])));
     setConfig(onEks, "blueprint:apps.frontend.cloudIdentity", "arn:aws:iam::123456789012:role/shop-frontend");
     [gke, eks] = [await runStack("prod-gke", onGke), await runStack("prod-gke", onEks)];
   });
@@ -80,6 +86,8 @@ describe("the same app on EKS and on GKE", () => {
     differs("StorageClass/-/app-storage", (o) => o.parameters);
     differs("Ingress/shop/frontend", (o) => o.metadata.annotations);
     differs("ServiceAccount/shop/frontend", (o) => o.metadata.annotations);
+    differs("Service/shop/frontend", (o) => o.metadata.annotations);
+    differs("NetworkPolicy/shop/frontend-egress", (o) => o.spec.egress);
     differs("NetworkPolicy/shop/frontend-from-ingress", (o) => o.spec.ingress[0].from);
     const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(image(b.get("Deployment/shop/frontend")).split("@")[1]);

@@ -98,28 +98,31 @@ describe("bad cluster config is refused before any resource, naming the key", ()
   });
 });
 
+/** The rules' evaluation day in the pure tests: fixed, so they never depend on the clock. */
+const NOW = new Date("2026-11-29T12:00:00Z");
+
 describe("cluster rules as a pure function", () => {
   const aws = (over: Record<string, unknown> = {}): ClusterConfig =>
-    clusterSchema.parse({ cloud: "aws", kubernetesVersion: "1.33", aws: { region: "eu-west-1", nodeGroups: { general: { instanceTypes: ["m7i.large"], minSize: 1, maxSize: 3 } }, ...over } });
+    clusterSchema.parse({ cloud: "aws", kubernetesVersion: "1.36", aws: { region: "eu-west-1", nodeGroups: { general: { instanceTypes: ["m7i.large"], minSize: 1, maxSize: 3 } }, ...over } });
 
   it("accepts a minimal EKS cluster outside production", () => {
-    expect(validateCluster(aws(), { production: false })).toEqual([]);
+    expect(validateCluster(aws(), { production: false, now: NOW })).toEqual([]);
   });
 
   it("needs the production context for the production rules", () => {
-    expect(validateCluster(aws({ zones: 2 }))).toEqual([]);
-    expect(validateCluster(aws({ zones: 2 }), { production: true }).map((p) => p.key)).toEqual(["blueprint:cluster.aws.zones"]);
+    expect(validateCluster(aws({ zones: 2 }), { production: false, now: NOW })).toEqual([]);
+    expect(validateCluster(aws({ zones: 2 }), { production: true, now: NOW }).map((p) => p.key)).toEqual(["blueprint:cluster.aws.zones"]);
   });
 
   it("refuses groupRoles for groups no team uses", () => {
     const cfg = aws({ groupRoles: { ghosts: "arn:aws:iam::123456789012:role/ghosts" } });
     const teams = { shop: { groups: { maintainers: ["shop-maintainers"], viewers: [] } } };
-    expect(validateCluster(cfg, { production: false, teams })).toEqual([{ key: "blueprint:cluster.aws.groupRoles.ghosts", message: expect.stringContaining("team groups: shop-maintainers") }]);
+    expect(validateCluster(cfg, { production: false, teams, now: NOW })).toEqual([{ key: "blueprint:cluster.aws.groupRoles.ghosts", message: expect.stringContaining("team groups: shop-maintainers") }]);
   });
 
   it("refuses reserved system: groups on EKS", () => {
     const teams = { shop: { groups: { maintainers: ["system:masters"], viewers: [] } } };
-    expect(validateCluster(aws(), { production: false, teams })[0]).toEqual({ key: "blueprint:teams.shop.groups.maintainers", message: expect.stringContaining("reserved") });
+    expect(validateCluster(aws(), { production: false, teams, now: NOW })[0]).toEqual({ key: "blueprint:teams.shop.groups.maintainers", message: expect.stringContaining("reserved") });
   });
 });
 

@@ -3,6 +3,10 @@ import type { RunResult } from "../../tools/offline/run";
 import { readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 
+// Kubernetes version support is judged on a pinned day, so every run of the program in tests gives
+// the same answer whatever the date (test/cluster checks the shipped minors against the real clock).
+process.env.BLUEPRINT_EVALUATION_DATE ??= "2026-11-29";
+
 /** The project folder (holding Pulumi.yaml). */
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 

@@ -12,7 +12,7 @@ export const TEAM_SIZE = 10;
 /** Config namespace of the project. */
 export const NAMESPACE = "blueprint";
 /** Kubernetes minor version of the synthetic cluster. */
-export const KUBERNETES_VERSION = "1.33";
+export const KUBERNETES_VERSION = "1.36";
 /** Release id of every synthetic environment (it becomes the `app.kubernetes.io/version` label). */
 export const RELEASE_ID = "bench-1";
 

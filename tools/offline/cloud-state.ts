@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { CallAnswer, ComputedState } from "./mocks";
+import { redactSecrets, stableJson, type CallAnswer, type ComputedState, type RegisteredResource } from "./mocks";
 
 /**
  * Outputs that cloud providers compute (endpoints, ARNs, certificates), filled in so the program
@@ -73,6 +73,15 @@ const gcp: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
     return { email: `${accountId}@${project}.iam.gserviceaccount.com`, uniqueId: String(BigInt(`0x${hex(name, 15)}`)) };
   },
   "gcp:artifactregistry/repository:Repository": (name, inputs) => ({ name: str(inputs.repositoryId, name) }),
+  // Auto-named by Pulumi (a random suffix per creation); here a suffix derived from the name.
+  "gcp:kms/keyRing:KeyRing": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "gcp:kms/cryptoKey:CryptoKey": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "gcp:compute/globalAddress:GlobalAddress": (name, inputs) => ({
+    name: autoName(name, inputs),
+    // From the documentation range TEST-NET-3: reaches nobody.
+    address: `203.0.113.${parseInt(hex(name, 2), 16) % 254 + 1}`,
+  }),
+  "gcp:container/nodePool:NodePool": (name, inputs) => ({ name: `${str(inputs.namePrefix, `${name}-`)}${hex(name, 8)}` }),
 };
 
 /** Keyed by resource type token. */
@@ -90,6 +99,12 @@ export const cloudCalls: CallAnswer = (token, inputs) => {
       const names = ["a", "b", "c"].map((z) => `${region}${z}`);
       return { id: region, region, names, zoneIds: names.map((_, i) => `${region.replace(/-/g, "")}-az${i + 1}`), groupNames: names };
     }
+    case "aws:eks/getAddonVersion:getAddonVersion": {
+      // A build that looks like EKS's (`v<x>.<y>.<z>-eksbuild.<n>`), derived from add-on and minor.
+      const addon = str(inputs.addonName, "addon");
+      const minor = str(inputs.kubernetesVersion, "1.0").split(".")[1] ?? "0";
+      return { id: addon, addonName: addon, kubernetesVersion: inputs.kubernetesVersion, version: `v1.${minor}.${parseInt(hex(addon, 2), 16) % 10}-eksbuild.1` };
+    }
     case "gcp:organizations/getProject:getProject": {
       const projectId = str(inputs.projectId, "offline-project");
       return { id: `projects/${projectId}`, projectId, number: OFFLINE_GCP_PROJECT_NUMBER, name: projectId };
@@ -98,3 +113,40 @@ export const cloudCalls: CallAnswer = (token, inputs) => {
       return undefined;
   }
 };
+
+/** One cloud resource as `pulumi up` would send it to its provider. */
+export interface CloudResourceEntry {
+  readonly type: string;
+  readonly name: string;
+  /** Inputs with keys sorted and secrets replaced by `[secret]`. */
+  readonly inputs: unknown;
+}
+
+/** One Helm release as it would be installed. */
+export interface HelmReleaseEntry {
+  readonly name: string;
+  readonly chart: unknown;
+  readonly version: unknown;
+  readonly repository: unknown;
+  readonly namespace: unknown;
+  readonly values: unknown;
+}
+
+/**
+ * What a stack deploys outside Kubernetes objects, for `rendered/<stack>.stack.json`: every cloud
+ * resource with its inputs, and every Helm release with chart, version and values, secrets
+ * redacted and keys sorted, so that two renders diff to exactly the cloud changes.
+ */
+export function cloudInventory(resources: readonly RegisteredResource[]): { cloudResources: CloudResourceEntry[]; helmReleases: HelmReleaseEntry[] } {
+  const plain = (v: unknown): unknown => JSON.parse(stableJson(redactSecrets(v ?? {})));
+  const cloudResources = resources
+    .filter((r) => r.custom && !r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:pulumi:") && r.type !== "pulumi:providers:kubernetes")
+    .map((r) => ({ type: r.type, name: r.name, inputs: plain(r.inputs) }));
+  const helmReleases = resources
+    .filter((r) => r.type === "kubernetes:helm.sh/v3:Release")
+    .map((r) => {
+      const i = plain(r.inputs) as Record<string, unknown>;
+      return { name: r.name, chart: i.chart, version: i.version, repository: (i.repositoryOpts as { repo?: unknown } | undefined)?.repo, namespace: i.namespace, values: i.values ?? {} };
+    });
+  return { cloudResources, helmReleases };
+}
