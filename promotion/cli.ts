@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { currentActor } from "./actor";
-import { approve, createRelease, promote, rollback, verify } from "./commands";
+import { approve, attachScan, createRelease, promote, rollback, verify } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { liveStackOutputs, livePods, outputsFile, podsFile, type EvidenceSource } from "./evidence";
 import { SkopeoRegistry } from "./registry";
@@ -9,12 +9,22 @@ import { openWorkspace, type Deps, type Workspace } from "./workspace";
 
 const HELP: Record<string, string> = {
   release: `Usage: npm run release -- create --image <name>=<repo>@sha256:<64 hex> [--image ...] [--commit SHA]
+       npm run release -- scan <release> --image <name> --report FILE [--format FORMAT]
 
-Records the images CI built as an immutable release, stacks/releases/<id>.json. The id is a hash
-of the images and the commit only: the same content always gets the same id, and creating it again
-changes nothing. Tags (:latest, :1.2) and malformed digests are refused.
+create: records the images CI built as an immutable release, stacks/releases/<id>.json. The id is a
+hash of the images and the commit only: the same content always gets the same id, and creating it
+again changes nothing. Tags (:latest, :1.2) and malformed digests are refused.
   --image   name=reference; the name is what blueprint:apps.<app>.image refers to (repeatable)
-  --commit  full git commit id of the source (default: git rev-parse HEAD)`,
+  --commit  full git commit id of the source (default: git rev-parse HEAD)
+
+scan: attaches a vulnerability scan report to the digest of one image of a release, after checking
+that the report is about that digest. A bounded summary is stored in stacks/scans/<digest>/ (never
+the report); stages with a vulnerabilities gate (stacks/stages.yaml) judge the newest one.
+  --image   the image of the release the report is about
+  --report  the report: Trivy JSON, Grype JSON, SARIF, ECR scan findings
+            (aws ecr describe-image-scan-findings) or Artifact Analysis occurrences
+            (gcloud artifacts docker images describe --show-package-vulnerability --format=json)
+  --format  trivy | grype | sarif | ecr | artifact-analysis (default: detected from the report)`,
   promote: `Usage: npm run promote -- <stage> [--release ID] [--force --reason "..."] [--copy] [--expect-current ID|none]
 
 Promotes a release to a stage: checks every rule (digest only, stage order, verified upstream, soak
@@ -61,7 +71,7 @@ deleted, inserted or reordered record, or a fork), naming each file and how to r
 
 const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion/cli.ts <command> [args])
 
-Commands: release create | promote | approve | verify | rollback | status; each has --help.
+Commands: release create | release scan | promote | approve | verify | rollback | status; each has --help.
 Exit codes: 0 ok, 1 refused by a rule, 2 bad usage.`;
 
 /** What the CLI reads from its surroundings; tests inject all of it. */
@@ -74,7 +84,7 @@ export interface CliEnv {
 
 /** The flags each command takes, for parsing and to spot the ones npm took for itself. */
 const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
-  release: { image: { type: "string", multiple: true }, commit: { type: "string" } },
+  release: { image: { type: "string", multiple: true }, commit: { type: "string" }, report: { type: "string" }, format: { type: "string" } },
   promote: { release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
   approve: { release: { type: "string" }, reason: { type: "string" } },
   verify: { outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
@@ -140,8 +150,19 @@ function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.Proc
 async function run(command: string, argv: readonly string[], ws: Workspace, deps: Deps): Promise<number> {
   switch (command) {
     case "release": {
+      const sub = argv.find((x) => !x.startsWith("-"));
+      if (sub === "scan") {
+        const a = parse(argv, OPTIONS.release, 2);
+        const images = (a.values.image as string[] | undefined) ?? [];
+        if (images.length !== 1) throw new UsageError("scan takes exactly one --image <name> (the image of the release the report is about)");
+        if (!a.values.report) throw new UsageError("scan needs --report FILE");
+        if (a.values.commit) throw new UsageError("--commit goes with create, not scan");
+        attachScan(ws, deps, { release: a.positionals[1], image: images[0], report: a.values.report as string, format: a.values.format as string | undefined });
+        return 0;
+      }
       const a = parse(argv, OPTIONS.release, 1);
-      if (a.positionals[0] !== "create") throw new UsageError(`the only release subcommand is "create", got "${a.positionals[0] ?? ""}"`);
+      if (a.positionals[0] !== "create") throw new UsageError(`release subcommands are "create" and "scan", got "${a.positionals[0] ?? ""}"`);
+      if (a.values.report || a.values.format) throw new UsageError("--report and --format go with scan, not create");
       createRelease(ws, deps, { images: (a.values.image as string[] | undefined) ?? [], commit: a.values.commit as string | undefined });
       return 0;
     }

@@ -7,8 +7,9 @@ import { describeProblems, MAX_PROBLEMS, type EvidenceSummary, type HistoryRecor
 import { lockStage } from "./lock";
 import { clusterIdentity, readPointer, samePointer, writePointer, type StackPointer } from "./pointer";
 import { mapImage, RegistryError } from "./registry";
-import type { Release } from "./release";
-import { promotionProblems, releaseInStage, verifiedReleases, type Problem } from "./rules";
+import { releaseDigests, type Release } from "./release";
+import { FORMATS, SEVERITIES, type ReportFormat } from "./scan/report";
+import { promotionProblems, releaseInStage, verifiedReleases, vulnerabilityProblems, type Problem } from "./rules";
 import type { Stage } from "./stages";
 import { shown, stageFile, type Deps, type Workspace } from "./workspace";
 
@@ -30,6 +31,23 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
   const entries = ws.stages.ordered.filter((s) => s.from.length === 0);
   deps.out(`next: ${entries.map((s) => `npm run promote -- ${s.name} --release ${release.id}`).join("  |  ")}`);
   return release;
+}
+
+/** `release scan`: attaches a scan report to the digest of one image of a release and says how each gated stage judges it. */
+export function attachScan(ws: Workspace, deps: Deps, opts: { release: string; image: string; report: string; format?: string }): void {
+  const release = ws.releases.get(opts.release, "<release>");
+  if (!Object.hasOwn(release.images, opts.image)) throw new UsageError(`--image ${opts.image}: release ${release.id} has no such image (images: ${Object.keys(release.images).join(", ")})`);
+  const ref = release.images[opts.image];
+  if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
+  const digest = releaseDigests(release)[opts.image];
+  const { scan, created } = ws.scans.attach(opts.report, digest, deps.now(), normaliseActor(deps.actor()), opts.format as ReportFormat | undefined);
+  const counts = SEVERITIES.filter((s) => scan.counts[s].total > 0).map((s) => `${s} ${scan.counts[s].total} (fixable ${scan.counts[s].fixable})`);
+  deps.out(`${created ? "attached" : "already attached (same report)"}: ${scan.format} scan of ${ref}${scan.scannedAt ? `, scanned ${scan.scannedAt}` : ""}`);
+  deps.out(`  findings: ${counts.join(", ") || "none"}`);
+  for (const stage of ws.stages.ordered.filter((s) => s.vulnerabilities)) {
+    const [verdict] = vulnerabilityProblems(stage, { id: release.id, images: { [opts.image]: ref } }, (d) => ws.scans.scansOf(d), deps.now()).verdicts;
+    deps.out(`  ${stage.name}: ${verdict.problems.length === 0 ? "passes the gate" : `blocked: ${verdict.problems.join("; ")}`}`);
+  }
 }
 
 function gitHead(dir: string): string {
@@ -64,7 +82,8 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
     const next = nextPointer(stage, before, release, deps);
     if (!next) return;
     const images = next.images;
-    const problems = promotionProblems(stage, release.id, history, now, actor);
+    const gate = vulnerabilityProblems(stage, release, (d) => ws.scans.scansOf(d), now);
+    const problems = [...promotionProblems(stage, release.id, history, now, actor), ...gate.problems];
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
     const upstream = stage.from.find((up) => releaseInStage(history, up, release.id, now).verifiedSince) ?? stage.from[0];
@@ -83,6 +102,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       images,
       ...(opts.force ? { overridden: problems.map((p) => ({ rule: p.rule, message: p.message })) } : {}),
       ...(copied.length ? { copied } : {}),
+      ...(gate.verdicts.length ? { scans: Object.fromEntries(gate.verdicts.filter((v) => v.scan).map((v) => [v.image, { digest: v.digest, report: v.scan!.report.sha256, format: v.scan!.format, ...(v.scan!.scannedAt ? { scannedAt: v.scan!.scannedAt } : {}) }])) } : {}),
     };
     commit(ws, deps, stage, before, next, record, view);
     if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);

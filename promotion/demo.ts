@@ -66,6 +66,19 @@ function podsWithAStraggler(stack: string, release: string): string {
   return `${JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod("frontend-7c9f-x2x4z", DIGEST, release), pod("frontend-58d4-q8kvt", old, "r-61909ab161ac")] }, null, 2)}\n`;
 }
 
+/** What `trivy image --format json` prints for the demo digest: one high finding with no fix yet. */
+function trivyReport(scannedAt: Date): string {
+  const ref = `${IMAGE}@${DIGEST}`;
+  return `${JSON.stringify({
+    SchemaVersion: 2,
+    CreatedAt: scannedAt.toISOString(),
+    ArtifactName: ref,
+    ArtifactType: "container_image",
+    Metadata: { RepoDigests: [ref] },
+    Results: [{ Target: `${ref} (alpine 3.17.0)`, Class: "os-pkgs", Type: "alpine", Vulnerabilities: [{ VulnerabilityID: "CVE-2023-0464", PkgName: "libssl3", InstalledVersion: "3.0.7-r0", FixedVersion: "", Severity: "HIGH" }] }],
+  }, null, 2)}\n`;
+}
+
 async function demo(): Promise<number> {
   const projectDir = process.cwd();
   const dir = scratchCopy(projectDir);
@@ -108,6 +121,8 @@ async function demo(): Promise<number> {
     await run("verify", "staging", "--outputs", "staging-outputs.json");
     wait(24 * 3600_000, "a day later, the 24h soak has passed");
     await run("promote", "prod");
+    write("podinfo-trivy.json", trivyReport(now), `trivy image --format json ${IMAGE}@${DIGEST}`);
+    await run("release", "scan", id, "--image", "podinfo", "--report", "podinfo-trivy.json");
     actor = "Alice <alice@example.com>";
     await run("approve", "prod", "--release", id);
     actor = CI;

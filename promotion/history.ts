@@ -45,6 +45,8 @@ const promotionSchema = z.strictObject({
   overridden: z.array(z.object({ rule: z.string(), message: z.string() })).optional(),
   /** Images copied into the stage's registry by digest. */
   copied: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
+  /** The scan each image's vulnerability gate was judged on: its digest and the report's sha256. */
+  scans: z.record(z.string(), z.strictObject({ digest: z.string(), report: z.string().regex(/^[a-f0-9]{64}$/), format: z.string(), scannedAt: z.string().optional() })).optional(),
 });
 const rollbackSchema = z.strictObject({
   ...base,

@@ -1,5 +1,6 @@
 import { actorKey } from "./actor";
 import { CLOCK_SKEW_MS, type ApprovalRecord, type HistoryRecord } from "./history";
+import { evaluateGate, type ImageVerdict, type ScanSummary } from "./scan/gate";
 import { formatDuration, type Stage } from "./stages";
 
 /** A rule that says no, with the message for the user. */
@@ -164,4 +165,19 @@ function upstreamProblems(stage: Stage, up: string, release: string, history: re
     }
   }
   return [];
+}
+
+/**
+ * The stage's vulnerability gate over a release's images, judged on the newest scan attached to
+ * each digest. No gate: no problems and no verdicts. Overridable with `--force --reason`, recorded.
+ */
+export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, release: { readonly id: string; readonly images: Readonly<Record<string, string>> }, scansOf: (digest: string) => readonly S[], now: Date): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
+  if (!stage.vulnerabilities) return { problems: [], verdicts: [] };
+  const verdicts = evaluateGate(stage.vulnerabilities, release.images, scansOf, now.getTime());
+  const problems = verdicts.filter((v) => v.problems.length > 0).map((v): Problem => ({
+    rule: "vulnerabilities",
+    overridable: true,
+    message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id} --image ${v.image} --report <file>)`}`,
+  }));
+  return { problems, verdicts };
 }

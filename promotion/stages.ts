@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors";
+import { vulnerabilityGateSchema, type VulnerabilityGate } from "./scan/gate";
 
 /** `30m`, `1h`, `1h30m`, `2d`: days, hours, minutes, seconds. */
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -22,6 +23,11 @@ const stageSchema = z.strictObject({
   approvals: z.number().int().min(0).max(10).default(0),
   /** The registry this stage pulls from (`host[/path]`): images become `<registry>/<path>@<same digest>`. */
   registry: z.string().regex(REGISTRY, { message: "must be a registry host with an optional path, such as europe-docker.pkg.dev/my-project/my-repo" }).optional(),
+  /** What the scans of a release's images must satisfy here (see promotion/scan/gate.ts). */
+  vulnerabilities: vulnerabilityGateSchema.extend({
+    /** Reports older than this do not count, e.g. `7d`. */
+    maxAge: z.string().regex(DURATION, { message: "must be a duration such as 12h or 7d" }).refine((s) => s !== "", { message: "must not be empty" }).optional(),
+  }).optional(),
 });
 
 const stagesFileSchema = z.strictObject({ stages: z.record(z.string(), stageSchema) });
@@ -38,6 +44,8 @@ export interface Stage {
   readonly soak?: string;
   readonly approvals: number;
   readonly registry?: string;
+  /** The vulnerability gate, when the stage has one. */
+  readonly vulnerabilities?: VulnerabilityGate;
 }
 
 /** The stages, in promotion order (every stage after all of its upstream stages). */
@@ -100,6 +108,7 @@ export function buildStages(file: string, defs: Record<string, z.input<typeof st
       soakMs: def.soak ? parseDuration(def.soak) : 0,
       approvals: def.approvals,
       registry: def.registry,
+      ...(def.vulnerabilities ? { vulnerabilities: { ...def.vulnerabilities, maxAgeMs: def.vulnerabilities.maxAge ? parseDuration(def.vulnerabilities.maxAge) : undefined } } : {}),
     });
   }
   if (byName.size === 0) problems.push("stages: define at least one stage");

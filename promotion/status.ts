@@ -4,7 +4,8 @@ import { Refusal } from "./errors";
 import { describeProblems, type HistoryRecord } from "./history";
 import { readPointer, samePointer } from "./pointer";
 import { mapImage, RegistryError } from "./registry";
-import { promotionProblems, releaseInStage, type Problem } from "./rules";
+import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "./rules";
+import { describeGate } from "./scan/gate";
 import type { Stage } from "./stages";
 import { shown, stageFile, type Deps, type Workspace } from "./workspace";
 
@@ -45,7 +46,7 @@ export async function statusReport(ws: Workspace, deps: Deps, now: Date): Promis
 }
 
 async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
-  const gates = [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : ""].filter(Boolean);
+  const gates = [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : "", stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : ""].filter(Boolean);
   const out = [`${stage.name}  (stack ${stage.stack}; ${gates.join("; ")})`];
   const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
   const file = stageFile(ws, stage);
@@ -76,7 +77,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
     }
   }
   for (const cand of upstreamCandidates(ws, stage, id)) {
-    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(await registryProblems(ws, deps, stage, cand))];
+    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
     if (problems.length === 0) {
       row("waiting", `${cand}: ready: npm run promote -- ${stage.name}`);
       continue;
@@ -173,4 +174,15 @@ export function fitWidth(lines: readonly string[], width: number): string[] {
     if (!fresh) out.push(current);
   }
   return out;
+}
+
+/** The stage's vulnerability gate over a waiting release; a summary it cannot read is a problem of its own. */
+function gateProblems(ws: Workspace, stage: Stage, id: string, now: Date): Problem[] {
+  if (!stage.vulnerabilities || !ws.releases.has(id)) return [];
+  try {
+    return vulnerabilityProblems(stage, ws.releases.get(id), (d) => ws.scans.scansOf(d), now).problems;
+  } catch (e) {
+    if (e instanceof Refusal) return [{ rule: "vulnerabilities", overridable: false, message: e.message }];
+    throw e;
+  }
 }

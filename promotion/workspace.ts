@@ -3,6 +3,7 @@ import { readProject } from "../tools/offline/project";
 import { HistoryStore } from "./history";
 import type { Registry } from "./registry";
 import { ReleaseStore } from "./release";
+import { ScanStore } from "./scan/store";
 import { loadStages, type Stage, type Stages } from "./stages";
 
 /** Where promotion keeps its files, all inside the stack config folder (`stacks/`). */
@@ -14,6 +15,8 @@ export interface Workspace {
   readonly stages: Stages;
   readonly releases: ReleaseStore;
   readonly history: HistoryStore;
+  /** Vulnerability scan summaries by image digest (`stacks/scans/`). */
+  readonly scans: ScanStore;
   /** Lock files (not committed). */
   readonly locksDir: string;
 }
@@ -41,6 +44,7 @@ export function openWorkspace(projectDir: string): Workspace {
     stages,
     releases: new ReleaseStore(path.join(stacksDir, "releases")),
     history: new HistoryStore(historyDir, stages.ordered.map((s) => s.name), projectDir),
+    scans: new ScanStore(path.join(stacksDir, "scans")),
     locksDir: path.join(historyDir, ".locks"),
   };
 }

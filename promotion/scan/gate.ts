@@ -19,14 +19,12 @@ export interface VulnerabilityGate {
 }
 
 const counts = z.partialRecord(z.enum(SEVERITIES), z.number().int().min(0).max(1_000_000));
-/** The `vulnerabilities:` block of a stage in `stacks/stages.yaml` (maxAge is parsed by the stages reader). */
+/** The counts of a stage's `vulnerabilities:` block in `stacks/stages.yaml`; the stages reader adds `maxAge`, a duration. */
 export const vulnerabilityGateSchema = z.strictObject({
   /** Most findings allowed at or above each severity. */
   max: counts.default({}),
   /** Most fixable findings allowed at or above each severity. */
   maxFixable: counts.default({}),
-  /** Reports older than this do not count, e.g. `7d`. */
-  maxAge: z.string().optional(),
 });
 
 /** Findings per severity: all of them, and those with a fix available (or of unknown fix status). */
@@ -58,11 +56,11 @@ export interface ScanSummary {
 }
 
 /** The gate's verdict on one image of a release. */
-export interface ImageVerdict {
+export interface ImageVerdict<S extends ScanSummary = ScanSummary> {
   readonly image: string;
   readonly digest: string;
   /** The scan the verdict rests on (the newest one attached to the digest). */
-  readonly scan?: ScanSummary;
+  readonly scan?: S;
   /** Why the image does not pass; empty when it passes. */
   readonly problems: readonly string[];
 }
@@ -71,11 +69,11 @@ export interface ImageVerdict {
  * Checks every image of a release against a stage's gate, using the newest scan attached to each
  * digest. `scansOf` returns the scans attached to a digest, in any order.
  */
-export function evaluateGate(gate: VulnerabilityGate, images: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly ScanSummary[], now: number): ImageVerdict[] {
+export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, images: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number): ImageVerdict<S>[] {
   return Object.entries(images).sort(([a], [b]) => a.localeCompare(b)).map(([image, ref]) => {
     const digest = ref.slice(ref.indexOf("@") + 1);
     const scan = newest(scansOf(digest));
-    if (!scan) return { image, digest, problems: [`no scan report attached (npm run release -- scan <release> --image ${image} --report <file>)`] };
+    if (!scan) return { image, digest, problems: ["no scan report attached"] };
     const problems: string[] = [];
     if (gate.maxAgeMs !== undefined) {
       const at = scan.scannedAt ? Date.parse(scan.scannedAt) : Number.NaN;
@@ -97,7 +95,17 @@ export function evaluateGate(gate: VulnerabilityGate, images: Readonly<Record<st
   });
 }
 
-function newest(scans: readonly ScanSummary[]): ScanSummary | undefined {
+function newest<S extends ScanSummary>(scans: readonly S[]): S | undefined {
   // A report without a scan time sorts oldest, so a dated report is always preferred.
   return [...scans].sort((a, b) => (a.scannedAt ?? "").localeCompare(b.scannedAt ?? "")).at(-1);
+}
+
+/** `critical 0, fixable high 0, report < 7d`: a gate in a few words, for `status`. */
+export function describeGate(gate: VulnerabilityGate): string {
+  const limits = [
+    ...Object.entries(gate.max).map(([s, n]) => `${s}+ <= ${n}`),
+    ...Object.entries(gate.maxFixable).map(([s, n]) => `fixable ${s}+ <= ${n}`),
+    ...(gate.maxAge ? [`report < ${gate.maxAge}`] : []),
+  ];
+  return limits.join(", ") || "scan required";
 }

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { HistoryStore, type PromotionRecord } from "../../promotion/history";
 import { readPointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
-import { COMMIT_B, digest, drain, harness, HOUR, MINUTE, outputsJson, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
+import { attachCleanScan, COMMIT_B, digest, drain, harness, HOUR, MINUTE, outputsJson, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -141,6 +141,7 @@ describe("approvals", () => {
     expect(await h.cli("promote", "staging")).toBe(0);
     await verifyIn(h, "staging", id);
     h.clock.advance(24 * HOUR);
+    await attachCleanScan(h, id);
     drain(h);
     return id;
   }
@@ -149,7 +150,9 @@ describe("approvals", () => {
     const h = harness();
     const id = await toProdReady(h);
     expect(await h.cli("promote", "prod")).toBe(1);
-    expect(drain(h)).toContain(`[approval] release ${id} needs 1 approval(s) for prod, has 0: npm run approve -- prod --release ${id}`);
+    const refused = drain(h);
+    expect(refused).toContain(`[approval] release ${id} needs 1 approval(s) for prod, has 0: npm run approve -- prod --release ${id}`);
+    expect(refused).not.toContain("[vulnerabilities]");
     expect(await h.cli("promote", "prod", "--force", "--reason", "in a hurry")).toBe(1);
     expect(drain(h)).toContain("[approval]");
   });

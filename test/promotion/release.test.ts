@@ -60,7 +60,7 @@ describe("release create", () => {
     [["release", "create", "--image", `podinfo${ref("a")}`, "--commit", COMMIT_A], "--image must be <name>="],
     [["release", "create", "--image", `podinfo=${ref("a")}`, "--commit", "abc1234"], "--commit must be a full git commit id"],
     [["release", "create", "--image", `x=${ref("a")}`, "--image", `x=${ref("b")}`, "--commit", COMMIT_A], "--image x is given twice"],
-    [["release", "make"], 'the only release subcommand is "create"'],
+    [["release", "make"], 'release subcommands are "create" and "scan", got "make"'],
     [["release", "create", "--tag", "x"], "Unknown option '--tag'"],
   ])("treats %j as bad usage (exit 2)", async (argv, message) => {
     const h = harness();

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { STACK_ANNOTATION } from "../../promotion/evidence";
 import { clusterIdentity, readPointer } from "../../promotion/pointer";
 import { PROJECT_DIR, runStack, shippedStacks } from "../helpers/program";
-import { digest, drain, harness, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
+import { attachCleanScan, digest, drain, harness, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -78,6 +78,7 @@ describe("promoting a release, rendered", () => {
     expect(await h.cli("verify", "dev", "--outputs", path.join(h.dir, "staging-outputs.json"))).toBe(1);
     expect(await h.cli("verify", "staging", "--outputs", path.join(h.dir, "staging-outputs.json"))).toBe(0);
     h.clock.advance(24 * HOUR);
+    await attachCleanScan(h, id);
     h.actor = "Alice <alice@example.com>";
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
     h.actor = "ci";

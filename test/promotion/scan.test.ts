@@ -138,7 +138,7 @@ describe("the vulnerability gate", () => {
   });
 
   it("refuses an unscanned image, a stale report and a report without a scan time", () => {
-    expect(evaluateGate(strict, images, () => [], NOW.getTime())[0].problems[0]).toMatch(/no scan report attached \(npm run release -- scan <release> --image web/);
+    expect(evaluateGate(strict, images, () => [], NOW.getTime())[0].problems[0]).toBe("no scan report attached");
     expect(evaluateGate(strict, images, at(summary({}, "2026-11-20T00:00:00Z")), NOW.getTime())[0].problems).toEqual(["the newest report (2026-11-20T00:00:00Z) is older than 7d: scan the digest again"]);
     expect(evaluateGate(strict, images, at(summary({})), NOW.getTime())[0].problems[0]).toMatch(/does not say when it was scanned/);
   });
