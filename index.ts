@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AdminJob, AppConfig, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
-import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
+import { effectiveResources, loadEnvironment, rolloutStrategy, type AppConfigSpec, type EnvironmentConfig } from "./config";
 
 /**
  * The program: config -> cluster -> platform -> apps -> outputs. Every stack runs this same code;
@@ -95,6 +95,7 @@ export = async () => {
       preStopSeconds: app.preStopSeconds,
       terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
       rollingUpdate: app.rollingUpdate,
+      strategy: rolloutStrategy(app, team),
       priorityClassName: priorities.names[app.priority],
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { nameRecord } from "./names";
 
 /**
  * Schema of `blueprint:cluster`: where the environment's Kubernetes cluster comes from.
@@ -89,7 +90,7 @@ export const awsCluster = z.strictObject({
    * Existing IAM roles (e.g. SSO permission-set roles) whose sessions belong to a team group.
    * Team groups without an entry get a role of their own that principals of the account may assume.
    */
-  groupRoles: z.record(z.string(), z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default({}),
+  groupRoles: nameRecord(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).prefault({}),
   /** IAM roles granted cluster-admin (EKS access policy `AmazonEKSClusterAdminPolicy`). */
   adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default([]),
   /** EKS add-on versions to pin (e.g. `{ "vpc-cni": "v1.20.0-eksbuild.1" }`); others use EKS's default for the cluster version at creation. */

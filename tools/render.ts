@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { ProjectError, listStacks, readProject, readStackConfig } from "./offline/project";
 import { fillSecretPlaceholders } from "./offline/placeholders";
-import { manifestPath, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
+import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
 
 const USAGE = `Usage: npm run render -- <stack> [--out <dir>] [--trace]
 
@@ -59,6 +59,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const stack = args.positionals[0];
   const stackConfig = readStackConfig(project, stack);
+  const outDir = path.resolve(args.values.out!);
+  // Before the program runs: a refused output folder should not cost a whole render.
+  checkOutput(outDir, stack);
   const placeholders = [...stackConfig.placeholders, ...fillSecretPlaceholders(stackConfig, project.name)];
 
   let result: RunResult;
@@ -89,7 +92,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     files.set(rel, toYaml(obj));
   }
-  const outDir = path.resolve(args.values.out!);
   replaceDirectory(path.join(outDir, stack), files);
   const cloud = result.resources.filter((r) => !r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:"));
   writeFileAtomic(path.join(outDir, `${stack}.stack.json`), `${JSON.stringify({
@@ -113,6 +115,9 @@ function summary(result: RunResult, where: string, cloudCount: number, placehold
     if (ns) namespaces.add(ns);
     collectImages(o, images);
   }
+  const recreate = result.objects
+    .filter((o) => o.kind === "Deployment" && (o.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type === "Recreate")
+    .map((o) => { const m = o.metadata as { name?: string; namespace?: string }; return `${m.namespace}/${m.name}`; });
   const kinds = [...byKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(", ");
   return [
     `stack ${result.stack}: ${result.objects.length} Kubernetes objects written to ${where}/`,
@@ -120,6 +125,7 @@ function summary(result: RunResult, where: string, cloudCount: number, placehold
     `  namespaces: ${[...namespaces].sort().join(", ") || "none"}`,
     `  images:     ${[...images].sort().join("\n              ") || "none"}`,
     `  cloud:      ${cloudCount} cloud resources (see ${where}.stack.json)`,
+    ...(recreate.length ? [`  rollout:    Recreate for ${recreate.sort().join(", ")} (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)`] : []),
     ...(placeholders.length ? [`  secrets:    ${placeholders.length} rendered as placeholders (${placeholders.join(", ")})`] : []),
   ].join("\n");
 }
@@ -138,8 +144,12 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: Error) => {
-      console.error(e instanceof ProjectError ? `render: ${e.message}` : e.stack);
-      process.exit(e instanceof ProjectError ? 2 : 1);
+      if (e instanceof ProjectError || e instanceof OutputRefused) {
+        console.error(`render: ${e.message}`);
+        process.exit(e instanceof ProjectError ? e.exitCode : 1);
+      }
+      console.error(e.stack);
+      process.exit(1);
     },
   );
 }
