@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors";
-import { closest, nullPrototype, PROTO_KEY } from "./names";
+import { closest, nullPrototype, RESERVED_KEYS } from "./names";
 import { appSchema, environmentKeys, environmentSchema, teamSchema, type EnvironmentSchema } from "./schema";
 import { validateEnvironment, type PartialEnvironment } from "./validate";
 
@@ -71,7 +71,7 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
     if (howToSet && !secretKeys.has(fullKey)) {
       problems.push({ key: fullKey, message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${howToSet}\`` });
     }
-    problems.push(...protoKeys(values[key], [key]));
+    problems.push(...reservedKeys(values[key], [key]));
   }
   const result = environmentSchema.safeParse(values);
   if (result.success) {
@@ -105,19 +105,14 @@ function foreignKeyProblem(namespace: string, key: string, known: readonly strin
   return `is in namespace "${namespace}", which this program does not read${guess ? `; did you mean ${guess}?` : ""} (namespaces: ${NAMESPACE}, pulumi, ${PROVIDER_NAMESPACES.join(", ")})`;
 }
 
-/**
- * `__proto__` used as a name anywhere in a value: JSON.parse keeps it as a key, but it cannot be
- * held by an ordinary object, so schema parsing would drop it without a word.
- */
-function protoKeys(value: unknown, path: string[]): ConfigProblem[] {
+/** Names anywhere in a value that cannot be keys ({@link RESERVED_KEYS}). */
+function reservedKeys(value: unknown, path: string[]): ConfigProblem[] {
   if (value === null || typeof value !== "object") return [];
   const out: ConfigProblem[] = [];
   for (const [k, v] of Object.entries(value)) {
-    if (k === PROTO_KEY) {
-      out.push({ key: `${NAMESPACE}:${[...path, k].join(".")}`, message: `cannot be used as a name: "${PROTO_KEY}" is reserved by JavaScript and would be dropped; choose another name` });
-    } else {
-      out.push(...protoKeys(v, [...path, k]));
-    }
+    const why = RESERVED_KEYS.get(k);
+    if (why) out.push({ key: `${NAMESPACE}:${[...path, k].join(".")}`, message: `cannot be used as a name: ${why}; choose another name` });
+    else out.push(...reservedKeys(v, [...path, k]));
   }
   return out;
 }

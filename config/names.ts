@@ -27,10 +27,16 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const INT32_MAX = 2_147_483_647;
 
 /**
- * The one key that cannot be an own property of an ordinary JavaScript object: JSON.parse keeps
- * it, but schema parsing and most object code treat it as the prototype and drop it silently.
+ * Names that cannot be keys anywhere in a stack's config, each with the reason. Every other name,
+ * `constructor` and `hasOwnProperty` included, is an ordinary name (records are prototype-less).
  */
-export const PROTO_KEY = "__proto__";
+export const RESERVED_KEYS: ReadonlyMap<string, string> = new Map([
+  // JSON.parse keeps it as a key, but schema parsing and object code take it for the prototype and drop it.
+  ["__proto__", "JavaScript reserves it for an object's prototype, so it would be dropped"],
+  // The Pulumi SDK formats input objects with `${value}` (runtime/rpc.js); an object whose
+  // toString is a string makes that throw, and the whole deployment fails.
+  ["toString", "the Pulumi SDK cannot send an object with a toString key to the engine"],
+]);
 
 /**
  * An object without a prototype, so a name such as `constructor` or `toString` reads as absent
