@@ -39,14 +39,16 @@ export function readProject(dir: string): ProjectFile {
   if (typeof doc?.name !== "string") throw new ProjectError(`${file}: "name" is required`);
   const runtime = typeof doc.runtime === "string" ? doc.runtime : (doc.runtime as { name?: string } | undefined)?.name;
   if (runtime !== "nodejs") throw new ProjectError(`${file}: runtime must be nodejs, got ${JSON.stringify(runtime)}`);
-  let main = path.resolve(dir, typeof doc.main === "string" ? doc.main : ".");
-  if (fs.existsSync(main) && fs.statSync(main).isDirectory()) {
-    const pkg = JSON.parse(fs.readFileSync(path.join(main, "package.json"), "utf8")) as { main?: string };
-    main = path.resolve(main, pkg.main ?? "index.js");
-  }
   const stackConfigDir = path.resolve(dir, typeof doc.stackConfigDir === "string" ? doc.stackConfigDir : ".");
   const inside = path.relative(dir, stackConfigDir);
   if (inside.startsWith("..") || path.isAbsolute(inside)) throw new ProjectError(`${file}: stackConfigDir must be a folder inside the project, got ${JSON.stringify(doc.stackConfigDir)}`);
+  let main = path.resolve(dir, typeof doc.main === "string" ? doc.main : ".");
+  if (fs.existsSync(main) && fs.statSync(main).isDirectory()) {
+    const manifest = path.join(main, "package.json");
+    if (!fs.existsSync(manifest)) throw new ProjectError(`${file}: main is a folder without a package.json (${main})`);
+    const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { main?: string };
+    main = path.resolve(main, pkg.main ?? "index.js");
+  }
   return { dir, name: doc.name, main, stackConfigDir };
 }
 
