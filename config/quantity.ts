@@ -31,7 +31,8 @@ export type Quantity = string | number;
 /** Parses a quantity into its value in base units (cores, bytes); `undefined` if malformed. */
 export function parseQuantity(q: Quantity): number | undefined {
   if (typeof q === "number") return Number.isFinite(q) && q >= 0 ? q : undefined;
-  const m = QUANTITY.exec(q.trim());
+  // No trimming: the API parses the text as written, and "1Gi\n" is not a quantity there.
+  const m = QUANTITY.exec(q);
   if (!m) return undefined;
   const base = Number(m[1]);
   if (m[2] !== undefined) return base * 10 ** Number(m[2]);

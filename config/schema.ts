@@ -99,7 +99,7 @@ export const teamSchema = z.strictObject({
 export type TeamConfig = z.infer<typeof teamSchema>;
 
 const httpProbe = z.strictObject({
-  path: z.string().startsWith("/", { message: "must be an absolute HTTP path" }),
+  path: z.string().regex(/^\/\S*$/, { message: "must be an absolute HTTP path without whitespace" }),
   /** Port name or number; defaults to the app's port. */
   port: int32().min(1).max(65535).optional(),
   /** Timings default to the Workload component's (`workloadDefaults.probe`). */
@@ -163,7 +163,7 @@ export const appSchema = z.strictObject({
   /** Cloud identity bound to the app's ServiceAccount: an IAM role ARN (EKS) or a Google service account email (GKE). */
   cloudIdentity: z.string().min(1).optional(),
   /** Team volumes to mount: volume name -> mount path. */
-  volumeMounts: nameRecord(z.string().startsWith("/", { message: "must be an absolute path" })).prefault({}),
+  volumeMounts: nameRecord(z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" })).prefault({}),
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
   releaseJob: z
     .strictObject({

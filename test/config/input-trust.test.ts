@@ -171,6 +171,13 @@ describe("what the Kubernetes API or Pulumi would refuse", () => {
     expect(problems(dev(["blueprint:platform.customTimeouts", { create: "1h30m", delete: "90s" }]))).toEqual([]);
   });
 
+  it("refuses quantities and paths with stray whitespace, which the API would not parse", () => {
+    expect(problems(dev([["blueprint:teams", "shop", "quota", "requests.cpu"], "1\n"]))).toContainEqual(expect.stringMatching(/^blueprint:teams\.shop\.quota\.requests\.cpu must be a Kubernetes quantity/));
+    expect(problems(dev(["blueprint:apps.backend.probes.readiness.path", "/readyz "]))).toEqual([
+      'blueprint:apps.backend.probes.readiness.path must be an absolute HTTP path without whitespace, got "/readyz "',
+    ]);
+  });
+
   it("refuses label values over 63 characters or not ending alphanumeric", () => {
     expect(problems(dev(["blueprint:apps.backend.component", `a${"b".repeat(63)}`]))).toEqual([
       `blueprint:apps.backend.component must be at most 63 characters, got "a${"b".repeat(63)}"`,
