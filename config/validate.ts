@@ -52,6 +52,16 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     if (!DNS_LABEL.test(name)) add(`release.images.${name}`, "image name must be a DNS label (lowercase letters, digits, '-')");
   }
 
+  // index.ts names each volume's Pulumi resource `<team>-<volume>`: team "a-b" with volume "c" and
+  // team "a" with volume "b-c" would register the same URN, which `pulumi up` refuses.
+  const volumeResources = new Map<string, string>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    for (const volName of Object.keys(team.volumes)) {
+      const other = volumeResources.get(`${teamName}-${volName}`);
+      if (other) add(`teams.${teamName}.volumes.${volName}`, `shares its resource name "${teamName}-${volName}" with ${other}; rename one of the volumes`);
+      else volumeResources.set(`${teamName}-${volName}`, `teams.${teamName}.volumes.${volName}`);
+    }
+  }
   for (const [teamName, team] of Object.entries(env.teams)) {
     if (!DNS_LABEL.test(teamName) || teamName.length > 63) {
       add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");

@@ -123,6 +123,17 @@ describe("group names that collide in the cloud", () => {
 });
 
 describe("what the Kubernetes API or Pulumi would refuse", () => {
+  it("refuses volumes of two teams whose Pulumi resource names coincide", () => {
+    const teams = (second: string) => {
+      const cfg = dev(["blueprint:teams.shop.volumes", { "b-c": { size: "1Gi" } }]);
+      const t = JSON.parse(cfg.config["blueprint:teams"]);
+      t["shop-b"] = { volumes: { [second]: { size: "1Gi" } } };
+      return setConfig(cfg, "blueprint:teams", t);
+    };
+    expect(problems(teams("c"))).toContainEqual('blueprint:teams.shop-b.volumes.c shares its resource name "shop-b-c" with teams.shop.volumes.b-c; rename one of the volumes');
+    expect(problems(teams("d")).filter((p) => p.includes("resource name"))).toEqual([]);
+  });
+
   it("refuses integers beyond int32", () => {
     expect(problems(dev(["blueprint:apps.backend.replicas", 2 ** 31]))).toEqual(["blueprint:apps.backend.replicas must be at most 2147483647, got 2147483648"]);
     expect(problems(dev(["blueprint:apps.backend.probes.readiness.periodSeconds", 2 ** 31 - 1]))).toEqual([]);
