@@ -77,7 +77,7 @@ const volumeSchema = z.strictObject({
   /** @default "ReadWriteOnce" */
   accessMode: z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]).default("ReadWriteOnce"),
   /** StorageClass name; defaults to the platform's default class. */
-  storageClass: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+  storageClass: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
 });
 export type VolumeConfig = z.infer<typeof volumeSchema>;
 
@@ -176,10 +176,12 @@ export const appSchema = z.strictObject({
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */
   ingress: z
     .strictObject({
-      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }),
+      // The API takes a DNS-1123 subdomain: at most 253 characters, labels of at most 63 (IsDNS1123Subdomain).
+      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }).max(253)
+        .refine((h) => h.split(".").every((l) => l.length <= 63), { message: "must have labels of at most 63 characters" }),
       path: z.string().startsWith("/").default("/"),
       /** Secret with the TLS certificate; defaults to `<app>-tls`. */
-      tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+      tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
     })
     .optional(),
 });

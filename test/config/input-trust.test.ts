@@ -189,6 +189,15 @@ describe("what the Kubernetes API or Pulumi would refuse", () => {
     ]);
   });
 
+  it("refuses quantities beyond the API's int64 and host names the API would not take", () => {
+    expect(problems(dev(["blueprint:apps.backend.resources.limits.memory", "1e400"]))).toContainEqual(expect.stringMatching(/^blueprint:apps\.backend\.resources\.limits\.memory must be a Kubernetes quantity/));
+    expect(problems(dev(["blueprint:apps.backend.resources.limits.memory", "9Ei"]))).toContainEqual(expect.stringMatching(/must be a Kubernetes quantity/));
+    expect(problems(dev(["blueprint:apps.frontend.ingress", { host: `${"a".repeat(64)}.example.com` }]))).toEqual([
+      `blueprint:apps.frontend.ingress.host must have labels of at most 63 characters, got "${"a".repeat(64)}.example.com"`,
+    ]);
+    expect(problems(dev(["blueprint:apps.frontend.ingress", { host: `${"a".repeat(63)}.example.com` }]))).toEqual([]);
+  });
+
   it("refuses label values over 63 characters or not ending alphanumeric", () => {
     expect(problems(dev(["blueprint:apps.backend.component", `a${"b".repeat(63)}`]))).toEqual([
       `blueprint:apps.backend.component must be at most 63 characters, got "a${"b".repeat(63)}"`,
