@@ -26,6 +26,10 @@ describe("the precompiled render", () => {
     expect(fs.existsSync(path.join(out, "rendered"))).toBe(false);
   });
 
+  it("treats a tree compiled without source hashes as stale", () => {
+    expect(staleSources({ source: PROJECT_DIR } as CompiledManifest)).toEqual(["compiled.json"]);
+  });
+
   it("refuses to compile over a folder it did not write", () => {
     const foreign = path.join(out, "foreign");
     fs.mkdirSync(foreign, { recursive: true });
