@@ -68,6 +68,15 @@ describe("npm run render", () => {
     expect(fs.existsSync(path.join(dir, "rendered"))).toBe(false);
   });
 
+  it("shows in the summary which apps roll out by Recreate", () => {
+    const text = devText
+      .replace("        requests.storage: 10Gi\n", "        requests.storage: 10Gi\n      volumes:\n        data: { size: 1Gi }\n")
+      .replace("      config:\n        PODINFO_LEVEL: debug", "      volumeMounts: { data: /data }\n      config:\n        PODINFO_LEVEL: debug");
+    const r = render(tempProject({ dev: text }), "dev");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("  rollout:    Recreate for shop/backend (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)");
+  });
+
   it("exits 2 naming the known stacks for an unknown stack", () => {
     const r = render(PROJECT_DIR, "qa");
     expect(r.code).toBe(2);
