@@ -109,6 +109,15 @@ describe("names that are also JavaScript object members", () => {
 });
 
 describe("group names that collide in the cloud", () => {
+  it("gives a group named constructor its own IAM role on EKS, not an inherited groupRoles entry", async () => {
+    const cfg = stackConfig("dev");
+    setConfig(cfg, "blueprint:teams.shop.groups.viewers", ["constructor"]);
+    const result = await runStack("dev", cfg);
+    const entries = result.resources.filter((r) => r.type === "aws:eks/accessEntry:AccessEntry").map((r) => (r.inputs as { kubernetesGroups?: string[] }).kubernetesGroups);
+    expect(entries).toContainEqual(["constructor"]);
+    expect(result.resources.some((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-group-constructor"))).toBe(true);
+  });
+
   it("refuses groups that differ only by case", () => {
     expect(problems(dev(["blueprint:teams.shop.groups.viewers", ["Shop-Developers"]]))).toEqual([
       'blueprint:teams.shop.groups.viewers "Shop-Developers" and "shop-developers" would become the same cloud identity (group names are compared without case); spell the group the same way everywhere',
