@@ -44,6 +44,17 @@ describe("stack names", () => {
     expect(refusal(() => readStackConfig(readProject(dir), "Dev"))).toMatch(/^stack "Dev" has no config file stacks\/Pulumi\.Dev\.yaml \(stacks: dev\)/);
   });
 
+  it("refuses a stack file that links outside the project", () => {
+    const dir = project({});
+    const outside = path.join(tmp("elsewhere-"), "secret.yaml");
+    fs.writeFileSync(outside, "config: {}\n");
+    fs.symlinkSync(outside, path.join(dir, "stacks", "Pulumi.linked.yaml"));
+    expect(refusal(() => readStackConfig(readProject(dir), "linked"))).toBe("stacks/Pulumi.linked.yaml is a link to a file outside the project; the render reads only the project's own files");
+    fs.writeFileSync(path.join(dir, "stacks", "Pulumi.own.yaml"), "config: {}\n");
+    fs.symlinkSync(path.join(dir, "stacks", "Pulumi.own.yaml"), path.join(dir, "stacks", "Pulumi.alias.yaml"));
+    expect(readStackConfig(readProject(dir), "alias").config).toEqual({});
+  });
+
   it("refuses a stackConfigDir outside the project", () => {
     const dir = project({});
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: blueprint\nruntime: nodejs\nstackConfigDir: ../elsewhere\n");

@@ -98,6 +98,10 @@ export function readStackConfig(project: ProjectFile, stack: string): StackConfi
   if (!known.includes(stack) || !fs.statSync(file).isFile()) {
     throw new ProjectError(`stack "${stack}" has no config file ${path.relative(project.dir, file)} (stacks: ${known.join(", ") || "none"})`);
   }
+  const real = path.relative(fs.realpathSync(project.dir), fs.realpathSync(file));
+  if (real.startsWith("..") || path.isAbsolute(real)) {
+    throw new ProjectError(`${path.relative(project.dir, file)} is a link to a file outside the project; the render reads only the project's own files`, 1);
+  }
   let doc: { config?: Record<string, unknown> } | null;
   try {
     doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
