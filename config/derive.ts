@@ -50,8 +50,9 @@ export function rolloutStrategy(app: AppConfigSpec, team: TeamConfig | undefined
   return singleNode ? "Recreate" : "RollingUpdate";
 }
 
-/** Most pods the app can run at once: its maximum scale, the rolling-update surge and its release Job. */
-export function peakPods(app: AppConfigSpec): number {
+/** Most pods the app can run at once: its maximum scale, the rolling-update surge (none under Recreate) and its release Job. */
+export function peakPods(app: AppConfigSpec, team?: TeamConfig): number {
   const { max } = replicaRange(app);
-  return max + resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) + (app.releaseJob ? 1 : 0);
+  const surge = rolloutStrategy(app, team) === "Recreate" ? 0 : resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
+  return max + surge + (app.releaseJob ? 1 : 0);
 }

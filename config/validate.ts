@@ -251,7 +251,7 @@ function checkQuotas(env: PartialEnvironment, add: (k: string, m: string) => voi
     const apps = appsByTeam.get(teamName) ?? [];
     const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
     for (const app of apps) {
-      const pods = peakPods(app);
+      const pods = peakPods(app, team);
       const r = effectiveResources(app, team);
       need.pods += pods;
       need.services += 1;

@@ -1,7 +1,7 @@
 import { ConfigError } from "../../config/errors";
 import { parseEnvironment } from "../../config/load";
 import { closest, editDistance } from "../../config/names";
-import { rolloutStrategy } from "../../config/derive";
+import { peakPods, rolloutStrategy } from "../../config/derive";
 import { getObject, onExistingCluster, runStack, setConfig, stackConfig, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../tools/offline/project";
 
@@ -234,6 +234,12 @@ describe("rollouts that cannot work", () => {
     expect(rolloutStrategy(app as never, team as never)).toBe("RollingUpdate");
     expect(rolloutStrategy({ ...app, rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } } as never, { volumes: { data: { ...team.volumes.data, accessMode: "ReadWriteOnce" } } } as never)).toBe("RollingUpdate");
     expect(rolloutStrategy(app as never, { volumes: { data: { ...team.volumes.data, accessMode: "ReadWriteOncePod" } } } as never)).toBe("Recreate");
+  });
+
+  it("counts no surge pod against the quota for an app that rolls out by Recreate", () => {
+    const app = { replicas: 1, volumeMounts: { data: "/data" }, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    expect(peakPods(app as never, { volumes: { data: { size: "1Gi", accessMode: "ReadWriteOnce" } } } as never)).toBe(1);
+    expect(peakPods(app as never, { volumes: { data: { size: "1Gi", accessMode: "ReadWriteMany" } } } as never)).toBe(2);
   });
 
   it("still refuses a ReadWriteOnce volume on more than one replica, naming the fix", () => {
