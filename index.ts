@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AdminJob, AppConfig, AppEgressPolicy, createCluster, PriorityClasses, StorageClass, TeamNamespace, Volume, Workload, type ClusterHandle, type WorkloadArgs } from "./components";
-import { effectiveResources, loadEnvironment, type AppConfigSpec, type EnvironmentConfig } from "./config";
+import { effectiveResources, loadEnvironment, rolloutStrategy, type AppConfigSpec, type EnvironmentConfig } from "./config";
 import { AdmissionPolicy } from "./components/admission-policy";
 import { allowedRegistries } from "./config/registries";
 
@@ -106,6 +106,7 @@ export = async () => {
       preStopSeconds: app.preStopSeconds,
       terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
       rollingUpdate: app.rollingUpdate,
+      strategy: rolloutStrategy(app, team),
       priorityClassName: priorities.names[app.priority],
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),

@@ -51,6 +51,12 @@ export interface WorkloadArgs {
   /** Must exceed `preStopSeconds` plus the app's drain time. @default 30 */
   readonly terminationGracePeriodSeconds?: number;
   readonly rollingUpdate?: { readonly maxSurge: number | string; readonly maxUnavailable: number | string };
+  /**
+   * `Recreate` stops the old pod before the new one starts: the only rollout a single pod holding a
+   * ReadWriteOnce volume survives, since a surge pod scheduled on another node cannot attach it.
+   * @default "RollingUpdate"
+   */
+  readonly strategy?: "RollingUpdate" | "Recreate";
   readonly priorityClassName: pulumi.Input<string>;
   /** Non-root UID and GID. @default 10001 */
   readonly runAsUser?: number;
@@ -149,7 +155,9 @@ export class Workload extends pulumi.ComponentResource {
         revisionHistoryLimit: d.revisionHistoryLimit,
         progressDeadlineSeconds: d.progressDeadlineSeconds,
         selector: { matchLabels: selector },
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
+        strategy: args.strategy === "Recreate"
+          ? { type: "Recreate" }
+          : { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
         template: {
           metadata: { labels, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
           spec: {

@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { INT32_MAX, nameRecord } from "./names";
+
+/** Retention periods PutRetentionPolicy accepts, in days. */
+const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /**
  * Schema of `blueprint:cluster`: where the environment's Kubernetes cluster comes from.
@@ -40,9 +44,9 @@ export const existingCluster = z.strictObject({
 /** Node pool bounds shared by EKS node groups and GKE node pools: total nodes across all zones. */
 const poolBounds = {
   /** Fewest nodes the autoscaler keeps (across all zones). */
-  minSize: z.number().int().min(0),
+  minSize: z.number().int().min(0).max(INT32_MAX),
   /** Most nodes the autoscaler may add (across all zones). */
-  maxSize: z.number().int().min(1),
+  maxSize: z.number().int().min(1).max(INT32_MAX),
   /** Kubernetes node labels. */
   labels: z.record(z.string(), z.string()).default({}),
 };
@@ -103,19 +107,23 @@ export const awsCluster = z.strictObject({
    * Existing IAM roles (e.g. SSO permission-set roles) whose sessions belong to a team group.
    * Team groups without an entry get a role of their own that principals of the account may assume.
    */
-  groupRoles: z.record(z.string(), z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default({}),
+  groupRoles: nameRecord(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).prefault({}),
   /**
    * For team groups without a `groupRoles` entry: the principals (IAM role ARNs, `*` allowed, e.g.
    * `arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ShopMaintainers_*`)
    * that may assume the group's role (`aws:PrincipalArn`). Production requires one of the two for every group.
    */
-  groupPrincipals: z.record(z.string(), z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be IAM role ARNs (wildcards allowed)" })).min(1)).default({}),
+  groupPrincipals: nameRecord(z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be IAM role ARNs (wildcards allowed)" })).min(1)).prefault({}),
   /** IAM roles granted cluster-admin (EKS access policy `AmazonEKSClusterAdminPolicy`). */
   adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { message: "must be an IAM role ARN" })).default([]),
   /** EKS add-on versions to pin (e.g. `{ "vpc-cni": "v1.20.0-eksbuild.1" }`); others use EKS's default for the cluster version at creation. */
   addonVersions: z.record(z.string(), z.string().min(1)).default({}),
-  /** Days the control-plane logs are kept. @default 90 in production, else 30 */
-  logRetentionDays: z.number().int().min(1).optional(),
+  /**
+   * Days the control-plane logs are kept: one of the values CloudWatch Logs accepts
+   * (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+   * @default 90 in production, else 30
+   */
+  logRetentionDays: z.number().refine((n) => LOG_RETENTION_DAYS.includes(n), { message: `must be one of the retention periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(", ")}` }).optional(),
   registryMirror: awsRegistryMirror.optional(),
 });
 

@@ -33,8 +33,26 @@ export function resolveIntOrPercent(v: number | string, replicas: number, roundU
   return roundUp ? Math.ceil(exact) : Math.floor(exact);
 }
 
-/** Most pods the app can run at once: its maximum scale, the rolling-update surge and its release Job. */
-export function peakPods(app: AppConfigSpec): number {
+/**
+ * The Deployment strategy an app needs. A single replica mounting a ReadWriteOnce (or
+ * ReadWriteOncePod) volume cannot roll with a surge: the new pod may land on another node, where
+ * the volume cannot attach while the old pod holds it, and the rollout hangs
+ * (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes). `Recreate`
+ * stops the old pod first. Apps with more replicas and such a volume are refused by validation.
+ */
+export function rolloutStrategy(app: AppConfigSpec, team: TeamConfig | undefined): "RollingUpdate" | "Recreate" {
   const { max } = replicaRange(app);
-  return max + resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) + (app.releaseJob ? 1 : 0);
+  if (max !== 1 || resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) === 0) return "RollingUpdate";
+  const singleNode = Object.keys(app.volumeMounts).some((v) => {
+    const mode = team?.volumes[v]?.accessMode;
+    return mode === "ReadWriteOnce" || mode === "ReadWriteOncePod";
+  });
+  return singleNode ? "Recreate" : "RollingUpdate";
+}
+
+/** Most pods the app can run at once: its maximum scale, the rolling-update surge (none under Recreate) and its release Job. */
+export function peakPods(app: AppConfigSpec, team?: TeamConfig): number {
+  const { max } = replicaRange(app);
+  const surge = rolloutStrategy(app, team) === "Recreate" ? 0 : resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
+  return max + surge + (app.releaseJob ? 1 : 0);
 }

@@ -24,9 +24,17 @@ export class ConfigError extends pulumi.RunError {
   }
 }
 
-/** One line per problem: `<file>: <key> <message>`. */
+/**
+ * One line per problem: `<file>: <key> <message>`. Keys and messages quote config values, so
+ * control characters (a newline in a name or value) are escaped: one problem stays one line, and
+ * a value cannot forge extra lines in a CI log.
+ */
 export function formatProblems(file: string, problems: readonly ConfigProblem[]): string {
-  const lines = problems.map((p) => `${file}: ${p.key} ${p.message}`);
+  const lines = problems.map((p) => `${file}: ${oneLine(p.key)} ${oneLine(p.message)}`);
   const head = `${problems.length} configuration problem${problems.length === 1 ? "" : "s"} in ${file}:`;
   return [head, ...lines].join("\n");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

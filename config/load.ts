@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors";
+import { closest, nullPrototype, RESERVED_KEYS } from "./names";
 import { appSchema, environmentKeys, environmentSchema, teamSchema, type EnvironmentSchema } from "./schema";
 import { validateEnvironment, type PartialEnvironment } from "./validate";
 
@@ -12,10 +13,20 @@ export const STACK_CONFIG_DIR = "stacks";
 /** Keys whose values are plain text, never JSON. */
 const TEXT_KEYS = new Set(["kubeconfig"]);
 /** Keys that hold secrets: set with `pulumi config set --secret`, and never echoed in messages. */
-const SECRET_KEYS: Readonly<Record<string, string>> = {
-  secrets: "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>",
-  kubeconfig: "pulumi config set --secret kubeconfig < kubeconfig.yaml",
-};
+const SECRET_KEYS: ReadonlyMap<string, string> = new Map([
+  ["secrets", "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>"],
+  ["kubeconfig", "pulumi config set --secret kubeconfig < kubeconfig.yaml"],
+]);
+/** Keys of Pulumi's own namespace that a stack sets. */
+const PULUMI_KEYS = ["disable-default-providers", "tags"];
+/**
+ * Namespaces of the providers the program uses. Their keys configure only default providers,
+ * which every stack disables, but a stack legitimately carries them: Pulumi ESC login
+ * environments export `aws:`/`gcp:`/`kubernetes:` keys as stack config
+ * (https://www.pulumi.com/docs/esc/environments/syntax/reserved-properties/pulumi-config/), and
+ * `pulumi new` templates write `aws:region`. Refusing them would break such stacks for nothing.
+ */
+const PROVIDER_NAMESPACES = ["aws", "gcp", "kubernetes"];
 
 /** One environment's validated configuration, plus where it came from. */
 export interface EnvironmentConfig extends EnvironmentSchema {
@@ -40,19 +51,27 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
   const file = stackFile(stack);
   const problems: ConfigProblem[] = [];
   const values: Record<string, unknown> = {};
-  const prefix = `${NAMESPACE}:`;
   const known = Object.keys(environmentKeys);
   for (const [fullKey, text] of Object.entries(raw)) {
-    if (!fullKey.startsWith(prefix)) continue;
-    const key = fullKey.slice(prefix.length);
+    const colon = fullKey.indexOf(":");
+    const namespace = colon < 0 ? NAMESPACE : fullKey.slice(0, colon);
+    const key = fullKey.slice(colon + 1);
+    if (namespace !== NAMESPACE) {
+      const problem = foreignKeyProblem(namespace, key, known);
+      if (problem) problems.push({ key: fullKey, message: problem });
+      continue;
+    }
     if (!known.includes(key)) {
-      problems.push({ key: fullKey, message: `is not a known key; allowed: ${known.map((k) => `${prefix}${k}`).join(", ")}` });
+      const guess = closest(key, known);
+      problems.push({ key: fullKey, message: `is not a known key${guess ? `; did you mean ${NAMESPACE}:${guess}?` : ""} (allowed: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")})` });
       continue;
     }
     values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
-    if (key in SECRET_KEYS && !secretKeys.has(fullKey)) {
-      problems.push({ key: fullKey, message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${SECRET_KEYS[key]}\`` });
+    const howToSet = SECRET_KEYS.get(key);
+    if (howToSet && !secretKeys.has(fullKey)) {
+      problems.push({ key: fullKey, message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${howToSet}\`` });
     }
+    problems.push(...reservedKeys(values[key], [key]));
   }
   const result = environmentSchema.safeParse(values);
   if (result.success) {
@@ -69,6 +88,35 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
   return { ...result.data, project, stack, file, secretKeys };
 }
 
+/**
+ * Why a key outside the project's namespace is refused, or undefined when it is allowed. A
+ * misspelt namespace (`blueprnt:apps`) would otherwise be ignored, and the stack deployed without
+ * the apps it names.
+ */
+function foreignKeyProblem(namespace: string, key: string, known: readonly string[]): string | undefined {
+  if (PROVIDER_NAMESPACES.includes(namespace)) return undefined;
+  if (namespace === "pulumi") {
+    if (PULUMI_KEYS.includes(key)) return undefined;
+    const guess = closest(key, PULUMI_KEYS);
+    return `is not a Pulumi setting this project uses${guess ? `; did you mean pulumi:${guess}?` : ""} (allowed: ${PULUMI_KEYS.map((k) => `pulumi:${k}`).join(", ")})`;
+  }
+  const ns = closest(namespace, [NAMESPACE, "pulumi", ...PROVIDER_NAMESPACES]);
+  const guess = ns === NAMESPACE ? `${NAMESPACE}:${closest(key, known) ?? key}` : ns ? `${ns}:${key}` : undefined;
+  return `is in namespace "${namespace}", which this program does not read${guess ? `; did you mean ${guess}?` : ""} (namespaces: ${NAMESPACE}, pulumi, ${PROVIDER_NAMESPACES.join(", ")})`;
+}
+
+/** Names anywhere in a value that cannot be keys ({@link RESERVED_KEYS}). */
+function reservedKeys(value: unknown, path: string[]): ConfigProblem[] {
+  if (value === null || typeof value !== "object") return [];
+  const out: ConfigProblem[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const why = RESERVED_KEYS.get(k);
+    if (why) out.push({ key: `${NAMESPACE}:${[...path, k].join(".")}`, message: `cannot be used as a name: ${why}; choose another name` });
+    else out.push(...reservedKeys(v, [...path, k]));
+  }
+  return out;
+}
+
 /** The keys (and, for maps, the entries) that are schema-valid on their own. */
 function validParts(values: Record<string, unknown>): PartialEnvironment {
   const part = <T>(schema: z.ZodType<T>, v: unknown): T | undefined => {
@@ -76,19 +124,19 @@ function validParts(values: Record<string, unknown>): PartialEnvironment {
     return r.success ? r.data : undefined;
   };
   const entries = <T>(schema: z.ZodType<T>, v: unknown): Record<string, T> =>
-    Object.fromEntries(Object.entries(asObject(v)).flatMap(([k, x]) => {
+    nullPrototype(Object.entries(asObject(v)).flatMap(([k, x]) => {
       const r = schema.safeParse(x);
       return r.success ? [[k, r.data] as const] : [];
     }));
   return {
     cluster: part(environmentKeys.cluster, values.cluster),
     production: part(environmentKeys.production, values.production) ?? false,
-    release: part(environmentKeys.release, values.release) ?? { images: {} },
+    release: part(environmentKeys.release, values.release) ?? { images: nullPrototype([]) },
     platform: part(environmentKeys.platform, values.platform) ?? environmentKeys.platform.parse(undefined),
     teams: entries(teamSchema, values.teams),
     apps: entries(appSchema, values.apps),
     // Only which secrets are set matters here; a malformed value was already reported.
-    secrets: Object.fromEntries(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, Object.fromEntries(Object.keys(asObject(v)).map((k) => [k, ""]))])),
+    secrets: nullPrototype(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, nullPrototype(Object.keys(asObject(v)).map((k) => [k, ""] as const))] as const)),
     kubeconfig: part(environmentKeys.kubeconfig, values.kubeconfig),
     policy: part(environmentKeys.policy, values.policy) ?? { allowedRegistries: [] },
   };
@@ -120,13 +168,14 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>)
   const path = issue.path.map(String);
   const key = `${NAMESPACE}:${path.join(".")}`;
   // Secret values never appear in messages (they end up in CI logs).
-  const got = path[0] in SECRET_KEYS ? "(secret value not shown)" : valueAt(values, path);
+  const got = SECRET_KEYS.has(path[0]) ? "(secret value not shown)" : valueAt(values, path);
   switch (issue.code) {
     case "unrecognized_keys": {
       const allowed = allowedKeys(path);
+      const guesses = allowed ? issue.keys.flatMap((k) => { const g = closest(k, allowed); return g ? [`"${g}"`] : []; }) : [];
       return {
         key,
-        message: `has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${allowed ? `; allowed: ${allowed.join(", ")}` : ""}`,
+        message: `has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${guesses.length ? `; did you mean ${guesses.join(", ")}?` : ""}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`,
       };
     }
     case "invalid_type":
@@ -156,7 +205,7 @@ function article(type: string): string {
 function valueAt(root: unknown, path: readonly string[]): unknown {
   let cur = root;
   for (const p of path) {
-    if (cur === null || typeof cur !== "object") return undefined;
+    if (cur === null || typeof cur !== "object" || !Object.hasOwn(cur, p)) return undefined;
     cur = (cur as Record<string, unknown>)[p];
   }
   return cur;

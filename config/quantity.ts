@@ -30,12 +30,23 @@ export type Quantity = string | number;
 
 /** Parses a quantity into its value in base units (cores, bytes); `undefined` if malformed. */
 export function parseQuantity(q: Quantity): number | undefined {
-  if (typeof q === "number") return Number.isFinite(q) && q >= 0 ? q : undefined;
-  const m = QUANTITY.exec(q.trim());
+  if (typeof q === "number") return inRange(q);
+  // No trimming: the API parses the text as written, and "1Gi\n" is not a quantity there.
+  const m = QUANTITY.exec(q);
   if (!m) return undefined;
   const base = Number(m[1]);
-  if (m[2] !== undefined) return base * 10 ** Number(m[2]);
-  return base * SUFFIXES[m[3] ?? ""];
+  if (m[2] !== undefined) return inRange(base * 10 ** Number(m[2]));
+  return inRange(base * SUFFIXES[m[3] ?? ""]);
+}
+
+/**
+ * Largest quantity accepted: the API keeps quantities of resources as int64 (bytes, or millicores
+ * for cpu: resource.Quantity.Value/MilliValue), so 8Ei bytes is the ceiling; `1e400` would overflow.
+ */
+const MAX_QUANTITY = 2 ** 63;
+
+function inRange(v: number): number | undefined {
+  return Number.isFinite(v) && v >= 0 && v < MAX_QUANTITY ? v : undefined;
 }
 
 /** True when `q` is a well-formed, non-negative Kubernetes quantity. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { isQuantity } from "./quantity";
 import { clusterSchema, ipv4Cidr } from "./cluster";
 import { releaseSchema } from "./release";
-import { DNS_LABEL } from "./names";
+import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "./names";
 import { REGISTRY_PREFIX } from "./registries";
 import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../components/defaults";
 
@@ -21,6 +21,21 @@ const quantity = z
 
 export { DNS_LABEL };
 
+/**
+ * Counts, ports and seconds: the API fields they become are int32 (Deployment replicas, HPA
+ * bounds, probe timings, Job backoffLimit; kubernetes/api core/v1, apps/v1 types.go), and a larger
+ * number fails `pulumi up`. Fields that are int64 in the API are held to the same bound: no
+ * sensible value is above it.
+ */
+const int32 = () => z.number().int().max(INT32_MAX);
+
+/**
+ * A Pulumi `customTimeouts` value: a Go duration such as "10m", "1h30m" or "90s" (the engine parses
+ * it with time.ParseDuration; https://www.pulumi.com/docs/iac/concepts/options/customtimeouts/).
+ */
+const duration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, { message: 'must be a duration such as "10m", "1h30m" or "90s"' })
+  .refine((d) => /[1-9]/.test(d), { message: "must be longer than 0" });
+
 /** Cpu, memory and ephemeral storage, named as in a container's `resources`. */
 const resourceSet = z.strictObject({
   cpu: quantity.optional(),
@@ -37,11 +52,11 @@ const quotaSchema = z.strictObject({
   "limits.memory": quantity.default(Q["limits.memory"]),
   "requests.ephemeral-storage": quantity.default(Q["requests.ephemeral-storage"]),
   "limits.ephemeral-storage": quantity.default(Q["limits.ephemeral-storage"]),
-  pods: z.number().int().min(1).default(Number(Q["pods"])),
-  services: z.number().int().min(0).default(Number(Q["services"])),
-  "services.loadbalancers": z.number().int().min(0).default(Number(Q["services.loadbalancers"])),
-  "services.nodeports": z.number().int().min(0).default(Number(Q["services.nodeports"])),
-  persistentvolumeclaims: z.number().int().min(0).default(Number(Q["persistentvolumeclaims"])),
+  pods: int32().min(1).default(Number(Q["pods"])),
+  services: int32().min(0).default(Number(Q["services"])),
+  "services.loadbalancers": int32().min(0).default(Number(Q["services.loadbalancers"])),
+  "services.nodeports": int32().min(0).default(Number(Q["services.nodeports"])),
+  persistentvolumeclaims: int32().min(0).default(Number(Q["persistentvolumeclaims"])),
   "requests.storage": quantity.default(Q["requests.storage"]),
 });
 export type QuotaConfig = z.infer<typeof quotaSchema>;
@@ -63,7 +78,7 @@ const volumeSchema = z.strictObject({
   /** @default "ReadWriteOnce" */
   accessMode: z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]).default("ReadWriteOnce"),
   /** StorageClass name; defaults to the platform's default class. */
-  storageClass: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+  storageClass: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
 });
 export type VolumeConfig = z.infer<typeof volumeSchema>;
 
@@ -80,24 +95,24 @@ export const teamSchema = z.strictObject({
   quota: quotaSchema.default(quotaSchema.parse({})),
   limits: limitRangeSchema.default(limitRangeSchema.parse({})),
   /** PersistentVolumeClaims owned by the team, mounted by its apps by name. */
-  volumes: z.record(z.string(), volumeSchema).default({}),
+  volumes: nameRecord(volumeSchema).prefault({}),
 });
 export type TeamConfig = z.infer<typeof teamSchema>;
 
 const httpProbe = z.strictObject({
-  path: z.string().startsWith("/", { message: "must be an absolute HTTP path" }),
+  path: z.string().regex(/^\/\S*$/, { message: "must be an absolute HTTP path without whitespace" }),
   /** Port name or number; defaults to the app's port. */
-  port: z.number().int().min(1).max(65535).optional(),
+  port: int32().min(1).max(65535).optional(),
   /** Timings default to the Workload component's (`workloadDefaults.probe`). */
-  initialDelaySeconds: z.number().int().min(0).optional(),
-  periodSeconds: z.number().int().min(1).optional(),
-  timeoutSeconds: z.number().int().min(1).optional(),
-  failureThreshold: z.number().int().min(1).optional(),
+  initialDelaySeconds: int32().min(0).optional(),
+  periodSeconds: int32().min(1).optional(),
+  timeoutSeconds: int32().min(1).optional(),
+  failureThreshold: int32().min(1).optional(),
 });
 export type ProbeConfig = z.infer<typeof httpProbe>;
 
 const intOrPercent = z.union([
-  z.number().int().min(0),
+  int32().min(0),
   z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a whole number or a percentage such as "25%"' }),
 ]);
 
@@ -107,24 +122,24 @@ export const appSchema = z.strictObject({
   /** Name of an image in `blueprint:release.images`. */
   image: z.string(),
   /** Container port the app listens on (12-factor port binding). */
-  port: z.number().int().min(1).max(65535),
+  port: int32().min(1).max(65535),
   /** `app.kubernetes.io/component`. @default "server" */
-  component: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).default("server"),
+  component: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(MAX_LABEL_VALUE).default("server"),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   /** Fixed replica count; mutually exclusive with `autoscaling`. */
-  replicas: z.number().int().min(1).optional(),
+  replicas: int32().min(1).optional(),
   autoscaling: z
     .strictObject({
-      minReplicas: z.number().int().min(1),
-      maxReplicas: z.number().int().min(1),
-      targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(W.targetCPUUtilizationPercentage),
+      minReplicas: int32().min(1),
+      maxReplicas: int32().min(1),
+      targetCPUUtilizationPercentage: int32().min(1).max(100).default(W.targetCPUUtilizationPercentage),
     })
     .optional(),
   /** Container resources; missing values come from the team's LimitRange defaults. */
   resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).default({ requests: {}, limits: {} }),
   /** Plain environment configuration, rendered into a ConfigMap. */
-  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  config: nameRecord(z.union([z.string(), z.number(), z.boolean()]).transform(String)).prefault({}),
   /** Names of secret environment variables; values come from the secret config `blueprint:secrets.<app>.<NAME>`. */
   secrets: z.array(z.string()).default([]),
   probes: z
@@ -134,16 +149,16 @@ export const appSchema = z.strictObject({
       startup: httpProbe.optional(),
     }),
   /** Graceful shutdown: seconds to keep serving after SIGTERM while endpoints are removed. */
-  preStopSeconds: z.number().int().min(0).default(W.preStopSeconds),
+  preStopSeconds: int32().min(0).default(W.preStopSeconds),
   /** @default 30 */
-  terminationGracePeriodSeconds: z.number().int().min(1).default(W.terminationGracePeriodSeconds),
+  terminationGracePeriodSeconds: int32().min(1).default(W.terminationGracePeriodSeconds),
   rollingUpdate: z
     .strictObject({ maxSurge: intOrPercent.default(W.rollingUpdate.maxSurge), maxUnavailable: intOrPercent.default(W.rollingUpdate.maxUnavailable) })
     .default({ ...W.rollingUpdate }),
   /** PriorityClass tier. @default "standard" */
   priority: z.enum(["critical", "standard", "low"]).default("standard"),
   /** UID/GID the container runs as (the image must not need root). @default 10001 */
-  runAsUser: z.number().int().min(1).default(W.runAsUser),
+  runAsUser: int32().min(1).default(W.runAsUser),
   /** Size limit of the writable `/tmp` emptyDir (the root filesystem is read-only). @default "64Mi" */
   tmpSize: quantity.default(W.tmpSize),
   /** Cloud identity bound to the app's ServiceAccount: an IAM role ARN (EKS) or a Google service account email (GKE). */
@@ -160,23 +175,25 @@ export const appSchema = z.strictObject({
     }))
     .default([]),
   /** Team volumes to mount: volume name -> mount path. */
-  volumeMounts: z.record(z.string(), z.string().startsWith("/", { message: "must be an absolute path" })).default({}),
+  volumeMounts: nameRecord(z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" })).prefault({}),
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
   releaseJob: z
     .strictObject({
       command: z.array(z.string()).min(1),
       args: z.array(z.string()).optional(),
-      backoffLimit: z.number().int().min(0).default(adminJobDefaults.backoffLimit),
-      activeDeadlineSeconds: z.number().int().min(1).default(adminJobDefaults.activeDeadlineSeconds),
+      backoffLimit: int32().min(0).default(adminJobDefaults.backoffLimit),
+      activeDeadlineSeconds: int32().min(1).default(adminJobDefaults.activeDeadlineSeconds),
     })
     .optional(),
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */
   ingress: z
     .strictObject({
-      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }),
+      // The API takes a DNS-1123 subdomain: at most 253 characters, labels of at most 63 (IsDNS1123Subdomain).
+      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }).max(253)
+        .refine((h) => h.split(".").every((l) => l.length <= 63), { message: "must have labels of at most 63 characters" }),
       path: z.string().startsWith("/").default("/"),
       /** Secret with the TLS certificate; defaults to `<app>-tls`. */
-      tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).optional(),
+      tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
     })
     .optional(),
 });
@@ -185,7 +202,7 @@ export type AppConfigSpec = z.infer<typeof appSchema>;
 const platformSchema = z.strictObject({
   /** Per-operation timeouts for Kubernetes resources, e.g. `"10m"`. */
   customTimeouts: z
-    .strictObject({ create: z.string().optional(), update: z.string().optional(), delete: z.string().optional() })
+    .strictObject({ create: duration.optional(), update: duration.optional(), delete: duration.optional() })
     .default({}),
   /** Reclaim policy of the default StorageClass; `Retain` keeps volumes after the PVC is deleted. */
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
@@ -200,14 +217,17 @@ const policySchema = z.strictObject({
 /** All keys of the `blueprint:` namespace, each a schema. */
 export const environmentKeys = {
   cluster: clusterSchema,
-  /** Production data safety: protect namespaces and volumes, retain volumes, demand HA. */
-  production: z.boolean().default(false),
+  /**
+   * Production data safety: protect namespaces and volumes, retain volumes, demand HA. Required,
+   * with no default: deleting the line must not quietly turn prod into a non-production stack.
+   */
+  production: z.boolean(),
   release: releaseSchema,
   platform: platformSchema.default(platformSchema.parse({})),
-  teams: z.record(z.string(), teamSchema),
-  apps: z.record(z.string(), appSchema).default({}),
+  teams: nameRecord(teamSchema),
+  apps: nameRecord(appSchema).prefault({}),
   /** Secret config: app -> variable name -> value. Set with `pulumi config set --secret --path`. */
-  secrets: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  secrets: nameRecord(nameRecord(z.string())).prefault({}),
   /** Secret kubeconfig for `cloud: existing` without a context. */
   kubeconfig: z.string().min(1).optional(),
   /** The policy gates (admission policy, policy pack, audit); see docs/policy.md. */

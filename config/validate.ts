@@ -3,6 +3,7 @@ import { effectiveResources, peakPods, replicaRange, resolveIntOrPercent } from 
 import { isPinned, parsePinnedImage } from "./images";
 import { formatQuantity, parseQuantity, type Quantity } from "./quantity";
 import { DNS_LABEL, type EnvironmentSchema } from "./schema";
+import { groupResourceName, MAX_CONFIG_BYTES, MAX_CONFIG_KEY } from "./names";
 import { validateCluster } from "./cluster-rules";
 import { looksLikeCredential } from "../components/app-config";
 
@@ -10,6 +11,14 @@ import { looksLikeCredential } from "../components/app-config";
 export const MAX_APP_NAME = 63 - "-secret-".length - 8;
 /** Environment variable names as POSIX shells accept them. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * What the API refuses in an Ingress path of type Prefix or Exact (invalidPathSequences and
+ * invalidPathSuffixes, kubernetes/pkg/apis/networking/validation/validation.go). Whitespace, `?`
+ * and `#` are refused too: they are never part of a request path, so such a rule matches nothing.
+ */
+const INGRESS_PATH_SEQUENCES = ["//", "/./", "/../", "%2f", "%2F"];
+const INGRESS_PATH_SUFFIXES = ["/..", "/."];
+const INGRESS_PATH_NEVER = /[\s?#]/;
 /** A PEM private key pasted into plain config. */
 const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 
@@ -43,6 +52,16 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     if (!DNS_LABEL.test(name)) add(`release.images.${name}`, "image name must be a DNS label (lowercase letters, digits, '-')");
   }
 
+  // index.ts names each volume's Pulumi resource `<team>-<volume>`: team "a-b" with volume "c" and
+  // team "a" with volume "b-c" would register the same URN, which `pulumi up` refuses.
+  const volumeResources = new Map<string, string>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    for (const volName of Object.keys(team.volumes)) {
+      const other = volumeResources.get(`${teamName}-${volName}`);
+      if (other) add(`teams.${teamName}.volumes.${volName}`, `shares its resource name "${teamName}-${volName}" with ${other}; rename one of the volumes`);
+      else volumeResources.set(`${teamName}-${volName}`, `teams.${teamName}.volumes.${volName}`);
+    }
+  }
   for (const [teamName, team] of Object.entries(env.teams)) {
     if (!DNS_LABEL.test(teamName) || teamName.length > 63) {
       add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");
@@ -58,7 +77,7 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     checkLimitRange(teamName, team, add);
   }
 
-  const hosts = new Map<string, string>();
+  const hosts = new Map<string, { path: string; app: string }[]>();
   for (const [appName, app] of Object.entries(env.apps)) {
     const key = `apps.${appName}`;
     if (!DNS_LABEL.test(appName) || appName.length > MAX_APP_NAME) {
@@ -94,29 +113,50 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
       add(`${key}.probes.liveness`, `must differ from the readiness probe (a failing dependency would restart every pod), both are ${liveness.path}`);
     }
 
+    let configBytes = 0;
     for (const [k, v] of Object.entries(app.config)) {
+      configBytes += Buffer.byteLength(v);
       if (PRIVATE_KEY_VALUE.test(v)) add(`${key}.config.${k}`, "holds a private key: move it to blueprint:secrets");
-      if (!ENV_NAME.test(k)) add(`${key}.config.${k}`, "must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      if (k.length > MAX_CONFIG_KEY) add(`${key}.config.${k.slice(0, 40)}...`, `is ${k.length} characters long: ConfigMap keys have at most ${MAX_CONFIG_KEY}`);
+      else if (!ENV_NAME.test(k)) add(`${key}.config.${k}`, "must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
       else if (looksLikeCredential(k)) {
         add(`${key}.config.${k}`, `looks like a credential: declare it in apps.${appName}.secrets and set it with \`pulumi config set --secret --path 'secrets.${appName}.${k}' <value>\``);
       }
     }
+    if (configBytes > MAX_CONFIG_BYTES) {
+      add(`${key}.config`, `adds up to ${configBytes} bytes: a ConfigMap holds at most ${MAX_CONFIG_BYTES} (1 MiB); move large content into the image or a volume`);
+    }
     const declared = new Set(app.secrets);
     for (const s of app.secrets) {
-      if (!ENV_NAME.test(s)) add(`${key}.secrets`, `"${s}" must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`);
+      if (s.length > MAX_CONFIG_KEY) add(`${key}.secrets`, `"${s.slice(0, 40)}..." is ${s.length} characters long: Secret keys have at most ${MAX_CONFIG_KEY}`);
+      else if (!ENV_NAME.test(s)) add(`${key}.secrets`, `"${s}" must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`);
       if (s in app.config) add(`${key}.secrets`, `"${s}" is also a plain config key; a variable is either config or secret`);
       if (env.secrets[appName]?.[s] === undefined) {
         add(`secrets.${appName}.${s}`, `has no value: set it with \`pulumi config set --secret --path 'secrets.${appName}.${s}' <value>\``);
       }
     }
-    for (const s of Object.keys(env.secrets[appName] ?? {})) {
+    let secretBytes = 0;
+    for (const [s, v] of Object.entries(env.secrets[appName] ?? {})) {
+      secretBytes += Buffer.byteLength(v);
       if (!declared.has(s)) add(`secrets.${appName}.${s}`, `is not declared in apps.${appName}.secrets (declared: ${list(app.secrets)})`);
     }
+    // The values are not shown: they are secrets.
+    if (secretBytes > MAX_CONFIG_BYTES) add(`secrets.${appName}`, `values add up to ${secretBytes} bytes: a Secret holds at most ${MAX_CONFIG_BYTES} (1 MiB)`);
 
     if (app.ingress) {
-      const other = hosts.get(app.ingress.host + app.ingress.path);
-      if (other) add(`${key}.ingress.host`, `${app.ingress.host}${app.ingress.path} is already routed to app "${other}"`);
-      hosts.set(app.ingress.host + app.ingress.path, appName);
+      const { host, path } = app.ingress;
+      const bad = INGRESS_PATH_SEQUENCES.find((q) => path.includes(q)) ?? INGRESS_PATH_SUFFIXES.find((q) => path.endsWith(q));
+      if (bad) add(`${key}.ingress.path`, `must not contain "${bad}" (the Kubernetes API refuses such Prefix paths), got "${path}"`);
+      else if (INGRESS_PATH_NEVER.test(path)) add(`${key}.ingress.path`, `must not contain whitespace, "?" or "#" (they are never part of a request path), got ${JSON.stringify(path)}`);
+      const routes = hosts.get(host) ?? [];
+      for (const other of routes) {
+        if (other.path === path) add(`${key}.ingress.host`, `${host}${path} is already routed to app "${other.app}"`);
+        else if (prefixOverlaps(other.path, path)) {
+          add(`${key}.ingress.path`, `${host}${path} overlaps ${host}${other.path} of app "${other.app}" (Prefix paths match whole path elements, so one app's requests would reach the other); give the apps different hosts or disjoint paths`);
+        }
+      }
+      routes.push({ path, app: appName });
+      hosts.set(host, routes);
     }
 
     if (!team) continue;
@@ -149,7 +189,40 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
   }
 
   checkQuotas(env, add);
+  checkGroupCollisions(env, problems);
   return problems;
+}
+
+/** Is one Prefix path a path-element prefix of the other (`/api` and `/api/v1`, or `/` and anything)? */
+function prefixOverlaps(a: string, b: string): boolean {
+  const trim = (p: string) => (p.length > 1 ? p.replace(/\/+$/, "") : p);
+  const [x, y] = [trim(a), trim(b)];
+  const covers = (p: string, q: string) => p === "/" || q === p || q.startsWith(`${p}/`);
+  return covers(x, y) || covers(y, x);
+}
+
+/**
+ * Identity-provider groups that differ only by case (or, on EKS, by characters the role name
+ * drops) become the same IAM role and access entry: IAM role names are unique regardless of case
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), and Google groups
+ * are email addresses, which are case-insensitive. Two teams naming the "same" group differently
+ * would share, or fight over, one identity.
+ */
+function checkGroupCollisions(env: PartialEnvironment, problems: ConfigProblem[]): void {
+  const normalise = env.cluster?.cloud === "aws" ? groupResourceName : (g: string) => g.toLowerCase();
+  const seen = new Map<string, string>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    for (const role of ["maintainers", "viewers"] as const) {
+      for (const group of team.groups[role]) {
+        const norm = normalise(group);
+        const first = seen.get(norm);
+        if (first === undefined) seen.set(norm, group);
+        else if (first !== group) {
+          problems.push({ key: `blueprint:teams.${teamName}.groups.${role}`, message: `"${group}" and "${first}" would become the same cloud identity (${env.cluster?.cloud === "aws" ? `IAM role and access entry "${norm}"` : "group names are compared without case"}); spell the group the same way everywhere` });
+        }
+      }
+    }
+  }
 }
 
 function checkLimitRange(teamName: string, team: EnvironmentSchema["teams"][string], add: (k: string, m: string) => void): void {
@@ -178,7 +251,7 @@ function checkQuotas(env: PartialEnvironment, add: (k: string, m: string) => voi
     const apps = appsByTeam.get(teamName) ?? [];
     const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
     for (const app of apps) {
-      const pods = peakPods(app);
+      const pods = peakPods(app, team);
       const r = effectiveResources(app, team);
       need.pods += pods;
       need.services += 1;

@@ -95,7 +95,7 @@ export function buildStages(file: string, defs: Record<string, z.input<typeof st
     const def = stageSchema.parse(raw);
     if (!STAGE_NAME.test(name)) problems.push(`stages.${name}: a stage name must be lowercase letters, digits and '-'`);
     for (const up of def.from) {
-      if (!(up in defs)) problems.push(`stages.${name}.from names "${up}", which is not a stage (stages: ${Object.keys(defs).join(", ")})`);
+      if (!Object.hasOwn(defs, up)) problems.push(`stages.${name}.from names "${up}", which is not a stage (stages: ${Object.keys(defs).join(", ")})`);
       if (up === name) problems.push(`stages.${name}.from must not name the stage itself`);
     }
     if (def.from.length === 0 && def.soak) problems.push(`stages.${name}.soak is counted from the upstream verification, so it needs "from"`);

@@ -2,9 +2,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
+import { staleSources, type CompiledManifest } from "./offline/compiled";
 import { ProjectError, listStacks, readProject, readStackConfig } from "./offline/project";
 import { fillSecretPlaceholders } from "./offline/placeholders";
-import { manifestPath, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
+import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
 
 const USAGE = `Usage: npm run render -- <stack> [--out <dir>] [--trace]
 
@@ -23,20 +24,38 @@ Secret values never appear in the output.
 const FAST_STACK_TRACE_LIMIT = 0;
 
 /**
- * The program file to run: when this file runs as compiled JavaScript (`<out>/tools/render.js`,
- * with `<out>/compiled.json` naming the source folder), the program compiled beside it
- * (`<out>/index.js` for `index.ts`), so no TypeScript loader is needed. Undefined otherwise.
+ * The compiled tree this file belongs to, when it runs as compiled JavaScript
+ * (`<out>/tools/render.js`, with `<out>/compiled.json` naming the source folder). Undefined otherwise.
+ */
+function compiledTree(self: string): { out: string; manifest: CompiledManifest } | undefined {
+  if (!self.endsWith(".js")) return undefined;
+  const out = path.dirname(path.dirname(self));
+  const file = path.join(out, "compiled.json");
+  if (!fs.existsSync(file)) return undefined;
+  return { out, manifest: JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest };
+}
+
+/**
+ * The program file to run: when this file runs as compiled JavaScript, the program compiled
+ * beside it (`<out>/index.js` for `index.ts`), so no TypeScript loader is needed. Undefined otherwise.
  */
 export function compiledProgram(main: string, self: string = __filename): string | undefined {
-  if (!self.endsWith(".js") || !main.endsWith(".ts")) return undefined;
-  const out = path.dirname(path.dirname(self));
-  const manifest = path.join(out, "compiled.json");
-  if (!fs.existsSync(manifest)) return undefined;
-  const { source } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { source: string };
-  const rel = path.relative(source, main);
+  const tree = compiledTree(self);
+  if (!tree || !main.endsWith(".ts")) return undefined;
+  const rel = path.relative(tree.manifest.source, main);
   if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
-  const js = path.join(out, rel.replace(/\.ts$/, ".js"));
+  const js = path.join(tree.out, rel.replace(/\.ts$/, ".js"));
   return fs.existsSync(js) ? js : undefined;
+}
+
+/** Why the compiled render must not run (its sources changed since), or undefined. */
+export function staleCompiled(self: string = __filename): string | undefined {
+  const tree = compiledTree(self);
+  if (!tree) return undefined;
+  const stale = staleSources(tree.manifest);
+  if (stale.length === 0) return undefined;
+  const shown = `${stale.slice(0, 3).join(", ")}${stale.length > 3 ? `, and ${stale.length - 3} more` : ""}`;
+  return `the compiled render in ${path.relative(process.cwd(), tree.out) || "."} is older than its sources (${shown} changed): run \`npm run compile\` again, or \`npm run render\``;
 }
 
 /** Renders one stack; returns the process exit code. */
@@ -47,6 +66,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     console.error(`render: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
+  }
+  const stale = staleCompiled();
+  if (stale) {
+    console.error(`render: ${stale}`);
+    return 1;
   }
   const project = readProject(process.cwd());
   if (args.values.help) {
@@ -59,6 +83,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const stack = args.positionals[0];
   const stackConfig = readStackConfig(project, stack);
+  const outDir = path.resolve(args.values.out!);
+  // Before the program runs: a refused output folder should not cost a whole render.
+  checkOutput(outDir, stack);
   const placeholders = [...stackConfig.placeholders, ...fillSecretPlaceholders(stackConfig, project.name)];
 
   let result: RunResult;
@@ -89,7 +116,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     files.set(rel, toYaml(obj));
   }
-  const outDir = path.resolve(args.values.out!);
   replaceDirectory(path.join(outDir, stack), files);
   const cloud = result.resources.filter((r) => !r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:"));
   writeFileAtomic(path.join(outDir, `${stack}.stack.json`), `${JSON.stringify({
@@ -113,6 +139,9 @@ function summary(result: RunResult, where: string, cloudCount: number, placehold
     if (ns) namespaces.add(ns);
     collectImages(o, images);
   }
+  const recreate = result.objects
+    .filter((o) => o.kind === "Deployment" && (o.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type === "Recreate")
+    .map((o) => { const m = o.metadata as { name?: string; namespace?: string }; return `${m.namespace}/${m.name}`; });
   const kinds = [...byKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(", ");
   return [
     `stack ${result.stack}: ${result.objects.length} Kubernetes objects written to ${where}/`,
@@ -120,6 +149,7 @@ function summary(result: RunResult, where: string, cloudCount: number, placehold
     `  namespaces: ${[...namespaces].sort().join(", ") || "none"}`,
     `  images:     ${[...images].sort().join("\n              ") || "none"}`,
     `  cloud:      ${cloudCount} cloud resources (see ${where}.stack.json)`,
+    ...(recreate.length ? [`  rollout:    Recreate for ${recreate.sort().join(", ")} (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)`] : []),
     ...(placeholders.length ? [`  secrets:    ${placeholders.length} rendered as placeholders (${placeholders.join(", ")})`] : []),
   ].join("\n");
 }
@@ -134,12 +164,19 @@ function collectImages(v: unknown, into: Set<string>): void {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs {@link main} as a command: one line and an exit code for anything the user must fix. */
+export function cli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (e: Error) => {
-      console.error(e instanceof ProjectError ? `render: ${e.message}` : e.stack);
-      process.exit(e instanceof ProjectError ? 2 : 1);
+      if (e instanceof ProjectError || e instanceof OutputRefused) {
+        console.error(`render: ${e.message}`);
+        process.exit(e instanceof ProjectError ? e.exitCode : 1);
+      }
+      console.error(e.stack);
+      process.exit(1);
     },
   );
 }
+
+if (require.main === module) cli(process.argv.slice(2));

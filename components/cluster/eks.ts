@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/errors";
 import type { AwsClusterConfig } from "../../config/cluster";
+import { groupResourceName } from "../../config/names";
 import { formatCidr, parseCidr, subdivide } from "../../config/cluster-rules";
 import { clusterAutoscalerImageTag } from "../../config/kubernetes-versions";
 import type { ClusterHandle, ClusterSafety } from "./handle";
@@ -548,9 +549,9 @@ export function eksNodeGroupPlan(pools: Readonly<Record<string, { minSize: numbe
   });
 }
 
-/** A resource-name-safe form of a group name. */
+/** A resource-name-safe form of a group name; config validation refuses groups that share one. */
 function safeName(group: string): string {
-  return group.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "group";
+  return groupResourceName(group);
 }
 
 /** Read everything it needs to plan; change only the node groups tagged as this cluster's. */

@@ -9,6 +9,7 @@ import { plainObjects } from "../../tools/bench/reference";
 import { summarise, table } from "../../tools/bench/stats";
 import { TEAM_SIZE, syntheticEnvironment, toStackConfig, toStackFile } from "../../tools/bench/synth";
 import { compiledProgram } from "../../tools/render";
+import { timeValidation } from "../../tools/bench/validation";
 import { runStack } from "../helpers/program";
 
 type Manifest = Record<string, unknown>;
@@ -114,6 +115,12 @@ describe("the SDK isolation rule", () => {
 
   it("does not pass when the detection saw nothing at all", () => {
     expect(isolationHolds({ stack: "e", cloud: "existing", aws: 0, gcp: 0, kubernetes: 0 })).toBe(false);
+  });
+});
+
+describe("config validation timing", () => {
+  it("validates a synthetic environment without problems and reports its time", () => {
+    expect(timeValidation(TEAM_SIZE)).toBeGreaterThan(0);
   });
 });
 

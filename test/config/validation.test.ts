@@ -50,8 +50,8 @@ describe("environment config validation", () => {
 
   it("refuses unknown keys at the top level and inside objects, listing what is allowed", () => {
     const found = problems(dev(["blueprint:colour", "blue"], ["blueprint:apps.frontend.replica", 2]));
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:colour is not a known key; allowed: blueprint:cluster, .*blueprint:apps/));
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:apps\.frontend has unknown key "replica"; allowed: team, image, port, .*replicas/));
+    expect(found).toContainEqual(expect.stringMatching(/^blueprint:colour is not a known key \(allowed: blueprint:cluster, .*blueprint:apps/));
+    expect(found).toContainEqual(expect.stringMatching(/^blueprint:apps\.frontend has unknown key "replica"; did you mean "replicas"\? \(allowed: team, image, port, .*replicas/));
   });
 
   it("reports every problem at once", () => {

@@ -136,7 +136,8 @@ export interface ComponentsScope {
  */
 export async function runComponents<T>(body: (scope: ComponentsScope) => T | Promise<T>): Promise<{ objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T }> {
   let out: { objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T } | undefined;
-  await jest.isolateModulesAsync(async () => {
+  const { withOwnProcessHooks } = await import("../../tools/offline/run");
+  await withOwnProcessHooks(() => jest.isolateModulesAsync(async () => {
     const pulumi = await import("@pulumi/pulumi");
     const k8s = await import("@pulumi/kubernetes");
     const components = await import("../../components");
@@ -162,6 +163,6 @@ export async function runComponents<T>(body: (scope: ComponentsScope) => T | Pro
       resources: mocks.resources,
       value: value as T,
     };
-  });
+  }));
   return out!;
 }

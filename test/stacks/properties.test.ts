@@ -1,22 +1,6 @@
 import type { RunResult } from "../../tools/offline/run";
 import { byKind, onExistingCluster, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
-
-const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate"]);
-
-/** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models). */
-function schemaErrors(obj: K8sObject): string | undefined {
-  // Custom resources (e.g. GKE's ManagedCertificate) have no schema in kubernetes-models.
-  if (CUSTOM_RESOURCES.has(`${obj.apiVersion}/${obj.kind}`)) return undefined;
-  const group = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
-  try {
-    new mod[obj.kind](obj).validate();
-    return undefined;
-  } catch (e) {
-    return `${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`;
-  }
-}
+import { schemaErrors } from "../helpers/schema";
 
 type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
 

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { RENDER_MARKER } from "../../tools/offline/write";
 
 const TSX = pathToFileURL(require.resolve("tsx")).href;
 const RENDER = path.join(PROJECT_DIR, "tools/render.ts");
@@ -28,6 +29,7 @@ describe("npm run render", () => {
   it("writes one YAML file per object, replaces stale files, and prints a summary", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-out-"));
     fs.mkdirSync(path.join(out, "dev"));
+    fs.writeFileSync(path.join(out, "dev", RENDER_MARKER), "");
     fs.writeFileSync(path.join(out, "dev", "stale.yaml"), "kind: Stale\n");
     const r = render(PROJECT_DIR, "dev", "--out", out);
     expect(r.stderr).toBe("");
@@ -39,6 +41,7 @@ describe("npm run render", () => {
     const stackJson = JSON.parse(fs.readFileSync(path.join(out, "dev.stack.json"), "utf8"));
     expect(stackJson.outputs.kubeconfig).toBe("[secret]");
     expect(fs.readdirSync(out).filter((f) => f.startsWith("."))).toEqual([]);
+    expect(fs.existsSync(path.join(out, "dev", RENDER_MARKER))).toBe(true);
   });
 
   it("renders `secure:` values and undeclared secret values as placeholders", () => {
@@ -65,6 +68,15 @@ describe("npm run render", () => {
     expect(fs.existsSync(path.join(dir, "rendered"))).toBe(false);
   });
 
+  it("shows in the summary which apps roll out by Recreate", () => {
+    const text = devText
+      .replace("        requests.storage: 10Gi\n", "        requests.storage: 10Gi\n      volumes:\n        data: { size: 1Gi }\n")
+      .replace("      config:\n        PODINFO_LEVEL: debug", "      volumeMounts: { data: /data }\n      config:\n        PODINFO_LEVEL: debug");
+    const r = render(tempProject({ dev: text }), "dev");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("  rollout:    Recreate for shop/backend (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)");
+  });
+
   it("exits 2 naming the known stacks for an unknown stack", () => {
     const r = render(PROJECT_DIR, "qa");
     expect(r.code).toBe(2);
@@ -77,10 +89,10 @@ describe("npm run render", () => {
     expect(r.stderr).toContain("Usage: npm run render -- <stack> [--out <dir>]");
   });
 
-  it("reports invalid YAML in a stack file with its name", () => {
+  it("refuses invalid YAML in a stack file with its name", () => {
     const dir = tempProject({ broken: "config:\n  blueprint:apps: [unclosed\n" });
     const r = render(dir, "broken");
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^render: stacks\/Pulumi\.broken\.yaml: not valid YAML/);
   });
 });

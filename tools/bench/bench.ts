@@ -12,13 +12,15 @@ import { BENCH_DIR, ROOT, bareProject, programProject, writeStack } from "./work
 import { coldStart, type ColdStartResult } from "./coldstart";
 import { moduleIsolation, type IsolationResult } from "./isolation";
 import { promotionTiming, type PromotionResult } from "./promotion";
+import { validationTiming, type ValidationResult } from "./validation";
 
 const USAGE = `Usage: npm run bench -- [options]
 
 Evaluates synthetic environments (teams of 10 apps; each app with config, workload, Service, PDB
 and HPA) with our program under the mock engine, each run in a fresh process, next to the same
 objects registered with the bare Pulumi SDK, synthesised by cdk8s and built by kustomize.
-Also measures cold start, provider-SDK isolation per stack and the promotion commands.
+Also measures cold start, provider-SDK isolation per stack, the promotion commands and config
+validation at 1000 apps (as a share of our program's evaluation time there).
 
 Options:
   --sizes <n,n,...>        app counts (default 10,100,1000)
@@ -29,7 +31,7 @@ Options:
   --kustomize-timeout <s>  give up on a kustomize build after this many seconds (default 120);
                            a size where it gives up is reported as "over <s> s" and larger
                            sizes skip that variant
-  --skip <part,...>        coldstart, isolation, promotion
+  --skip <part,...>        coldstart, isolation, promotion, validation
   --json                   print the results as JSON instead of tables
   --report <file>          print the tables of a saved --json result, measuring nothing`;
 
@@ -192,11 +194,12 @@ async function main(argv: string[]): Promise<number> {
   const cold = skip.has("coldstart") ? undefined : await coldStart(Math.max(runs, 5), log);
   const isolation = skip.has("isolation") ? undefined : await moduleIsolation(log);
   const promotion = skip.has("promotion") ? undefined : await promotionTiming(runs, log);
-  const targets = evaluateTargets(results, cold, promotion, isolation);
+  const validation = skip.has("validation") ? undefined : await validationTiming(VALIDATION_APPS, runs, log);
+  const targets = evaluateTargets(results, cold, promotion, isolation, validation);
   machine.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(" ");
 
   if (args.values.json) {
-    const saved: SavedResult = { machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, targets };
+    const saved: SavedResult = { machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, validation, targets };
     console.log(JSON.stringify(saved, null, 2));
   } else {
     console.log(report(machine, runs, checks, results, cold, isolation, promotion, targets));
@@ -263,7 +266,10 @@ function find(results: readonly VariantResult[], v: Variant, apps: number): Vari
   return results.find((r) => r.variant === v && r.apps === apps && r.wallMs);
 }
 
-function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResult, promotion?: PromotionResult, isolation?: IsolationResult): Target[] {
+/** App count at which config validation is weighed against the render. */
+const VALIDATION_APPS = 1000;
+
+function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResult, promotion?: PromotionResult, isolation?: IsolationResult, validation?: ValidationResult): Target[] {
   const targets: Target[] = [];
   const ours1k = find(results, "ours", 1000);
   const bare1k = find(results, "bare", 1000);
@@ -324,6 +330,16 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   if (isolation) {
     targets.push({ name: "a stack loads only its cloud's SDK", goal: "aws stacks never load @pulumi/gcp and vice versa", measured: isolation.summary, met: isolation.ok });
   }
+  if (validation) {
+    const ours = find(results, "ours", validation.apps)?.evalMs;
+    const share = ours ? validation.ms.median / ours.median : undefined;
+    targets.push({
+      name: `config validation (${validation.apps} apps) vs our program's evaluation`,
+      goal: "< 5%",
+      measured: share === undefined ? `${formatMs(validation.ms)} ms (ours not measured at ${validation.apps} apps)` : `${(share * 100).toFixed(1)}% (${formatMs(validation.ms)} of ${Math.round(ours!.median)} ms)`,
+      met: share === undefined ? undefined : share < 0.05,
+    });
+  }
   if (promotion) {
     for (const c of promotion.commands) {
       targets.push({ name: `${c.command} (100 releases, 1000 records)`, goal: "< 1 s", measured: c.wallMs ? `${formatMs(c.wallMs)} ms` : c.note ?? "-", met: c.wallMs ? c.wallMs.median < 1000 : undefined });
@@ -343,6 +359,7 @@ interface SavedResult {
   readonly coldStart?: ColdStartResult;
   readonly isolation?: IsolationResult;
   readonly promotion?: PromotionResult;
+  readonly validation?: ValidationResult;
   readonly targets: readonly Target[];
 }
 

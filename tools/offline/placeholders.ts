@@ -16,16 +16,23 @@ export function fillSecretPlaceholders(stack: StackConfig, namespace: string): s
       return undefined;
     }
   };
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
   const apps = parse("apps");
-  const secrets = (parse("secrets") ?? {}) as Record<string, Record<string, string>>;
+  const given = parse("secrets") ?? {};
+  // Malformed secrets are left for validation to report; names are looked up as own keys only.
+  if (!isMap(given)) return filled;
+  const secrets = given;
   let changed = false;
-  if (apps && typeof apps === "object") {
-    for (const [app, spec] of Object.entries(apps as Record<string, { secrets?: unknown }>)) {
-      if (!Array.isArray(spec?.secrets)) continue;
+  if (isMap(apps)) {
+    for (const [app, spec] of Object.entries(apps)) {
+      if (!isMap(spec) || !Array.isArray(spec.secrets)) continue;
+      const own = Object.hasOwn(secrets, app) ? secrets[app] : undefined;
+      if (own !== undefined && !isMap(own)) continue;
       for (const name of spec.secrets) {
-        if (typeof name !== "string" || secrets[app]?.[name] !== undefined) continue;
+        if (typeof name !== "string" || (own && Object.hasOwn(own, name))) continue;
         const key = `${namespace}:secrets.${app}.${name}`;
-        (secrets[app] ??= {})[name] = secretPlaceholder(key);
+        if (!Object.hasOwn(secrets, app)) Object.defineProperty(secrets, app, { value: {}, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(secrets[app] as object, name, { value: secretPlaceholder(key), enumerable: true, writable: true, configurable: true });
         filled.push(key);
         changed = true;
       }

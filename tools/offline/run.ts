@@ -38,6 +38,33 @@ export interface RunResult {
  * until every registration has completed. Load this module in a fresh module registry per run.
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
+  return withOwnProcessHooks(() => runOnce(opts));
+}
+
+/** Process events an SDK instance hooks once per instance (its promise-leak report, gRPC shutdown). */
+const PROCESS_HOOKS = ["exit", "beforeExit"] as const;
+
+/**
+ * Runs `body` and then removes the process `exit`/`beforeExit` listeners it added. Each run loads
+ * a fresh SDK instance, which hooks process exit once (runtime/debuggable.js reports leaked
+ * promises there); once the run has drained, that instance is discarded and its hooks have nothing
+ * left to do. Without this, every run in one process (a test file, the bench) leaks listeners
+ * until Node warns with MaxListenersExceededWarning.
+ */
+export async function withOwnProcessHooks<T>(body: () => Promise<T>): Promise<T> {
+  type Listener = (...args: unknown[]) => void;
+  const emitter = process as unknown as { listeners(e: string): Listener[]; removeListener(e: string, l: Listener): void };
+  const before = new Map(PROCESS_HOOKS.map((e) => [e, new Set(emitter.listeners(e))]));
+  try {
+    return await body();
+  } finally {
+    for (const e of PROCESS_HOOKS) {
+      for (const l of emitter.listeners(e)) if (!before.get(e)!.has(l)) emitter.removeListener(e, l);
+    }
+  }
+}
+
+async function runOnce(opts: RunOptions): Promise<RunResult> {
   const project = readProject(opts.projectDir ?? process.cwd());
   const stackConfig = opts.config ?? readStackConfig(project, opts.stack);
   // Loaded here, not at the top, so each run can get a fresh SDK instance.

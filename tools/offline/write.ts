@@ -1,6 +1,18 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
+
+/**
+ * The file the render puts in every folder it writes. A folder without it was not written by the
+ * render, so the render never replaces it: `--out` may point anywhere, and a wrong stack name or
+ * output folder cannot delete a user's files.
+ */
+export const RENDER_MARKER = ".rendered-by-blueprint";
+const MARKER_TEXT = "Written by `npm run render`: the render replaces this folder, and only folders holding this file.\n";
+
+/** An output path the render refuses to write; reported as one line, exit 1. */
+export class OutputRefused extends Error {}
 
 /** Relative file path for one Kubernetes object: `<namespace or _cluster>/<kind>-<name>.yaml`. */
 export function manifestPath(obj: Record<string, unknown>): string {
@@ -10,11 +22,55 @@ export function manifestPath(obj: Record<string, unknown>): string {
 }
 
 /**
- * Replaces `dir` with a folder holding exactly `files` (relative path -> text). The new content
- * is written beside it and swapped in by renames, so a reader sees the old or the new folder,
- * never a mix, and no stale file survives.
+ * Checks, before anything is written, that the render may write `<outDir>/<stack>/` and
+ * `<outDir>/<stack>.stack.json`: the output folder is not a filesystem root or the home folder,
+ * the stack folder is absent or carries the marker, and the stack file is absent or sits beside a
+ * marked stack folder (the two are always written together). Throws {@link OutputRefused}.
+ */
+export function checkOutput(outDir: string, stack: string): void {
+  const out = realOrSelf(path.resolve(outDir));
+  if (out === path.parse(out).root || out === realOrSelf(os.homedir())) {
+    throw new OutputRefused(`refusing to write into ${out}: choose a dedicated --out folder such as rendered/`);
+  }
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new OutputRefused(`--out ${out} is not a folder`);
+  const dir = path.join(out, stack);
+  const dirState = ownership(dir);
+  if (dirState !== "absent" && dirState !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${dirState}; move it away or choose another --out`);
+  const json = path.join(out, `${stack}.stack.json`);
+  const jsonStat = fs.lstatSync(json, { throwIfNoEntry: false });
+  if (jsonStat && (!jsonStat.isFile() || dirState !== "ours")) {
+    const why = jsonStat.isFile() ? `no rendered folder ${dir} with a ${RENDER_MARKER} marker sits beside it` : "it is not a regular file";
+    throw new OutputRefused(`refusing to overwrite ${json}: ${why}, so the render did not write it; move it away or choose another --out`);
+  }
+}
+
+/** Whether `dir` may be replaced: absent, or a real folder holding the marker; otherwise why not. */
+function ownership(dir: string): "absent" | "ours" | string {
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return "absent";
+  if (st.isSymbolicLink()) return "it is a symbolic link";
+  if (!st.isDirectory()) return "it is a file, not a folder the render wrote";
+  const marker = fs.lstatSync(path.join(dir, RENDER_MARKER), { throwIfNoEntry: false });
+  return marker?.isFile() ? "ours" : `it has no ${RENDER_MARKER} marker, so the render did not write it`;
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Replaces `dir` with a folder holding exactly `files` (relative path -> text) and the render's
+ * marker. The new content is written beside it and swapped in by renames, so a reader sees the old
+ * or the new folder, never a mix, and no stale file survives. A folder without the marker is
+ * never replaced ({@link OutputRefused}).
  */
 export function replaceDirectory(dir: string, files: ReadonlyMap<string, string>): void {
+  const state = ownership(dir);
+  if (state !== "absent" && state !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${state}; move it away or choose another --out`);
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
   const base = path.basename(dir);
@@ -22,10 +78,12 @@ export function replaceDirectory(dir: string, files: ReadonlyMap<string, string>
   try {
     for (const [rel, text] of files) {
       const file = path.join(tmp, rel);
+      if (path.relative(tmp, file).startsWith("..")) throw new OutputRefused(`refusing to write ${rel}: outside ${dir}`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, text);
     }
-    const old = fs.existsSync(dir) ? `${tmp.replace(".new-", ".old-")}` : undefined;
+    fs.writeFileSync(path.join(tmp, RENDER_MARKER), MARKER_TEXT);
+    const old = state === "ours" ? `${tmp.replace(".new-", ".old-")}` : undefined;
     if (old) fs.renameSync(dir, old);
     try {
       fs.renameSync(tmp, dir);

@@ -1,0 +1,18 @@
+import type { K8sObject } from "./program";
+
+const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate"]);
+
+/** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models); the error, if any. */
+export function schemaErrors(obj: K8sObject): string | undefined {
+  // Custom resources (e.g. GKE's ManagedCertificate) have no schema in kubernetes-models.
+  if (CUSTOM_RESOURCES.has(`${obj.apiVersion}/${obj.kind}`)) return undefined;
+  const group = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
+  try {
+    new mod[obj.kind](obj).validate();
+    return undefined;
+  } catch (e) {
+    return `${obj.kind}/${obj.metadata.name}: ${(e as Error).message}`;
+  }
+}

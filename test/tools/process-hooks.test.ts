@@ -1,0 +1,12 @@
+import { runComponents, runStack } from "../helpers/program";
+
+describe("offline runs and process hooks", () => {
+  it("leave no exit listeners behind, however many runs share a process", async () => {
+    const count = () => process.listenerCount("exit") + process.listenerCount("beforeExit");
+    const before = count();
+    await runStack("dev");
+    await runStack("local");
+    await runComponents(() => undefined);
+    expect(count()).toBe(before);
+  });
+});
