@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { staleSources, type CompiledManifest } from "./offline/compiled";
 import { ProjectError, listStacks, readProject, readStackConfig } from "./offline/project";
+import { cloudInventory } from "./offline/cloud-state";
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
 
@@ -117,19 +118,19 @@ export async function main(argv: string[]): Promise<number> {
     files.set(rel, toYaml(obj));
   }
   replaceDirectory(path.join(outDir, stack), files);
-  const cloud = result.resources.filter((r) => !r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:"));
+  const inventory = cloudInventory(result.resources);
   writeFileAtomic(path.join(outDir, `${stack}.stack.json`), `${JSON.stringify({
     stack,
     outputs: result.outputs,
-    cloudResources: cloud.map((r) => ({ type: r.type, name: r.name })),
+    ...inventory,
     secretPlaceholders: placeholders,
   }, null, 2)}\n`);
 
-  console.log(summary(result, path.relative(process.cwd(), path.join(outDir, stack)) || ".", cloud.length, placeholders));
+  console.log(summary(result, path.relative(process.cwd(), path.join(outDir, stack)) || ".", inventory, placeholders));
   return 0;
 }
 
-function summary(result: RunResult, where: string, cloudCount: number, placeholders: readonly string[]): string {
+function summary(result: RunResult, where: string, inventory: ReturnType<typeof cloudInventory>, placeholders: readonly string[]): string {
   const byKind = new Map<string, number>();
   const namespaces = new Set<string>();
   const images = new Set<string>();
@@ -148,7 +149,7 @@ function summary(result: RunResult, where: string, cloudCount: number, placehold
     `  kinds:      ${kinds}`,
     `  namespaces: ${[...namespaces].sort().join(", ") || "none"}`,
     `  images:     ${[...images].sort().join("\n              ") || "none"}`,
-    `  cloud:      ${cloudCount} cloud resources (see ${where}.stack.json)`,
+    `  cloud:      ${inventory.cloudResources.length} cloud resources, ${inventory.helmReleases.length} Helm releases (see ${where}.stack.json)`,
     ...(recreate.length ? [`  rollout:    Recreate for ${recreate.sort().join(", ")} (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)`] : []),
     ...(placeholders.length ? [`  secrets:    ${placeholders.length} rendered as placeholders (${placeholders.join(", ")})`] : []),
   ].join("\n");

@@ -40,6 +40,12 @@ describe("npm run render", () => {
     expect(fs.readFileSync(path.join(out, "dev", "shop", "deployment-frontend.yaml"), "utf8")).toMatch(/^apiVersion: apps\/v1\nkind: Deployment\n/);
     const stackJson = JSON.parse(fs.readFileSync(path.join(out, "dev.stack.json"), "utf8"));
     expect(stackJson.outputs.kubeconfig).toBe("[secret]");
+    // Every cloud resource with its inputs and every Helm release with chart, version and values.
+    const eks = stackJson.cloudResources.find((c: { type: string }) => c.type === "aws:eks/cluster:Cluster");
+    expect(eks.inputs).toMatchObject({ version: expect.stringMatching(/^1\.\d+$/), accessConfig: { authenticationMode: "API" } });
+    expect(stackJson.helmReleases.map((h: { chart: string }) => h.chart).sort()).toEqual(["aws-load-balancer-controller", "cluster-autoscaler"]);
+    expect(stackJson.helmReleases.every((h: { version: unknown; values: unknown }) => typeof h.version === "string" && typeof h.values === "object")).toBe(true);
+    expect(r.stdout).toMatch(/cloud: +\d+ cloud resources, 2 Helm releases/);
     expect(fs.readdirSync(out).filter((f) => f.startsWith("."))).toEqual([]);
     expect(fs.existsSync(path.join(out, "dev", RENDER_MARKER))).toBe(true);
   });
