@@ -68,7 +68,7 @@ export function staleCompiled(self: string = __filename): string | undefined {
 }
 
 /** One stack to render, as the parent hands it to a worker process. */
-interface RenderJob {
+export interface RenderJob {
   readonly stack: string;
   /** Outputs of other stacks its StackReferences read (the platform's, for a team stack). */
   readonly stacks?: StackOutputsByName;
@@ -76,7 +76,7 @@ interface RenderJob {
 }
 
 /** What rendering one stack gave: its files (relative path -> YAML), its stack.json, a summary, and its outputs for StackReferences. */
-type RenderOutcome =
+export type RenderOutcome =
   | { readonly ok: true; readonly stack: string; readonly files: [string, string][]; readonly stackJson: string; readonly summary: string; readonly stackOutputs: StackOutputs }
   | { readonly ok: false; readonly stack: string; readonly message: string };
 
@@ -119,9 +119,11 @@ async function renderStack(job: RenderJob): Promise<RenderOutcome> {
  * Renders a stack in a worker process of its own: each run needs a fresh SDK instance, and team
  * stacks of one environment render in parallel. The worker is this same file (tsx or compiled).
  */
-function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
+export function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
+  // The TypeScript source needs its loader in the worker too, also when the parent got it otherwise (jest).
+  const execArgv = __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
   return new Promise((resolve) => {
-    const child = fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const child = fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
     let outcome: RenderOutcome | undefined;
     child.on("message", (m) => { outcome = m as RenderOutcome; child.disconnect(); });
     child.on("exit", (code) => resolve(outcome ?? { ok: false, stack: job.stack, message: `render: the worker for stack "${job.stack}" exited with code ${code} before reporting` }));
