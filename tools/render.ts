@@ -147,7 +147,7 @@ async function pool<T, R>(jobs: readonly T[], limit: number, run: (job: T) => Pr
 
 /** The environments of the project: each has a `<env>.platform` stack. */
 export function environments(stacks: readonly string[]): string[] {
-  return stacks.filter((s) => s.endsWith(".platform") && s.indexOf(".") === s.length - ".platform".length).map((s) => s.slice(0, -".platform".length));
+  return stacks.filter((s) => s.endsWith(".platform") && s.indexOf(".") === s.length - ".platform".length).map((s) => s.slice(0, -".platform".length)).sort();
 }
 
 /** The team stacks of an environment: `<env>.<team>`, every stack of it but the platform's. */
