@@ -118,7 +118,9 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
       egress: JSON.parse(JSON.stringify(cluster.cloudIdentityEgress)) as TeamContract["identities"][string]["egress"],
     }))];
   }));
-  const kubeconfig: pulumi.Output<string | null> = cluster.kubeconfig ?? pulumi.output(null);
+  // An existing cluster's kubeconfig is the platform's own credential: its teams reach the cluster
+  // with theirs (the context, or their ambient default), never through the contract.
+  const kubeconfig: pulumi.Output<string | null> = cluster.cloud !== "existing" && cluster.kubeconfig ? cluster.kubeconfig : pulumi.output(null);
   const where = pulumi.all([kubeconfig, cluster.name, cluster.clusterIdentifier, parts.namespace, parts.storageClass]);
   const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
   const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities)]);

@@ -19,7 +19,9 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
   const c = env.contract;
 
   const provider = new k8s.Provider("k8s", {
-    ...(c.kubeconfig !== null ? { kubeconfig: pulumi.secret(c.kubeconfig) } : { context: c.context ?? undefined }),
+    // Without a kubeconfig in the contract (an existing cluster), the team's own kubeconfig: the
+    // named context, or its current one.
+    ...(c.kubeconfig !== null ? { kubeconfig: pulumi.secret(c.kubeconfig) } : c.context !== null ? { context: c.context } : {}),
     enableServerSideApply: true,
     // The platform's cluster ARN/id/name: a kubeconfig the platform re-issues updates the provider
     // instead of replacing every object of the team (pulumi-kubernetes#1148).
