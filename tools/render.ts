@@ -116,33 +116,47 @@ async function renderStack(job: RenderJob): Promise<RenderOutcome> {
 }
 
 /**
- * Renders a stack in a worker process of its own: each run needs a fresh SDK instance, and team
- * stacks of one environment render in parallel. The worker is this same file (tsx or compiled).
+ * Renders stacks in worker processes, at most `workers` at once, each worker taking the next stack
+ * when it is done with one (each run sets up its own mocks and leaves no process hooks behind:
+ * see runProgram). The worker is this same file (tsx or compiled). Outcomes come back in the
+ * jobs' order.
  */
-export function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
+export function renderInWorkers(jobs: readonly RenderJob[], workers: number): Promise<RenderOutcome[]> {
   // The TypeScript source needs its loader in the worker too, also when the parent got it otherwise (jest).
   const execArgv = __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
-  return new Promise((resolve) => {
+  const outcomes: RenderOutcome[] = new Array(jobs.length);
+  let next = 0;
+  const lane = () => new Promise<void>((resolve) => {
     const child = fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
-    let outcome: RenderOutcome | undefined;
-    child.on("message", (m) => { outcome = m as RenderOutcome; child.disconnect(); });
-    child.on("exit", (code) => resolve(outcome ?? { ok: false, stack: job.stack, message: `render: the worker for stack "${job.stack}" exited with code ${code} before reporting` }));
-    child.send(job);
+    let current = -1;
+    const give = () => {
+      if (next >= jobs.length) {
+        child.disconnect();
+        return;
+      }
+      current = next++;
+      child.send(jobs[current]);
+    };
+    child.on("message", (m) => {
+      outcomes[current] = m as RenderOutcome;
+      current = -1;
+      give();
+    });
+    child.on("exit", (code) => {
+      if (current >= 0) outcomes[current] = { ok: false, stack: jobs[current].stack, message: `render: the worker for stack "${jobs[current].stack}" exited with code ${code} before reporting` };
+      resolve();
+    });
+    give();
+  });
+  return Promise.all(Array.from({ length: Math.max(1, Math.min(workers, jobs.length)) }, lane)).then(() => {
+    for (let i = 0; i < jobs.length; i++) outcomes[i] ??= { ok: false, stack: jobs[i].stack, message: `render: no worker rendered stack "${jobs[i].stack}"` };
+    return outcomes;
   });
 }
 
-/** Runs `jobs` with at most `limit` at a time; results in the jobs' order. */
-async function pool<T, R>(jobs: readonly T[], limit: number, run: (job: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(jobs.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      results[i] = await run(jobs[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
-  return results;
+/** Renders one stack in a worker process. */
+export async function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
+  return (await renderInWorkers([job], 1))[0];
 }
 
 /** The environments of the project: each has a `<env>.platform` stack. */
@@ -238,7 +252,7 @@ async function renderEnvironment(env: string, teams: readonly string[], outDir: 
     console.error(platform.message);
     return 1;
   }
-  const outcomes = [platform, ...await pool(teams, jobs, (stack) => renderInWorker({ stack, stacks: { [platformStack]: platform.stackOutputs }, trace }))];
+  const outcomes = [platform, ...await renderInWorkers(teams.map((stack) => ({ stack, stacks: { [platformStack]: platform.stackOutputs }, trace })), jobs)];
   const failed = outcomes.filter((o): o is Extract<RenderOutcome, { ok: false }> => !o.ok);
   if (failed.length > 0) {
     console.error(`render: ${failed.length} of ${outcomes.length} stacks of ${env} failed; nothing was written\n${failed.map((f) => f.message).join("\n")}`);
@@ -256,9 +270,10 @@ async function renderEnvironment(env: string, teams: readonly string[], outDir: 
   return 0;
 }
 
-/** A worker: renders the one stack the parent sends and reports the outcome. */
+/** A worker: renders each stack the parent sends, one at a time, and reports its outcome; ends when the parent lets go. */
 function worker(): void {
-  process.once("message", (job: RenderJob) => {
+  process.on("disconnect", () => process.exit(0));
+  process.on("message", (job: RenderJob) => {
     renderStack(job).then(
       (outcome) => process.send!(outcome),
       (e: Error) => process.send!({ ok: false, stack: job.stack, message: e instanceof ProjectError || e instanceof OutputRefused ? `render: ${e.message}` : `render: the program failed for stack "${job.stack}": ${e.stack ?? e.message}` }),

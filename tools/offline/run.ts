@@ -45,7 +45,8 @@ export interface RunResult {
 /**
  * Runs the project's real program under Pulumi's mock engine, as the Pulumi Node host would:
  * sets the mocks and the stack's config, runs `main` (awaiting an exported function), and waits
- * until every registration has completed. Load this module in a fresh module registry per run.
+ * until every registration has completed. Each run sets its own mocks and config and removes the
+ * process hooks it added, so runs may follow one another in a process (the render's workers do).
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   return withOwnProcessHooks(() => runOnce(opts));
