@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { syntheticEnvironment, toStackConfig, type SyntheticApp } from "./synth";
+import { platformStackName, syntheticEnvironment, toLayeredStacks, type SyntheticApp } from "./synth";
 import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
 import { ROOT, bareProject } from "./workspace";
 
@@ -9,7 +9,8 @@ import { ROOT, bareProject } from "./workspace";
  * One measurement, in a fresh process: `child.ts <variant> <apps> [--dump <file>]`.
  * Prints one JSON line ({@link ChildReport}); with `--dump`, also writes the objects produced.
  *
- * - `ours`:  our program (index.ts) under the mock engine, as the offline runner runs it;
+ * - `ours`:  our program (index.ts) under the mock engine, as the offline runner runs it: the
+ *            platform stack, then every team stack, one after another in this process;
  * - `bare`:  the bare-SDK reference program under the same runner and mocks;
  * - `bare-components`: the same, wrapped in empty components shaped like ours (for analysis);
  * - `cdk8s`: the same objects synthesised to YAML by cdk8s.
@@ -41,9 +42,7 @@ async function main(argv: string[]): Promise<void> {
   if (variant === "ours" || variant === "bare" || variant === "bare-components") {
     const t0 = performance.now();
     const { runProgram } = await import("../offline/run");
-    const result = variant === "ours"
-      ? await runProgram({ projectDir: ROOT, stack: env.stack, config: toStackConfig(env) })
-      : await runBare(runProgram, apps);
+    const result = variant === "ours" ? await runLayered(runProgram, env) : await runBare(runProgram, apps);
     const evalMs = performance.now() - t0;
     objects = result.objects;
     report = { variant, apps, evalMs, objects: objects.length, registered: result.resources.length };
@@ -60,6 +59,26 @@ async function main(argv: string[]): Promise<void> {
   }
   if (dump) fs.writeFileSync(dump, JSON.stringify(objects));
   process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+/**
+ * Our program over the environment's layers, one after another in this process: the platform
+ * stack, then each team stack reading the platform's outputs. The objects and registrations of
+ * all of them.
+ */
+async function runLayered(runProgram: typeof import("../offline/run").runProgram, env: ReturnType<typeof syntheticEnvironment>): Promise<{ objects: readonly Record<string, unknown>[]; resources: readonly unknown[] }> {
+  const stacks = toLayeredStacks(env);
+  const platformStack = platformStackName(env);
+  const platform = await runProgram({ projectDir: ROOT, stack: platformStack, config: stacks.get(platformStack)! });
+  const objects = [...platform.objects];
+  const resources: unknown[] = [...platform.resources];
+  for (const [stack, config] of stacks) {
+    if (stack === platformStack) continue;
+    const team = await runProgram({ projectDir: ROOT, stack, config, stacks: { [platformStack]: platform.stackOutputs } });
+    objects.push(...team.objects);
+    resources.push(...team.resources);
+  }
+  return { objects, resources };
 }
 
 function runBare(runProgram: typeof import("../offline/run").runProgram, apps: number) {

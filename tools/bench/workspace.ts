@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { toStackFile, type SyntheticEnvironment } from "./synth";
+import { toLayeredStacks, toStackFile, type SyntheticEnvironment } from "./synth";
 
 /** The project folder (holding Pulumi.yaml). */
 export const ROOT = path.resolve(__dirname, "../..");
@@ -29,8 +29,8 @@ export function bareProject(): string {
   return scratchProject("bare", path.join(ROOT, "tools/bench/bare-program.ts"));
 }
 
-/** Writes a synthetic environment as a stack file of a scratch project; returns the stack name. */
+/** Writes a synthetic environment as the stack files of a scratch project (its platform and team stacks); returns the environment's name. */
 export function writeStack(projectDir: string, env: SyntheticEnvironment): string {
-  fs.writeFileSync(path.join(projectDir, "stacks", `Pulumi.${env.stack}.yaml`), toStackFile(env));
+  for (const [stack, cfg] of toLayeredStacks(env)) fs.writeFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
   return env.stack;
 }
