@@ -116,47 +116,61 @@ async function renderStack(job: RenderJob): Promise<RenderOutcome> {
 }
 
 /**
- * Renders stacks in worker processes, at most `workers` at once, each worker taking the next stack
- * when it is done with one (each run sets up its own mocks and leaves no process hooks behind:
- * see runProgram). The worker is this same file (tsx or compiled). Outcomes come back in the
- * jobs' order.
+ * Worker processes that render stacks, each taking the next stack when it is done with one (each
+ * run sets up its own mocks and leaves no process hooks behind: see runProgram). The worker is this
+ * same file (tsx or compiled). Started before they get work, they load the program while the
+ * caller is busy (an environment's platform render).
  */
-export function renderInWorkers(jobs: readonly RenderJob[], workers: number): Promise<RenderOutcome[]> {
+export function startWorkers(count: number): { render(jobs: readonly RenderJob[]): Promise<RenderOutcome[]>; close(): void } {
   // The TypeScript source needs its loader in the worker too, also when the parent got it otherwise (jest).
   const execArgv = __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
-  const outcomes: RenderOutcome[] = new Array(jobs.length);
-  let next = 0;
-  const lane = () => new Promise<void>((resolve) => {
-    const child = fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
-    let current = -1;
-    const give = () => {
-      if (next >= jobs.length) {
-        child.disconnect();
-        return;
-      }
-      current = next++;
-      child.send(jobs[current]);
-    };
-    child.on("message", (m) => {
-      outcomes[current] = m as RenderOutcome;
-      current = -1;
-      give();
+  const children = Array.from({ length: Math.max(1, count) }, () => fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv }));
+  const close = () => { for (const c of children) if (c.connected) c.disconnect(); };
+  const render = (jobs: readonly RenderJob[]) => {
+    const outcomes: RenderOutcome[] = new Array(jobs.length);
+    let next = 0;
+    const lane = (child: ReturnType<typeof fork>) => new Promise<void>((resolve) => {
+      let current = -1;
+      const give = () => {
+        if (next >= jobs.length) {
+          child.off("message", onMessage);
+          child.off("exit", onExit);
+          resolve();
+          return;
+        }
+        current = next++;
+        child.send(jobs[current]);
+      };
+      const onMessage = (m: unknown) => {
+        outcomes[current] = m as RenderOutcome;
+        current = -1;
+        give();
+      };
+      const onExit = (code: number | null) => {
+        if (current >= 0) outcomes[current] = { ok: false, stack: jobs[current].stack, message: `render: the worker for stack "${jobs[current].stack}" exited with code ${code} before reporting` };
+        resolve();
+      };
+      child.on("message", onMessage);
+      child.on("exit", onExit);
+      if (child.exitCode !== null) onExit(child.exitCode);
+      else give();
     });
-    child.on("exit", (code) => {
-      if (current >= 0) outcomes[current] = { ok: false, stack: jobs[current].stack, message: `render: the worker for stack "${jobs[current].stack}" exited with code ${code} before reporting` };
-      resolve();
+    return Promise.all(children.map(lane)).then(() => {
+      for (let i = 0; i < jobs.length; i++) outcomes[i] ??= { ok: false, stack: jobs[i].stack, message: `render: no worker rendered stack "${jobs[i].stack}"` };
+      return outcomes;
     });
-    give();
-  });
-  return Promise.all(Array.from({ length: Math.max(1, Math.min(workers, jobs.length)) }, lane)).then(() => {
-    for (let i = 0; i < jobs.length; i++) outcomes[i] ??= { ok: false, stack: jobs[i].stack, message: `render: no worker rendered stack "${jobs[i].stack}"` };
-    return outcomes;
-  });
+  };
+  return { render, close };
 }
 
 /** Renders one stack in a worker process. */
 export async function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
-  return (await renderInWorkers([job], 1))[0];
+  const workers = startWorkers(1);
+  try {
+    return (await workers.render([job]))[0];
+  } finally {
+    workers.close();
+  }
 }
 
 /** The environments of the project: each has a `<env>.platform` stack. */
@@ -247,12 +261,18 @@ export async function main(argv: string[]): Promise<number> {
 async function renderEnvironment(env: string, teams: readonly string[], outDir: string, trace: boolean, jobs: number): Promise<number> {
   checkOutput(outDir, env);
   const platformStack = `${env}.platform`;
-  const platform = await renderStack({ stack: platformStack, trace });
-  if (!platform.ok) {
-    console.error(platform.message);
-    return 1;
+  const workers = startWorkers(Math.min(jobs, teams.length));
+  let outcomes: RenderOutcome[];
+  try {
+    const platform = await renderStack({ stack: platformStack, trace });
+    if (!platform.ok) {
+      console.error(platform.message);
+      return 1;
+    }
+    outcomes = [platform, ...await workers.render(teams.map((stack) => ({ stack, stacks: { [platformStack]: contractFor(platform.stackOutputs, stack.slice(env.length + 1)) }, trace })))];
+  } finally {
+    workers.close();
   }
-  const outcomes = [platform, ...await renderInWorkers(teams.map((stack) => ({ stack, stacks: { [platformStack]: platform.stackOutputs }, trace })), jobs)];
   const failed = outcomes.filter((o): o is Extract<RenderOutcome, { ok: false }> => !o.ok);
   if (failed.length > 0) {
     console.error(`render: ${failed.length} of ${outcomes.length} stacks of ${env} failed; nothing was written\n${failed.map((f) => f.message).join("\n")}`);
@@ -270,9 +290,24 @@ async function renderEnvironment(env: string, teams: readonly string[], outDir: 
   return 0;
 }
 
+/**
+ * The platform's outputs as one team's StackReference needs them: the contract of the other teams
+ * left out, which that team never reads, so each worker is sent a fraction of a large environment.
+ */
+function contractFor(outputs: StackOutputs, team: string): StackOutputs {
+  const contract = outputs.outputs.contract as Record<string, unknown> | undefined;
+  if (!contract || typeof contract !== "object" || !Object.hasOwn(contract, team)) return outputs;
+  return { ...outputs, outputs: { ...outputs.outputs, contract: { [team]: contract[team] } } };
+}
+
 /** A worker: renders each stack the parent sends, one at a time, and reports its outcome; ends when the parent lets go. */
 function worker(): void {
   process.on("disconnect", () => process.exit(0));
+  // Loaded while the parent renders the platform: the first team stack then starts warm.
+  void import("./offline/run").then(() => {
+    const main = readProject(process.cwd()).main;
+    return import(compiledProgram(main) ?? main);
+  }).catch(() => undefined);
   process.on("message", (job: RenderJob) => {
     renderStack(job).then(
       (outcome) => process.send!(outcome),
