@@ -14,7 +14,9 @@ import { ROOT, bareProject } from "./workspace";
  * - `bare`:  the bare-SDK reference program under the same runner and mocks;
  * - `bare-components`: the same, wrapped in empty components shaped like ours (for analysis);
  * - `cdk8s`: the same objects synthesised to YAML by cdk8s.
- * - `modules <stack>`: runs a shipped stack and reports which provider SDKs were loaded.
+ * - `modules <stack> [<platform outputs file>]`: runs a shipped stack (a team stack against the
+ *   platform outputs in the file) and reports which provider SDKs were loaded;
+ * - `platform-outputs <platform stack> <file>`: writes a platform stack's outputs to the file.
  */
 
 /** What a child prints. */
@@ -33,7 +35,8 @@ async function main(argv: string[]): Promise<void> {
   const [variant, arg] = argv;
   const dumpAt = argv.indexOf("--dump");
   const dump = dumpAt >= 0 ? argv[dumpAt + 1] : undefined;
-  if (variant === "modules") return modules(arg);
+  if (variant === "modules") return modules(arg, argv[2]);
+  if (variant === "platform-outputs") return platformOutputs(arg, argv[2]);
   const apps = Number(arg);
   const env = syntheticEnvironment(apps);
   let report: ChildReport;
@@ -126,7 +129,18 @@ function buildCdk8s(apps: number) {
 }
 
 /** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
-async function modules(stack: string): Promise<void> {
+/** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
+async function platformOutputs(stack: string, file: string): Promise<void> {
+  const { readProject, readStackConfig } = await import("../offline/project");
+  const { fillSecretPlaceholders } = await import("../offline/placeholders");
+  const { runProgram } = await import("../offline/run");
+  const project = readProject(ROOT);
+  const config = readStackConfig(project, stack);
+  fillSecretPlaceholders(config, project.name);
+  fs.writeFileSync(file, JSON.stringify({ [stack]: (await runProgram({ projectDir: ROOT, stack, config })).stackOutputs }));
+}
+
+async function modules(stack: string, platformOutputs?: string): Promise<void> {
   const { readProject, readStackConfig } = await import("../offline/project");
   const { fillSecretPlaceholders } = await import("../offline/placeholders");
   const { runProgram } = await import("../offline/run");
@@ -134,7 +148,8 @@ async function modules(stack: string): Promise<void> {
   const config = readStackConfig(project, stack);
   fillSecretPlaceholders(config, project.name);
   const cloud = (JSON.parse(config.config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
-  await runProgram({ projectDir: ROOT, stack, config });
+  const stacks = platformOutputs ? JSON.parse(fs.readFileSync(platformOutputs, "utf8")) as import("../offline/mocks").StackOutputsByName : undefined;
+  await runProgram({ projectDir: ROOT, stack, config, stacks });
   const loaded = (pkg: string) => Object.keys(require.cache).filter((f) => f.includes(`/node_modules/@pulumi/${pkg}/`)).length;
   process.stdout.write(`${JSON.stringify({ stack, cloud, modules: { aws: loaded("aws"), gcp: loaded("gcp"), kubernetes: loaded("kubernetes") } })}\n`);
 }
