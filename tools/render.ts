@@ -238,7 +238,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(base.message);
       return 1;
     }
-    outcome = await renderInWorker({ stack: target, stacks: { [platform]: base.stackOutputs }, trace });
+    // Runs may follow one another in a process (see runProgram): no worker to start.
+    outcome = await renderStack({ stack: target, stacks: { [platform]: base.stackOutputs }, trace });
   } else {
     outcome = await renderStack({ stack: target, trace });
   }
