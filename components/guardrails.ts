@@ -18,7 +18,9 @@ export const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RW },
   { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RW },
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RW },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: RW },
+  // NetworkPolicies are additive: a team stack adds one per app that needs egress beyond its
+  // namespace (AppEgressPolicy), which it registers with the team's own kube access.
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: RW },
 ];
 
 /** Read-only view of the same objects, without Secrets. */

@@ -8,8 +8,10 @@ export interface ClusterRuleContext {
   readonly production: boolean;
   /** Team groups become cluster identities (EKS access entries, Google Groups for RBAC). */
   readonly teams?: Readonly<Record<string, { readonly groups: { readonly maintainers: readonly string[]; readonly viewers: readonly string[] } }>>;
-  /** Apps that bind a cloud identity must name one of the cluster's cloud; egress must not reach node metadata. */
-  readonly apps?: Readonly<Record<string, { readonly cloudIdentity?: string; readonly egress?: readonly { readonly cidrs: readonly string[] }[]; readonly ingress?: { readonly host: string } }>>;
+  /** Cloud identities teams may bind, each with its config key: they must be of the cluster's cloud. */
+  readonly identities?: readonly (readonly [key: string, cloudIdentity: string])[];
+  /** Ingress hosts teams may serve, each with its config key. */
+  readonly hosts?: readonly (readonly [key: string, host: string])[];
   /** The day the version rules are evaluated on. @default `evaluationDate()`: BLUEPRINT_EVALUATION_DATE, else now */
   readonly now?: Date;
 }
@@ -44,7 +46,6 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
   }
 
   checkVersion(cluster, context?.now ?? evaluationDate(), add);
-  checkEgress(context, problems);
 
   const groups = teamGroups(context);
   if (cluster.cloud === "aws" && cluster.aws) {
@@ -84,10 +85,8 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     if (mirror && CREDENTIALED_UPSTREAMS.has(mirror.upstream) && !mirror.credentialArn) {
       add("aws.registryMirror.credentialArn", `is required for ${mirror.upstream}: an ECR pull-through cache of that registry needs a Secrets Manager secret named ecr-pullthroughcache/<name>`);
     }
-    for (const [app, spec] of Object.entries(context?.apps ?? {})) {
-      if (spec.cloudIdentity !== undefined && !IAM_ROLE_ARN.test(spec.cloudIdentity)) {
-        problems.push({ key: `blueprint:apps.${app}.cloudIdentity`, message: `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>) on an EKS cluster, got "${spec.cloudIdentity}"` });
-      }
+    for (const [key, id] of context?.identities ?? []) {
+      if (!IAM_ROLE_ARN.test(id)) problems.push({ key, message: `must be an IAM role ARN (arn:aws:iam::<account>:role/<name>) on an EKS cluster, got "${id}"` });
     }
   }
 
@@ -126,10 +125,8 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
         if (!EMAIL.test(g)) problems.push({ key, message: `"${g}" must be a Google Group email address on a GKE cluster (Google Groups for RBAC), e.g. ${g}@example.com` });
       }
     }
-    for (const [app, spec] of Object.entries(context?.apps ?? {})) {
-      if (spec.cloudIdentity !== undefined && !GOOGLE_SA_EMAIL.test(spec.cloudIdentity)) {
-        problems.push({ key: `blueprint:apps.${app}.cloudIdentity`, message: `must be a Google service account email (<name>@<project>.iam.gserviceaccount.com) on a GKE cluster, got "${spec.cloudIdentity}"` });
-      }
+    for (const [key, id] of context?.identities ?? []) {
+      if (!GOOGLE_SA_EMAIL.test(id)) problems.push({ key, message: `must be a Google service account email (<name>@<project>.iam.gserviceaccount.com) on a GKE cluster, got "${id}"` });
     }
   }
   return problems;
@@ -181,18 +178,21 @@ function checkVersion(cluster: ClusterConfig, now: Date, add: (k: string, m: str
 /** Link-local addresses: the node's instance metadata (and credentials) on every cloud. */
 const LINK_LOCAL = parseCidr("169.254.0.0/16")!;
 
-function checkEgress(context: ClusterRuleContext | undefined, problems: ConfigProblem[]): void {
-  for (const [app, spec] of Object.entries(context?.apps ?? {})) {
+/** Egress an app asks for must not reach the node's metadata server (and its credentials). */
+export function egressProblems(apps: Readonly<Record<string, { readonly egress?: readonly { readonly cidrs: readonly string[] }[] }>>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [app, spec] of Object.entries(apps)) {
     (spec.egress ?? []).forEach((rule, i) => {
       for (const cidr of rule.cidrs) {
         const parsed = parseCidr(cidr);
         // A wider block (such as 0.0.0.0/0) is allowed: the NetworkPolicy carves link-local out of it.
         if (parsed && parsed.prefix >= LINK_LOCAL.prefix && overlaps(parsed, LINK_LOCAL)) {
-          problems.push({ key: `blueprint:apps.${app}.egress.${i}.cidrs`, message: `must not be link-local (169.254.0.0/16: the node's metadata server and credentials), got ${cidr}; use cloudIdentity for cloud credentials` });
+          problems.push({ key: `blueprint:apps.${app}.egress.${i}.cidrs`, message: `must not be link-local (169.254.0.0/16: the node's metadata server and credentials), got ${cidr}; use an identity for cloud credentials` });
         }
       }
     });
   }
+  return problems;
 }
 
 function checkPools(pools: Readonly<Record<string, { minSize: number; maxSize: number }>>, key: string, add: (k: string, m: string) => void): void {
@@ -307,8 +307,8 @@ export function placeholderProblems(cluster: ClusterConfig, context?: ClusterRul
   for (const [key, g] of groupKeys(context)) {
     if (EXAMPLE_DOMAIN.test(g.split("@")[1] ?? "")) add(key, `"${g}" is an example group: replace it with your team's group`);
   }
-  for (const [app, spec] of Object.entries(context?.apps ?? {})) {
-    if (spec.ingress && EXAMPLE_DOMAIN.test(spec.ingress.host)) add(`blueprint:apps.${app}.ingress.host`, `"${spec.ingress.host}" is an example host: replace it with your app's DNS name`);
+  for (const [key, host] of context?.hosts ?? []) {
+    if (EXAMPLE_DOMAIN.test(host)) add(key, `"${host}" is an example host: replace it with your apps' DNS name`);
   }
   return problems;
 }

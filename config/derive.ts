@@ -1,4 +1,4 @@
-import type { AppConfigSpec, ResourceSet, TeamConfig } from "./schema";
+import type { AppConfigSpec, ResourceSet, TeamScope } from "./schema";
 
 /** Values computed from an app's config that the validation and the program both need. */
 
@@ -10,7 +10,7 @@ export interface EffectiveResources {
 
 const KEYS = ["cpu", "memory", "ephemeral-storage"] as const;
 
-export function effectiveResources(app: AppConfigSpec, team: TeamConfig): EffectiveResources {
+export function effectiveResources(app: AppConfigSpec, team: Pick<TeamScope, "limits">): EffectiveResources {
   const pick = (own: ResourceSet, fallback: ResourceSet, other: ResourceSet) =>
     Object.fromEntries(KEYS.map((k) => [k, own[k] ?? fallback[k] ?? other[k] ?? "0"])) as Required<ResourceSet>;
   return {
@@ -40,7 +40,7 @@ export function resolveIntOrPercent(v: number | string, replicas: number, roundU
  * (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes). `Recreate`
  * stops the old pod first. Apps with more replicas and such a volume are refused by validation.
  */
-export function rolloutStrategy(app: AppConfigSpec, team: TeamConfig | undefined): "RollingUpdate" | "Recreate" {
+export function rolloutStrategy(app: AppConfigSpec, team: Pick<TeamScope, "volumes"> | undefined): "RollingUpdate" | "Recreate" {
   const { max } = replicaRange(app);
   if (max !== 1 || resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) === 0) return "RollingUpdate";
   const singleNode = Object.keys(app.volumeMounts).some((v) => {
@@ -51,7 +51,7 @@ export function rolloutStrategy(app: AppConfigSpec, team: TeamConfig | undefined
 }
 
 /** Most pods the app can run at once: its maximum scale, the rolling-update surge (none under Recreate) and its release Job. */
-export function peakPods(app: AppConfigSpec, team?: TeamConfig): number {
+export function peakPods(app: AppConfigSpec, team?: Pick<TeamScope, "volumes">): number {
   const { max } = replicaRange(app);
   const surge = rolloutStrategy(app, team) === "Recreate" ? 0 : resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
   return max + surge + (app.releaseJob ? 1 : 0);

@@ -7,3 +7,5 @@ export * from "./validate";
 export * from "./load";
 export type { ClusterConfig } from "./cluster";
 export type { ReleaseConfig } from "./release";
+export * from "./contract";
+export * from "./mirrors";

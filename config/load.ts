@@ -3,8 +3,9 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors";
 import { closest, nullPrototype, RESERVED_KEYS } from "./names";
-import { appSchema, environmentKeys, environmentSchema, teamSchema, type EnvironmentSchema } from "./schema";
-import { validateEnvironment, type PartialEnvironment } from "./validate";
+import { appSchema, customTimeoutsSchema, platformKeys, platformStackSchema, teamSchema, teamStackKeys, teamStackSchema, volumeSchema, type PlatformStackSchema, type TeamStackSchema } from "./schema";
+import { validatePlatform, validateTeamStack, type PartialPlatform, type PartialTeam } from "./validate";
+import { readContract, type ContractLookup, type TeamContract } from "./contract";
 
 /** Config namespace of this project's keys (`blueprint:<key>`). */
 export const NAMESPACE = "blueprint";
@@ -28,30 +29,75 @@ const PULUMI_KEYS = ["disable-default-providers", "tags"];
  */
 const PROVIDER_NAMESPACES = ["aws", "gcp", "kubernetes"];
 
-/** One environment's validated configuration, plus where it came from. */
-export interface EnvironmentConfig extends EnvironmentSchema {
+/** Where a stack's config came from. */
+interface StackOrigin {
   readonly project: string;
   readonly stack: string;
+  /** The environment: the part of the stack name before the first dot (`dev` of `dev.shop`). */
+  readonly environment: string;
   /** The stack file, for messages: `stacks/Pulumi.<stack>.yaml`. */
   readonly file: string;
   /** Config keys Pulumi marked secret (their values are wrapped in `pulumi.secret` before use). */
   readonly secretKeys: ReadonlySet<string>;
 }
 
+/** A platform stack's validated configuration. */
+export interface PlatformConfig extends PlatformStackSchema, StackOrigin {}
+
+/** A team stack's validated configuration and the platform contract it was checked against. */
+export interface TeamStackConfig extends TeamStackSchema, StackOrigin {
+  /** The stack whose `contract` output this stack reads. */
+  readonly platformStack: string;
+  readonly contract: TeamContract;
+}
+
+/** The layer of a stack: the platform (cluster, add-ons, namespaces) or one team's apps. */
+export type Layer = "platform" | "team";
+
 /** The stack file of a stack, relative to the project. */
 export function stackFile(stack: string): string {
   return `${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml`;
 }
 
-/**
- * Parses and validates a whole environment from a flat `namespace:key -> string` map (as Pulumi
- * passes config to a program). Throws one {@link ConfigError} listing every problem.
- */
-export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string> = new Set()): EnvironmentConfig {
-  const file = stackFile(stack);
+/** `dev` of `dev.shop` and of `dev.platform`; the whole name when it has no dot. */
+export function environmentOf(stack: string): string {
+  const dot = stack.indexOf(".");
+  return dot < 0 ? stack : stack.slice(0, dot);
+}
+
+/** `shop` of `dev.shop`; undefined when the name has no dot. */
+export function teamOf(stack: string): string | undefined {
+  const dot = stack.indexOf(".");
+  return dot < 0 ? undefined : stack.slice(dot + 1);
+}
+
+/** The platform stack a team stack reads by default: `<env>.platform`. */
+export function defaultPlatformStack(stack: string): string {
+  return `${environmentOf(stack)}.platform`;
+}
+
+/** The stack's layer, from `blueprint:layer`; a missing or unknown one is a config error naming the file. */
+export function stackLayer(raw: Readonly<Record<string, string>>, stack: string): Layer {
+  const value = raw[`${NAMESPACE}:layer`];
+  if (value === "platform" || value === "team") return value;
+  const guess = teamOf(stack) === "platform" ? "platform" : "team";
+  throw new ConfigError(stackFile(stack), [{
+    key: `${NAMESPACE}:layer`,
+    message: `${value === undefined ? "is required" : `must be "platform" or "team", got ${JSON.stringify(value)}`}: a platform stack (<env>.platform) holds the cluster and team namespaces, a team stack (<env>.<team>) a team's apps${value === undefined ? `; this one is probably \`blueprint:layer: ${guess}\`` : ""}`,
+  }]);
+}
+
+interface Parsed<T> {
+  readonly values: Record<string, unknown>;
+  readonly problems: ConfigProblem[];
+  readonly data?: T;
+}
+
+/** Reads the `blueprint:` keys of one layer and parses them with the layer's schema; collects every problem. */
+function parseKeys<T>(raw: Readonly<Record<string, string>>, keys: Readonly<Record<string, z.ZodType>>, schema: z.ZodType<T>, secretKeys: ReadonlySet<string>): Parsed<T> {
   const problems: ConfigProblem[] = [];
   const values: Record<string, unknown> = {};
-  const known = Object.keys(environmentKeys);
+  const known = Object.keys(keys);
   for (const [fullKey, text] of Object.entries(raw)) {
     const colon = fullKey.indexOf(":");
     const namespace = colon < 0 ? NAMESPACE : fullKey.slice(0, colon);
@@ -63,7 +109,8 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
     }
     if (!known.includes(key)) {
       const guess = closest(key, known);
-      problems.push({ key: fullKey, message: `is not a known key${guess ? `; did you mean ${NAMESPACE}:${guess}?` : ""} (allowed: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")})` });
+      const other = OTHER_LAYER_KEYS.get(key);
+      problems.push({ key: fullKey, message: other ? `belongs in ${other}` : `is not a known key${guess ? `; did you mean ${NAMESPACE}:${guess}?` : ""} (allowed: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")})` });
       continue;
     }
     values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
@@ -73,19 +120,70 @@ export function parseEnvironment(raw: Readonly<Record<string, string>>, stack: s
     }
     problems.push(...reservedKeys(values[key], [key]));
   }
-  const result = environmentSchema.safeParse(values);
-  if (result.success) {
-    problems.push(...validateEnvironment(result.data));
-  } else {
-    for (const issue of result.error.issues) problems.push(describeIssue(issue, values));
-    // Cross-field rules still run on the parts that parsed, so one run reports every problem.
-    problems.push(...validateEnvironment(validParts(values), {
-      teams: new Set(Object.keys(asObject(values.teams))),
-      images: new Set(Object.keys(asObject(asObject(values.release).images))),
-    }));
+  const result = schema.safeParse(values);
+  if (!result.success) for (const issue of result.error.issues) problems.push(describeIssue(issue, values, schema));
+  return { values, problems, data: result.success ? result.data : undefined };
+}
+
+/** Keys a stack of the other layer takes, and where they go instead. */
+const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
+  ["apps", "a team stack (<env>.<team>), not in the platform stack"],
+  ["release", "a team stack (<env>.<team>): each team has its own release pointer"],
+  ["volumes", "a team stack (<env>.<team>), not in the platform stack"],
+  ["secrets", "a team stack (<env>.<team>), not in the platform stack"],
+  ["cluster", "the platform stack (<env>.platform), not in a team stack"],
+  ["teams", "the platform stack (<env>.platform), not in a team stack"],
+  ["platform", "the platform stack (<env>.platform), not in a team stack"],
+  ["policy", "the platform stack (<env>.platform), not in a team stack"],
+  ["kubeconfig", "the platform stack (<env>.platform): a team stack reaches the cluster through the contract"],
+]);
+
+/**
+ * Parses and validates a platform stack from a flat `namespace:key -> string` map (as Pulumi
+ * passes config to a program). Throws one {@link ConfigError} listing every problem.
+ */
+export function parsePlatform(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string> = new Set()): PlatformConfig {
+  const file = stackFile(stack);
+  const parsed = parseKeys(raw, platformKeys, platformStackSchema, secretKeys);
+  const problems = [...parsed.problems];
+  const team = teamOf(stack);
+  if (team !== undefined && team !== "platform") {
+    problems.push({ key: `${NAMESPACE}:layer`, message: `is "platform", but the stack "${stack}" is named as a team stack: name a platform stack <env>.platform` });
   }
-  if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
-  return { ...result.data, project, stack, file, secretKeys };
+  // Cross-field rules still run on the parts that parsed, so one run reports every problem.
+  problems.push(...validatePlatform(parsed.data ?? platformParts(parsed.values)));
+  if (problems.length > 0 || !parsed.data) throw new ConfigError(file, problems);
+  return { ...parsed.data, project, stack, environment: environmentOf(stack), file, secretKeys };
+}
+
+/**
+ * Parses and validates a team stack. With the platform's `contract` output (`lookup`), the rules
+ * that cross the layers run too; a missing platform stack, a platform that does not know the team
+ * or a contract version this program does not read are refused, naming the platform stack. Throws
+ * one {@link ConfigError} listing every problem.
+ */
+export function parseTeam(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string>, lookup: ContractLookup): TeamStackConfig {
+  const file = stackFile(stack);
+  const parsed = parseKeys(raw, teamStackKeys, teamStackSchema, secretKeys);
+  const problems = [...parsed.problems];
+  const values = parsed.data ?? teamParts(parsed.values);
+  const expected = teamOf(stack);
+  if (parsed.data && parsed.data.team !== expected) {
+    problems.push({ key: `${NAMESPACE}:team`, message: `must be "${expected ?? "<team>"}", the part of the stack name "${stack}" after the first dot (team stacks are named <env>.<team>), got "${parsed.data.team}"` });
+  }
+  const platformStack = platformStackOf(raw, stack);
+  const team = typeof parsed.values.team === "string" ? parsed.values.team : expected ?? stack;
+  const { contract, problems: contractProblems } = readContract(lookup, team, platformStack, `${NAMESPACE}:${raw[`${NAMESPACE}:platformStack`] !== undefined ? "platformStack" : "team"}`);
+  problems.push(...contractProblems);
+  problems.push(...validateTeamStack(values, contract, platformStack, parsed.data ? undefined : { images: new Set(Object.keys(asObject(asObject(parsed.values.release).images))) }));
+  if (problems.length > 0 || !parsed.data || !contract) throw new ConfigError(file, problems);
+  return { ...parsed.data, project, stack, environment: environmentOf(stack), file, secretKeys, platformStack, contract };
+}
+
+/** The platform stack a team stack reads: `blueprint:platformStack`, else `<env>.platform`. */
+export function platformStackOf(raw: Readonly<Record<string, string>>, stack: string): string {
+  const given = raw[`${NAMESPACE}:platformStack`];
+  return typeof given === "string" && given.length > 0 ? given : defaultPlatformStack(stack);
 }
 
 /**
@@ -117,28 +215,42 @@ function reservedKeys(value: unknown, path: string[]): ConfigProblem[] {
   return out;
 }
 
-/** The keys (and, for maps, the entries) that are schema-valid on their own. */
-function validParts(values: Record<string, unknown>): PartialEnvironment {
-  const part = <T>(schema: z.ZodType<T>, v: unknown): T | undefined => {
-    const r = schema.safeParse(v);
-    return r.success ? r.data : undefined;
-  };
-  const entries = <T>(schema: z.ZodType<T>, v: unknown): Record<string, T> =>
-    nullPrototype(Object.entries(asObject(v)).flatMap(([k, x]) => {
-      const r = schema.safeParse(x);
-      return r.success ? [[k, r.data] as const] : [];
-    }));
+function part<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : undefined;
+}
+
+function entries<T>(schema: z.ZodType<T>, v: unknown): Record<string, T> {
+  return nullPrototype(Object.entries(asObject(v)).flatMap(([k, x]) => {
+    const r = schema.safeParse(x);
+    return r.success ? [[k, r.data] as const] : [];
+  }));
+}
+
+/** The platform keys (and, for maps, the entries) that are schema-valid on their own. */
+function platformParts(values: Record<string, unknown>): PartialPlatform {
   return {
-    cluster: part(environmentKeys.cluster, values.cluster),
-    production: part(environmentKeys.production, values.production) ?? false,
-    release: part(environmentKeys.release, values.release) ?? { images: nullPrototype([]) },
-    platform: part(environmentKeys.platform, values.platform) ?? environmentKeys.platform.parse(undefined),
+    cluster: part(platformKeys.cluster, values.cluster),
+    production: part(platformKeys.production, values.production) ?? false,
+    platform: part(platformKeys.platform, values.platform) ?? platformKeys.platform.parse(undefined),
     teams: entries(teamSchema, values.teams),
+    kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
+    policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
+  };
+}
+
+/** The team-stack keys (and, for maps, the entries) that are schema-valid on their own. */
+function teamParts(values: Record<string, unknown>): PartialTeam {
+  return {
+    team: part(teamStackKeys.team, values.team) ?? "",
+    production: part(teamStackKeys.production, values.production) ?? false,
+    platformStack: part(teamStackKeys.platformStack, values.platformStack),
+    release: part(teamStackKeys.release, values.release) ?? { images: nullPrototype([]) },
     apps: entries(appSchema, values.apps),
+    volumes: entries(volumeSchema, values.volumes),
     // Only which secrets are set matters here; a malformed value was already reported.
     secrets: nullPrototype(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, nullPrototype(Object.keys(asObject(v)).map((k) => [k, ""] as const))] as const)),
-    kubeconfig: part(environmentKeys.kubeconfig, values.kubeconfig),
-    policy: part(environmentKeys.policy, values.policy) ?? { allowedRegistries: [] },
+    customTimeouts: part(customTimeoutsSchema, values.customTimeouts),
   };
 }
 
@@ -146,11 +258,16 @@ function asObject(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-/** Reads the running stack's config through the Pulumi SDK and validates it. */
-export function loadEnvironment(): EnvironmentConfig {
+/** The running stack's raw config and which of its keys are secret, as the Pulumi SDK gives them. */
+export function runningStackConfig(): { raw: Readonly<Record<string, string>>; secretKeys: ReadonlySet<string>; stack: string; project: string } {
   const raw = pulumi.runtime.allConfig();
-  const secret = new Set(Object.keys(raw).filter((k) => isConfigSecret(k)));
-  return parseEnvironment(raw, pulumi.getStack(), pulumi.getProject(), secret);
+  return { raw, secretKeys: new Set(Object.keys(raw).filter((k) => isConfigSecret(k))), stack: pulumi.getStack(), project: pulumi.getProject() };
+}
+
+/** Reads the running platform stack's config through the Pulumi SDK and validates it. */
+export function loadPlatform(): PlatformConfig {
+  const { raw, secretKeys, stack, project } = runningStackConfig();
+  return parsePlatform(raw, stack, project, secretKeys);
 }
 
 /** The SDK knows which keys are secret but does not declare the function in its typings. */
@@ -164,14 +281,14 @@ function parseValue(text: string): unknown {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>): ConfigProblem {
+function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>, schema: z.core.$ZodType): ConfigProblem {
   const path = issue.path.map(String);
   const key = `${NAMESPACE}:${path.join(".")}`;
   // Secret values never appear in messages (they end up in CI logs).
   const got = SECRET_KEYS.has(path[0]) ? "(secret value not shown)" : valueAt(values, path);
   switch (issue.code) {
     case "unrecognized_keys": {
-      const allowed = allowedKeys(path);
+      const allowed = allowedKeys(schema, path);
       const guesses = allowed ? issue.keys.flatMap((k) => { const g = closest(k, allowed); return g ? [`"${g}"`] : []; }) : [];
       return {
         key,
@@ -212,8 +329,8 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
 }
 
 /** The keys an object at `path` of the schema accepts, for "unknown key" messages. */
-function allowedKeys(path: readonly string[]): string[] | undefined {
-  let schema: z.core.$ZodType = environmentSchema;
+function allowedKeys(root: z.core.$ZodType, path: readonly string[]): string[] | undefined {
+  let schema: z.core.$ZodType = root;
   for (const p of path) {
     schema = unwrap(schema);
     const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };

@@ -11,7 +11,7 @@ const L = teamNamespaceDefaults.limits;
 const W = workloadDefaults;
 
 /**
- * The typed configuration of one environment (stack). Every key of the `blueprint:`
+ * The typed configuration of a platform stack and of a team stack. Every key of the `blueprint:`
  * namespace is described here; unknown keys are refused at every level.
  */
 
@@ -82,6 +82,24 @@ const volumeSchema = z.strictObject({
 });
 export type VolumeConfig = z.infer<typeof volumeSchema>;
 
+/**
+ * A cloud identity the platform lets a team's apps bind: the cloud side (an IAM role ARN on EKS, a
+ * Google service account email on GKE) and the ServiceAccounts of the team's namespace that may use
+ * it. On GKE the platform grants each of them `roles/iam.workloadIdentityUser`, a cloud resource a
+ * team stack cannot create.
+ */
+const identitySchema = z.strictObject({
+  cloudIdentity: z.string().min(1),
+  /** ServiceAccounts that may bind it: an app's own (its name) and its release Job's (`<app>-admin`). */
+  serviceAccounts: z.array(z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(63)).min(1),
+});
+export type IdentityConfig = z.infer<typeof identitySchema>;
+
+/** An Ingress host: a DNS-1123 subdomain, at most 253 characters, labels of at most 63 (IsDNS1123Subdomain). */
+export const hostName = z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }).max(253)
+  .refine((h) => h.split(".").every((l) => l.length <= 63), { message: "must have labels of at most 63 characters" });
+
+/** A team as the platform stack provisions it: its namespace, guardrails, groups and what it may use from the cloud. */
 export const teamSchema = z.strictObject({
   /** Identity-provider groups bound to the blueprint's roles in the team namespace. */
   groups: z
@@ -94,10 +112,21 @@ export const teamSchema = z.strictObject({
   podSecurity: z.enum(["restricted", "baseline"]).default("restricted"),
   quota: quotaSchema.default(quotaSchema.parse({})),
   limits: limitRangeSchema.default(limitRangeSchema.parse({})),
-  /** PersistentVolumeClaims owned by the team, mounted by its apps by name. */
-  volumes: nameRecord(volumeSchema).prefault({}),
+  /** Ingress hosts the team's apps may serve; their certificates (and addresses) are made by the platform. */
+  hosts: z.array(hostName).default([]),
+  /** Cloud identities the team's apps may bind, by name. */
+  identities: nameRecord(identitySchema).prefault({}),
 });
 export type TeamConfig = z.infer<typeof teamSchema>;
+
+/** What the rules about an app need from its team: the namespace's guardrails (from the contract) and the team's volumes. */
+export interface TeamScope {
+  readonly quota: QuotaConfig;
+  readonly limits: LimitRangeConfig;
+  readonly volumes: Readonly<Record<string, VolumeConfig>>;
+}
+
+export { quotaSchema, limitRangeSchema, volumeSchema, customTimeoutsSchema };
 
 const httpProbe = z.strictObject({
   path: z.string().regex(/^\/\S*$/, { message: "must be an absolute HTTP path without whitespace" }),
@@ -117,8 +146,6 @@ const intOrPercent = z.union([
 ]);
 
 export const appSchema = z.strictObject({
-  /** Team (namespace) the app belongs to. */
-  team: z.string(),
   /** Name of an image in `blueprint:release.images`. */
   image: z.string(),
   /** Container port the app listens on (12-factor port binding). */
@@ -161,8 +188,8 @@ export const appSchema = z.strictObject({
   runAsUser: int32().min(1).default(W.runAsUser),
   /** Size limit of the writable `/tmp` emptyDir (the root filesystem is read-only). @default "64Mi" */
   tmpSize: quantity.default(W.tmpSize),
-  /** Cloud identity bound to the app's ServiceAccount: an IAM role ARN (EKS) or a Google service account email (GKE). */
-  cloudIdentity: z.string().min(1).optional(),
+  /** A cloud identity the platform lets the team bind (`blueprint:teams.<team>.identities` of the platform stack), by name. */
+  identity: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(63).optional(),
   /**
    * Egress beyond the namespace and DNS, which is otherwise denied: destinations (IPv4 blocks) and
    * ports, for the app's pods and its release Job, e.g. an external database. Link-local addresses
@@ -188,9 +215,8 @@ export const appSchema = z.strictObject({
   /** Expose through an Ingress of the cluster's ingress class, with TLS. */
   ingress: z
     .strictObject({
-      // The API takes a DNS-1123 subdomain: at most 253 characters, labels of at most 63 (IsDNS1123Subdomain).
-      host: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }).max(253)
-        .refine((h) => h.split(".").every((l) => l.length <= 63), { message: "must have labels of at most 63 characters" }),
+      /** One of the hosts the platform lets the team serve. */
+      host: hostName,
       path: z.string().startsWith("/").default("/"),
       /** Secret with the TLS certificate; defaults to `<app>-tls`. */
       tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
@@ -199,40 +225,59 @@ export const appSchema = z.strictObject({
 });
 export type AppConfigSpec = z.infer<typeof appSchema>;
 
+const customTimeoutsSchema = z.strictObject({ create: duration.optional(), update: duration.optional(), delete: duration.optional() });
+
 const platformSchema = z.strictObject({
   /** Per-operation timeouts for Kubernetes resources, e.g. `"10m"`. */
-  customTimeouts: z
-    .strictObject({ create: duration.optional(), update: duration.optional(), delete: duration.optional() })
-    .default({}),
+  customTimeouts: customTimeoutsSchema.default({}),
   /** Reclaim policy of the default StorageClass; `Retain` keeps volumes after the PVC is deleted. */
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
 });
-export type PlatformConfig = z.infer<typeof platformSchema>;
+export type PlatformSettings = z.infer<typeof platformSchema>;
 
 const policySchema = z.strictObject({
   /** Registry prefixes images may come from besides the registries of the release (as the cluster pulls them). */
   allowedRegistries: z.array(z.string().regex(REGISTRY_PREFIX, { message: 'must be a registry host with an optional path prefix, such as "ghcr.io" or "europe-west1-docker.pkg.dev/acme/ghcr"' })).default([]),
 });
 
-/** All keys of the `blueprint:` namespace, each a schema. */
-export const environmentKeys = {
+/**
+ * Production data safety: protect namespaces and volumes, retain volumes, demand HA. Required,
+ * with no default: deleting the line must not quietly turn prod into a non-production stack.
+ */
+const production = z.boolean();
+
+/** Keys of a platform stack (`<env>.platform`): the cluster, its add-ons and the team namespaces. */
+export const platformKeys = {
+  layer: z.literal("platform"),
   cluster: clusterSchema,
-  /**
-   * Production data safety: protect namespaces and volumes, retain volumes, demand HA. Required,
-   * with no default: deleting the line must not quietly turn prod into a non-production stack.
-   */
-  production: z.boolean(),
-  release: releaseSchema,
+  production,
   platform: platformSchema.default(platformSchema.parse({})),
   teams: nameRecord(teamSchema),
-  apps: nameRecord(appSchema).prefault({}),
-  /** Secret config: app -> variable name -> value. Set with `pulumi config set --secret --path`. */
-  secrets: nameRecord(nameRecord(z.string())).prefault({}),
   /** Secret kubeconfig for `cloud: existing` without a context. */
   kubeconfig: z.string().min(1).optional(),
   /** The policy gates (admission policy, policy pack, audit); see docs/policy.md. */
   policy: policySchema.default({ allowedRegistries: [] }),
 } as const;
+export const platformStackSchema = z.strictObject(platformKeys);
+export type PlatformStackSchema = z.infer<typeof platformStackSchema>;
 
-export const environmentSchema = z.strictObject(environmentKeys);
-export type EnvironmentSchema = z.infer<typeof environmentSchema>;
+/** Keys of a team stack (`<env>.<team>`): the team's apps, volumes and secrets, and its release pointer. */
+export const teamStackKeys = {
+  layer: z.literal("team"),
+  /** The team: the part of the stack name after the first dot. */
+  team: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(63),
+  /** Must equal the platform's (checked against the contract). */
+  production,
+  /** The platform stack whose contract this stack reads. @default "<env>.platform" of the same organization and project */
+  platformStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]{1,100}$/, { message: "must be a stack name, optionally qualified as <organization>/<project>/<stack>" }).optional(),
+  release: releaseSchema,
+  apps: nameRecord(appSchema).prefault({}),
+  /** PersistentVolumeClaims owned by the team, mounted by its apps by name. */
+  volumes: nameRecord(volumeSchema).prefault({}),
+  /** Secret config: app -> variable name -> value. Set with `pulumi config set --secret --path`. */
+  secrets: nameRecord(nameRecord(z.string())).prefault({}),
+  /** Per-operation timeouts of the team's Kubernetes resources; each unset value is the platform's. */
+  customTimeouts: customTimeoutsSchema.optional(),
+} as const;
+export const teamStackSchema = z.strictObject(teamStackKeys);
+export type TeamStackSchema = z.infer<typeof teamStackSchema>;

@@ -2,9 +2,12 @@ import type { ConfigProblem } from "./errors";
 import { effectiveResources, peakPods, replicaRange, resolveIntOrPercent } from "./derive";
 import { isPinned, parsePinnedImage } from "./images";
 import { formatQuantity, parseQuantity, type Quantity } from "./quantity";
-import { DNS_LABEL, type EnvironmentSchema } from "./schema";
+import { DNS_LABEL, type PlatformStackSchema, type TeamScope, type TeamStackSchema } from "./schema";
 import { groupResourceName, MAX_CONFIG_BYTES, MAX_CONFIG_KEY } from "./names";
-import { validateCluster } from "./cluster-rules";
+import { egressProblems, validateCluster, type ClusterRuleContext } from "./cluster-rules";
+import type { TeamContract } from "./contract";
+import { isAllowedImage } from "./registries";
+import { pullReferenceFor } from "./mirrors";
 import { looksLikeCredential } from "../components/app-config";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
@@ -22,59 +25,100 @@ const INGRESS_PATH_NEVER = /[\s?#]/;
 /** A PEM private key pasted into plain config. */
 const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 
-/** An environment whose parts may have failed the schema: those are left out (cluster) or empty. */
-export type PartialEnvironment = Omit<EnvironmentSchema, "cluster"> & { readonly cluster?: EnvironmentSchema["cluster"] };
+/** A platform stack whose parts may have failed the schema: those are left out (cluster) or empty. */
+export type PartialPlatform = Omit<PlatformStackSchema, "cluster" | "layer"> & { readonly cluster?: PlatformStackSchema["cluster"] };
+/** A team stack whose parts may have failed the schema: those are empty. */
+export type PartialTeam = Omit<TeamStackSchema, "layer">;
 
 /** Names that exist in the raw config even when their entries failed the schema. */
 export interface KnownNames {
-  readonly teams: ReadonlySet<string>;
   readonly images: ReadonlySet<string>;
 }
 
+/** A team name that is not a namespace of its own: `<env>.platform` is the platform's stack. */
+export const RESERVED_TEAM_NAMES = new Set(["platform"]);
+
 /**
- * Cross-field rules that a schema cannot express. Runs on schema-valid config and returns every
- * problem found; an empty list means the environment can be deployed.
+ * Cross-field rules of a platform stack that a schema cannot express. Returns every problem
+ * found; an empty list means the platform can be deployed.
  */
-export function validateEnvironment(env: PartialEnvironment, names?: KnownNames): ConfigProblem[] {
+export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (key: string, message: string) => problems.push({ key: `blueprint:${key}`, message });
-  const teamNames = names?.teams ?? new Set(Object.keys(env.teams));
-  const imageNames = names?.images ?? new Set(Object.keys(env.release.images));
-
-  if (env.cluster) problems.push(...validateCluster(env.cluster, { production: env.production, teams: env.teams, apps: env.apps }));
+  if (env.cluster) problems.push(...validateCluster(env.cluster, clusterContext(env)));
   if (env.cluster?.cloud === "existing" && env.cluster.existing && !env.cluster.existing.context && !env.kubeconfig) {
     add("kubeconfig", "is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`");
   }
+  const hostOwner = new Map<string, string>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    if (!DNS_LABEL.test(teamName) || teamName.length > 63) {
+      add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");
+    } else if (RESERVED_TEAM_NAMES.has(teamName)) {
+      add(`teams.${teamName}`, `"${teamName}" cannot be a team name: the stack <env>.${teamName} is the platform's own`);
+    }
+    checkLimitRange(teamName, team, add);
+    for (const host of team.hosts) {
+      const owner = hostOwner.get(host);
+      if (owner !== undefined && owner !== teamName) add(`teams.${teamName}.hosts`, `"${host}" is already a host of team "${owner}": a host is served by one team`);
+      else hostOwner.set(host, teamName);
+    }
+  }
+  checkGroupCollisions(env, problems);
+  return problems;
+}
+
+/** What the cluster rules need from a platform stack: production, groups, identities and hosts, each with its key. */
+export function clusterContext(env: Pick<PartialPlatform, "production" | "teams">): ClusterRuleContext {
+  const identities: [string, string][] = [];
+  const hosts: [string, string][] = [];
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    for (const [name, id] of Object.entries(team.identities)) identities.push([`blueprint:teams.${teamName}.identities.${name}.cloudIdentity`, id.cloudIdentity]);
+    for (const host of team.hosts) hosts.push([`blueprint:teams.${teamName}.hosts`, host]);
+  }
+  return { production: env.production, teams: env.teams, identities, hosts };
+}
+
+/**
+ * Cross-field rules of a team stack: its own (apps, volumes, secrets, release) and, once the
+ * platform's contract is read, those that cross the layers (quota and limits, hosts, identities,
+ * storage classes, registries, production). Returns every problem found.
+ */
+export function validateTeamStack(env: PartialTeam, contract: TeamContract | undefined, platformStack: string, names?: KnownNames): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (key: string, message: string) => problems.push({ key: `blueprint:${key}`, message });
+  const imageNames = names?.images ?? new Set(Object.keys(env.release.images));
+  const where = `the platform stack "${platformStack}"`;
 
   for (const [name, ref] of Object.entries(env.release.images)) {
     const parsed = parsePinnedImage(ref);
     if (!isPinned(parsed)) add(`release.images.${name}`, parsed.error);
     if (!DNS_LABEL.test(name)) add(`release.images.${name}`, "image name must be a DNS label (lowercase letters, digits, '-')");
-  }
-
-  // index.ts names each volume's Pulumi resource `<team>-<volume>`: team "a-b" with volume "c" and
-  // team "a" with volume "b-c" would register the same URN, which `pulumi up` refuses.
-  const volumeResources = new Map<string, string>();
-  for (const [teamName, team] of Object.entries(env.teams)) {
-    for (const volName of Object.keys(team.volumes)) {
-      const other = volumeResources.get(`${teamName}-${volName}`);
-      if (other) add(`teams.${teamName}.volumes.${volName}`, `shares its resource name "${teamName}-${volName}" with ${other}; rename one of the volumes`);
-      else volumeResources.set(`${teamName}-${volName}`, `teams.${teamName}.volumes.${volName}`);
-    }
-  }
-  for (const [teamName, team] of Object.entries(env.teams)) {
-    if (!DNS_LABEL.test(teamName) || teamName.length > 63) {
-      add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");
-    }
-    for (const [volName, vol] of Object.entries(team.volumes)) {
-      const key = `teams.${teamName}.volumes.${volName}`;
-      if (!DNS_LABEL.test(volName) || volName.length > 63) add(key, "volume name must be a DNS label of at most 63 characters");
-      const size = q(vol.size);
-      if (size < q(team.limits.pvcMin) || size > q(team.limits.pvcMax)) {
-        add(`${key}.size`, `must be between the team's limits.pvcMin (${team.limits.pvcMin}) and limits.pvcMax (${team.limits.pvcMax}), got ${vol.size}`);
+    else if (contract && isPinned(parsed)) {
+      const pulled = pullReferenceFor(ref, contract.registry.mirrors);
+      if (!isAllowedImage(pulled, contract.allowedRegistries)) {
+        add(`release.images.${name}`, `is pulled as ${pulled}, which the cluster's admission policy refuses: ${where} allows ${list(contract.allowedRegistries)} (its blueprint:policy.allowedRegistries)`);
       }
     }
-    checkLimitRange(teamName, team, add);
+  }
+  problems.push(...egressProblems(env.apps));
+
+  if (contract) {
+    if (contract.production !== env.production) {
+      add("production", `must equal the platform's: ${where} has blueprint:production ${contract.production}, this stack ${env.production}`);
+    }
+  }
+  const team: TeamScope | undefined = contract && { quota: contract.quota, limits: contract.limits, volumes: env.volumes };
+  for (const [volName, vol] of Object.entries(env.volumes)) {
+    const key = `volumes.${volName}`;
+    if (!DNS_LABEL.test(volName) || volName.length > 63) add(key, "volume name must be a DNS label of at most 63 characters");
+    if (!team || !contract) continue;
+    const size = q(vol.size);
+    if (size < q(team.limits.pvcMin) || size > q(team.limits.pvcMax)) {
+      add(`${key}.size`, `must be between the team's limits.pvcMin (${team.limits.pvcMin}) and limits.pvcMax (${team.limits.pvcMax}) set in ${where}, got ${vol.size}`);
+    }
+    if (vol.storageClass !== undefined && !contract.storageClasses.names.includes(vol.storageClass)) {
+      add(`${key}.storageClass`, `names a StorageClass ${where} does not offer (offered: ${list(contract.storageClasses.names)}), got "${vol.storageClass}"`);
+    }
   }
 
   const hosts = new Map<string, { path: string; app: string }[]>();
@@ -86,9 +130,13 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     if (!imageNames.has(app.image)) {
       add(`${key}.image`, `names an image that is not in blueprint:release.images (known: ${list([...imageNames])}), got "${app.image}"`);
     }
-    const team = env.teams[app.team];
-    if (!teamNames.has(app.team)) {
-      add(`${key}.team`, `names a team that is not in blueprint:teams (known: ${list([...teamNames])}), got "${app.team}"`);
+    if (contract && app.identity !== undefined) {
+      const id = contract.identities[app.identity];
+      if (!id) add(`${key}.identity`, `names an identity ${where} does not let the team bind (identities: ${list(Object.keys(contract.identities))}), got "${app.identity}"`);
+      else {
+        const accounts = [appName, ...(app.releaseJob ? [`${appName}-admin`] : [])].filter((sa) => !id.serviceAccounts.includes(sa));
+        if (accounts.length) add(`${key}.identity`, `"${app.identity}" may be bound by the ServiceAccounts ${list(id.serviceAccounts)} in ${where}, not by ${list(accounts)}`);
+      }
     }
     if (app.replicas !== undefined && app.autoscaling) {
       add(key, "set either replicas or autoscaling, not both (an HPA owns the replica count)");
@@ -157,6 +205,9 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
       }
       routes.push({ path, app: appName });
       hosts.set(host, routes);
+      if (contract && !Object.hasOwn(contract.ingress.hosts, host)) {
+        add(`${key}.ingress.host`, `"${host}" is not a host ${where} lets the team serve (hosts: ${list(Object.keys(contract.ingress.hosts))}); add it to blueprint:teams.${contract.namespace}.hosts there`);
+      }
     }
 
     if (!team) continue;
@@ -167,11 +218,11 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
       if (req > lim) add(`${key}.resources.requests.${r}`, `must not exceed the limit (${res.limits[r]}), got ${res.requests[r]}`);
       const max = team.limits.max[r];
       if (max !== undefined && lim > q(max)) {
-        add(`${key}.resources.limits.${r}`, `must not exceed the team's limits.max.${r} (${max}), got ${res.limits[r]}`);
+        add(`${key}.resources.limits.${r}`, `must not exceed the team's limits.max.${r} (${max}) set in ${where}, got ${res.limits[r]}`);
       }
       const ratio = r === "ephemeral-storage" ? undefined : team.limits.maxLimitRequestRatio[r];
       if (ratio !== undefined && req > 0 && lim / req > q(ratio)) {
-        add(`${key}.resources.limits.${r}`, `is more than ${ratio}x the request (the team's limits.maxLimitRequestRatio.${r}): ${res.limits[r]} / ${res.requests[r]}`);
+        add(`${key}.resources.limits.${r}`, `is more than ${ratio}x the request (the team's limits.maxLimitRequestRatio.${r} set in ${where}): ${res.limits[r]} / ${res.requests[r]}`);
       }
     }
     if (q(app.tmpSize) > q(res.limits["ephemeral-storage"])) {
@@ -180,7 +231,7 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     for (const [vol, path] of Object.entries(app.volumeMounts)) {
       const v = team.volumes[vol];
       if (!v) {
-        add(`${key}.volumeMounts.${vol}`, `names a volume that is not in teams.${app.team}.volumes (known: ${list(Object.keys(team.volumes))})`);
+        add(`${key}.volumeMounts.${vol}`, `names a volume that is not in blueprint:volumes (known: ${list(Object.keys(team.volumes))})`);
       } else if ((v.accessMode === "ReadWriteOnce" || v.accessMode === "ReadWriteOncePod") && max > 1) {
         add(`${key}.volumeMounts.${vol}`, `volume is ${v.accessMode} but the app runs up to ${max} replicas on different nodes; use ReadWriteMany or one replica`);
       }
@@ -188,8 +239,7 @@ export function validateEnvironment(env: PartialEnvironment, names?: KnownNames)
     }
   }
 
-  checkQuotas(env, add);
-  checkGroupCollisions(env, problems);
+  if (team && contract) checkQuota(env, team, contract.namespace, where, add);
   return problems;
 }
 
@@ -208,7 +258,7 @@ function prefixOverlaps(a: string, b: string): boolean {
  * are email addresses, which are case-insensitive. Two teams naming the "same" group differently
  * would share, or fight over, one identity.
  */
-function checkGroupCollisions(env: PartialEnvironment, problems: ConfigProblem[]): void {
+function checkGroupCollisions(env: PartialPlatform, problems: ConfigProblem[]): void {
   const normalise = env.cluster?.cloud === "aws" ? groupResourceName : (g: string) => g.toLowerCase();
   const seen = new Map<string, string>();
   for (const [teamName, team] of Object.entries(env.teams)) {
@@ -225,7 +275,7 @@ function checkGroupCollisions(env: PartialEnvironment, problems: ConfigProblem[]
   }
 }
 
-function checkLimitRange(teamName: string, team: EnvironmentSchema["teams"][string], add: (k: string, m: string) => void): void {
+function checkLimitRange(teamName: string, team: PlatformStackSchema["teams"][string], add: (k: string, m: string) => void): void {
   for (const r of ["cpu", "memory", "ephemeral-storage"] as const) {
     const req = team.limits.defaultRequest[r];
     const def = team.limits.default[r];
@@ -240,47 +290,39 @@ function checkLimitRange(teamName: string, team: EnvironmentSchema["teams"][stri
 }
 
 /** The namespace quota must admit every app at its maximum scale plus rollout surge, at the same time. */
-function checkQuotas(env: PartialEnvironment, add: (k: string, m: string) => void): void {
-  const appsByTeam = new Map<string, PartialEnvironment["apps"][string][]>();
+function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: string, add: (k: string, m: string) => void): void {
+  const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
   for (const app of Object.values(env.apps)) {
-    const list = appsByTeam.get(app.team);
-    if (list) list.push(app);
-    else appsByTeam.set(app.team, [app]);
+    const pods = peakPods(app, team);
+    const r = effectiveResources(app, team);
+    need.pods += pods;
+    need.services += 1;
+    need.cpuReq += pods * q(r.requests.cpu);
+    need.memReq += pods * q(r.requests.memory);
+    need.ephReq += pods * q(r.requests["ephemeral-storage"]);
+    need.cpuLim += pods * q(r.limits.cpu);
+    need.memLim += pods * q(r.limits.memory);
+    need.ephLim += pods * q(r.limits["ephemeral-storage"]);
   }
-  for (const [teamName, team] of Object.entries(env.teams)) {
-    const apps = appsByTeam.get(teamName) ?? [];
-    const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
-    for (const app of apps) {
-      const pods = peakPods(app, team);
-      const r = effectiveResources(app, team);
-      need.pods += pods;
-      need.services += 1;
-      need.cpuReq += pods * q(r.requests.cpu);
-      need.memReq += pods * q(r.requests.memory);
-      need.ephReq += pods * q(r.requests["ephemeral-storage"]);
-      need.cpuLim += pods * q(r.limits.cpu);
-      need.memLim += pods * q(r.limits.memory);
-      need.ephLim += pods * q(r.limits["ephemeral-storage"]);
-    }
-    const vols = Object.values(team.volumes);
-    const quota = team.quota;
-    const checks: [string, number, Quantity, "cpu" | "bytes" | "count"][] = [
-      ["pods", need.pods, quota.pods, "count"],
-      ["services", need.services, quota.services, "count"],
-      ["requests.cpu", need.cpuReq, quota["requests.cpu"], "cpu"],
-      ["requests.memory", need.memReq, quota["requests.memory"], "bytes"],
-      ["requests.ephemeral-storage", need.ephReq, quota["requests.ephemeral-storage"], "bytes"],
-      ["limits.cpu", need.cpuLim, quota["limits.cpu"], "cpu"],
-      ["limits.memory", need.memLim, quota["limits.memory"], "bytes"],
-      ["limits.ephemeral-storage", need.ephLim, quota["limits.ephemeral-storage"], "bytes"],
-      ["persistentvolumeclaims", vols.length, quota.persistentvolumeclaims, "count"],
-      ["requests.storage", vols.reduce((s, v) => s + q(v.size), 0), quota["requests.storage"], "bytes"],
-    ];
-    for (const [res, needed, hard, kind] of checks) {
-      // Tolerate float rounding of decimal quantities (e.g. 0.1 cpu x 3).
-      if (needed > q(hard) * (1 + 1e-9)) {
-        add(`teams.${teamName}.quota.${res}`, `is too small for the team's apps at maximum scale plus rollout surge: needs ${formatQuantity(needed, kind)}, quota is ${hard}`);
-      }
+  const vols = Object.values(team.volumes);
+  const quota = team.quota;
+  const checks: [string, number, Quantity, "cpu" | "bytes" | "count"][] = [
+    ["pods", need.pods, quota.pods, "count"],
+    ["services", need.services, quota.services, "count"],
+    ["requests.cpu", need.cpuReq, quota["requests.cpu"], "cpu"],
+    ["requests.memory", need.memReq, quota["requests.memory"], "bytes"],
+    ["requests.ephemeral-storage", need.ephReq, quota["requests.ephemeral-storage"], "bytes"],
+    ["limits.cpu", need.cpuLim, quota["limits.cpu"], "cpu"],
+    ["limits.memory", need.memLim, quota["limits.memory"], "bytes"],
+    ["limits.ephemeral-storage", need.ephLim, quota["limits.ephemeral-storage"], "bytes"],
+    ["persistentvolumeclaims", vols.length, quota.persistentvolumeclaims, "count"],
+    ["requests.storage", vols.reduce((s, v) => s + q(v.size), 0), quota["requests.storage"], "bytes"],
+  ];
+  for (const [res, needed, hard, kind] of checks) {
+    // Tolerate float rounding of decimal quantities (e.g. 0.1 cpu x 3).
+    if (needed > q(hard) * (1 + 1e-9)) {
+      const key = res === "persistentvolumeclaims" || res === "requests.storage" ? "volumes" : "apps";
+      add(key, `need ${formatQuantity(needed, kind)} of ${res} at maximum scale plus rollout surge, but the team's quota is ${hard} (blueprint:teams.${teamName}.quota.${res} of ${where}): scale the apps down or have the platform raise the quota`);
     }
   }
 }

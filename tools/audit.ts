@@ -6,7 +6,9 @@ import { isKubernetesObject } from "./offline/mocks";
 import { ProjectError, listStacks, readProject, readStackConfig, type StackConfig } from "./offline/project";
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "./offline/write";
-import { parseEnvironment } from "../config/load";
+import { parsePlatform, platformStackOf, stackLayer, teamOf } from "../config/load";
+import type { StackOutputsByName } from "./offline/mocks";
+import { renderInWorker } from "./render";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
@@ -30,7 +32,10 @@ export function policyViews(result: RunResult): PolicyResourceView[] {
 }
 
 /** The environment the pack must know, from the stack's config and what the program registered. */
-export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined): PolicyEnvironment {
+export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[]): PolicyEnvironment {
+  const platformNamespaces = ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])];
+  // A team stack's pods are admitted by its platform's policy: the contract carries that list.
+  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces };
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
@@ -39,7 +44,7 @@ export function policyEnvironment(result: RunResult, production: boolean, ingres
   return {
     production,
     allowedRegistries: listed ? listed.split(",") : [],
-    platformNamespaces: ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])],
+    platformNamespaces,
   };
 }
 
@@ -55,6 +60,8 @@ export interface AuditOptions {
   readonly packConfigDir?: string;
   /** Write the stack's pack config instead of checking it. */
   readonly writePackConfig?: boolean;
+  /** The platform's outputs, for a team stack; rendered in a worker process when not given. */
+  readonly stacks?: StackOutputsByName;
 }
 
 /** What one audit found: the exit code and the lines to print (stdout, stderr). */
@@ -74,16 +81,33 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   if (!opts.config) fillSecretPlaceholders(stackConfig, project.name);
 
   let result: RunResult;
+  let platformStack = stack;
+  let stacks = opts.stacks;
   try {
-    result = await runProgram({ projectDir: project.dir, stack, config: stackConfig, main: opts.main });
+    if (stackLayer(stackConfig.config, stack) === "team") {
+      platformStack = platformStackOf(stackConfig.config, stack);
+      if (!stacks) {
+        const platform = await renderInWorker({ stack: platformStack, trace: false });
+        if (!platform.ok) {
+          err.push(platform.message);
+          return { code: 1, out, err };
+        }
+        stacks = { [platformStack]: platform.stackOutputs };
+      }
+    }
+    result = await runProgram({ projectDir: project.dir, stack, config: stackConfig, main: opts.main, stacks });
   } catch (e) {
     const error = e as Error;
     err.push(error.name === "ConfigError" ? error.message : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`);
     return { code: 1, out, err };
   }
-  const env = parseEnvironment(stackConfig.config, stack, project.name, new Set(stackConfig.secretKeys));
+  // Production and the ingress controller's namespace are the platform's.
+  const platformConfig = platformStack === stack ? stackConfig : readStackConfig(project, platformStack);
+  if (platformConfig !== stackConfig) fillSecretPlaceholders(platformConfig, project.name);
+  const env = parsePlatform(platformConfig.config, platformStack, project.name, new Set(platformConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
-  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace));
+  const contract = platformStack === stack ? undefined : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[teamOf(stack) ?? ""];
+  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined));
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);

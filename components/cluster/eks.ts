@@ -93,6 +93,7 @@ export function eksSafety(production: boolean): ClusterSafety {
  */
 export class EksCluster extends pulumi.ComponentResource {
   public readonly clusterName: pulumi.Output<string>;
+  public readonly clusterArn: pulumi.Output<string>;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly provider: k8s.Provider;
   public readonly oidcProviderArn: pulumi.Output<string>;
@@ -387,6 +388,7 @@ export class EksCluster extends pulumi.ComponentResource {
     this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) =>
       execKubeconfig({ name: n, server: endpoint, certificateAuthorityData: ca?.data ?? "", exec: awsExec(n, region) })));
     const gating = eksDefaults.addonsGatingKubernetes.map((n) => addons.get(n)!);
+    this.clusterArn = cluster.arn;
     this.provider = new k8s.Provider(`${name}-k8s`, {
       kubeconfig: this.kubeconfig,
       enableServerSideApply: true,
@@ -661,6 +663,7 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     cloud: "aws",
     name: c.clusterName,
     provider: c.provider,
+    clusterIdentifier: c.clusterArn,
     kubeconfig: c.kubeconfig,
     // EKS has had no default StorageClass since 1.30 (gp2 is no longer marked default).
     storage: { provisioner: eksDefaults.storage.provisioner, parameters: { ...eksDefaults.storage.parameters }, isDefault: true },
@@ -670,20 +673,16 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
       // With IP targets the ALB connects to pods from its network interfaces in the public subnets.
       allowFrom: c.subnetPlan.public.map((cidr) => ({ ipBlock: { cidr } })),
       // The controller finds the ACM certificate for the hosts in spec.tls; no Secret is involved.
-      certificate: () => ({ annotations: {}, tls: {} }),
+      host: () => ({ annotations: {}, tls: "host" }),
+      serviceAnnotations: {},
       // The ALB health-checks the pods where Kubernetes does: the readiness path (the default is `/`).
-      backend: (req) => ({
-        ingressAnnotations: {
-          "alb.ingress.kubernetes.io/healthcheck-path": req.readinessPath,
-          ...(req.readinessPort !== undefined ? { "alb.ingress.kubernetes.io/healthcheck-port": String(req.readinessPort) } : {}),
-        },
-        serviceAnnotations: {},
-      }),
+      healthCheck: { pathAnnotation: "alb.ingress.kubernetes.io/healthcheck-path", portAnnotation: "alb.ingress.kubernetes.io/healthcheck-port" },
       dependsOn: c.ingressDependencies,
     },
     cloudIdentityEgress: eksCloudIdentityEgress,
     identityOutputs: { oidcProviderArn: c.oidcProviderArn, oidcIssuer: c.oidcIssuer },
     registry: c.mirror?.registry,
+    mirrors: c.mirror ? { [c.mirror.upstream]: c.mirror.registry } : {},
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => ({ "eks.amazonaws.com/role-arn": binding.cloudIdentity }),

@@ -32,6 +32,8 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
     cloud: "existing",
     name: pulumi.output(args.name),
     provider,
+    clusterIdentifier: pulumi.output(args.name),
+    context: kubeconfig === undefined ? args.context : undefined,
     kubeconfig,
     // The cluster keeps its own default StorageClass (kind's `standard`, or whatever its owner chose).
     storage: { provisioner: args.storageProvisioner, parameters: args.storageParameters, isDefault: false },
@@ -41,16 +43,17 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
       allowFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.ingressNamespace } } }],
       // The certificate lives in a Secret: issued by cert-manager when an issuer is configured,
       // otherwise created by whoever runs the cluster.
-      certificate: (req) => ({
+      host: () => ({
         annotations: args.certificateIssuer ? { "cert-manager.io/cluster-issuer": args.certificateIssuer } : ({} as Record<string, string>),
-        tls: { secretName: req.tlsSecretName ?? `${req.app}-tls` },
+        tls: "secret",
       }),
-      backend: () => ({ ingressAnnotations: {}, serviceAnnotations: {} }),
+      serviceAnnotations: {},
       dependsOn: [],
     },
     // Not a cloud cluster: apps have no cloud identity to reach.
     cloudIdentityEgress: [],
     identityOutputs: {},
+    mirrors: {},
     pullReference: (released) => released,
     // Not created here, so not deleted here either: nothing to guard.
     safety: { protect: false, deletionProtection: false },

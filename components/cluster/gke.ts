@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpClusterConfig } from "../../config/cluster";
-import type { ClusterHandle, ClusterSafety, IngressBackend, IngressBackendRequest, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
+import type { ClusterHandle, ClusterSafety, IngressHostRequest, WorkloadIdentityBinding } from "./handle";
 import { execKubeconfig, gkeExec } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
 
@@ -64,6 +64,7 @@ export function gkeLocation(cfg: Pick<GcpClusterConfig, "regional" | "zones"> & 
  */
 export class GkeCluster extends pulumi.ComponentResource {
   public readonly clusterName: pulumi.Output<string>;
+  public readonly clusterId: pulumi.Output<string>;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly provider: k8s.Provider;
   public readonly safety: ClusterSafety;
@@ -210,6 +211,7 @@ export class GkeCluster extends pulumi.ComponentResource {
     }, { ...o, protect: this.safety.protect, dependsOn: [keyGrant, ...nodeGrants], ignoreChanges: ["nodeConfig", "initialNodeCount"] });
     this.clusterName = cluster.name;
     this.cluster = cluster;
+    this.clusterId = cluster.id;
     // The pool exists once the cluster does (it is created with Workload Identity on).
     this.workloadPool = cluster.workloadIdentityConfig.apply((w) => w?.workloadPool ?? `${project}.svc.id.goog`);
 
@@ -291,19 +293,14 @@ export class GkeCluster extends pulumi.ComponentResource {
    * certificate, which is provisioned only once DNS points at the load balancer) stays valid when
    * the Ingress is re-created (https://cloud.google.com/kubernetes-engine/docs/tutorials/configuring-domain-name-static-ip).
    */
-  backend(req: IngressBackendRequest): IngressBackend {
-    const address = new gcp.compute.GlobalAddress(`${this.resourceName}-ingress-${req.app}`, {
+  address(req: IngressHostRequest): Record<string, pulumi.Output<string>> {
+    const address = new gcp.compute.GlobalAddress(`${this.resourceName}-ingress-${req.name}`, {
       project: this.project,
       addressType: "EXTERNAL",
       ipVersion: "IPV4",
-      description: `Ingress of app ${req.app}`,
+      description: `Ingress of ${req.host}`,
     }, { parent: this, provider: this.gcpProvider });
-    // Behind NEGs, GKE derives the load balancer's health check from the pods' readiness probe, so
-    // the readiness path needs no annotation here.
-    return {
-      ingressAnnotations: { "kubernetes.io/ingress.global-static-ip-name": address.name },
-      serviceAnnotations: { ...gkeDefaults.negAnnotation },
-    };
+    return { "kubernetes.io/ingress.global-static-ip-name": address.name };
   }
 }
 
@@ -312,15 +309,15 @@ export class GkeCluster extends pulumi.ComponentResource {
  * Ingress takes certificates from Secrets or from ManagedCertificates; this way nobody has to
  * create and rotate a Secret, and the Ingress has no `spec.tls` that points at a missing one.
  */
-function managedCertificate(req: IngressCertificateRequest, provider: k8s.Provider): IngressTls {
-  const name = `${req.app}-cert`;
+function managedCertificate(req: IngressHostRequest, provider: k8s.Provider): Record<string, pulumi.Output<string>> {
+  const name = `${req.name}-cert`;
   const cert = new k8s.apiextensions.CustomResource(name, {
     apiVersion: "networking.gke.io/v1",
     kind: "ManagedCertificate",
-    metadata: { name, namespace: req.namespace, labels: { "app.kubernetes.io/name": req.app, "app.kubernetes.io/managed-by": "pulumi" } },
+    metadata: { name, namespace: req.namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
     spec: { domains: [req.host] },
   }, { provider });
-  return { annotations: { "networking.gke.io/managed-certificates": cert.metadata.name } };
+  return { "networking.gke.io/managed-certificates": cert.metadata.name };
 }
 
 /**
@@ -342,19 +339,23 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     cloud: "gcp",
     name: c.clusterName,
     provider: c.provider,
+    clusterIdentifier: c.clusterId,
     kubeconfig: c.kubeconfig,
     storage: { provisioner: gkeDefaults.storage.provisioner, parameters: { ...gkeDefaults.storage.parameters }, isDefault: true },
     ingress: {
       annotations: { ...gkeDefaults.ingressAnnotations },
       allowFrom: gkeDefaults.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
-      certificate: (req) => managedCertificate(req, c.provider),
-      backend: (req) => c.backend(req),
+      host: (req) => ({ annotations: { ...managedCertificate(req, c.provider), ...c.address(req) }, tls: "annotation" }),
+      // Behind NEGs, GKE derives the load balancer's health check from the pods' readiness probe, so
+      // the readiness path needs no annotation.
+      serviceAnnotations: { ...gkeDefaults.negAnnotation },
       // GKE Ingress is served by Google's own controller, outside the cluster: nothing to wait for.
       dependsOn: [],
     },
     cloudIdentityEgress: gkeCloudIdentityEgress,
     identityOutputs: { workloadIdentityPool: c.workloadPool },
     registry: c.mirror?.registry,
+    mirrors: c.mirror ? { [c.mirror.upstream]: c.mirror.registry } : {},
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => c.bindWorkloadIdentity(binding),

@@ -20,41 +20,27 @@ export interface ClusterSafety {
   readonly deletionProtection: boolean;
 }
 
-/** An app exposed through an Ingress, as the cluster's certificate provisioning sees it. */
-export interface IngressCertificateRequest {
-  readonly app: string;
+/** A host a team may serve through an Ingress, as the cluster's certificate and address provisioning see it. */
+export interface IngressHostRequest {
+  /** A DNS label naming the host's platform resources (certificate, address). */
+  readonly name: string;
+  /** The team namespace the host's Ingress lives in. */
   readonly namespace: pulumi.Input<string>;
   readonly host: string;
-  /** A Secret holding the certificate, where the config names one. */
-  readonly tlsSecretName?: string;
 }
 
-/** How an Ingress of this cluster gets its TLS certificate. */
-export interface IngressTls {
-  /** Annotations that select or request the certificate. */
+/**
+ * Where an Ingress of this cluster finds its TLS certificate: in a Secret (`secret`, the Ingress's
+ * `spec.tls` names it), by host (`host`: `spec.tls` lists the host without a Secret, as the AWS
+ * Load Balancer Controller finds ACM certificates), or by annotation only (`annotation`: no
+ * `spec.tls`, as GKE attaches a ManagedCertificate).
+ */
+export type IngressTlsMode = "secret" | "host" | "annotation";
+
+/** What one host's Ingress needs on this cluster: annotations selecting its certificate and address, and the TLS mode. */
+export interface IngressHost {
   readonly annotations: Readonly<Record<string, pulumi.Input<string>>>;
-  /**
-   * The `spec.tls` entry for the host: with `secretName` where the certificate lives in a Secret,
-   * without it where the controller looks the certificate up by host (ACM). Undefined where the
-   * certificate is attached by annotation only (a GKE ManagedCertificate).
-   */
-  readonly tls?: { readonly secretName?: string };
-}
-
-/** An app's backend behind an Ingress, as the cluster's load balancer sees it. */
-export interface IngressBackendRequest {
-  readonly app: string;
-  readonly namespace: pulumi.Input<string>;
-  /** Path of the app's readiness probe: the load balancer's health check uses the same one. */
-  readonly readinessPath: string;
-  /** Port of the readiness probe when it is not the app's own port. */
-  readonly readinessPort?: number;
-}
-
-/** What the cluster's load balancer needs on an app's Ingress and Service. */
-export interface IngressBackend {
-  readonly ingressAnnotations: Readonly<Record<string, pulumi.Input<string>>>;
-  readonly serviceAnnotations: Readonly<Record<string, string>>;
+  readonly tls: IngressTlsMode;
 }
 
 /**
@@ -66,6 +52,10 @@ export interface ClusterHandle {
   readonly name: pulumi.Output<string>;
   /** Explicit provider for every Kubernetes resource (the default provider is disabled). */
   readonly provider: k8s.Provider;
+  /** What decides whether a Kubernetes provider talks to another cluster (ARN, id or name), not its credential. */
+  readonly clusterIdentifier: pulumi.Output<string>;
+  /** The ambient kubeconfig context the cluster is reached through, when it has no kubeconfig of its own. */
+  readonly context?: string;
   /**
    * Kubeconfig with exec authentication and no token, as a secret output; undefined for an
    * existing cluster reached through a context of the ambient kubeconfig (there is none to give).
@@ -83,10 +73,15 @@ export interface ClusterHandle {
     readonly annotations: Readonly<Record<string, string>>;
     /** NetworkPolicy peers through which ingress traffic reaches pods. */
     readonly allowFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
-    /** Provisions (or points to) the TLS certificate of one app's host. */
-    certificate(request: IngressCertificateRequest): IngressTls;
-    /** Health check and load-balancing annotations (and resources, such as a static IP) for one app. */
-    backend(request: IngressBackendRequest): IngressBackend;
+    /** Provisions (or points to) the TLS certificate and the address of one host a team may serve. */
+    host(request: IngressHostRequest): IngressHost;
+    /** Annotations the Service behind an Ingress needs (e.g. NEGs on GKE). */
+    readonly serviceAnnotations: Readonly<Record<string, string>>;
+    /**
+     * Ingress annotations the load balancer reads its health check from (the app's readiness path
+     * and port), where it does not derive it from the pods' readiness probe itself.
+     */
+    readonly healthCheck?: { readonly pathAnnotation: string; readonly portAnnotation: string };
     /**
      * What every Ingress must be created after and deleted before: the ingress controller, whose
      * admission webhook must serve and whose finalizer must run (EKS: the Load Balancer Controller).
@@ -105,6 +100,8 @@ export interface ClusterHandle {
   readonly identityOutputs: Readonly<Record<string, pulumi.Output<string>>>;
   /** Registry (host and path prefix) the environment pulls mirrored images from; undefined means as released. */
   readonly registry?: string;
+  /** The mirror prefix of each mirrored upstream registry host (empty without a mirror). */
+  readonly mirrors: Readonly<Record<string, string>>;
   /**
    * The reference this cluster pulls for a released `repo@sha256:<digest>`: the same digest, from
    * {@link registry} when the image's registry is mirrored, else unchanged.

@@ -1,24 +1,27 @@
 import { ConfigError } from "../../config/errors";
 import { placeholderProblems, validateCluster } from "../../config/cluster-rules";
-import type { EnvironmentConfig } from "../../config/load";
+import type { PlatformConfig } from "../../config/load";
+import { clusterContext } from "../../config/validate";
 import type { ClusterHandle } from "./handle";
 
-export type { ClusterHandle, ClusterSafety, Cloud, IngressBackend, IngressBackendRequest, IngressCertificateRequest, IngressTls, WorkloadIdentityBinding } from "./handle";
+export type { ClusterHandle, ClusterSafety, Cloud, IngressHost, IngressHostRequest, IngressTlsMode, WorkloadIdentityBinding } from "./handle";
 
 /**
  * The one seam between an environment and its cluster: returns the {@link ClusterHandle} for the
  * stack's `blueprint:cluster`. Cloud SDKs are imported lazily, so a stack on one cloud never
  * loads the other's (and start-up stays fast).
  */
-export async function createCluster(env: EnvironmentConfig, opts: { readonly offline?: boolean } = {}): Promise<ClusterHandle> {
+export async function createCluster(env: PlatformConfig, opts: { readonly offline?: boolean } = {}): Promise<ClusterHandle> {
   // The rules that need the whole environment (production, teams, apps), before any resource.
-  const context = { production: env.production, teams: env.teams, apps: env.apps };
+  const context = clusterContext(env);
   const problems = validateCluster(env.cluster, context);
   // The shipped stacks' stand-in values render offline, but must never reach a real cloud.
   if (!(opts.offline ?? isOfflineRun())) problems.push(...placeholderProblems(env.cluster, context));
   if (problems.length > 0) throw new ConfigError(env.file, problems);
 
-  const name = env.cluster.name ?? `${env.project}-${env.stack}`;
+  // Named after the environment, not the stack: `dev.platform` is not a valid cluster name, and
+  // the cluster keeps the name it had before the environment was split into layers.
+  const name = clusterName(env);
   const teamGroups = Object.values(env.teams).flatMap((t) => [...t.groups.maintainers, ...t.groups.viewers]);
   const tags = { "blueprint:project": env.project, "blueprint:stack": env.stack };
   switch (env.cluster.cloud) {
@@ -53,6 +56,11 @@ export async function createCluster(env: EnvironmentConfig, opts: { readonly off
       });
     }
   }
+}
+
+/** The cluster's name: `blueprint:cluster.name`, else `<project>-<environment>`. */
+export function clusterName(env: Pick<PlatformConfig, "cluster" | "project" | "environment">): string {
+  return env.cluster.name ?? `${env.project}-${env.environment}`;
 }
 
 /** Google label values: lowercase letters, digits, '-' and '_', at most 63 characters. */

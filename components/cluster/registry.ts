@@ -1,4 +1,4 @@
-import { parsePinnedImage, isPinned } from "../../config/images";
+import { pullReferenceFor } from "../../config/mirrors";
 
 /** A registry mirror: images from `upstream` are pulled from `registry` (host and path prefix) by the same digest. */
 export interface RegistryMirror {
@@ -14,12 +14,7 @@ export interface RegistryMirror {
  * references that are not pinned (refused earlier by validation), are returned unchanged.
  */
 export function pullReference(released: string, mirror: RegistryMirror | undefined): string {
-  if (!mirror) return released;
-  const parsed = parsePinnedImage(released);
-  if (!isPinned(parsed)) return released;
-  const slash = released.indexOf("/");
-  if (slash < 0 || released.slice(0, slash) !== mirror.upstream) return released;
-  return `${mirror.registry}/${released.slice(slash + 1)}`;
+  return mirror ? pullReferenceFor(released, { [mirror.upstream]: mirror.registry }) : released;
 }
 
 /** Default name of a mirror's repository or prefix: the upstream's first DNS label (`ghcr.io` -> `ghcr`). */

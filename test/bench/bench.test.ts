@@ -1,16 +1,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseEnvironment } from "../../config/load";
+import { parsePlatform, parseTeam } from "../../config/load";
 import { readProject, readStackConfig } from "../../tools/offline/project";
 import { compareObjectSets, contentDifferences, describeDifference, logicalName, sameObjectSet } from "../../tools/bench/compare";
 import { isolationHolds } from "../../tools/bench/isolation";
 import { plainObjects } from "../../tools/bench/reference";
 import { summarise, table } from "../../tools/bench/stats";
-import { TEAM_SIZE, syntheticEnvironment, toStackConfig, toStackFile } from "../../tools/bench/synth";
+import { TEAM_SIZE, platformStackName, syntheticContract, syntheticEnvironment, toLayeredStacks, toSingleStackConfig, toStackFile } from "../../tools/bench/synth";
 import { compiledProgram } from "../../tools/render";
 import { timeValidation } from "../../tools/bench/validation";
-import { runStack } from "../helpers/program";
+import { asPlatform, runStack } from "../helpers/program";
 
 type Manifest = Record<string, unknown>;
 
@@ -23,31 +23,45 @@ const deploy = (configMap: string, image = "r@sha256:1"): Manifest => ({
 });
 
 describe("the synthetic environment", () => {
-  it.each([1, 10, 25, 1000])("with %i apps passes the program's config validation", (apps) => {
+  it.each([1, 10, 25, 1000])("with %i apps is a platform stack and a team stack per team, which pass the program's config validation", (apps) => {
     const env = syntheticEnvironment(apps);
-    const cfg = toStackConfig(env);
-    const parsed = parseEnvironment(cfg.config, env.stack, "blueprint");
-    expect(Object.keys(parsed.apps)).toHaveLength(apps);
-    expect(Object.keys(parsed.teams)).toHaveLength(Math.ceil(apps / TEAM_SIZE));
-    expect(Object.values(parsed.apps).every((a) => a.autoscaling && Object.keys(a.config).length > 0)).toBe(true);
+    const stacks = toLayeredStacks(env);
+    const platformStack = platformStackName(env);
+    const platform = parsePlatform(stacks.get(platformStack)!.config, platformStack, "blueprint");
+    expect(Object.keys(platform.teams)).toHaveLength(Math.ceil(apps / TEAM_SIZE));
+    expect(stacks.size).toBe(Math.ceil(apps / TEAM_SIZE) + 1);
+    let count = 0;
+    for (const [stack, cfg] of stacks) {
+      if (stack === platformStack) continue;
+      const team = stack.slice(env.stack.length + 1);
+      const parsed = parseTeam(cfg.config, stack, "blueprint", new Set(), { found: true, value: { [team]: syntheticContract(env, team) } });
+      expect(Object.values(parsed.apps).every((a) => a.autoscaling && Object.keys(a.config).length > 0)).toBe(true);
+      count += Object.keys(parsed.apps).length;
+    }
+    expect(count).toBe(apps);
   });
 
-  it("reads back from its stack file exactly as the offline runner passes it to the program", () => {
+  it("reads back from its stack files exactly as the offline runner passes them to the program", () => {
     const env = syntheticEnvironment(12);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-synth-"));
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n");
     fs.mkdirSync(path.join(dir, "stacks"));
-    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${env.stack}.yaml`), toStackFile(env));
-    expect(readStackConfig(readProject(dir), env.stack).config).toEqual(toStackConfig(env).config);
+    for (const [stack, cfg] of toLayeredStacks(env)) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
+    for (const [stack, cfg] of toLayeredStacks(env)) expect(readStackConfig(readProject(dir), stack).config).toEqual(cfg.config);
   });
 
   it("is the same on every call, so every run measures the same work", () => {
-    expect(toStackConfig(syntheticEnvironment(30))).toEqual(toStackConfig(syntheticEnvironment(30)));
+    expect([...toLayeredStacks(syntheticEnvironment(30))]).toEqual([...toLayeredStacks(syntheticEnvironment(30))]);
+    expect(toSingleStackConfig(syntheticEnvironment(30))).toEqual(toSingleStackConfig(syntheticEnvironment(30)));
   });
 
-  it("makes our program register exactly the objects the references are built from", async () => {
+  it("makes our program's layers register exactly the objects the references are built from", async () => {
     const env = syntheticEnvironment(12);
-    const ours = await runStack(env.stack, toStackConfig(env));
+    const stacks = toLayeredStacks(env);
+    const platformStack = platformStackName(env);
+    const platform = await runStack(platformStack, stacks.get(platformStack)!);
+    const objects = [...platform.objects];
+    for (const [stack, cfg] of stacks) if (stack !== platformStack) objects.push(...(await runStack(stack, cfg, { stacks: asPlatform(platform) })).objects);
     // The ConfigMap is left for the generator to name; any suffix stands in for the generated one.
     const reference = plainObjects(env, (a) => `${a.name}-config-00000000`, (a) => `${a.repository}@${a.digest}`).map((o) => ({
       apiVersion: o.apiVersion,
@@ -55,7 +69,7 @@ describe("the synthetic environment", () => {
       ...o.body,
       metadata: { name: `${o.logicalName}-00000000`, ...o.body.metadata },
     }));
-    const diff = compareObjectSets(reference, ours.objects as Manifest[]);
+    const diff = compareObjectSets(reference, objects as Manifest[]);
     expect(describeDifference(diff)).toBe("identical");
   });
 });

@@ -1,7 +1,7 @@
 import type { RunResult } from "../../tools/offline/run";
 import { eksSafety, eksSubnetPlan } from "../../components/cluster/eks";
-import { getObject, runStack, setConfig, stackConfig } from "../helpers/program";
-import { clusterHandle, ofType, one, unsecret } from "./harness";
+import { getObject, setConfig, stackConfig } from "../helpers/program";
+import { clusterHandle, ofType, one, unsecret, runLayers, withIdentity } from "./harness";
 
 type Inputs = Record<string, unknown>;
 const inputs = (r: { inputs: Inputs }) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -10,7 +10,7 @@ describe("an EKS cluster (prod stack)", () => {
   let prod: RunResult;
   let dev: RunResult;
   beforeAll(async () => {
-    [prod, dev] = [await runStack("prod"), await runStack("dev")];
+    [prod, dev] = [await runLayers("prod"), await runLayers("dev")];
   });
 
   it("pins the Kubernetes version from config and encrypts Secrets with a rotating KMS key", () => {
@@ -37,8 +37,8 @@ describe("an EKS cluster (prod stack)", () => {
   });
 
   it("has no public endpoint at all when no networks are listed", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:cluster.aws.publicAccessCidrs", []);
-    const vpc = inputs(one(await runStack("dev", cfg), "aws:eks/cluster:Cluster")).vpcConfig;
+    const cfg = setConfig(stackConfig("dev.platform"), "blueprint:cluster.aws.publicAccessCidrs", []);
+    const vpc = inputs(one(await runLayers("dev", cfg), "aws:eks/cluster:Cluster")).vpcConfig;
     expect(vpc.endpointPrivateAccess).toBe(true);
     expect(vpc.endpointPublicAccess).toBe(false);
     expect(vpc.publicAccessCidrs).toBeUndefined();
@@ -66,7 +66,7 @@ describe("an EKS cluster (prod stack)", () => {
   it("uses access entries (authentication mode API) with the team groups as Kubernetes groups", () => {
     expect(inputs(one(prod, "aws:eks/cluster:Cluster")).accessConfig.authenticationMode).toBe("API");
     const entries = ofType(prod, "aws:eks/accessEntry:AccessEntry").map(inputs);
-    expect(entries.flatMap((e) => e.kubernetesGroups).sort()).toEqual(["shop-developers", "shop-maintainers", "shop-support"]);
+    expect(entries.flatMap((e) => e.kubernetesGroups).sort()).toEqual(["payments-developers", "payments-maintainers", "payments-support", "shop-developers", "shop-maintainers", "shop-support"]);
     for (const e of entries) {
       expect(e.type).toBe("STANDARD");
       expect(e.principalArn).toMatch(/^arn:aws:iam::\d{12}:role\//);
@@ -75,7 +75,7 @@ describe("an EKS cluster (prod stack)", () => {
 
   it("maps a team group to an existing IAM role when one is configured, without creating a role for it", async () => {
     const role = "arn:aws:iam::123456789012:role/AWSReservedSSO_ShopMaintainers_abc";
-    const result = await runStack("prod", setConfig(stackConfig("prod"), "blueprint:cluster.aws.groupRoles", { "shop-maintainers": role }));
+    const result = await runLayers("prod", setConfig(stackConfig("prod.platform"), "blueprint:cluster.aws.groupRoles", { "shop-maintainers": role }));
     const entry = ofType(result, "aws:eks/accessEntry:AccessEntry").map(inputs).find((e) => e.principalArn === role);
     expect(entry?.kubernetesGroups).toEqual(["shop-maintainers"]);
     expect(ofType(result, "aws:iam/role:Role").some((r) => r.name.includes("group-shop-maintainers"))).toBe(false);
@@ -137,11 +137,11 @@ describe("an EKS cluster (prod stack)", () => {
     expect(inputs(one(dev, "aws:eks/cluster:Cluster")).deletionProtection).toBe(false);
     expect(eksSafety(true)).toEqual({ protect: true, deletionProtection: true });
     expect(eksSafety(false)).toEqual({ protect: false, deletionProtection: false });
-    expect((await clusterHandle("prod")).handle.safety).toEqual({ protect: true, deletionProtection: true });
+    expect((await clusterHandle("prod.platform")).handle.safety).toEqual({ protect: true, deletionProtection: true });
   });
 
   it("builds a secret kubeconfig with `aws eks get-token` exec auth and no token", () => {
-    const provider = inputs(one(prod, "pulumi:providers:kubernetes"));
+    const provider = inputs(one(prod, "pulumi:providers:kubernetes", "blueprint-prod-k8s"));
     const text = unsecret(provider.kubeconfig);
     expect(text).not.toBe(provider.kubeconfig);
     const kc = JSON.parse(text as string);
@@ -153,7 +153,8 @@ describe("an EKS cluster (prod stack)", () => {
 
   it("annotates a ServiceAccount with its IAM role for IRSA", async () => {
     const role = "arn:aws:iam::123456789012:role/shop-frontend";
-    const result = await runStack("dev", setConfig(stackConfig("dev"), "blueprint:apps.frontend.cloudIdentity", role));
+    const { platform, team } = withIdentity("dev", "frontend", role);
+    const result = await runLayers("dev", platform, team);
     expect(getObject(result, "ServiceAccount", "shop/frontend").metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": role });
   });
 
@@ -168,8 +169,8 @@ describe("an EKS cluster (prod stack)", () => {
   });
 
   it("pulls mirrored images from an ECR pull-through cache by the same digest", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:cluster.aws.registryMirror", { upstream: "ghcr.io", credentialArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf" });
-    const { handle, resources } = await clusterHandle("dev", cfg);
+    const cfg = setConfig(stackConfig("dev.platform"), "blueprint:cluster.aws.registryMirror", { upstream: "ghcr.io", credentialArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf" });
+    const { handle, resources } = await clusterHandle("dev.platform", cfg);
     const rule = resources.find((r) => r.type === "aws:ecr/pullThroughCacheRule:PullThroughCacheRule")!;
     expect(rule.inputs).toMatchObject({ ecrRepositoryPrefix: "ghcr", upstreamRegistryUrl: "ghcr.io" });
     const ref = "ghcr.io/stefanprodan/podinfo@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";

@@ -1,14 +1,15 @@
 import type { RunResult } from "../../tools/offline/run";
 import { gkeLocation, gkeSafety } from "../../components/cluster/gke";
-import { getObject, runStack, setConfig, stackConfig } from "../helpers/program";
-import { clusterHandle, ofType, one, unsecret } from "./harness";
+import { hostResourceName } from "../../layers/platform";
+import { getObject, setConfig, stackConfig } from "../helpers/program";
+import { clusterHandle, ofType, one, unsecret, runLayers, withIdentity } from "./harness";
 
 const inputs = (r: { inputs: Record<string, unknown> }) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const DIGEST = "sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
 
 /** prod-gke's config as a non-production, zonal dev cluster. */
 function zonalDev() {
-  const cfg = setConfig(stackConfig("prod-gke"), "blueprint:production", false);
+  const cfg = setConfig(stackConfig("prod-gke.platform"), "blueprint:production", false);
   setConfig(cfg, "blueprint:cluster.gcp.regional", false);
   setConfig(cfg, "blueprint:cluster.gcp.zones", ["europe-west1-b"]);
   return cfg;
@@ -18,7 +19,7 @@ describe("a GKE cluster (prod-gke stack)", () => {
   let prod: RunResult;
   let cluster: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   beforeAll(async () => {
-    prod = await runStack("prod-gke");
+    prod = await runLayers("prod-gke");
     cluster = inputs(one(prod, "gcp:container/cluster:Cluster"));
   });
 
@@ -35,7 +36,7 @@ describe("a GKE cluster (prod-gke stack)", () => {
   });
 
   it("may be zonal outside production", async () => {
-    const { resources } = await clusterHandle("prod-gke", zonalDev());
+    const { resources } = await clusterHandle("prod-gke.platform", zonalDev());
     const c = resources.find((r) => r.type === "gcp:container/cluster:Cluster")!;
     expect(c.inputs.location).toBe("europe-west1-b");
     expect(c.inputs.nodeLocations).toBeUndefined();
@@ -74,8 +75,8 @@ describe("a GKE cluster (prod-gke stack)", () => {
   });
 
   it("has a private endpoint only when no networks are listed", async () => {
-    const cfg = setConfig(stackConfig("prod-gke"), "blueprint:cluster.gcp.publicAccessCidrs", []);
-    const c = (await clusterHandle("prod-gke", cfg)).resources.find((r) => r.type === "gcp:container/cluster:Cluster")!;
+    const cfg = setConfig(stackConfig("prod-gke.platform"), "blueprint:cluster.gcp.publicAccessCidrs", []);
+    const c = (await clusterHandle("prod-gke.platform", cfg)).resources.find((r) => r.type === "gcp:container/cluster:Cluster")!;
     expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
   });
 
@@ -119,10 +120,10 @@ describe("a GKE cluster (prod-gke stack)", () => {
     const ing = getObject(prod, "Ingress", "shop/frontend");
     // GKE picks its controller by annotation and ignores (or, with both set, refuses) ingressClassName.
     expect((ing.spec as { ingressClassName?: string }).ingressClassName).toBeUndefined();
-    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce", "networking.gke.io/managed-certificates": "frontend-cert" });
+    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce", "networking.gke.io/managed-certificates": `${hostResourceName("shop.example.com")}-cert` });
     // The certificate is Google-managed; no spec.tls points at a Secret that nobody creates.
     expect((ing.spec as { tls?: unknown }).tls).toBeUndefined();
-    const cert = getObject(prod, "ManagedCertificate", "shop/frontend-cert");
+    const cert = getObject(prod, "ManagedCertificate", `shop/${hostResourceName("shop.example.com")}-cert`);
     expect(cert.spec).toEqual({ domains: ["shop.example.com"] });
     const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as { spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] } };
     expect(np.spec.ingress[0].from.map((p) => p.ipBlock.cidr)).toEqual(["35.191.0.0/16", "130.211.0.0/22"]);
@@ -132,12 +133,12 @@ describe("a GKE cluster (prod-gke stack)", () => {
     expect(cluster.deletionProtection).toBe(true);
     expect(gkeSafety(true)).toEqual({ protect: true, deletionProtection: true });
     expect(gkeSafety(false)).toEqual({ protect: false, deletionProtection: false });
-    expect((await clusterHandle("prod-gke")).handle.safety).toEqual({ protect: true, deletionProtection: true });
-    expect((await clusterHandle("prod-gke", zonalDev())).handle.safety).toEqual({ protect: false, deletionProtection: false });
+    expect((await clusterHandle("prod-gke.platform")).handle.safety).toEqual({ protect: true, deletionProtection: true });
+    expect((await clusterHandle("prod-gke.platform", zonalDev())).handle.safety).toEqual({ protect: false, deletionProtection: false });
   });
 
   it("builds a secret kubeconfig with gke-gcloud-auth-plugin exec auth and no token", () => {
-    const kc = JSON.parse(unsecret(inputs(one(prod, "pulumi:providers:kubernetes")).kubeconfig) as string);
+    const kc = JSON.parse(unsecret(inputs(one(prod, "pulumi:providers:kubernetes", "blueprint-prod-gke-k8s")).kubeconfig) as string);
     expect(kc.users[0].user.exec).toMatchObject({ command: "gke-gcloud-auth-plugin", provideClusterInfo: true });
     expect(kc.users[0].user.token).toBeUndefined();
     expect(kc.clusters[0].cluster.server).toMatch(/^https:\/\/\d+\.\d+\.\d+\.\d+$/);
@@ -146,9 +147,10 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("binds a ServiceAccount to a Google service account with Workload Identity", async () => {
     const gsa = "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com";
-    const result = await runStack("prod-gke", setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", gsa));
+    const { platform, team } = withIdentity("prod-gke", "frontend", gsa);
+    const result = await runLayers("prod-gke", platform, team);
     expect(getObject(result, "ServiceAccount", "shop/frontend").metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": gsa });
-    const member = inputs(one(result, "gcp:serviceaccount/iAMMember:IAMMember"));
+    const member = inputs(one(result, "gcp:serviceaccount/iAMMember:IAMMember", "blueprint-prod-gke-wi-shop-frontend"));
     expect(member).toMatchObject({
       serviceAccountId: `projects/acme-blueprint-prod/serviceAccounts/${gsa}`,
       role: "roles/iam.workloadIdentityUser",
@@ -159,7 +161,7 @@ describe("a GKE cluster (prod-gke stack)", () => {
   it("mirrors ghcr.io through an Artifact Registry remote repository and pulls the same digest from it", async () => {
     const repo = inputs(one(prod, "gcp:artifactregistry/repository:Repository"));
     expect(repo).toMatchObject({ mode: "REMOTE_REPOSITORY", format: "DOCKER", remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: "https://ghcr.io" } } } });
-    const { handle } = await clusterHandle("prod-gke");
+    const { handle } = await clusterHandle("prod-gke.platform");
     expect(handle.pullReference(`ghcr.io/stefanprodan/podinfo@${DIGEST}`)).toBe(`europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr/stefanprodan/podinfo@${DIGEST}`);
   });
 });

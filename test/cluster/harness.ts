@@ -2,7 +2,8 @@ import type { RunResult } from "../../tools/offline/run";
 import type { RegisteredResource } from "../../tools/offline/mocks";
 import type { StackConfig } from "../../tools/offline/project";
 import type { ClusterHandle } from "../../components/cluster";
-import { PROJECT_DIR, stackConfig } from "../helpers/program";
+import { asPlatform, PROJECT_DIR, runStack, setConfig, stackConfig } from "../helpers/program";
+import type { StackOutputsByName } from "../../tools/offline/mocks";
 
 /** The cloud resources of one type, in registration order. */
 export function ofType(result: Pick<RunResult, "resources">, type: string): RegisteredResource[] {
@@ -10,8 +11,8 @@ export function ofType(result: Pick<RunResult, "resources">, type: string): Regi
 }
 
 /** The single resource of a type; fails when there is not exactly one. */
-export function one(result: Pick<RunResult, "resources">, type: string): RegisteredResource {
-  const found = ofType(result, type);
+export function one(result: Pick<RunResult, "resources">, type: string, name?: string): RegisteredResource {
+  const found = ofType(result, type).filter((r) => name === undefined || r.name === name);
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
   return found[0];
 }
@@ -31,7 +32,7 @@ export interface FailedRun {
 }
 
 /** Runs the program expecting it to fail; also returns the cloud resources registered before the failure. */
-export async function runFailing(stack: string, cfg: StackConfig): Promise<FailedRun> {
+export async function runFailing(stack: string, cfg: StackConfig, stacks?: StackOutputsByName): Promise<FailedRun> {
   const registered: string[] = [];
   let message: string | undefined;
   await jest.isolateModulesAsync(async () => {
@@ -42,6 +43,7 @@ export async function runFailing(stack: string, cfg: StackConfig): Promise<Faile
         projectDir: PROJECT_DIR,
         stack,
         config: cfg,
+        stacks,
         calls: cloudCalls,
         computed: (type, name, inputs) => {
           if (!type.startsWith("pulumi:pulumi:")) registered.push(`${type} ${name}`);
@@ -68,7 +70,7 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const { RecordingMocks } = await import("../../tools/offline/mocks");
     const { cloudState, cloudCalls } = await import("../../tools/offline/cloud-state");
-    const { parseEnvironment } = await import("../../config/load");
+    const { parsePlatform } = await import("../../config/load");
     const { createCluster } = await import("../../components/cluster");
     const mocks = new RecordingMocks(cloudState, cloudCalls);
     await pulumi.runtime.setMocks(mocks, "blueprint", stack, false);
@@ -77,7 +79,7 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     await pulumi.runtime.runInPulumiStack(async () => {
       // A rejection here would escape as an unhandled one: keep it and rethrow once the engine is idle.
       try {
-        handle = await createCluster(parseEnvironment(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)), createOpts);
+        handle = await createCluster(parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)), createOpts);
       } catch (e) {
         failure = e;
       }
@@ -89,6 +91,28 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     resources = mocks.resources;
   });
   return { handle: handle!, resources };
+}
+
+/**
+ * An environment's platform stack and one of its team stacks, run in turn (the team against the
+ * platform's outputs) and merged into one result, platform first: what one stack held before
+ * the layers. Each config may be edited; the outputs are the platform's.
+ */
+export async function runLayers(env: string, platformCfg: StackConfig = stackConfig(`${env}.platform`), teamCfg: StackConfig = stackConfig(`${env}.shop`), team = "shop"): Promise<RunResult> {
+  const platform = await runStack(`${env}.platform`, platformCfg);
+  const app = await runStack(`${env}.${team}`, teamCfg, { stacks: asPlatform(platform) });
+  return { ...platform, resources: [...platform.resources, ...app.resources], objects: [...platform.objects, ...app.objects], defaultProviderUses: [...platform.defaultProviderUses, ...app.defaultProviderUses] };
+}
+
+/**
+ * Lets the team's app bind a cloud identity: the platform offers it to the team (for the app's
+ * ServiceAccount and its release Job's), and the team stack names it.
+ */
+export function withIdentity(env: string, app: string, cloudIdentity: string, team = "shop"): { platform: StackConfig; team: StackConfig } {
+  return {
+    platform: setConfig(stackConfig(`${env}.platform`), `blueprint:teams.${team}.identities`, { [app]: { cloudIdentity, serviceAccounts: [app, `${app}-admin`] } }),
+    team: setConfig(stackConfig(`${env}.${team}`), `blueprint:apps.${app}.identity`, app),
+  };
 }
 
 /** A resource as `type::name`, the way the dependency graph names it. */
@@ -114,7 +138,7 @@ export function keyOfUrn(urn: string): ResourceKey {
  * carried to the engine. The mock hook never sees them; the monitor's requests do
  * (`getDependenciesList`, `getParent`), so ordering (`dependsOn`) can be asserted offline.
  */
-export async function runStackWithGraph(stack: string, cfg: StackConfig = stackConfig(stack)): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
+export async function runStackWithGraph(stack: string, cfg: StackConfig = stackConfig(stack), stacks?: StackOutputsByName): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
   const graph = new Map<ResourceKey, Registration>();
   let result: RunResult | undefined;
   await jest.isolateModulesAsync(async () => {
@@ -131,7 +155,7 @@ export async function runStackWithGraph(stack: string, cfg: StackConfig = stackC
       return original.call(this, req, cb);
     };
     const { runProgram } = await import("../../tools/offline/run");
-    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg });
+    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
   });
   return { result: result!, graph };
 }

@@ -1,5 +1,6 @@
 import type { RunResult } from "../../tools/offline/run";
-import { runStack, setConfig, stackConfig, type K8sObject } from "../helpers/program";
+import { setConfig, stackConfig, type K8sObject } from "../helpers/program";
+import { runLayers, withIdentity } from "./harness";
 
 /** Kinds that exist only on one cloud: how that cloud provisions Ingress certificates. */
 const CERTIFICATE_KINDS = new Set(["ManagedCertificate"]);
@@ -53,13 +54,16 @@ describe("the same app on EKS and on GKE", () => {
   let gke: RunResult;
   beforeAll(async () => {
     // prod-gke's apps and teams, once on its GKE cluster and once on prod's EKS cluster.
-    const onGke = setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com");
-    const onEks = setConfig(stackConfig("prod-gke"), "blueprint:cluster", JSON.parse(stackConfig("prod").config["blueprint:cluster"]));
+    const gcp = withIdentity("prod-gke", "frontend", "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com");
+    const aws = withIdentity("prod-gke", "frontend", "arn:aws:iam::123456789012:role/shop-frontend");
+    const onGke = gcp.platform;
+    const onEks = setConfig(aws.platform, "blueprint:cluster", JSON.parse(stackConfig("prod.platform").config["blueprint:cluster"]));
     // prod-gke's teams name Google Groups: who may act as them on AWS is given per group, as production requires.
     const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Shop_*";
-    setConfig(onEks, "blueprint:cluster.aws.groupPrincipals", Object.fromEntries(["shop-maintainers", "shop-developers", "shop-support"].map((g) => [`${g}@example.com`, [sso]])));
-    setConfig(onEks, "blueprint:apps.frontend.cloudIdentity", "arn:aws:iam::123456789012:role/shop-frontend");
-    [gke, eks] = [await runStack("prod-gke", onGke), await runStack("prod-gke", onEks)];
+    setConfig(onEks, "blueprint:cluster.aws.groupPrincipals", Object.fromEntries(["shop-maintainers", "shop-developers", "shop-support", "payments-maintainers", "payments-developers", "payments-support"].map((g) => [`${g}@example.com`, [sso]])));
+    // Without a mirror, the cluster admits what it pulls from ghcr.io itself.
+    setConfig(onEks, "blueprint:policy.allowedRegistries", ["ghcr.io"]);
+    [gke, eks] = [await runLayers("prod-gke", onGke, gcp.team), await runLayers("prod-gke", onEks, aws.team)];
   });
 
   it("runs on the two clouds", () => {

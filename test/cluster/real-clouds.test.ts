@@ -4,9 +4,9 @@ import { placeholderProblems, validateCluster } from "../../config/cluster-rules
 import { clusterSchema } from "../../config/cluster";
 import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../config/kubernetes-versions";
 import { cloudInventory } from "../../tools/offline/cloud-state";
-import { getObject, runStack, setConfig, stackConfig } from "../helpers/program";
+import { asPlatform, getObject, platformOf, setConfig, stackConfig } from "../helpers/program";
 import { documentedLoadBalancerControllerPolicy } from "./fixtures/lbc-iam-policy";
-import { clusterHandle, ofType, one, registration, runFailing, runStackWithGraph, type Registration, type ResourceKey } from "./harness";
+import { clusterHandle, ofType, one, registration, runFailing, runStackWithGraph, type Registration, type ResourceKey, runLayers, withIdentity } from "./harness";
 
 type Inputs = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const inputs = (r: { inputs: Record<string, unknown> }) => r.inputs as Inputs;
@@ -21,10 +21,11 @@ function grants(policy: { Statement: readonly { Action: string | readonly string
 }
 
 /** Expects the stack to fail with a config error on `key` before any cloud resource. */
-async function refused(stack: string, edits: [string, unknown][], key: string, says: RegExp): Promise<void> {
+async function refused(env: string, edits: [string, unknown][], key: string, says: RegExp, layer = "platform"): Promise<void> {
+  const stack = `${env}.${layer}`;
   const cfg = stackConfig(stack);
   for (const [k, v] of edits) setConfig(cfg, k, v);
-  const { message, registered } = await runFailing(stack, cfg);
+  const { message, registered } = await runFailing(stack, cfg, layer === "platform" ? undefined : await platformOf(stack));
   expect(message.split("\n").find((l) => l.includes(`${key} `))).toMatch(says);
   expect(registered).toEqual([]);
 }
@@ -44,7 +45,7 @@ describe("the Load Balancer Controller's IAM policy", () => {
   });
 
   it("is the policy the controller's role carries, in the account's partition", async () => {
-    const prod = await runStack("prod");
+    const prod = await runLayers("prod");
     const inline = ofType(prod, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "blueprint-prod-load-balancer-controller")!;
     expect(JSON.parse(inputs(inline).policy)).toEqual(loadBalancerControllerPolicy("aws"));
     expect(JSON.stringify(loadBalancerControllerPolicy("aws-cn"))).not.toContain("arn:aws:");
@@ -53,22 +54,19 @@ describe("the Load Balancer Controller's IAM policy", () => {
 
 describe("ordering a real engine relies on", () => {
   let eks: { result: RunResult; graph: Map<ResourceKey, Registration> };
+  let eksTeam: { result: RunResult; graph: Map<ResourceKey, Registration> };
   let gke: { result: RunResult; graph: Map<ResourceKey, Registration> };
   beforeAll(async () => {
-    const eksCfg = setConfig(stackConfig("prod"), "blueprint:apps.frontend.releaseJob", { command: ["/bin/true"] });
-    setConfig(eksCfg, "blueprint:apps.frontend.egress", [{ cidrs: ["10.99.0.0/16"], ports: [{ port: 5432 }] }]);
-    eks = await runStackWithGraph("prod", eksCfg);
-    gke = await runStackWithGraph("prod-gke", setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", GSA));
-  });
-
-  it("creates every Ingress after the load balancer controller, and so deletes it before", () => {
-    const ingress = registration(eks.graph, "kubernetes:networking.k8s.io/v1:Ingress::frontend");
-    expect([...ingress.dependsOn]).toContain("kubernetes:helm.sh/v3:Release::blueprint-prod-load-balancer-controller");
+    eks = await runStackWithGraph("prod.platform");
+    const teamCfg = setConfig(stackConfig("prod.shop"), "blueprint:apps.frontend.releaseJob", { command: ["/bin/true"] });
+    setConfig(teamCfg, "blueprint:apps.frontend.egress", [{ cidrs: ["10.99.0.0/16"], ports: [{ port: 5432 }] }]);
+    eksTeam = await runStackWithGraph("prod.shop", teamCfg, asPlatform(eks.result));
+    gke = await runStackWithGraph("prod-gke.platform", withIdentity("prod-gke", "frontend", GSA).platform);
   });
 
   it("carries what Ingresses depend on in the cluster handle", async () => {
-    expect((await clusterHandle("prod")).handle.ingress.dependsOn).toHaveLength(1);
-    expect((await clusterHandle("prod-gke")).handle.ingress.dependsOn).toEqual([]);
+    expect((await clusterHandle("prod.platform")).handle.ingress.dependsOn).toHaveLength(1);
+    expect((await clusterHandle("prod-gke.platform")).handle.ingress.dependsOn).toEqual([]);
   });
 
   it("binds a Workload Identity member only after the GKE cluster (and so its identity pool) exists", () => {
@@ -84,16 +82,16 @@ describe("ordering a real engine relies on", () => {
   });
 
   it("selects the release Job's pods as well as the app's with the egress policy", () => {
-    const policy = eks.result.objects.find((o) => o.kind === "NetworkPolicy" && (o.metadata as { name: string }).name === "frontend-egress") as Inputs;
-    const job = eks.result.objects.find((o) => o.kind === "Job") as Inputs;
-    const deployment = eks.result.objects.find((o) => o.kind === "Deployment" && (o.metadata as { name: string }).name === "frontend") as Inputs;
+    const policy = eksTeam.result.objects.find((o) => o.kind === "NetworkPolicy" && (o.metadata as { name: string }).name === "frontend-egress") as Inputs;
+    const job = eksTeam.result.objects.find((o) => o.kind === "Job") as Inputs;
+    const deployment = eksTeam.result.objects.find((o) => o.kind === "Deployment" && (o.metadata as { name: string }).name === "frontend") as Inputs;
     for (const pods of [job.spec.template.metadata.labels, deployment.spec.template.metadata.labels]) expect(pods).toMatchObject(policy.spec.podSelector.matchLabels);
     expect(policy.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: "10.99.0.0/16" } }], ports: [{ port: 5432, protocol: "TCP" }] });
   });
 
   it("lets an app's release Job and pods start only once their egress is allowed", () => {
-    expect([...registration(eks.graph, "blueprint:k8s:AdminJob::frontend").dependsOn]).toContain("kubernetes:networking.k8s.io/v1:NetworkPolicy::frontend");
-    expect([...registration(eks.graph, "blueprint:k8s:Workload::frontend").dependsOn]).toContain("kubernetes:networking.k8s.io/v1:NetworkPolicy::frontend");
+    expect([...registration(eksTeam.graph, "blueprint:k8s:AdminJob::frontend").dependsOn]).toContain("kubernetes:networking.k8s.io/v1:NetworkPolicy::frontend");
+    expect([...registration(eksTeam.graph, "blueprint:k8s:Workload::frontend").dependsOn]).toContain("kubernetes:networking.k8s.io/v1:NetworkPolicy::frontend");
   });
 });
 
@@ -103,7 +101,7 @@ describe("Kubernetes versions", () => {
     : { cloud, kubernetesVersion: version, extendedSupport: over.extendedSupport, gcp: { project: "my-project-1", region: "europe-west1", zones: ["europe-west1-b", "europe-west1-c"], nodePools: { g: { minSize: 1, maxSize: 3 } }, ...over.gcp } });
   const versionProblems = (c: ReturnType<typeof cluster>, now = NOW) => validateCluster(c, { production: false, now }).filter((p) => p.key.endsWith("kubernetesVersion") || p.key.endsWith("releaseChannel"));
 
-  const shipped = () => ["dev", "staging", "prod", "prod-gke", "local"].map((stack) => [stack, JSON.parse(stackConfig(stack).config["blueprint:cluster"])] as const);
+  const shipped = () => ["dev", "staging", "prod", "prod-gke", "local"].map((env) => [env, JSON.parse(stackConfig(`${env}.platform`).config["blueprint:cluster"])] as const);
 
   it("ships a minor in standard support on every cloud as of 2026-11-29", () => {
     for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, NOW)]).toEqual([stack, "standard"]);
@@ -167,8 +165,8 @@ describe("Kubernetes versions", () => {
 
   it("refuses an EKS stack on a minor past standard support before any resource, and pays for extended support only when told", async () => {
     await refused("prod", [["blueprint:cluster.kubernetesVersion", "1.33"]], "blueprint:cluster.kubernetesVersion", /past its end of standard support on EKS/);
-    const cfg = setConfig(setConfig(stackConfig("dev"), "blueprint:cluster.kubernetesVersion", "1.33"), "blueprint:cluster.extendedSupport", true);
-    const dev = await runStack("dev", cfg);
+    const cfg = setConfig(setConfig(stackConfig("dev.platform"), "blueprint:cluster.kubernetesVersion", "1.33"), "blueprint:cluster.extendedSupport", true);
+    const dev = await runLayers("dev", cfg);
     expect(inputs(one(dev, "aws:eks/cluster:Cluster")).upgradePolicy).toEqual({ supportType: "EXTENDED" });
     const ca = ofType(dev, "kubernetes:helm.sh/v3:Release").map(inputs).find((r) => r.chart === "cluster-autoscaler")!;
     expect(ca.values.image.tag).toBe("v1.33.0");
@@ -178,11 +176,11 @@ describe("Kubernetes versions", () => {
 
 describe("egress", () => {
   it("lets an app reach the CIDRs and ports it lists, never link-local metadata", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:apps.backend.egress", [
+    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:apps.backend.egress", [
       { cidrs: ["10.99.0.0/16"], ports: [{ port: 5432 }] },
       { cidrs: ["0.0.0.0/0"], ports: [{ port: 443 }] },
     ]);
-    const np = getObject(await runStack("dev", cfg), "NetworkPolicy", "shop/backend-egress") as unknown as { spec: Inputs };
+    const np = getObject(await runLayers("dev", stackConfig("dev.platform"), cfg), "NetworkPolicy", "shop/backend-egress") as unknown as { spec: Inputs };
     expect(np.spec.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "backend", "app.kubernetes.io/part-of": "shop" } });
     expect(np.spec.policyTypes).toEqual(["Egress"]);
     expect(np.spec.egress).toEqual([
@@ -192,21 +190,23 @@ describe("egress", () => {
   });
 
   it("refuses a link-local egress CIDR", () =>
-    refused("dev", [["blueprint:apps.backend.egress", [{ cidrs: ["169.254.169.254/32"], ports: [{ port: 80 }] }]]], "blueprint:apps.backend.egress.0.cidrs", /must not be link-local/));
+    refused("dev", [["blueprint:apps.backend.egress", [{ cidrs: ["169.254.169.254/32"], ports: [{ port: 80 }] }]]], "blueprint:apps.backend.egress.0.cidrs", /must not be link-local/, "shop"));
 
   it("opens HTTPS to public addresses for an app with an IAM role (STS and AWS APIs)", async () => {
-    const np = getObject(await runStack("dev", setConfig(stackConfig("dev"), "blueprint:apps.frontend.cloudIdentity", ROLE)), "NetworkPolicy", "shop/frontend-egress") as unknown as { spec: Inputs };
+    const { platform, team } = withIdentity("dev", "frontend", ROLE);
+    const np = getObject(await runLayers("dev", platform, team), "NetworkPolicy", "shop/frontend-egress") as unknown as { spec: Inputs };
     expect(np.spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: [{ protocol: "TCP", port: 443 }] }]);
   });
 
   it("opens the GKE metadata server and Google APIs for an app with a Google service account", async () => {
-    const np = getObject(await runStack("prod-gke", setConfig(stackConfig("prod-gke"), "blueprint:apps.frontend.cloudIdentity", GSA)), "NetworkPolicy", "shop/frontend-egress") as unknown as { spec: Inputs };
+    const { platform, team } = withIdentity("prod-gke", "frontend", GSA);
+    const np = getObject(await runLayers("prod-gke", platform, team), "NetworkPolicy", "shop/frontend-egress") as unknown as { spec: Inputs };
     const to = np.spec.egress.map((r: Inputs) => `${r.to[0].ipBlock.cidr}:${r.ports[0].port}`);
     expect(to).toEqual(["169.254.169.254/32:80", "169.254.169.252/32:988", "0.0.0.0/0:443"]);
   });
 
   it("adds no egress policy to an app that asks for none", async () => {
-    expect((await runStack("dev")).objects.filter((o) => (o.metadata as { name: string }).name.endsWith("-egress"))).toEqual([]);
+    expect((await runLayers("dev")).objects.filter((o) => (o.metadata as { name: string }).name.endsWith("-egress"))).toEqual([]);
   });
 });
 
@@ -222,7 +222,7 @@ describe("zone spread in production", () => {
   });
 
   it("puts each production node group in one zone's subnet", async () => {
-    const prod = await runStack("prod");
+    const prod = await runLayers("prod");
     const subnets = ofType(prod, "aws:eks/nodeGroup:NodeGroup").map((g) => inputs(g).subnetIds);
     expect(subnets.map((s) => s.length)).toEqual([1, 1, 1]);
     expect(new Set(subnets.flat()).size).toBe(3);
@@ -234,10 +234,10 @@ describe("zone spread in production", () => {
 
 describe("team roles on EKS", () => {
   it("require explicit principals in production", () =>
-    refused("prod", [["blueprint:cluster.aws.groupPrincipals", {}]], "blueprint:cluster.aws.groupPrincipals", /must name who may act as "shop-maintainers", "shop-developers", "shop-support" in a production environment/));
+    refused("prod", [["blueprint:cluster.aws.groupPrincipals", {}]], "blueprint:cluster.aws.groupPrincipals", /must name who may act as "shop-maintainers", "shop-developers", "shop-support", "payments-maintainers", "payments-developers", "payments-support" in a production environment/));
 
   it("trust only the listed principals of the account in production", async () => {
-    const prod = await runStack("prod");
+    const prod = await runLayers("prod");
     const role = ofType(prod, "aws:iam/role:Role").find((r) => r.name === "blueprint-prod-group-shop-maintainers")!;
     const trust = JSON.parse(inputs(role).assumeRolePolicy);
     expect(trust.Statement[0].Condition).toEqual({ ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_ShopMaintainers_*"] } });
@@ -252,7 +252,7 @@ describe("load balancing", () => {
   let gke: RunResult;
   let eks: RunResult;
   beforeAll(async () => {
-    [gke, eks] = [await runStack("prod-gke"), await runStack("prod")];
+    [gke, eks] = [await runLayers("prod-gke"), await runLayers("prod")];
   });
 
   it("makes container-native load balancing explicit on GKE Services behind an Ingress", () => {
@@ -270,8 +270,8 @@ describe("load balancing", () => {
     const annotations = getObject(eks, "Ingress", "shop/frontend").metadata.annotations!;
     expect(annotations).toMatchObject({ "alb.ingress.kubernetes.io/healthcheck-path": "/readyz" });
     expect(annotations["alb.ingress.kubernetes.io/healthcheck-port"]).toBeUndefined();
-    const cfg = setConfig(stackConfig("prod"), "blueprint:apps.frontend.probes.readiness", { path: "/ready", port: 9797 });
-    expect(getObject(await runStack("prod", cfg), "Ingress", "shop/frontend").metadata.annotations).toMatchObject({
+    const cfg = setConfig(stackConfig("prod.shop"), "blueprint:apps.frontend.probes.readiness", { path: "/ready", port: 9797 });
+    expect(getObject(await runLayers("prod", stackConfig("prod.platform"), cfg), "Ingress", "shop/frontend").metadata.annotations).toMatchObject({
       "alb.ingress.kubernetes.io/healthcheck-path": "/ready",
       "alb.ingress.kubernetes.io/healthcheck-port": "9797",
     });
@@ -282,25 +282,27 @@ describe("what a careful team changes", () => {
   let prod: RunResult;
   let gke: RunResult;
   beforeAll(async () => {
-    [prod, gke] = [await runStack("prod"), await runStack("prod-gke")];
+    [prod, gke] = [await runLayers("prod"), await runLayers("prod-gke")];
   });
 
   it("resolves EKS add-on versions per Kubernetes minor unless pinned", async () => {
     const versions = (r: RunResult) => Object.fromEntries(ofType(r, "aws:eks/addon:Addon").map((a) => [inputs(a).addonName, inputs(a).addonVersion]));
     const now = versions(prod);
     expect(Object.values(now).every((v) => /^v\d+\.\d+\.\d+-eksbuild\.\d+$/.test(String(v)))).toBe(true);
-    const older = versions(await runStack("dev", setConfig(setConfig(stackConfig("dev"), "blueprint:cluster.kubernetesVersion", "1.35"), "blueprint:cluster.aws.addonVersions", { "vpc-cni": "v1.20.0-eksbuild.1" })));
+    const older = versions(await runLayers("dev", setConfig(setConfig(stackConfig("dev.platform"), "blueprint:cluster.kubernetesVersion", "1.35"), "blueprint:cluster.aws.addonVersions", { "vpc-cni": "v1.20.0-eksbuild.1" })));
     expect(older["vpc-cni"]).toBe("v1.20.0-eksbuild.1");
     expect(older.coredns).not.toBe(now.coredns);
   });
 
   it("identifies the cluster to the Kubernetes provider, and lets non-production providers skip unreachable clusters", async () => {
-    const provider = (r: RunResult) => inputs(one(r, "pulumi:providers:kubernetes"));
+    const provider = (r: RunResult) => inputs(ofType(r, "pulumi:providers:kubernetes")[0]);
     expect(provider(prod).clusterIdentifier).toBe(one(prod, "aws:eks/cluster:Cluster").state.arn);
     // Provider inputs reach the engine as strings.
     expect(String(provider(prod).deleteUnreachable)).toBe("false");
     expect(provider(gke).clusterIdentifier).toBe("blueprint-prod-gke-gke-id");
-    expect(String(provider(await runStack("dev")).deleteUnreachable)).toBe("true");
+    expect(String(provider(await runLayers("dev")).deleteUnreachable)).toBe("true");
+    // The team stack's provider names the same cluster, from the contract.
+    expect(inputs(ofType(prod, "pulumi:providers:kubernetes")[1]).clusterIdentifier).toBe(one(prod, "aws:eks/cluster:Cluster").state.arn);
   });
 
   it("auto-names GKE key rings and keys, which outlive a destroy, and name-prefixes node pools", () => {
@@ -328,21 +330,21 @@ describe("what a careful team changes", () => {
     const isDefault = (r: RunResult) => getObject(r, "StorageClass", "app-storage").metadata.annotations?.["storageclass.kubernetes.io/is-default-class"];
     expect(isDefault(prod)).toBe("true");
     expect(isDefault(gke)).toBe("true");
-    expect(isDefault(await runStack("local"))).toBeUndefined();
+    expect(isDefault(await runLayers("local"))).toBeUndefined();
   });
 
   it("exports no kubeconfig for an existing cluster reached through a context, rather than an empty one", async () => {
-    expect((await runStack("local")).outputs.kubeconfig).toBeNull();
+    expect((await runLayers("local")).outputs.kubeconfig).toBeNull();
   });
 
   it("scans every image of the registry mirror: Inspector on ECR, Artifact Analysis on GKE", async () => {
     const mirror = { upstream: "ghcr.io", credentialArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/ghcr-AbCdEf" };
-    const { resources } = await clusterHandle("dev", setConfig(stackConfig("dev"), "blueprint:cluster.aws.registryMirror", mirror));
+    const { resources } = await clusterHandle("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:cluster.aws.registryMirror", mirror));
     expect(resources.find((r) => r.type === "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")?.inputs).toEqual({
       scanType: "ENHANCED",
       rules: [{ scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: "ghcr/*", filterType: "WILDCARD" }] }],
     });
-    const off = await clusterHandle("dev", setConfig(stackConfig("dev"), "blueprint:cluster.aws.registryMirror", { ...mirror, scanning: "NONE" }));
+    const off = await clusterHandle("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:cluster.aws.registryMirror", { ...mirror, scanning: "NONE" }));
     expect(off.resources.some((r) => r.type.startsWith("aws:ecr/registryScanning"))).toBe(false);
     expect(inputs(one(gke, "gcp:projects/service:Service"))).toMatchObject({ service: "containerscanning.googleapis.com", disableOnDestroy: false });
     expect(inputs(one(gke, "gcp:artifactregistry/repository:Repository")).vulnerabilityScanningConfig).toEqual({ enablementConfig: "INHERITED" });
@@ -351,22 +353,22 @@ describe("what a careful team changes", () => {
 
 describe("placeholders", () => {
   it("are accepted by the offline render and refused by a real deployment, saying what to replace", async () => {
-    expect((await clusterHandle("prod-gke")).handle.cloud).toBe("gcp");
-    await expect(clusterHandle("prod-gke", stackConfig("prod-gke"), { offline: false })).rejects.toThrow(/blueprint:cluster.gcp.project is the example project "acme-blueprint-prod": replace it with your project id/);
+    expect((await clusterHandle("prod-gke.platform")).handle.cloud).toBe("gcp");
+    await expect(clusterHandle("prod-gke.platform", stackConfig("prod-gke.platform"), { offline: false })).rejects.toThrow(/blueprint:cluster.gcp.project is the example project "acme-blueprint-prod": replace it with your project id/);
   });
 
   it("name every stand-in value of a shipped stack", () => {
-    const cluster = clusterSchema.parse(JSON.parse(stackConfig("prod").config["blueprint:cluster"]));
-    const keys = placeholderProblems(cluster, { production: true, apps: { frontend: { ingress: { host: "shop.example.com" } } } }).map((p) => p.key);
-    expect(keys).toEqual(expect.arrayContaining(["blueprint:cluster.aws.publicAccessCidrs", "blueprint:cluster.aws.groupPrincipals.shop-maintainers", "blueprint:apps.frontend.ingress.host"]));
-    const own = clusterSchema.parse({ ...JSON.parse(stackConfig("dev").config["blueprint:cluster"]), aws: { region: "eu-west-1", publicAccessCidrs: ["198.18.0.0/24"], nodeGroups: { g: { instanceTypes: ["m7i.large"], minSize: 1, maxSize: 2 } } } });
+    const cluster = clusterSchema.parse(JSON.parse(stackConfig("prod.platform").config["blueprint:cluster"]));
+    const keys = placeholderProblems(cluster, { production: true, hosts: [["blueprint:teams.shop.hosts", "shop.example.com"]] }).map((p) => p.key);
+    expect(keys).toEqual(expect.arrayContaining(["blueprint:cluster.aws.publicAccessCidrs", "blueprint:cluster.aws.groupPrincipals.shop-maintainers", "blueprint:teams.shop.hosts"]));
+    const own = clusterSchema.parse({ ...JSON.parse(stackConfig("dev.platform").config["blueprint:cluster"]), aws: { region: "eu-west-1", publicAccessCidrs: ["198.18.0.0/24"], nodeGroups: { g: { instanceTypes: ["m7i.large"], minSize: 1, maxSize: 2 } } } });
     expect(placeholderProblems(own)).toEqual([]);
   });
 });
 
 describe("the render's record of cloud changes", () => {
   it("lists every cloud resource with its inputs and every Helm release with chart, version and values, secrets redacted", async () => {
-    const prod = await runStack("prod");
+    const prod = await runLayers("prod");
     const inv = cloudInventory(prod.resources);
     const cluster = inv.cloudResources.find((r) => r.type === "aws:eks/cluster:Cluster")!;
     expect((cluster.inputs as Inputs).version).toBe("1.36");
@@ -378,8 +380,8 @@ describe("the render's record of cloud changes", () => {
   });
 
   it("differs between two renders in exactly what changed in the cloud", async () => {
-    const a = cloudInventory((await runStack("dev")).resources);
-    const b = cloudInventory((await runStack("dev", setConfig(stackConfig("dev"), "blueprint:cluster.aws.logRetentionDays", 7))).resources);
+    const a = cloudInventory((await runLayers("dev")).resources);
+    const b = cloudInventory((await runLayers("dev", setConfig(stackConfig("dev.platform"), "blueprint:cluster.aws.logRetentionDays", 7))).resources);
     const changed = a.cloudResources.filter((r, i) => JSON.stringify(r) !== JSON.stringify(b.cloudResources[i])).map((r) => r.type);
     expect(changed).toEqual(["aws:cloudwatch/logGroup:LogGroup"]);
   });

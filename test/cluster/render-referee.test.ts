@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { PROJECT_DIR, shippedStacks } from "../helpers/program";
+import { PROJECT_DIR, shippedEnvironments, teamStacksOf } from "../helpers/program";
 
 const run = promisify(execFile);
 const REFEREE = path.resolve(PROJECT_DIR, "../shared/referee/run");
@@ -13,22 +13,24 @@ const haveReferee = fs.existsSync(REFEREE);
 if (!haveReferee && process.env.CI !== "true") console.log(`referee tests skipped: ${REFEREE} not found; under CI=true they fail instead`);
 const describeWithReferee = haveReferee || process.env.CI === "true" ? describe : describe.skip;
 
-describeWithReferee("every shipped stack, rendered as `npm run render` does", () => {
+describeWithReferee("every shipped environment, rendered as `npm run render` does", () => {
   let out: string;
   beforeAll(() => {
     out = fs.mkdtempSync(path.join(os.tmpdir(), "render-cluster-"));
   });
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
-  it.each(shippedStacks())("%s renders and the Polaris referee finds no danger", async (stack) => {
-    const render = await run("npm", ["run", "-s", "render", "--", stack, "--out", out], { cwd: PROJECT_DIR, timeout: 90_000 });
-    expect(render.stdout).toContain(`stack ${stack}:`);
-    const summary = JSON.parse(fs.readFileSync(path.join(out, `${stack}.stack.json`), "utf8")) as { outputs: { cloud: string }; cloudResources: unknown[] };
+  it.each(shippedEnvironments())("%s renders, and the Polaris referee finds no danger in its platform or any team stack", async (env) => {
+    const render = await run("npm", ["run", "-s", "render", "--", env, "--out", out], { cwd: PROJECT_DIR, timeout: 120_000 });
+    const layers = ["platform", ...teamStacksOf(env).map((s) => s.slice(env.length + 1))];
+    for (const layer of layers) expect(render.stdout).toContain(`stack ${env}.${layer}:`);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, env, `${env}.platform.stack.json`), "utf8")) as { outputs: { cloud: string }; cloudResources: unknown[] };
     expect(["aws", "gcp", "existing"]).toContain(summary.outputs.cloud);
     if (summary.outputs.cloud !== "existing") expect(summary.cloudResources.length).toBeGreaterThan(10);
-    const { stdout } = await run(REFEREE, [path.join(out, stack), "--json"], { cwd: PROJECT_DIR, timeout: 120_000 });
-    const report = JSON.parse(stdout) as { summary: { objects: number; danger: number } };
-    expect(report.summary.objects).toBeGreaterThan(10);
-    expect(report.summary.danger).toBe(0);
+    for (const layer of layers) {
+      const { stdout } = await run(REFEREE, [path.join(out, env, layer), "--json"], { cwd: PROJECT_DIR, timeout: 120_000 });
+      const report = JSON.parse(stdout) as { summary: { objects: number; danger: number } };
+      expect({ layer, objects: report.summary.objects > 3, danger: report.summary.danger }).toEqual({ layer, objects: true, danger: 0 });
+    }
   });
 });

@@ -5,7 +5,8 @@ import { setConfig, stackConfig } from "../helpers/program";
 import { runFailing } from "./harness";
 
 /** Expects the stack's render to fail with a config error naming `key`, before any cloud resource. */
-async function expectConfigError(stack: string, edits: [string, unknown][], key: string, says: RegExp, allowProviders = false): Promise<void> {
+async function expectConfigError(env: string, edits: [string, unknown][], key: string, says: RegExp, allowProviders = false): Promise<void> {
+  const stack = `${env}.platform`;
   const cfg = stackConfig(stack);
   for (const [k, v] of edits) setConfig(cfg, k, v);
   const { message, registered } = await runFailing(stack, cfg);
@@ -79,22 +80,22 @@ describe("bad cluster config is refused before any resource, naming the key", ()
   it("team groups on GKE without the RBAC security group", () =>
     expectConfigError("prod-gke", [["blueprint:cluster.gcp.rbacSecurityGroup", undefined]], "blueprint:cluster.gcp.rbacSecurityGroup", /gke-security-groups@<domain>/));
 
-  it("a Google service account as an app's identity on EKS", () =>
-    expectConfigError("dev", [["blueprint:apps.frontend.cloudIdentity", "web@acme-blueprint-prod.iam.gserviceaccount.com"]], "blueprint:apps.frontend.cloudIdentity", /IAM role ARN/));
+  it("a Google service account as a team's identity on EKS", () =>
+    expectConfigError("dev", [["blueprint:teams.shop.identities", { web: { cloudIdentity: "web@acme-blueprint-prod.iam.gserviceaccount.com", serviceAccounts: ["frontend"] } }]], "blueprint:teams.shop.identities.web.cloudIdentity", /IAM role ARN/));
 
-  it("an IAM role as an app's identity on GKE", () =>
-    expectConfigError("prod-gke", [["blueprint:apps.frontend.cloudIdentity", "arn:aws:iam::123456789012:role/web"]], "blueprint:apps.frontend.cloudIdentity", /Google service account email/));
+  it("an IAM role as a team's identity on GKE", () =>
+    expectConfigError("prod-gke", [["blueprint:teams.shop.identities", { web: { cloudIdentity: "arn:aws:iam::123456789012:role/web", serviceAccounts: ["frontend"] } }]], "blueprint:teams.shop.identities.web.cloudIdentity", /Google service account email/));
 
   it("an ECR mirror of ghcr.io without upstream credentials", () =>
     expectConfigError("dev", [["blueprint:cluster.aws.registryMirror", { upstream: "ghcr.io" }]], "blueprint:cluster.aws.registryMirror.credentialArn", /is required for ghcr.io/));
 
   it("reports every cluster problem of a stack together", async () => {
-    const cfg = stackConfig("dev");
+    const cfg = stackConfig("dev.platform");
     setConfig(cfg, "blueprint:cluster.aws.zones", 1);
     setConfig(cfg, "blueprint:cluster.aws.serviceCidr", "10.10.0.0/16");
     setConfig(cfg, "blueprint:cluster.aws.nodeGroups.general.minSize", 20);
-    const { message } = await runFailing("dev", cfg);
-    expect(message).toMatch(/^3 configuration problems in stacks\/Pulumi.dev.yaml/);
+    const { message } = await runFailing("dev.platform", cfg);
+    expect(message).toMatch(/^3 configuration problems in stacks\/Pulumi\.dev\.platform\.yaml/);
   });
 });
 

@@ -1,14 +1,16 @@
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { execKubeconfig, awsExec } from "../../components/cluster/kubeconfig";
-import { PROJECT_DIR, runStack, setConfig, shippedStacks, stackConfig } from "../helpers/program";
+import { PROJECT_DIR, platformOf, runStack, setConfig, shippedStacks, stackConfig } from "../helpers/program";
 import { one, unsecret } from "./harness";
 
 const run = promisify(execFile);
 
 describe("the cluster seam", () => {
-  it.each(shippedStacks())("%s: every Kubernetes resource, Helm releases included, uses the cluster's one provider", async (stack) => {
+  it.each(shippedStacks().filter((s) => s.endsWith(".platform")))("%s: every Kubernetes resource, Helm releases included, uses the cluster's one provider", async (stack) => {
     const result = await runStack(stack);
     const providers = result.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
     expect(providers).toHaveLength(1);
@@ -21,10 +23,21 @@ describe("the cluster seam", () => {
     expect([...refs][0]).toMatch(new RegExp(`\\$pulumi:providers:kubernetes::${clusterName}-k8s::${clusterName}-k8s-id$`));
   });
 
+  it.each(shippedStacks().filter((s) => !s.endsWith(".platform")))("%s: every Kubernetes object uses the team's one provider, built from the contract", async (stack) => {
+    const result = await runStack(stack);
+    const providers = result.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    expect(providers).toHaveLength(1);
+    const contract = (await platformOf(stack))[`${stack.split(".")[0]}.platform`].outputs.contract as Record<string, { clusterIdentifier: string; namespace: string }>;
+    const team = contract[stack.split(".")[1]];
+    expect(providers[0].inputs).toMatchObject({ clusterIdentifier: team.clusterIdentifier, namespace: team.namespace });
+    const kube = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(new Set(kube.map((r) => r.provider))).toEqual(new Set([expect.stringMatching(/\$pulumi:providers:kubernetes::k8s::k8s-id$/)]));
+  });
+
   it.each([
-    ["prod-gke", { aws: false, gcp: true }],
-    ["prod", { aws: true, gcp: false }],
-    ["local", { aws: false, gcp: false }],
+    ["prod-gke.platform", { aws: false, gcp: true }],
+    ["prod.platform", { aws: true, gcp: false }],
+    ["local.platform", { aws: false, gcp: false }],
   ])("a run of %s loads only its own cloud's SDK", async (stack, expected) => {
     const script = path.join(__dirname, "fixtures", "loaded-sdks.ts");
     const { stdout } = await run(process.execPath, ["--import", "tsx", script, stack], { cwd: PROJECT_DIR, timeout: 60_000 });
@@ -34,9 +47,19 @@ describe("the cluster seam", () => {
     expect(loaded.resources).toBeGreaterThan(20);
   });
 
+  it.each(["prod.shop", "prod-gke.payments"])("a run of the team stack %s loads no cloud SDK and no cluster code", async (stack) => {
+    const outputs = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "platform-outputs-")), "platform.json");
+    fs.writeFileSync(outputs, JSON.stringify(await platformOf(stack)));
+    const script = path.join(__dirname, "fixtures", "loaded-sdks.ts");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", script, stack, outputs], { cwd: PROJECT_DIR, timeout: 60_000 });
+    const loaded = JSON.parse(stdout.trim().split("\n").pop()!) as { aws: boolean; gcp: boolean; kubernetes: boolean; clusterCode: boolean; resources: number };
+    expect(loaded).toMatchObject({ aws: false, gcp: false, clusterCode: false, kubernetes: true });
+    expect(loaded.resources).toBeGreaterThan(5);
+  });
+
   it("keeps the kubeconfig text identical between updates, so the provider never replaces resources", async () => {
     const kubeconfig = async (stack: string) => unsecret(one(await runStack(stack), "pulumi:providers:kubernetes").inputs.kubeconfig);
-    for (const stack of ["prod", "prod-gke"]) {
+    for (const stack of ["prod.platform", "prod-gke.platform"]) {
       const [a, b] = [await kubeconfig(stack), await kubeconfig(stack)];
       expect(typeof a).toBe("string");
       expect(b).toBe(a);
@@ -51,19 +74,22 @@ describe("the cluster seam", () => {
   });
 
   it("reaches the local kind cluster through the named context of the ambient kubeconfig", async () => {
-    const result = await runStack("local");
+    const result = await runStack("local.platform");
     const provider = one(result, "pulumi:providers:kubernetes").inputs;
     expect(provider.context).toBe("kind-blueprint");
+    const team = one(await runStack("local.shop"), "pulumi:providers:kubernetes").inputs;
+    expect(team.context).toBe("kind-blueprint");
+    expect(team.kubeconfig).toBeUndefined();
     expect(provider.kubeconfig).toBeUndefined();
     expect(result.outputs.cloud).toBe("existing");
     expect(result.resources.some((r) => r.type.startsWith("aws:") || r.type.startsWith("gcp:"))).toBe(false);
   });
 
   it("uses the secret kubeconfig of an existing cluster without a context, keeping it secret", async () => {
-    const cfg = setConfig(stackConfig("local"), "blueprint:cluster.existing.context", undefined);
+    const cfg = setConfig(stackConfig("local.platform"), "blueprint:cluster.existing.context", undefined);
     cfg.config["blueprint:kubeconfig"] = "apiVersion: v1\nkind: Config\n";
     cfg.secretKeys.push("blueprint:kubeconfig");
-    const provider = one(await runStack("local", cfg), "pulumi:providers:kubernetes").inputs;
+    const provider = one(await runStack("local.platform", cfg), "pulumi:providers:kubernetes").inputs;
     expect(provider.context).toBeUndefined();
     expect(provider.kubeconfig).not.toBe("apiVersion: v1\nkind: Config\n");
     expect(unsecret(provider.kubeconfig)).toBe("apiVersion: v1\nkind: Config\n");

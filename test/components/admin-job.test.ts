@@ -29,8 +29,8 @@ describe("AdminJob", () => {
   });
 
   it("runs in a stack with the digest the Deployment runs, and is renamed by a new release", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
-    const first = await runStack("dev", cfg);
+    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
+    const first = await runStack("dev.shop", cfg);
     const job = [...byKind(first, "Job").values()];
     expect(job).toHaveLength(1);
     const deploymentImage = (byKind(first, "Deployment").get("shop/backend")!.spec as { template: JobPod }).template.spec.containers[0].image;
@@ -40,7 +40,7 @@ describe("AdminJob", () => {
     const jobLabels = (job[0].spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
     expect(Object.entries(selector).every(([k, v]) => jobLabels[k] === v)).toBe(false);
     expect(jobLabels["app.kubernetes.io/instance"]).toBe("backend-admin");
-    const next = await runStack("dev", setConfig(cfg, "blueprint:release.images.podinfo", `ghcr.io/stefanprodan/podinfo@sha256:${"d".repeat(64)}`));
+    const next = await runStack("dev.shop", setConfig(cfg, "blueprint:release.images.podinfo", `ghcr.io/stefanprodan/podinfo@sha256:${"d".repeat(64)}`));
     expect([...byKind(next, "Job").keys()]).not.toEqual([...byKind(first, "Job").keys()]);
   });
 });

@@ -1,5 +1,5 @@
 import { admissionFailures, podFromTemplate, type AdmissionSpec } from "../helpers/cel";
-import { byKind, getObject, runComponents, runStack, runStackError, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
+import { asPlatform, byKind, getObject, runComponents, runEnvironment, runStack, runStackError, setConfig, shippedEnvironments, stackConfig, type K8sObject } from "../helpers/program";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const ALLOWED = ["ghcr.io", "europe-west1-docker.pkg.dev/acme/ghcr"];
@@ -124,15 +124,16 @@ describe("AdmissionPolicy", () => {
 });
 
 describe("the admission policy of each shipped stack", () => {
-  it.each(shippedStacks())("%s: binds the team namespaces and admits every pod its workloads create", async (stack) => {
-    const result = await runStack(stack);
-    const objects = result.objects as K8sObject[];
-    const teams = [...byKind(result, "Namespace").keys()];
+  it.each(shippedEnvironments())("%s: binds the team namespaces and admits every pod the team stacks' workloads create", async (env) => {
+    const { platform, teams: teamRuns } = await runEnvironment(env);
+    const objects = platform.objects as K8sObject[];
+    const teams = [...byKind(platform, "Namespace").keys()];
+    expect([...teams].sort()).toEqual(["payments", "shop"]);
     expect(bindingValues(objects, "blueprint-team-images")).toEqual(teams);
     expect(bindingValues(objects, "blueprint-team-pod-security")).toEqual(teams);
     const spec = allPolicies(objects);
     expect(spec.validations.length).toBe(11);
-    const workloads = [...byKind(result, "Deployment").values(), ...byKind(result, "Job").values()];
+    const workloads = Object.values(teamRuns).flatMap((r) => [...byKind(r, "Deployment").values(), ...byKind(r, "Job").values()]);
     expect(workloads.length).toBeGreaterThan(0);
     for (const w of workloads) {
       expect(admissionFailures(spec, w)).toEqual([]);
@@ -141,20 +142,20 @@ describe("the admission policy of each shipped stack", () => {
   });
 
   it("allows only the mirror on a cluster that pulls through one, and the release's registry elsewhere", async () => {
-    const gke = imagePolicy((await runStack("prod-gke")).objects as K8sObject[]);
+    const gke = imagePolicy((await runStack("prod-gke.platform")).objects as K8sObject[]);
     expect(gke.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr");
     const upstream = { apiVersion: "v1", kind: "Pod", metadata: { name: "x" }, spec: { ...(goodPod().spec as object) } } as K8sObject;
     expect(admissionFailures(specOf(gke), upstream)).toEqual([expect.stringMatching(/allowed registry/)]);
-    const dev = imagePolicy((await runStack("dev")).objects as K8sObject[]);
+    const dev = imagePolicy((await runStack("dev.platform")).objects as K8sObject[]);
     expect(dev.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io");
   });
 
   it("admits a release Job's pods, and adds the registries of blueprint:policy.allowedRegistries", async () => {
-    let cfg = setConfig(stackConfig("dev"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
-    cfg = setConfig(cfg, "blueprint:policy", { allowedRegistries: ["registry.example.com/platform"] });
-    const result = await runStack("dev", cfg);
-    const policy = getObject(result, "ValidatingAdmissionPolicy", "blueprint-team-images");
+    const platform = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:policy", { allowedRegistries: ["ghcr.io", "registry.example.com/platform"] }));
+    const policy = getObject(platform, "ValidatingAdmissionPolicy", "blueprint-team-images");
     expect(policy.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io,registry.example.com/platform");
+    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
+    const result = await runStack("dev.shop", cfg, { stacks: asPlatform(platform) });
     const job = [...byKind(result, "Job").values()][0];
     expect(admissionFailures(specOf(policy), podFromTemplate(job))).toEqual([]);
     const platformImage = edited((s) => { s.containers[0].image = `registry.example.com/platform/tool@${DIGEST}`; });
@@ -162,15 +163,14 @@ describe("the admission policy of each shipped stack", () => {
   });
 
   it("leaves Pod Security to the namespace's own level for a team configured baseline, but still checks its images", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:teams.shop.podSecurity", "baseline");
-    const objects = (await runStack("dev", cfg)).objects as K8sObject[];
-    expect(bindingValues(objects, "blueprint-team-images")).toEqual(["shop"]);
-    expect(policyNamed(objects, "blueprint-team-pod-security")).toBeUndefined();
-    expect(objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding").map((o) => o.metadata.name)).toEqual(["blueprint-team-images"]);
+    const cfg = setConfig(stackConfig("dev.platform"), "blueprint:teams.shop.podSecurity", "baseline");
+    const objects = (await runStack("dev.platform", cfg)).objects as K8sObject[];
+    expect(bindingValues(objects, "blueprint-team-images")).toEqual(["shop", "payments"]);
+    expect(bindingValues(objects, "blueprint-team-pod-security")).toEqual(["payments"]);
   });
 
   it("refuses a blueprint:policy.allowedRegistries entry that is not a registry prefix, naming the stack file and key", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:policy", { allowedRegistries: ["https://ghcr.io"] });
-    expect(await runStackError("dev", cfg)).toMatch(/stacks\/Pulumi\.dev\.yaml: blueprint:policy\.allowedRegistries\.0 must be a registry host/);
+    const cfg = setConfig(stackConfig("dev.platform"), "blueprint:policy", { allowedRegistries: ["https://ghcr.io"] });
+    expect(await runStackError("dev.platform", cfg)).toMatch(/stacks\/Pulumi\.dev\.platform\.yaml: blueprint:policy\.allowedRegistries\.0 must be a registry host/);
   });
 });

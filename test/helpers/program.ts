@@ -1,5 +1,7 @@
 import * as path from "node:path";
 import type { RunResult } from "../../tools/offline/run";
+import type { StackOutputsByName } from "../../tools/offline/mocks";
+import type { ContractLookup } from "../../config/contract";
 import { readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 
@@ -74,23 +76,81 @@ function splitKey(keyPath: KeyPath): string[] {
   return [`${keyPath.slice(0, colon)}:${first}`, ...rest];
 }
 
+/** How a team stack's StackReference is answered in a test. */
+export interface RunOptions {
+  /**
+   * Other stacks' outputs. Default for a team stack: the outputs of its platform stack
+   * (`<env>.platform`, as shipped), run once per test file.
+   */
+  readonly stacks?: StackOutputsByName;
+}
+
 /**
  * Runs the real program for `stack` under the mock engine, in a fresh module registry, and
- * returns what it registered. Pass `cfg` to run with edited config.
+ * returns what it registered. Pass `cfg` to run with edited config. A team stack reads the
+ * contract of its shipped platform stack unless `opts.stacks` says otherwise.
  */
-export async function runStack(stack: string, cfg: StackConfig = stackConfig(stack)): Promise<RunResult> {
+export async function runStack(stack: string, cfg: StackConfig = stackConfig(stack), opts: RunOptions = {}): Promise<RunResult> {
+  const stacks = opts.stacks ?? (cfg.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
   let result: RunResult | undefined;
   await jest.isolateModulesAsync(async () => {
     const { runProgram } = await import("../../tools/offline/run");
-    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg });
+    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
   });
   return result!;
 }
 
+const platforms = new Map<string, Promise<StackOutputsByName>>();
+
+/** The outputs of a team stack's shipped platform stack, as its StackReference reads them (one run per test file). */
+export function platformOf(stack: string): Promise<StackOutputsByName> {
+  const platform = `${stack.split(".")[0]}.platform`;
+  let outputs = platforms.get(platform);
+  if (!outputs) {
+    outputs = runStack(platform).then((r) => ({ [platform]: r.stackOutputs }));
+    platforms.set(platform, outputs);
+  }
+  return outputs;
+}
+
+/**
+ * The contract lookup a team stack's config is checked against: its shipped platform's contract
+ * output, deep-copied so a test may edit it (`edit` receives the team's entry).
+ */
+export async function contractLookup(stack: string, edit?: (teamContract: Record<string, unknown>) => void): Promise<ContractLookup> {
+  const platform = `${stack.split(".")[0]}.platform`;
+  const contract = structuredClone((await platformOf(stack))[platform].outputs.contract) as Record<string, Record<string, unknown>>;
+  if (edit) edit(contract[stack.slice(stack.indexOf(".") + 1)]);
+  return { found: true, value: contract };
+}
+
+/** The outputs of a platform run, as a team stack's StackReference reads them. */
+export function asPlatform(result: RunResult): StackOutputsByName {
+  return { [result.stack]: result.stackOutputs };
+}
+
+/** The team stacks of an environment that ship in stacks/ (`<env>.<team>`). */
+export function teamStacksOf(env: string): string[] {
+  return shippedStacks().filter((s) => s.startsWith(`${env}.`) && s !== `${env}.platform`);
+}
+
+/** The shipped environments (those with a `<env>.platform` stack). */
+export function shippedEnvironments(): string[] {
+  return shippedStacks().filter((s) => s.endsWith(".platform")).map((s) => s.slice(0, -".platform".length));
+}
+
+/** A whole environment: its platform stack, then each team stack against the platform's outputs. */
+export async function runEnvironment(env: string): Promise<{ platform: RunResult; teams: Record<string, RunResult> }> {
+  const platform = await runStack(`${env}.platform`);
+  const teams: Record<string, RunResult> = {};
+  for (const stack of teamStacksOf(env)) teams[stack] = await runStack(stack, stackConfig(stack), { stacks: asPlatform(platform) });
+  return { platform, teams };
+}
+
 /** Like {@link runStack}, but expects the program to fail and returns the error's message. */
-export async function runStackError(stack: string, cfg: StackConfig): Promise<string> {
+export async function runStackError(stack: string, cfg: StackConfig, opts: RunOptions = {}): Promise<string> {
   try {
-    await runStack(stack, cfg);
+    await runStack(stack, cfg, opts);
   } catch (e) {
     return (e as Error).message;
   }

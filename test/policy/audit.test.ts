@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { RULES } from "../../policy/rules";
 import { formatPackConfig, packConfig } from "../../policy/pack-config";
 import type { AuditResult } from "../../tools/audit";
-import { PROJECT_DIR, shippedStacks, stackConfig } from "../helpers/program";
+import { PROJECT_DIR, platformOf, shippedStacks, stackConfig } from "../helpers/program";
 
 const BYPASS = path.join(__dirname, "fixtures", "bypass.ts");
 
@@ -20,7 +20,7 @@ async function audit(opts: Omit<import("../../tools/audit").AuditOptions, "proje
 
 describe("npm run audit", () => {
   it.each(shippedStacks())("finds %s clean, with its committed pack config current", async (stack) => {
-    const result = await audit({ stack });
+    const result = await audit({ stack, stacks: stack.endsWith(".platform") ? undefined : await platformOf(stack) });
     expect(result.err).toEqual([]);
     expect(result.code).toBe(0);
     expect(result.out.at(-1)).toMatch(new RegExp(`^audit ${stack}: \\d+ of ${RULES.length} policies over \\d+ Kubernetes objects: 0 mandatory, 0 advisory violation\\(s\\)$`));
@@ -30,8 +30,8 @@ describe("npm run audit", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
     try {
       // The bypassing program registers no admission policy, so its pack config has an empty allow-list.
-      await audit({ stack: "prod", main: BYPASS, packConfigDir: dir, writePackConfig: true });
-      const result = await audit({ stack: "prod", main: BYPASS, packConfigDir: dir });
+      await audit({ stack: "prod.platform", main: BYPASS, packConfigDir: dir, writePackConfig: true });
+      const result = await audit({ stack: "prod.platform", main: BYPASS, packConfigDir: dir });
       expect(result.code).toBe(1);
       const text = result.out.join("\n");
       for (const expected of [
@@ -48,7 +48,7 @@ describe("npm run audit", () => {
         /mandatory production-replicas: Deployment scratch\/web: replicas is 1/,
         /mandatory production-protected-data: Namespace scratch: is not protected/,
       ]) expect(text).toMatch(expected);
-      expect(result.out.at(-1)).toMatch(/^audit prod: 10 of 10 policies over 4 Kubernetes objects: \d+ mandatory, 0 advisory violation\(s\)$/);
+      expect(result.out.at(-1)).toMatch(/^audit prod\.platform: 10 of 10 policies over 4 Kubernetes objects: \d+ mandatory, 0 advisory violation\(s\)$/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -57,12 +57,12 @@ describe("npm run audit", () => {
   it("reports the same program as advisory outside production, and exits 0", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
     try {
-      await audit({ stack: "dev", main: BYPASS, packConfigDir: dir, writePackConfig: true });
-      const result = await audit({ stack: "dev", main: BYPASS, packConfigDir: dir });
+      await audit({ stack: "dev.platform", main: BYPASS, packConfigDir: dir, writePackConfig: true });
+      const result = await audit({ stack: "dev.platform", main: BYPASS, packConfigDir: dir });
       expect(result.code).toBe(0);
       expect(result.out.join("\n")).toMatch(/advisory no-host-access: Deployment scratch\/web: container "web" is privileged/);
       expect(result.out.join("\n")).not.toMatch(/production-/);
-      expect(result.out.at(-1)).toMatch(/^audit dev: 7 of 10 policies over 4 Kubernetes objects: 0 mandatory, \d+ advisory violation\(s\)$/);
+      expect(result.out.at(-1)).toMatch(/^audit dev\.platform: 7 of 10 policies over 4 Kubernetes objects: 0 mandatory, \d+ advisory violation\(s\)$/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -71,23 +71,30 @@ describe("npm run audit", () => {
   it("refuses a missing or stale pack config with the command that writes it", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
     try {
-      const missing = await audit({ stack: "prod", packConfigDir: dir });
+      const missing = await audit({ stack: "prod.platform", packConfigDir: dir });
       expect(missing.code).toBe(1);
-      expect(missing.err).toEqual([expect.stringMatching(/is missing; write it with: npm run audit -- prod --write-pack-config$/)]);
+      expect(missing.err).toEqual([expect.stringMatching(/is missing; write it with: npm run audit -- prod\.platform --write-pack-config$/)]);
       const stale = packConfig({ production: false, allowedRegistries: ["ghcr.io"], platformNamespaces: ["kube-system"] });
-      fs.writeFileSync(path.join(dir, "prod.json"), formatPackConfig(stale));
-      const result = await audit({ stack: "prod", packConfigDir: dir });
+      fs.writeFileSync(path.join(dir, "prod.platform.json"), formatPackConfig(stale));
+      const result = await audit({ stack: "prod.platform", packConfigDir: dir });
       expect(result.code).toBe(1);
-      expect(result.err).toEqual([expect.stringMatching(/prod\.json is out of date with stacks\/Pulumi\.prod\.yaml; write it with: npm run audit -- prod --write-pack-config$/)]);
+      expect(result.err).toEqual([expect.stringMatching(/prod\.platform\.json is out of date with stacks\/Pulumi\.prod\.platform\.yaml; write it with: npm run audit -- prod\.platform --write-pack-config$/)]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
+  it("audits a team stack with the allow-list of its platform's contract, and of the platform's production setting", async () => {
+    const result = await audit({ stack: "prod-gke.shop", stacks: await platformOf("prod-gke.shop") });
+    expect(result.code).toBe(0);
+    const config = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "policy", "config", "prod-gke.shop.json"), "utf8")) as Record<string, { enforcementLevel: string; allowedRegistries?: string[] }>;
+    expect(config["images-from-allowed-registries"]).toEqual({ enforcementLevel: "mandatory", allowedRegistries: ["europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"] });
+  });
+
   it("reports config errors of the stack and exits 1", async () => {
-    const cfg = stackConfig("prod");
+    const cfg = stackConfig("prod.platform");
     cfg.config["blueprint:policy"] = JSON.stringify({ allowedRegistries: ["not a registry"] });
-    const result = await audit({ stack: "prod", config: cfg });
+    const result = await audit({ stack: "prod.platform", config: cfg });
     expect(result.code).toBe(1);
     expect(result.err.join("\n")).toMatch(/blueprint:policy\.allowedRegistries\.0 must be a registry host/);
   });

@@ -20,7 +20,8 @@ let prod: PolicyResourceView[];
 const find = (kind: string, name?: string) => prod.find((v) => v.props.kind === kind && (!name || (v.props.metadata as { name: string }).name === name))!;
 
 beforeAll(async () => {
-  prod = policyViews(await runStack("prod"));
+  // The prod environment: its platform and the shop team's stack.
+  prod = [...policyViews(await runStack("prod.platform")), ...policyViews(await runStack("prod.shop"))];
 });
 
 describe("the policy rules", () => {

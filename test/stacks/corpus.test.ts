@@ -3,10 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { ConfigError } from "../../config/errors";
-import { parseEnvironment } from "../../config/load";
+import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 import { ProjectError, readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
-import { PROJECT_DIR, runStack, shippedStacks, type K8sObject } from "../helpers/program";
+import { contractLookup, PROJECT_DIR, runStack, shippedStacks, type K8sObject } from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
 
 /**
@@ -104,13 +104,18 @@ function projectWith(stack: string, text: string): string {
 
 type Outcome = { kind: "refused"; message: string } | { kind: "accepted"; cfg: StackConfig };
 
-/** What the render does with a stack file up to the program run: refuse it, or hand its config on. */
-function judge(stack: string, text: string): Outcome {
+/**
+ * What the render does with a stack file up to the program run: refuse it, or hand its config on.
+ * A team stack is checked against its shipped platform's contract.
+ */
+async function judge(stack: string, text: string): Promise<Outcome> {
   const dir = projectWith(stack, text);
+  const lookup = stack.endsWith(".platform") ? undefined : await contractLookup(stack);
   try {
     const cfg = readStackConfig(readProject(dir), stack);
     fillSecretPlaceholders(cfg, "blueprint");
-    parseEnvironment(cfg.config, stack, "blueprint", new Set(cfg.secretKeys));
+    if (stackLayer(cfg.config, stack) === "platform") parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys));
+    else parseTeam(cfg.config, stack, "blueprint", new Set(cfg.secretKeys), lookup ?? { found: false });
     return { kind: "accepted", cfg };
   } catch (e) {
     if (e instanceof ConfigError) return { kind: "refused", message: e.message };
@@ -153,7 +158,7 @@ describe("a corpus of bad stack files", () => {
       const what = `${stack} #${i}: ${mutate(doc.config, rand)}`;
       let outcome: Outcome;
       try {
-        outcome = judge(stack, stringify(doc));
+        outcome = await judge(stack, stringify(doc));
       } catch (e) {
         throw new Error(`${what}: failed with ${(e as Error).stack}`);
       }
@@ -178,25 +183,28 @@ describe("a corpus of bad stack files", () => {
     }
   });
 
-  const dev = fs.readFileSync(path.join(PROJECT_DIR, "stacks/Pulumi.dev.yaml"), "utf8");
-  const handWritten: [string, string, RegExp][] = [
-    ["a misspelt namespace that would drop every app", dev.replace("blueprint:apps:", "blueprnt:apps:"), /blueprnt:apps is in namespace "blueprnt".*did you mean blueprint:apps\?/],
-    ["a deleted production line", dev.replace("  blueprint:production: false\n", ""), /blueprint:production is required/],
-    ["the same key with and without namespace", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  production: true\n"), /blueprint:production is given twice/],
-    ["an empty file", "", /blueprint:cluster is required/],
-    ["a config list", "config: [1, 2]\n", /"config:" must be a mapping/],
-    ["duplicate YAML keys", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  blueprint:production: true\n"), /not valid YAML: Map keys must be unique/],
-    ["an alias bomb", `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n${dev}`, /not valid YAML/],
-    ["an app named __proto__", dev.replace("    backend:\n      team: shop", "    __proto__:\n      team: shop"), /blueprint:apps\.__proto__ cannot be used as a name/],
+  const dev = fs.readFileSync(path.join(PROJECT_DIR, "stacks/Pulumi.dev.shop.yaml"), "utf8");
+  const platform = fs.readFileSync(path.join(PROJECT_DIR, "stacks/Pulumi.dev.platform.yaml"), "utf8");
+  const handWritten: [string, string, string, RegExp][] = [
+    ["a misspelt namespace that would drop every app", "dev.shop", dev.replace("blueprint:apps:", "blueprnt:apps:"), /blueprnt:apps is in namespace "blueprnt".*did you mean blueprint:apps\?/],
+    ["a deleted production line", "dev.shop", dev.replace("  blueprint:production: false\n", ""), /blueprint:production is required/],
+    ["a deleted production line in the platform", "dev.platform", platform.replace("  blueprint:production: false\n", ""), /blueprint:production is required/],
+    ["the same key with and without namespace", "dev.shop", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  production: true\n"), /blueprint:production is given twice/],
+    ["an empty file", "dev.shop", "", /blueprint:layer is required/],
+    ["a team stack that says it is the platform", "dev.shop", dev.replace("blueprint:layer: team", "blueprint:layer: platform"), /blueprint:layer is "platform", but the stack "dev\.shop" is named as a team stack/],
+    ["a config list", "dev.shop", "config: [1, 2]\n", /"config:" must be a mapping/],
+    ["duplicate YAML keys", "dev.shop", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  blueprint:production: true\n"), /not valid YAML: Map keys must be unique/],
+    ["an alias bomb", "dev.shop", `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n${dev}`, /not valid YAML/],
+    ["an app named __proto__", "dev.shop", dev.replace("    backend:\n      image: podinfo", "    __proto__:\n      image: podinfo"), /blueprint:apps\.__proto__ cannot be used as a name/],
   ];
-  it.each(handWritten)("refuses %s", (what, text, message) => {
-    const outcome = judge("dev", text);
+  it.each(handWritten)("refuses %s", async (what, stack, text, message) => {
+    const outcome = await judge(stack, text);
     if (outcome.kind === "accepted") throw new Error(`${what} was accepted`);
-    expectWellFormedRefusal("dev", outcome.message, what);
+    expectWellFormedRefusal(stack, outcome.message, what);
     expect(outcome.message).toMatch(message);
   });
 
-  it("accepts a team named constructor, an ordinary name", () => {
-    expect(judge("dev", dev.replace("  blueprint:teams:\n", "  blueprint:teams:\n    constructor: {}\n")).kind).toBe("accepted");
+  it("accepts a team named constructor, an ordinary name", async () => {
+    expect((await judge("dev.platform", platform.replace("  blueprint:teams:\n", "  blueprint:teams:\n    constructor: {}\n"))).kind).toBe("accepted");
   });
 });

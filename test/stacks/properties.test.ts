@@ -1,5 +1,5 @@
 import type { RunResult } from "../../tools/offline/run";
-import { byKind, onExistingCluster, runStack, setConfig, shippedStacks, stackConfig, type K8sObject } from "../helpers/program";
+import { asPlatform, byKind, onExistingCluster, platformOf, runEnvironment, runStack, setConfig, shippedEnvironments, stackConfig, type K8sObject } from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
 
 type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
@@ -65,14 +65,27 @@ function matches(selector: Record<string, string>, labels: Record<string, string
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 
-const stacks = shippedStacks();
+/** An environment as one result: its platform's objects and resources, then each team stack's. */
+function merged(platform: RunResult, teams: readonly RunResult[]): RunResult {
+  return {
+    ...platform,
+    resources: [...platform.resources, ...teams.flatMap((t) => t.resources)],
+    objects: [...platform.objects, ...teams.flatMap((t) => t.objects)],
+    defaultProviderUses: [...platform.defaultProviderUses, ...teams.flatMap((t) => t.defaultProviderUses)],
+  };
+}
+
+const environments = shippedEnvironments();
 const results = new Map<string, RunResult>();
 beforeAll(async () => {
-  for (const s of stacks) results.set(s, await runStack(s));
+  for (const env of environments) {
+    const { platform, teams } = await runEnvironment(env);
+    results.set(env, merged(platform, Object.values(teams)));
+  }
 });
-const each = (name: string, fn: (r: RunResult, stack: string) => void) => it.each(stacks)(`%s: ${name}`, (s) => fn(results.get(s)!, s));
+const each = (name: string, fn: (r: RunResult, env: string) => void) => it.each(environments)(`%s: ${name}`, (e) => fn(results.get(e)!, e));
 
-describe("properties of every rendered stack", () => {
+describe("properties of every rendered environment (platform and team stacks together)", () => {
   each("no resource relies on a default provider", (r) => {
     expect(r.resources.length).toBeGreaterThan(20);
     expect(r.defaultProviderUses).toEqual([]);
@@ -176,25 +189,29 @@ describe("config reaches the output", () => {
   it("keeps known secret values out of every rendered object and output", async () => {
     const secret = "s3cr3t-value-7f1d2c";
     const token = "kubeconfig-token-9a8b7c";
-    const cfg = stackConfig("dev");
+    const platformCfg = onExistingCluster(stackConfig("dev.platform"), {});
+    setConfig(platformCfg, "blueprint:kubeconfig", `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n`);
+    platformCfg.secretKeys.push("blueprint:kubeconfig");
+    const platform = await runStack("dev.platform", platformCfg);
+    expect(platform.outputs.kubeconfig).toBe("[secret]");
+    // The platform's own credential never reaches a team through the contract.
+    expect(JSON.stringify(platform.stackOutputs.outputs.contract)).not.toContain(token);
+    const cfg = stackConfig("dev.shop");
     setConfig(cfg, "blueprint:apps.backend.secrets", ["PODINFO_CACHE_SERVER"]);
     setConfig(cfg, "blueprint:secrets", { backend: { PODINFO_CACHE_SERVER: `redis://user:${secret}@cache:6379` } });
-    onExistingCluster(cfg, {});
-    setConfig(cfg, "blueprint:kubeconfig", `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n`);
-    cfg.secretKeys.push("blueprint:secrets", "blueprint:kubeconfig");
-    const r = await runStack("dev", cfg);
+    cfg.secretKeys.push("blueprint:secrets");
+    const r = await runStack("dev.shop", cfg, { stacks: asPlatform(platform) });
     const secretObj = [...byKind(r, "Secret").values()];
     expect(secretObj).toHaveLength(1);
     expect(secretObj[0].stringData).toEqual({ PODINFO_CACHE_SERVER: "[secret]" });
-    const text = JSON.stringify([r.objects, r.outputs]);
+    const text = JSON.stringify([platform.objects, platform.outputs, r.objects, r.outputs]);
     expect(text).not.toContain(secret);
     expect(text).not.toContain(token);
-    expect(r.outputs.kubeconfig).toBe("[secret]");
   });
 
   it("rolls the Deployment when its config changes, by renaming the ConfigMap", async () => {
-    const before = await runStack("dev");
-    const after = await runStack("dev", setConfig(stackConfig("dev"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"));
+    const before = await runStack("dev.shop");
+    const after = await runStack("dev.shop", setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"));
     const envFrom = (r: RunResult) => JSON.stringify((podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom));
     expect(envFrom(after)).not.toEqual(envFrom(before));
     expect([...byKind(after, "ConfigMap").keys()]).not.toEqual([...byKind(before, "ConfigMap").keys()]);
@@ -203,29 +220,26 @@ describe("config reaches the output", () => {
   });
 
   it.each([
-    ["blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas],
-    ["blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods],
-    ["blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => JSON.stringify(podTemplate(o)!.spec.containers[0].lifecycle)],
-    ["blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy],
-  ] as const)("changing %s changes the rendered output", async (key, value, kind, id, read) => {
-    const base = onExistingCluster(stackConfig("dev"));
-    if (key === "blueprint:production") {
-      setConfig(base, "blueprint:apps.frontend.replicas", 2);
-      setConfig(base, "blueprint:apps.backend.replicas", 2);
-    }
-    const before = read(byKind(await runStack("dev", base), kind).get(id)!);
-    const after = read(byKind(await runStack("dev", setConfig(base, key, value)), kind).get(id)!);
+    ["dev.shop", "blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas],
+    ["dev.platform", "blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods],
+    ["dev.shop", "blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => JSON.stringify(podTemplate(o)!.spec.containers[0].lifecycle)],
+    ["dev.platform", "blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy],
+  ] as const)("%s: changing %s changes the rendered output", async (stack, key, value, kind, id, read) => {
+    const base = stack === "dev.platform" ? onExistingCluster(stackConfig(stack)) : stackConfig(stack);
+    const before = read(byKind(await runStack(stack, base), kind).get(id)!);
+    const after = read(byKind(await runStack(stack, setConfig(base, key, value)), kind).get(id)!);
     expect(after).not.toEqual(before);
   });
 
-  it("registers nothing but the stack itself when the config is invalid", async () => {
-    const cfg = setConfig(stackConfig("dev"), "blueprint:apps.frontend.image", "nginx");
+  it("registers nothing but the stack itself (and the read of its platform's outputs) when the config is invalid", async () => {
+    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.image", "nginx");
+    const stacks = await platformOf("dev.shop");
     const types: string[] = [];
     let message = "";
     await jest.isolateModulesAsync(async () => {
       const { runProgram } = await import("../../tools/offline/run");
       const { PROJECT_DIR } = await import("../helpers/program");
-      await runProgram({ projectDir: PROJECT_DIR, stack: "dev", config: cfg, computed: (type) => { types.push(type); return undefined; } }).catch((e: Error) => { message = e.message; });
+      await runProgram({ projectDir: PROJECT_DIR, stack: "dev.shop", config: cfg, stacks, computed: (type) => { types.push(type); return undefined; } }).catch((e: Error) => { message = e.message; });
     });
     expect(message).toMatch(/blueprint:apps\.frontend\.image names an image that is not in blueprint:release\.images/);
     expect(types).toEqual(["pulumi:pulumi:Stack"]);

@@ -8,7 +8,7 @@ import { parseManifests, writeKustomization } from "./kustomize";
 import { measureProcess, type ProcessRun } from "./measure";
 import { formatMb, formatMs, formatRatio, summarise, table, type Summary } from "./stats";
 import { syntheticEnvironment } from "./synth";
-import { BENCH_DIR, ROOT, bareProject, programProject, writeStack } from "./workspace";
+import { BENCH_DIR, ROOT, bareProject, programProject, writeSingleStack, writeStack } from "./workspace";
 import { coldStart, type ColdStartResult } from "./coldstart";
 import { moduleIsolation, type IsolationResult } from "./isolation";
 import { promotionTiming, type PromotionResult } from "./promotion";
@@ -26,8 +26,10 @@ Options:
   --sizes <n,n,...>        app counts (default 10,100,1000)
   --large                  also run 5000 apps
   --runs <n>               repetitions per measurement (default 3, at least 3 for figures)
-  --only <v,v,...>         variants: ours, bare, bare-components, render, cdk8s, kustomize,
-                           kustomize-teams (default all)
+  --only <v,v,...>         variants: ours, bare, bare-components, render, render-single, cdk8s,
+                           kustomize, kustomize-teams (default all). render is the layered
+                           environment (platform, then team stacks in parallel); render-single
+                           the same apps as one stack, rendered by the program before the layers
   --kustomize-timeout <s>  give up on a kustomize build after this many seconds (default 120);
                            a size where it gives up is reported as "over <s> s" and larger
                            sizes skip that variant
@@ -36,7 +38,7 @@ Options:
   --report <file>          print the tables of a saved --json result, measuring nothing`;
 
 /** The variants measured per size, in the order each round runs them. */
-const VARIANTS = ["ours", "bare", "bare-components", "render", "cdk8s", "kustomize", "kustomize-teams"] as const;
+const VARIANTS = ["ours", "bare", "bare-components", "render", "render-single", "cdk8s", "kustomize", "kustomize-teams"] as const;
 type Variant = (typeof VARIANTS)[number];
 type KustomizeVariant = "kustomize" | "kustomize-teams";
 
@@ -140,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
   for (const apps of sizes) {
     const env = syntheticEnvironment(apps);
     const stack = writeStack(program, env);
+    const single = writeSingleStack(env);
     const builds: Record<KustomizeVariant, string> = {
       kustomize: writeKustomization(env, path.join(BENCH_DIR, `kustomize-${apps}`), "single"),
       "kustomize-teams": writeKustomization(env, path.join(BENCH_DIR, `kustomize-teams-${apps}`), "per-team"),
@@ -149,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
     // Before timing: every reference must produce our set of objects.
     log(`bench: ${apps} apps: checking that the references produce our objects`);
     const ours = await dumpOf("ours", apps);
-    for (const ref of variants.filter((v) => v !== "ours" && v !== "render" && !gaveUp.has(v))) {
+    for (const ref of variants.filter((v) => v !== "ours" && v !== "render" && v !== "render-single" && !gaveUp.has(v))) {
       let theirs: Record<string, unknown>[];
       if (ref === "kustomize" || ref === "kustomize-teams") {
         const file = path.join(BENCH_DIR, `${ref}-${apps}.out.yaml`);
@@ -179,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
       for (const v of variants) {
         if (gaveUp.has(v)) continue;
         log(`bench: ${apps} apps: ${v}, run ${r}/${runs}`);
-        const sample = await runVariant(v, apps, { stack, program, builds, kustomizeTimeoutMs });
+        const sample = await runVariant(v, apps, { stack, program, single, builds, kustomizeTimeoutMs });
         if (sample.run.timedOut || sample.run.code !== 0) {
           gaveUp.set(v, sample.run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped)` : `failed: ${sample.run.stderr.trim().split("\n").slice(-3).join(" ")}`);
           if (sample.run.timedOut) tooSlow.set(v, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
@@ -217,7 +220,7 @@ async function dumpOf(variant: "ours" | "bare" | "bare-components" | "cdk8s", ap
 async function runVariant(
   v: Variant,
   apps: number,
-  ctx: { stack: string; program: string; builds: Record<KustomizeVariant, string>; kustomizeTimeoutMs: number },
+  ctx: { stack: string; program: string; single: { project: string; render: string }; builds: Record<KustomizeVariant, string>; kustomizeTimeoutMs: number },
 ): Promise<{ run: ProcessRun; report?: ChildReport }> {
   switch (v) {
     case "ours":
@@ -231,6 +234,11 @@ async function runVariant(
     case "render": {
       const out = path.join(BENCH_DIR, "rendered");
       const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", path.join(ROOT, "tools/render.ts"), ctx.stack, "--out", out], { cwd: ctx.program });
+      return { run };
+    }
+    case "render-single": {
+      const out = path.join(BENCH_DIR, "rendered-single");
+      const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", ctx.single.render, ctx.stack, "--out", out], { cwd: ctx.single.project });
       return { run };
     }
     case "kustomize":
@@ -294,6 +302,11 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   if (render1k?.wallMs && bare1k?.wallMs) {
     const r = render1k.wallMs.median / bare1k.wallMs.median;
     targets.push({ name: "full render vs bare SDK, default settings (1000 apps, whole process)", goal: "<= 1.00x", measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(bare1k.wallMs.median)} ms)`, met: r <= 1 });
+  }
+  const single1k = find(results, "render-single", 1000);
+  if (render1k?.wallMs && single1k?.wallMs) {
+    const r = render1k.wallMs.median / single1k.wallMs.median;
+    targets.push({ name: "layered environment render vs one stack (1000 apps, 100 teams, whole process)", goal: "<= 0.60x", measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(single1k.wallMs.median)} ms)`, met: r <= 0.6 });
   }
   if (render1k?.wallMs) {
     for (const v of ["kustomize", "kustomize-teams"] as const) {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { syntheticEnvironment, toStackConfig, type SyntheticApp } from "./synth";
+import { platformStackName, syntheticEnvironment, toLayeredStacks, type SyntheticApp } from "./synth";
 import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
 import { ROOT, bareProject } from "./workspace";
 
@@ -9,11 +9,14 @@ import { ROOT, bareProject } from "./workspace";
  * One measurement, in a fresh process: `child.ts <variant> <apps> [--dump <file>]`.
  * Prints one JSON line ({@link ChildReport}); with `--dump`, also writes the objects produced.
  *
- * - `ours`:  our program (index.ts) under the mock engine, as the offline runner runs it;
+ * - `ours`:  our program (index.ts) under the mock engine, as the offline runner runs it: the
+ *            platform stack, then every team stack, one after another in this process;
  * - `bare`:  the bare-SDK reference program under the same runner and mocks;
  * - `bare-components`: the same, wrapped in empty components shaped like ours (for analysis);
  * - `cdk8s`: the same objects synthesised to YAML by cdk8s.
- * - `modules <stack>`: runs a shipped stack and reports which provider SDKs were loaded.
+ * - `modules <stack> [<platform outputs file>]`: runs a shipped stack (a team stack against the
+ *   platform outputs in the file) and reports which provider SDKs were loaded;
+ * - `platform-outputs <platform stack> <file>`: writes a platform stack's outputs to the file.
  */
 
 /** What a child prints. */
@@ -32,7 +35,8 @@ async function main(argv: string[]): Promise<void> {
   const [variant, arg] = argv;
   const dumpAt = argv.indexOf("--dump");
   const dump = dumpAt >= 0 ? argv[dumpAt + 1] : undefined;
-  if (variant === "modules") return modules(arg);
+  if (variant === "modules") return modules(arg, argv[2]);
+  if (variant === "platform-outputs") return platformOutputs(arg, argv[2]);
   const apps = Number(arg);
   const env = syntheticEnvironment(apps);
   let report: ChildReport;
@@ -41,9 +45,7 @@ async function main(argv: string[]): Promise<void> {
   if (variant === "ours" || variant === "bare" || variant === "bare-components") {
     const t0 = performance.now();
     const { runProgram } = await import("../offline/run");
-    const result = variant === "ours"
-      ? await runProgram({ projectDir: ROOT, stack: env.stack, config: toStackConfig(env) })
-      : await runBare(runProgram, apps);
+    const result = variant === "ours" ? await runLayered(runProgram, env) : await runBare(runProgram, apps);
     const evalMs = performance.now() - t0;
     objects = result.objects;
     report = { variant, apps, evalMs, objects: objects.length, registered: result.resources.length };
@@ -60,6 +62,26 @@ async function main(argv: string[]): Promise<void> {
   }
   if (dump) fs.writeFileSync(dump, JSON.stringify(objects));
   process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+/**
+ * Our program over the environment's layers, one after another in this process: the platform
+ * stack, then each team stack reading the platform's outputs. The objects and registrations of
+ * all of them.
+ */
+async function runLayered(runProgram: typeof import("../offline/run").runProgram, env: ReturnType<typeof syntheticEnvironment>): Promise<{ objects: readonly Record<string, unknown>[]; resources: readonly unknown[] }> {
+  const stacks = toLayeredStacks(env);
+  const platformStack = platformStackName(env);
+  const platform = await runProgram({ projectDir: ROOT, stack: platformStack, config: stacks.get(platformStack)! });
+  const objects = [...platform.objects];
+  const resources: unknown[] = [...platform.resources];
+  for (const [stack, config] of stacks) {
+    if (stack === platformStack) continue;
+    const team = await runProgram({ projectDir: ROOT, stack, config, stacks: { [platformStack]: platform.stackOutputs } });
+    objects.push(...team.objects);
+    resources.push(...team.resources);
+  }
+  return { objects, resources };
 }
 
 function runBare(runProgram: typeof import("../offline/run").runProgram, apps: number) {
@@ -107,7 +129,18 @@ function buildCdk8s(apps: number) {
 }
 
 /** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
-async function modules(stack: string): Promise<void> {
+/** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
+async function platformOutputs(stack: string, file: string): Promise<void> {
+  const { readProject, readStackConfig } = await import("../offline/project");
+  const { fillSecretPlaceholders } = await import("../offline/placeholders");
+  const { runProgram } = await import("../offline/run");
+  const project = readProject(ROOT);
+  const config = readStackConfig(project, stack);
+  fillSecretPlaceholders(config, project.name);
+  fs.writeFileSync(file, JSON.stringify({ [stack]: (await runProgram({ projectDir: ROOT, stack, config })).stackOutputs }));
+}
+
+async function modules(stack: string, platformOutputs?: string): Promise<void> {
   const { readProject, readStackConfig } = await import("../offline/project");
   const { fillSecretPlaceholders } = await import("../offline/placeholders");
   const { runProgram } = await import("../offline/run");
@@ -115,7 +148,8 @@ async function modules(stack: string): Promise<void> {
   const config = readStackConfig(project, stack);
   fillSecretPlaceholders(config, project.name);
   const cloud = (JSON.parse(config.config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
-  await runProgram({ projectDir: ROOT, stack, config });
+  const stacks = platformOutputs ? JSON.parse(fs.readFileSync(platformOutputs, "utf8")) as import("../offline/mocks").StackOutputsByName : undefined;
+  await runProgram({ projectDir: ROOT, stack, config, stacks });
   const loaded = (pkg: string) => Object.keys(require.cache).filter((f) => f.includes(`/node_modules/@pulumi/${pkg}/`)).length;
   process.stdout.write(`${JSON.stringify({ stack, cloud, modules: { aws: loaded("aws"), gcp: loaded("gcp"), kubernetes: loaded("kubernetes") } })}\n`);
 }

@@ -1,7 +1,8 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { listStacks, readProject, readStackConfig } from "../offline/project";
 import { measureProcess } from "./measure";
-import { ROOT } from "./workspace";
+import { BENCH_DIR, ROOT } from "./workspace";
 
 /** Which provider SDKs one stack loaded. */
 export interface StackModules {
@@ -37,10 +38,23 @@ export function isolationHolds(m: Omit<StackModules, "ok">): boolean {
 export async function moduleIsolation(log: (s: string) => void): Promise<IsolationResult> {
   const project = readProject(ROOT);
   const stacks: StackModules[] = [];
+  const child = path.join(ROOT, "tools/bench/child.ts");
   for (const stack of listStacks(project)) {
     log(`bench: isolation: ${stack}`);
-    const cloud = (JSON.parse(readStackConfig(project, stack).config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
-    const run = await measureProcess(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/bench/child.ts"), "modules", stack], { cwd: ROOT });
+    const config = readStackConfig(project, stack).config;
+    // A team stack must load no cloud SDK at all: it reads its platform's outputs, written by a
+    // separate process so the platform's cloud SDK is not counted against the team.
+    const team = config["blueprint:layer"] === "team";
+    const cloud = team ? "none (team stack)" : (JSON.parse(config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
+    const extra: string[] = [];
+    if (team) {
+      const platform = `${stack.split(".")[0]}.platform`;
+      const file = path.join(BENCH_DIR, `${platform}.outputs.json`);
+      fs.mkdirSync(BENCH_DIR, { recursive: true });
+      const outputs = await measureProcess(process.execPath, ["--import", "tsx", child, "platform-outputs", platform, file], { cwd: ROOT });
+      if (outputs.code === 0) extra.push(file);
+    }
+    const run = await measureProcess(process.execPath, ["--import", "tsx", child, "modules", stack, ...extra], { cwd: ROOT });
     if (run.code !== 0) {
       stacks.push({ stack, cloud, aws: NaN, gcp: NaN, kubernetes: NaN, ok: false });
       log(`bench: isolation: ${stack} failed to run: ${run.stderr.trim().split("\n").slice(-2).join(" ")}`);

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { StackConfig } from "../offline/project";
+import { CONTRACT_VERSION, type TeamContract } from "../../config/contract";
+import { limitRangeSchema, quotaSchema } from "../../config/schema";
 
 /**
  * Synthetic environments for the benchmark: N apps in teams of {@link TEAM_SIZE}, every app with
@@ -104,50 +106,132 @@ export function syntheticEnvironment(apps: number): SyntheticEnvironment {
   return { stack: `bench-${apps}`, teams, apps: list };
 }
 
-/**
- * The environment as Pulumi would hand it to the program (the shape `readStackConfig` returns):
- * `blueprint:<key>` -> JSON text.
- */
-export function toStackConfig(env: SyntheticEnvironment): StackConfig {
-  const teams: Record<string, unknown> = {};
-  for (const t of env.teams) {
-    teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
+/** A config map as Pulumi hands it to a program: `blueprint:<key>` (or `<ns>:<key>`) -> text or JSON. */
+function configOf(file: string, values: Record<string, unknown>): StackConfig {
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    const key = k.includes(":") ? k : `${NAMESPACE}:${k}`;
+    config[key] = typeof v === "string" ? v : JSON.stringify(v);
   }
+  return { file, config, secretKeys: [], placeholders: [] };
+}
+
+/** Registry of the synthetic images: what the platform's admission policy must allow. */
+export const REGISTRY = "registry.example.com";
+
+/** The platform stack of an environment: `<stack>.platform`. */
+export function platformStackName(env: SyntheticEnvironment): string {
+  return `${env.stack}.platform`;
+}
+
+/**
+ * The environment as its layered stacks, as Pulumi would hand each to the program (the shape
+ * `readStackConfig` returns): the platform stack `<stack>.platform` with every team's namespace,
+ * and one team stack `<stack>.<team>` per team with its apps and its own release.
+ */
+export function toLayeredStacks(env: SyntheticEnvironment): Map<string, StackConfig> {
+  const teams: Record<string, unknown> = {};
+  for (const t of env.teams) teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
+  const out = new Map<string, StackConfig>();
+  const platform = platformStackName(env);
+  out.set(platform, configOf(`stacks/Pulumi.${platform}.yaml`, {
+    "pulumi:disable-default-providers": ["kubernetes"],
+    layer: "platform",
+    cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
+    production: false,
+    policy: { allowedRegistries: [REGISTRY] },
+    teams,
+  }));
+  for (const t of env.teams) {
+    const images: Record<string, string> = {};
+    const apps: Record<string, unknown> = {};
+    for (const a of env.apps.filter((x) => x.team === t.name)) {
+      images[a.name] = `${a.repository}@${a.digest}`;
+      apps[a.name] = appConfig(a);
+    }
+    const stack = `${env.stack}.${t.name}`;
+    out.set(stack, configOf(`stacks/Pulumi.${stack}.yaml`, {
+      "pulumi:disable-default-providers": ["kubernetes"],
+      layer: "team",
+      team: t.name,
+      production: false,
+      release: { id: RELEASE_ID, images },
+      apps,
+    }));
+  }
+  return out;
+}
+
+function appConfig(a: SyntheticApp): Record<string, unknown> {
+  return {
+    image: a.name,
+    port: a.port,
+    autoscaling: { ...a.autoscaling },
+    resources: { requests: { ...a.resources.requests }, limits: { ...a.resources.limits } },
+    config: { ...a.config },
+    probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
+  };
+}
+
+/**
+ * The environment as one stack in the shape the program took before the layers (every team and
+ * app in one stack file, apps naming their team): what the bench renders with the previous
+ * version of the program, for the comparison with the layered render.
+ */
+export function toSingleStackConfig(env: SyntheticEnvironment): StackConfig {
+  const teams: Record<string, unknown> = {};
+  for (const t of env.teams) teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
   const images: Record<string, string> = {};
   const apps: Record<string, unknown> = {};
   for (const a of env.apps) {
     images[a.name] = `${a.repository}@${a.digest}`;
-    apps[a.name] = {
-      team: a.team,
-      image: a.name,
-      port: a.port,
-      autoscaling: { ...a.autoscaling },
-      resources: { requests: { ...a.resources.requests }, limits: { ...a.resources.limits } },
-      config: { ...a.config },
-      probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
-    };
+    apps[a.name] = { team: a.team, ...appConfig(a) };
   }
-  const values: Record<string, unknown> = {
+  return configOf(`stacks/Pulumi.${env.stack}.yaml`, {
     "pulumi:disable-default-providers": ["kubernetes"],
     cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
     production: false,
     release: { id: RELEASE_ID, images },
     teams,
     apps,
-  };
-  const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) {
-    const key = k.includes(":") ? k : `${NAMESPACE}:${k}`;
-    config[key] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  return { file: `stacks/Pulumi.${env.stack}.yaml`, config, secretKeys: [], placeholders: [] };
+  });
 }
 
-/** The environment as a `Pulumi.<stack>.yaml` document (for running the real render command). */
-export function toStackFile(env: SyntheticEnvironment): string {
-  const cfg = toStackConfig(env);
+/**
+ * The contract the platform of a synthetic environment exports for one team (what a team stack
+ * validates its config against), as plain data: it needs no platform run.
+ */
+export function syntheticContract(env: SyntheticEnvironment, team: string): TeamContract {
+  const t = env.teams.find((x) => x.name === team);
+  if (!t) throw new Error(`bench: no team ${team}`);
+  return {
+    version: CONTRACT_VERSION,
+    platformStack: platformStackName(env),
+    environment: env.stack,
+    production: false,
+    cloud: "existing",
+    cluster: { identity: `existing/bench/blueprint-${env.stack}`, name: `blueprint-${env.stack}` },
+    kubeconfig: null,
+    context: "bench",
+    clusterIdentifier: `blueprint-${env.stack}`,
+    namespace: team,
+    podSecurity: "restricted",
+    kubernetesVersion: KUBERNETES_VERSION,
+    quota: quotaSchema.parse(t.quota),
+    limits: limitRangeSchema.parse({}),
+    storageClasses: { names: ["app-storage"], default: "app-storage" },
+    priorityClasses: { critical: "blueprint-critical", standard: "blueprint-standard", low: "blueprint-low" },
+    ingress: { className: "nginx", annotations: {}, allowFrom: [], serviceAnnotations: {}, healthCheck: null, hosts: {} },
+    registry: { mirrors: {} },
+    allowedRegistries: [REGISTRY],
+    identities: {},
+    customTimeouts: {},
+  };
+}
+
+/** A stack config as a `Pulumi.<stack>.yaml` document (for running the real render command). */
+export function toStackFile(cfg: StackConfig): string {
   const lines = ["config:"];
-  // JSON is valid YAML, so each value can be written as one flow-style line.
   for (const [k, v] of Object.entries(cfg.config)) lines.push(`  ${k}: ${/^[[{]/.test(v) ? v : JSON.stringify(v)}`);
   return `${lines.join("\n")}\n`;
 }

@@ -24,6 +24,21 @@ export type ComputedState = (type: string, name: string, inputs: Record<string, 
 /** Answers function calls (`aws.getAvailabilityZones`, ...). */
 export type CallAnswer = (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 
+/** What a stack exports, as a StackReference reads it: its outputs and which of them are secret. */
+export interface StackOutputs {
+  readonly outputs: Readonly<Record<string, unknown>>;
+  readonly secretOutputNames: readonly string[];
+}
+
+/**
+ * Other stacks' outputs, for the StackReferences a program makes: by `<org>/<project>/<stack>` or
+ * by stack name alone. A stack not listed reads as one without outputs (never deployed).
+ */
+export type StackOutputsByName = Readonly<Record<string, StackOutputs>>;
+
+/** The type token of a StackReference (a read of another stack's outputs, not a resource of any cloud). */
+export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
 /** Is this a Kubernetes object (not the Kubernetes provider itself)? */
 export function isKubernetesObject(type: string): boolean {
   return type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm.sh");
@@ -46,10 +61,20 @@ export class RecordingMocks implements pulumiType.runtime.Mocks {
   constructor(
     private readonly computed: ComputedState = () => undefined,
     private readonly calls: CallAnswer = () => undefined,
+    private readonly stacks: StackOutputsByName = {},
   ) {}
 
   newResource(args: pulumiType.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
     const inputs = (args.inputs ?? {}) as Record<string, unknown>;
+    if (args.type === STACK_REFERENCE) {
+      // Answered as the engine reads another stack: its outputs and which are secret
+      // (StackReference.getOutputDetails returns `secretValue` for those).
+      const name = String(inputs.name);
+      const found = Object.hasOwn(this.stacks, name) ? this.stacks[name] : Object.hasOwn(this.stacks, name.split("/").pop()!) ? this.stacks[name.split("/").pop()!] : undefined;
+      const state = { name, outputs: { ...(found?.outputs ?? {}) }, secretOutputNames: [...(found?.secretOutputNames ?? [])] };
+      this.resources.push({ type: args.type, name: args.name, inputs, state, provider: args.provider, custom: args.custom ?? true });
+      return { id: name, state };
+    }
     let state: Record<string, unknown> = { ...inputs };
     let id = `${args.name}-id`;
     if (isKubernetesObject(args.type)) {
@@ -84,6 +109,15 @@ export function redactSecrets(v: unknown): unknown {
   const o = v as Record<string, unknown>;
   if (o[SECRET_SIG] === SECRET_VALUE) return REDACTED;
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, redactSecrets(x)]));
+}
+
+/** Replaces every SDK secret wrapper with the value it holds; returns a new value. */
+export function revealSecrets(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(revealSecrets);
+  const o = v as Record<string, unknown>;
+  if (o[SECRET_SIG] === SECRET_VALUE) return revealSecrets(o.value);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revealSecrets(x)]));
 }
 
 /** A Kubernetes object ready to write: secrets redacted, Secret data replaced by placeholders. */

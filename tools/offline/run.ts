@@ -1,7 +1,10 @@
 import * as path from "node:path";
-import { RecordingMocks, isKubernetesObject, redactSecrets, toManifest, type CallAnswer, type ComputedState, type RegisteredResource } from "./mocks";
+import { RecordingMocks, isKubernetesObject, redactSecrets, revealSecrets, toManifest, type CallAnswer, type ComputedState, type RegisteredResource, type StackOutputs, type StackOutputsByName } from "./mocks";
 import { cloudCalls, cloudState } from "./cloud-state";
 import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "./project";
+
+/** The Pulumi organization of an offline run (the default of a self-managed backend). */
+export const OFFLINE_ORGANIZATION = "organization";
 
 /** Options for {@link runProgram}. */
 export interface RunOptions {
@@ -14,6 +17,8 @@ export interface RunOptions {
   readonly main?: string;
   readonly computed?: ComputedState;
   readonly calls?: CallAnswer;
+  /** Outputs of other stacks (the platform's, for a team stack), answering its StackReferences. */
+  readonly stacks?: StackOutputsByName;
 }
 
 /** Everything one offline run of the program produced. */
@@ -26,6 +31,11 @@ export interface RunResult {
   readonly objects: readonly Record<string, unknown>[];
   /** Stack outputs, with secret outputs shown as `[secret]` (as `pulumi stack output --json` does). */
   readonly outputs: Record<string, unknown>;
+  /**
+   * The same outputs with secrets revealed, as the engine hands them to a StackReference of this
+   * stack: what an offline environment render feeds its team stacks. Never written to disk.
+   */
+  readonly stackOutputs: StackOutputs;
   /** Resources (Kubernetes or cloud) registered without an explicit provider. */
   readonly defaultProviderUses: readonly string[];
   /** `<type>::<name>` of every resource registered with the `protect` option (the mocks do not see options). */
@@ -35,7 +45,8 @@ export interface RunResult {
 /**
  * Runs the project's real program under Pulumi's mock engine, as the Pulumi Node host would:
  * sets the mocks and the stack's config, runs `main` (awaiting an exported function), and waits
- * until every registration has completed. Load this module in a fresh module registry per run.
+ * until every registration has completed. Each run sets its own mocks and config and removes the
+ * process hooks it added, so runs may follow one another in a process (the render's workers do).
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   return withOwnProcessHooks(() => runOnce(opts));
@@ -70,8 +81,9 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
   // Loaded here, not at the top, so each run can get a fresh SDK instance.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-  const mocks = new RecordingMocks(opts.computed ?? cloudState, opts.calls ?? cloudCalls);
-  await pulumi.runtime.setMocks(mocks, project.name, opts.stack, false);
+  const mocks = new RecordingMocks(opts.computed ?? cloudState, opts.calls ?? cloudCalls, opts.stacks);
+  // The organization a real backend would give; StackReferences are qualified with it.
+  await pulumi.runtime.setMocks(mocks, project.name, opts.stack, false, OFFLINE_ORGANIZATION);
   const protectedResources = recordProtected();
   pulumi.runtime.setAllConfig(stackConfig.config, stackConfig.secretKeys);
 
@@ -94,7 +106,13 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
   if (failure) throw failure;
 
   const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(exported)) outputs[k] = await plain(pulumi, v);
+  const revealed: Record<string, unknown> = {};
+  const secretOutputNames: string[] = [];
+  for (const [k, v] of Object.entries(exported)) {
+    outputs[k] = await plain(pulumi, v);
+    revealed[k] = await plain(pulumi, v, true);
+    if (pulumi.Output.isInstance(v) && await (v as unknown as { isSecret: Promise<boolean> }).isSecret) secretOutputNames.push(k);
+  }
 
   const kube = mocks.resources.filter((r) => isKubernetesObject(r.type));
   return {
@@ -103,6 +121,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     resources: mocks.resources,
     objects: kube.map((r) => toManifest(r.state)),
     outputs,
+    stackOutputs: { outputs: revealed, secretOutputNames },
     // Every stack disables all default providers: each cloud or Kubernetes resource needs an explicit one.
     defaultProviderUses: mocks.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:") && !r.provider).map((r) => `${r.type} "${r.name}"`),
     protectedResources,
@@ -136,18 +155,18 @@ async function waitForRegistrations(pulumi: typeof import("@pulumi/pulumi")): Pr
   await wait();
 }
 
-/** Resolves outputs to plain JSON, with secrets redacted. */
-async function plain(pulumi: typeof import("@pulumi/pulumi"), v: unknown): Promise<unknown> {
+/** Resolves outputs to plain JSON, with secrets redacted (or, with `reveal`, unwrapped). */
+async function plain(pulumi: typeof import("@pulumi/pulumi"), v: unknown, reveal = false): Promise<unknown> {
   if (pulumi.Output.isInstance(v)) {
     const out = v as import("@pulumi/pulumi").Output<unknown>;
-    if (await (out as unknown as { isSecret: Promise<boolean> }).isSecret) return "[secret]";
-    return plain(pulumi, await new Promise((resolve) => out.apply(resolve)));
+    if (!reveal && await (out as unknown as { isSecret: Promise<boolean> }).isSecret) return "[secret]";
+    return plain(pulumi, await new Promise((resolve) => out.apply(resolve)), reveal);
   }
-  if (v instanceof Promise) return plain(pulumi, await v);
-  if (Array.isArray(v)) return Promise.all(v.map((x) => plain(pulumi, x)));
+  if (v instanceof Promise) return plain(pulumi, await v, reveal);
+  if (Array.isArray(v)) return Promise.all(v.map((x) => plain(pulumi, x, reveal)));
   if (v !== null && typeof v === "object") {
-    const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await plain(pulumi, x)] as const));
+    const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await plain(pulumi, x, reveal)] as const));
     return Object.fromEntries(entries);
   }
-  return redactSecrets(v);
+  return reveal ? revealSecrets(v) : redactSecrets(v);
 }

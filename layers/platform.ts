@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { createCluster, PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components";
+import { AdmissionPolicy } from "../components/admission-policy";
+import { clusterName } from "../components/cluster";
+import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
+import { loadPlatform, type PlatformConfig } from "../config/load";
+import type { TeamConfig } from "../config/schema";
+
+/** Name of the default StorageClass the platform makes for team volumes. */
+const APP_STORAGE = "app-storage";
+
+/**
+ * The platform layer: config -> cluster -> storage and priority classes -> team namespaces with
+ * their guardrails, RBAC and cloud grants -> admission policy -> one contract per team. Run by
+ * the platform team with cloud credentials; team stacks read the contract.
+ */
+export async function platformProgram(): Promise<Record<string, unknown>> {
+  const env = loadPlatform();
+  const cluster = await createCluster(env);
+  const k8sOpts: pulumi.ComponentResourceOptions = { providers: [cluster.provider] };
+
+  const priorities = new PriorityClasses("priority", k8sOpts);
+  const storage = new StorageClass(APP_STORAGE, {
+    name: APP_STORAGE,
+    provisioner: cluster.storage.provisioner,
+    parameters: cluster.storage.parameters,
+    reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
+    isDefault: cluster.storage.isDefault,
+  }, k8sOpts);
+
+  // The registries team pods may pull from: the configured ones, and the mirror this cluster pulls through.
+  const allowedRegistries = [...new Set([...env.policy.allowedRegistries, ...(cluster.registry ? [cluster.registry] : [])])].sort();
+  const where = clusterLocation(env, cluster);
+
+  const namespaces: Record<string, pulumi.Output<string>> = {};
+  const contracts: Record<string, pulumi.Output<TeamContract>> = {};
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    const ns = new TeamNamespace(teamName, {
+      name: teamName,
+      podSecurity: team.podSecurity,
+      podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
+      quota: team.quota,
+      limits: team.limits,
+      maintainerGroups: team.groups.maintainers,
+      viewerGroups: team.groups.viewers,
+      protect: env.production,
+    }, k8sOpts);
+    namespaces[teamName] = ns.name;
+    contracts[teamName] = teamContract(env, cluster, teamName, team, {
+      namespace: ns.name,
+      storageClass: storage.name,
+      priorities: priorities.names,
+      allowedRegistries,
+      where,
+    });
+  }
+
+  // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet their Pod Security level.
+  new AdmissionPolicy("team-pods", {
+    namespaces: Object.values(namespaces),
+    restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
+    allowedRegistries,
+  }, k8sOpts);
+
+  return {
+    stack: env.stack,
+    // Where this environment is: team stacks report it, and `verify` refuses evidence from elsewhere.
+    cluster: where,
+    cloud: cluster.cloud,
+    clusterName: cluster.name,
+    // None for an existing cluster reached through a context: use that context.
+    kubeconfig: cluster.kubeconfig ?? null,
+    // What trust policies for app identities are built from (OIDC provider, Workload Identity pool).
+    clusterIdentity: cluster.identityOutputs,
+    namespaces,
+    // Secret as a whole: it carries the kubeconfig (exec authentication, no token).
+    contract: pulumi.secret(pulumi.all(contracts)),
+  };
+}
+
+/** `<cloud>/<region, project/region or context>/<cluster name>`: the same string for every stack of the environment. */
+function clusterLocation(env: PlatformConfig, cluster: ClusterHandle): string {
+  const c = env.cluster;
+  const place = c.cloud === "aws" ? c.aws?.region : c.cloud === "gcp" ? `${c.gcp?.project}/${c.gcp?.region}` : c.existing?.context ?? "blueprint:kubeconfig";
+  return `${cluster.cloud}/${place}/${clusterName(env)}`;
+}
+
+/** A DNS label naming one host's platform resources: its first label and a short hash of the whole name (unique, at most 40 characters). */
+export function hostResourceName(host: string): string {
+  const hash = createHash("sha256").update(host).digest("hex").slice(0, 8);
+  return `${host.split(".")[0].slice(0, 30).replace(/-+$/, "")}-${hash}`;
+}
+
+interface TeamParts {
+  readonly namespace: pulumi.Output<string>;
+  readonly storageClass: pulumi.Output<string>;
+  readonly priorities: Readonly<Record<"critical" | "standard" | "low", pulumi.Output<string>>>;
+  readonly allowedRegistries: readonly string[];
+  readonly where: string;
+}
+
+/**
+ * What one team's stack needs from the platform, and the cloud things made for it here: the
+ * certificate (and address) of each host it may serve, and the Workload Identity grants of each
+ * identity it may bind.
+ */
+function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: string, team: TeamConfig, parts: TeamParts): pulumi.Output<TeamContract> {
+  const hosts = Object.fromEntries(team.hosts.map((host) => {
+    const made = cluster.ingress.host({ name: hostResourceName(host), namespace: parts.namespace, host });
+    return [host, pulumi.output(made.annotations).apply((annotations) => ({ annotations: { ...annotations } as Record<string, string>, tls: made.tls }))];
+  }));
+  const identities = Object.fromEntries(Object.entries(team.identities).map(([name, id]) => {
+    const annotations = id.serviceAccounts.map((serviceAccount) => cluster.bindWorkloadIdentity({ namespace: teamName, serviceAccount, cloudIdentity: id.cloudIdentity }));
+    return [name, pulumi.output(annotations[0] ?? {}).apply((a) => ({
+      annotations: { ...a } as Record<string, string>,
+      serviceAccounts: [...id.serviceAccounts],
+      egress: JSON.parse(JSON.stringify(cluster.cloudIdentityEgress)) as TeamContract["identities"][string]["egress"],
+    }))];
+  }));
+  // An existing cluster's kubeconfig is the platform's own credential: its teams reach the cluster
+  // with theirs (the context, or their ambient default), never through the contract.
+  const kubeconfig: pulumi.Output<string | null> = cluster.cloud !== "existing" && cluster.kubeconfig ? cluster.kubeconfig : pulumi.output(null);
+  const where = pulumi.all([kubeconfig, cluster.name, cluster.clusterIdentifier, parts.namespace, parts.storageClass]);
+  const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
+  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities)]);
+  return pulumi.all([where, classes, grants])
+    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs]]): TeamContract => ({
+    version: CONTRACT_VERSION,
+    platformStack: env.stack,
+    environment: env.environment,
+    production: env.production,
+    cloud: cluster.cloud,
+    cluster: { identity: parts.where, name: name },
+    kubeconfig: kube,
+    context: cluster.context ?? null,
+    clusterIdentifier,
+    namespace,
+    podSecurity: team.podSecurity,
+    kubernetesVersion: env.cluster.kubernetesVersion,
+    quota: team.quota,
+    limits: team.limits,
+    // Team volumes default to the platform's class; the cluster's own default (an existing
+    // cluster keeps it) is not offered, so volumes land on a class the platform chose.
+    storageClasses: { names: [storageClass], default: storageClass },
+    priorityClasses: { critical, standard, low },
+    ingress: {
+      className: cluster.ingress.className ?? null,
+      annotations: { ...cluster.ingress.annotations },
+      allowFrom: JSON.parse(JSON.stringify(cluster.ingress.allowFrom)) as Record<string, unknown>[],
+      serviceAnnotations: { ...cluster.ingress.serviceAnnotations },
+      healthCheck: cluster.ingress.healthCheck ? { ...cluster.ingress.healthCheck } : null,
+      hosts: hostSpecs,
+    },
+    registry: { mirrors: { ...cluster.mirrors } },
+    allowedRegistries: [...parts.allowedRegistries],
+    identities: identitySpecs,
+    customTimeouts: { ...env.platform.customTimeouts },
+  }));
+}

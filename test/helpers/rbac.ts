@@ -1,0 +1,62 @@
+import type { K8sObject } from "./program";
+
+/** An RBAC PolicyRule, as plain data. */
+export interface Rule {
+  readonly apiGroups?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/**
+ * The verbs Pulumi uses on an object it manages: server-side apply is a PATCH (create and update),
+ * reads and refreshes are GET, replacements CREATE and DELETE, and the await logic lists and
+ * watches (pulumi-kubernetes "await" and "ssa" implementations).
+ */
+export const MANAGE_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"] as const;
+
+/**
+ * What Pulumi's await logic reads besides the object itself: a Deployment's ReplicaSets and Pods,
+ * a Service's Endpoints, a Job's Pods (pulumi-kubernetes provider/pkg/await).
+ */
+const AWAIT_READS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  Deployment: [["apps", "replicasets"], ["", "pods"]],
+  Service: [["", "endpoints"]],
+  Job: [["", "pods"]],
+  Ingress: [["", "endpoints"], ["", "services"]],
+};
+
+/** The API group and resource (plural) of a kind, as RBAC names them. */
+export function resourceOf(obj: Pick<K8sObject, "apiVersion" | "kind">): { group: string; resource: string } {
+  const group = obj.apiVersion.includes("/") ? obj.apiVersion.split("/")[0] : "";
+  const lower = obj.kind.toLowerCase();
+  const resource = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
+  return { group, resource };
+}
+
+function allows(rules: readonly Rule[], group: string, resource: string, verb: string): boolean {
+  return rules.some((r) => (r.apiGroups ?? []).includes(group) && (r.resources ?? []).includes(resource) && r.verbs.includes(verb));
+}
+
+/**
+ * Why a team's Role (bound in `namespace`) could not manage these objects: each object must be
+ * namespaced, in that namespace, and of a kind whose every verb Pulumi uses the Role grants.
+ */
+export function roleViolations(objects: readonly K8sObject[], namespace: string, rules: readonly Rule[]): string[] {
+  const out: string[] = [];
+  for (const o of objects) {
+    const id = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+    if (!o.metadata.namespace) {
+      out.push(`${id} is cluster-scoped: a team's Role grants nothing outside its namespace`);
+      continue;
+    }
+    if (o.metadata.namespace !== namespace) out.push(`${id} is in namespace ${o.metadata.namespace}, not the team's ${namespace}`);
+    const { group, resource } = resourceOf(o);
+    const missing = MANAGE_VERBS.filter((v) => !allows(rules, group, resource, v));
+    if (missing.length) out.push(`${id}: the Role does not allow ${missing.join(", ")} on ${group || "core"}/${resource}`);
+    for (const [g, r] of AWAIT_READS[o.kind] ?? []) {
+      const reads = ["get", "list", "watch"].filter((v) => !allows(rules, g, r, v));
+      if (reads.length) out.push(`${id}: Pulumi awaits it by reading ${g || "core"}/${r}, which the Role does not allow (${reads.join(", ")})`);
+    }
+  }
+  return out;
+}
