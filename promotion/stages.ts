@@ -113,7 +113,10 @@ export function loadStages(file: string): Stages {
   if (!parsed.success) {
     throw new UsageError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
   }
-  return buildStages(file, parsed.data.stages, parsed.data.lanes);
+  const stages = buildStages(file, parsed.data.stages, parsed.data.lanes);
+  // Every lane's overrides are checked now, not when that lane is first used.
+  for (const lane of stages.overriddenLanes) stages.forLane(lane);
+  return stages;
 }
 
 /** Builds the graph from parsed definitions; exported for tests that define stages in code. */
