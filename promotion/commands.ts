@@ -332,7 +332,7 @@ export function pulledImages(stage: Stage, release: Release): Record<string, str
  * environment's platform stack (`<project>-<environment>` unless named). Undefined when the platform
  * stack file is not here (then the outputs' stack name is what ties them to the stage).
  */
-function expectedCluster(ws: Workspace, stage: Stage): string | undefined {
+export function expectedCluster(ws: Workspace, stage: Stage): string | undefined {
   const file = platformFile(ws, stage);
   if (!fs.existsSync(file)) return undefined;
   return clusterIdentity(readPointer(file, stage.name).cluster, ws.project, stage.environment);

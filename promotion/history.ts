@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { Refusal } from "./errors";
+import { writeFileAtomic } from "../tools/offline/write";
 import { writeNewFile } from "./files";
 import { canonicalJson, RELEASE_ID } from "./release";
 
@@ -185,15 +186,22 @@ export class HistoryStore {
     return file;
   }
 
-  /** Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`. */
-  read(): HistoryView {
+  /**
+   * Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`.
+   * `cacheFile`, for reports only (`status`), keeps what reading each record file found, keyed by
+   * the file's identity (see {@link ReadCache}); commands that write never pass it, so the rules are
+   * always judged on the files themselves.
+   */
+  read(cacheFile?: string): HistoryView {
+    const cache = cacheFile === undefined ? undefined : ReadCache.load(cacheFile);
     const chains = new Map<string, StoredRecord[]>();
     const problems: ChainProblem[] = [];
     for (const stage of this.stages()) {
-      const chain = this.readChain(stage);
+      const chain = this.readChain(stage, cache);
       chains.set(stage, chain);
       problems.push(...checkChain(stage, chain, this.show));
     }
+    cache?.save();
     return { records: [...chains.values()].flatMap((c) => c.map((s) => s.record)), chains, problems };
   }
 
@@ -218,7 +226,7 @@ export class HistoryStore {
     return found.sort();
   }
 
-  private readChain(stage: string): StoredRecord[] {
+  private readChain(stage: string, cache?: ReadCache): StoredRecord[] {
     const dir = this.chainDir(stage);
     if (!fs.existsSync(dir)) return [];
     const out: StoredRecord[] = [];
@@ -227,18 +235,106 @@ export class HistoryStore {
       const file = path.join(dir, d.name);
       if (!d.isFile()) throw new HistoryFileError(this.show(file), "is not a record file");
       if (!NAME.test(d.name)) throw new HistoryFileError(this.show(file), "is not named like a history record (<seq>-<kind>-<release>-<hash>.json)");
-      out.push(readRecord(file, this.lane, stage, this.show));
+      if (!cache) {
+        out.push(readRecord(file, this.lane, stage, this.show));
+        continue;
+      }
+      const key = `${stage}/${d.name}`;
+      const id = fileIdentity(file);
+      const hit = cache.get(key, id);
+      if (hit && hit.record.lane === this.lane && hit.record.stage === stage) {
+        out.push({ record: hit.record, file, hash: hit.hash });
+        continue;
+      }
+      const stored = readRecord(file, this.lane, stage, this.show);
+      cache.set(key, id, stored);
+      out.push(stored);
     }
     return out.sort((a, b) => a.record.seq - b.record.seq || a.file.localeCompare(b.file));
   }
 }
 
+const readBuffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
+
+/** What identifies one version of a file without reading it: as git's index does, inode, size, mtime and ctime. */
+type FileIdentity = readonly [ino: number, size: number, mtimeMs: number, ctimeMs: number];
+
+function fileIdentity(file: string): FileIdentity {
+  const st = fs.statSync(file);
+  return [st.ino, st.size, st.mtimeMs, st.ctimeMs];
+}
+
+/** The largest read cache read: far more than 1,000 records of one lane need. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * What reading a lane's record files found, so that `status` need not read, parse, check and hash
+ * every record of every lane each time: a record file whose inode, size, mtime and ctime are those
+ * it had when it was read is taken as read then (a write changes ctime, which no user can set back).
+ * It lives beside the lock files, is never committed, is rebuilt when unreadable or out of date,
+ * and is an optimisation of this machine's reports only: promote, approve, verify and rollback
+ * always read the records themselves.
+ */
+class ReadCache {
+  private changed = false;
+  private constructor(private readonly file: string, private readonly entries: Map<string, { id: FileIdentity; hash: string; record: HistoryRecord }>) {}
+
+  static load(file: string): ReadCache {
+    const entries = new Map<string, { id: FileIdentity; hash: string; record: HistoryRecord }>();
+    try {
+      if (fs.statSync(file).size <= MAX_CACHE_BYTES) {
+        const json = JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown; entries?: unknown };
+        if (json.version === CACHE_VERSION && json.entries !== null && typeof json.entries === "object") {
+          for (const [key, e] of Object.entries(json.entries as Record<string, unknown>)) {
+            const v = e as { id?: unknown; hash?: unknown; record?: unknown };
+            if (Array.isArray(v.id) && v.id.length === 4 && v.id.every((n) => typeof n === "number") && typeof v.hash === "string" && HASH.test(v.hash) && v.record !== null && typeof v.record === "object") {
+              entries.set(key, { id: v.id as unknown as FileIdentity, hash: v.hash, record: v.record as HistoryRecord });
+            }
+          }
+        }
+      }
+    } catch {
+      // No cache yet, or one that cannot be used: every record is read.
+    }
+    return new ReadCache(file, entries);
+  }
+
+  get(key: string, id: FileIdentity): { hash: string; record: HistoryRecord } | undefined {
+    const e = this.entries.get(key);
+    return e && e.id.every((n, i) => n === id[i]) ? e : undefined;
+  }
+
+  set(key: string, id: FileIdentity, stored: StoredRecord): void {
+    this.entries.set(key, { id, hash: stored.hash, record: stored.record });
+    this.changed = true;
+  }
+
+  save(): void {
+    if (!this.changed) return;
+    try {
+      writeFileAtomic(this.file, JSON.stringify({ version: CACHE_VERSION, entries: Object.fromEntries(this.entries) }));
+    } catch {
+      // A read-only checkout: the report is the same, only the next one is slower.
+    }
+  }
+}
+
+const CACHE_VERSION = 1;
+
 function readRecord(file: string, lane: string, stage: string, show: (file: string) => string): StoredRecord {
   let text: string;
   try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
-    text = fs.readFileSync(file, "utf8");
+    // One read of at most one byte more than a record may hold: no separate stat, and an oversized
+    // file is never read whole.
+    const fd = fs.openSync(file, "r");
+    let size = 0;
+    try {
+      for (let n = 1; n > 0 && size < readBuffer.length; size += n) n = fs.readSync(fd, readBuffer, size, readBuffer.length - size, size);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${fs.statSync(file).size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
+    text = readBuffer.toString("utf8", 0, size);
   } catch (e) {
     if (e instanceof HistoryFileError) throw e;
     throw new HistoryFileError(show(file), `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { pulledImages } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
-import { readPointer, samePointer } from "./pointer";
+import { readPointer as readPointerFile, samePointer, type StackPointer } from "./pointer";
 import { mapImage, RegistryError, type Registry } from "./registry";
 import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "./rules";
 import { describeGate } from "./scan/gate";
@@ -28,6 +28,26 @@ const short = (ref: string) => {
 };
 const who = (by: string) => by.replace(/ <.*>$/, "");
 
+/**
+ * Stack files as `status` read them: each is parsed once per report, however many stages and lanes
+ * look at it (upstream candidates, images, the matrix).
+ */
+const pointers = new Map<string, StackPointer | Refusal>();
+function readPointer(file: string, stage: string, lane: string): StackPointer {
+  let got = pointers.get(file);
+  if (got === undefined) {
+    try {
+      got = readPointerFile(file, stage, lane);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      got = e;
+    }
+    pointers.set(file, got);
+  }
+  if (got instanceof Refusal) throw got;
+  return got;
+}
+
 /** Marks of the lanes-by-stages matrix. */
 const MARK = { verified: "✓", failed: "✗", unverified: "?", none: "-" } as const;
 const LEGEND = `${MARK.verified} verified  ${MARK.failed} last verification failed  ${MARK.unverified} not verified  ${MARK.none} no release`;
@@ -42,6 +62,15 @@ type LaneEntry = { readonly name: string; readonly ws?: Workspace; readonly erro
  * is verified since, its images, and what waits upstream). Breaks in a history come first.
  */
 export async function statusReport(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
+  pointers.clear();
+  try {
+    return await report(project, deps, now, lane);
+  } finally {
+    pointers.clear();
+  }
+}
+
+async function report(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
   const entries: LaneEntry[] = lane !== undefined ? [{ name: lane, ws: project.lane(lane) }] : project.lanes.map((name) => {
     try {
       return { name, ws: project.lane(name) };
@@ -59,7 +88,7 @@ export async function statusReport(project: Project, deps: Deps, now: Date, lane
       broken = true;
       continue;
     }
-    const view = ws!.history.read();
+    const view = ws!.history.read(ws!.readCache);
     histories.set(name, view);
     if (view.problems.length > 0) {
       broken = true;

@@ -46,6 +46,8 @@ export interface Workspace {
   readonly scans: ScanStore;
   /** Lock files (not committed): `<lane>.<stage>.lock`. */
   readonly locksDir: string;
+  /** What `status` keeps of reading this lane's records (not committed; see HistoryStore.read). */
+  readonly readCache: string;
   /** Every lane's stack of every stage -> what it is, to name evidence from elsewhere. */
   readonly stackOwners: ReadonlyMap<string, { readonly lane: string; readonly stage: string }>;
 }
@@ -102,6 +104,7 @@ export function openProject(projectDir: string): Project {
       history: new HistoryStore(path.join(historyDir, team), laneStages.ordered.map((s) => s.name), projectDir, team),
       scans,
       locksDir: path.join(historyDir, ".locks"),
+      readCache: path.join(historyDir, ".cache", `${team}.json`),
       stackOwners,
     };
   };

@@ -238,3 +238,50 @@ describe("status of every lane", () => {
     expect(drain(h)).toContain("lane shop has no team stack file for stage staging");
   });
 });
+
+describe("what status keeps of reading the records", () => {
+  it("still finds a record edited in place after status cached it, even with its size and mtime kept", async () => {
+    const h = harness();
+    await releaseVerifiedInDev(h, "a");
+    expect(await run(h, "status")).toBe(0);
+    expect(fs.existsSync(path.join(h.dir, "stacks/history/.cache/shop.json"))).toBe(true);
+    const [first] = fs.readdirSync(h.historyDir("dev")).sort().map((f) => path.join(h.historyDir("dev"), f));
+    const { mtime } = fs.statSync(first);
+    const text = fs.readFileSync(first, "utf8");
+    fs.writeFileSync(first, text.replace(/"by": "Release Bot/, '"by": "Mallory Bot'));
+    fs.utimesSync(first, mtime, mtime);
+    expect(fs.statSync(first).size).toBe(Buffer.byteLength(text));
+    drain(h);
+    expect(await run(h, "status")).toBe(1);
+    expect(drain(h).replace(/\s+/g, " ")).toContain("was edited after it was written");
+  });
+
+  it("reports the same with a cache that is missing, garbled or out of date", async () => {
+    const h = harness();
+    await releaseVerifiedInDev(h, "a");
+    drain(h);
+    expect(await run(h, "status")).toBe(0);
+    const fresh = drain(h);
+    const cache = path.join(h.dir, "stacks/history/.cache/shop.json");
+    for (const garble of ["{ not json", JSON.stringify({ version: 1, entries: { "dev/x.json": { id: [1, 2, 3, 4], hash: "0".repeat(64), record: {} } } }), ""]) {
+      fs.writeFileSync(cache, garble);
+      expect(await run(h, "status")).toBe(0);
+      expect(drain(h)).toBe(fresh);
+    }
+  });
+
+  it("is never what promote, approve, verify or rollback judge by", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h, "a");
+    expect(await run(h, "status")).toBe(0);
+    // A cache that says dev's verification failed: the commands read the records themselves.
+    const cache = path.join(h.dir, "stacks/history/.cache/shop.json");
+    const json = JSON.parse(fs.readFileSync(cache, "utf8")) as { entries: Record<string, { record: { kind: string; result?: string } }> };
+    for (const e of Object.values(json.entries)) if (e.record.kind === "verification") e.record.result = "failed";
+    fs.writeFileSync(cache, JSON.stringify(json));
+    h.clock.advance(HOUR);
+    drain(h);
+    expect(await h.cli("promote", "staging")).toBe(0);
+    expect(drain(h)).toContain(`promoted staging: (no release) -> ${id}`);
+  });
+});
