@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { pulledImages } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
@@ -94,6 +95,13 @@ async function report(project: Project, deps: Deps, now: Date, lane?: string): P
       broken = true;
       lines.push(`HISTORY OF LANE ${name} BROKEN: promote, rollback, approve and verify of lane ${name} refuse until it is repaired:`);
       for (const p of describeProblems(view.problems, (f) => shown(ws!, f))) lines.push(`  - ${p}`);
+    }
+  }
+  if (lane === undefined) {
+    for (const kind of ["releases", "history"]) {
+      const dir = path.join(project.stacksDir, kind);
+      const strays = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith(".") && !project.lanes.includes(f)) : [];
+      for (const f of strays) lines.push(`note: ${shown(project, path.join(dir, f))} is not a lane's folder (lanes: ${project.lanes.join(", ") || "none"}); nothing in it is read`);
     }
   }
   if (lines.length > 0) lines.push("");

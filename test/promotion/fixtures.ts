@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../helpers/program";
 import { main } from "../../promotion/cli";
-import { clusterIdentity, readPointer } from "../../promotion/pointer";
+import { clusterIdentity, readPointer, writePointer } from "../../promotion/pointer";
 import type { Registry } from "../../promotion/registry";
 import { loadStages } from "../../promotion/stages";
 import { openWorkspace, type Deps, type Workspace } from "../../promotion/workspace";
@@ -141,7 +141,32 @@ export interface Harness {
 }
 
 export function harness(stages?: string, lane: string = LANES[0], lanes: readonly string[] = LANES): Harness {
-  const dir = tempProject(stages, lanes);
+  return harnessIn(tempProject(stages, lanes), lane);
+}
+
+/**
+ * A temporary copy of the project's Pulumi.yaml, stages.yaml and shipped stack files (never the real
+ * ones), without releases or history and with no release id in any pointer (as before any
+ * promotion): for tests that render the real program.
+ */
+export function shippedProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));
+  made.push(dir);
+  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  for (const f of fs.readdirSync(path.join(PROJECT_DIR, "stacks"))) {
+    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
+  }
+  for (const f of fs.readdirSync(path.join(dir, "stacks")).filter((x) => x.startsWith("Pulumi."))) {
+    const file = path.join(dir, "stacks", f);
+    const { pointer } = readPointer(file, f);
+    if (pointer?.id !== undefined) writePointer(file, f, pointer, { images: pointer.images });
+  }
+  return dir;
+}
+
+/** A harness on the project copy in `dir`, working on `lane`. */
+export function harnessIn(dir: string, lane: string = LANES[0]): Harness {
   const h: Harness = {
     dir,
     lane,

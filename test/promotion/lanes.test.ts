@@ -285,3 +285,16 @@ describe("what status keeps of reading the records", () => {
     expect(drain(h)).toContain(`promoted staging: (no release) -> ${id}`);
   });
 });
+
+describe("files of no lane", () => {
+  it("are named by status, which reads nothing in them", async () => {
+    const h = harness();
+    fs.mkdirSync(path.join(h.dir, "stacks/history/shipping/dev"), { recursive: true });
+    fs.writeFileSync(path.join(h.dir, "stacks/history/shipping/dev/junk.json"), "{");
+    fs.mkdirSync(path.join(h.dir, "stacks/releases/shipping"), { recursive: true });
+    expect(await run(h, "status")).toBe(0);
+    const text = drain(h);
+    expect(text).toContain("note: stacks/history/shipping is not a lane's folder (lanes: payments, shop); nothing in it is read");
+    expect(text).toContain("note: stacks/releases/shipping is not a lane's folder");
+  });
+});
