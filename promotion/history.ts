@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { Refusal } from "./errors";
-import { writeFileAtomic } from "../tools/offline/write";
 import { writeNewFile } from "./files";
+import { fileIdentity, ReadCache } from "./readcache";
 import { canonicalJson, RELEASE_ID } from "./release";
 
 /** How far in the future a record's time may be (clocks of different machines differ a little). */
@@ -189,11 +189,12 @@ export class HistoryStore {
   /**
    * Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`.
    * `cacheFile`, for reports only (`status`), keeps what reading each record file found, keyed by
-   * the file's identity (see {@link ReadCache}); commands that write never pass it, so the rules are
-   * always judged on the files themselves.
+   * the file's identity (see {@link ReadCache}): a record file whose inode, size, mtime and ctime
+   * are those it had when it was read is taken as read then. Commands that write never pass it, so
+   * the rules are always judged on the files themselves.
    */
   read(cacheFile?: string): HistoryView {
-    const cache = cacheFile === undefined ? undefined : ReadCache.load(cacheFile);
+    const cache = cacheFile === undefined ? undefined : ReadCache.load<RecordEntry>(cacheFile, isRecordEntry);
     const chains = new Map<string, StoredRecord[]>();
     const problems: ChainProblem[] = [];
     for (const stage of this.stages()) {
@@ -226,7 +227,7 @@ export class HistoryStore {
     return found.sort();
   }
 
-  private readChain(stage: string, cache?: ReadCache): StoredRecord[] {
+  private readChain(stage: string, cache?: ReadCache<RecordEntry>): StoredRecord[] {
     const dir = this.chainDir(stage);
     if (!fs.existsSync(dir)) return [];
     const out: StoredRecord[] = [];
@@ -247,7 +248,7 @@ export class HistoryStore {
         continue;
       }
       const stored = readRecord(file, this.lane, stage, this.show);
-      cache.set(key, id, stored);
+      cache.set(key, id, { hash: stored.hash, record: stored.record });
       out.push(stored);
     }
     return out.sort((a, b) => a.record.seq - b.record.seq || a.file.localeCompare(b.file));
@@ -256,70 +257,17 @@ export class HistoryStore {
 
 const readBuffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
 
-/** What identifies one version of a file without reading it: as git's index does, inode, size, mtime and ctime. */
-type FileIdentity = readonly [ino: number, size: number, mtimeMs: number, ctimeMs: number];
-
-function fileIdentity(file: string): FileIdentity {
-  const st = fs.statSync(file);
-  return [st.ino, st.size, st.mtimeMs, st.ctimeMs];
+/** What the read cache keeps of a record file. */
+interface RecordEntry {
+  readonly hash: string;
+  readonly record: HistoryRecord;
 }
 
-/** The largest read cache read: far more than 1,000 records of one lane need. */
-const MAX_CACHE_BYTES = 64 * 1024 * 1024;
-
-/**
- * What reading a lane's record files found, so that `status` need not read, parse, check and hash
- * every record of every lane each time: a record file whose inode, size, mtime and ctime are those
- * it had when it was read is taken as read then (a write changes ctime, which no user can set back).
- * It lives beside the lock files, is never committed, is rebuilt when unreadable or out of date,
- * and is an optimisation of this machine's reports only: promote, approve, verify and rollback
- * always read the records themselves.
- */
-class ReadCache {
-  private changed = false;
-  private constructor(private readonly file: string, private readonly entries: Map<string, { id: FileIdentity; hash: string; record: HistoryRecord }>) {}
-
-  static load(file: string): ReadCache {
-    const entries = new Map<string, { id: FileIdentity; hash: string; record: HistoryRecord }>();
-    try {
-      if (fs.statSync(file).size <= MAX_CACHE_BYTES) {
-        const json = JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown; entries?: unknown };
-        if (json.version === CACHE_VERSION && json.entries !== null && typeof json.entries === "object") {
-          for (const [key, e] of Object.entries(json.entries as Record<string, unknown>)) {
-            const v = e as { id?: unknown; hash?: unknown; record?: unknown };
-            if (Array.isArray(v.id) && v.id.length === 4 && v.id.every((n) => typeof n === "number") && typeof v.hash === "string" && HASH.test(v.hash) && v.record !== null && typeof v.record === "object") {
-              entries.set(key, { id: v.id as unknown as FileIdentity, hash: v.hash, record: v.record as HistoryRecord });
-            }
-          }
-        }
-      }
-    } catch {
-      // No cache yet, or one that cannot be used: every record is read.
-    }
-    return new ReadCache(file, entries);
-  }
-
-  get(key: string, id: FileIdentity): { hash: string; record: HistoryRecord } | undefined {
-    const e = this.entries.get(key);
-    return e && e.id.every((n, i) => n === id[i]) ? e : undefined;
-  }
-
-  set(key: string, id: FileIdentity, stored: StoredRecord): void {
-    this.entries.set(key, { id, hash: stored.hash, record: stored.record });
-    this.changed = true;
-  }
-
-  save(): void {
-    if (!this.changed) return;
-    try {
-      writeFileAtomic(this.file, JSON.stringify({ version: CACHE_VERSION, entries: Object.fromEntries(this.entries) }));
-    } catch {
-      // A read-only checkout: the report is the same, only the next one is slower.
-    }
-  }
+function isRecordEntry(v: unknown): v is RecordEntry {
+  const e = v as Partial<Record<keyof RecordEntry, unknown>> | null;
+  return e !== null && typeof e === "object" && typeof e.hash === "string" && HASH.test(e.hash) && e.record !== null && typeof e.record === "object";
 }
 
-const CACHE_VERSION = 1;
 
 function readRecord(file: string, lane: string, stage: string, show: (file: string) => string): StoredRecord {
   let text: string;

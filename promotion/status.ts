@@ -4,6 +4,7 @@ import { pulledImages } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
 import { readPointer as readPointerFile, samePointer, type StackPointer } from "./pointer";
+import { fileIdentity, ReadCache } from "./readcache";
 import { mapImage, RegistryError, type Registry } from "./registry";
 import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "./rules";
 import { describeGate } from "./scan/gate";
@@ -31,17 +32,34 @@ const who = (by: string) => by.replace(/ <.*>$/, "");
 
 /**
  * Stack files as `status` read them: each is parsed once per report, however many stages and lanes
- * look at it (upstream candidates, images, the matrix).
+ * look at it, and not again in later reports while it keeps its identity (see ReadCache).
  */
 const pointers = new Map<string, StackPointer | Refusal>();
+let stackCache: ReadCache<PointerEntry> | undefined;
+
+/** What the read cache keeps of a team stack file that reads as its lane's. */
+type PointerEntry = Omit<StackPointer, "file"> & { readonly lane: string };
+
+function isPointerEntry(v: unknown): v is PointerEntry {
+  const e = v as Record<string, unknown> | null;
+  return e !== null && typeof e === "object" && typeof e.lane === "string" && (e.pointer === undefined || (e.pointer !== null && typeof e.pointer === "object")) && e.appImages !== null && typeof e.appImages === "object" && (e.cluster === undefined || (e.cluster !== null && typeof e.cluster === "object"));
+}
+
 function readPointer(file: string, stage: string, lane: string): StackPointer {
   let got = pointers.get(file);
   if (got === undefined) {
-    try {
-      got = readPointerFile(file, stage, lane);
-    } catch (e) {
-      if (!(e instanceof Refusal)) throw e;
-      got = e;
+    const id = stackCache && fs.existsSync(file) ? fileIdentity(file) : undefined;
+    const hit = id && stackCache?.get(path.basename(file), id);
+    if (hit && hit.lane === lane) {
+      got = { file, pointer: hit.pointer, appImages: hit.appImages, cluster: hit.cluster };
+    } else {
+      try {
+        got = readPointerFile(file, stage, lane);
+        if (id) stackCache?.set(path.basename(file), id, { lane, pointer: got.pointer, appImages: got.appImages, cluster: got.cluster });
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        got = e;
+      }
     }
     pointers.set(file, got);
   }
@@ -64,10 +82,14 @@ type LaneEntry = { readonly name: string; readonly ws?: Workspace; readonly erro
  */
 export async function statusReport(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
   pointers.clear();
+  stackCache = ReadCache.load(path.join(project.stacksDir, "history", ".cache", "stacks.json"), isPointerEntry);
   try {
-    return await report(project, deps, now, lane);
+    const done = await report(project, deps, now, lane);
+    stackCache.save();
+    return done;
   } finally {
     pointers.clear();
+    stackCache = undefined;
   }
 }
 

@@ -276,11 +276,16 @@ describe("what status keeps of reading the records", () => {
     expect(await run(h, "status")).toBe(0);
     // A cache that says dev's verification failed: the commands read the records themselves.
     const cache = path.join(h.dir, "stacks/history/.cache/shop.json");
-    const json = JSON.parse(fs.readFileSync(cache, "utf8")) as { entries: Record<string, { record: { kind: string; result?: string } }> };
-    for (const e of Object.values(json.entries)) if (e.record.kind === "verification") e.record.result = "failed";
+    const json = JSON.parse(fs.readFileSync(cache, "utf8")) as { entries: Record<string, { value: { record: { kind: string; result?: string } } }> };
+    for (const e of Object.values(json.entries)) if (e.value.record.kind === "verification") e.value.record.result = "failed";
     fs.writeFileSync(cache, JSON.stringify(json));
     h.clock.advance(HOUR);
     drain(h);
+    // The report believes it (it is this machine's own cache)...
+    expect(await run(h, "status")).toBe(0);
+    expect(h.out[2].split(/\s+/)).toEqual(["shop", id.slice(0, 10), "✗", "-", "-", "-"]);
+    drain(h);
+    // ...the rules do not.
     expect(await h.cli("promote", "staging")).toBe(0);
     expect(drain(h)).toContain(`promoted staging: (no release) -> ${id}`);
   });
