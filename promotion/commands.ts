@@ -11,7 +11,7 @@ import { mapImage, RegistryError } from "./registry";
 import { releaseDigests, type Release } from "./release";
 import { FORMATS, SEVERITIES, type ReportFormat } from "./scan/report";
 import { promotionProblems, releaseInStage, verifiedReleases, vulnerabilityProblems, type Problem } from "./rules";
-import { laneArg, type Stage } from "./stages";
+import { laneArg, settingKey, type Stage } from "./stages";
 import { platformFile, shown, stageFile, type Deps, type Workspace } from "./workspace";
 
 /** `release create`: records the images CI built as an immutable release. */
@@ -227,7 +227,7 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
 /** `approve`: records one person's approval of a release for a stage that requires approvals. */
 export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; release: string; reason?: string }): Promise<void> {
   const stage = ws.stages.get(opts.stage);
-  if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: stages.${stage.name}.approvals is 0); nothing recorded`);
+  if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: ${settingKey(stage, "approvals")} is 0); nothing recorded`);
   const release = ws.releases.get(opts.release);
   checkReason(opts.reason);
   await withStageLock(ws, deps, stage, `approve ${stage.name}`, (now, actor, view) => {

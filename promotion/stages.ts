@@ -54,6 +54,8 @@ export interface Stage {
   readonly stack: string;
   /** The lane (team) this stage is of, for a lane's stages. */
   readonly lane?: string;
+  /** The settings the lane overrides for this stage (`lanes.<lane>.<stage>` in stages.yaml). */
+  readonly overridden?: readonly string[];
   readonly from: readonly string[];
   readonly require: "all" | "any";
   /** Soak time in milliseconds (0 when none). */
@@ -79,6 +81,11 @@ export interface Stages {
   forLane(lane: string): Stages;
   /** Lanes that stages.yaml overrides settings for. */
   readonly overriddenLanes: readonly string[];
+}
+
+/** Where stages.yaml sets `key` of a stage, for messages: the lane's override when it has one. */
+export function settingKey(stage: Pick<Stage, "name" | "lane" | "overridden">, key: string): string {
+  return stage.overridden?.includes(key) ? `lanes.${stage.lane}.${stage.name}.${key}` : `stages.${stage.name}.${key}`;
 }
 
 /** ` --lane <lane>` for commands printed about a lane's stage, so they can be pasted as they are. */
@@ -145,7 +152,7 @@ export function buildStages(file: string, defs: Record<string, StageInput>, lane
       name,
       environment,
       stack: lane === undefined ? environment : `${environment}.${lane}`,
-      ...(lane !== undefined ? { lane } : {}),
+      ...(lane !== undefined ? { lane, overridden: Object.keys(override).filter((k) => override[k as keyof LaneOverride] !== undefined) } : {}),
       from: def.from,
       require: def.require,
       soak: def.soak,

@@ -303,3 +303,19 @@ describe("files of no lane", () => {
     expect(text).toContain("note: stacks/releases/shipping is not a lane's folder");
   });
 });
+
+describe("messages about a lane's override", () => {
+  it("name the override where the lane has one, and the stage's setting where it has not", async () => {
+    const stages = "stages:\n  dev: {}\n  staging:\n    from: [dev]\n    approvals: 1\nlanes:\n  payments:\n    staging: { approvals: 0 }\n";
+    const h = harness(stages);
+    expect(await run(h, "release", "create", "--lane", "payments", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
+    expect(await run(h, "approve", "staging", "--lane", "payments", "--release", id)).toBe(1);
+    expect(drain(h)).toContain("does not require approvals (stacks/stages.yaml: lanes.payments.staging.approvals is 0)");
+    const plain = harness("stages:\n  dev: {}\n  staging:\n    from: [dev]\n");
+    expect(await run(plain, "release", "create", "--lane", "payments", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    drain(plain);
+    expect(await run(plain, "approve", "staging", "--lane", "payments", "--release", id)).toBe(1);
+    expect(drain(plain)).toContain("does not require approvals (stacks/stages.yaml: stages.staging.approvals is 0)");
+  });
+});
