@@ -5,15 +5,16 @@ import { Refusal, UsageError } from "./errors";
 import { liveStackOutputs, livePods, outputsFile, podsFile, type EvidenceSource } from "./evidence";
 import { SkopeoRegistry } from "./registry";
 import { fitWidth, STATUS_WIDTH, statusReport } from "./status";
-import { openWorkspace, type Deps, type Workspace } from "./workspace";
+import { openProject, type Deps, type Project } from "./workspace";
 
 const HELP: Record<string, string> = {
-  release: `Usage: npm run release -- create --image <name>=<repo>@sha256:<64 hex> [--image ...] [--commit SHA]
-       npm run release -- scan <release> --image <name> --report FILE [--format FORMAT]
+  release: `Usage: npm run release -- create --lane <team> --image <name>=<repo>@sha256:<64 hex> [--image ...] [--commit SHA]
+       npm run release -- scan <release> --lane <team> --image <name> --report FILE [--format FORMAT]
 
-create: records the images CI built as an immutable release, stacks/releases/<id>.json. The id is a
+create: records the images CI built as an immutable release of a lane, stacks/releases/<team>/<id>.json. The id is a
 hash of the images and the commit only: the same content always gets the same id, and creating it
 again changes nothing. Tags (:latest, :1.2) and malformed digests are refused.
+  --lane    the team whose release it is (may be left out when the project has one lane)
   --image   name=reference; the name is what blueprint:apps.<app>.image refers to (repeatable)
   --commit  full git commit id of the source (default: git rev-parse HEAD)
 
@@ -25,12 +26,14 @@ the report); stages with a vulnerabilities gate (stacks/stages.yaml) judge the n
             (aws ecr describe-image-scan-findings) or Artifact Analysis occurrences
             (gcloud artifacts docker images describe --show-package-vulnerability --format=json)
   --format  trivy | grype | sarif | ecr | artifact-analysis (default: detected from the report)`,
-  promote: `Usage: npm run promote -- <stage> [--release ID] [--force --reason "..."] [--copy] [--expect-current ID|none]
+  promote: `Usage: npm run promote -- <stage> --lane <team> [--release ID] [--force --reason "..."] [--copy] [--expect-current ID|none]
 
 Promotes a release to a stage: checks every rule (digest only, stage order, verified upstream, soak
 time, approvals, one promotion at a time, registry mapping), records the promotion in
-stacks/history/<stage>/, writes blueprint:release of the stage's stack file atomically, and prints
-the image diff and the next command (pulumi up -s <stack>).
+stacks/history/<team>/<stage>/, writes blueprint:release of the lane's stack file in the stage
+(stacks/Pulumi.<environment>.<team>.yaml) atomically, and prints the image diff and the next command
+(pulumi up -s <environment>.<team>). No other lane's files are touched.
+  --lane            the team (lane) to promote; may be left out when the project has one lane
   --release         the release to promote (default: the one the upstream stage runs; required for
                     stages without an upstream)
   --force --reason  set aside stage order, upstream verification and soak; recorded with the reason.
@@ -39,15 +42,15 @@ the image diff and the next command (pulumi up -s <stack>).
                     --preserve-digests); without it, the refusal prints the exact command
   --expect-current  refuse unless the stage currently runs this release ("none": no release);
                     for CI jobs that must not overwrite a promotion they did not see`,
-  approve: `Usage: npm run approve -- <stage> --release ID [--reason "..."]
+  approve: `Usage: npm run approve -- <stage> --lane <team> --release ID [--reason "..."]
 
 Records your approval (who: $BLUEPRINT_ACTOR or git config user.name/user.email) of a release for a
 stage that requires approvals (stacks/stages.yaml: approvals).`,
-  verify: `Usage: npm run verify -- <stage> (--outputs FILE | --pods FILE | --live [--kube-context CTX]) ...
+  verify: `Usage: npm run verify -- <stage> --lane <team> (--outputs FILE | --pods FILE | --live [--kube-context CTX]) ...
 
-Records whether the stage runs the release its stack file names. Evidence must come from the stage:
-outputs name their stack and cluster, pods carry the blueprint.dev/stack annotation. Evidence of
-another stage is refused (exit 1); a file that cannot be about this stage (no pods, no images,
+Records whether the lane's stack in the stage runs the release its stack file names. Evidence must
+come from that stack (<environment>.<team>): outputs name their stack and cluster, pods carry the
+blueprint.dev/stack annotation. Evidence of another stage or another lane is refused (exit 1); a file that cannot be about this stage (no pods, no images,
 another stack) is bad usage (exit 2); neither is recorded. Evidence that shows another release
 running is refused (exit 1) and recorded as a failed verification. Files over 16 MiB are refused.
   --outputs FILE      JSON of \`pulumi stack output --json -s <stack>\`: stack, cluster, releaseId and
@@ -57,21 +60,24 @@ running is refused (exit 1) and recorded as a failed verification. Files over 16
   --live              read both live: stack outputs through the Pulumi Automation API (needs the pulumi
                       CLI) and pods through the Kubernetes API (kubectl, current or --kube-context)
   --kube-context CTX  kubeconfig context for --live`,
-  rollback: `Usage: npm run rollback -- <stage> [--to ID] [--reason "..."] [--copy] [--expect-current ID|none]
+  rollback: `Usage: npm run rollback -- <stage> --lane <team> [--to ID] [--reason "..."] [--copy] [--expect-current ID|none]
 
 Returns a stage to a release that was verified in it (no upstream, soak or approval check: it already
 ran there). Default: the latest earlier release verified in the stage. Recorded in the history.`,
-  status: `Usage: npm run status
+  status: `Usage: npm run status [-- --lane <team>]
 
-Prints every stage: its gates, the release it runs, when and by whom it was put there, whether that
-release is verified since, its image digests, and each upstream release waiting with every rule
-that blocks it (the stage's registry included). Exits 1 when the history is broken (an edited,
-deleted, inserted or reordered record, or a fork), naming each file and how to repair it.`,
+Without --lane: lanes by stages (the release each lane runs in each stage, and whether it is
+verified there), then every release waiting to move, with every rule that blocks it (the stage's
+registry included). With --lane: that lane's stages in detail: gates, the release each runs, when
+and by whom it was put there, whether it is verified since, its image digests, and what waits.
+Exits 1 when a history is broken (an edited, deleted, inserted or reordered record, or a fork),
+naming each file and how to repair it, or when a lane lacks a team stack file.`,
 };
 
 const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion/cli.ts <command> [args])
 
 Commands: release create | release scan | promote | approve | verify | rollback | status; each has --help.
+Every command takes --lane <team> (a lane is a team); it may be left out when there is one lane.
 Exit codes: 0 ok, 1 refused by a rule, 2 bad usage.`;
 
 /** What the CLI reads from its surroundings; tests inject all of it. */
@@ -82,14 +88,17 @@ export interface CliEnv {
   readonly vars?: NodeJS.ProcessEnv;
 }
 
+/** `--lane <team>`: which lane a command works on; every command takes it. */
+const LANE = { type: "string" } as const;
+
 /** The flags each command takes, for parsing and to spot the ones npm took for itself. */
 const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
-  release: { image: { type: "string", multiple: true }, commit: { type: "string" }, report: { type: "string" }, format: { type: "string" } },
-  promote: { release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
-  approve: { release: { type: "string" }, reason: { type: "string" } },
-  verify: { outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
-  rollback: { to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
-  status: {},
+  release: { lane: LANE, image: { type: "string", multiple: true }, commit: { type: "string" }, report: { type: "string" }, format: { type: "string" } },
+  promote: { lane: LANE, release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  approve: { lane: LANE, release: { type: "string" }, reason: { type: "string" } },
+  verify: { lane: LANE, outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
+  rollback: { lane: LANE, to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  status: { lane: LANE },
 };
 
 /** Runs one command; returns the exit code. Every failure is one line (a refusal may list its reasons). */
@@ -109,7 +118,7 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
     }
     npmAteFlags(command, rest, env.vars ?? process.env);
     const projectDir = env.projectDir ?? process.cwd();
-    const ws = openWorkspace(projectDir);
+    const project = openProject(projectDir);
     const deps: Deps = {
       now: () => new Date(),
       actor: () => currentActor(projectDir),
@@ -118,7 +127,7 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
       columns: process.stdout.isTTY ? process.stdout.columns : undefined,
       ...env.deps,
     };
-    return await run(command, rest, ws, deps);
+    return await run(command, rest, project, deps);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`${command}: ${e.message}${command in HELP ? ` (see npm run ${command} -- --help)` : ""}`);
@@ -147,7 +156,14 @@ function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.Proc
   }
 }
 
-async function run(command: string, argv: readonly string[], ws: Workspace, deps: Deps): Promise<number> {
+async function run(command: string, argv: readonly string[], project: Project, deps: Deps): Promise<number> {
+  if (command === "status") {
+    const a = parse(argv, OPTIONS.status, 0);
+    const report = await statusReport(project, deps, deps.now(), a.values.lane as string | undefined);
+    for (const line of fitWidth(report.lines, Math.max(40, deps.columns ?? STATUS_WIDTH))) deps.out(line);
+    return report.broken ? 1 : 0;
+  }
+  const ws = project.lane(laneFlag(argv));
   switch (command) {
     case "release": {
       const sub = argv.find((x) => !x.startsWith("-"));
@@ -207,14 +223,18 @@ async function run(command: string, argv: readonly string[], ws: Workspace, deps
       });
       return 0;
     }
-    case "status": {
-      parse(argv, OPTIONS.status, 0);
-      const report = await statusReport(ws, deps, deps.now());
-      for (const line of fitWidth(report.lines, Math.max(40, deps.columns ?? STATUS_WIDTH))) deps.out(line);
-      return report.broken ? 1 : 0;
-    }
   }
   return 0;
+}
+
+/** The value of `--lane`, read before the command's own parsing (which reports any other bad flag). */
+function laneFlag(argv: readonly string[]): string | undefined {
+  const i = argv.findIndex((a) => a === "--lane" || a.startsWith("--lane="));
+  if (i < 0) return undefined;
+  const value = argv[i].startsWith("--lane=") ? argv[i].slice("--lane=".length) : argv[i + 1];
+  if (value === undefined || value.startsWith("-")) throw new UsageError("--lane needs a team name (--lane <team>)");
+  if (argv.slice(i + 1).some((a) => a === "--lane" || a.startsWith("--lane="))) throw new UsageError("--lane is given twice; a command works on one lane");
+  return value;
 }
 
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig["options"]>, positionals: number) {

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import type { ReleaseConfig } from "../config/release";
 import { Refusal, UsageError } from "./errors";
 import { ACTOR_ENV, actorKey, normaliseActor } from "./actor";
@@ -10,8 +11,8 @@ import { mapImage, RegistryError } from "./registry";
 import { releaseDigests, type Release } from "./release";
 import { FORMATS, SEVERITIES, type ReportFormat } from "./scan/report";
 import { promotionProblems, releaseInStage, verifiedReleases, vulnerabilityProblems, type Problem } from "./rules";
-import type { Stage } from "./stages";
-import { shown, stageFile, type Deps, type Workspace } from "./workspace";
+import { laneArg, settingKey, type Stage } from "./stages";
+import { platformFile, shown, stageFile, type Deps, type Workspace } from "./workspace";
 
 /** `release create`: records the images CI built as an immutable release. */
 export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonly string[]; commit?: string }): Release {
@@ -29,7 +30,7 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
   deps.out(`  commit ${release.commit}`);
   for (const [name, ref] of Object.entries(release.images)) deps.out(`  image ${name}: ${ref}`);
   const entries = ws.stages.ordered.filter((s) => s.from.length === 0);
-  deps.out(`next: ${entries.map((s) => `npm run promote -- ${s.name} --release ${release.id}`).join("  |  ")}`);
+  deps.out(`next: ${entries.map((s) => `npm run promote -- ${s.name}${laneArg(s)} --release ${release.id}`).join("  |  ")}`);
   return release;
 }
 
@@ -125,7 +126,7 @@ async function withStagePointer(ws: Workspace, deps: Deps, stageName: string, ve
   const stage = ws.stages.get(stageName);
   await withStageLock(ws, deps, stage, `${verb} ${stage.name}`, async (now, actor, view) => {
     requireIntact(ws, stage, view, [stage.name, ...stage.from]);
-    const before = readPointer(stageFile(ws, stage), stage.name);
+    const before = readPointer(stageFile(ws, stage), stage.name, ws.lane);
     checkExpected(stage, before, expectCurrent);
     await body({ stage, now, actor, before, history: [...view.records], view });
   });
@@ -146,7 +147,7 @@ async function withStageLock<T>(ws: Workspace, deps: Deps, stage: Stage, command
   const now = deps.now();
   const actor = normaliseActor(deps.actor());
   if (actor.length > MAX_ACTOR) throw new UsageError(`the actor "${actor.slice(0, 40)}..." is ${actor.length} characters; at most ${MAX_ACTOR} are recorded (${ACTOR_ENV} or git config user.name/user.email)`);
-  const lock = lockStage(ws.locksDir, stage.name, now, actor, command);
+  const lock = lockStage(ws.locksDir, ws.lane, stage.name, now, actor, command);
   if (lock.tookOver) deps.out(lock.tookOver);
   try {
     return await body(now, actor, ws.history.read());
@@ -226,7 +227,7 @@ export async function rollback(ws: Workspace, deps: Deps, opts: RollbackOptions)
 /** `approve`: records one person's approval of a release for a stage that requires approvals. */
 export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; release: string; reason?: string }): Promise<void> {
   const stage = ws.stages.get(opts.stage);
-  if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: stages.${stage.name}.approvals is 0); nothing recorded`);
+  if (stage.approvals === 0) throw new Refusal(stage.name, "approval", `does not require approvals (${shown(ws, ws.stages.file)}: ${settingKey(stage, "approvals")} is 0); nothing recorded`);
   const release = ws.releases.get(opts.release);
   checkReason(opts.reason);
   await withStageLock(ws, deps, stage, `approve ${stage.name}`, (now, actor, view) => {
@@ -248,7 +249,7 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
   if (opts.sources.length === 0) throw new UsageError(`verify ${stage.name}: give at least one evidence source: --outputs FILE, --pods FILE or --live`);
   if (opts.sources.length > 10) throw new UsageError(`verify ${stage.name}: at most 10 evidence sources, got ${opts.sources.length}`);
   const file = stageFile(ws, stage);
-  const stackFile = readPointer(file, stage.name);
+  const stackFile = readPointer(file, stage.name, ws.lane);
   const { pointer } = stackFile;
   if (!pointer?.id) throw new Refusal(stage.name, "verify", `${shown(ws, file)}: blueprint:release has no id, so there is no release to verify; promote one first`);
   if (!ws.releases.has(pointer.id)) {
@@ -261,8 +262,8 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
   const expected: Expected = {
     stage: stage.name,
     stack: stage.stack,
-    cluster: clusterIdentity(stackFile.cluster, ws.project, stage.stack),
-    stageOfStack: new Map(ws.stages.ordered.map((s) => [s.stack, s.name])),
+    cluster: expectedCluster(ws, stage),
+    stageOfStack: new Map([...ws.stackOwners].map(([stack, o]) => [stack, o.lane === ws.lane ? o.stage : `${o.stage} of lane ${o.lane}`])),
     releaseId: release.id,
     refs: [...new Set([...Object.values(release.images), ...Object.values(pulledImages(stage, release))])],
     apps: Object.keys(stackFile.appImages),
@@ -285,7 +286,7 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
     requireIntact(ws, stage, view, [stage.name]);
     const placed = [...view.records].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
     if (placed?.release !== release.id) {
-      throw new Refusal(stage.name, "verify", `${shown(ws, file)} names release ${release.id}, but the history of ${stage.name} does not show it put there (last: ${placed ? `${placed.kind} of ${placed.release}` : "none"}): the stack file was edited by hand, or the promotion did not complete. Run npm run promote -- ${stage.name} --release ${release.id}; nothing recorded`);
+      throw new Refusal(stage.name, "verify", `${shown(ws, file)} names release ${release.id}, but the history of ${stage.name} does not show it put there (last: ${placed ? `${placed.kind} of ${placed.release}` : "none"}): the stack file was edited by hand, or the promotion did not complete. Run npm run promote -- ${stage.name}${laneArg(stage)} --release ${release.id}; nothing recorded`);
     }
     return ws.history.append({
       kind: "verification",
@@ -305,7 +306,7 @@ export async function verify(ws: Workspace, deps: Deps, opts: { stage: string; s
   }
   deps.out(`verified ${stage.name}: release ${release.id} (${summaries.map((s) => s.source).join(", ")}), recorded ${shown(ws, recorded)}`);
   for (const down of ws.stages.downstream(stage.name)) {
-    deps.out(`next: npm run promote -- ${down.name}${down.soak ? `  (after the ${down.soak} soak)` : ""}${down.approvals ? `  (needs ${down.approvals} approval(s): npm run approve -- ${down.name} --release ${release.id})` : ""}`);
+    deps.out(`next: npm run promote -- ${down.name}${laneArg(down)}${down.soak ? `  (after the ${down.soak} soak)` : ""}${down.approvals ? `  (needs ${down.approvals} approval(s): npm run approve -- ${down.name}${laneArg(down)} --release ${release.id})` : ""}`);
   }
 }
 
@@ -324,6 +325,17 @@ export function pulledImages(stage: Stage, release: Release): Record<string, str
     images[name] = mapped;
   }
   return images;
+}
+
+/**
+ * The cluster a lane's stage deploys to, as its stack's `cluster` output names it: the cluster of the
+ * environment's platform stack (`<project>-<environment>` unless named). Undefined when the platform
+ * stack file is not here (then the outputs' stack name is what ties them to the stage).
+ */
+export function expectedCluster(ws: Workspace, stage: Stage): string | undefined {
+  const file = platformFile(ws, stage);
+  if (!fs.existsSync(file)) return undefined;
+  return clusterIdentity(readPointer(file, stage.name).cluster, ws.project, stage.environment);
 }
 
 function checkExpected(stage: Stage, before: StackPointer, expect: string | undefined): void {
@@ -345,7 +357,7 @@ function candidate(ws: Workspace, stage: Stage, history: readonly HistoryRecord[
   if (stage.from.length === 0) {
     throw new UsageError(`stage ${stage.name} has no upstream stage in ${shown(ws, ws.stages.file)}: give --release ID (as printed by \`npm run release -- create\`)`);
   }
-  const ids = [...new Set(stage.from.map((up) => readPointer(stageFile(ws, ws.stages.get(up)), up).pointer?.id).filter((id): id is string => !!id))];
+  const ids = [...new Set(stage.from.map((up) => readPointer(stageFile(ws, ws.stages.get(up)), up, ws.lane).pointer?.id).filter((id): id is string => !!id))];
   if (ids.length === 0) throw new Refusal(stage.name, "order", `nothing to promote: upstream ${stage.from.join(", ")} has no release yet`);
   if (ids.length === 1) return ids[0];
   const ready = ids.filter((id) => promotionProblems(stage, id, history, now).every((p) => p.rule === "approval"));
@@ -392,18 +404,18 @@ async function ensureInRegistry(stage: Stage, release: Release, sourceRegistry: 
 
 /** Appends the record, then swaps the pointer (compare-and-swap), then prints the image diff. */
 function commit(ws: Workspace, deps: Deps, stage: Stage, before: StackPointer, next: ReleaseConfig, record: NewRecord, view: HistoryView): void {
-  const again = readPointer(before.file, stage.name);
+  const again = readPointer(before.file, stage.name, ws.lane);
   if (!samePointer(again.pointer, before.pointer)) {
     throw new Refusal(stage.name, "concurrent", `${shown(ws, before.file)}: blueprint:release changed while this command ran (was ${before.pointer?.id ?? "none"}, now ${again.pointer?.id ?? "none"}); nothing written`);
   }
   const recorded = ws.history.append(record, view);
-  writePointer(before.file, stage.name, before.pointer, next);
+  writePointer(before.file, stage.name, before.pointer, next, ws.lane);
   const verb = record.kind === "rollback" ? "rolled back" : "promoted";
   deps.out(`${verb} ${stage.name}: ${before.pointer?.id ?? "(no release)"} -> ${next.id}   ${shown(ws, before.file)}`);
   for (const line of imageDiff(before.pointer?.images ?? {}, next.images)) deps.out(`  ${line}`);
   deps.out(`recorded ${shown(ws, recorded)}`);
   deps.out(`next: pulumi up -s ${stage.stack}`);
-  deps.out(`then: pulumi stack output --json -s ${stage.stack} > ${stage.name}-outputs.json && npm run verify -- ${stage.name} --outputs ${stage.name}-outputs.json`);
+  deps.out(`then: pulumi stack output --json -s ${stage.stack} > ${stage.name}-outputs.json && npm run verify -- ${stage.name}${laneArg(stage)} --outputs ${stage.name}-outputs.json`);
 }
 
 /** `image <name>: old -> new` lines, one per image name in either pointer. */

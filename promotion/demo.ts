@@ -2,14 +2,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "./cli";
-import { pulledImages } from "./commands";
-import { clusterIdentity, readPointer } from "./pointer";
+import { expectedCluster, pulledImages } from "./commands";
+import { readPointer } from "./pointer";
 import type { Registry } from "./registry";
 import { openWorkspace } from "./workspace";
 
 /**
- * `npm run demo`: the whole promotion workflow, dev -> staging -> prod, in a scratch copy of the
- * project's stack files, with a simulated clock so soak times pass in seconds. The real workspace is
+ * `npm run demo`: the whole promotion workflow of lane shop, dev -> staging -> prod, while lane
+ * payments moves on its own, in a scratch copy of the project's stack files, with a simulated clock
+ * so soak times pass in seconds. The real workspace is
  * never touched, and there is no way to bend the clock of a real one. The output is deterministic:
  * README.md shows it verbatim.
  */
@@ -43,23 +44,23 @@ function scratchCopy(projectDir: string): string {
 }
 
 /**
- * What `pulumi stack output --json -s <stack>` prints after `pulumi up` of the stack as its file is
- * now: the program's `stack`, `cluster`, `releaseId` and `images` outputs, computed from the stack
- * file as the program computes them (test/promotion/render.test.ts checks they are equal).
+ * What `pulumi stack output --json -s <env>.<lane>` prints after `pulumi up` of the team stack as its
+ * file is now: the program's `stack`, `cluster`, `releaseId` and `images` outputs, computed from the
+ * stack files as the programs compute them (test/promotion/render.test.ts checks they are equal).
  */
-function deployedOutputs(dir: string, stageName: string): string {
-  const ws = openWorkspace(dir);
+function deployedOutputs(dir: string, lane: string, stageName: string): string {
+  const ws = openWorkspace(dir, lane);
   const stage = ws.stages.get(stageName);
-  const { pointer, appImages, cluster } = readPointer(path.join(ws.stacksDir, `Pulumi.${stage.stack}.yaml`), stage.name);
+  const { pointer, appImages } = readPointer(path.join(ws.stacksDir, `Pulumi.${stage.stack}.yaml`), stage.name, lane);
   const pulled = pulledImages(stage, ws.releases.get(pointer!.id!));
   const images = Object.fromEntries(Object.entries(appImages).map(([app, image]) => [app, pulled[image]]));
-  return `${JSON.stringify({ stack: stage.stack, cluster: clusterIdentity(cluster, ws.project, stage.stack), releaseId: pointer!.id, images }, null, 2)}\n`;
+  return `${JSON.stringify({ stack: stage.stack, cluster: expectedCluster(ws, stage), releaseId: pointer!.id, images }, null, 2)}\n`;
 }
 
-/** What `kubectl get pods -n shop -o json` prints: one pod still runs the shipped digest. */
-function podsWithAStraggler(stack: string, release: string): string {
+/** What `kubectl get pods -n <lane> -o json` prints: one pod still runs the shipped digest. */
+function podsWithAStraggler(lane: string, stack: string, release: string): string {
   const pod = (name: string, digest: string, version: string) => ({
-    metadata: { name, namespace: "shop", labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/version": version }, annotations: { "blueprint.dev/stack": stack } },
+    metadata: { name, namespace: lane, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/version": version }, annotations: { "blueprint.dev/stack": stack } },
     status: { phase: "Running", containerStatuses: [{ name: "app", imageID: `${IMAGE}@${digest}` }] },
   });
   const old = "sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
@@ -105,32 +106,37 @@ async function demo(): Promise<number> {
   try {
     console.log(`# scratch copy of stacks/ (the real workspace is not touched); demo clock ${now.toISOString()}, BLUEPRINT_ACTOR="${CI}"`);
     await run("status");
-    await run("release", "create", "--image", `podinfo=${IMAGE}:6.2.3`, "--commit", COMMIT);
-    await run("release", "create", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
-    const id = openWorkspace(dir).releases.list().find((r) => r.commit === COMMIT)!.id;
-    await run("promote", "staging", "--release", id);
-    await run("promote", "dev", "--release", id);
-    write("dev-outputs.json", deployedOutputs(dir, "dev"), "pulumi up -s dev && pulumi stack output --json -s dev");
-    await run("verify", "dev", "--outputs", "dev-outputs.json");
+    await run("promote", "dev", "--release", "r-61909ab161ac");
+    await run("release", "create", "--lane", "shop", "--image", `podinfo=${IMAGE}:6.2.3`, "--commit", COMMIT);
+    await run("release", "create", "--lane", "shop", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
+    const id = openWorkspace(dir, "shop").releases.list().find((r) => r.commit === COMMIT)!.id;
+    await run("promote", "staging", "--lane", "shop", "--release", id);
+    await run("promote", "dev", "--lane", "shop", "--release", id);
+    write("dev-outputs.json", deployedOutputs(dir, "shop", "dev"), "pulumi up -s dev.shop && pulumi stack output --json -s dev.shop");
+    await run("verify", "dev", "--lane", "shop", "--outputs", "dev-outputs.json");
+    // The other team ships the same image on its own schedule: its lane has its own files and gates.
+    await run("release", "create", "--lane", "payments", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
+    await run("promote", "dev", "--lane", "payments", "--release", id);
     wait(20 * 60_000, "20 minutes later");
-    await run("promote", "staging");
+    await run("promote", "staging", "--lane", "shop");
     wait(45 * 60_000, "45 minutes later, the 1h soak has passed");
-    await run("promote", "staging");
-    await run("verify", "staging", "--outputs", "dev-outputs.json");
-    write("staging-outputs.json", deployedOutputs(dir, "staging"), "pulumi up -s staging && pulumi stack output --json -s staging");
-    await run("verify", "staging", "--outputs", "staging-outputs.json");
+    await run("promote", "staging", "--lane", "shop");
+    await run("verify", "staging", "--lane", "shop", "--outputs", "dev-outputs.json");
+    write("staging-outputs.json", deployedOutputs(dir, "shop", "staging"), "pulumi up -s staging.shop && pulumi stack output --json -s staging.shop");
+    await run("verify", "staging", "--lane", "shop", "--outputs", "staging-outputs.json");
     wait(24 * 3600_000, "a day later, the 24h soak has passed");
-    await run("promote", "prod");
+    await run("promote", "prod", "--lane", "shop");
     write("podinfo-trivy.json", trivyReport(now), `trivy image --format json ${IMAGE}@${DIGEST}`);
-    await run("release", "scan", id, "--image", "podinfo", "--report", "podinfo-trivy.json");
+    await run("release", "scan", id, "--lane", "shop", "--image", "podinfo", "--report", "podinfo-trivy.json");
     actor = "Alice <alice@example.com>";
-    await run("approve", "prod", "--release", id);
+    await run("approve", "prod", "--lane", "shop", "--release", id);
     actor = CI;
-    await run("promote", "prod");
-    write("prod-pods.json", podsWithAStraggler("prod", id), "pulumi up -s prod && kubectl get pods -n shop -o json (one pod still runs the old digest)");
-    await run("verify", "prod", "--pods", "prod-pods.json");
-    await run("rollback", "prod");
+    await run("promote", "prod", "--lane", "shop");
+    write("prod-pods.json", podsWithAStraggler("shop", "prod.shop", id), "pulumi up -s prod.shop && kubectl get pods -n shop -o json (one pod still runs the old digest)");
+    await run("verify", "prod", "--lane", "shop", "--pods", "prod-pods.json");
+    await run("rollback", "prod", "--lane", "shop");
     await run("status");
+    await run("status", "--lane", "shop");
     return 0;
   } finally {
     process.chdir(cwd);

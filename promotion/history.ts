@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { Refusal } from "./errors";
 import { writeNewFile } from "./files";
+import { fileIdentity, ReadCache } from "./readcache";
 import { canonicalJson, RELEASE_ID } from "./release";
 
 /** How far in the future a record's time may be (clocks of different machines differ a little). */
@@ -17,6 +18,8 @@ export const MAX_PROBLEM_CHARS = 300;
 const HASH = /^[0-9a-f]{64}$/;
 
 const base = {
+  /** The lane (team) the record is about: its folder says the same. */
+  lane: z.string().regex(/^[a-z0-9][-a-z0-9]{0,62}$/),
   stage: z.string(),
   /** The release the record is about. */
   release: z.string().regex(RELEASE_ID),
@@ -93,8 +96,8 @@ export type VerificationRecord = z.infer<typeof verificationSchema>;
 export type ApprovalRecord = z.infer<typeof approvalSchema>;
 export type EvidenceSummary = z.infer<typeof evidenceSummarySchema>;
 
-type WithoutChain<T> = T extends unknown ? Omit<T, "seq" | "prev"> : never;
-/** A record before it is chained: the store adds `seq` and `prev`. */
+type WithoutChain<T> = T extends unknown ? Omit<T, "seq" | "prev" | "lane"> : never;
+/** A record before it is chained: the store adds its lane, `seq` and `prev`. */
 export type NewRecord = WithoutChain<HistoryRecord>;
 
 /** A record read from disk, with its file and hash. */
@@ -141,14 +144,16 @@ export function recordHash(record: unknown): string {
 }
 
 /**
- * The append-only audit trail, one hash chain per stage: `<dir>/<chain>/<seq>-<kind>-<release>-<hash>.json`.
- * Each record names the hash of the one before it, so an edited, deleted, inserted or reordered
- * record breaks the chain, and two branches that each appended to a stage leave two records with
- * the same predecessor (a fork). The chain key is the stage; a lane adds a level (`<lane>/<stage>`).
+ * The append-only audit trail of one lane, one hash chain per stage:
+ * `<dir>/<stage>/<seq>-<kind>-<release>-<hash>.json`, `dir` being `stacks/history/<lane>`. Each
+ * record names the hash of the one before it, so an edited, deleted, inserted or reordered record
+ * breaks the chain, and two branches that each appended to a stage leave two records with the same
+ * predecessor (a fork). Each record names its lane, so a record copied into another lane's folder
+ * is refused even where it would start a chain.
  */
 export class HistoryStore {
   /** `projectDir`, when given, makes file names in messages relative to it (as people type them). */
-  constructor(readonly dir: string, private readonly stageNames?: readonly string[], private readonly projectDir?: string) {}
+  constructor(readonly dir: string, private readonly stageNames: readonly string[] | undefined, private readonly projectDir: string | undefined, readonly lane: string) {}
 
   private show = (file: string): string => {
     if (!this.projectDir) return file;
@@ -175,21 +180,29 @@ export class HistoryStore {
     if (last && Date.parse(input.at) < Date.parse(last.record.at)) {
       throw new Refusal(input.stage, "clock", `this machine's clock says ${input.at}, earlier than the last record ${this.show(last.file)} (${last.record.at}); a record may not be dated before the one it follows. Either this clock is behind (fix it), or that record was written by a clock ahead: then it is the last of the chain, and \`git rm ${this.show(last.file)}\` removes it without breaking the chain. Nothing recorded`);
     }
-    const { name, text } = chainRecord(input, last);
+    const { name, text } = chainRecord(input, last, this.lane);
     const file = path.join(this.chainDir(input.stage), name);
     if (!writeNewFile(file, text)) throw new Refusal(input.stage, "concurrent", `${this.show(file)} exists: another command appended to this stage at the same time; nothing recorded, run the command again`);
     return file;
   }
 
-  /** Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`. */
-  read(): HistoryView {
+  /**
+   * Every chain, checked. Unusable files throw {@link HistoryFileError}; breaks are in `problems`.
+   * `cacheFile`, for reports only (`status`), keeps what reading each record file found, keyed by
+   * the file's identity (see {@link ReadCache}): a record file whose inode, size, mtime and ctime
+   * are those it had when it was read is taken as read then. Commands that write never pass it, so
+   * the rules are always judged on the files themselves.
+   */
+  read(cacheFile?: string): HistoryView {
+    const cache = cacheFile === undefined ? undefined : ReadCache.load<RecordEntry>(cacheFile, isRecordEntry);
     const chains = new Map<string, StoredRecord[]>();
     const problems: ChainProblem[] = [];
     for (const stage of this.stages()) {
-      const chain = this.readChain(stage);
+      const chain = this.readChain(stage, cache);
       chains.set(stage, chain);
       problems.push(...checkChain(stage, chain, this.show));
     }
+    cache?.save();
     return { records: [...chains.values()].flatMap((c) => c.map((s) => s.record)), chains, problems };
   }
 
@@ -207,14 +220,14 @@ export class HistoryStore {
     for (const d of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (d.name.startsWith(".")) continue;
       const where = path.join(this.dir, d.name);
-      if (!d.isDirectory()) throw new HistoryFileError(this.show(where), `is not in a stage's folder (records live in ${path.join(this.dir, "<stage>")}/)`);
+      if (!d.isDirectory()) throw new HistoryFileError(this.show(where), `is not in a stage's folder (records of lane ${this.lane} live in ${this.show(path.join(this.dir, "<stage>"))}/)`);
       if (this.stageNames && !this.stageNames.includes(d.name)) throw new HistoryFileError(this.show(where), `is not a stage in stages.yaml (stages: ${this.stageNames.join(", ")})`);
       found.push(d.name);
     }
     return found.sort();
   }
 
-  private readChain(stage: string): StoredRecord[] {
+  private readChain(stage: string, cache?: ReadCache<RecordEntry>): StoredRecord[] {
     const dir = this.chainDir(stage);
     if (!fs.existsSync(dir)) return [];
     const out: StoredRecord[] = [];
@@ -223,18 +236,53 @@ export class HistoryStore {
       const file = path.join(dir, d.name);
       if (!d.isFile()) throw new HistoryFileError(this.show(file), "is not a record file");
       if (!NAME.test(d.name)) throw new HistoryFileError(this.show(file), "is not named like a history record (<seq>-<kind>-<release>-<hash>.json)");
-      out.push(readRecord(file, stage, this.show));
+      if (!cache) {
+        out.push(readRecord(file, this.lane, stage, this.show));
+        continue;
+      }
+      const key = `${stage}/${d.name}`;
+      const id = fileIdentity(file);
+      const hit = cache.get(key, id);
+      if (hit && hit.record.lane === this.lane && hit.record.stage === stage) {
+        out.push({ record: hit.record, file, hash: hit.hash });
+        continue;
+      }
+      const stored = readRecord(file, this.lane, stage, this.show);
+      cache.set(key, id, { hash: stored.hash, record: stored.record });
+      out.push(stored);
     }
     return out.sort((a, b) => a.record.seq - b.record.seq || a.file.localeCompare(b.file));
   }
 }
 
-function readRecord(file: string, stage: string, show: (file: string) => string): StoredRecord {
+const readBuffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
+
+/** What the read cache keeps of a record file. */
+interface RecordEntry {
+  readonly hash: string;
+  readonly record: HistoryRecord;
+}
+
+function isRecordEntry(v: unknown): v is RecordEntry {
+  const e = v as Partial<Record<keyof RecordEntry, unknown>> | null;
+  return e !== null && typeof e === "object" && typeof e.hash === "string" && HASH.test(e.hash) && e.record !== null && typeof e.record === "object";
+}
+
+
+function readRecord(file: string, lane: string, stage: string, show: (file: string) => string): StoredRecord {
   let text: string;
   try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
-    text = fs.readFileSync(file, "utf8");
+    // One read of at most one byte more than a record may hold: no separate stat, and an oversized
+    // file is never read whole.
+    const fd = fs.openSync(file, "r");
+    let size = 0;
+    try {
+      for (let n = 1; n > 0 && size < readBuffer.length; size += n) n = fs.readSync(fd, readBuffer, size, readBuffer.length - size, size);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${fs.statSync(file).size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
+    text = readBuffer.toString("utf8", 0, size);
   } catch (e) {
     if (e instanceof HistoryFileError) throw e;
     throw new HistoryFileError(show(file), `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
@@ -249,6 +297,7 @@ function readRecord(file: string, stage: string, show: (file: string) => string)
   if (!parsed.success) {
     throw new HistoryFileError(show(file), `is not a history record: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
   }
+  if (parsed.data.lane !== lane) throw new HistoryFileError(show(file), `is a record of lane "${parsed.data.lane}" in the folder of lane "${lane}"`);
   if (parsed.data.stage !== stage) throw new HistoryFileError(show(file), `is a record of stage "${parsed.data.stage}" in the folder of stage "${stage}"`);
   return { record: parsed.data, file, hash: recordHash(json) };
 }
@@ -257,8 +306,8 @@ function readRecord(file: string, stage: string, show: (file: string) => string)
  * The file name and text of `input` as the next record after `last` (undefined: the first of its
  * chain): its `seq` and `prev` filled in, checked against the schema and the size limit.
  */
-export function chainRecord(input: NewRecord, last: StoredRecord | undefined): { name: string; text: string; stored: StoredRecord } {
-  const record = { ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
+export function chainRecord(input: NewRecord, last: StoredRecord | undefined, lane: string): { name: string; text: string; stored: StoredRecord } {
+  const record = { lane, ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
   const parsed = recordSchema.safeParse(record);
   if (!parsed.success) throw new Error(`internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   const text = `${JSON.stringify(parsed.data, null, 2)}\n`;

@@ -25,9 +25,10 @@ export interface StageLock {
  * process of this host that no longer exists (killed, crashed) is taken over, and the takeover is
  * reported; a lock of another host is never guessed about.
  */
-export function lockStage(dir: string, stage: string, now: Date, actor: string, command: string): StageLock {
+export function lockStage(dir: string, lane: string, stage: string, now: Date, actor: string, command: string): StageLock {
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${stage}.lock`);
+  // One lock per lane and stage: lanes never wait for each other.
+  const file = path.join(dir, `${lane}.${stage}.lock`);
   const holder: Holder = { pid: process.pid, host: os.hostname(), by: actor, since: now.toISOString(), command };
   const text = `${JSON.stringify(holder)}\n`;
   let tookOver: string | undefined;
@@ -37,7 +38,7 @@ export function lockStage(dir: string, stage: string, now: Date, actor: string, 
     if (seen === "gone") continue;
     const stale = seen.holder && isStale(seen.holder) ? seen.holder : undefined;
     if (stale && attempt === 0 && takeOver(file, seen.text)) {
-      tookOver = `took over the lock of stage ${stage} from "${stale.command}" of ${stale.by} (pid ${stale.pid}, since ${stale.since}): that process no longer runs on this host`;
+      tookOver = `took over the lock of lane ${lane}, stage ${stage} from "${stale.command}" of ${stale.by} (pid ${stale.pid}, since ${stale.since}): that process no longer runs on this host`;
       continue;
     }
     throw new Refusal(stage, "lock", `another command is changing this stage: ${describe(file, seen)}. Wait for it to finish`);

@@ -43,9 +43,20 @@ function keyIn(doc: Document.Parsed): string {
   return doc.hasIn(["config", "release"]) && !doc.hasIn(["config", POINTER_KEY]) ? "release" : POINTER_KEY;
 }
 
-/** Reads a stage's pointer and the image names its apps use. */
-export function readPointer(file: string, stage: string): StackPointer {
+/**
+ * Reads a stage's pointer and the image names its apps use. With `lane`, the file must be that
+ * team's stack: a file that says it is another team's, or the platform's, is refused, so a copied or
+ * mis-named file never takes a lane's pointer.
+ */
+export function readPointer(file: string, stage: string, lane?: string): StackPointer {
   const doc = load(file, stage);
+  if (lane !== undefined) {
+    const layer = doc.getIn(["config", "blueprint:layer"]) as unknown;
+    const team = doc.getIn(["config", "blueprint:team"]) as unknown;
+    if ((layer !== undefined && layer !== "team") || (team !== undefined && team !== lane)) {
+      throw new Refusal(stage, "stack", `${file} says blueprint:layer ${JSON.stringify(layer ?? null)}, blueprint:team ${JSON.stringify(team ?? null)}; the stack file of lane ${lane} must be a team stack of team ${lane}`);
+    }
+  }
   const raw = doc.getIn(["config", keyIn(doc)]) as unknown;
   const value = isMap(raw) || isScalar(raw) ? (raw as { toJSON(): unknown }).toJSON() : raw;
   let pointer: ReleaseConfig | undefined;
@@ -73,11 +84,11 @@ export function samePointer(a: ReleaseConfig | undefined, b: ReleaseConfig | und
  * checked to read back with only that key changed. The new text replaces the old by an atomic
  * rename, so a crash leaves the old or the new file, never a broken one.
  */
-export function writePointer(file: string, stage: string, expected: ReleaseConfig | undefined, next: ReleaseConfig): void {
+export function writePointer(file: string, stage: string, expected: ReleaseConfig | undefined, next: ReleaseConfig, lane?: string): void {
   const text = fs.readFileSync(file, "utf8");
   const doc = load(file, stage);
   const key = keyIn(doc);
-  const current = readPointer(file, stage).pointer;
+  const current = readPointer(file, stage, lane).pointer;
   if (!samePointer(current, expected)) {
     throw new Refusal(stage, "concurrent", `${file}: ${POINTER_KEY} changed while this command ran (expected release ${expected?.id ?? "none"}, found ${current?.id ?? "none"}); nothing was written. Re-run the command against the new state`);
   }

@@ -1,7 +1,7 @@
 import { actorKey } from "./actor";
 import { CLOCK_SKEW_MS, type ApprovalRecord, type HistoryRecord } from "./history";
 import { evaluateGate, type ImageVerdict, type ScanSummary } from "./scan/gate";
-import { formatDuration, type Stage } from "./stages";
+import { formatDuration, laneArg, type Stage } from "./stages";
 
 /** A rule that says no, with the message for the user. */
 export interface Problem {
@@ -135,7 +135,7 @@ export function promotionProblems(stage: Stage, release: string, history: readon
       problems.push({
         rule: "approval",
         overridable: false,
-        message: `release ${release} needs ${stage.approvals} approval(s) for ${stage.name}, has ${have.length}${have.length ? ` (${have.join(", ")})` : ""}${own ? ` (the approval by ${promoter}, who is promoting, does not count)` : ""}: npm run approve -- ${stage.name} --release ${release}`,
+        message: `release ${release} needs ${stage.approvals} approval(s) for ${stage.name}, has ${have.length}${have.length ? ` (${have.join(", ")})` : ""}${own ? ` (the approval by ${promoter}, who is promoting, does not count)` : ""}: npm run approve -- ${stage.name}${laneArg(stage)} --release ${release}`,
       });
     }
   }
@@ -146,12 +146,12 @@ function upstreamProblems(stage: Stage, up: string, release: string, history: re
   const state = releaseInStage(history, up, release, now);
   if (!state.verifiedSince) {
     if (!state.promoted) {
-      return [{ rule: "order", overridable: true, message: `release ${release} was never promoted to ${up}, which comes before ${stage.name}; promote it there first (npm run promote -- ${up} --release ${release}), or skip ${up} with --force --reason "..."` }];
+      return [{ rule: "order", overridable: true, message: `release ${release} was never promoted to ${up}, which comes before ${stage.name}; promote it there first (npm run promote -- ${up}${laneArg(stage)} --release ${release}), or skip ${up} with --force --reason "..."` }];
     }
     const last = state.lastVerification;
     const ignored = state.ignored.length ? `; ${state.ignored.length} verification(s) there do not count (${state.ignored.map((i) => `record ${i.seq}: ${i.why}`).join("; ")})` : "";
     const why = last ? `its last verification there failed at ${last.at.toISOString()} (${last.problems.join("; ")})` : `no verification is recorded there since its ${state.placedBy ?? "promotion"} at ${state.placedAt?.toISOString() ?? "?"}${ignored}`;
-    return [{ rule: "verified-upstream", overridable: true, message: `release ${release} is not verified in ${up}: ${why}; after \`pulumi up -s ${up}\`, run npm run verify -- ${up} --outputs ${up}-outputs.json [--pods ${up}-pods.json]` }];
+    return [{ rule: "verified-upstream", overridable: true, message: `release ${release} is not verified in ${up}: ${why}; after \`pulumi up\` of its stack, run npm run verify -- ${up}${laneArg(stage)} --outputs ${up}-outputs.json [--pods ${up}-pods.json]` }];
   }
   if (stage.soakMs > 0) {
     const elapsed = now.getTime() - state.verifiedSince.getTime();
@@ -177,7 +177,7 @@ export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, relea
   const problems = verdicts.filter((v) => v.problems.length > 0).map((v): Problem => ({
     rule: "vulnerabilities",
     overridable: true,
-    message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id} --image ${v.image} --report <file>)`}`,
+    message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id}${laneArg(stage)} --image ${v.image} --report <file>)`}`,
   }));
   return { problems, verdicts };
 }

@@ -1,13 +1,15 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { pulledImages } from "./commands";
-import { Refusal } from "./errors";
-import { describeProblems, type HistoryRecord } from "./history";
-import { readPointer, samePointer } from "./pointer";
-import { mapImage, RegistryError } from "./registry";
+import { Refusal, UsageError } from "./errors";
+import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
+import { readPointer as readPointerFile, samePointer, type StackPointer } from "./pointer";
+import { fileIdentity, ReadCache } from "./readcache";
+import { mapImage, RegistryError, type Registry } from "./registry";
 import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "./rules";
 import { describeGate } from "./scan/gate";
-import type { Stage } from "./stages";
-import { shown, stageFile, type Deps, type Workspace } from "./workspace";
+import { laneArg, type Stage } from "./stages";
+import { shown, stageFile, type Deps, type Project, type Workspace } from "./workspace";
 
 /** How long `status` waits for a registry: it reports, so a slow registry must not hold it up long. */
 const STATUS_REGISTRY_TIMEOUT_MS = 15_000;
@@ -29,25 +31,193 @@ const short = (ref: string) => {
 const who = (by: string) => by.replace(/ <.*>$/, "");
 
 /**
- * Every stage, one block each: what runs, who put it there and when, whether that release is
- * verified since, and every release waiting upstream with every rule that blocks it (the
- * registry's included). Breaks in the history come first.
+ * Stack files as `status` read them: each is parsed once per report, however many stages and lanes
+ * look at it, and not again in later reports while it keeps its identity (see ReadCache).
  */
-export async function statusReport(ws: Workspace, deps: Deps, now: Date): Promise<StatusReport> {
-  const view = ws.history.read();
-  const lines: string[] = [];
-  if (view.problems.length > 0) {
-    lines.push("HISTORY BROKEN: promote, rollback, approve and verify refuse until it is repaired:");
-    for (const p of describeProblems(view.problems, (f) => shown(ws, f))) lines.push(`  - ${p}`);
-    lines.push("");
+const pointers = new Map<string, StackPointer | Refusal>();
+let stackCache: ReadCache<PointerEntry> | undefined;
+
+/** What the read cache keeps of a team stack file that reads as its lane's. */
+type PointerEntry = Omit<StackPointer, "file"> & { readonly lane: string };
+
+function isPointerEntry(v: unknown): v is PointerEntry {
+  const e = v as Record<string, unknown> | null;
+  return e !== null && typeof e === "object" && typeof e.lane === "string" && (e.pointer === undefined || (e.pointer !== null && typeof e.pointer === "object")) && e.appImages !== null && typeof e.appImages === "object" && (e.cluster === undefined || (e.cluster !== null && typeof e.cluster === "object"));
+}
+
+function readPointer(file: string, stage: string, lane: string): StackPointer {
+  let got = pointers.get(file);
+  if (got === undefined) {
+    const id = stackCache && fs.existsSync(file) ? fileIdentity(file) : undefined;
+    const hit = id && stackCache?.get(path.basename(file), id);
+    if (hit && hit.lane === lane) {
+      got = { file, pointer: hit.pointer, appImages: hit.appImages, cluster: hit.cluster };
+    } else {
+      try {
+        got = readPointerFile(file, stage, lane);
+        if (id) stackCache?.set(path.basename(file), id, { lane, pointer: got.pointer, appImages: got.appImages, cluster: got.cluster });
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        got = e;
+      }
+    }
+    pointers.set(file, got);
   }
-  for (const stage of ws.stages.ordered) lines.push(...(await block(ws, deps, stage, view.records, now)));
-  return { lines, broken: view.problems.length > 0 };
+  if (got instanceof Refusal) throw got;
+  return got;
+}
+
+/** Marks of the lanes-by-stages matrix. */
+const MARK = { verified: "✓", failed: "✗", unverified: "?", none: "-" } as const;
+const LEGEND = `${MARK.verified} verified  ${MARK.failed} last verification failed  ${MARK.unverified} not verified  ${MARK.none} no release`;
+
+/** A lane that could not be opened (a missing team stack file), or one that was. */
+type LaneEntry = { readonly name: string; readonly ws?: Workspace; readonly error?: string };
+
+/**
+ * Lanes by stages: a matrix of what each lane runs in each stage and whether it is verified, then
+ * every release waiting to move with every rule that blocks it (the registry's included). With
+ * `lane`, that lane in detail: one block per stage (what runs, who put it there and when, whether it
+ * is verified since, its images, and what waits upstream). Breaks in a history come first.
+ */
+export async function statusReport(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
+  pointers.clear();
+  stackCache = ReadCache.load(path.join(project.stacksDir, "history", ".cache", "stacks.json"), isPointerEntry);
+  try {
+    const done = await report(project, deps, now, lane);
+    stackCache.save();
+    return done;
+  } finally {
+    pointers.clear();
+    stackCache = undefined;
+  }
+}
+
+async function report(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
+  const entries: LaneEntry[] = lane !== undefined ? [{ name: lane, ws: project.lane(lane) }] : project.lanes.map((name) => {
+    try {
+      return { name, ws: project.lane(name) };
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      return { name, error: e.message };
+    }
+  });
+  const lines: string[] = [];
+  const histories = new Map<string, HistoryView>();
+  let broken = false;
+  for (const { name, ws, error } of entries) {
+    if (error) {
+      lines.push(`LANE ${name} UNUSABLE: ${error}`);
+      broken = true;
+      continue;
+    }
+    const view = ws!.history.read(ws!.readCache);
+    histories.set(name, view);
+    if (view.problems.length > 0) {
+      broken = true;
+      lines.push(`HISTORY OF LANE ${name} BROKEN: promote, rollback, approve and verify of lane ${name} refuse until it is repaired:`);
+      for (const p of describeProblems(view.problems, (f) => shown(ws!, f))) lines.push(`  - ${p}`);
+    }
+  }
+  if (lane === undefined) {
+    for (const kind of ["releases", "history"]) {
+      const dir = path.join(project.stacksDir, kind);
+      const strays = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith(".") && !project.lanes.includes(f)) : [];
+      for (const f of strays) lines.push(`note: ${shown(project, path.join(dir, f))} is not a lane's folder (lanes: ${project.lanes.join(", ") || "none"}); nothing in it is read`);
+    }
+  }
+  if (lines.length > 0) lines.push("");
+  if (entries.length === 0) {
+    lines.push(`no lane: no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${shown(project, project.stages.file)}`);
+    return { lines, broken };
+  }
+  lines.push(...matrix(project, entries, histories, now), "");
+  const registry = memoRegistry(deps);
+  if (lane !== undefined) {
+    const ws = entries[0].ws!;
+    for (const stage of ws.stages.ordered) lines.push(...(await block(ws, registry, stage, histories.get(ws.lane)!.records, now)));
+    return { lines, broken };
+  }
+  const waiting: string[] = [];
+  for (const { ws } of entries) {
+    if (!ws) continue;
+    const history = histories.get(ws.lane)!.records;
+    for (const stage of ws.stages.ordered) {
+      let current: string | undefined;
+      try {
+        current = currentId(ws, stage);
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        waiting.push(`${ws.lane} -> ${stage.name}: ${e.message}`);
+        continue;
+      }
+      const rows = await waitingRows(ws, registry, stage, current, history, now);
+      if (rows.length > 0) waiting.push(`${ws.lane} -> ${stage.name}  (stack ${stage.stack}; ${gatesOf(stage).join("; ")})`, ...rows);
+    }
+  }
+  lines.push(...(waiting.length ? ["waiting:", ...waiting] : ["waiting: nothing (no upstream stage runs a release its downstream stage does not)"]));
+  lines.push("", `details of one lane: npm run status -- --lane <team>`);
+  return { lines, broken };
+}
+
+/** `lane  stage...` rows: each cell the release a lane's stage runs (r- and 8 hex) and its mark. */
+function matrix(project: Project, entries: readonly LaneEntry[], histories: ReadonlyMap<string, HistoryView>, now: Date): string[] {
+  const stages = project.stages.ordered;
+  const laneWidth = Math.max(4, ...entries.map((e) => e.name.length));
+  const width = Math.max(12, ...stages.map((s) => s.name.length));
+  const row = (first: string, cells: readonly string[]) => `${first.padEnd(laneWidth)}  ${cells.map((c) => c.padEnd(width)).join("  ")}`.trimEnd();
+  const out = [row("lane", stages.map((s) => s.name))];
+  for (const { name, ws } of entries) {
+    if (!ws) {
+      out.push(row(name, stages.map(() => "(unusable)")));
+      continue;
+    }
+    const history = histories.get(name)!.records;
+    out.push(row(name, ws.stages.ordered.map((stage) => {
+      let id: string | undefined;
+      try {
+        id = currentId(ws, stage);
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        return "(unreadable)";
+      }
+      if (!id) return MARK.none;
+      const state = releaseInStage(history, stage.name, id, now);
+      const mark = state.verifiedSince ? MARK.verified : state.lastVerification?.result === "failed" ? MARK.failed : MARK.unverified;
+      return `${id.slice(0, 10)} ${mark}`;
+    })));
+  }
+  out.push(LEGEND);
+  return out;
+}
+
+/** The release a lane's stage runs (undefined when its stack file names none or does not exist). */
+function currentId(ws: Workspace, stage: Stage): string | undefined {
+  const file = stageFile(ws, stage);
+  return fs.existsSync(file) ? readPointer(file, stage.name, ws.lane).pointer?.id : undefined;
+}
+
+function gatesOf(stage: Stage): string[] {
+  return [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : "", stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : ""].filter(Boolean);
+}
+
+/** The registry as `status` asks it: each reference once per report, however many lanes pull it. */
+function memoRegistry(deps: Deps): Deps {
+  const seen = new Map<string, Promise<boolean>>();
+  const registry: Registry = {
+    has: (ref, timeoutMs) => {
+      let p = seen.get(ref);
+      if (!p) seen.set(ref, (p = deps.registry.has(ref, timeoutMs)));
+      return p;
+    },
+    copy: (from, to) => deps.registry.copy(from, to),
+    copyCommand: (from, to) => deps.registry.copyCommand(from, to),
+  };
+  return { ...deps, registry };
 }
 
 async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
-  const gates = [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : "", stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : ""].filter(Boolean);
-  const out = [`${stage.name}  (stack ${stage.stack}; ${gates.join("; ")})`];
+  const out = [`${stage.name}  (stack ${stage.stack}; ${gatesOf(stage).join("; ")})`];
   const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
   const file = stageFile(ws, stage);
   let id: string | undefined;
@@ -55,7 +225,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
     row("release", `(no stack file: ${shown(ws, file)})`);
   } else {
     try {
-      const { pointer } = readPointer(file, stage.name);
+      const { pointer } = readPointer(file, stage.name, ws.lane);
       id = pointer?.id;
       const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
       const placed = last && last.release === id ? `, ${last.kind === "rollback" ? "rolled back to" : "promoted"} ${time(last.at)} by ${who(last.by)}${last.kind === "promotion" && last.overridden?.length ? ` (override: ${last.overridden.map((o) => o.rule).join(", ")})` : ""}` : id ? ", no record put it there" : "";
@@ -66,7 +236,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
         else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) row("note", `the images in ${shown(ws, file)} differ from release ${id}`);
         const state = releaseInStage(history, stage.name, id, now);
         const since = state.placedAt ? ` (not since its ${state.placedBy === "rollback" ? "rollback" : "promotion"} ${time(state.placedAt)})` : "";
-        row("verified", state.verifiedSince ? `yes, ${time(state.verifiedSince)}` : state.lastVerification ? `FAILED ${time(state.lastVerification.at)}: ${state.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${stage.name} --outputs ${stage.name}-outputs.json`);
+        row("verified", state.verifiedSince ? `yes, ${time(state.verifiedSince)}` : state.lastVerification ? `FAILED ${time(state.lastVerification.at)}: ${state.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${stage.name}${laneArg(stage)} --outputs ${stage.name}-outputs.json`);
         for (const i of state.ignored) row("ignored", `verification record ${i.seq} of ${stage.name}: ${i.why}`);
       }
       const images = Object.entries(pointer?.images ?? {}).map(([n, ref]) => `${n} ${short(ref)}`);
@@ -76,10 +246,18 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
       row("release", `(unreadable) ${e.message}`);
     }
   }
-  for (const cand of upstreamCandidates(ws, stage, id)) {
+  out.push(...(await waitingRows(ws, deps, stage, id, history, now)));
+  return out;
+}
+
+/** `waiting` rows: each release an upstream stage runs that this one does not, ready or with every rule that blocks it. */
+async function waitingRows(ws: Workspace, deps: Deps, stage: Stage, current: string | undefined, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
+  const out: string[] = [];
+  const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
+  for (const cand of upstreamCandidates(ws, stage, current)) {
     const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
     if (problems.length === 0) {
-      row("waiting", `${cand}: ready: npm run promote -- ${stage.name}`);
+      row("waiting", `${cand}: ready: npm run promote -- ${stage.name}${laneArg(stage)}`);
       continue;
     }
     row("waiting", `${cand}: blocked by ${[...new Set(problems.map((p) => p.rule))].join(", ")}`);
@@ -95,7 +273,7 @@ function upstreamCandidates(ws: Workspace, stage: Stage, current: string | undef
     const upFile = stageFile(ws, ws.stages.get(up));
     if (!fs.existsSync(upFile)) continue;
     try {
-      const upId = readPointer(upFile, up).pointer?.id;
+      const upId = readPointer(upFile, up, ws.lane).pointer?.id;
       if (upId && upId !== current) ids.add(upId);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
@@ -111,7 +289,7 @@ function imageProblems(ws: Workspace, stage: Stage, id: string): Problem[] {
   const images = ws.releases.get(id).images;
   let appImages: Readonly<Record<string, string>>;
   try {
-    appImages = readPointer(file, stage.name).appImages;
+    appImages = readPointer(file, stage.name, ws.lane).appImages;
   } catch (e) {
     if (e instanceof Refusal) return [];
     throw e;
@@ -128,7 +306,7 @@ async function registryProblems(ws: Workspace, deps: Deps, stage: Stage, id: str
   for (const [name, target] of Object.entries(pulledImages(stage, release))) {
     try {
       if (!(await deps.registry.has(target, STATUS_REGISTRY_TIMEOUT_MS))) {
-        problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
+        problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name}${laneArg(stage)} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
       }
     } catch (e) {
       if (!(e instanceof RegistryError) && !(e instanceof Refusal)) throw e;

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { main } from "../../promotion/cli";
-import { chainRecord, HistoryStore, MAX_RECORD_BYTES, type VerificationRecord } from "../../promotion/history";
+import { chainRecord, MAX_RECORD_BYTES, type VerificationRecord } from "../../promotion/history";
 import { readPointer, writePointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
 import { COMMIT_B, digest, drain, harness, HOUR, outputsJson, PODINFO, podsJson, releaseVerifiedInDev, removeTempProjects, spawnCli, type Harness } from "./fixtures";
@@ -11,12 +11,12 @@ afterAll(removeTempProjects);
 
 const ref = (c: string) => `${PODINFO}@${digest(c)}`;
 const files = (h: Harness, stage: string) => {
-  const dir = path.join(h.dir, "stacks/history", stage);
+  const dir = h.historyDir(stage);
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => path.join(dir, f)) : [];
 };
 const rel = (h: Harness, file: string) => path.relative(h.dir, file);
-const pointer = (h: Harness, stack: string) => readPointer(path.join(h.dir, "stacks", `Pulumi.${stack}.yaml`), stack).pointer;
-const verifications = (h: Harness, stage: string) => new HistoryStore(path.join(h.dir, "stacks/history")).list(stage).filter((r): r is VerificationRecord => r.kind === "verification");
+const pointer = (h: Harness, stack: string) => readPointer(h.stackFile(stack), stack).pointer;
+const verifications = (h: Harness, stage: string) => h.ws().history.list(stage).filter((r): r is VerificationRecord => r.kind === "verification");
 
 /** dev verified, then promoted to staging after the soak: staging runs the release, unverified. */
 async function inStaging(h: Harness): Promise<string> {
@@ -40,28 +40,28 @@ describe("evidence must come from the stage", () => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "dev-outputs.json", id, ref("a"), "dev"));
+    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "dev-outputs.json", id, ref("a"), "dev"));
     expect(r.code).toBe(1);
-    expect(r.text).toContain("is the outputs of stack dev, which is stage dev, not staging (stack staging). Evidence of one stage never counts for another; nothing recorded");
+    expect(r.text).toContain("is the outputs of stack dev.shop, which is stage dev, not staging (stack staging.shop). Evidence of one stage never counts for another; nothing recorded");
     expect(files(h, "staging")).toEqual(before);
   });
 
   it("refuses outputs of the right stack from another cluster (exit 1)", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "staging", { cluster: "aws/us-east-1/somewhere-else" }));
+    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging", { cluster: "aws/us-east-1/somewhere-else" }));
     expect(r.code).toBe(1);
-    expect(r.text).toContain('comes from cluster "aws/us-east-1/somewhere-else", but stage staging\'s stack file deploys to aws/eu-west-1/blueprint-staging');
+    expect(r.text).toContain('comes from cluster "aws/us-east-1/somewhere-else", but stage staging\'s stack file deploys to existing/kind-staging/blueprint-staging');
   });
 
   it.each([
-    ["outputs of a stack that is no stage", { stack: "someone-elses" }, "is the outputs of stack someone-elses, not staging"],
-    ["outputs without a stack", { stack: "" }, "is the outputs of stack , not staging"],
+    ["outputs of a stack that is no stage", { stack: "someone-elses" }, "is the outputs of stack someone-elses.shop, not staging.shop"],
+    ["outputs without a stack", { stack: "" }, "is the outputs of stack , not staging.shop"],
   ])("treats %s as bad usage (exit 2), recording nothing", async (_what, origin, message) => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "staging", origin));
+    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging", origin));
     expect(r.code).toBe(2);
     expect(r.text).toContain(message);
     expect(r.text).toMatch(/\(see npm run verify -- --help\)$/);
@@ -71,10 +71,10 @@ describe("evidence must come from the stage", () => {
 
   it.each([
     ["no stack output", { releaseId: "r-000000000000", images: { frontend: "x" } }, 'has no "stack" output'],
-    ["no releaseId output", { stack: "staging", cluster: "aws/eu-west-1/blueprint-staging", images: { frontend: "x" } }, 'has no "releaseId" output'],
-    ["no images", { stack: "staging", cluster: "aws/eu-west-1/blueprint-staging", releaseId: null, images: {} }, "reports no images"],
+    ["no releaseId output", { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", images: { frontend: "x" } }, 'has no "releaseId" output'],
+    ["no images", { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", releaseId: null, images: {} }, "reports no images"],
     ["a list", [1, 2], "expected the JSON object of `pulumi stack output --json`"],
-    ["an image that is not a string", { stack: "staging", images: { frontend: { a: 1 } } }, "images.frontend is not a string"],
+    ["an image that is not a string", { stack: "staging.shop", images: { frontend: { a: 1 } } }, "images.frontend is not a string"],
   ])("treats outputs with %s as bad usage (exit 2)", async (_what, json, message) => {
     const h = harness();
     await inStaging(h);
@@ -91,17 +91,17 @@ describe("evidence must come from the stage", () => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const devPods = podsJson(h.dir, "dev-pods.json", [{ name: "frontend-1", imageID: ref("a"), version: id, stack: "dev" }]);
+    const devPods = podsJson(h, "dev-pods.json", [{ name: "frontend-1", imageID: ref("a"), version: id, stack: "dev" }]);
     let r = await oneLine(h, "verify", "staging", "--pods", devPods);
     expect(r.code).toBe(1);
-    expect(r.text).toContain("none of stack staging; they are of stack dev, which is stage dev, not staging");
+    expect(r.text).toContain("none of stack staging.shop; they are of stack dev.shop, which is stage dev, not staging");
 
-    const unlabelled = podsJson(h.dir, "old-pods.json", [{ name: "frontend-1", imageID: ref("a"), stack: null }]);
+    const unlabelled = podsJson(h, "old-pods.json", [{ name: "frontend-1", imageID: ref("a"), stack: null }]);
     r = await oneLine(h, "verify", "staging", "--pods", unlabelled);
     expect(r.code).toBe(2);
     expect(r.text).toContain("has the blueprint.dev/stack annotation");
 
-    const unmanaged = podsJson(h.dir, "system-pods.json", [{ name: "coredns", imageID: ref("9"), managed: false, stack: "staging" }]);
+    const unmanaged = podsJson(h, "system-pods.json", [{ name: "coredns", imageID: ref("9"), managed: false, stack: "staging" }]);
     r = await oneLine(h, "verify", "staging", "--pods", unmanaged);
     expect(r.code).toBe(2);
     expect(r.text).toContain("has no running pods labelled app.kubernetes.io/managed-by=pulumi");
@@ -119,12 +119,12 @@ describe("evidence must come from the stage", () => {
   it("uses only the stage's pods from a list of the whole cluster", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const pods = podsJson(h.dir, "all-pods.json", [
+    const pods = podsJson(h, "all-pods.json", [
       { name: "frontend-1", imageID: ref("a"), version: id, stack: "staging" },
       { name: "frontend-dev", imageID: ref("f"), version: "r-000000000000", stack: "dev" },
     ]);
     expect((await oneLine(h, "verify", "staging", "--pods", pods)).code).toBe(0);
-    expect(verifications(h, "staging").at(-1)!.evidence[0]).toMatchObject({ pods: 1, stack: "staging" });
+    expect(verifications(h, "staging").at(-1)!.evidence[0]).toMatchObject({ pods: 1, stack: "staging.shop" });
   });
 
   it("refuses an evidence file over 16 MiB before reading it, recording nothing", async () => {
@@ -144,7 +144,7 @@ describe("evidence must come from the stage", () => {
     const h = harness();
     const id = await inStaging(h);
     const many = Array.from({ length: 3000 }, (_, i) => ({ name: `frontend-${i}-${"\u0000\"".repeat(200)}`, imageID: ref("b"), version: id, stack: "staging" }));
-    const pods = podsJson(h.dir, "many-pods.json", many);
+    const pods = podsJson(h, "many-pods.json", many);
     expect(fs.statSync(pods).size).toBeGreaterThan(1024 * 1024);
     const r = await oneLine(h, "verify", "staging", "--pods", pods);
     expect(r.code).toBe(1);
@@ -159,7 +159,7 @@ describe("evidence must come from the stage", () => {
   it("records outputs that lack an app's image as a failed verification: the stage does not run what its stack file says", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const file = outputsJson(h.dir, "o.json", id, ref("a"), "staging");
+    const file = outputsJson(h, "o.json", id, ref("a"), "staging");
     const json = JSON.parse(fs.readFileSync(file, "utf8"));
     delete json.images.backend;
     fs.writeFileSync(file, JSON.stringify(json));
@@ -172,9 +172,9 @@ describe("evidence must come from the stage", () => {
   it("refuses to verify a release the history does not show put in the stage (a hand-edited stack file)", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
-    const file = path.join(h.dir, "stacks/Pulumi.staging.yaml");
+    const file = h.stackFile("staging");
     writePointer(file, "staging", readPointer(file, "staging").pointer, { id, images: { podinfo: ref("a") } });
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "staging"));
+    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"));
     expect(r.code).toBe(1);
     expect(r.text).toContain("but the history of staging does not show it put there");
     expect(files(h, "staging")).toEqual([]);
@@ -189,7 +189,7 @@ describe("the history is a hash chain per stage", () => {
     fs.writeFileSync(first, fs.readFileSync(first, "utf8").replace('"by": "Release Bot <ci@example.com>"', '"by": "Someone Else <else@example.com>"'));
     let r = await oneLine(h, "status");
     expect(r.code).toBe(1);
-    expect(r.text).toContain("HISTORY BROKEN");
+    expect(r.text).toContain("HISTORY OF LANE shop BROKEN");
     expect(r.text.replace(/\s+/g, " ")).toContain(`${rel(h, first)}: was edited after it was written`);
     r = await oneLine(h, "promote", "staging", "--release", "r-000000000000");
     r = await oneLine(h, "rollback", "dev");
@@ -207,7 +207,7 @@ describe("the history is a hash chain per stage", () => {
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain("record 1 of stage dev, before this one, is missing (deleted?)");
     expect((await oneLine(h, "approve", "prod", "--release", pointer(h, "dev")!.id!)).code).toBe(0);
-    expect((await oneLine(h, "verify", "dev", "--outputs", outputsJson(h.dir, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
+    expect((await oneLine(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
   });
 
   it("reports a run of missing records once, however far a record's number jumps", async () => {
@@ -216,7 +216,7 @@ describe("the history is a hash chain per stage", () => {
     const [, second] = files(h, "dev");
     const record = JSON.parse(fs.readFileSync(second, "utf8"));
     // Written as the store would write a record that follows a (missing) record 999998.
-    const far = chainRecord({ ...record, seq: undefined, prev: undefined }, { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) });
+    const far = chainRecord({ ...record, seq: undefined, prev: undefined }, { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) }, h.lane);
     fs.writeFileSync(path.join(path.dirname(second), far.name), far.text);
     const r = await oneLine(h, "status");
     expect(r.code).toBe(1);
@@ -257,15 +257,15 @@ describe("the history is a hash chain per stage", () => {
     branch.clock.current = h.clock.now();
     for (const x of [h, branch]) {
       x.clock.advance(60_000);
-      expect(await x.cli("verify", "staging", "--outputs", outputsJson(x.dir, "o.json", id, ref("a"), "staging"))).toBe(0);
+      expect(await x.cli("verify", "staging", "--outputs", outputsJson(x, "o.json", id, ref("a"), "staging"))).toBe(0);
     }
     // The other branch's record arrives with a merge.
     const theirs = files(branch, "staging").at(-1)!;
-    fs.copyFileSync(theirs, path.join(h.dir, "stacks/history/staging", path.basename(theirs)));
+    fs.copyFileSync(theirs, path.join(h.historyDir("staging"), path.basename(theirs)));
     const r = await oneLine(h, "status");
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain("both follow record 1 of stage staging: two branches each appended to this stage (a fork)");
-    expect((await oneLine(h, "verify", "staging", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "staging"))).code).toBe(1);
+    expect((await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"))).code).toBe(1);
   });
 
   it.each([
@@ -288,7 +288,7 @@ describe("the history is a hash chain per stage", () => {
     const h = harness();
     await inStaging(h);
     const [devRecord] = files(h, "dev");
-    const misplaced = path.join(h.dir, "stacks/history/staging", path.basename(devRecord).replace(/^000001/, "000009"));
+    const misplaced = path.join(h.historyDir("staging"), path.basename(devRecord).replace(/^000001/, "000009"));
     fs.copyFileSync(devRecord, misplaced);
     let r = await oneLine(h, "status");
     expect(r.code).toBe(1);
@@ -300,16 +300,16 @@ describe("the history is a hash chain per stage", () => {
     expect(r.code).toBe(1);
     expect(r.text).toContain("more than a record may hold");
 
-    const stray = path.join(h.dir, "stacks/history/qa");
+    const stray = h.historyDir("qa");
     fs.mkdirSync(stray);
     r = await oneLine(h, "status");
-    expect(r.text).toContain("stacks/history/qa: is not a stage in stages.yaml");
+    expect(r.text).toContain("stacks/history/shop/qa: is not a stage in stages.yaml");
   });
 
   it("does not let hand-written records take a release that was never in staging to prod", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
-    const store = new HistoryStore(path.join(h.dir, "stacks/history"));
+    const store = h.ws().history;
     h.clock.advance(48 * HOUR);
     store.append({ kind: "verification", stage: "staging", release: id, at: h.clock.now().toISOString(), by: "mallory", result: "passed", evidence: [{ source: "outputs:x", sha256: "0".repeat(64), bytes: 1, stack: "staging", images: 1 }], problems: [], problemCount: 0 });
     store.append({ kind: "approval", stage: "prod", release: id, at: h.clock.now().toISOString(), by: "mallory" });
@@ -325,7 +325,7 @@ describe("clocks", () => {
     const id = await releaseVerifiedInDev(h);
     h.clock.advance(-2 * 24 * HOUR);
     const before = files(h, "dev");
-    const r = await oneLine(h, "verify", "dev", "--outputs", outputsJson(h.dir, "o.json", id, ref("a"), "dev"));
+    const r = await oneLine(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", id, ref("a"), "dev"));
     expect(r.code).toBe(1);
     expect(r.text).toContain(`this machine's clock says 2026-01-03T09:00:00.000Z, earlier than the last record ${rel(h, before.at(-1)!)}`);
     expect(files(h, "dev")).toEqual(before);
@@ -338,8 +338,8 @@ describe("clocks", () => {
     fs.rmSync(path.join(ahead.dir, "stacks"), { recursive: true });
     fs.cpSync(path.join(h.dir, "stacks"), path.join(ahead.dir, "stacks"), { recursive: true });
     ahead.clock.current = new Date(h.clock.now().getTime() + 2 * 24 * HOUR);
-    expect(await ahead.cli("verify", "dev", "--outputs", outputsJson(ahead.dir, "o.json", null, ref("b"), "dev"))).toBe(1);
-    for (const f of files(ahead, "dev")) if (!fs.existsSync(path.join(h.dir, "stacks/history/dev", path.basename(f)))) fs.copyFileSync(f, path.join(h.dir, "stacks/history/dev", path.basename(f)));
+    expect(await ahead.cli("verify", "dev", "--outputs", outputsJson(ahead, "o.json", null, ref("b"), "dev"))).toBe(1);
+    for (const f of files(ahead, "dev")) if (!fs.existsSync(path.join(h.historyDir("dev"), path.basename(f)))) fs.copyFileSync(f, path.join(h.historyDir("dev"), path.basename(f)));
     h.clock.advance(HOUR);
     const r = await oneLine(h, "status");
     expect(r.text.replace(/\s+/g, " ")).toContain("ignored verification record 3 of dev: it is dated 2026-01-07T09:00:00.000Z, in the future");
@@ -355,7 +355,7 @@ describe("processes that die or race", () => {
     fs.writeFileSync(hook, `const fs = require("node:fs");
 const rename = fs.renameSync;
 fs.renameSync = (from, to) => {
-  if (String(to).endsWith("Pulumi.${stack}.yaml")) { ${body} }
+  if (String(to).endsWith("Pulumi.${stack}.${h.lane}.yaml")) { ${body} }
   return rename(from, to);
 };
 `);
@@ -368,7 +368,7 @@ fs.renameSync = (from, to) => {
     h.clock.advance(HOUR);
     const r1 = await spawnCli(h, ["promote", "staging"], hookAtRename(h, "staging", 'process.kill(process.pid, "SIGKILL");'));
     expect(r1.code).toBeNull();
-    const lock = path.join(h.dir, "stacks/history/.locks/staging.lock");
+    const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.staging.lock`);
     expect(fs.existsSync(lock)).toBe(true);
     const leftovers = fs.readdirSync(path.join(h.dir, "stacks")).filter((f) => f.endsWith(".tmp"));
     expect(leftovers).toHaveLength(1);
@@ -376,7 +376,7 @@ fs.renameSync = (from, to) => {
     expect(ignored).toContain(".gitignore");
     h.clock.current = new Date();
     const r2 = await oneLine(h, "promote", "staging");
-    expect(r2.text).toMatch(/took over the lock of stage staging from "promote staging" of process test \(pid \d+, since .*\): that process no longer runs on this host/);
+    expect(r2.text).toMatch(/took over the lock of lane shop, stage staging from "promote staging" of process test \(pid \d+, since .*\): that process no longer runs on this host/);
     expect(r2.code).toBe(0);
     expect(fs.existsSync(lock)).toBe(false);
   });
@@ -384,7 +384,7 @@ fs.renameSync = (from, to) => {
   it("names a lock file that does not say who holds it, and how to clear it", async () => {
     const h = harness();
     await releaseVerifiedInDev(h);
-    const lock = path.join(h.dir, "stacks/history/.locks/dev.lock");
+    const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.dev.lock`);
     fs.writeFileSync(lock, "garbage");
     const r = await oneLine(h, "rollback", "dev");
     expect(r.code).toBe(1);
@@ -400,7 +400,7 @@ fs.renameSync = (from, to) => {
     await h.cli("release", "create", "--image", `podinfo=${ref("b")}`, "--commit", COMMIT_B);
     const b = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
     const slow = hookAtRename(h, "dev", 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);');
-    const lock = path.join(h.dir, "stacks/history/.locks/dev.lock");
+    const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.dev.lock`);
     const first = spawnCli(h, ["promote", "dev", "--release", b], slow, "first <one@example.com>");
     for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
     expect(fs.existsSync(lock)).toBe(true);
@@ -425,7 +425,7 @@ describe("who is who", () => {
     drain(h);
     expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
     expect(drain(h)).toContain("already approved");
-    expect(new HistoryStore(path.join(h.dir, "stacks/history")).list("prod")).toHaveLength(1);
+    expect(h.ws().history.list("prod")).toHaveLength(1);
   });
 });
 
@@ -437,7 +437,7 @@ describe("command lines", () => {
     expect(code).toBe(2);
     expect(out).toEqual(["promote: npm took --force for itself, so this command did not get it: put -- before the command's arguments, e.g. npm run promote -- <stage> --force ... (npm also passes what an .npmrc sets: remove force there) (see npm run promote -- --help)"]);
     out.length = 0;
-    const withDashes = await main(["promote", "staging", "--force", "--reason", "hotfix"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
+    const withDashes = await main(["promote", "staging", "--lane", "shop", "--force", "--reason", "hotfix"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
     expect(out.join("\n")).not.toContain("npm took");
     expect(withDashes).toBe(1);
   });

@@ -6,6 +6,7 @@ import { PROJECT_DIR } from "../helpers/program";
 import { main } from "../../promotion/cli";
 import { clusterIdentity, readPointer, writePointer } from "../../promotion/pointer";
 import type { Registry } from "../../promotion/registry";
+import { loadStages } from "../../promotion/stages";
 import { openWorkspace, type Deps, type Workspace } from "../../promotion/workspace";
 
 /** `sha256:` and 64 times `c`: digests tests invent. */
@@ -14,24 +15,64 @@ export const COMMIT_A = "1".repeat(40);
 export const COMMIT_B = "2".repeat(40);
 export const PODINFO = "ghcr.io/stefanprodan/podinfo";
 
+/** The lanes of a test project: two teams, so that every test also shows the other lane untouched. */
+export const LANES = ["shop", "payments"] as const;
+/** The digest the shipped stacks pinned before promotion existed: a team stack's initial images. */
+export const INITIAL = `${PODINFO}@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e`;
+/** The apps of each test lane, all on the image `podinfo`. */
+export const APPS: Readonly<Record<string, readonly string[]>> = { shop: ["frontend", "backend"], payments: ["api"] };
+
 /**
- * A temporary copy of the project's Pulumi.yaml and stack files (never the real ones), without
- * releases or history, and with no release id in any pointer (as before any promotion), so tests
- * do not depend on what the shipped stacks were last promoted to. `stages` replaces stacks/stages.yaml.
+ * Writes a team stack file `stacks/Pulumi.<environment>.<team>.yaml` as the layered program reads it,
+ * with a pointer holding images but no release id (as before any promotion).
  */
-export function tempProject(stages?: string): string {
+export function teamStackFile(dir: string, environment: string, team: string, apps: readonly string[] = APPS[team] ?? ["app"]): string {
+  const file = path.join(dir, "stacks", `Pulumi.${environment}.${team}.yaml`);
+  fs.writeFileSync(file, [
+    `# ${environment}, team ${team} (written by the promotion tests)`,
+    "config:",
+    "  blueprint:layer: team",
+    `  blueprint:team: ${team}`,
+    `  blueprint:production: ${environment.startsWith("prod")}`,
+    "  blueprint:release:",
+    "    images:",
+    `      podinfo: ${INITIAL}`,
+    "  blueprint:apps:",
+    ...apps.flatMap((a) => [`    ${a}:`, "      image: podinfo", "      port: 9898"]),
+    "",
+  ].join("\n"));
+  return file;
+}
+
+/** Writes the platform stack file of an environment, with the cluster its team stacks' outputs name. */
+export function platformStackFile(dir: string, environment: string): string {
+  const file = path.join(dir, "stacks", `Pulumi.${environment}.platform.yaml`);
+  fs.writeFileSync(file, `config:\n  blueprint:layer: platform\n  blueprint:production: ${environment.startsWith("prod")}\n  blueprint:cluster:\n    cloud: existing\n    existing:\n      context: kind-${environment}\n`);
+  return file;
+}
+
+/**
+ * A temporary project: the project's Pulumi.yaml and stages.yaml (never its stack files), with a
+ * platform stack and a team stack per lane written for every stage's environment, and no releases or
+ * history. `stages` replaces stacks/stages.yaml; `lanes` chooses the teams.
+ */
+export function tempProject(stages?: string, lanes: readonly string[] = LANES): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));
   made.push(dir);
   fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   fs.mkdirSync(path.join(dir, "stacks"));
-  for (const f of fs.readdirSync(path.join(PROJECT_DIR, "stacks"))) {
-    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
+  const stagesFile = path.join(dir, "stacks", "stages.yaml");
+  if (stages !== undefined) fs.writeFileSync(stagesFile, stages);
+  else fs.copyFileSync(path.join(PROJECT_DIR, "stacks", "stages.yaml"), stagesFile);
+  const environments = new Set<string>();
+  try {
+    for (const s of loadStages(stagesFile).ordered) environments.add(s.environment);
+  } catch {
+    // A test of a bad stages.yaml: no stack files are needed to see it refused.
   }
-  if (stages !== undefined) fs.writeFileSync(path.join(dir, "stacks", "stages.yaml"), stages);
-  for (const f of fs.readdirSync(path.join(dir, "stacks")).filter((x) => x.startsWith("Pulumi."))) {
-    const file = path.join(dir, "stacks", f);
-    const { pointer } = readPointer(file, f);
-    if (pointer?.id !== undefined) writePointer(file, f, pointer, { images: pointer.images });
+  for (const env of environments) {
+    platformStackFile(dir, env);
+    for (const lane of lanes) teamStackFile(dir, env, lane);
   }
   return dir;
 }
@@ -79,58 +120,102 @@ export class FakeRegistry implements Registry {
 /** A project copy with injected clock, actor and registry, and the lines commands printed. */
 export interface Harness {
   readonly dir: string;
+  /** The lane the harness works on: `cli` adds `--lane <lane>` unless the arguments name one. */
+  readonly lane: string;
   readonly ws: () => Workspace;
   readonly clock: FakeClock;
   readonly registry: FakeRegistry;
   readonly out: string[];
   actor: string;
   deps(): Deps;
-  /** Runs the CLI in the project copy; returns the exit code (output in `out`). */
+  /** Runs the CLI in the project copy, on the harness's lane; returns the exit code (output in `out`). */
   cli(...argv: string[]): Promise<number>;
-  stackText(stack: string): string;
+  /** Runs the CLI with exactly these arguments (no `--lane` added). */
+  cliRaw(...argv: string[]): Promise<number>;
+  /** The text of the lane's stack file in an environment. */
+  stackText(environment: string): string;
+  /** The lane's stack file in an environment. */
+  stackFile(environment: string): string;
+  /** The folder of the lane's history chain of a stage. */
+  historyDir(stage: string): string;
 }
 
-export function harness(stages?: string): Harness {
-  const dir = tempProject(stages);
+export function harness(stages?: string, lane: string = LANES[0], lanes: readonly string[] = LANES): Harness {
+  return harnessIn(tempProject(stages, lanes), lane);
+}
+
+/**
+ * A temporary copy of the project's Pulumi.yaml, stages.yaml and shipped stack files (never the real
+ * ones), without releases or history and with no release id in any pointer (as before any
+ * promotion): for tests that render the real program.
+ */
+export function shippedProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "promotion-"));
+  made.push(dir);
+  fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  for (const f of fs.readdirSync(path.join(PROJECT_DIR, "stacks"))) {
+    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
+  }
+  for (const f of fs.readdirSync(path.join(dir, "stacks")).filter((x) => x.startsWith("Pulumi."))) {
+    const file = path.join(dir, "stacks", f);
+    const { pointer } = readPointer(file, f);
+    if (pointer?.id !== undefined) writePointer(file, f, pointer, { images: pointer.images });
+  }
+  return dir;
+}
+
+/** A harness on the project copy in `dir`, working on `lane`. */
+export function harnessIn(dir: string, lane: string = LANES[0]): Harness {
   const h: Harness = {
     dir,
-    ws: () => openWorkspace(dir),
+    lane,
+    ws: () => openWorkspace(dir, lane),
     clock: new FakeClock(),
     registry: new FakeRegistry(),
     out: [],
     actor: "Release Bot <ci@example.com>",
     deps: () => ({ now: h.clock.now, actor: () => h.actor, registry: h.registry, out: (l) => h.out.push(l) }),
-    cli: (...argv) => main(argv, { projectDir: dir, deps: h.deps(), vars: {} }),
-    stackText: (stack) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8"),
+    cli: (...argv) => h.cliRaw(...argv, ...(argv.some((a) => a === "--lane" || a.startsWith("--lane=")) ? [] : ["--lane", lane])),
+    cliRaw: (...argv) => main(argv, { projectDir: dir, deps: h.deps(), vars: {} }),
+    stackFile: (environment) => path.join(dir, "stacks", `Pulumi.${environment}.${lane}.yaml`),
+    stackText: (environment) => fs.readFileSync(h.stackFile(environment), "utf8"),
+    historyDir: (stage) => path.join(dir, "stacks", "history", lane, stage),
   };
   return h;
 }
 
+/** A lane's stack in an environment; a name with a dot is already a stack name. */
+const laneStack = (lane: string, stack: string) => (stack === "" || stack.includes(".") ? stack : `${stack}.${lane}`);
+
 /**
- * Outputs JSON as `pulumi stack output --json -s <stack>` prints it for a stack running `releaseId`
- * with `ref`: the stack and cluster identity come from the project copy's stack file, as the program
- * computes them; `origin` overrides them (evidence from elsewhere).
+ * Outputs JSON as `pulumi stack output --json -s <env>.<lane>` prints it for a team stack running
+ * `releaseId` with `ref` for each of its apps: the stack and cluster identity come from the project
+ * copy's stack files, as the programs compute them; `origin` overrides them (evidence from elsewhere).
  */
-export function outputsJson(dir: string, name: string, releaseId: string | null, ref: string, stack: string, origin: { stack?: string; cluster?: string | null } = {}): string {
+export function outputsJson(where: { dir: string; lane: string }, name: string, releaseId: string | null, ref: string, environment: string, origin: { stack?: string; cluster?: string | null } = {}): string {
+  const { dir, lane } = where;
   const file = path.join(dir, name);
-  const stackFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
-  const cluster = origin.cluster === undefined ? clusterIdentity(readPointer(stackFile, stack).cluster, "blueprint", stack) : origin.cluster ?? undefined;
-  fs.writeFileSync(file, JSON.stringify({ stack: origin.stack ?? stack, cluster, releaseId, images: { frontend: ref, backend: ref }, cloud: "existing" }));
+  const env = environment.split(".")[0];
+  const platform = path.join(dir, "stacks", `Pulumi.${env}.platform.yaml`);
+  const cluster = origin.cluster === undefined ? clusterIdentity(readPointer(platform, env).cluster, "blueprint", env) : origin.cluster ?? undefined;
+  const apps = readPointer(path.join(dir, "stacks", `Pulumi.${laneStack(lane, environment)}.yaml`), env).appImages;
+  fs.writeFileSync(file, JSON.stringify({ stack: laneStack(lane, origin.stack ?? environment), cluster, releaseId, images: Object.fromEntries(Object.keys(apps).map((a) => [a, ref])), cloud: "existing" }));
   return file;
 }
 
-/** Pods JSON as `kubectl get pods -o json` prints it. */
-export function podsJson(dir: string, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean; stack?: string | null }[]): string {
-  const file = path.join(dir, name);
+/** Pods JSON as `kubectl get pods -o json` prints it; a pod's `stack` without a dot is an environment of the lane. */
+export function podsJson(where: { dir: string; lane: string }, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean; stack?: string | null }[]): string {
+  const file = path.join(where.dir, name);
   fs.writeFileSync(file, JSON.stringify({
     apiVersion: "v1",
     kind: "List",
     items: pods.map((p) => ({
       metadata: {
         name: p.name,
-        namespace: "shop",
+        namespace: where.lane,
         labels: { ...(p.managed === false ? {} : { "app.kubernetes.io/managed-by": "pulumi" }), ...(p.version ? { "app.kubernetes.io/version": p.version } : {}) },
-        ...(p.stack === null ? {} : { annotations: { "blueprint.dev/stack": p.stack ?? "dev" } }),
+        ...(p.stack === null ? {} : { annotations: { "blueprint.dev/stack": laneStack(where.lane, p.stack ?? "dev") } }),
       },
       status: { phase: "Running", containerStatuses: [{ name: "app", image: "ignored", imageID: p.imageID, ready: true }] },
     })),
@@ -148,7 +233,7 @@ export async function releaseVerifiedInDev(h: Harness, c = "a", commit = COMMIT_
   expect(await h.cli("release", "create", "--image", `podinfo=${ref}`, "--commit", commit)).toBe(0);
   const id = /release (r-[0-9a-f]{12})/.exec(h.out.join("\n"))![1];
   expect(await h.cli("promote", "dev", "--release", id)).toBe(0);
-  expect(await h.cli("verify", "dev", "--outputs", outputsJson(h.dir, `dev-${id}.json`, id, ref, "dev"))).toBe(0);
+  expect(await h.cli("verify", "dev", "--outputs", outputsJson(h, `dev-${id}.json`, id, ref, "dev"))).toBe(0);
   return id;
 }
 
@@ -166,7 +251,8 @@ export function drain(h: Harness): string {
 export function spawnCli(h: Harness, args: readonly string[], hook?: string, actor = "process test"): Promise<{ code: number | null; out: string }> {
   if (!fs.existsSync(path.join(h.dir, "node_modules"))) fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(h.dir, "node_modules"));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...(hook ? ["--require", hook] : []), "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), ...args], {
+    const lane = args.includes("--lane") ? [] : ["--lane", h.lane];
+    const child = spawn(process.execPath, [...(hook ? ["--require", hook] : []), "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), ...args, ...lane], {
       cwd: h.dir,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, BLUEPRINT_ACTOR: actor, NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
     });

@@ -4,7 +4,7 @@ import { buildStages } from "../../promotion/stages";
 
 const stages = buildStages("stages.yaml", { dev: {}, staging: { from: ["dev"], soak: "1h" }, prod: { from: ["staging"], approvals: 1 } });
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 5, 9, minute)).toISOString();
-const chain = { seq: 1, prev: null };
+const chain = { lane: "shop", seq: 1, prev: null };
 const base = { by: "ci", images: {}, before: {}, ...chain };
 const R = (c: string) => `r-${c.repeat(12)}`;
 const [A, B] = [R("a"), R("b")];

@@ -96,12 +96,12 @@ describeWithTools("a real OCI registry on loopback", () => {
     const dir = tempProject(`stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: ${b.host}/mirror\n`);
     const out: string[] = [];
     const deps = { now: new FakeClock().now, actor: () => "registry test", out: (l: string) => out.push(l) };
-    const cli = (...argv: string[]) => main(argv, { projectDir: dir, deps, vars: {} });
+    const cli = (...argv: string[]) => main([...argv, "--lane", "shop"], { projectDir: dir, deps, vars: {} });
     const source = `${a.host}/shop/podinfo@${digestTwo}`;
     expect(await cli("release", "create", "--image", `podinfo=${source}`, "--commit", COMMIT_A)).toBe(0);
-    const id = openWorkspace(dir).releases.list()[0].id;
+    const id = openWorkspace(dir, "shop").releases.list()[0].id;
     expect(await cli("promote", "dev", "--release", id)).toBe(0);
-    expect(await cli("verify", "dev", "--outputs", outputsJson(dir, "o.json", id, source, "dev"))).toBe(0);
+    expect(await cli("verify", "dev", "--outputs", outputsJson({ dir, lane: "shop" }, "o.json", id, source, "dev"))).toBe(0);
     out.length = 0;
 
     expect(await cli("promote", "mirror")).toBe(1);
@@ -111,6 +111,6 @@ describeWithTools("a real OCI registry on loopback", () => {
 
     expect(await cli("promote", "mirror", "--copy")).toBe(0);
     expect(await b.manifestDigest("mirror/shop/podinfo", digestTwo)).toBe(digestTwo);
-    expect(fs.readFileSync(path.join(dir, "stacks/Pulumi.staging.yaml"), "utf8")).toContain(`podinfo: ${source}`);
+    expect(fs.readFileSync(path.join(dir, "stacks/Pulumi.staging.shop.yaml"), "utf8")).toContain(`podinfo: ${source}`);
   });
 });

@@ -31,7 +31,7 @@ describe("release create", () => {
     const h = harness();
     expect(await h.cli("release", "create", "--image", `podinfo=${ref("a")}`, "--commit", COMMIT_A)).toBe(0);
     const id = releaseId({ podinfo: ref("a") }, COMMIT_A);
-    const file = path.join(h.dir, "stacks/releases", `${id}.json`);
+    const file = path.join(h.dir, "stacks/releases/shop", `${id}.json`);
     const first = fs.readFileSync(file, "utf8");
     expect(JSON.parse(first)).toEqual({ id, images: { podinfo: ref("a") }, commit: COMMIT_A, created: "2026-01-05T09:00:00.000Z", createdBy: h.actor });
 
@@ -53,7 +53,7 @@ describe("release create", () => {
     const h = harness();
     expect(await h.cli("release", "create", "--image", image, "--commit", COMMIT_A)).toBe(1);
     expect(drain(h)).toContain(message);
-    expect(fs.existsSync(path.join(h.dir, "stacks/releases"))).toBe(false);
+    expect(fs.existsSync(path.join(h.dir, "stacks/releases/shop"))).toBe(false);
   });
 
   it.each([
@@ -70,7 +70,7 @@ describe("release create", () => {
 
   it("refuses to read a release file whose content was edited", () => {
     const h = harness();
-    const store = new ReleaseStore(path.join(h.dir, "stacks/releases"));
+    const store = new ReleaseStore(path.join(h.dir, "stacks/releases/shop"));
     const { release } = store.create({ podinfo: ref("a") }, COMMIT_A, h.clock.now(), h.actor);
     const file = store.file(release.id);
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(digest("a"), digest("b")));
@@ -80,7 +80,7 @@ describe("release create", () => {
 
   it("refuses a release file that is not JSON, or too big to be a release, naming it", () => {
     const h = harness();
-    const store = new ReleaseStore(path.join(h.dir, "stacks/releases"));
+    const store = new ReleaseStore(path.join(h.dir, "stacks/releases/shop"));
     const { release } = store.create({ podinfo: ref("a") }, COMMIT_A, h.clock.now(), h.actor);
     const file = store.file(release.id);
     fs.writeFileSync(file, "{ not json");
@@ -90,7 +90,7 @@ describe("release create", () => {
   });
 
   it("names the flag and the known releases when an id is unknown", () => {
-    const store = new ReleaseStore(path.join(harness().dir, "stacks/releases"));
+    const store = new ReleaseStore(path.join(harness().dir, "stacks/releases/shop"));
     expect(() => store.get("r-000000000000", "--to")).toThrow(UsageError);
     expect(() => store.get("r-000000000000", "--to")).toThrow("--to r-000000000000: no such release");
     expect(() => store.get("latest")).toThrow('--release must be a release id (r- and 12 hex digits');

@@ -4,9 +4,10 @@ import type { RunResult } from "../../tools/offline/run";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { STACK_ANNOTATION } from "../../promotion/evidence";
-import { clusterIdentity, readPointer } from "../../promotion/pointer";
-import { PROJECT_DIR, runStack, shippedStacks } from "../helpers/program";
-import { attachCleanScan, digest, drain, harness, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
+import { expectedCluster } from "../../promotion/commands";
+import { openProject } from "../../promotion/workspace";
+import { PROJECT_DIR, runStack } from "../helpers/program";
+import { attachCleanScan, digest, drain, harnessIn, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, shippedProject, type Harness } from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -54,14 +55,16 @@ function images(result: RunResult): string[] {
 }
 
 describe("promoting a release, rendered", () => {
-  it("changes only image references and the release-id version label, and prod pulls dev's digests byte for byte", async () => {
-    const h = harness();
+  it("changes only image references and the release-id version label of the lane's team stack, leaves the other lane's as it was, and prod pulls dev's digests byte for byte", async () => {
+    const h = harnessIn(shippedProject(), "shop");
     const id = await releaseVerifiedInDev(h, "a");
     h.clock.advance(HOUR);
 
-    const before = await render(h, "staging");
+    const before = await render(h, "staging.shop");
+    const otherBefore = await render(h, "staging.payments");
     expect(await h.cli("promote", "staging")).toBe(0);
-    const after = await render(h, "staging");
+    const after = await render(h, "staging.shop");
+    expect((await render(h, "staging.payments")).objects).toEqual(otherBefore.objects);
 
     const objectsBefore = index(before);
     const objectsAfter = index(after);
@@ -85,7 +88,7 @@ describe("promoting a release, rendered", () => {
     expect(await h.cli("promote", "prod")).toBe(0);
     drain(h);
 
-    const [dev, prod] = [await render(h, "dev"), await render(h, "prod")];
+    const [dev, prod] = [await render(h, "dev.shop"), await render(h, "prod.shop")];
     expect(images(prod).length).toBeGreaterThan(0);
     expect(new Set(images(prod))).toEqual(new Set(images(dev)));
     expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`));
@@ -94,11 +97,13 @@ describe("promoting a release, rendered", () => {
 });
 
 describe("where evidence comes from, rendered", () => {
-  it.each(shippedStacks())("stack %s outputs its stack and the cluster identity verify expects, and every pod names the stack", async (stack) => {
+  const project = openProject(PROJECT_DIR);
+  const stacks = project.lanes.flatMap((lane) => project.lane(lane).stages.ordered.map((s) => [s.stack, lane, s.name] as const));
+  it.each(stacks)("team stack %s outputs its stack and the cluster identity verify expects, and every pod names the stack", async (stack, lane, stage) => {
     const result = await runStack(stack);
-    const { cluster } = readPointer(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), stack);
+    const ws = project.lane(lane);
     expect(result.outputs.stack).toBe(stack);
-    expect(result.outputs.cluster).toBe(clusterIdentity(cluster, readProject(PROJECT_DIR).name, stack));
+    expect(result.outputs.cluster).toBe(expectedCluster(ws, ws.stages.get(stage)));
     const templates = result.objects.filter((o) => o.kind === "Deployment" || o.kind === "Job").map((o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template);
     expect(templates.length).toBeGreaterThan(0);
     for (const t of templates) expect(t.metadata.annotations?.[STACK_ANNOTATION]).toBe(stack);

@@ -41,7 +41,7 @@ describe("the vulnerability gate in promotion", () => {
     const id = await releaseVerifiedInDev(h);
     drain(h);
     expect(await h.cli("promote", "staging")).toBe(1);
-    expect(drain(h)).toContain(`does not pass the vulnerability gate of staging: no scan report attached (npm run release -- scan ${id} --image podinfo --report <file>)`);
+    expect(drain(h)).toContain(`does not pass the vulnerability gate of staging: no scan report attached (npm run release -- scan ${id} --lane shop --image podinfo --report <file>)`);
     expect(h.stackText("staging")).not.toContain(id);
   });
 
@@ -85,7 +85,7 @@ describe("the vulnerability gate in promotion", () => {
     expect(drain(h)).toMatch(/is older than 7d: scan the digest again/);
     expect(await h.cli("status")).toBe(0);
     const status = drain(h);
-    expect(status).toMatch(/staging .*vulnerabilities critical\+ <= 0, fixable high\+ <= 0, report < 7d/);
+    expect(status.replace(/\s+/g, " ")).toMatch(/staging .*vulnerabilities critical\+ <= 0, fixable high\+ <= 0, report < 7d/);
     expect(status).toMatch(/blocked by vulnerabilities/);
   });
 

@@ -1,16 +1,18 @@
-import { openWorkspace } from "../../promotion/workspace";
+import { openProject } from "../../promotion/workspace";
 import { PROJECT_DIR, runStack } from "../helpers/program";
 
-const stagesWithRegistry = openWorkspace(PROJECT_DIR).stages.ordered.filter((s) => s.registry);
+const project = openProject(PROJECT_DIR);
+const lanesWithRegistry = project.lanes.flatMap((lane) => project.lane(lane).stages.ordered.filter((s) => s.registry).map((s) => [s.name, s.stack, s.registry!] as const));
 
 describe("a stage's registry", () => {
   it("exists among the shipped stages", () => {
-    expect(stagesWithRegistry.map((s) => s.name)).toContain("prod-gke");
+    expect(project.stages.ordered.filter((s) => s.registry).map((s) => s.name)).toContain("prod-gke");
   });
 
-  // stages.yaml names the registry promote checks; the stack's cluster config creates the mirror the
-  // pods pull from. They are written in two places, so this keeps them in step.
-  it.each(stagesWithRegistry.map((s) => [s.name, s.stack, s.registry!]))("%s: is where the rendered stack pulls every image from", async (_name, stack, registry) => {
+  // stages.yaml names the registry promote checks; the platform's cluster config creates the mirror
+  // the pods pull from, and every team stack of the environment pulls through it. They are written in
+  // two places, so this keeps them in step, lane by lane.
+  it.each(lanesWithRegistry)("%s: the team stack %s pulls every image from %s", async (_name, stack, registry) => {
     const r = await runStack(stack);
     const images = Object.values(r.outputs.images as Record<string, string>);
     expect(images.length).toBeGreaterThan(0);
