@@ -12,7 +12,7 @@ import { openWorkspace } from "./workspace";
  * payments moves on its own, in a scratch copy of the project's stack files, with a simulated clock
  * so soak times pass in seconds. The real workspace is
  * never touched, and there is no way to bend the clock of a real one. The output is deterministic:
- * README.md shows it verbatim.
+ * docs/promotion.md shows it verbatim.
  */
 
 const START = new Date("2026-12-01T09:00:00.000Z");

@@ -15,7 +15,7 @@ export class Refusal extends Error {
   constructor(
     /** The stage the rule applies to, when there is one. */
     readonly stage: string | undefined,
-    /** Short name of the rule, as in README.md (e.g. `order`, `soak`, `approval`). */
+    /** Short name of the rule, as in docs/promotion.md (e.g. `order`, `soak`, `approval`). */
     readonly rule: string,
     message: string,
   ) {

@@ -113,7 +113,7 @@ export function formatDuration(ms: number): string {
 
 /** Reads and checks the stage definition (`stacks/stages.yaml`). Problems are usage errors naming the key. */
 export function loadStages(file: string): Stages {
-  if (!fs.existsSync(file)) throw new UsageError(`${file}: not found; it defines the promotion stages (see README.md, "Release and promotion")`);
+  if (!fs.existsSync(file)) throw new UsageError(`${file}: not found; it defines the promotion stages (see docs/promotion.md)`);
   const doc = parseDocument(fs.readFileSync(file, "utf8"));
   if (doc.errors.length > 0) throw new UsageError(`${file}: not valid YAML: ${doc.errors[0].message}`);
   const parsed = stagesFileSchema.safeParse(doc.toJS());
