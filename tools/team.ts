@@ -257,17 +257,15 @@ export async function addTeam(ctx: TeamContext, req: AddRequest): Promise<TeamRe
     const production = configValue(ws, plain, `${NAMESPACE}:production`) === true;
     const cluster = asRecord(configValue(ws, plain, `${NAMESPACE}:cluster`));
     const key = p.teamsKey ?? teamsKey;
-    let teams = p.config.get(key, true);
-    if (!isMap(teams)) {
-      teams = new YAMLMap();
-      p.config.set(key, teams);
-    }
+    const found: unknown = p.config.get(key, true);
+    const teams = isMap(found) ? found : new YAMLMap();
+    if (teams !== found) p.config.set(key, teams);
     const entry = p.doc.createNode({ groups: { maintainers, viewers }, podSecurity: defaults.podSecurity, quota: defaults.quota, limits: defaults.limits }) as YAMLMap;
     compact(entry.get("groups", true));
-    for (const k of ["default", "defaultRequest", "max", "maxLimitRequestRatio"]) compact((entry.get("limits", true) as YAMLMap).get(k, true));
+    for (const k of ["default", "defaultRequest", "max", "maxLimitRequestRatio"]) compact((entry.get("limits", true) as unknown as YAMLMap).get(k, true));
     const teamKey = new Scalar(name);
     teamKey.commentBefore = ` Added by \`npm run team -- add\`: the schema's default quota and limits; size them to the team's apps.\n Hosts it may serve (hosts: [...]) and cloud identities it may bind (identities: {...}): see docs/teams.md.`;
-    (teams as YAMLMap).add(new Pair(teamKey, entry));
+    teams.add(new Pair(teamKey, entry));
 
     // A production EKS cluster needs to know who may act as each team group (config rule on aws.groupPrincipals).
     const aws = cluster?.cloud === "aws" ? asRecord(cluster.aws) ?? {} : undefined;
@@ -378,7 +376,7 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
     const teams = asRecord(configValue(ws, plain, teamsKey)) ?? {};
     const groupsOf = (t: unknown) => { const g = asRecord(asRecord(t)?.groups) ?? {}; return [...(Array.isArray(g.maintainers) ? g.maintainers : []), ...(Array.isArray(g.viewers) ? g.viewers : [])].map(String); };
     const stillUsed = new Set(Object.entries(teams).filter(([t]) => t !== name).flatMap(([, t]) => groupsOf(t)));
-    (p.config.get(p.teamsKey!, true) as YAMLMap).delete(name);
+    (p.config.get(p.teamsKey, true) as unknown as YAMLMap).delete(name);
     // The cluster refuses group mappings no team uses, so the team's own go with it.
     const clusterKey = writtenKey(ws, p.config, `${NAMESPACE}:cluster`);
     const orphans = groupsOf(teams[name]).filter((g) => !stillUsed.has(g));
