@@ -236,12 +236,20 @@ export async function addTeam(ctx: TeamContext, req: AddRequest): Promise<TeamRe
   const platforms = ws.envs.map((env) => readPlatformFile(ws, env));
   const known = knownTeams(ws, platforms);
   if (known.has(name)) {
-    const where = [...platforms.filter((p) => teamNames(ws, p).includes(name)).map((p) => `${rel(ws, p.file)} (${teamsKey}.${name})`), ...ws.stacks.filter((s) => s.endsWith(`.${name}`)).map((s) => rel(ws, stackPath(ws, s)))];
-    throw new TeamRefused([`team "${name}" already exists: ${where.join(", ")}; choose another name, or edit those files`]);
+    // A team may be added to more environments later; never twice to one.
+    const here = (env: string) => [
+      ...platforms.filter((p) => p.env === env && teamNames(ws, p).includes(name)).map((p) => `${rel(ws, p.file)} (${teamsKey}.${name})`),
+      ...ws.stacks.filter((s) => s === `${env}.${name}`).map((s) => rel(ws, stackPath(ws, s))),
+    ];
+    const where = envs.flatMap(here);
+    if (where.length > 0) {
+      const elsewhere = ws.envs.filter((e) => here(e).length === 0);
+      throw new TeamRefused([`team "${name}" already exists: ${where.join(", ")}; choose another name, or edit those files${elsewhere.length > 0 ? ` (to add it to the other environments: --environments ${elsewhere.join(",")})` : ""}`]);
+    }
   }
   // Names that differ only by '-' make namespaces, roles and lanes a reader cannot tell apart.
   const squash = (n: string) => n.replace(/-/g, "");
-  const twin = [...known].find((t) => squash(t) === squash(name));
+  const twin = [...known].find((t) => t !== name && squash(t) === squash(name));
   if (twin !== undefined) throw new TeamRefused([`team "${name}" would be confused with the existing team "${twin}" (the names differ only by '-'); choose a distinct name`]);
 
   const maintainers = req.maintainers ?? [];
@@ -304,7 +312,7 @@ export async function addTeam(ctx: TeamContext, req: AddRequest): Promise<TeamRe
     `  2. commit the files above`,
     ...envs.map((env, i) => `  ${i + 3}. pulumi up -s ${env}.platform   (namespace "${name}", its guardrails and contract), then: pulumi stack init ${env}.${name} && pulumi up -s ${env}.${name}`),
   );
-  const lanes = laneEnvironments(ws).filter((e) => !envs.includes(e));
+  const lanes = laneEnvironments(ws).filter((e) => !envs.includes(e) && !ws.stacks.includes(`${e}.${name}`));
   if (lanes.length > 0) review.push(`Promotion: lane "${name}" needs a team stack in every stage's environment of stacks/stages.yaml; missing: ${lanes.join(", ")} (run add again for those when the team is ready for them)`);
   return { created, changed, removed: [], review };
 }

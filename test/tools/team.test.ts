@@ -145,6 +145,19 @@ describe("npm run team -- add", () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it("adds an existing team to more environments, but never twice to one", async () => {
+    expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
+    const again = await team(dir, "add", "billing");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/team "billing" already exists: stacks\/Pulumi\.dev\.platform\.yaml \(blueprint:teams\.billing\), stacks\/Pulumi\.dev\.billing\.yaml; .*--environments local,prod,prod-gke,staging/);
+    const more = await team(dir, "add", "billing", "--environments", "staging");
+    expect(more.stderr).toBe("");
+    expect(more.code).toBe(0);
+    expect(Object.keys(config(dir, "staging.platform")["blueprint:teams"] as object)).toContain("billing");
+    expect(fs.existsSync(path.join(dir, "stacks/Pulumi.staging.billing.yaml"))).toBe(true);
+    expect(more.stdout).toMatch(/missing: prod, prod-gke\n|missing: prod, prod-gke \(/);
+  }, 120_000);
+
   it("refuses a team stack file that already exists without a platform entry", async () => {
     fs.writeFileSync(path.join(dir, "stacks/Pulumi.dev.billing.yaml"), "config: {}\n");
     const r = await team(dir, "add", "billing");
