@@ -105,13 +105,19 @@ interface PlatformFile {
 }
 
 function readPlatformFile(ws: Workspace, env: string): PlatformFile {
-  const file = stackPath(ws, `${env}.platform`);
+  const file = ownFile(ws, stackPath(ws, `${env}.platform`));
   const text = fs.readFileSync(file, "utf8");
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new TeamRefused([`${rel(ws, file)}: not valid YAML: ${doc.errors[0].message.split("\n")[0]}`]);
   const config = doc.get("config", true);
   if (!isMap(config)) throw new TeamRefused([`${rel(ws, file)}: "config:" must be a mapping of keys to values`]);
   return { env, file, text, doc, config, teamsKey: writtenKey(ws, config, teamsKey) };
+}
+
+/** The file, when it is a regular file of the project: a link could make the tool read or replace a file elsewhere. */
+function ownFile(ws: Workspace, file: string): string {
+  if (!fs.lstatSync(file).isFile()) throw new TeamRefused([`${rel(ws, file)} is not a regular file (a link?): the tool edits only the project's own files`]);
+  return file;
 }
 
 /** The key as written in the file for a full key (`blueprint:teams` may be written `teams`). */
@@ -347,7 +353,7 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
     const file = rel(ws, stackPath(ws, stack));
     let config: Record<string, unknown>;
     try {
-      config = asRecord(asRecord(parseYaml(fs.readFileSync(stackPath(ws, stack), "utf8")))?.config) ?? {};
+      config = asRecord(asRecord(parseYaml(fs.readFileSync(ownFile(ws, stackPath(ws, stack)), "utf8")))?.config) ?? {};
     } catch (e) {
       blockers.push(`${file}: not valid YAML (${(e as Error).message.split("\n")[0]}): cannot tell whether the team still has apps; repair it first`);
       continue;

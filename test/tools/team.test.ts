@@ -177,6 +177,17 @@ describe("npm run team -- add", () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it("refuses a platform stack file that is a link, and reads nothing through it", async () => {
+    const outside = path.join(dir, "outside.yaml");
+    fs.renameSync(path.join(dir, "stacks/Pulumi.local.platform.yaml"), outside);
+    fs.symlinkSync(outside, path.join(dir, "stacks/Pulumi.local.platform.yaml"));
+    const before = fs.readFileSync(outside, "utf8");
+    const r = await team(dir, "add", "billing");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/stacks\/Pulumi\.local\.platform\.yaml is not a regular file/);
+    expect(fs.readFileSync(outside, "utf8")).toBe(before);
+  });
+
   it("writes nothing when one environment refuses the groups given (GKE wants Google Group emails)", async () => {
     const before = snapshot(dir);
     const r = await team(dir, "add", "billing", "--maintainers", "billing-maintainers");
