@@ -1,8 +1,8 @@
 import type { RunResult } from "../../tools/offline/run";
 import { eksNodeGroupPlan, groupRoleTrust, loadBalancerControllerPolicy } from "../../components/cluster/eks";
 import { placeholderProblems, validateCluster } from "../../config/cluster-rules";
-import { clusterSchema } from "../../config/cluster";
-import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../config/kubernetes-versions";
+import { clusterSchema } from "../../lib/cluster-config";
+import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../lib/kubernetes-versions";
 import { cloudInventory } from "../../tools/offline/cloud-state";
 import { asPlatform, getObject, platformOf, setConfig, stackConfig } from "../helpers/program";
 import { documentedLoadBalancerControllerPolicy } from "./fixtures/lbc-iam-policy";
