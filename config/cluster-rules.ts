@@ -29,7 +29,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i;
 /**
  * Cross-field rules of `blueprint:cluster`. The environment's validation passes the context
  * (production, teams, apps); without it the production-only and team/app rules are skipped.
- * `createCluster` runs them too, for library users who call it without that validation.
+ * `createCluster` (layers/cluster.ts) runs them too, before any cloud resource.
  */
 export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleContext): ConfigProblem[] {
   const problems: ConfigProblem[] = [];

@@ -107,7 +107,7 @@ describe("Kubernetes versions", () => {
     for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, NOW)]).toEqual([stack, "standard"]);
   });
 
-  // The one test on the real clock: when it fails, refresh config/kubernetes-versions.ts and upgrade the stacks.
+  // The one test on the real clock: when it fails, refresh lib/kubernetes-versions.ts and upgrade the stacks.
   it("ships minors still in standard support on the day the tests run", () => {
     for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, new Date())]).toEqual([stack, "standard"]);
   });
