@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { isPinned, parsePinnedImage } from "../config/images";
-import { recommendedLabels, type AppIdentity } from "./labels";
-import { adminJobDefaults } from "./defaults";
+import { isPinned, parsePinnedImage } from "../lib/images";
+import { recommendedLabels, type AppIdentity } from "../lib/labels";
+import { adminJobDefaults } from "../lib/defaults";
 
 export { adminJobDefaults };
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";

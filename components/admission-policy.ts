@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY } from "./labels";
+import { MANAGED_BY } from "../lib/labels";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec } from "./admission-rules";
 
 export { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec };

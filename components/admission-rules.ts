@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { REGISTRY_PREFIX } from "../config/registries";
+import { REGISTRY_PREFIX } from "../lib/registries";
 
 /**
  * The admission policies' specs as plain data, without the SDK: `AdmissionPolicy` registers it, and

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { looksLikeCredential } from "../lib/credentials";
 
 /** Configuration for one app, following the 12-factor rule: config lives in the environment. */
 export interface AppConfigArgs {
@@ -11,14 +12,6 @@ export interface AppConfigArgs {
   readonly data?: Readonly<Record<string, string>>;
   /** Secret settings, one environment variable each; values should be `pulumi.secret(...)` outputs. */
   readonly secretData?: Readonly<Record<string, pulumi.Input<string>>>;
-}
-
-/** Plain keys that look like credentials; they must go through {@link AppConfigArgs.secretData}. */
-const CREDENTIAL_KEY = /password|passwd|secret|token|bearer|credential|api_?key|private_?key|access_?key|(^|[_.-])(KEY|PWD|AUTH)([_.-]|$)/i;
-
-/** True when a plain config key looks like it holds a credential. */
-export function looksLikeCredential(key: string): boolean {
-  return CREDENTIAL_KEY.test(key);
 }
 
 /**

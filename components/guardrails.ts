@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type { LimitRangeSpec, QuotaSpec } from "./defaults";
+import type { LimitRangeSpec, QuotaSpec } from "../lib/defaults";
 
 /**
  * The specs of a team namespace's guardrails, as plain data: `TeamNamespace` registers them, and

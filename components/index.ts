@@ -3,14 +3,17 @@
  * args and secure defaults; give them an explicit Kubernetes provider through `providers`.
  */
 export { TeamNamespace, teamNamespaceDefaults, type TeamNamespaceArgs, type QuotaSpec, type LimitRangeSpec } from "./namespace";
-export { AppConfig, looksLikeCredential, type AppConfigArgs } from "./app-config";
+export { AppConfig, type AppConfigArgs } from "./app-config";
+export { looksLikeCredential } from "../lib/credentials";
 export { StorageClass, type StorageClassArgs } from "./storage-class";
 export { Volume, type VolumeArgs } from "./volume";
 export { Workload, workloadDefaults, AppEgressPolicy, type AppEgressPolicyArgs, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
 export { AdminJob, adminJobDefaults, type AdminJobArgs } from "./admin-job";
 export { restrictedPodSecurityContext, restrictedContainerSecurityContext, containerResources, type Quantities } from "./pod-security";
 export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-classes";
-export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "./labels";
+export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "../lib/labels";
 export { dataProtection } from "./protection";
-export { createCluster, type ClusterHandle, type Cloud, type WorkloadIdentityBinding } from "./cluster";
+export type { ClusterHandle, Cloud, WorkloadIdentityBinding } from "./cluster";
 export { AdmissionPolicy, teamImagePolicySpec, podSecurityPolicySpec, teamBindingSpec, IMAGE_POLICY_NAME, POD_SECURITY_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, type AdmissionPolicyArgs } from "./admission-policy";
+export { pullReferenceFor } from "../lib/mirrors";
+export { parsePinnedImage, isPinned, formatPinnedImage, DIGEST, PINNED_FORM, type PinnedImage } from "../lib/images";

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY } from "./labels";
+import { MANAGED_BY } from "../lib/labels";
 import { dataProtection } from "./protection";
-import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "./defaults";
+import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "../lib/defaults";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "./guardrails";
 
 export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY } from "./labels";
+import { MANAGED_BY } from "../lib/labels";
 
 /** The priority tiers apps choose from, highest first. */
 export const priorityTiers = {

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MANAGED_BY } from "./labels";
+import { MANAGED_BY } from "../lib/labels";
 
 /** A StorageClass for app volumes. */
 export interface StorageClassArgs {

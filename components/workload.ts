@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { isPinned, parsePinnedImage } from "../config/images";
-import { recommendedLabels, selectorLabels, type AppIdentity } from "./labels";
-import { workloadDefaults } from "./defaults";
+import { isPinned, parsePinnedImage } from "../lib/images";
+import { recommendedLabels, selectorLabels, type AppIdentity } from "../lib/labels";
+import { workloadDefaults } from "../lib/defaults";
 
 export { workloadDefaults };
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";

@@ -1,6 +1,7 @@
-import type { ConfigProblem } from "./errors";
-import type { ClusterConfig } from "./cluster";
-import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "./kubernetes-versions";
+import type { ConfigProblem } from "../lib/errors";
+import type { ClusterConfig } from "../lib/cluster-config";
+import { overlaps, parseCidr } from "../lib/cidr";
+import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "../lib/kubernetes-versions";
 
 /** What the cluster rules need to know about the rest of the environment. */
 export interface ClusterRuleContext {
@@ -28,7 +29,7 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i;
 /**
  * Cross-field rules of `blueprint:cluster`. The environment's validation passes the context
  * (production, teams, apps); without it the production-only and team/app rules are skipped.
- * `createCluster` runs them too, for library users who call it without that validation.
+ * `createCluster` (layers/cluster.ts) runs them too, before any cloud resource.
  */
 export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleContext): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -226,44 +227,6 @@ function groupKeys(context: ClusterRuleContext | undefined): [string, string][] 
     }
   }
   return out;
-}
-
-/** An IPv4 block as a 32-bit base address and a prefix length. */
-export interface Cidr {
-  readonly base: number;
-  readonly prefix: number;
-}
-
-/** Parses `a.b.c.d/n`, normalising host bits away; undefined when malformed. */
-export function parseCidr(text: string): Cidr | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
-  const addr = octets.reduce((a, o) => a * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  return { base: Math.floor(addr / size) * size, prefix };
-}
-
-/** Do two blocks share any address? */
-export function overlaps(a: Cidr, b: Cidr): boolean {
-  const aEnd = a.base + 2 ** (32 - a.prefix);
-  const bEnd = b.base + 2 ** (32 - b.prefix);
-  return a.base < bEnd && b.base < aEnd;
-}
-
-/** The `index`-th block of `newBits` more prefix bits inside `parent`. */
-export function subdivide(parent: Cidr, newBits: number, index: number): Cidr {
-  const prefix = parent.prefix + newBits;
-  if (prefix > 32 || index >= 2 ** newBits) throw new RangeError(`cannot take block ${index} of /${prefix} from /${parent.prefix}`);
-  return { base: parent.base + index * 2 ** (32 - prefix), prefix };
-}
-
-/** `a.b.c.d/n`. */
-export function formatCidr(c: Cidr): string {
-  const o = [24, 16, 8, 0].map((s) => Math.floor(c.base / 2 ** s) % 256);
-  return `${o.join(".")}/${c.prefix}`;
 }
 
 /** Address blocks reserved for documentation (RFC 5737): they reach nobody. */

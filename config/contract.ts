@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { ConfigProblem } from "./errors";
-import { nameRecord } from "./names";
+import type { ConfigProblem } from "../lib/errors";
+import { nameRecord } from "../lib/names";
 import { customTimeoutsSchema, limitRangeSchema, quotaSchema } from "./schema";
 
 /**

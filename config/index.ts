@@ -1,11 +1,11 @@
-export * from "./errors";
-export * from "./images";
-export * from "./quantity";
+export * from "../lib/errors";
+export * from "../lib/images";
+export * from "../lib/quantity";
 export * from "./schema";
 export * from "./derive";
 export * from "./validate";
 export * from "./load";
-export type { ClusterConfig } from "./cluster";
+export type { ClusterConfig } from "../lib/cluster-config";
 export type { ReleaseConfig } from "./release";
 export * from "./contract";
-export * from "./mirrors";
+export * from "../lib/mirrors";

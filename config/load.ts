@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
-import { ConfigError, type ConfigProblem } from "./errors";
-import { closest, nullPrototype, RESERVED_KEYS } from "./names";
+import { ConfigError, type ConfigProblem } from "../lib/errors";
+import { closest, nullPrototype, RESERVED_KEYS } from "../lib/names";
 import { appSchema, customTimeoutsSchema, platformKeys, platformStackSchema, teamSchema, teamStackKeys, teamStackSchema, volumeSchema, type PlatformStackSchema, type TeamStackSchema } from "./schema";
 import { validatePlatform, validateTeamStack, type PartialPlatform, type PartialTeam } from "./validate";
 import { readContract, type ContractLookup, type TeamContract } from "./contract";

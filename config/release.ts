@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LABEL_VALUE, nameRecord } from "./names";
+import { LABEL_VALUE, nameRecord } from "../lib/names";
 
 /**
  * Schema of `blueprint:release`, the one place where a stack's images live. Promotion

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { isQuantity } from "./quantity";
-import { clusterSchema, ipv4Cidr } from "./cluster";
+import { isQuantity } from "../lib/quantity";
+import { clusterSchema, ipv4Cidr } from "../lib/cluster-config";
 import { releaseSchema } from "./release";
-import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "./names";
-import { REGISTRY_PREFIX } from "./registries";
-import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../components/defaults";
+import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "../lib/names";
+import { REGISTRY_PREFIX } from "../lib/registries";
+import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../lib/defaults";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;

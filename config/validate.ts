@@ -1,14 +1,14 @@
-import type { ConfigProblem } from "./errors";
+import type { ConfigProblem } from "../lib/errors";
 import { effectiveResources, peakPods, replicaRange, resolveIntOrPercent } from "./derive";
-import { isPinned, parsePinnedImage } from "./images";
-import { formatQuantity, parseQuantity, type Quantity } from "./quantity";
+import { isPinned, parsePinnedImage } from "../lib/images";
+import { formatQuantity, parseQuantity, type Quantity } from "../lib/quantity";
 import { DNS_LABEL, type PlatformStackSchema, type TeamScope, type TeamStackSchema } from "./schema";
-import { groupResourceName, MAX_CONFIG_BYTES, MAX_CONFIG_KEY } from "./names";
+import { groupResourceName, MAX_CONFIG_BYTES, MAX_CONFIG_KEY } from "../lib/names";
 import { egressProblems, validateCluster, type ClusterRuleContext } from "./cluster-rules";
 import type { TeamContract } from "./contract";
-import { isAllowedImage } from "./registries";
-import { pullReferenceFor } from "./mirrors";
-import { looksLikeCredential } from "../components/app-config";
+import { isAllowedImage } from "../lib/registries";
+import { pullReferenceFor } from "../lib/mirrors";
+import { looksLikeCredential } from "../lib/credentials";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
 export const MAX_APP_NAME = 63 - "-secret-".length - 8;

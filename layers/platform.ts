@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { createCluster, PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components";
+import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components";
 import { AdmissionPolicy } from "../components/admission-policy";
-import { clusterName } from "../components/cluster";
+import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";

@@ -4,7 +4,7 @@ import { AdminJob, AppConfig, AppEgressPolicy, Volume, Workload, type WorkloadAr
 import type { ContractLookup, TeamContract } from "../config/contract";
 import { effectiveResources, rolloutStrategy } from "../config/derive";
 import { parseTeam, platformStackOf, runningStackConfig, type TeamStackConfig } from "../config/load";
-import { pullReferenceFor } from "../config/mirrors";
+import { pullReferenceFor } from "../lib/mirrors";
 import type { AppConfigSpec } from "../config/schema";
 
 /**

@@ -1,5 +1,5 @@
-import { isPinned, parsePinnedImage } from "../config/images";
-import { isAllowedImage } from "../config/registries";
+import { isPinned, parsePinnedImage } from "../lib/images";
+import { isAllowedImage } from "../lib/registries";
 
 /**
  * The policy rules, as plain functions of a resource (or of all resources) and the rule's config.

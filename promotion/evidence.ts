@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { DIGEST } from "../config/images";
+import { DIGEST } from "../lib/images";
 import { Refusal, UsageError } from "./errors";
 import { MAX_PROBLEM_CHARS, MAX_PROBLEMS, type EvidenceSummary } from "./history";
 

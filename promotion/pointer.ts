@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import { isMap, isScalar, parseDocument, stringify, type Document } from "yaml";
 import { releaseSchema, type ReleaseConfig } from "../config/release";
-import { writeFileAtomic } from "../tools/offline/write";
+import { writeFileAtomic } from "../lib/files";
 import { Refusal } from "./errors";
 import { canonicalJson } from "./release";
 

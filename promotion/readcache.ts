@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { writeFileAtomic } from "../tools/offline/write";
+import { writeFileAtomic } from "../lib/files";
 
 /** What identifies one version of a file without reading it: as git's index does, inode, size, mtime and ctime. */
 export type FileIdentity = readonly [ino: number, size: number, mtimeMs: number, ctimeMs: number];

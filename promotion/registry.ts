@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { formatPinnedImage, isPinned, parsePinnedImage } from "../config/images";
+import { formatPinnedImage, isPinned, parsePinnedImage } from "../lib/images";
 import { Refusal } from "./errors";
 
 /** A registry could not be asked (not installed, not reachable, no credentials). */

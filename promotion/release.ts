@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
-import { isPinned, parsePinnedImage, PINNED_FORM } from "../config/images";
-import { DNS_LABEL } from "../config/names";
+import { isPinned, parsePinnedImage, PINNED_FORM } from "../lib/images";
+import { DNS_LABEL } from "../lib/names";
 import { Refusal, UsageError } from "./errors";
 import { writeNewFile } from "./files";
 

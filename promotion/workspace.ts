@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readProject } from "../tools/offline/project";
+import { readProject } from "../lib/project";
 import { UsageError } from "./errors";
 import { HistoryStore } from "./history";
 import type { Registry } from "./registry";

@@ -5,11 +5,12 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { staleSources, type CompiledManifest } from "./offline/compiled";
-import { ProjectError, listStacks, readProject, readStackConfig, stackNameProblem } from "./offline/project";
+import { ProjectError, listStacks, readProject, readStackConfig, stackNameProblem } from "../lib/project";
 import type { StackOutputs, StackOutputsByName } from "./offline/mocks";
 import { cloudInventory } from "./offline/cloud-state";
 import { fillSecretPlaceholders } from "./offline/placeholders";
-import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml, writeFileAtomic } from "./offline/write";
+import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml } from "./offline/write";
+import { writeFileAtomic } from "../lib/files";
 
 const USAGE = `Usage: npm run render -- <environment | stack> [--out <dir>] [--jobs <n>] [--trace]
 

@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../config/errors";
-import type { AwsClusterConfig } from "../../config/cluster";
-import { groupResourceName } from "../../config/names";
-import { formatCidr, parseCidr, subdivide } from "../../config/cluster-rules";
-import { clusterAutoscalerImageTag } from "../../config/kubernetes-versions";
+import { ConfigError } from "../../lib/errors";
+import type { AwsClusterConfig } from "../../lib/cluster-config";
+import { groupResourceName } from "../../lib/names";
+import { formatCidr, parseCidr, subdivide } from "../../lib/cidr";
+import { clusterAutoscalerImageTag } from "../../lib/kubernetes-versions";
 import type { ClusterHandle, ClusterSafety } from "./handle";
 import { awsExec, execKubeconfig } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";

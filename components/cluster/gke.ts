@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { GcpClusterConfig } from "../../config/cluster";
+import type { GcpClusterConfig } from "../../lib/cluster-config";
 import type { ClusterHandle, ClusterSafety, IngressHostRequest, WorkloadIdentityBinding } from "./handle";
 import { execKubeconfig, gkeExec } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";

@@ -1,4 +1,4 @@
-import { pullReferenceFor } from "../../config/mirrors";
+import { pullReferenceFor } from "../../lib/mirrors";
 
 /** A registry mirror: images from `upstream` are pulled from `registry` (host and path prefix) by the same digest. */
 export interface RegistryMirror {

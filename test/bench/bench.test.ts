@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parsePlatform, parseTeam } from "../../config/load";
-import { readProject, readStackConfig } from "../../tools/offline/project";
+import { readProject, readStackConfig } from "../../lib/project";
 import { compareObjectSets, contentDifferences, describeDifference, logicalName, sameObjectSet } from "../../tools/bench/compare";
 import { isolationHolds } from "../../tools/bench/isolation";
 import { plainObjects } from "../../tools/bench/reference";

@@ -1,6 +1,6 @@
 import type { RunResult } from "../../tools/offline/run";
 import type { RegisteredResource } from "../../tools/offline/mocks";
-import type { StackConfig } from "../../tools/offline/project";
+import type { StackConfig } from "../../lib/project";
 import type { ClusterHandle } from "../../components/cluster";
 import { asPlatform, PROJECT_DIR, runStack, setConfig, stackConfig } from "../helpers/program";
 import type { StackOutputsByName } from "../../tools/offline/mocks";
@@ -71,7 +71,7 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     const { RecordingMocks } = await import("../../tools/offline/mocks");
     const { cloudState, cloudCalls } = await import("../../tools/offline/cloud-state");
     const { parsePlatform } = await import("../../config/load");
-    const { createCluster } = await import("../../components/cluster");
+    const { createCluster } = await import("../../layers/cluster");
     const mocks = new RecordingMocks(cloudState, cloudCalls);
     await pulumi.runtime.setMocks(mocks, "blueprint", stack, false);
     pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);

@@ -1,8 +1,8 @@
 import type { RunResult } from "../../tools/offline/run";
 import { eksNodeGroupPlan, groupRoleTrust, loadBalancerControllerPolicy } from "../../components/cluster/eks";
 import { placeholderProblems, validateCluster } from "../../config/cluster-rules";
-import { clusterSchema } from "../../config/cluster";
-import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../config/kubernetes-versions";
+import { clusterSchema } from "../../lib/cluster-config";
+import { clusterAutoscalerImageTag, evaluationDate, kubernetesVersionTable, supportStatus } from "../../lib/kubernetes-versions";
 import { cloudInventory } from "../../tools/offline/cloud-state";
 import { asPlatform, getObject, platformOf, setConfig, stackConfig } from "../helpers/program";
 import { documentedLoadBalancerControllerPolicy } from "./fixtures/lbc-iam-policy";
@@ -107,7 +107,7 @@ describe("Kubernetes versions", () => {
     for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, NOW)]).toEqual([stack, "standard"]);
   });
 
-  // The one test on the real clock: when it fails, refresh config/kubernetes-versions.ts and upgrade the stacks.
+  // The one test on the real clock: when it fails, refresh lib/kubernetes-versions.ts and upgrade the stacks.
   it("ships minors still in standard support on the day the tests run", () => {
     for (const [stack, cfg] of shipped()) expect([stack, supportStatus(cfg.cloud, cfg.kubernetesVersion, new Date())]).toEqual([stack, "standard"]);
   });

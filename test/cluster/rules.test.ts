@@ -1,5 +1,6 @@
-import { formatCidr, overlaps, parseCidr, subdivide, validateCluster } from "../../config/cluster-rules";
-import { clusterSchema, type ClusterConfig } from "../../config/cluster";
+import { validateCluster } from "../../config/cluster-rules";
+import { formatCidr, overlaps, parseCidr, subdivide } from "../../lib/cidr";
+import { clusterSchema, type ClusterConfig } from "../../lib/cluster-config";
 import { pullReference } from "../../components/cluster/registry";
 import { setConfig, stackConfig } from "../helpers/program";
 import { runFailing } from "./harness";

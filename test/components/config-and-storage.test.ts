@@ -1,6 +1,6 @@
 import { dataProtection } from "../../components/protection";
-import { looksLikeCredential } from "../../components/app-config";
-import { recommendedLabels, selectorLabels } from "../../components/labels";
+import { looksLikeCredential } from "../../lib/credentials";
+import { recommendedLabels, selectorLabels } from "../../lib/labels";
 import { runComponents } from "../helpers/program";
 
 describe("AppConfig", () => {

@@ -1,9 +1,9 @@
-import { ConfigError } from "../../config/errors";
+import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam } from "../../config/load";
-import { closest, editDistance } from "../../config/names";
+import { closest, editDistance } from "../../lib/names";
 import { peakPods, rolloutStrategy } from "../../config/derive";
 import { contractLookup, getObject, onExistingCluster, runStack, setConfig, stackConfig, type KeyPath } from "../helpers/program";
-import type { StackConfig } from "../../tools/offline/project";
+import type { StackConfig } from "../../lib/project";
 
 /** The dev shop team stack, with edits applied. */
 function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {

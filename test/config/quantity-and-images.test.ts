@@ -1,5 +1,5 @@
-import { formatQuantity, isQuantity, parseQuantity } from "../../config/quantity";
-import { isPinned, parsePinnedImage } from "../../config/images";
+import { formatQuantity, isQuantity, parseQuantity } from "../../lib/quantity";
+import { isPinned, parsePinnedImage } from "../../lib/images";
 
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
 

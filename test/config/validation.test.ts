@@ -1,8 +1,8 @@
-import { ConfigError } from "../../config/errors";
+import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import type { ContractLookup } from "../../config/contract";
 import { contractLookup, onExistingCluster, setConfig, stackConfig, type KeyPath } from "../helpers/program";
-import type { StackConfig } from "../../tools/offline/project";
+import type { StackConfig } from "../../lib/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { RunResult } from "../../tools/offline/run";
 import type { StackOutputsByName } from "../../tools/offline/mocks";
 import type { ContractLookup } from "../../config/contract";
-import { readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
+import { readProject, readStackConfig, type StackConfig } from "../../lib/project";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 
 // Kubernetes version support is judged on a pinned day, so every run of the program in tests gives
@@ -177,7 +177,7 @@ export function getObject(result: RunResult, kind: string, id: string): K8sObjec
 /** The stacks shipped in stacks/. */
 export function shippedStacks(): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { listStacks } = require("../../tools/offline/project") as typeof import("../../tools/offline/project");
+  const { listStacks } = require("../../lib/project") as typeof import("../../lib/project");
   return listStacks(readProject(PROJECT_DIR));
 }
 

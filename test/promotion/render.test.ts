@@ -1,4 +1,4 @@
-import { readProject, readStackConfig } from "../../tools/offline/project";
+import { readProject, readStackConfig } from "../../lib/project";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 import type { RunResult } from "../../tools/offline/run";
 import * as fs from "node:fs";

@@ -2,10 +2,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
-import { ConfigError } from "../../config/errors";
+import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
-import { ProjectError, readProject, readStackConfig, type StackConfig } from "../../tools/offline/project";
+import { ProjectError, readProject, readStackConfig, type StackConfig } from "../../lib/project";
 import { contractLookup, PROJECT_DIR, runStack, shippedStacks, type K8sObject } from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
 

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
-import { normaliseKey, ProjectError, readProject, readStackConfig, stackNameProblem } from "../../tools/offline/project";
+import { normaliseKey, ProjectError, readProject, readStackConfig, stackNameProblem } from "../../lib/project";
 import { checkOutput, OutputRefused, RENDER_MARKER, replaceDirectory } from "../../tools/offline/write";
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));

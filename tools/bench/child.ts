@@ -131,7 +131,7 @@ function buildCdk8s(apps: number) {
 /** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
 /** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
 async function platformOutputs(stack: string, file: string): Promise<void> {
-  const { readProject, readStackConfig } = await import("../offline/project");
+  const { readProject, readStackConfig } = await import("../../lib/project");
   const { fillSecretPlaceholders } = await import("../offline/placeholders");
   const { runProgram } = await import("../offline/run");
   const project = readProject(ROOT);
@@ -141,7 +141,7 @@ async function platformOutputs(stack: string, file: string): Promise<void> {
 }
 
 async function modules(stack: string, platformOutputs?: string): Promise<void> {
-  const { readProject, readStackConfig } = await import("../offline/project");
+  const { readProject, readStackConfig } = await import("../../lib/project");
   const { fillSecretPlaceholders } = await import("../offline/placeholders");
   const { runProgram } = await import("../offline/run");
   const project = readProject(ROOT);

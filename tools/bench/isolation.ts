@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { listStacks, readProject, readStackConfig } from "../offline/project";
+import { listStacks, readProject, readStackConfig } from "../../lib/project";
 import { measureProcess } from "./measure";
 import { BENCH_DIR, ROOT } from "./workspace";
 

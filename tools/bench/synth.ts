@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { StackConfig } from "../offline/project";
+import type { StackConfig } from "../../lib/project";
 import { CONTRACT_VERSION, type TeamContract } from "../../config/contract";
 import { limitRangeSchema, quotaSchema } from "../../config/schema";
 

@@ -1,4 +1,4 @@
-import { secretPlaceholder, type StackConfig } from "./project";
+import { secretPlaceholder, type StackConfig } from "../../lib/project";
 
 /**
  * Adds placeholder values for secrets the stack needs but whose values live only in encrypted

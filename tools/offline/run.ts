@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { RecordingMocks, isKubernetesObject, redactSecrets, revealSecrets, toManifest, type CallAnswer, type ComputedState, type RegisteredResource, type StackOutputs, type StackOutputsByName } from "./mocks";
 import { cloudCalls, cloudState } from "./cloud-state";
-import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "./project";
+import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "../../lib/project";
 
 /** The Pulumi organization of an offline run (the default of a self-managed backend). */
 export const OFFLINE_ORGANIZATION = "organization";

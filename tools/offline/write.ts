@@ -99,19 +99,6 @@ export function replaceDirectory(dir: string, files: ReadonlyMap<string, string>
   }
 }
 
-/** Writes one file atomically: a temporary file in the same folder, then a rename. */
-export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** YAML for one object, with stable formatting. */
 export function toYaml(obj: unknown): string {
   return stringify(obj, { lineWidth: 0, sortMapEntries: false });

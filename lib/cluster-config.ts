@@ -7,13 +7,13 @@ const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 
 /**
  * Schema of `blueprint:cluster`: where the environment's Kubernetes cluster comes from.
  * Only `components/cluster/` interprets the cloud-specific parts. Cross-field rules (required
- * region/project, zone counts, CIDR overlaps, node pool bounds) live in `cluster-rules.ts`, so
+ * region/project, zone counts, CIDR overlaps, node pool bounds) live in `config/cluster-rules.ts`, so
  * every problem of a stack is reported at once with the key and what is allowed.
  */
 
 /**
  * A Kubernetes minor version such as `"1.36"`; at least 1.30 (native preStop `sleep`). Whether the
- * cloud offers it, and whether it is still in standard support, is checked in `cluster-rules.ts`
+ * cloud offers it, and whether it is still in standard support, is checked in `config/cluster-rules.ts`
  * against the table in `kubernetes-versions.ts`.
  */
 export const kubernetesVersion = z

@@ -1,5 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
-
 /** One problem found in a stack's configuration. */
 export interface ConfigProblem {
   /** Fully qualified key path, e.g. `blueprint:apps.web.image`. */
@@ -11,9 +9,14 @@ export interface ConfigProblem {
 /**
  * Every problem of one stack's configuration, reported together.
  *
- * Extends `pulumi.RunError` so that `pulumi up` prints the message without a stack trace.
+ * Carries the mark of a Pulumi `RunError` (`RunError.isInstance` tests the `__pulumiRunError`
+ * property, @pulumi/pulumi errors.js) so that `pulumi up` prints the message without a stack
+ * trace, while this module stays free of any SDK import.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends Error {
+  /** What `pulumi.RunError.isInstance` looks for. */
+  public readonly __pulumiRunError = true;
+
   constructor(
     /** The stack file the problems were found in, e.g. `stacks/Pulumi.prod.yaml`. */
     public readonly file: string,
