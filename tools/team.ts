@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { isMap, isScalar, isSeq, Pair, parse as parseYaml, parseDocument, Scalar, YAMLMap, type Document, type Node as YamlNode } from "yaml";
 import { ConfigError, DNS_LABEL, NAMESPACE, parsePlatform, RESERVED_TEAM_NAMES, teamSchema } from "../config";
-import { listStacks, normaliseKey, ProjectError, readProject, readStackConfig, type ProjectFile } from "./offline/project";
+import { listStacks, normaliseKey, ProjectError, readProject, readStackConfig, type ProjectFile } from "../lib/project";
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { runProgram } from "./offline/run";
 import type { StackOutputs } from "./offline/mocks";

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { PROJECT_DIR } from "../helpers/program";
 import { runProgram } from "../../tools/offline/run";
-import { readProject, readStackConfig } from "../../tools/offline/project";
+import { readProject, readStackConfig } from "../../lib/project";
 import { main } from "../../tools/team";
 
 const TSX = pathToFileURL(require.resolve("tsx")).href;
