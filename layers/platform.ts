@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components";
+// "../components/index", not the folder: the folder's package.json points at the built package (dist/).
+import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
 import { AdmissionPolicy } from "../components/admission-policy";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AdminJob, AppConfig, AppEgressPolicy, Volume, Workload, type WorkloadArgs } from "../components";
+// "../components/index", not the folder: the folder's package.json points at the built package (dist/).
+import { AdminJob, AppConfig, AppEgressPolicy, Volume, Workload, type WorkloadArgs } from "../components/index";
 import type { ContractLookup, TeamContract } from "../config/contract";
 import { effectiveResources, rolloutStrategy } from "../config/derive";
 import { parseTeam, platformStackOf, runningStackConfig, type TeamStackConfig } from "../config/load";

@@ -185,7 +185,7 @@ export function shippedStacks(): string[] {
 export interface ComponentsScope {
   readonly pulumi: typeof import("@pulumi/pulumi");
   readonly k8s: typeof import("@pulumi/kubernetes");
-  readonly components: typeof import("../../components");
+  readonly components: typeof import("../../components/index");
   /** An explicit Kubernetes provider, as every stack uses. */
   readonly provider: import("@pulumi/kubernetes").Provider;
 }
@@ -200,7 +200,7 @@ export async function runComponents<T>(body: (scope: ComponentsScope) => T | Pro
   await withOwnProcessHooks(() => jest.isolateModulesAsync(async () => {
     const pulumi = await import("@pulumi/pulumi");
     const k8s = await import("@pulumi/kubernetes");
-    const components = await import("../../components");
+    const components = await import("../../components/index");
     const mocksModule = await import("../../tools/offline/mocks");
     const mocks = new mocksModule.RecordingMocks();
     await pulumi.runtime.setMocks(mocks, "blueprint", "test", false);
