@@ -2,21 +2,17 @@ import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam } from "../../config/load";
 import { closest, editDistance } from "../../lib/names";
 import { peakPods, rolloutStrategy } from "../../config/derive";
-import { contractLookup, getObject, onExistingCluster, runStack, setConfig, stackConfig, type KeyPath } from "../helpers/program";
+import { contractLookup, getObject, onExistingCluster, runStack, setConfig, stackConfig, withEdits, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 /** The dev shop team stack, with edits applied. */
 function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
-  const cfg = stackConfig("dev.shop");
-  for (const [k, v] of edits) setConfig(cfg, k, v);
-  return cfg;
+  return withEdits(stackConfig("dev.shop"), edits);
 }
 
 /** The dev platform stack on an existing cluster, with edits applied. */
 function devPlatform(...edits: Array<[KeyPath, unknown]>): StackConfig {
-  const cfg = onExistingCluster(stackConfig("dev.platform"));
-  for (const [k, v] of edits) setConfig(cfg, k, v);
-  return cfg;
+  return withEdits(onExistingCluster(stackConfig("dev.platform")), edits);
 }
 
 function collect(run: () => void): string[] {

@@ -1,23 +1,19 @@
 import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import type { ContractLookup } from "../../config/contract";
-import { contractLookup, onExistingCluster, setConfig, stackConfig, type KeyPath } from "../helpers/program";
+import { contractLookup, onExistingCluster, setConfig, stackConfig, withEdits, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 
 /** The dev shop team stack, with edits applied; each edit is `[key path, value]`. */
 function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
-  const cfg = stackConfig("dev.shop");
-  for (const [k, v] of edits) setConfig(cfg, k, v);
-  return cfg;
+  return withEdits(stackConfig("dev.shop"), edits);
 }
 
 /** The dev platform stack on an existing cluster, with edits applied. */
 function devPlatform(...edits: Array<[KeyPath, unknown]>): StackConfig {
-  const cfg = onExistingCluster(stackConfig("dev.platform"));
-  for (const [k, v] of edits) setConfig(cfg, k, v);
-  return cfg;
+  return withEdits(onExistingCluster(stackConfig("dev.platform")), edits);
 }
 
 /** Marks the secret keys as Pulumi does when they were set with `--secret`. */

@@ -53,6 +53,12 @@ export function setConfig(cfg: StackConfig, keyPath: KeyPath, value: unknown): S
   return cfg;
 }
 
+/** `cfg` with each edit (`[key path, value]`) applied, for tests that change one key of a stack. */
+export function withEdits(cfg: StackConfig, edits: ReadonlyArray<readonly [KeyPath, unknown]>): StackConfig {
+  for (const [k, v] of edits) setConfig(cfg, k, v);
+  return cfg;
+}
+
 /** Points a config at an existing cluster (a kubeconfig context), whatever cloud the stack uses. */
 export function onExistingCluster(cfg: StackConfig, existing: Record<string, unknown> = { context: "test" }): StackConfig {
   const version = getConfig(cfg, "blueprint:cluster.kubernetesVersion");

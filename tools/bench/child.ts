@@ -128,25 +128,26 @@ function buildCdk8s(apps: number) {
   return { app, chart };
 }
 
-/** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
-/** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
-async function platformOutputs(stack: string, file: string): Promise<void> {
+/** A shipped stack's config as the render reads it (secret values as placeholders), and the runner. */
+async function shippedStack(stack: string) {
   const { readProject, readStackConfig } = await import("../../lib/project");
   const { fillSecretPlaceholders } = await import("../offline/placeholders");
   const { runProgram } = await import("../offline/run");
   const project = readProject(ROOT);
   const config = readStackConfig(project, stack);
   fillSecretPlaceholders(config, project.name);
+  return { config, runProgram };
+}
+
+/** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
+async function platformOutputs(stack: string, file: string): Promise<void> {
+  const { config, runProgram } = await shippedStack(stack);
   fs.writeFileSync(file, JSON.stringify({ [stack]: (await runProgram({ projectDir: ROOT, stack, config })).stackOutputs }));
 }
 
+/** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
 async function modules(stack: string, platformOutputs?: string): Promise<void> {
-  const { readProject, readStackConfig } = await import("../../lib/project");
-  const { fillSecretPlaceholders } = await import("../offline/placeholders");
-  const { runProgram } = await import("../offline/run");
-  const project = readProject(ROOT);
-  const config = readStackConfig(project, stack);
-  fillSecretPlaceholders(config, project.name);
+  const { config, runProgram } = await shippedStack(stack);
   const cloud = (JSON.parse(config.config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
   const stacks = platformOutputs ? JSON.parse(fs.readFileSync(platformOutputs, "utf8")) as import("../offline/mocks").StackOutputsByName : undefined;
   await runProgram({ projectDir: ROOT, stack, config, stacks });
