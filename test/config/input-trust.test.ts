@@ -1,8 +1,7 @@
-import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam } from "../../config/load";
 import { closest, editDistance } from "../../lib/names";
 import { peakPods, rolloutStrategy } from "../../config/derive";
-import { contractLookup, getObject, onExistingCluster, runStack, setConfig, stackConfig, withEdits, type KeyPath } from "../helpers/program";
+import { contractLookup, getObject, onExistingCluster, runStack, setConfig, stackConfig, withEdits, collect, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 /** The dev shop team stack, with edits applied. */
@@ -13,16 +12,6 @@ function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
 /** The dev platform stack on an existing cluster, with edits applied. */
 function devPlatform(...edits: Array<[KeyPath, unknown]>): StackConfig {
   return withEdits(onExistingCluster(stackConfig("dev.platform")), edits);
-}
-
-function collect(run: () => void): string[] {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems.map((p) => `${p.key} ${p.message}`);
-    throw e;
-  }
-  return [];
 }
 
 /**

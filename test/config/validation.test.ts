@@ -1,7 +1,6 @@
-import { ConfigError } from "../../lib/errors";
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import type { ContractLookup } from "../../config/contract";
-import { contractLookup, onExistingCluster, setConfig, stackConfig, withEdits, type KeyPath } from "../helpers/program";
+import { contractLookup, onExistingCluster, setConfig, stackConfig, withEdits, collect, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
@@ -30,16 +29,6 @@ function contract(path: string, value: unknown): Promise<ContractLookup> {
     for (const k of keys.slice(0, -1)) cur = cur[k] as Record<string, unknown>;
     cur[keys[keys.length - 1]] = value;
   });
-}
-
-function collect(run: () => void): string[] {
-  try {
-    run();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems.map((p) => `${p.key} ${p.message}`);
-    throw e;
-  }
-  return [];
 }
 
 /** The problems of a team stack, checked against the contract of its shipped platform (or `lookup`). */

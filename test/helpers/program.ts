@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { ConfigError } from "../../lib/errors";
 import type { RunResult } from "../../tools/offline/run";
 import type { StackOutputsByName } from "../../tools/offline/mocks";
 import type { ContractLookup } from "../../config/contract";
@@ -51,6 +52,17 @@ export function setConfig(cfg: StackConfig, keyPath: KeyPath, value: unknown): S
   else cur[last] = value;
   cfg.config[key] = JSON.stringify(root);
   return cfg;
+}
+
+/** The config problems `run` throws, as `<key> <message>` lines; empty when it throws none. */
+export function collect(run: () => void): string[] {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.map((p) => `${p.key} ${p.message}`);
+    throw e;
+  }
+  return [];
 }
 
 /** `cfg` with each edit (`[key path, value]`) applied, for tests that change one key of a stack. */
