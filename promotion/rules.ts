@@ -1,5 +1,6 @@
 import { actorKey } from "./actor";
 import { CLOCK_SKEW_MS, type ApprovalRecord, type HistoryRecord } from "./history";
+import { releaseDigests } from "./release";
 import { evaluateGate, type ImageVerdict, type ScanSummary } from "./scan/gate";
 import { formatDuration, laneArg, type Stage } from "./stages";
 
@@ -173,7 +174,7 @@ function upstreamProblems(stage: Stage, up: string, release: string, history: re
  */
 export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, release: { readonly id: string; readonly images: Readonly<Record<string, string>> }, scansOf: (digest: string) => readonly S[], now: Date): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
   if (!stage.vulnerabilities) return { problems: [], verdicts: [] };
-  const verdicts = evaluateGate(stage.vulnerabilities, release.images, scansOf, now.getTime());
+  const verdicts = evaluateGate(stage.vulnerabilities, releaseDigests(release), scansOf, now.getTime());
   const problems = verdicts.filter((v) => v.problems.length > 0).map((v): Problem => ({
     rule: "vulnerabilities",
     overridable: true,

@@ -66,12 +66,12 @@ export interface ImageVerdict<S extends ScanSummary = ScanSummary> {
 }
 
 /**
- * Checks every image of a release against a stage's gate, using the newest scan attached to each
- * digest. `scansOf` returns the scans attached to a digest, in any order.
+ * Checks every image of a release (image name -> `sha256:` digest, as `releaseDigests` gives them)
+ * against a stage's gate, using the newest scan attached to each digest. `scansOf` returns the
+ * scans attached to a digest, in any order.
  */
-export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, images: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number): ImageVerdict<S>[] {
-  return Object.entries(images).sort(([a], [b]) => a.localeCompare(b)).map(([image, ref]) => {
-    const digest = ref.slice(ref.indexOf("@") + 1);
+export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, digests: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number): ImageVerdict<S>[] {
+  return Object.entries(digests).sort(([a], [b]) => a.localeCompare(b)).map(([image, digest]) => {
     const scan = newest(scansOf(digest));
     if (!scan) return { image, digest, problems: ["no scan report attached"] };
     const problems: string[] = [];

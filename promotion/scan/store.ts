@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
+import { DIGEST } from "../../lib/images";
 import { Refusal, UsageError } from "../errors";
 import { writeNewFile } from "../files";
 import { countFindings, type ScanSummary } from "./gate";
@@ -14,7 +15,6 @@ export const TOP_FINDINGS = 20;
 /** A scan time later than now by more than this is refused (clock skew between CI and scanner). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const severity = z.enum(SEVERITIES);
 const summarySchema = z.strictObject({
   digest: z.string().regex(DIGEST),

@@ -115,7 +115,7 @@ function summary(counts: Partial<Record<"critical" | "high" | "medium", [number,
 }
 
 describe("the vulnerability gate", () => {
-  const images = { web: `ghcr.io/acme/web@${PODINFO}` };
+  const images = { web: PODINFO };
   const strict: VulnerabilityGate = { max: { critical: 0 }, maxFixable: { high: 0 }, maxAgeMs: 7 * 86_400_000, maxAge: "7d" };
   const at = (s: ScanSummary) => () => [s];
 
