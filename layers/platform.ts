@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
-import { AdmissionPolicy } from "../components/admission-policy";
+import { AdmissionPolicy, type GrantedEgress } from "../components/admission-policy";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
@@ -58,10 +58,17 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   }
 
   // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet their Pod Security level.
+  const teams = Object.entries(env.teams);
   new AdmissionPolicy("team-pods", {
     namespaces: Object.values(namespaces),
     restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
     allowedRegistries,
+    podSecurityVersion: env.cluster.kubernetesVersion,
+    // A team's namespace is its name (TeamNamespace above).
+    ingressHosts: Object.fromEntries(teams.map(([team, t]) => [team, [...t.hosts]])),
+    loadBalancerNamespaces: teams.filter(([, t]) => t.quota["services.loadbalancers"] > 0).map(([team]) => team),
+    nodePortNamespaces: teams.filter(([, t]) => t.quota["services.nodeports"] > 0).map(([team]) => team),
+    grantedEgress: grantedMetadataEgress(cluster.cloudIdentityEgress),
   }, k8sOpts);
 
   return {
@@ -78,6 +85,24 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     // Secret as a whole: it carries the kubeconfig (exec authentication, no token).
     contract: pulumi.secret(pulumi.all(contracts)),
   };
+}
+
+/**
+ * The cluster's identity egress that reaches a metadata range: on GKE, the GKE metadata server,
+ * which with Workload Identity answers with the pod's own identity, not the node's
+ * (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#metadata_server).
+ * The team admission policy allows exactly these blocks and ports.
+ */
+function grantedMetadataEgress(rules: ClusterHandle["cloudIdentityEgress"]): GrantedEgress[] {
+  const out: GrantedEgress[] = [];
+  for (const r of rules as { to?: { ipBlock?: { cidr?: unknown; except?: unknown } }[]; ports?: { port?: unknown; protocol?: unknown }[] }[]) {
+    for (const p of r.to ?? []) {
+      const cidr = p.ipBlock?.cidr;
+      if (typeof cidr !== "string" || !cidr.startsWith("169.254.") || p.ipBlock?.except !== undefined) continue;
+      out.push({ cidr, ports: (r.ports ?? []).map((q) => ({ port: Number(q.port), protocol: q.protocol === "UDP" ? "UDP" : "TCP" })) });
+    }
+  }
+  return out;
 }
 
 /** `<cloud>/<region, project/region or context>/<cluster name>`: the same string for every stack of the environment. */

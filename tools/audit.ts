@@ -32,10 +32,10 @@ export function policyViews(result: RunResult): PolicyResourceView[] {
 }
 
 /** The environment the pack must know, from the stack's config and what the program registered. */
-export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[]): PolicyEnvironment {
+export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[], podSecurityVersion?: string): PolicyEnvironment {
   const platformNamespaces = ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])];
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
-  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces };
+  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
@@ -45,6 +45,7 @@ export function policyEnvironment(result: RunResult, production: boolean, ingres
     production,
     allowedRegistries: listed ? listed.split(",") : [],
     platformNamespaces,
+    podSecurityVersion,
   };
 }
 
@@ -107,7 +108,7 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   const env = parsePlatform(platformConfig.config, platformStack, project.name, new Set(platformConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
   const contract = platformStack === stack ? undefined : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[teamOf(stack) ?? ""];
-  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined));
+  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined, env.cluster.kubernetesVersion));
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);
