@@ -64,9 +64,8 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     if (vpc && svc && overlaps(vpc, svc)) add("aws.serviceCidr", `overlaps aws.vpcCidr (${aws.vpcCidr}); Service addresses must be outside the VPC, got ${aws.serviceCidr}`);
     checkPublicAccess(aws.publicAccessCidrs, "aws.publicAccessCidrs", production, add);
     if (production && aws.natGateways === "single") add("aws.natGateways", 'must be "perZone" in a production environment: one NAT gateway is a single point of failure for every zone');
-    for (const [key, g] of groupKeys(context)) {
-      if (g.startsWith("system:")) problems.push({ key, message: `"${g}" cannot be an EKS access entry group (names starting with "system:" are reserved)` });
-    }
+    // "system:" groups are refused for every cloud by the platform rules (config/validate.ts).
+    checkAccessEntryPrincipals(aws, add);
     for (const key of ["groupRoles", "groupPrincipals"] as const) {
       for (const g of Object.keys(aws[key])) {
         if (!groups.has(g) && context?.teams) add(`aws.${key}.${g}`, `names a group no team uses (team groups: ${[...groups].join(", ") || "none"})`);
@@ -131,6 +130,31 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     }
   }
   return problems;
+}
+
+/**
+ * EKS keeps one access entry per IAM principal: creating a second for the same ARN fails with
+ * ResourceInUseException ("Create access entries", Amazon EKS User Guide,
+ * https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html; CreateAccessEntry,
+ * https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessEntry.html). The cluster makes
+ * one for each admin role and each `groupRoles` role (the cluster creator is granted through
+ * `bootstrapClusterCreatorAdminPermissions`, an entry of its own), so one ARN in two of these
+ * places is refused here rather than half-way through `pulumi up`. IAM compares role ARNs without
+ * case for the role name, so the comparison does too.
+ */
+function checkAccessEntryPrincipals(aws: NonNullable<ClusterConfig["aws"]>, add: (k: string, m: string) => void): void {
+  const seen = new Map<string, string>();
+  const claim = (arn: string, key: string) => {
+    const norm = arn.toLowerCase();
+    const first = seen.get(norm);
+    if (first === undefined) seen.set(norm, key);
+    else add(key, `names ${arn}, which already has an access entry as ${first}: EKS allows one access entry per principal (a second fails with ResourceInUseException); keep it in one place`);
+  };
+  aws.adminRoleArns.forEach((arn) => claim(arn, "aws.adminRoleArns"));
+  // Groups mapped to one role share its single entry (the entry lists every group), so a role is claimed once.
+  const roles = new Map<string, string>();
+  for (const [g, arn] of Object.entries(aws.groupRoles)) if (!roles.has(arn.toLowerCase())) roles.set(arn.toLowerCase(), g);
+  for (const [arnLower, g] of roles) claim(aws.groupRoles[g] ?? arnLower, `aws.groupRoles.${g}`);
 }
 
 const CLOUD_NAMES = { aws: "EKS", gcp: "GKE", existing: "upstream Kubernetes" } as const;
