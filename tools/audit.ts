@@ -12,6 +12,7 @@ import { renderInWorker } from "./render";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
+import { localStackName, platformStackProblem } from "../lib/stacks";
 
 const USAGE = `Usage: npm run audit -- <stack> [--write-pack-config]
 
@@ -86,7 +87,18 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   let stacks = opts.stacks;
   try {
     if (stackLayer(stackConfig.config, stack) === "team") {
-      platformStack = platformStackOf(stackConfig.config, stack);
+      const named = platformStackOf(stackConfig.config, stack);
+      const local = localStackName(named, project.name);
+      if (local === undefined) {
+        err.push(`audit: stack "${stack}" reads the platform stack "${named}" of another project; the audit renders only this project's stacks`);
+        return { code: 1, out, err };
+      }
+      const crossed = platformStackProblem(stack, named);
+      if (crossed) {
+        err.push(`${path.relative(project.dir, stackConfig.file)}: blueprint:platformStack names "${named}": ${crossed}`);
+        return { code: 1, out, err };
+      }
+      platformStack = local;
       if (!stacks) {
         const platform = await renderInWorker({ stack: platformStack, trace: false });
         if (!platform.ok) {

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { staleSources, type CompiledManifest } from "./offline/compiled";
 import { ProjectError, listStacks, readProject, readStackConfig, stackNameProblem } from "../lib/project";
+import { defaultPlatformStack, environments, localStackName, platformStackName, platformStackOf, teamStacks } from "../lib/stacks";
 import type { StackOutputs, StackOutputsByName } from "./offline/mocks";
 import { cloudInventory } from "./offline/cloud-state";
 import { fillSecretPlaceholders } from "./offline/placeholders";
@@ -174,15 +175,8 @@ export async function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
   }
 }
 
-/** The environments of the project: each has a `<env>.platform` stack. */
-export function environments(stacks: readonly string[]): string[] {
-  return stacks.filter((s) => s.endsWith(".platform") && s.indexOf(".") === s.length - ".platform".length).map((s) => s.slice(0, -".platform".length)).sort();
-}
-
-/** The team stacks of an environment: `<env>.<team>`, every stack of it but the platform's. */
-export function teamStacks(stacks: readonly string[], env: string): string[] {
-  return stacks.filter((s) => s.startsWith(`${env}.`) && s !== `${env}.platform` && !s.slice(env.length + 1).includes("."));
-}
+/** The environments of the project, and the team stacks of one (lib/stacks.ts names every stack). */
+export { environments, teamStacks };
 
 /** Renders an environment or one stack; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -228,9 +222,10 @@ export async function main(argv: string[]): Promise<number> {
     return renderEnvironment(target, teamStacks(stacks, target), outDir, trace, jobs);
   }
   // Checked before the program runs: an unknown stack or a refused output folder should not cost a render.
-  readStackConfig(project, target);
+  const targetConfig = readStackConfig(project, target);
   checkOutput(outDir, target);
-  const platform = `${target.split(".")[0]}.platform`;
+  // The platform the stack reads: its blueprint:platformStack when set (a stack of this project), else <env>.platform.
+  const platform = localStackName(platformStackOf(targetConfig.config, target), project.name) ?? defaultPlatformStack(target);
   let outcome: RenderOutcome;
   if (target !== platform && stacks.includes(platform)) {
     // A team stack reads its platform's contract: render the platform first (in this process, not written).
@@ -262,7 +257,7 @@ export async function main(argv: string[]): Promise<number> {
  */
 async function renderEnvironment(env: string, teams: readonly string[], outDir: string, trace: boolean, jobs: number): Promise<number> {
   checkOutput(outDir, env);
-  const platformStack = `${env}.platform`;
+  const platformStack = platformStackName(env);
   const workers = startWorkers(Math.min(jobs, teams.length));
   let outcomes: RenderOutcome[];
   try {
