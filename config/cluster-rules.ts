@@ -1,7 +1,7 @@
 import type { ConfigProblem } from "../lib/errors";
 import type { ClusterConfig } from "../lib/cluster-config";
 import { overlaps, parseCidr } from "../lib/cidr";
-import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "../lib/kubernetes-versions";
+import { evaluationDate, gkeChannelMinors, gkeChannelOffers, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus, utcDay } from "../lib/kubernetes-versions";
 
 /** What the cluster rules need to know about the rest of the environment. */
 export interface ClusterRuleContext {
@@ -177,6 +177,18 @@ function checkVersion(cluster: ClusterConfig, now: Date, add: (k: string, m: str
   }
   if (cloud === "gcp" && extended && cluster.gcp && cluster.gcp.releaseChannel !== "EXTENDED") {
     add("gcp.releaseChannel", `must be EXTENDED when extendedSupport is true (GKE offers extended support only in the Extended channel), got ${cluster.gcp.releaseChannel}`);
+  }
+  if (cloud === "gcp" && cluster.gcp) {
+    // A GKE cluster runs what its release channel offers: a minor the channel does not offer cannot be created.
+    const channel = cluster.gcp.releaseChannel;
+    // Past standard support, the messages below say more (extended support is its own choice).
+    if (!gkeChannelOffers(channel, version, now) && status !== "extended" && status !== "ended") {
+      const offered = gkeChannelMinors(channel, now);
+      add("kubernetesVersion", `"${version}" is not offered in the GKE ${channel} release channel on ${utcDay(now)} (it offers ${offered.join(", ") || "none"}; see the GKE release schedule or \`gcloud container get-server-config\`): choose one of those, or another channel in blueprint:cluster.gcp.releaseChannel`);
+      return;
+    }
+    // Rapid offers minors before they reach Regular, where the support dates start.
+    if (status === "unknown" || status === "unreleased") return;
   }
   switch (status) {
     case "unknown":
