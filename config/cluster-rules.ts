@@ -64,6 +64,17 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     if (vpc && svc && overlaps(vpc, svc)) add("aws.serviceCidr", `overlaps aws.vpcCidr (${aws.vpcCidr}); Service addresses must be outside the VPC, got ${aws.serviceCidr}`);
     checkPublicAccess(aws.publicAccessCidrs, "aws.publicAccessCidrs", production, add);
     if (production && aws.natGateways === "single") add("aws.natGateways", 'must be "perZone" in a production environment: one NAT gateway is a single point of failure for every zone');
+    // IAM Identity Center permission-set roles live under aws-reserved/sso.amazonaws.com/, with a
+    // region segment only when Identity Center is enabled outside us-east-1
+    // (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html).
+    // A pattern that demands the segment matches nobody in a us-east-1 Identity Center.
+    for (const [g, patterns] of Object.entries(aws.groupPrincipals)) {
+      for (const p of patterns) {
+        if (/sso\.amazonaws\.com\/\*\/AWSReservedSSO_/.test(p)) {
+          add(`aws.groupPrincipals.${g}`, `"${p}" requires a region segment after sso.amazonaws.com/, which IAM Identity Center roles of an instance in us-east-1 do not have: write .../sso.amazonaws.com/*AWSReservedSSO_<PermissionSet>_* to match both forms`);
+        }
+      }
+    }
     // "system:" groups are refused for every cloud by the platform rules (config/validate.ts).
     checkAccessEntryPrincipals(aws, add);
     for (const key of ["groupRoles", "groupPrincipals"] as const) {

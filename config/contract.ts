@@ -75,6 +75,13 @@ export const teamContractSchema = z.strictObject({
   identities: nameRecord(z.strictObject({ annotations, serviceAccounts: z.array(z.string()), egress: z.array(egressRule) })),
   /** The environment's default timeouts of Kubernetes resources. */
   customTimeouts: customTimeoutsSchema,
+  /**
+   * How the team's members reach the cluster, per group: on EKS the IAM role ARN they sign in as
+   * (an IAM Identity Center permission-set role mapped with `groupRoles`, or the role they assume),
+   * on GKE the Google Group (with `roles/container.clusterViewer` on the project). Empty for an
+   * existing cluster. Optional in version 1: a platform deployed before it exports none.
+   */
+  access: z.strictObject({ groups: z.record(z.string(), z.string()) }).optional(),
 });
 export type TeamContract = z.infer<typeof teamContractSchema>;
 

@@ -77,8 +77,9 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     cluster: where,
     cloud: cluster.cloud,
     clusterName: cluster.name,
-    // None for an existing cluster reached through a context: use that context.
-    kubeconfig: cluster.kubeconfig ?? null,
+    // Never an existing cluster's: that kubeconfig is the platform's own credential, and whoever
+    // can read this stack reads its outputs. Teams bring their own (docs/clusters.md).
+    kubeconfig: cluster.cloud === "existing" ? null : cluster.kubeconfig ?? null,
     // What trust policies for app identities are built from (OIDC provider, Workload Identity pool).
     clusterIdentity: cluster.identityOutputs,
     namespaces,
@@ -148,10 +149,12 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
   // with theirs (the context, or their ambient default), never through the contract.
   const kubeconfig: pulumi.Output<string | null> = cluster.cloud !== "existing" && cluster.kubeconfig ? cluster.kubeconfig : pulumi.output(null);
   const where = pulumi.all([kubeconfig, cluster.name, cluster.clusterIdentifier, parts.namespace, parts.storageClass]);
+  const teamGroups = [...new Set([...team.groups.maintainers, ...team.groups.viewers])];
+  const access = pulumi.all(Object.fromEntries(teamGroups.filter((g) => cluster.groupAccess[g] !== undefined).map((g) => [g, pulumi.output(cluster.groupAccess[g])])));
   const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
-  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities)]);
+  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), access]);
   return pulumi.all([where, classes, grants])
-    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs]]): TeamContract => ({
+    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, groupAccess]]): TeamContract => ({
     version: CONTRACT_VERSION,
     platformStack: env.stack,
     environment: env.environment,
@@ -182,5 +185,6 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     allowedRegistries: [...parts.allowedRegistries],
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
+    access: { groups: { ...groupAccess } as Record<string, string> },
   }));
 }
