@@ -79,7 +79,7 @@ describe("ordering a real engine relies on", () => {
     const deps = [...registration(eks.graph, "pulumi:providers:kubernetes::blueprint-prod-k8s").dependsOn];
     const addons = deps.filter((d) => d.startsWith("aws:eks/addon:Addon::")).map((d) => d.replace("aws:eks/addon:Addon::blueprint-prod-", "")).sort();
     expect(addons).toEqual(["coredns", "kube-proxy", "vpc-cni"]);
-    expect(deps.filter((d) => d.startsWith("aws:eks/nodeGroup:NodeGroup::"))).toHaveLength(3);
+    expect(deps.filter((d) => d.startsWith("aws:eks/nodeGroup:NodeGroup::")).sort()).toEqual(["a", "b", "c"].map((z) => `aws:eks/nodeGroup:NodeGroup::blueprint-prod-general-${z}`));
   });
 
   it("selects the release Job's pods as well as the app's with the egress policy", () => {
