@@ -25,17 +25,22 @@ code { font: 0.9em ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap
 .verdict { padding: 8px 12px; border: 2px solid; border-radius: 6px; margin: 12px 0; }
 .verdict.ok { border-color: var(--ok); } .verdict.bad { border-color: var(--bad); }
 table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+.facts, .waiting, p, .verdict { overflow-wrap: anywhere; }
 thead th { background: var(--soft); }
 .state { display: inline-block; font-weight: 600; }
 .state .sym { display: inline-block; min-width: 1.1em; }
 .tone-ok { color: var(--ok); } .tone-bad { color: var(--bad); } .tone-wait { color: var(--wait); } .tone-none { color: var(--none); }
-td.cell { min-width: 11em; }
+td.cell { min-width: 9em; }
+table { table-layout: fixed; }
+table.matrix thead th:first-child { width: 7.5em; }
+table.timeline td:nth-child(6) { width: 40%; }
 td.cell .release { display: block; }
 ul { margin: 4px 0; padding-left: 1.2em; } li { margin: 2px 0; overflow-wrap: anywhere; }
 .blockers li { list-style: none; margin-left: -1.2em; }
 .rule { font-weight: 600; }
 .facts { color: var(--none); font-size: 0.9em; display: block; }
+.stage-label { display: none; }
 .legend { color: var(--none); font-size: 0.9em; margin: 6px 0 0; }
 .legend span { margin-right: 1em; white-space: nowrap; }
 .timeline td:nth-child(1) { white-space: nowrap; }
@@ -46,14 +51,15 @@ ul { margin: 4px 0; padding-left: 1.2em; } li { margin: 2px 0; overflow-wrap: an
   table.matrix tr { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 10px; padding: 6px 8px; }
   table.matrix th[scope=row] { font-size: 1.1em; padding: 0 0 4px; }
   table.matrix td { padding: 4px 0; border-top: 1px solid var(--line); }
-  table.matrix td::before { content: attr(data-stage); display: block; font-size: 0.85em; color: var(--none); }
+  table.matrix .stage-label { display: block; font-size: 0.85em; color: var(--none); }
   table.timeline, table.timeline tbody, table.timeline tr, table.timeline td { display: block; border: 0; padding: 0; }
   table.timeline thead { display: none; }
   table.timeline tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
 }
 @page { size: A4; margin: 12mm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10pt; }
+  body { max-width: none; padding: 0; font-size: 9pt; }
+  td.cell { min-width: 0; }
   .verdict, tr, li { break-inside: avoid; }
   h2 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
@@ -119,7 +125,8 @@ function matrixRow(lane: LaneView, stages: readonly string[]): string {
 }
 
 function cell(lane: string, s: StageView): string {
-  const parts: string[] = [];
+  // The stage's name in the cell, shown where the header row is not (a phone's stacked layout).
+  const parts: string[] = [`<span class="stage-label">${h(s.name)}</span>`];
   if (s.release) {
     parts.push(`<code class="release" title="${h(s.release)}">${h(shortId(s.release))}</code>`);
     parts.push(label(VERIFICATION[s.verification]));
