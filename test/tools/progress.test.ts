@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { formatSeconds, startProgress } from "../../tools/progress";
+import { renderProgress, stackDone } from "../../tools/render-progress";
 
 /** A stream that says it is (or is not) a terminal and keeps what is written to it. */
 function fakeStream(isTTY: boolean): Writable & { isTTY: boolean; columns: number; text: () => string } {
@@ -100,5 +101,23 @@ describe("progress elsewhere", () => {
 describe("durations on the bar", () => {
   it("reads in seconds under a minute and in minutes above", () => {
     expect([formatSeconds(0), formatSeconds(2_149), formatSeconds(59_940), formatSeconds(125_000), formatSeconds(-5)]).toEqual(["0.0 s", "2.1 s", "59.9 s", "2 min 05 s", "0.0 s"]);
+  });
+});
+
+describe("the environment render's progress", () => {
+  it("draws on stderr only when stdout and stderr are both terminals and --quiet is not given", () => {
+    const cases: [boolean, boolean, boolean, boolean][] = [
+      [true, true, false, true],
+      [false, true, false, false],
+      [true, false, false, false],
+      [true, true, true, false],
+    ];
+    for (const [stdoutTTY, stderrTTY, quiet, drawing] of cases) {
+      const stderr = fakeStream(stderrTTY);
+      const p = renderProgress("dev", 3, quiet, { stdout: { isTTY: stdoutTTY }, stderr });
+      stackDone(p, { stack: "dev.platform", ok: true }, 1_000);
+      p.stop();
+      expect([stdoutTTY, stderrTTY, quiet, p.drawing, visible(stderr.text()).includes("render dev [")]).toEqual([stdoutTTY, stderrTTY, quiet, drawing, drawing]);
+    }
   });
 });
