@@ -65,3 +65,15 @@ describe("npm run pipeline", () => {
     expect([r.code, r.err[0].split("\n")[0]]).toEqual([2, 'pipeline: unknown subcommand "deploy"']);
   });
 });
+
+describe("npm run pipeline -- registry", () => {
+  it("prints the host of a stage's registry, and nothing for a stage without one", () => {
+    expect(run(["registry", "prod-gke"]).out).toEqual(["europe-west1-docker.pkg.dev"]);
+    expect(run(["registry", "prod"]).out).toEqual([""]);
+  });
+
+  it("refuses a stage that stages.yaml does not define", () => {
+    const r = run(["registry", "qa"]);
+    expect([r.code, r.err[0].split("\n")[0]]).toEqual([2, 'pipeline: "qa" is not a stage (dev, staging, prod, prod-gke)']);
+  });
+});

@@ -1,16 +1,21 @@
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import * as path from "node:path";
+import { readProject } from "../../lib/project";
+import { loadStages } from "../../promotion/stages";
 import { affectedStacks, pipelineStacks, type PipelineStack } from "./stacks";
 
 const USAGE = `Usage: npm run pipeline -- stacks [--layer platform|team] [--environment ENV]
        npm run pipeline -- affected --base REF [--head REF] [--layer platform|team]
        npm run pipeline -- cloud ENV
+       npm run pipeline -- registry STAGE
 
 What the GitHub Actions workflows (.github/workflows/, docs/ci.md) ask of the project, as JSON:
   stacks    the stacks the pipelines deploy (the environments of stacks/stages.yaml): stack,
             environment, layer and cloud of each
   affected  the stacks a change between two git revisions touches (pull request previews)
-  cloud     aws | gcp | existing: the cloud of an environment's platform stack`;
+  cloud     aws | gcp | existing: the cloud of an environment's platform stack
+  registry  the host of the registry a stage pulls from (stacks/stages.yaml registry:), or nothing`;
 
 /** Runs one subcommand; returns the exit code (0 ok, 1 failed, 2 bad usage). */
 export function main(argv: readonly string[], out: (line: string) => void = (l) => console.log(l), err: (line: string) => void = (l) => console.error(l), projectDir: string = process.cwd()): number {
@@ -51,6 +56,14 @@ export function main(argv: readonly string[], out: (line: string) => void = (l) 
         const found = stacks.find((s) => s.environment === rest[0]);
         if (!found) return usage(`"${rest[0]}" is not an environment the pipelines deploy (${[...new Set(stacks.map((s) => s.environment))].join(", ")})`);
         out(found.cloud);
+        return 0;
+      }
+      case "registry": {
+        if (rest.length !== 1) return usage("registry takes one stage");
+        const stages = loadStages(path.join(readProject(projectDir).stackConfigDir, "stages.yaml"));
+        if (!stages.ordered.some((s) => s.name === rest[0])) return usage(`"${rest[0]}" is not a stage (${stages.ordered.map((s) => s.name).join(", ")})`);
+        const registry = stages.get(rest[0]).registry;
+        out(registry ? registry.split("/")[0] : "");
         return 0;
       }
       default:
