@@ -1,6 +1,10 @@
 import * as path from "node:path";
 import { main } from "../../tools/ci/cli";
-import { affectedStacks, pipelineStacks } from "../../tools/ci/stacks";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { readProject } from "../../lib/project";
+import { loadStages } from "../../promotion/stages";
+import { affectedStacks, pipelineStacks, pipelineStages } from "../../tools/ci/stacks";
 
 const root = path.resolve(__dirname, "../..");
 const stacks = pipelineStacks(root);
@@ -12,6 +16,26 @@ function run(argv: string[]): { code: number; out: string[]; err: string[] } {
   const code = main(argv, (l) => out.push(l), (l) => err.push(l), root);
   return { code, out, err };
 }
+
+describe("the stages the pipelines read", () => {
+  it("are the promotion stages' names, environments and registries, as the promotion commands read them", () => {
+    const full = loadStages(path.join(root, "stacks", "stages.yaml")).ordered.map((s) => ({ name: s.name, environment: s.environment, ...(s.registry ? { registry: s.registry } : {}) }));
+    expect(pipelineStages(readProject(root))).toEqual(expect.arrayContaining(full));
+    expect(pipelineStages(readProject(root))).toHaveLength(full.length);
+  });
+
+  it("refuse a stages.yaml without stages, naming the file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipeline-"));
+    try {
+      fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+      fs.mkdirSync(path.join(dir, "stacks"));
+      fs.writeFileSync(path.join(dir, "stacks", "stages.yaml"), "stages: []\n");
+      expect(() => pipelineStages(readProject(dir))).toThrow('stacks/stages.yaml: "stages:" must map each stage name to its settings');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("the stacks the pipelines deploy", () => {
   it("are the platform and team stacks of the stages' environments, never local, with each environment's cloud", () => {

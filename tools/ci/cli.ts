@@ -1,9 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import * as path from "node:path";
 import { readProject } from "../../lib/project";
-import { loadStages } from "../../promotion/stages";
-import { affectedStacks, pipelineStacks, type PipelineStack } from "./stacks";
+import { affectedStacks, pipelineStacks, pipelineStages, type PipelineStack } from "./stacks";
 
 const USAGE = `Usage: npm run pipeline -- stacks [--layer platform|team] [--environment ENV]
        npm run pipeline -- affected --base REF [--head REF] [--layer platform|team]
@@ -60,9 +58,10 @@ export function main(argv: readonly string[], out: (line: string) => void = (l) 
       }
       case "registry": {
         if (rest.length !== 1) return usage("registry takes one stage");
-        const stages = loadStages(path.join(readProject(projectDir).stackConfigDir, "stages.yaml"));
-        if (!stages.ordered.some((s) => s.name === rest[0])) return usage(`"${rest[0]}" is not a stage (${stages.ordered.map((s) => s.name).join(", ")})`);
-        const registry = stages.get(rest[0]).registry;
+        const stages = pipelineStages(readProject(projectDir));
+        const stage = stages.find((s) => s.name === rest[0]);
+        if (!stage) return usage(`"${rest[0]}" is not a stage (${stages.map((s) => s.name).join(", ")})`);
+        const registry = stage.registry;
         out(registry ? registry.split("/")[0] : "");
         return 0;
       }

@@ -1,6 +1,34 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { listStacks, readProject, readStackConfig, type ProjectFile } from "../../lib/project";
-import { loadStages, PLATFORM } from "../../promotion/stages";
+
+/** The layer name of platform stacks (`<env>.platform`); every other `<env>.<name>` is a team's. */
+const PLATFORM = "platform";
+
+/** A stage as the pipelines need it: where it deploys and the registry it pulls from. */
+export interface PipelineStage {
+  readonly name: string;
+  readonly environment: string;
+  readonly registry?: string;
+}
+
+/**
+ * The stages of `stacks/stages.yaml`, in file order, as the workflows need them: name, environment
+ * (`stack:`, default the name) and `registry:`. The promotion commands check the file in full
+ * (promotion/stages.ts); this reads only what the pipelines ask, and refuses a file without stages.
+ */
+export function pipelineStages(project: ProjectFile): PipelineStage[] {
+  const file = path.join(project.stackConfigDir, "stages.yaml");
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { stages?: Record<string, { stack?: unknown; registry?: unknown } | null> } | null;
+  const stages = doc?.stages;
+  if (!stages || typeof stages !== "object" || Array.isArray(stages) || Object.keys(stages).length === 0) throw new Error(`${path.relative(project.dir, file)}: "stages:" must map each stage name to its settings`);
+  return Object.entries(stages).map(([name, def]) => ({
+    name,
+    environment: typeof def?.stack === "string" ? def.stack : name,
+    ...(typeof def?.registry === "string" ? { registry: def.registry } : {}),
+  }));
+}
 
 /** One stack a pipeline deploys: where it is, which layer it is, and which cloud its cluster is on. */
 export interface PipelineStack {
@@ -18,7 +46,7 @@ export interface PipelineStack {
  */
 export function pipelineStacks(projectDir: string): PipelineStack[] {
   const project = readProject(projectDir);
-  const environments = new Set(loadStages(path.join(project.stackConfigDir, "stages.yaml")).ordered.map((s) => s.environment));
+  const environments = new Set(pipelineStages(project).map((s) => s.environment));
   const clouds = new Map<string, string>();
   const out: PipelineStack[] = [];
   for (const stack of listStacks(project)) {
