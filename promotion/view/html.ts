@@ -22,6 +22,7 @@ h1 { font-size: 1.4em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 24px 0
 h3 { font-size: 1em; margin: 16px 0 6px; }
 .meta { color: var(--none); margin: 0 0 12px; }
 code { font: 0.9em ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+table.timeline code, code.release, .waiting code { white-space: nowrap; overflow-wrap: normal; }
 .verdict { padding: 8px 12px; border: 2px solid; border-radius: 6px; margin: 12px 0; }
 .verdict.ok { border-color: var(--ok); } .verdict.bad { border-color: var(--bad); }
 table { border-collapse: collapse; width: 100%; }
@@ -52,9 +53,11 @@ ul { margin: 4px 0; padding-left: 1.2em; } li { margin: 2px 0; overflow-wrap: an
   table.matrix th[scope=row] { font-size: 1.1em; padding: 0 0 4px; }
   table.matrix td { padding: 4px 0; border-top: 1px solid var(--line); }
   table.matrix .stage-label { display: block; font-size: 0.85em; color: var(--none); }
-  table.timeline, table.timeline tbody, table.timeline tr, table.timeline td { display: block; border: 0; padding: 0; }
+  table.timeline, table.timeline tbody, table.timeline tr { display: block; width: auto; border: 0; }
   table.timeline thead { display: none; }
   table.timeline tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.timeline td { display: inline; width: auto; border: 0; padding: 0 0.5em 0 0; white-space: normal; }
+  table.timeline td:nth-child(6) { display: block; width: auto; color: var(--none); }
 }
 @page { size: A4; margin: 12mm; }
 @media print {
