@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { escapeHtml, renderHtml } from "../../promotion/view/html";
 import { escapeMarkdown, renderMarkdown } from "../../promotion/view/markdown";
 import type { PromotionView, StageView } from "../../promotion/view/model";
-import { drain, harness, removeTempProjects } from "./fixtures";
+import { openProject } from "../../promotion/workspace";
+import { promotionView } from "../../promotion/view/model";
+import { drain, harness, HOUR, releaseVerifiedInDev, removeTempProjects } from "./fixtures";
 import { viewScenario, type Scenario } from "./view-scenario";
 
 let s: Scenario;
@@ -75,6 +77,43 @@ describe("the promotion view's data", () => {
     } finally {
       fs.writeFileSync(file, before);
     }
+  });
+});
+
+describe("the promotion view's data, at the edges", () => {
+  it("marks a release ready once every rule passes, with no blocker and no soak left", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h);
+    const before = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!.waiting[0];
+    expect([before.ready, before.blockers.map((b) => b.rule)]).toEqual([false, ["soak"]]);
+    h.clock.advance(HOUR);
+    const after = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!.waiting[0];
+    expect(after).toMatchObject({ release: id, ready: true, blockers: [], soakRemainingMs: 0 });
+    expect(renderMarkdown(await promotionView(openProject(h.dir), h.deps(), h.clock.now()))).toContain(`- **shop → staging**: \`${id}\` → ready to promote`);
+  });
+
+  it("shows a lane without a team stack file as unusable, in every view, and the chains as not intact", async () => {
+    const h = harness();
+    fs.rmSync(path.join(h.dir, "stacks", "Pulumi.prod.payments.yaml"));
+    const v = await promotionView(openProject(h.dir), h.deps(), h.clock.now());
+    const payments = v.lanes.find((l) => l.name === "payments")!;
+    expect(payments.error).toMatch(/^lane payments has no team stack file for stage prod \(stacks\/Pulumi\.prod\.payments\.yaml\)/);
+    expect(payments.stages).toEqual([]);
+    expect(v.chain.intact).toBe(false);
+    expect(renderHtml(v)).toContain('<tr data-lane="payments"><th scope="row">payments<span class="facts">lane payments has no team stack file');
+    expect(renderMarkdown(v)).toContain("| **payments** | unusable | unusable | unusable | unusable |");
+  });
+
+  it("notes a pointer that no record put there", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h);
+    const file = h.stackFile("staging");
+    const dev = fs.readFileSync(h.stackFile("dev"), "utf8");
+    const pointer = /  blueprint:release:\n(?:    .*\n|      .*\n)+/.exec(dev)![0];
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/  blueprint:release:\n(?:    .*\n|      .*\n)+/, pointer));
+    const staging = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!;
+    expect([staging.release, staging.verification]).toEqual([id, "unverified"]);
+    expect(staging.notes).toEqual(["no record put this release here"]);
   });
 });
 
