@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { escapeHtml, renderHtml } from "../../promotion/view/html";
 import { escapeMarkdown, renderMarkdown } from "../../promotion/view/markdown";
 import type { PromotionView, StageView } from "../../promotion/view/model";
+import { main } from "../../promotion/cli";
 import { openProject } from "../../promotion/workspace";
 import { promotionView } from "../../promotion/view/model";
 import { drain, harness, HOUR, releaseVerifiedInDev, removeTempProjects } from "./fixtures";
@@ -182,6 +183,22 @@ describe("npm run status --html and --format", () => {
     expect(drain(s.h)).toMatch(/^status: Option '--html <value>' argument missing/);
     expect(await s.h.cliRaw("status", "--html", s.h.dir)).toBe(2);
     expect(drain(s.h)).toMatch(/^status: --html .* is a folder; give a file name/);
+  });
+
+  it("says what the text status says: the same releases in the same stages, the same blockers word for word", async () => {
+    const lines: string[] = [];
+    // Unwrapped (a terminal as wide as the longest line), so every message reads in one piece.
+    await main(["status"], { projectDir: s.h.dir, deps: { ...s.h.deps(), out: (l) => lines.push(l), columns: 1_000_000 }, vars: {} });
+    const text = lines.join("\n");
+    for (const lane of view.lanes) {
+      for (const st of lane.stages) {
+        for (const c of st.waiting) {
+          expect(text).toContain(`${lane.name} -> ${st.name}`);
+          for (const b of c.blockers) expect(text).toContain(`- [${b.rule}] ${b.message}`);
+        }
+      }
+    }
+    expect(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers))).length).toBeGreaterThan(4);
   });
 
   it("text status lists a running release that now fails its gate, and nothing of the kind before the rescan", async () => {
