@@ -175,6 +175,21 @@ describe("npm run status --html and --format", () => {
     expect(json.lanes.find((l) => l.name === "shop")!.stages.find((x) => x.name === "prod")!.running.gate).toBe("fails");
   });
 
+  it("writes --html relative to the folder the command was run from (npm's INIT_CWD), not the project's", async () => {
+    const sub = path.join(s.h.dir, "reports", "today");
+    fs.mkdirSync(sub, { recursive: true });
+    const saved = process.env.INIT_CWD;
+    process.env.INIT_CWD = sub;
+    try {
+      expect(await s.h.cliRaw("status", "--html", "view.html")).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.INIT_CWD;
+      else process.env.INIT_CWD = saved;
+    }
+    expect(fs.existsSync(path.join(sub, "view.html"))).toBe(true);
+    expect(fs.existsSync(path.join(s.h.dir, "view.html"))).toBe(false);
+  });
+
   it("refuses an unknown format, --html without a file, and --html naming a folder, writing nothing", async () => {
     drain(s.h);
     expect(await s.h.cliRaw("status", "--format", "yaml")).toBe(2);
