@@ -214,6 +214,11 @@ describe("npm run status --html and --format", () => {
       }
     }
     expect(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers))).length).toBeGreaterThan(4);
+    // And the other way: every blocker the text lists is one the view shows.
+    const viewBlockers = new Set(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers.map((b) => `- [${b.rule}] ${b.message}`)))));
+    const textBlockers = lines.map((l) => l.trim()).filter((l) => /^- \[[a-z-]+\] /.test(l));
+    expect(textBlockers.length).toBeGreaterThan(4);
+    expect(textBlockers.filter((b) => !viewBlockers.has(b))).toEqual([]);
   });
 
   it("text status lists a running release that now fails its gate, and nothing of the kind before the rescan", async () => {
