@@ -167,7 +167,7 @@ async function run(command: string, argv: readonly string[], project: Project, d
   if (command === "status") {
     const a = parse(argv, OPTIONS.status, 0);
     if (a.values.html !== undefined || statusFormat(a.values.format as string | undefined) !== "text") {
-      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd: process.env.INIT_CWD ?? process.cwd() });
+      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd: process.env.INIT_CWD && process.env.npm_lifecycle_event === "status" ? process.env.INIT_CWD : process.cwd() });
     }
     const report = await statusReport(project, deps, deps.now(), a.values.lane as string | undefined);
     const lines = [...report.lines, ...nowFailingLines(project, deps.now(), a.values.lane as string | undefined)];

@@ -178,13 +178,17 @@ describe("npm run status --html and --format", () => {
   it("writes --html relative to the folder the command was run from (npm's INIT_CWD), not the project's", async () => {
     const sub = path.join(s.h.dir, "reports", "today");
     fs.mkdirSync(sub, { recursive: true });
-    const saved = process.env.INIT_CWD;
-    process.env.INIT_CWD = sub;
+    // As `npm run status -- --html view.html` run in reports/today sets them (trusted only when npm ran `status` itself).
+    const npm = { INIT_CWD: sub, npm_lifecycle_event: "status" };
+    const saved = { INIT_CWD: process.env.INIT_CWD, npm_lifecycle_event: process.env.npm_lifecycle_event };
+    Object.assign(process.env, npm);
     try {
-      expect(await s.h.cliRaw("status", "--html", "view.html")).toBe(0);
+      expect(await main(["status", "--html", "view.html"], { projectDir: s.h.dir, deps: s.h.deps(), vars: npm })).toBe(0);
     } finally {
-      if (saved === undefined) delete process.env.INIT_CWD;
-      else process.env.INIT_CWD = saved;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
     expect(fs.existsSync(path.join(sub, "view.html"))).toBe(true);
     expect(fs.existsSync(path.join(s.h.dir, "view.html"))).toBe(false);
