@@ -8,7 +8,7 @@ import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "../lib/files";
 import { parsePlatform, platformStackOf, stackLayer, teamOf } from "../config/load";
 import type { StackOutputsByName } from "./offline/mocks";
-import { renderInWorker } from "./render";
+import { platformOutputs, renderInWorker } from "./offline/render";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
@@ -87,7 +87,8 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
     if (stackLayer(stackConfig.config, stack) === "team") {
       platformStack = platformStackOf(stackConfig.config, stack);
       if (!stacks) {
-        const platform = await renderInWorker({ stack: platformStack, trace: false });
+        // The platform's last render when it is current, else a render in a worker process.
+        const platform = await platformOutputs(project, platformStack, { trace: false, renderPlatform: renderInWorker });
         if (!platform.ok) {
           err.push(platform.message);
           return { code: 1, out, err };

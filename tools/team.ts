@@ -8,7 +8,7 @@ import { listStacks, normaliseKey, ProjectError, readProject, readStackConfig, t
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { runProgram } from "./offline/run";
 import type { StackOutputs } from "./offline/mocks";
-import { environments } from "./render";
+import { environments } from "./offline/render";
 
 const USAGE = `Usage: npm run team -- add <name> [--maintainers g1,g2] [--viewers g3] [--environments dev,staging,...]
        npm run team -- remove <name>
