@@ -111,18 +111,15 @@ export interface RunOptions {
  * and root stack resource, and the program keeps no state between runs
  * (test/tools/run-isolation.test.ts proves that two runs in one registry see nothing of each other).
  *
- * Stack traces are off while the body runs: the SDK records one for every internal promise, and
- * jest maps each through source maps, which was a third of a run's time. Set
+ * Stack traces are off while the body runs (see withoutStackTraces): the SDK records one for every
+ * internal promise and every resource, and jest maps each through source maps, which was a third
+ * of a run's time. Set
  * `BLUEPRINT_TEST_TRACE=1` to keep them when debugging the program.
  */
 export async function underMocks<T>(body: () => Promise<T>): Promise<T> {
-  const limit = Error.stackTraceLimit;
-  if (!process.env.BLUEPRINT_TEST_TRACE) Error.stackTraceLimit = 0;
-  try {
-    return await body();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  if (process.env.BLUEPRINT_TEST_TRACE) return body();
+  const { withoutStackTraces } = await import("../../tools/offline/run");
+  return withoutStackTraces(body);
 }
 
 /**
