@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, UsageError, userPath } from "../offline/cli";
 import type { ChildReport } from "./child";
 import { compareObjectSets, contentDifferences, describeDifference, sameObjectSet } from "./compare";
 import { parseManifests, writeKustomization } from "./kustomize";
@@ -35,7 +35,9 @@ Options:
                            sizes skip that variant
   --skip <part,...>        coldstart, isolation, promotion, validation
   --json                   print the results as JSON instead of tables
-  --report <file>          print the tables of a saved --json result, measuring nothing`;
+  --report <file>          print the tables of a saved --json result, measuring nothing
+                           (a relative path is read from the folder you ran npm run bench in)
+  --help                   this text`;
 
 /** The variants measured per size, in the order each round runs them. */
 const VARIANTS = ["ours", "bare", "bare-components", "render", "render-single", "cdk8s", "kustomize", "kustomize-teams"] as const;
@@ -89,9 +91,9 @@ function nodeFlags(apps: number): string[] {
 async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({
-      args: argv,
-      options: {
+    args = parseCommandLine(
+      argv,
+      {
         sizes: { type: "string", default: "10,100,1000" },
         large: { type: "boolean", default: false },
         runs: { type: "string", default: "3" },
@@ -102,9 +104,11 @@ async function main(argv: string[]): Promise<number> {
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    });
+      false,
+    );
   } catch (e) {
-    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench: ${e.message}\n\n${USAGE}`);
     return 2;
   }
   if (args.values.help) {
@@ -112,7 +116,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.values.report) {
-    const saved = JSON.parse(fs.readFileSync(args.values.report, "utf8")) as SavedResult;
+    const file = userPath(args.values.report, ["bench"]);
+    if (!fs.existsSync(file)) {
+      console.error(`bench: --report ${file}: no such file`);
+      return 2;
+    }
+    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as SavedResult;
     console.log(report(saved.machine, saved.runs, saved.checks, saved.results, saved.coldStart, saved.isolation, saved.promotion, saved.targets));
     return 0;
   }
@@ -456,7 +465,7 @@ function report(
     for (const c of promotion.commands) out.push(`  ${c.command.padEnd(8)} ${c.wallMs ? `${formatMs(c.wallMs)} ms (process)` : c.note}`);
   }
   out.push("");
-  out.push(table(["target", "goal", "measured", "met"], targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? "n/a" : t.met ? "yes" : "NO"])));
+  out.push(table(["target", "goal", "measured", "met"], targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? "n/a" : t.met ? "met" : "NO"])));
   return out.join("\n");
 }
 
