@@ -44,6 +44,19 @@ export function compiledProgram(main: string, self: string = __filename): string
   return fs.existsSync(js) ? js : undefined;
 }
 
+/**
+ * The program file a render runs: the compiled one beside a compiled render, else `main` itself.
+ * A compiled render asked to run a TypeScript program outside its tree (a project of its own)
+ * loads it through tsx.
+ */
+function programFile(main: string): string | undefined {
+  const compiled = compiledProgram(main);
+  if (compiled || !main.endsWith(".ts") || __filename.endsWith(".ts")) return compiled;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require("tsx/cjs/api") as { register(): void }).register();
+  return undefined;
+}
+
 /** Why the compiled render must not run (its sources changed since), or undefined. */
 export function staleCompiled(self: string = __filename): string | undefined {
   const tree = compiledTree(self);
@@ -96,7 +109,7 @@ export async function renderStack(job: RenderJob): Promise<RenderOutcome> {
   const placeholders = [...stackConfig.placeholders, ...fillSecretPlaceholders(stackConfig, project.name)];
   let result: RunResult;
   try {
-    const run = () => runProgram({ projectDir: project.dir, stack: job.stack, config: stackConfig, main: compiledProgram(project.main), stacks: job.stacks });
+    const run = () => runProgram({ projectDir: project.dir, stack: job.stack, config: stackConfig, main: programFile(project.main), stacks: job.stacks });
     result = job.trace ? await run() : await withoutStackTraces(run);
   } catch (e) {
     const err = e as Error;
