@@ -12,7 +12,7 @@ const ROOT = path.resolve(__dirname, "..");
  * `node <outDir>/tools/render.js <stack>` renders without a TypeScript loader. Dynamic `import()`
  * becomes `require`, which keeps the lazy loading of cloud SDKs.
  */
-export function precompile(outDir: string, roots: readonly string[] = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "tools/render.ts"]): number {
+export function precompile(outDir: string, roots: readonly string[] = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "tools/render.ts", "tools/render-progress.ts", "tools/progress.ts"]): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require("typescript") as typeof import("typescript");
   const files = sourceFiles(ROOT, roots);

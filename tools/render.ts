@@ -6,8 +6,9 @@ import { checkOutput, OutputRefused, replaceDirectory } from "./offline/write";
 import { environments, platformOutputs, renderEnvironment, renderStack, staleCompiled, teamStacks, type RenderOutcome } from "./offline/render";
 import { ContractFileError } from "./offline/contract-cache";
 import { parseCommandLine, UsageError, userPath } from "./offline/cli";
+import { renderProgress, stackDone } from "./render-progress";
 
-const USAGE = `Usage: npm run render -- <environment | stack> [--out <dir>] [--jobs <n>] [--contract <file>] [--fresh] [--trace]
+const USAGE = `Usage: npm run render -- <environment | stack> [--out <dir>] [--jobs <n>] [--contract <file>] [--fresh] [--quiet] [--trace]
 
 Runs the Pulumi program offline (Pulumi's mock engine, no CLI, no cluster) and writes every
 Kubernetes object it registers as YAML, one file per object (default dir: rendered, relative to
@@ -25,6 +26,7 @@ Secret values never appear in the output.
   --contract  a team stack's platform outputs from a deployed platform, as written by
               pulumi stack output --json --show-secrets -s <env>.platform
   --fresh     render the platform again even when its last render is current
+  --quiet     no progress on the terminal (it shows only when stdout and stderr are terminals)
   --trace     keep stack traces (slower: the SDK records one for every internal promise)
   --help      this text, with the project's environments and stacks`;
 
@@ -42,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       jobs: { type: "string" },
       contract: { type: "string" },
       fresh: { type: "boolean" },
+      quiet: { type: "boolean" },
     });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -86,7 +89,17 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`render: --contract applies to one team stack; an environment renders its own platform (give a stack such as ${target}.<team>)`);
       return 2;
     }
-    const result = await renderEnvironment({ env: target, teams: teamStacks(stacks, target), outDir, trace, jobs, fresh });
+    const teams = teamStacks(stacks, target);
+    const progress = renderProgress(target, teams.length + 1, args.values.quiet ?? false);
+    const began = Date.now();
+    let result;
+    try {
+      // A team stack's time is counted from the start of the render (its platform may render beside it).
+      const events = { onStackDone: (o: RenderOutcome) => stackDone(progress, o, o.stack === `${target}.platform` ? undefined : Date.now() - began) };
+      result = await renderEnvironment({ env: target, teams, outDir, trace, jobs, fresh, events });
+    } finally {
+      progress.stop();
+    }
     if (!result.ok) {
       console.error(result.message);
       return 1;
