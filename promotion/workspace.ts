@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readProject } from "../lib/project";
+import { readProject, readStackConfig } from "../lib/project";
+import { platformStackOf, platformStackProblem } from "../lib/stacks";
+import { Refusal } from "./errors";
 import { UsageError } from "./errors";
 import { HistoryStore } from "./history";
 import type { Registry } from "./registry";
@@ -94,6 +96,13 @@ export function openProject(projectDir: string): Project {
     if (missing.length > 0) {
       throw new UsageError(`lane ${team} has no team stack file for stage ${missing.map((s) => `${s.name} (${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))})`).join(", ")}: every lane needs a team stack in the environment of every stage in ${path.relative(projectDir, stages.file)}`);
     }
+    // A lane's stage deploys to its environment's cluster only: a team stack reading another
+    // environment's platform would take that environment's cluster under this stage's rules.
+    const crossed = laneStages.ordered.flatMap((s) => {
+      const problem = platformStackProblem(s.stack, platformStackOf(readStackConfig(project, s.stack).config, s.stack));
+      return problem ? [`${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))}: blueprint:platformStack: ${problem}`] : [];
+    });
+    if (crossed.length > 0) throw new Refusal(undefined, "environment", crossed.join("\n"));
     return {
       projectDir,
       project: project.name,

@@ -12,6 +12,7 @@ import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
+import { localStackName, platformStackProblem } from "../lib/stacks";
 
 const USAGE = `Usage: npm run audit -- <stack> [--write-pack-config]
 
@@ -33,10 +34,10 @@ export function policyViews(result: RunResult): PolicyResourceView[] {
 }
 
 /** The environment the pack must know, from the stack's config and what the program registered. */
-export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[]): PolicyEnvironment {
+export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[], podSecurityVersion?: string): PolicyEnvironment {
   const platformNamespaces = ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])];
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
-  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces };
+  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
@@ -46,6 +47,7 @@ export function policyEnvironment(result: RunResult, production: boolean, ingres
     production,
     allowedRegistries: listed ? listed.split(",") : [],
     platformNamespaces,
+    podSecurityVersion,
   };
 }
 
@@ -86,7 +88,18 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   let stacks = opts.stacks;
   try {
     if (stackLayer(stackConfig.config, stack) === "team") {
-      platformStack = platformStackOf(stackConfig.config, stack);
+      const named = platformStackOf(stackConfig.config, stack);
+      const local = localStackName(named, project.name);
+      if (local === undefined) {
+        err.push(`audit: stack "${stack}" reads the platform stack "${named}" of another project; the audit renders only this project's stacks`);
+        return { code: 1, out, err };
+      }
+      const crossed = platformStackProblem(stack, named);
+      if (crossed) {
+        err.push(`${path.relative(project.dir, stackConfig.file)}: blueprint:platformStack names "${named}": ${crossed}`);
+        return { code: 1, out, err };
+      }
+      platformStack = local;
       if (!stacks) {
         // The platform's last render when it is current, else a render in a worker process.
         const platform = await platformOutputs(project, platformStack, { trace: false, renderPlatform: renderInWorker });
@@ -109,7 +122,7 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   const env = parsePlatform(platformConfig.config, platformStack, project.name, new Set(platformConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
   const contract = platformStack === stack ? undefined : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[teamOf(stack) ?? ""];
-  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined));
+  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined, env.cluster.kubernetesVersion));
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);

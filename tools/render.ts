@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { ProjectError, listStacks, readProject, readStackConfig, stackNameProblem } from "../lib/project";
 import { writeFileAtomic } from "../lib/files";
 import { checkOutput, OutputRefused, replaceDirectory } from "./offline/write";
-import { environments, platformOutputs, renderEnvironment, renderStack, staleCompiled, teamStacks, type RenderOutcome } from "./offline/render";
+import { platformOutputs, renderEnvironment, renderStack, staleCompiled, type RenderOutcome } from "./offline/render";
+import { defaultPlatformStack, environments, localStackName, platformStackName, platformStackOf, teamStacks } from "../lib/stacks";
 import { ContractFileError } from "./offline/contract-cache";
 import { parseCommandLine, UsageError, userPath } from "./offline/cli";
 import { renderProgress, stackDone } from "./render-progress";
@@ -95,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     let result;
     try {
       // A team stack's time is counted from the start of the render (its platform may render beside it).
-      const events = { onStackDone: (o: RenderOutcome) => stackDone(progress, o, o.stack === `${target}.platform` ? undefined : Date.now() - began) };
+      const events = { onStackDone: (o: RenderOutcome) => stackDone(progress, o, o.stack === platformStackName(target) ? undefined : Date.now() - began) };
       result = await renderEnvironment({ env: target, teams, outDir, trace, jobs, fresh, events });
     } finally {
       progress.stop();
@@ -109,9 +110,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // Checked before the program runs: an unknown stack or a refused output folder should not cost a render.
-  readStackConfig(project, target);
+  const targetConfig = readStackConfig(project, target);
   checkOutput(outDir, target);
-  const platform = `${target.split(".")[0]}.platform`;
+  // The platform the stack reads: its blueprint:platformStack when set (a stack of this project), else <env>.platform.
+  const platform = localStackName(platformStackOf(targetConfig.config, target), project.name) ?? defaultPlatformStack(target);
   let outcome: RenderOutcome;
   if (target !== platform && stacks.includes(platform)) {
     const base = await platformOutputs(project, platform, { contractFile, fresh, trace });

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { runProgram, withoutStackTraces, type RunResult } from "./run";
 import { staleSources, type CompiledManifest } from "./compiled";
 import { readProject, readStackConfig, type ProjectFile } from "../../lib/project";
+import { environments, platformStackName, teamStacks } from "../../lib/stacks";
 import { stableJson, type StackOutputs, type StackOutputsByName } from "./mocks";
 import { cloudInventory } from "./cloud-state";
 import { fillSecretPlaceholders } from "./placeholders";
@@ -226,18 +227,8 @@ export async function renderInWorker(job: RenderJob): Promise<RenderOutcome> {
   }
 }
 
-/** The environments of the project: each has a `<env>.platform` stack. */
-export function environments(stacks: readonly string[]): string[] {
-  return stacks
-    .filter((s) => s.endsWith(".platform") && s.indexOf(".") === s.length - ".platform".length)
-    .map((s) => s.slice(0, -".platform".length))
-    .sort();
-}
-
-/** The team stacks of an environment: `<env>.<team>`, every stack of it but the platform's. */
-export function teamStacks(stacks: readonly string[], env: string): string[] {
-  return stacks.filter((s) => s.startsWith(`${env}.`) && s !== `${env}.platform` && !s.slice(env.length + 1).includes("."));
-}
+/** The environments of the project, and the team stacks of one (lib/stacks.ts names every stack). */
+export { environments, teamStacks };
 
 /**
  * The platform's outputs as one team's StackReference needs them: the contract of the other teams
@@ -325,7 +316,7 @@ export interface EnvironmentResult {
 export async function renderEnvironment(opts: EnvironmentOptions): Promise<EnvironmentResult> {
   const project = readProject(opts.projectDir ?? process.cwd());
   const { env, teams } = opts;
-  const platformStack = `${env}.platform`;
+  const platformStack = platformStackName(env);
   const dir = path.join(opts.outDir, env);
   checkOutput(opts.outDir, env);
   const key = platformKey(project, platformStack);
