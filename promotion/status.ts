@@ -241,6 +241,7 @@ async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly 
       }
       const images = Object.entries(pointer?.images ?? {}).map(([n, ref]) => `${n} ${short(ref)}`);
       if (images.length) row("images", images.join(", "));
+      if (id && last?.kind === "promotion" && last.release === id) for (const [label, text] of gateRows(ws, stage, id, last, now)) row(label, text);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e;
       row("release", `(unreadable) ${e.message}`);
@@ -352,6 +353,33 @@ export function fitWidth(lines: readonly string[], width: number): string[] {
     if (!fresh) out.push(current);
   }
   return out;
+}
+
+/**
+ * What the gate of a stage says of the release it runs: per image, the scan it is judged on and how
+ * many of its findings are of unknown severity; and findings its promotion accepted, for as long as
+ * the newest scans still need that acceptance (a clean scan replaces it).
+ */
+function gateRows(ws: Workspace, stage: Stage, id: string, placed: Extract<HistoryRecord, { kind: "promotion" }>, now: Date): [string, string][] {
+  if (!stage.vulnerabilities || !ws.releases.has(id)) return [];
+  const rows: [string, string][] = [];
+  try {
+    const release = ws.releases.get(id);
+    const { verdicts, problems } = vulnerabilityProblems(stage, release, (d) => ws.scans.scansOf(d), now);
+    for (const v of verdicts) {
+      if (!v.scan) continue;
+      const unknown = v.scan.counts.unknown.total;
+      rows.push(["scan", `${v.image}: ${v.scan.format}${v.scan.scannedAt ? ` of ${time(v.scan.scannedAt)}` : ""}; ${unknown} finding(s) of unknown severity${unknown ? ` (counted ${stage.vulnerabilities.unknownAs ? `as ${stage.vulnerabilities.unknownAs}` : "against every limit"})` : ""}`]);
+    }
+    if (placed.accepted && problems.length > 0) {
+      const expired = Date.parse(placed.accepted.expires) <= now.getTime();
+      rows.push(["accepted", `${placed.accepted.ids.join(", ")} by ${who(placed.by)} until ${time(placed.accepted.expires)}${expired ? " (EXPIRED: scan a fixed image, or accept again)" : ""}: ${placed.reason ?? ""}`]);
+    }
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    rows.push(["scan", e.message]);
+  }
+  return rows;
 }
 
 /** The stage's vulnerability gate over a waiting release; a summary it cannot read is a problem of its own. */
