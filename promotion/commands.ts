@@ -283,9 +283,21 @@ export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; 
       return;
     }
     const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: now.toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) }, view);
-    const count = new Set([...approvals.map((r) => actorKey(r.by)), actorKey(actor)]).size;
-    deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
+    deps.out(`approved release ${release.id} for ${stage.name}, recorded ${shown(ws, file)}`);
+    deps.out(`  approvals: ${approvalCount([...approvals.map((r) => r.by), actor], stage.approvals, actor)}`);
   });
+}
+
+/**
+ * "1 of 1 required, 0 from someone other than the promoter": distinct approvers counted up to the
+ * number required (never "2 of 1"), and how many would still count if `promoter` promotes (four eyes:
+ * the promoter's own approval never counts), with a warning when that is too few.
+ */
+export function approvalCount(approvers: readonly string[], required: number, promoter: string): string {
+  const people = new Set(approvers.map(actorKey));
+  const others = [...people].filter((p) => p !== actorKey(promoter)).length;
+  const base = `${Math.min(people.size, required)} of ${required} required, ${Math.min(others, required)} from someone other than the promoter if ${promoter} promotes`;
+  return others >= required ? base : `${base}: the promoter's own approval never counts, so ${people.has(actorKey(promoter)) ? "someone else must promote, or " : ""}${required - others} more approval(s) from others are needed`;
 }
 
 /** `verify`: checks that evidence comes from the stage, compares it with the stage's release, and records the result. */

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { approvalCount } from "../../promotion/commands";
 import { COMMIT_A, digest, drain, harness, harnessIn, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, type Harness } from "./fixtures";
 
 afterAll(removeTempProjects);
@@ -210,5 +211,21 @@ describe("a reason must contain visible text", () => {
     expect(await h.cli("approve", "dev", "--release", id, "--reason", "\u200b\u2060")).toBe(2);
     expect(drain(h)).toContain("--reason has no visible text");
     expect(await h.cli("approve", "dev", "--release", id, "--reason", "\u200breviewed")).toBe(0);
+  });
+});
+
+describe("approval counts", () => {
+  const count = (approvers: string[], required: number, promoter: string) => approvalCount(approvers, required, promoter);
+
+  it("never reads more than required: two approvals of one required read 1 of 1", () => {
+    expect(count(["Alice <alice@example.com>", "Bob <bob@example.com>"], 1, "CI <ci@example.com>")).toBe("1 of 1 required, 1 from someone other than the promoter if CI <ci@example.com> promotes");
+  });
+
+  it("says at approve time that an approver who also promotes does not count", () => {
+    expect(count(["Alice <alice@example.com>"], 1, "alice <ALICE@example.com>")).toBe("1 of 1 required, 0 from someone other than the promoter if alice <ALICE@example.com> promotes: the promoter's own approval never counts, so someone else must promote, or 1 more approval(s) from others are needed");
+  });
+
+  it("counts one person once, whatever the case of their email", () => {
+    expect(count(["Bob <bob@example.com>", "bob <BOB@example.com>"], 2, "CI <ci@example.com>")).toBe("1 of 2 required, 1 from someone other than the promoter if CI <ci@example.com> promotes: the promoter's own approval never counts, so 1 more approval(s) from others are needed");
   });
 });
