@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { ReleaseConfig } from "../config/release";
+import { admissionProblems } from "./admission";
 import { Refusal, UsageError } from "./errors";
 import { ACTOR_ENV, actorKey, normaliseActor } from "./actor";
 import { boundedProblems, checkEvidence, SourceUnavailable, type EvidenceSource, type Expected } from "./evidence";
@@ -26,6 +27,9 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
     images[name] = spec.slice(eq + 1);
   }
   const commit = opts.commit ?? gitHead(ws.projectDir);
+  // A release nobody's entry stage would admit is refused before it is written.
+  const refused = ws.stages.ordered.filter((s) => s.from.length === 0).flatMap((s) => admissionProblems(ws, s, images).map((p) => `${s.name}: ${p.message}`));
+  if (refused.length > 0) throw new Refusal(undefined, "admission", `release not created:\n  - ${refused.join("\n  - ")}`);
   const { release, created } = ws.releases.create(images, commit, deps.now(), normaliseActor(deps.actor()));
   deps.out(`${created ? "created" : "exists (same images and commit)"}: release ${release.id}  ${shown(ws, ws.releases.file(release.id))}`);
   deps.out(`  commit ${release.commit}`);
@@ -120,7 +124,7 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       if (unknown.length > 0) throw new UsageError(`--accept-vulnerabilities: ${unknown.join(", ")} ${unknown.length > 1 ? "are" : "is"} not among the findings of the scans release ${release.id} is judged on (${[...listed].join(", ") || "none"}); nothing written`);
     }
     const gate = vulnerabilityProblems(stage, release, scansOf, now, accepted);
-    const problems = [...promotionProblems(stage, release.id, history, now, actor), ...gate.problems];
+    const problems = [...promotionProblems(stage, release.id, history, now, actor), ...admissionProblems(ws, stage, release.images), ...gate.problems];
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
     if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force, gate.verdicts.some((v) => v.scan && v.problems.length > 0), opts.force);
     const upstream = stage.from.find((up) => releaseInStage(history, up, release.id, now).verifiedSince) ?? stage.from[0];

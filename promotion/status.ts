@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { admissionProblems } from "./admission";
 import { pulledImages } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
@@ -256,7 +257,7 @@ async function waitingRows(ws: Workspace, deps: Deps, stage: Stage, current: str
   const out: string[] = [];
   const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
   for (const cand of upstreamCandidates(ws, stage, current)) {
-    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
+    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(ws.releases.has(cand) ? admissionProblems(ws, stage, ws.releases.get(cand).images) : []), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
     if (problems.length === 0) {
       row("waiting", `${cand}: ready: npm run promote -- ${stage.name}${laneArg(stage)}`);
       continue;
