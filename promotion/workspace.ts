@@ -26,6 +26,11 @@ export interface Project {
   readonly lanes: readonly string[];
   /** The lane a command works on: `name`, or the only lane when there is one. */
   lane(name: string | undefined): Workspace;
+  /**
+   * A lane as `status` reads it: also when it lacks a team stack file in some stage's environment
+   * (a team left out of an environment), with the stages it lacks. Commands never use this.
+   */
+  laneForStatus(name: string): { readonly ws: Workspace; readonly missing: readonly Stage[] };
 }
 
 /** Where one lane keeps its promotion files, all inside the stack config folder (`stacks/`). */
@@ -87,10 +92,10 @@ export function openProject(projectDir: string): Project {
     if (!ws) opened.set(name, (ws = openLane(name)));
     return ws;
   };
-  const openLane = (team: string): Workspace => {
+  const openLane = (team: string, strict = true): Workspace => {
     const laneStages = stages.forLane(team);
     const missing = laneStages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`)));
-    if (missing.length > 0) {
+    if (strict && missing.length > 0) {
       throw new UsageError(`lane ${team} has no team stack file for stage ${missing.map((s) => `${s.name} (${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))})`).join(", ")}: every lane needs a team stack in the environment of every stage in ${path.relative(projectDir, stages.file)}`);
     }
     return {
@@ -114,6 +119,11 @@ export function openProject(projectDir: string): Project {
     stages,
     lanes,
     lane,
+    laneForStatus: (name) => {
+      if (!lanes.includes(name)) throw new UsageError(`--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`);
+      const ws = opened.get(name) ?? openLane(name, false);
+      return { ws, missing: ws.stages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`))) };
+    },
   };
 }
 

@@ -142,9 +142,21 @@ describe("choosing a lane", () => {
     fs.rmSync(path.join(h.dir, "stacks/Pulumi.staging.payments.yaml"));
     expect(await run(h, "promote", "dev", "--lane", "payments", "--release", "r-000000000000")).toBe(2);
     expect(drain(h)).toContain("lane payments has no team stack file for stage staging (stacks/Pulumi.staging.payments.yaml)");
-    // The other lane works on, and status shows the broken one.
-    expect(await run(h, "status")).toBe(1);
-    expect(drain(h)).toContain("LANE payments UNUSABLE: lane payments has no team stack file for stage staging");
+  });
+
+  it("shows a lane left out of one environment as incomplete, and status still works for every lane", async () => {
+    const h = harness();
+    const id = await releaseVerifiedInDev(h);
+    fs.rmSync(path.join(h.dir, "stacks/Pulumi.staging.payments.yaml"));
+    drain(h);
+    expect(await run(h, "status")).toBe(0);
+    const out = drain(h);
+    const flat = out.replace(/\s+/g, " ");
+    expect(flat).toContain("note: lane payments is incomplete: it has no team stack for staging (stacks/Pulumi.staging.payments.yaml); its commands refuse until it has one in every stage's environment: npm run team -- add payments --environments staging (docs/teams.md)");
+    expect(out).toMatch(/^payments +- +\(no stack\) /m);
+    expect(out).toMatch(new RegExp(`^shop +${id.slice(0, 10)} ✓`, "m"));
+    expect(await run(h, "status", "--lane", "payments")).toBe(0);
+    expect(drain(h)).toContain("release   (no stack file: stacks/Pulumi.staging.payments.yaml)");
   });
 
   it("never takes the platform stack for a lane", () => {
