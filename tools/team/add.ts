@@ -1,10 +1,10 @@
 import * as path from "node:path";
 import { isMap, Pair, Scalar, YAMLMap, type Node as YamlNode } from "yaml";
 import { NAMESPACE, RESERVED_TEAM_NAMES, teamSchema } from "../../config";
-import { asRecord, compact, configValue, knownTeams, laneEnvironments, nameProblem, PRINCIPAL_PLACEHOLDER, readPlatformFile, renderEdited, teamNames, teamStackText, writtenKey } from "./edit";
-import { addReview, type TeamReport } from "./report";
+import { asRecord, compact, configValue, entryStage, knownTeams, laneEnvironments, nameProblem, PRINCIPAL_PLACEHOLDER, readPlatformFile, renderEdited, teamNames, teamStackText, writtenKey } from "./edit";
+import { addReview, undoneReview, type TeamReport } from "./report";
 import { validate } from "./stage";
-import { swapFiles } from "./transaction";
+import { recoverInterrupted, swapFiles } from "./transaction";
 import { openWorkspace, rel, stackPath, teamsKey, TeamRefused, TeamUsageError, type TeamContext } from "./workspace";
 
 /** What `add` is asked for. */
@@ -19,6 +19,7 @@ export interface AddRequest {
 
 /** Provisions a team in the platform stacks and creates its team stacks; validates, then writes all or nothing. */
 export async function addTeam(ctx: TeamContext, req: AddRequest): Promise<TeamReport> {
+  const undone = recoverInterrupted(openWorkspace(ctx));
   const ws = openWorkspace(ctx);
   const bad = nameProblem(req.name);
   if (bad) throw new TeamUsageError(bad);
@@ -102,5 +103,6 @@ export async function addTeam(ctx: TeamContext, req: AddRequest): Promise<TeamRe
   const created = [...changes.keys()].filter((f) => originals.get(f) === undefined).map((f) => rel(ws, f));
   const changed = [...changes.keys()].filter((f) => originals.get(f) !== undefined).map((f) => rel(ws, f));
   const missingLanes = laneEnvironments(ws).filter((e) => !envs.includes(e) && !ws.stacks.includes(`${e}.${name}`));
-  return { created, changed, removed: [], review: [...review, ...addReview({ name, envs, created, changed, placeholders, groups: maintainers.length + viewers.length, missingLanes })] };
+  const entry = entryStage(ws);
+  return { created, changed, removed: [], review: [...undoneReview(undone), ...review, ...addReview({ name, envs, created, changed, placeholders, groups: maintainers.length + viewers.length, missingLanes, entryStage: entry && envs.includes(entry.environment) ? entry.name : undefined })] };
 }

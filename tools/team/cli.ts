@@ -21,7 +21,11 @@ problem nothing is written. See docs/teams.md.`;
 function splitList(text: string | undefined, option: string): string[] {
   if (text === undefined) return [];
   const list = [...new Set(text.split(",").map((g) => g.trim()).filter((g) => g.length > 0))];
-  if (list.length === 0) throw new TeamUsageError(`--${option} names no group: give a comma-separated list such as --${option} team-a,team-b`);
+  if (list.length === 0) {
+    throw new TeamUsageError(option === "environments"
+      ? `--environments ${JSON.stringify(text)} names no environment: give a comma-separated list such as --environments dev,staging, or leave it out for every environment`
+      : `--${option} ${JSON.stringify(text)} names no group: give a comma-separated list such as --${option} team-a,team-b`);
+  }
   return list;
 }
 
@@ -29,7 +33,13 @@ function splitList(text: string | undefined, option: string): string[] {
 export async function main(argv: string[], ctx: TeamContext = { projectDir: process.cwd() }, out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { maintainers: { type: "string" }, viewers: { type: "string" }, environments: { type: "string" }, help: { type: "boolean", short: "h" } } });
+    args = parseArgs({ args: argv, allowPositionals: true, tokens: true, options: { maintainers: { type: "string" }, viewers: { type: "string" }, environments: { type: "string" }, help: { type: "boolean", short: "h" } } });
+    const seen = new Set<string>();
+    for (const t of args.tokens) {
+      if (t.kind !== "option" || t.name === "help") continue;
+      if (seen.has(t.name)) throw new Error(`--${t.name} is given twice; it takes one comma-separated list`);
+      seen.add(t.name);
+    }
   } catch (e) {
     err(`team: ${(e as Error).message} (usage: npm run team -- --help)`);
     return 2;

@@ -148,9 +148,23 @@ config:
   #     resources:
   #       requests: { cpu: 100m, memory: 128Mi }
   #       limits: { cpu: 500m, memory: 256Mi }
+  #     probes:
+  #       readiness: { path: /readyz }
+  #       liveness: { path: /healthz }
 `;
 }
 
+
+/** The first promotion stage (no `from:`) of stacks/stages.yaml and its environment, if stages.yaml reads. */
+export function entryStage(ws: Workspace): { name: string; environment: string } | undefined {
+  const file = path.join(ws.project.stackConfigDir, "stages.yaml");
+  if (!fs.existsSync(file)) return undefined;
+  const stages = asRecord(asRecord(parseYamlQuiet(fs.readFileSync(file, "utf8")))?.stages) ?? {};
+  const entry = Object.entries(stages).find(([, st]) => { const from = asRecord(st)?.from; return from === undefined || (Array.isArray(from) && from.length === 0); });
+  if (!entry) return undefined;
+  const stack = asRecord(entry[1])?.stack;
+  return { name: entry[0], environment: typeof stack === "string" ? stack : entry[0] };
+}
 
 /** The environments of the promotion stages (`stack:` of each stage, default its name), if stages.yaml reads. */
 export function laneEnvironments(ws: Workspace): string[] {

@@ -3,13 +3,14 @@ import * as path from "node:path";
 import { isMap, parse as parseYaml, type YAMLMap } from "yaml";
 import { NAMESPACE, RESERVED_TEAM_NAMES } from "../../config";
 import { asRecord, configValue, knownTeams, nameProblem, ownFile, parseYamlQuiet, readPlatformFile, renderEdited, teamNames, writtenKey } from "./edit";
-import { removeReview, type TeamReport } from "./report";
+import { removeReview, undoneReview, type TeamReport } from "./report";
 import { validate } from "./stage";
-import { swapFiles } from "./transaction";
+import { recoverInterrupted, swapFiles } from "./transaction";
 import { openWorkspace, rel, stackPath, teamsKey, TeamRefused, TeamUsageError, type TeamContext } from "./workspace";
 
 /** Removes a team that has nothing left: no apps, volumes or release in any environment. */
 export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamReport> {
+  const undone = recoverInterrupted(openWorkspace(ctx));
   const ws = openWorkspace(ctx);
   const bad = nameProblem(name);
   if (bad) throw new TeamUsageError(bad);
@@ -92,6 +93,6 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
     created: [],
     changed: withEntry.map((p) => rel(ws, p.file)),
     removed: teamStacks.map((s) => rel(ws, stackPath(ws, s))),
-    review: [...review, ...removeReview({ name, teamStacks, platforms: touched })],
+    review: [...undoneReview(undone), ...review, ...removeReview({ name, teamStacks, platforms: touched })],
   };
 }

@@ -22,6 +22,13 @@ export interface AddOutcome {
   readonly groups: number;
   /** Stage environments the lane still lacks a team stack in. */
   readonly missingLanes: readonly string[];
+  /** The promotion stage a first release enters by (stacks/stages.yaml), when the team was added to its environment. */
+  readonly entryStage?: string;
+}
+
+/** What an interrupted earlier run left, and that this run put back first. */
+export function undoneReview(files: readonly string[]): string[] {
+  return files.length ? [`an earlier run was interrupted while it replaced files; they were put back as they were first: ${files.join(", ")}`] : [];
 }
 
 /** The review and next-step lines of `add`. */
@@ -30,9 +37,10 @@ export function addReview(o: AddOutcome): string[] {
     ...o.placeholders,
     `${o.changed.join(", ")}: ${teamsKey}.${o.name} has the default quota and limits${o.groups === 0 ? " and no groups (only the platform's admins can act in the namespace; give --maintainers/--viewers or edit groups)" : ""}: check them`,
     "Next:",
-    `  1. add the team's apps under ${NAMESPACE}:apps of ${o.created.join(", ")} (docs/teams.md), and check: npm run render -- ${o.envs[0]}`,
-    `  2. commit the files above`,
-    ...o.envs.map((env, i) => `  ${i + 3}. pulumi up -s ${env}.platform   (namespace "${o.name}", its guardrails and contract), then: pulumi stack init ${env}.${o.name} && pulumi up -s ${env}.${o.name}`),
+    `  1. add the team's apps under ${NAMESPACE}:apps of ${o.created.join(", ")} (docs/teams.md; the commented example works once its image is released)`,
+    `  2. release the image the apps name and bring it to the first stage: no app renders without a release${o.entryStage ? `:\n       npm run release -- create --lane ${o.name} --image web=<repo>@sha256:<64 hex>\n       npm run promote -- ${o.entryStage} --lane ${o.name} --release <the id it prints>` : ` (npm run release -- create --lane ${o.name} ..., then npm run promote -- <first stage> --lane ${o.name} --release <id>)`}`,
+    `  3. check: npm run render -- ${o.envs[0]}, and commit the files above`,
+    ...o.envs.map((env, i) => `  ${i + 4}. pulumi up -s ${env}.platform   (namespace "${o.name}", its guardrails and contract), then: pulumi stack init ${env}.${o.name} && pulumi up -s ${env}.${o.name}`),
   ];
   if (o.missingLanes.length > 0) lines.push(`Promotion: lane "${o.name}" needs a team stack in every stage's environment of stacks/stages.yaml; missing: ${o.missingLanes.join(", ")} (run add again for those when the team is ready for them)`);
   return lines;
