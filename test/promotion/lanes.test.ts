@@ -59,9 +59,13 @@ describe("lanes are independent", () => {
       expect(records.map((r) => [r.lane, r.seq, r.kind])).toEqual([[lane, 1, "promotion"], [lane, 2, "verification"]]);
       expect(records[0].prev).toBeNull();
     }
-    // The same release in both lanes, but each lane's record is its own.
+    // The same release in both lanes, but each lane's record is its own: same sequence, kind and
+    // release, a different hash, because the lane is part of what is hashed.
     const [shop, payments] = ["shop", "payments"].map((l) => fs.readdirSync(path.join(h.dir, "stacks/history", l, "dev")).sort());
-    expect(shop).not.toEqual(payments);
+    const parts = (f: string) => /^(\d{6}-[a-z]+-r-[0-9a-f]{12})-([0-9a-f]{12})\.json$/.exec(f)!.slice(1);
+    expect(shop.map((f) => parts(f)[0])).toEqual(["000001-promotion-r-c917d4067ced", "000002-verification-r-c917d4067ced"]);
+    expect(payments.map((f) => parts(f)[0])).toEqual(shop.map((f) => parts(f)[0]));
+    for (const [i, f] of shop.entries()) expect(parts(f)[1]).not.toBe(parts(payments[i])[1]);
   });
 
   it("refuses a record copied from another lane's folder, even as the first of a chain", async () => {
