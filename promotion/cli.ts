@@ -23,7 +23,8 @@ scan: attaches a vulnerability scan report to the digest of one image of a relea
 that the report is about that digest. A bounded summary is stored in stacks/scans/<digest>/ (never
 the report); stages with a vulnerabilities gate (stacks/stages.yaml) judge the newest one.
   --image   the image of the release the report is about
-  --report  the report: Trivy JSON, Grype JSON, SARIF, ECR scan findings
+  --report  the report: Trivy JSON, Grype JSON (-o json; grype's SARIF is refused), SARIF 2.1.0
+            that names the image digest (Trivy's --format sarif), ECR scan findings
             (aws ecr describe-image-scan-findings) or Artifact Analysis occurrences
             (gcloud artifacts docker images describe --show-package-vulnerability --format=json)
   --format  trivy | grype | sarif | ecr | artifact-analysis (default: detected from the report)`,
