@@ -159,6 +159,7 @@ const grypeSchema = z.looseObject({
 
 const sarifRule = z.looseObject({
   id: z.string(),
+  guid: str,
   defaultConfiguration: z.looseObject({ level: str }).optional().catch(undefined),
   properties: z.looseObject({}).optional().catch(undefined),
   help: z.looseObject({ text: str }).optional().catch(undefined),
@@ -175,6 +176,7 @@ const sarifSchema = z.looseObject({
       ruleIndex: z.number().int().optional().catch(undefined),
       rule: z.looseObject({
         id: str,
+        guid: str,
         index: z.number().int().optional().catch(undefined),
         toolComponent: z.looseObject({ index: z.number().int().optional().catch(undefined), name: str }).optional(),
       }).optional().catch(undefined),
@@ -273,7 +275,7 @@ type SarifRule = z.infer<typeof sarifRule>;
 /**
  * The rule a result is about (SARIF 2.1.0 §3.27.5-3.27.7, §3.52.3): `rule.toolComponent` picks the
  * driver or an extension (by index into `tool.extensions`, or by name); then `ruleIndex` or
- * `rule.index` indexes its `rules`, else `rule.id` or `ruleId` names one.
+ * `rule.index` indexes its `rules`, else `rule.guid`, `rule.id` or `ruleId` names one.
  */
 function sarifRuleOf(run: SarifRun, res: NonNullable<SarifRun["results"]>[number]): SarifRule | undefined {
   const tc = res.rule?.toolComponent;
@@ -284,6 +286,13 @@ function sarifRuleOf(run: SarifRun, res: NonNullable<SarifRun["results"]>[number
   if (index !== undefined && index >= 0) {
     const byIndex = components[0].rules?.[index];
     if (byIndex) return byIndex;
+  }
+  const guid = res.rule?.guid;
+  if (guid !== undefined) {
+    for (const c of components) {
+      const found = c.rules?.find((r) => r.guid !== undefined && r.guid.toLowerCase() === guid.toLowerCase());
+      if (found) return found;
+    }
   }
   const id = res.rule?.id ?? res.ruleId;
   if (id === undefined) return undefined;

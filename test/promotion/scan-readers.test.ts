@@ -33,11 +33,13 @@ describe("SARIF 2.1.0 as the specification reads it", () => {
     expect(judge(criticalZero, r)).toEqual(["1 findings at critical or above (at most 0): CVE-2024-3094"]);
   });
 
-  it("finds the rule through a result's rule object, by index or by id (§3.27.7, §3.52)", () => {
+  it("finds the rule through a result's rule object, by index, id or guid (§3.27.7, §3.52)", () => {
     const byIndex = readScanReport(sarif({ tool: { driver: { name: "Scanner", rules: [{ id: "A" }, rule98] } }, results: [{ rule: { index: 1 } }] }));
     const byId = readScanReport(sarif({ tool: { driver: { name: "Scanner", rules: [{ id: "A" }, rule98] } }, results: [{ rule: { id: "CVE-2024-3094" } }] }));
+    const byGuid = readScanReport(sarif({ tool: { driver: { name: "Scanner", rules: [{ id: "A" }, { ...rule98, guid: "1b7a2c1e-0d2f-4c3a-9e8f-0a1b2c3d4e5f" }] } }, results: [{ rule: { guid: "1B7A2C1E-0D2F-4C3A-9E8F-0A1B2C3D4E5F" } }] }));
     expect(byIndex.findings[0].severity).toBe("critical");
     expect(byId.findings[0].severity).toBe("critical");
+    expect(byGuid.findings[0].severity).toBe("critical");
   });
 
   it("finds rules that live in tool.extensions, by the result's toolComponent", () => {
