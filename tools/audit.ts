@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { isKubernetesObject } from "./offline/mocks";
 import { ProjectError, listStacks, readProject, readStackConfig, type StackConfig } from "../lib/project";
@@ -8,7 +7,8 @@ import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "../lib/files";
 import { parsePlatform, platformStackOf, stackLayer, teamOf } from "../config/load";
 import type { StackOutputsByName } from "./offline/mocks";
-import { renderInWorker } from "./render";
+import { platformOutputs, renderInWorker } from "./offline/render";
+import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
@@ -20,7 +20,8 @@ Runs the Pulumi program for <stack> offline (as npm run render does) and checks 
 registers with the policy pack's rules (policy/rules.ts), at the enforcement levels of the stack's
 pack config policy/config/<stack>.json. Exit 0: no mandatory violation; 1: a mandatory violation,
 a stale pack config or a program error; 2: bad usage.
-  --write-pack-config  write policy/config/<stack>.json for this stack, then audit`;
+  --write-pack-config  write policy/config/<stack>.json for this stack, then audit
+  --help               this text, with the project's stacks`;
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
@@ -100,7 +101,8 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
       }
       platformStack = local;
       if (!stacks) {
-        const platform = await renderInWorker({ stack: platformStack, trace: false });
+        // The platform's last render when it is current, else a render in a worker process.
+        const platform = await platformOutputs(project, platformStack, { trace: false, renderPlatform: renderInWorker });
         if (!platform.ok) {
           err.push(platform.message);
           return { code: 1, out, err };
@@ -141,9 +143,10 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { "write-pack-config": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+    args = parseCommandLine(argv, { "write-pack-config": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   } catch (e) {
-    console.error(`audit: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`audit: ${e.message}\n\n${USAGE}`);
     return 2;
   }
   const project = readProject(process.cwd());
@@ -156,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`audit: give exactly one stack of: ${stacks.join(", ")}\n\n${USAGE}`);
     return 2;
   }
-  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] });
+  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] ?? false });
   result.out.forEach((line) => console.log(line));
   result.err.forEach((line) => console.error(line));
   return result.code;
