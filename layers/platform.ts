@@ -7,6 +7,7 @@ import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
+import { resolveObservability, type ResolvedObservability } from "../config/observability";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -19,6 +20,7 @@ const APP_STORAGE = "app-storage";
 export async function platformProgram(): Promise<Record<string, unknown>> {
   const env = loadPlatform();
   const cluster = await createCluster(env);
+  const observability = resolveObservability(env.observability, cluster.cloud, env.production);
   const k8sOpts: pulumi.ComponentResourceOptions = { providers: [cluster.provider] };
 
   const priorities = new PriorityClasses("priority", k8sOpts);
@@ -46,6 +48,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       maintainerGroups: team.groups.maintainers,
       viewerGroups: team.groups.viewers,
       protect: env.production,
+      monitoring: observability.monitoring,
     }, k8sOpts);
     namespaces[teamName] = ns.name;
     contracts[teamName] = teamContract(env, cluster, teamName, team, {
@@ -54,6 +57,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       priorities: priorities.names,
       allowedRegistries,
       where,
+      observability,
     });
   }
 
@@ -99,6 +103,7 @@ interface TeamParts {
   readonly priorities: Readonly<Record<"critical" | "standard" | "low", pulumi.Output<string>>>;
   readonly allowedRegistries: readonly string[];
   readonly where: string;
+  readonly observability: ResolvedObservability;
 }
 
 /**
@@ -157,5 +162,6 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     allowedRegistries: [...parts.allowedRegistries],
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
+    monitoring: parts.observability.monitoring,
   }));
 }

@@ -87,8 +87,6 @@ export function appMonitor(flavour: MonitoringFlavour, m: AppMetrics, selector: 
         endpoints: [{ port: "metrics", path: m.path, interval: m.interval, scheme: "http", metricRelabelings: droppedLabelRelabelings() }],
         sampleLimit: d.sampleLimit,
         labelLimit: d.labelLimit,
-        // `team` on every series, from the Service's part-of label, so alerts route by team.
-        targetLabels: ["app.kubernetes.io/part-of"],
       },
     };
   }
