@@ -136,8 +136,10 @@ export function observabilityProblems(cfg: ObservabilityConfig, cloud: "aws" | "
     if (!teams.includes(team)) add(`alerting.teams.${team}`, `names a team that is not in blueprint:teams (teams: ${teams.join(", ") || "none"})`);
   }
   const receivers: [string, ReceiverConfig][] = [["alerting.platform", cfg.alerting.platform], ...Object.entries(cfg.alerting.teams).map(([t, r]) => [`alerting.teams.${t}`, r] as [string, ReceiverConfig])];
+  const flavour = cfg.monitoring ?? (cloud === "gcp" ? "gmp" : "prometheus-operator");
   for (const [key, r] of receivers) {
     if (r.email.length > 0 && (!cfg.alerting.smarthost || !cfg.alerting.from)) add(`${key}.email`, "needs blueprint:observability.alerting.smarthost and .from (the SMTP relay alert e-mails go through)");
+    if (r.slackChannel && flavour === "gmp") add(`${key}.slackChannel`, "cannot be used with Managed Prometheus: its Alertmanager reads one Secret and mounts no webhook URL file, so the URL would sit in the configuration; use email");
   }
   return problems;
 }

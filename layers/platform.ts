@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
 import { AdmissionPolicy } from "../components/admission-policy";
+import { PlatformObservability } from "../components/observability";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
@@ -66,6 +67,19 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     namespaces: Object.values(namespaces),
     restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
     allowedRegistries,
+  }, k8sOpts);
+
+  // Logs, metrics, alerts and dashboards the platform runs for every team (docs/observability.md).
+  new PlatformObservability("observability", {
+    monitoring: observability.monitoring,
+    logStore: cluster.cloud === "existing",
+    teams: Object.keys(env.teams),
+    rules: { velero: cluster.cloud === "existing", ...observability.rules },
+    metricsDays: observability.metricsDays,
+    logsDays: observability.logsDays,
+    alerting: observability.alerting,
+    podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
+    managedControlPlane: cluster.cloud !== "existing",
   }, k8sOpts);
 
   return {

@@ -395,3 +395,55 @@ export const SERIES_SOURCES: Readonly<Record<string, "kube-state-metrics" | "kub
 export function ruleFile(groups: readonly RuleGroup[]): { groups: RuleGroup[] } {
   return { groups: groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r })) })) };
 }
+
+/** A receiver of alerts: e-mail addresses and/or a Slack channel. */
+export interface AlertReceiver {
+  readonly email: readonly string[];
+  readonly slackChannel?: string;
+}
+
+/** Who receives what: the platform's receiver (alerts without a team route) and one per team. */
+export interface AlertRouting {
+  readonly platform: AlertReceiver;
+  readonly teams: Readonly<Record<string, AlertReceiver>>;
+  /** SMTP relay and sender, for e-mail receivers. */
+  readonly smarthost?: string;
+  readonly from?: string;
+  /**
+   * Where a Slack webhook URL file of a receiver lives: `(receiver) => path`. The URL is a secret:
+   * it is mounted from a Secret, never written into the configuration.
+   */
+  readonly slackUrlFile: (receiver: string) => string;
+}
+
+/** The Secret holding a receiver's Slack webhook URL (key `url`), created by the platform team. */
+export function slackSecretName(receiver: string): string {
+  return `alertmanager-slack-${receiver}`;
+}
+
+/**
+ * Alertmanager's configuration: alerts grouped by alert, namespace and team, routed by their
+ * `team` label to that team's receiver (alerts of a team without one, and the platform's own,
+ * go to the platform's), warnings inhibited while the same alert is critical.
+ */
+export function alertmanagerConfig(r: AlertRouting): Record<string, unknown> {
+  const receiver = (name: string, x: AlertReceiver) => ({
+    name,
+    ...(x.email.length ? { email_configs: x.email.map((to) => ({ to, send_resolved: true })) } : {}),
+    ...(x.slackChannel ? { slack_configs: [{ channel: x.slackChannel, api_url_file: r.slackUrlFile(name), send_resolved: true, title: "{{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})", text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}" }] } : {}),
+  });
+  const teams = Object.keys(r.teams).sort();
+  return {
+    ...(r.smarthost ? { global: { smtp_smarthost: r.smarthost, ...(r.from ? { smtp_from: r.from } : {}), smtp_require_tls: true } } : {}),
+    route: {
+      receiver: "platform",
+      group_by: ["alertname", "namespace", "team"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "4h",
+      routes: teams.map((t) => ({ receiver: `team-${t}`, matchers: [`team="${t}"`], continue: false })),
+    },
+    receivers: [receiver("platform", r.platform), ...teams.map((t) => receiver(`team-${t}`, r.teams[t]))],
+    inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["alertname", "namespace", "team"] }],
+  };
+}
