@@ -89,6 +89,13 @@ export interface ClusterHandle {
     readonly dependsOn: readonly pulumi.Resource[];
   };
   /**
+   * Controllers whose finalizers objects in team namespaces need (EKS: the Load Balancer
+   * Controller for Ingresses, the EBS CSI driver for volumes). Every team Namespace depends on
+   * them, so destroying the platform deletes the namespaces, and what is in them, while the
+   * controllers still run: no load balancer or volume leaks, no namespace hangs in Terminating.
+   */
+  readonly finalizerOwners: readonly pulumi.Resource[];
+  /**
    * Egress a pod bound to a cloud identity needs to use it (the token exchange and the cloud's
    * APIs, and on GKE the metadata server), added to the app's NetworkPolicy when it has one.
    */
