@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { appMonitor, sloRuleGroups, type AppSlo, type MonitoringFlavour, type RuleGroup } from "../lib/observability";
+import { appDashboard } from "../lib/dashboards";
 
 /** What one app declares for monitoring, and where it runs. */
 export interface AppMonitoringArgs {
@@ -45,6 +46,15 @@ export class AppMonitoring extends pulumi.ComponentResource {
       const slo: AppSlo = { app: args.app, namespace: args.namespace, team: args.team, objective: args.slo.objective, window: args.slo.window };
       const rules = ruleObject(args.monitoring, `${args.app}-slo`, args.namespace, args.labels, sloRuleGroups(slo));
       if (rules) new k8s.apiextensions.CustomResource(`${name}-slo`, rules as k8s.apiextensions.CustomResourceArgs, parent);
+    }
+    if (args.monitoring === "prometheus-operator") {
+      // The app's RED (and SLO) dashboard, in the team's folder: the platform's Grafana loads
+      // ConfigMaps labelled grafana_dashboard from every namespace.
+      const d = appDashboard(args.team, { app: args.app, slo: args.slo });
+      new k8s.core.v1.ConfigMap(`${name}-dashboard`, {
+        metadata: { name: `${args.app}-dashboard`, namespace: args.namespace, labels: { ...args.labels, grafana_dashboard: "1" }, annotations: { grafana_folder: `Team ${args.team}` } },
+        data: { [`${d.uid}.json`]: JSON.stringify(d) },
+      }, parent);
     }
     this.registerOutputs({});
   }

@@ -315,7 +315,7 @@ describe("what a careful team changes", () => {
 
   it("encrypts the control-plane log group with the cluster's key, which CloudWatch Logs may use for that group only", () => {
     const key = one(prod, "aws:kms/key:Key");
-    expect(inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup")).kmsKeyId).toBe(key.state.arn);
+    expect(inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup", "blueprint-prod-control-plane")).kmsKeyId).toBe(key.state.arn);
     const logs = JSON.parse(inputs(key).policy).Statement.find((s: Inputs) => s.Sid === "ControlPlaneLogs");
     expect(logs.Principal).toEqual({ Service: "logs.eu-west-1.amazonaws.com" });
     expect(logs.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"]).toBe("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/blueprint-prod/cluster");

@@ -32,6 +32,12 @@ describe("what a team stack renders for its apps' metrics and SLOs", () => {
     const rule = getObject(result, "PrometheusRule", "payments/api-slo");
     const alerts = (rule.spec as { groups: { rules: { alert?: string; labels: Record<string, string> }[] }[] }).groups.flatMap((g) => g.rules).filter((r) => r.alert);
     expect(alerts.map((a) => [a.alert, a.labels.team])).toEqual([["SLOErrorBudgetBurnFast", "payments"], ["SLOErrorBudgetBurnFast", "payments"], ["SLOErrorBudgetBurnSlow", "payments"]]);
+    // Its dashboard, in the team's Grafana folder, with RED and SLO panels.
+    const cm = getObject(result, "ConfigMap", "payments/api-dashboard");
+    expect(cm.metadata.labels?.grafana_dashboard).toBe("1");
+    expect(cm.metadata.annotations?.grafana_folder).toBe("Team payments");
+    const dashboard = JSON.parse(Object.values(cm.data as Record<string, string>)[0]) as { panels: { title: string }[] };
+    expect(dashboard.panels.map((p) => p.title)).toEqual(expect.arrayContaining(["Rate: requests per second", "Errors: 5xx ratio", "Duration: p99", "Error budget left over 30d"]));
   });
 
   it("renders PodMonitoring and GMP Rules on GKE, never the kinds Managed Prometheus ignores", async () => {
@@ -44,6 +50,8 @@ describe("what a team stack renders for its apps' metrics and SLOs", () => {
     const rules = getObject(result, "Rules", "payments/api-slo");
     expect(rules.apiVersion).toBe("monitoring.googleapis.com/v1");
     expect(JSON.stringify(rules.spec)).toContain('job=\\"api\\"');
+    // No Grafana of the platform's on GKE: no dashboard ConfigMaps either.
+    expect([...byKind(result, "ConfigMap").keys()].filter((k) => k.endsWith("-dashboard"))).toEqual([]);
   });
 
   it("adds no sidecar, init container or agent volume to any app pod: the pod is the same with and without metrics", async () => {
