@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import { alertmanagerConfig, observabilityDefaults, platformRuleGroups, slackSecretName, type AlertReceiver, type MonitoringFlavour, type PlatformRuleOptions } from "../lib/observability";
 import { clusterDashboard, namespaceDashboard } from "../lib/dashboards";
 import { ruleObject } from "./monitoring";
+import { dataProtection } from "./protection";
 
 /**
  * Pinned charts of the monitoring and logging stacks. Upgrades are explicit: bump a version here
@@ -46,9 +47,11 @@ export interface PlatformObservabilityArgs {
   readonly podSecurityVersion: string;
   /** The managed control plane is not scraped (EKS, GKE): its rules and the chart's scrapes stay off. */
   readonly managedControlPlane: boolean;
+  /** Protect the namespaces holding metrics and logs from deletion (production). @default false */
+  readonly protect?: boolean;
 }
 
-function namespace(name: string, level: string, version: string, parent: pulumi.Resource): k8s.core.v1.Namespace {
+function namespace(name: string, level: string, version: string, parent: pulumi.Resource, protect: boolean): k8s.core.v1.Namespace {
   return new k8s.core.v1.Namespace(name, {
     metadata: {
       name,
@@ -61,7 +64,7 @@ function namespace(name: string, level: string, version: string, parent: pulumi.
         "pod-security.kubernetes.io/warn-version": version,
       },
     },
-  }, { parent });
+  }, { parent, ...dataProtection(protect) });
 }
 
 /** The kube-prometheus-stack values: the platform owns rules, routes and dashboards; teams add monitors and rules in their namespaces. */
@@ -80,6 +83,8 @@ export function stackValues(args: PlatformObservabilityArgs, routing: Record<str
     prometheus: {
       prometheusSpec: {
         retention: `${args.metricsDays}d`,
+        // Samples on a volume, so the retention survives a restart (the chart's default is an emptyDir).
+        storageSpec: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.protect ? "50Gi" : "10Gi" } } } } },
         // Pick up every team's ServiceMonitors and PrometheusRules, not only the chart's.
         serviceMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
@@ -209,7 +214,7 @@ export class PlatformObservability extends pulumi.ComponentResource {
     const routing = alertmanagerConfig({ ...args.alerting, slackUrlFile: (receiver) => `/etc/alertmanager/secrets/${slackSecretName(receiver)}/url` });
 
     if (args.monitoring === "prometheus-operator") {
-      const ns = namespace(observabilityNamespaces.monitoring.name, observabilityNamespaces.monitoring.podSecurity, args.podSecurityVersion, this);
+      const ns = namespace(observabilityNamespaces.monitoring.name, observabilityNamespaces.monitoring.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
       const c = observabilityCharts;
       const crds = new k8s.helm.v3.Release(`${name}-operator-crds`, {
         name: "prometheus-operator-crds",
@@ -251,8 +256,8 @@ export class PlatformObservability extends pulumi.ComponentResource {
 
     if (args.logStore) {
       const c = observabilityCharts;
-      const logging = namespace(observabilityNamespaces.logging.name, observabilityNamespaces.logging.podSecurity, args.podSecurityVersion, this);
-      const store = namespace(observabilityNamespaces.opensearch.name, observabilityNamespaces.opensearch.podSecurity, args.podSecurityVersion, this);
+      const logging = namespace(observabilityNamespaces.logging.name, observabilityNamespaces.logging.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
+      const store = namespace(observabilityNamespaces.opensearch.name, observabilityNamespaces.opensearch.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
       const opensearch = new k8s.helm.v3.Release(`${name}-opensearch`, {
         name: "opensearch", chart: c.opensearch.chart, version: c.opensearch.version, repositoryOpts: { repo: c.opensearch.repo }, namespace: store.metadata.name, values: opensearchValues(),
       }, { ...parent, dependsOn: [store] });

@@ -80,6 +80,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     alerting: observability.alerting,
     podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
     managedControlPlane: cluster.cloud !== "existing",
+    protect: env.production,
   }, k8sOpts);
 
   return {

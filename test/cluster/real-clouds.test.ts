@@ -373,7 +373,7 @@ describe("the render's record of cloud changes", () => {
     const cluster = inv.cloudResources.find((r) => r.type === "aws:eks/cluster:Cluster")!;
     expect((cluster.inputs as Inputs).version).toBe("1.36");
     expect(inv.cloudResources.some((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes")).toBe(false);
-    expect(inv.helmReleases.map((h) => [h.chart, h.version]).sort()).toEqual([["aws-load-balancer-controller", "1.14.1"], ["cluster-autoscaler", "9.50.1"]]);
+    expect(inv.helmReleases.map((h) => [h.chart, h.version]).sort()).toEqual([["aws-load-balancer-controller", "1.14.1"], ["cluster-autoscaler", "9.50.1"], ["kube-prometheus-stack", "81.6.2"], ["prometheus-operator-crds", "33.0.1"]]);
     expect((inv.helmReleases.find((h) => h.chart === "cluster-autoscaler")!.values as Inputs).image.tag).toBe("v1.36.0");
     const text = JSON.stringify(inv);
     expect(text).not.toContain("4dabf18193072939515e22adb298388d");
