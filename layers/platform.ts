@@ -50,6 +50,9 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       viewerGroups: team.groups.viewers,
       protect: env.production,
       monitoring: observability.monitoring,
+      // A destroy of the platform while team objects remain deletes each namespace, and what is
+      // in it, before the controllers whose finalizers its Ingresses and volumes need.
+      finalizerOwners: cluster.finalizerOwners,
     }, k8sOpts);
     namespaces[teamName] = ns.name;
     contracts[teamName] = teamContract(env, cluster, teamName, team, {
