@@ -75,7 +75,8 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   // Logs, metrics, alerts and dashboards the platform runs for every team (docs/observability.md).
   new PlatformObservability("observability", {
     monitoring: observability.monitoring,
-    logStore: cluster.cloud === "existing",
+    // `monitoring: none` runs no observability stack in the cluster, the log store included.
+    logStore: cluster.cloud === "existing" && observability.monitoring !== "none",
     teams: Object.keys(env.teams),
     rules: { velero: cluster.cloud === "existing", ...observability.rules },
     metricsDays: observability.metricsDays,
