@@ -40,6 +40,7 @@ export async function createCluster(env: PlatformConfig, opts: { readonly offlin
         gcp: { ...gcp, project: gcp.project!, region: gcp.region! },
         labels: { "blueprint-project": labelValue(env.project), "blueprint-stack": labelValue(env.stack) },
         logsRetentionDays: resolveObservability(env.observability, "gcp", env.production).logsDays,
+        teamGroups,
       });
     }
     case "existing": {

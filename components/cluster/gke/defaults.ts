@@ -45,4 +45,6 @@ export interface GkeClusterArgs {
   readonly labels?: Readonly<Record<string, string>>;
   /** Days the project's `_Default` Cloud Logging bucket keeps logs (`blueprint:observability.retention.logsDays`); unset leaves the bucket as it is. */
   readonly logsRetentionDays?: number;
+  /** Google Groups bound by team RoleBindings: each is granted `roles/container.clusterViewer` on the project. */
+  readonly teamGroups?: readonly string[];
 }
