@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { LimitRangeSpec, QuotaSpec } from "../lib/defaults";
+import { observabilityDefaults, type MonitoringFlavour } from "../lib/observability";
 
 /**
  * The specs of a team namespace's guardrails, as plain data: `TeamNamespace` registers them, and
@@ -32,6 +33,41 @@ export const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RO },
   { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: RO },
 ];
+
+/**
+ * The monitor and rule kinds a team manages for its apps' `metrics` and `slo`, per monitoring
+ * flavour: exactly those, in its own namespace (the Role is namespaced). Never Prometheus,
+ * Alertmanager or their configs, and never GMP's cluster-scoped ClusterRules or GlobalRules.
+ */
+export const MONITORING_RULES: Readonly<Record<MonitoringFlavour, k8s.types.input.rbac.v1.PolicyRule[]>> = {
+  "prometheus-operator": [{ apiGroups: ["monitoring.coreos.com"], resources: ["servicemonitors", "prometheusrules"], verbs: RW }],
+  gmp: [{ apiGroups: ["monitoring.googleapis.com"], resources: ["podmonitorings", "rules"], verbs: RW }],
+  none: [],
+};
+
+/** The maintainer Role's rules on a cluster with this monitoring flavour. */
+export function maintainerRules(monitoring: MonitoringFlavour): k8s.types.input.rbac.v1.PolicyRule[] {
+  return [...MAINTAINER_RULES, ...MONITORING_RULES[monitoring]];
+}
+
+/** The viewer Role's rules on a cluster with this monitoring flavour: the same kinds, read-only. */
+export function viewerRules(monitoring: MonitoringFlavour): k8s.types.input.rbac.v1.PolicyRule[] {
+  return [...VIEWER_RULES, ...MONITORING_RULES[monitoring].map((r) => ({ ...r, verbs: RO }))];
+}
+
+/**
+ * Admits the flavour's scraper (Prometheus in the monitoring namespace, or Managed Prometheus's
+ * collectors in gmp-system) to the container ports named `metrics` only; undefined for `none`.
+ */
+export function scrapePolicy(monitoring: MonitoringFlavour): k8s.types.input.networking.v1.NetworkPolicySpec | undefined {
+  const from = monitoring === "prometheus-operator"
+    ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.monitoringNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }
+    : monitoring === "gmp"
+      ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.gmpNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "collector" } } }
+      : undefined;
+  if (!from) return undefined;
+  return { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [from], ports: [{ protocol: "TCP", port: "metrics" }] }] };
+}
 
 /** Denies all ingress and egress of every pod in the namespace. */
 export const DEFAULT_DENY_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };

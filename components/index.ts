@@ -9,6 +9,8 @@ export { StorageClass, type StorageClassArgs } from "./storage-class";
 export { Volume, type VolumeArgs } from "./volume";
 export { Workload, workloadDefaults, AppEgressPolicy, type AppEgressPolicyArgs, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
 export { AdminJob, adminJobDefaults, type AdminJobArgs } from "./admin-job";
+export { AppMonitoring, ruleObject, type AppMonitoringArgs } from "./monitoring";
+export { appMonitor, sloRuleGroups, platformRuleGroups, observabilityDefaults, type MonitoringFlavour, type Rule, type RuleGroup, type AppSlo, type AppMetrics, type PlatformRuleOptions } from "../lib/observability";
 export { restrictedPodSecurityContext, restrictedContainerSecurityContext, containerResources, type Quantities } from "./pod-security";
 export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-classes";
 export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "../lib/labels";

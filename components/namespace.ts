@@ -4,7 +4,8 @@ import { MANAGED_BY } from "../lib/labels";
 import { dataProtection } from "./protection";
 import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "../lib/defaults";
 import { PLATFORM_OWNED_LABEL } from "./admission-rules";
-import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "./guardrails";
+import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, maintainerRules, quotaHard, scrapePolicy, viewerRules } from "./guardrails";
+import type { MonitoringFlavour } from "../lib/observability";
 
 export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };
 
@@ -26,6 +27,11 @@ export interface TeamNamespaceArgs {
   readonly viewerGroups?: readonly string[];
   /** Protect the Namespace from deletion (`protect` + `retainOnDelete`). @default false */
   readonly protect?: boolean;
+  /**
+   * The cluster's monitoring flavour: the team Roles manage its monitor and rule kinds, and a
+   * NetworkPolicy admits its scraper to container ports named `metrics`. @default "none"
+   */
+  readonly monitoring?: MonitoringFlavour;
   /**
    * Controllers whose finalizers the namespace's objects need (an ingress controller, a CSI
    * driver). The Namespace depends on them: created after them and, on destroy, deleted with
@@ -107,8 +113,11 @@ export class TeamNamespace extends pulumi.ComponentResource {
         subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
       }, child);
     };
-    bind("team-maintainer", MAINTAINER_RULES, args.maintainerGroups);
-    bind("team-viewer", VIEWER_RULES, args.viewerGroups);
+    const monitoring = args.monitoring ?? "none";
+    const scrape = scrapePolicy(monitoring);
+    if (scrape) new k8s.networking.v1.NetworkPolicy(`${name}-allow-metrics-scrape`, { metadata: meta("allow-metrics-scrape"), spec: scrape }, child);
+    bind("team-maintainer", maintainerRules(monitoring), args.maintainerGroups);
+    bind("team-viewer", viewerRules(monitoring), args.viewerGroups);
 
     this.registerOutputs({ name: this.name });
   }

@@ -86,6 +86,8 @@ export interface WorkloadArgs {
   readonly customTimeouts?: pulumi.CustomTimeouts;
   /** Resources that must be ready before the Deployment rolls, e.g. an {@link AdminJob} running migrations. */
   readonly rolloutAfter?: pulumi.Input<pulumi.Resource>[];
+  /** The port the app serves Prometheus metrics on: the container and Service port named `metrics`. */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -179,7 +181,10 @@ export class Workload extends pulumi.ComponentResource {
                 imagePullPolicy: "IfNotPresent",
                 command: args.command ? [...args.command] : undefined,
                 args: args.args ? [...args.args] : undefined,
-                ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
+                ports: [
+                  { name: "http", containerPort: args.port, protocol: "TCP" },
+                  ...(args.metricsPort !== undefined ? [{ name: "metrics", containerPort: args.metricsPort, protocol: "TCP" }] : []),
+                ],
                 env: [{ name: "PORT", value: String(args.port) }],
                 envFrom: args.envFrom,
                 resources: containerResources(args.resources),
@@ -209,7 +214,11 @@ export class Workload extends pulumi.ComponentResource {
       spec: {
         type: "ClusterIP",
         selector,
-        ports: [{ name: "http", port: d.servicePort, targetPort: "http", protocol: "TCP" }],
+        ports: [
+          { name: "http", port: d.servicePort, targetPort: "http", protocol: "TCP" },
+          // A ServiceMonitor scrapes through the Service's named port; GMP's PodMonitoring through the pod's.
+          ...(args.metricsPort !== undefined ? [{ name: "metrics", port: args.metricsPort, targetPort: "metrics", protocol: "TCP" }] : []),
+        ],
       },
     }, parent);
     this.serviceName = service.metadata.name;

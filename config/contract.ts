@@ -13,7 +13,7 @@ import { customTimeoutsSchema, limitRangeSchema, quotaSchema } from "./schema";
  */
 
 /** The contract versions this program reads. A platform exporting another version is refused. */
-export const CONTRACT_VERSION = 1;
+export const CONTRACT_VERSION = 2;
 
 const annotations = z.record(z.string(), z.string());
 
@@ -75,6 +75,8 @@ export const teamContractSchema = z.strictObject({
   identities: nameRecord(z.strictObject({ annotations, serviceAccounts: z.array(z.string()), egress: z.array(egressRule) })),
   /** The environment's default timeouts of Kubernetes resources. */
   customTimeouts: customTimeoutsSchema,
+  /** Which monitor and rule kinds the team renders for its apps' `metrics` and `slo` (version 2). */
+  monitoring: z.enum(["prometheus-operator", "gmp", "none"]),
   /**
    * How the team's members reach the cluster, per group: on EKS the IAM role ARN they sign in as
    * (an IAM Identity Center permission-set role mapped with `groupRoles`, or the role they assume),

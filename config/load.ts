@@ -122,6 +122,7 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
   ["teams", "the platform stack (<env>.platform), not in a team stack"],
   ["platform", "the platform stack (<env>.platform), not in a team stack"],
   ["policy", "the platform stack (<env>.platform), not in a team stack"],
+  ["observability", "the platform stack (<env>.platform), not in a team stack"],
   ["kubeconfig", "the platform stack (<env>.platform): a team stack reaches the cluster through the contract"],
 ]);
 
@@ -246,6 +247,7 @@ function platformParts(values: Record<string, unknown>): PartialPlatform {
     teams: entries(teamSchema, values.teams),
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
+    observability: part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
   };
 }
 

@@ -5,6 +5,7 @@ import { releaseSchema } from "./release";
 import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "../lib/names";
 import { REGISTRY_PREFIX } from "../lib/registries";
 import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../lib/defaults";
+import { metricsSchema, observabilitySchema, sloSchema } from "./observability";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;
@@ -222,6 +223,10 @@ export const appSchema = z.strictObject({
       tlsSecretName: z.string().regex(DNS_LABEL, { message: "must be a DNS label" }).max(253).optional(),
     })
     .optional(),
+  /** Prometheus metrics the app serves on a port of its own (docs/observability.md). */
+  metrics: metricsSchema.optional(),
+  /** Availability objective; its error-budget alerts are rendered from the app's request metrics. */
+  slo: sloSchema.optional(),
 });
 export type AppConfigSpec = z.infer<typeof appSchema>;
 
@@ -257,6 +262,8 @@ export const platformKeys = {
   kubeconfig: z.string().min(1).optional(),
   /** The policy gates (admission policy, policy pack, audit); see docs/policy.md. */
   policy: policySchema.default({ allowedRegistries: [] }),
+  /** Logs, metrics, alerts and dashboards; see docs/observability.md. */
+  observability: observabilitySchema.prefault({}),
 } as const;
 export const platformStackSchema = z.strictObject(platformKeys);
 export type PlatformStackSchema = z.infer<typeof platformStackSchema>;

@@ -9,6 +9,7 @@ import type { TeamContract } from "./contract";
 import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
+import { appObservabilityProblems, observabilityProblems } from "./observability";
 import { isSystemIdentity, reservedNamespaceProblem } from "../lib/namespaces";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
@@ -75,6 +76,7 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
     }
   }
   checkGroupCollisions(env, problems);
+  problems.push(...observabilityProblems(env.observability, env.cluster?.cloud, env.production, Object.keys(env.teams)));
   checkServiceAccountJoins(env, problems);
   return problems;
 }
@@ -182,6 +184,7 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
         if (accounts.length) add(`${key}.identity`, `"${app.identity}" may be bound by the ServiceAccounts ${list(id.serviceAccounts)} in ${where}, not by ${list(accounts)}`);
       }
     }
+    problems.push(...appObservabilityProblems(key, app, contract?.monitoring));
     if (app.replicas !== undefined && app.autoscaling) {
       add(key, "set either replicas or autoscaling, not both (an HPA owns the replica count)");
     }

@@ -2,6 +2,7 @@ import { ConfigError } from "../lib/errors";
 import { placeholderProblems, validateCluster } from "../config/cluster-rules";
 import type { PlatformConfig } from "../config/load";
 import { clusterContext } from "../config/validate";
+import { resolveObservability } from "../config/observability";
 import type { ClusterHandle } from "../components/cluster";
 
 /**
@@ -26,7 +27,8 @@ export async function createCluster(env: PlatformConfig, opts: { readonly offlin
     case "aws": {
       const { eksCluster } = await import("../components/cluster/eks");
       const aws = env.cluster.aws!;
-      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file, extendedSupport: env.cluster.extendedSupport });
+      const containerLogRetentionDays = resolveObservability(env.observability, "aws", env.production).logsDays;
+      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file, extendedSupport: env.cluster.extendedSupport, containerLogRetentionDays });
     }
     case "gcp": {
       const { gkeCluster } = await import("../components/cluster/gke");
@@ -37,6 +39,7 @@ export async function createCluster(env: PlatformConfig, opts: { readonly offlin
         production: env.production,
         gcp: { ...gcp, project: gcp.project!, region: gcp.region! },
         labels: { "blueprint-project": labelValue(env.project), "blueprint-stack": labelValue(env.stack) },
+        logsRetentionDays: resolveObservability(env.observability, "gcp", env.production).logsDays,
         teamGroups,
       });
     }

@@ -2,11 +2,13 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
+import { PlatformObservability } from "../components/observability";
 import { AdmissionPolicy, type GrantedEgress } from "../components/admission-policy";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
+import { resolveObservability, type ResolvedObservability } from "../config/observability";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -19,6 +21,7 @@ const APP_STORAGE = "app-storage";
 export async function platformProgram(): Promise<Record<string, unknown>> {
   const env = loadPlatform();
   const cluster = await createCluster(env);
+  const observability = resolveObservability(env.observability, cluster.cloud, env.production);
   const k8sOpts: pulumi.ComponentResourceOptions = { providers: [cluster.provider] };
 
   const priorities = new PriorityClasses("priority", k8sOpts);
@@ -46,6 +49,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       maintainerGroups: team.groups.maintainers,
       viewerGroups: team.groups.viewers,
       protect: env.production,
+      monitoring: observability.monitoring,
       // A destroy of the platform while team objects remain deletes each namespace, and what is
       // in it, before the controllers whose finalizers its Ingresses and volumes need.
       finalizerOwners: cluster.finalizerOwners,
@@ -57,6 +61,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       priorities: priorities.names,
       allowedRegistries,
       where,
+      observability,
     });
   }
 
@@ -72,6 +77,21 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     loadBalancerNamespaces: teams.filter(([, t]) => t.quota["services.loadbalancers"] > 0).map(([team]) => team),
     nodePortNamespaces: teams.filter(([, t]) => t.quota["services.nodeports"] > 0).map(([team]) => team),
     grantedEgress: grantedMetadataEgress(cluster.cloudIdentityEgress),
+  }, k8sOpts);
+
+  // Logs, metrics, alerts and dashboards the platform runs for every team (docs/observability.md).
+  new PlatformObservability("observability", {
+    monitoring: observability.monitoring,
+    // `monitoring: none` runs no observability stack in the cluster, the log store included.
+    logStore: cluster.cloud === "existing" && observability.monitoring !== "none",
+    teams: Object.keys(env.teams),
+    rules: { velero: cluster.cloud === "existing", ...observability.rules },
+    metricsDays: observability.metricsDays,
+    logsDays: observability.logsDays,
+    alerting: observability.alerting,
+    podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
+    managedControlPlane: cluster.cloud !== "existing",
+    protect: env.production,
   }, k8sOpts);
 
   return {
@@ -128,6 +148,7 @@ interface TeamParts {
   readonly priorities: Readonly<Record<"critical" | "standard" | "low", pulumi.Output<string>>>;
   readonly allowedRegistries: readonly string[];
   readonly where: string;
+  readonly observability: ResolvedObservability;
 }
 
 /**
@@ -188,6 +209,7 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     allowedRegistries: [...parts.allowedRegistries],
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
+    monitoring: parts.observability.monitoring,
     access: { groups: { ...groupAccess } as Record<string, string> },
   }));
 }

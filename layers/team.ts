@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
-import { AdminJob, AppConfig, AppEgressPolicy, Volume, Workload, type WorkloadArgs } from "../components/index";
+import { AdminJob, AppConfig, AppEgressPolicy, AppMonitoring, Volume, Workload, type WorkloadArgs } from "../components/index";
+import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { classifyReadFailure, type ContractLookup, type TeamContract } from "../config/contract";
 import { qualifiedStackName } from "../lib/stacks";
 import { effectiveResources, rolloutStrategy } from "../config/derive";
@@ -113,8 +114,22 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
       ingress: app.ingress && ingressFor(c, appName, app.ingress, app.probes.readiness),
       customTimeouts,
       rolloutAfter: releaseJob ? [releaseJob] : undefined,
+      metricsPort: app.metrics?.port,
     }, { ...k8sOpts, dependsOn: [config, ...egress] });
     endpoints[appName] = workload.url;
+    if (app.metrics && c.monitoring !== "none") {
+      const { "app.kubernetes.io/version": _v, ...labels } = recommendedLabels(identity);
+      new AppMonitoring(appName, {
+        monitoring: c.monitoring,
+        app: appName,
+        namespace: c.namespace,
+        team: env.team,
+        selector: selectorLabels(identity),
+        labels,
+        metrics: { path: app.metrics.path, interval: app.metrics.interval },
+        slo: app.slo,
+      }, k8sOpts);
+    }
   }
 
   return {

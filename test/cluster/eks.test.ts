@@ -24,7 +24,7 @@ describe("an EKS cluster (prod stack)", () => {
 
   it("ships the api, audit and authenticator control-plane logs to a log group with retention", () => {
     expect(inputs(one(prod, "aws:eks/cluster:Cluster")).enabledClusterLogTypes).toEqual(["api", "audit", "authenticator"]);
-    const logs = inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup"));
+    const logs = inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup", "blueprint-prod-control-plane"));
     expect(logs.name).toBe("/aws/eks/blueprint-prod/cluster");
     expect(logs.retentionInDays).toBe(365);
   });
@@ -122,7 +122,8 @@ describe("an EKS cluster (prod stack)", () => {
   it("lets nodes pull from ECR and installs the Cluster Autoscaler and the Load Balancer Controller on the cluster's provider", () => {
     const attached = ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => inputs(a).policyArn as string);
     expect(attached).toContain("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly");
-    const releases = ofType(prod, "kubernetes:helm.sh/v3:Release").map(inputs);
+    // The cluster's own releases, in kube-system (the monitoring stack has a namespace of its own).
+    const releases = ofType(prod, "kubernetes:helm.sh/v3:Release").map(inputs).filter((r) => r.namespace === "kube-system");
     expect(releases.map((r) => r.chart).sort()).toEqual(["aws-load-balancer-controller", "cluster-autoscaler"]);
     const ca = releases.find((r) => r.chart === "cluster-autoscaler")!;
     expect(ca.values.autoDiscovery.clusterName).toBe("blueprint-prod");

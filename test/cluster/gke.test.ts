@@ -96,7 +96,8 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("logs system and workload components, monitors with managed Prometheus, issues no client certificate and disables legacy ABAC", () => {
     expect(cluster.loggingConfig.enableComponents).toEqual(["SYSTEM_COMPONENTS", "WORKLOADS"]);
-    expect(cluster.monitoringConfig.enableComponents).toEqual(["SYSTEM_COMPONENTS"]);
+    // System metrics, and the kube-state-metrics packages and kubelet/cAdvisor scrapes the platform's alert rules read.
+    expect(cluster.monitoringConfig.enableComponents).toEqual(["SYSTEM_COMPONENTS", "DEPLOYMENT", "POD", "HPA", "STORAGE", "STATEFULSET", "DAEMONSET", "KUBELET", "CADVISOR"]);
     expect(cluster.monitoringConfig.managedPrometheus).toEqual({ enabled: true });
     expect(cluster.masterAuth.clientCertificateConfig).toEqual({ issueClientCertificate: false });
     expect(cluster.enableLegacyAbac).toBe(false);

@@ -5,9 +5,20 @@ import { runLayers, withIdentity } from "./harness";
 /** Kinds that exist only on one cloud: how that cloud provisions Ingress certificates. */
 const CERTIFICATE_KINDS = new Set(["ManagedCertificate"]);
 
-/** Objects keyed by kind/namespace/name, without the cloud's certificate objects. */
+/**
+ * What the cluster's monitoring flavour (the contract's `monitoring`) decides: the monitor and rule
+ * kinds, the platform's monitoring stack (its namespace, dashboards, GKE's Alertmanager Secret) and
+ * the dashboards teams write for the platform's Grafana. Compared in their own test below.
+ */
+const MONITORING_KINDS = new Set(["ServiceMonitor", "PrometheusRule", "PodMonitoring", "Rules", "ClusterRules"]);
+function isMonitoring(o: K8sObject): boolean {
+  return MONITORING_KINDS.has(o.kind) || ["monitoring", "gmp-public"].includes(o.metadata.namespace ?? "") || (o.kind === "Namespace" && o.metadata.name === "monitoring")
+    || (o.kind === "ConfigMap" && o.metadata.name.endsWith("-dashboard"));
+}
+
+/** Objects keyed by kind/namespace/name, without the cloud's certificate objects and the monitoring flavour's. */
 function index(result: RunResult): Map<string, K8sObject> {
-  const objects = (result.objects as K8sObject[]).filter((o) => !CERTIFICATE_KINDS.has(o.kind));
+  const objects = (result.objects as K8sObject[]).filter((o) => !CERTIFICATE_KINDS.has(o.kind) && !isMonitoring(o));
   return new Map(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${o.metadata.name}`, o]));
 }
 
@@ -41,6 +52,12 @@ function withoutCloudFields(o: K8sObject): unknown {
   if (c.kind === "NetworkPolicy" && c.metadata.name.endsWith("-from-ingress")) {
     for (const rule of c.spec.ingress) delete rule.from;
   }
+  // Who scrapes: Prometheus in `monitoring`, or Managed Prometheus's collectors in `gmp-system`.
+  if (c.kind === "NetworkPolicy" && c.metadata.name === "allow-metrics-scrape") {
+    for (const rule of c.spec.ingress) delete rule.from;
+  }
+  // The team Roles grant the flavour's monitor and rule kinds.
+  if (c.kind === "Role") c.rules = c.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.some((g) => g.startsWith("monitoring.")));
   for (const container of c.spec?.template?.spec?.containers ?? []) container.image = imageIdentity(container.image);
   if (c.kind === "ValidatingAdmissionPolicy") {
     delete c.metadata.annotations;
@@ -75,6 +92,14 @@ describe("the same app on EKS and on GKE", () => {
     expect([...index(eks).keys()].sort()).toEqual([...index(gke).keys()].sort());
     expect(gke.objects.filter((o) => o.kind === "ManagedCertificate")).toHaveLength(1);
     expect(eks.objects.filter((o) => o.kind === "ManagedCertificate")).toHaveLength(0);
+  });
+
+  it("renders each app's monitor in the flavour of its cluster: a ServiceMonitor on EKS, a PodMonitoring on GKE, for the same apps", () => {
+    const monitors = (r: RunResult, kind: string) => (r.objects as K8sObject[]).filter((o) => o.kind === kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+    expect(monitors(eks, "ServiceMonitor").length).toBeGreaterThan(0);
+    expect(monitors(eks, "ServiceMonitor")).toEqual(monitors(gke, "PodMonitoring"));
+    expect(monitors(eks, "PodMonitoring")).toEqual([]);
+    expect(monitors(gke, "ServiceMonitor")).toEqual([]);
   });
 
   it("renders identical workload specs once the cloud-specific fields are set aside", () => {

@@ -317,7 +317,7 @@ describe("what a careful team changes", () => {
 
   it("encrypts the control-plane log group with the cluster's key, which CloudWatch Logs may use for that group only", () => {
     const key = one(prod, "aws:kms/key:Key");
-    expect(inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup")).kmsKeyId).toBe(key.state.arn);
+    expect(inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup", "blueprint-prod-control-plane")).kmsKeyId).toBe(key.state.arn);
     const logs = JSON.parse(inputs(key).policy).Statement.find((s: Inputs) => s.Sid === "ControlPlaneLogs");
     expect(logs.Principal).toEqual({ Service: "logs.eu-west-1.amazonaws.com" });
     expect(logs.Condition.ArnEquals["kms:EncryptionContext:aws:logs:arn"]).toBe("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/blueprint-prod/cluster");
@@ -375,7 +375,7 @@ describe("the render's record of cloud changes", () => {
     const cluster = inv.cloudResources.find((r) => r.type === "aws:eks/cluster:Cluster")!;
     expect((cluster.inputs as Inputs).version).toBe("1.36");
     expect(inv.cloudResources.some((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes")).toBe(false);
-    expect(inv.helmReleases.map((h) => [h.chart, h.version]).sort()).toEqual([["aws-load-balancer-controller", "1.14.1"], ["cluster-autoscaler", "9.50.1"]]);
+    expect(inv.helmReleases.map((h) => [h.chart, h.version]).sort()).toEqual([["aws-load-balancer-controller", "1.14.1"], ["cluster-autoscaler", "9.50.1"], ["kube-prometheus-stack", "81.6.2"], ["prometheus-operator-crds", "33.0.1"]]);
     expect((inv.helmReleases.find((h) => h.chart === "cluster-autoscaler")!.values as Inputs).image.tag).toBe("v1.36.0");
     const text = JSON.stringify(inv);
     expect(text).not.toContain("4dabf18193072939515e22adb298388d");

@@ -29,6 +29,8 @@ const AWAIT_READS: Readonly<Record<string, readonly (readonly [string, string])[
 export function resourceOf(obj: Pick<K8sObject, "apiVersion" | "kind">): { group: string; resource: string } {
   const group = obj.apiVersion.includes("/") ? obj.apiVersion.split("/")[0] : "";
   const lower = obj.kind.toLowerCase();
+  // GMP's rule kinds are already plural (Rules, ClusterRules, GlobalRules: resources rules, clusterrules, globalrules).
+  if (group === "monitoring.googleapis.com" && lower.endsWith("rules")) return { group, resource: lower };
   const resource = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
   return { group, resource };
 }

@@ -1,6 +1,14 @@
 import type { K8sObject } from "./program";
 
-const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate"]);
+const CUSTOM_RESOURCES = new Set([
+  "networking.gke.io/v1/ManagedCertificate",
+  // The monitor and rule kinds (test/observability checks their specs).
+  "monitoring.coreos.com/v1/ServiceMonitor",
+  "monitoring.coreos.com/v1/PrometheusRule",
+  "monitoring.googleapis.com/v1/PodMonitoring",
+  "monitoring.googleapis.com/v1/Rules",
+  "monitoring.googleapis.com/v1/ClusterRules",
+]);
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models); the error, if any. */
 export function schemaErrors(obj: K8sObject): string | undefined {

@@ -17,7 +17,7 @@ describe("the platform contract, where a team stack reads it", () => {
     const contract = platform.stackOutputs.outputs.contract as Record<string, Record<string, unknown>>;
     expect(Object.keys(contract).sort()).toEqual(["payments", "shop"]);
     expect(contract.shop).toMatchObject({
-      version: 1,
+      version: 2,
       platformStack: "dev.platform",
       environment: "dev",
       production: false,
@@ -26,6 +26,7 @@ describe("the platform contract, where a team stack reads it", () => {
       cluster: { identity: "aws/eu-west-1/blueprint-dev", name: "blueprint-dev" },
       storageClasses: { names: ["app-storage"], default: "app-storage" },
       allowedRegistries: ["ghcr.io"],
+      monitoring: "prometheus-operator",
     });
     // Exec authentication: the reader's own identity, never a token.
     expect(contract.shop.kubeconfig).toMatch(/"exec"/);
@@ -55,12 +56,13 @@ describe("the platform contract, where a team stack reads it", () => {
   });
 
   it("refuses an old or newer contract version, naming the platform stack", async () => {
-    const older = await editedPlatform((c) => { c.shop.version = 0; });
+    // Version 1 had no `monitoring`: a platform not yet upgraded is named, not misread.
+    const older = await editedPlatform((c) => { c.shop.version = 1; delete c.shop.monitoring; });
     expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: older })).toContain(
-      'blueprint:team reads contract version 1, but the platform stack "dev.platform" exports version 0 for team "shop": run `pulumi up` in the platform stack with this program\'s version',
+      'blueprint:team reads contract version 2, but the platform stack "dev.platform" exports version 1 for team "shop": run `pulumi up` in the platform stack with this program\'s version',
     );
-    const newer = await editedPlatform((c) => { c.shop.version = 2; });
-    expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: newer })).toContain('exports version 2 for team "shop": upgrade this program');
+    const newer = await editedPlatform((c) => { c.shop.version = 3; });
+    expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: newer })).toContain('exports version 3 for team "shop": upgrade this program');
   });
 
   it("refuses a contract of the right version that is malformed", async () => {

@@ -129,7 +129,7 @@ describe("the policy rules", () => {
   });
 
   it("production-protected-data wants protected Namespaces and PersistentVolumeClaims", () => {
-    const ns = find("Namespace");
+    const ns = find("Namespace", "shop");
     expect(ns.protect).toBe(true);
     expect(check("production-protected-data", [ns])).toEqual([]);
     expect(check("production-protected-data", [{ ...ns, protect: false }])).toEqual([expect.stringMatching(/Namespace shop: is not protected/)]);

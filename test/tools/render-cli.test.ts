@@ -50,9 +50,9 @@ describe("npm run render", () => {
     // Every cloud resource with its inputs and every Helm release with chart, version and values.
     const eks = stackJson.cloudResources.find((c: { type: string }) => c.type === "aws:eks/cluster:Cluster");
     expect(eks.inputs).toMatchObject({ version: expect.stringMatching(/^1\.\d+$/), accessConfig: { authenticationMode: "API" } });
-    expect(stackJson.helmReleases.map((h: { chart: string }) => h.chart).sort()).toEqual(["aws-load-balancer-controller", "cluster-autoscaler"]);
+    expect(stackJson.helmReleases.map((h: { chart: string }) => h.chart).sort()).toEqual(["aws-load-balancer-controller", "cluster-autoscaler", "kube-prometheus-stack", "prometheus-operator-crds"]);
     expect(stackJson.helmReleases.every((h: { version: unknown; values: unknown }) => typeof h.version === "string" && typeof h.values === "object")).toBe(true);
-    expect(r.stdout).toMatch(/cloud: +\d+ cloud resources, 2 Helm releases/);
+    expect(r.stdout).toMatch(/cloud: +\d+ cloud resources, 4 Helm releases/);
     const shop = JSON.parse(fs.readFileSync(path.join(out, "dev", "dev.shop.stack.json"), "utf8"));
     expect(shop.outputs).toMatchObject({ stack: "dev.shop", cluster: "aws/eu-west-1/blueprint-dev", releaseId: "r-61909ab161ac", namespace: "shop" });
     expect(shop.cloudResources).toEqual([]);

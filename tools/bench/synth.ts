@@ -141,6 +141,8 @@ export function toLayeredStacks(env: SyntheticEnvironment): Map<string, StackCon
     cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
     production: false,
     policy: { allowedRegistries: [REGISTRY] },
+    // The bench measures the platform's guardrails and the teams' apps, not an in-cluster monitoring and log stack.
+    observability: { monitoring: "none" },
     teams,
   }));
   for (const t of env.teams) {
@@ -227,6 +229,7 @@ export function syntheticContract(env: SyntheticEnvironment, team: string): Team
     allowedRegistries: [REGISTRY],
     identities: {},
     customTimeouts: {},
+    monitoring: "none",
   };
 }
 

@@ -11,10 +11,10 @@ export function eksSafety(production: boolean): ClusterSafety {
 
 /**
  * The cluster key's policy: the account administers it through IAM (the default statement), and
- * CloudWatch Logs may use it only for this cluster's control-plane log group
- * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+ * CloudWatch Logs may use it only for this cluster's control-plane log group and its Container
+ * Insights log groups (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
  */
-export function clusterKeyPolicy(f: { partition: string; accountId: string; region: string; dnsSuffix: string; logGroupName: string }): object {
+export function clusterKeyPolicy(f: { partition: string; accountId: string; region: string; dnsSuffix: string; logGroupName: string; clusterName?: string }): object {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -27,6 +27,15 @@ export function clusterKeyPolicy(f: { partition: string; accountId: string; regi
         Resource: "*",
         Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:${f.partition}:logs:${f.region}:${f.accountId}:log-group:${f.logGroupName}` } },
       },
+      ...(f.clusterName ? [{
+        // The groups the CloudWatch observability add-on writes container logs and metrics to (addons/cloudwatch-observability.ts).
+        Sid: "ContainerInsightsLogs",
+        Effect: "Allow",
+        Principal: { Service: `logs.${f.region}.${f.dnsSuffix}` },
+        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Resource: "*",
+        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${f.partition}:logs:${f.region}:${f.accountId}:log-group:/aws/containerinsights/${f.clusterName}/*` } },
+      }] : []),
     ],
   };
 }
@@ -56,7 +65,7 @@ export function eksControlPlane(name: string, args: EksClusterArgs, facts: AwsFa
     description: `Envelope encryption of Kubernetes Secrets and control-plane logs of EKS cluster ${args.name}`,
     enableKeyRotation: true,
     deletionWindowInDays: args.production ? eksDefaults.kmsDeletionWindowDays.production : eksDefaults.kmsDeletionWindowDays.other,
-    policy: JSON.stringify(clusterKeyPolicy({ partition, accountId, region, dnsSuffix, logGroupName })),
+    policy: JSON.stringify(clusterKeyPolicy({ partition, accountId, region, dnsSuffix, logGroupName, clusterName: args.name })),
   }, { ...o, protect: args.production });
   new aws.kms.Alias(`${name}-secrets`, { name: `alias/eks/${args.name}-secrets`, targetKeyId: secretsKey.keyId }, o);
 

@@ -15,7 +15,24 @@ export const eksDefaults = {
    */
   imdsHopLimit: 2,
   /** Log shipping (Fluent Bit) and Container Insights metrics: apps write to stdout, the platform ships it. */
-  observability: { namespace: "amazon-cloudwatch", serviceAccount: "cloudwatch-agent", policy: "CloudWatchAgentServerPolicy" },
+  observability: {
+    namespace: "amazon-cloudwatch",
+    serviceAccount: "cloudwatch-agent",
+    policy: "CloudWatchAgentServerPolicy",
+    /**
+     * Pinned, so an upgrade is a reviewed change (`blueprint:cluster.aws.addonVersions` overrides
+     * it; `aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability
+     * --kubernetes-version <minor>` lists what a minor offers). v5.3.0 dropped a ClusterRole
+     * permission the agent's EKS resource detector used (aws-observability/helm-charts#287).
+     */
+    addonVersion: "v4.10.3-eksbuild.1",
+    /**
+     * The log groups the add-on writes to, under `/aws/containerinsights/<cluster>/`. Created
+     * first, with retention and the cluster's key: the add-on's Fluent Bit and agent would
+     * otherwise create them to "never expire" (aws/amazon-cloudwatch-agent-operator#243).
+     */
+    logGroups: ["application", "dataplane", "host", "performance"],
+  },
   /** Node autoscaling: Cluster Autoscaler scales the managed node groups within their configured bounds. */
   clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.50.1", serviceAccount: "cluster-autoscaler" },
   /** Ingress: the AWS Load Balancer Controller turns each Ingress into an ALB with IP targets. */
@@ -48,4 +65,6 @@ export interface EksClusterArgs {
   readonly configFile?: string;
   /** Stay on a minor past its end of standard support, paying for EKS extended support. @default false */
   readonly extendedSupport?: boolean;
+  /** Days container logs and Container Insights data are kept (`blueprint:observability.retention.logsDays`). @default logRetentionDays */
+  readonly containerLogRetentionDays?: number;
 }

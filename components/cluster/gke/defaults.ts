@@ -9,7 +9,14 @@ export const gkeDefaults = {
   keyRotationPeriod: "7776000s",
   /** Workload logs and system logs; workload metrics come from Managed Service for Prometheus. */
   loggingComponents: ["SYSTEM_COMPONENTS", "WORKLOADS"],
-  monitoringComponents: ["SYSTEM_COMPONENTS"],
+  /**
+   * System metrics, plus what the platform's alert rules read through Managed Prometheus: the
+   * kube-state-metrics packages (DEPLOYMENT, POD, HPA, STORAGE, STATEFULSET, DAEMONSET) and the
+   * kubelet and cAdvisor scrapes (volume stats, CPU throttling). System metrics alone cannot feed
+   * the alerts (https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics,
+   * https://cloud.google.com/kubernetes-engine/docs/how-to/cadvisor-kubelet-metrics).
+   */
+  monitoringComponents: ["SYSTEM_COMPONENTS", "DEPLOYMENT", "POD", "HPA", "STORAGE", "STATEFULSET", "DAEMONSET", "KUBELET", "CADVISOR"],
   /** Dataplane V2 (eBPF): enforces NetworkPolicy without a separate add-on. */
   datapathProvider: "ADVANCED_DATAPATH",
   imageType: "COS_CONTAINERD",
@@ -36,6 +43,8 @@ export interface GkeClusterArgs {
   readonly production: boolean;
   readonly gcp: GcpClusterConfig & { readonly project: string; readonly region: string };
   readonly labels?: Readonly<Record<string, string>>;
+  /** Days the project's `_Default` Cloud Logging bucket keeps logs (`blueprint:observability.retention.logsDays`); unset leaves the bucket as it is. */
+  readonly logsRetentionDays?: number;
   /** Google Groups bound by team RoleBindings: each is granted `roles/container.clusterViewer` on the project. */
   readonly teamGroups?: readonly string[];
 }

@@ -1,5 +1,6 @@
 import type { AddOnList } from "../../addon";
 import type { GkeAddOnContext, GkeKubernetesContext, GkeNodesContext } from "../context";
+import { loggingRetention } from "./logging-retention";
 import { registryMirror } from "./registry-mirror";
 
 /**
@@ -10,7 +11,7 @@ import { registryMirror } from "./registry-mirror";
  * creates its first nodes), once the node pools exist, or on the cluster's Kubernetes provider.
  */
 export const gkeAddOns: AddOnList<GkeAddOnContext, GkeNodesContext, GkeKubernetesContext> = {
-  beforeNodes: [registryMirror],
+  beforeNodes: [registryMirror, loggingRetention],
   afterNodes: [],
   onKubernetes: [],
 };
