@@ -17,6 +17,7 @@ const TEXT_KEYS = new Set(["kubeconfig"]);
 const SECRET_KEYS: ReadonlyMap<string, string> = new Map([
   ["secrets", "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>"],
   ["kubeconfig", "pulumi config set --secret kubeconfig < kubeconfig.yaml"],
+  ["serviceUrls", "pulumi config set --secret --path 'serviceUrls.<team>.<service>' <url>"],
 ]);
 /** Keys of Pulumi's own namespace that a stack sets. */
 const PULUMI_KEYS = ["disable-default-providers", "tags"];
@@ -136,6 +137,7 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
   ["platform", "the platform stack (<env>.platform), not in a team stack"],
   ["policy", "the platform stack (<env>.platform), not in a team stack"],
   ["kubeconfig", "the platform stack (<env>.platform): a team stack reaches the cluster through the contract"],
+  ["serviceUrls", "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace"],
 ]);
 
 /**
@@ -236,6 +238,7 @@ function platformParts(values: Record<string, unknown>): PartialPlatform {
     teams: entries(teamSchema, values.teams),
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
+    serviceUrls: part(platformKeys.serviceUrls, values.serviceUrls) ?? platformKeys.serviceUrls.parse(undefined),
   };
 }
 

@@ -5,6 +5,7 @@ import { releaseSchema } from "./release";
 import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "../lib/names";
 import { REGISTRY_PREFIX } from "../lib/registries";
 import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../lib/defaults";
+import { bindingsSchema, serviceSchema } from "./services";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;
@@ -116,6 +117,8 @@ export const teamSchema = z.strictObject({
   hosts: z.array(hostName).default([]),
   /** Cloud identities the team's apps may bind, by name. */
   identities: nameRecord(identitySchema).prefault({}),
+  /** Backing services (Postgres, Valkey) the platform runs for the team, by name; apps bind them by name. */
+  services: nameRecord(serviceSchema).prefault({}),
 });
 export type TeamConfig = z.infer<typeof teamSchema>;
 
@@ -203,6 +206,8 @@ export const appSchema = z.strictObject({
     .default([]),
   /** Team volumes to mount: volume name -> mount path. */
   volumeMounts: nameRecord(z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" })).prefault({}),
+  /** Backing services of the team (`blueprint:teams.<team>.services` of the platform stack) the app binds, by name. */
+  services: bindingsSchema,
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
   releaseJob: z
     .strictObject({
@@ -257,6 +262,8 @@ export const platformKeys = {
   kubeconfig: z.string().min(1).optional(),
   /** The policy gates (admission policy, policy pack, audit); see docs/policy.md. */
   policy: policySchema.default({ allowedRegistries: [] }),
+  /** Secret config: team -> service -> URL of an `external` service, credentials included. */
+  serviceUrls: nameRecord(nameRecord(z.string().min(1))).prefault({}),
 } as const;
 export const platformStackSchema = z.strictObject(platformKeys);
 export type PlatformStackSchema = z.infer<typeof platformStackSchema>;

@@ -7,6 +7,7 @@ import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
+import { randomProvider, teamServices } from "./services";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -35,6 +36,8 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   const where = clusterLocation(env, cluster);
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
+  // Made once, when a team has a service with generated credentials.
+  let random: pulumi.ProviderResource | undefined;
   const contracts: Record<string, pulumi.Output<TeamContract>> = {};
   for (const [teamName, team] of Object.entries(env.teams)) {
     const ns = new TeamNamespace(teamName, {
@@ -48,7 +51,16 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       protect: env.production,
     }, k8sOpts);
     namespaces[teamName] = ns.name;
+    const services = teamServices(env, cluster, team.services, {
+      team: teamName,
+      namespace: ns.name,
+      storageClass: storage.name,
+      priorityClass: priorities.names.standard,
+      k8sOpts: { ...k8sOpts, dependsOn: [ns] },
+      randomProvider: () => (random ??= randomProvider()),
+    });
     contracts[teamName] = teamContract(env, cluster, teamName, team, {
+      services,
       namespace: ns.name,
       storageClass: storage.name,
       priorities: priorities.names,
@@ -94,6 +106,8 @@ export function hostResourceName(host: string): string {
 }
 
 interface TeamParts {
+  /** The team's backing services, as the contract names them. */
+  readonly services: Readonly<Record<string, pulumi.Output<TeamContract["services"][string]>>>;
   readonly namespace: pulumi.Output<string>;
   readonly storageClass: pulumi.Output<string>;
   readonly priorities: Readonly<Record<"critical" | "standard" | "low", pulumi.Output<string>>>;
@@ -124,9 +138,9 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
   const kubeconfig: pulumi.Output<string | null> = cluster.cloud !== "existing" && cluster.kubeconfig ? cluster.kubeconfig : pulumi.output(null);
   const where = pulumi.all([kubeconfig, cluster.name, cluster.clusterIdentifier, parts.namespace, parts.storageClass]);
   const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
-  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities)]);
+  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), pulumi.all(parts.services)]);
   return pulumi.all([where, classes, grants])
-    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs]]): TeamContract => ({
+    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, serviceSpecs]]): TeamContract => ({
     version: CONTRACT_VERSION,
     platformStack: env.stack,
     environment: env.environment,
@@ -157,5 +171,6 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     allowedRegistries: [...parts.allowedRegistries],
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
+    services: serviceSpecs,
   }));
 }

@@ -6,7 +6,7 @@ import type { AwsClusterConfig } from "../../lib/cluster-config";
 import { groupResourceName } from "../../lib/names";
 import { formatCidr, parseCidr, subdivide } from "../../lib/cidr";
 import { clusterAutoscalerImageTag } from "../../lib/kubernetes-versions";
-import type { ClusterHandle, ClusterSafety } from "./handle";
+import type { AwsDataNetwork, ClusterHandle, ClusterSafety } from "./handle";
 import { awsExec, execKubeconfig } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
 
@@ -106,6 +106,8 @@ export class EksCluster extends pulumi.ComponentResource {
   public readonly mirror?: RegistryMirror;
   /** Private subnet blocks, one per zone; ALB targets (pods) live here. */
   public readonly subnetPlan: { readonly private: string[]; readonly public: string[] };
+  /** Where managed backing services of the environment go. */
+  public readonly dataNetwork: AwsDataNetwork;
 
   private constructor(name: string, args: EksClusterArgs, awsProvider: aws.Provider, facts: AwsFacts, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:cluster:Eks", name, {}, opts);
@@ -211,6 +213,14 @@ export class EksCluster extends pulumi.ComponentResource {
       deletionProtection: this.safety.deletionProtection,
     }, { ...o, protect: this.safety.protect, dependsOn: [clusterPolicy, logGroup] });
     this.clusterName = cluster.name;
+    this.dataNetwork = {
+      cloud: "aws",
+      provider: awsProvider,
+      vpcId: vpc.id,
+      privateSubnetIds: privateSubnets.map((s) => s.id),
+      privateSubnetCidrs: plan.private,
+      clusterSecurityGroupId: cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? ""),
+    };
 
     const issuer = cluster.identities.apply((ids) => ids[0]?.oidcs?.[0]?.issuer ?? "");
     this.oidcIssuer = issuer;
@@ -686,5 +696,6 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => ({ "eks.amazonaws.com/role-arn": binding.cloudIdentity }),
+    dataNetwork: c.dataNetwork,
   };
 }

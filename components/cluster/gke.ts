@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GcpClusterConfig } from "../../lib/cluster-config";
-import type { ClusterHandle, ClusterSafety, IngressHostRequest, WorkloadIdentityBinding } from "./handle";
+import type { ClusterHandle, ClusterSafety, GcpDataNetwork, IngressHostRequest, WorkloadIdentityBinding } from "./handle";
 import { execKubeconfig, gkeExec } from "./kubeconfig";
 import { mirrorName, pullReference, type RegistryMirror } from "./registry";
 
@@ -71,6 +71,8 @@ export class GkeCluster extends pulumi.ComponentResource {
   public readonly mirror?: RegistryMirror;
   /** `<project>.svc.id.goog`: the Workload Identity pool IAM bindings name principals in. */
   public readonly workloadPool: pulumi.Output<string>;
+  /** Where managed backing services of the environment go. */
+  public readonly dataNetwork: GcpDataNetwork;
   private readonly gcpProvider: gcp.Provider;
   private readonly cluster: gcp.container.Cluster;
   private readonly project: string;
@@ -88,6 +90,7 @@ export class GkeCluster extends pulumi.ComponentResource {
 
     // --- Network: one subnet with secondary ranges for pods and Services; egress through Cloud NAT.
     const network = new gcp.compute.Network(`${name}-network`, { name: args.name, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, o);
+    this.dataNetwork = { cloud: "gcp", provider: gcpProvider, project, region, projectNumber, networkId: network.id };
     const subnet = new gcp.compute.Subnetwork(`${name}-nodes`, {
       name: `${args.name}-nodes`,
       network: network.id,
@@ -359,5 +362,6 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => c.bindWorkloadIdentity(binding),
+    dataNetwork: c.dataNetwork,
   };
 }

@@ -17,7 +17,7 @@ describe("the platform contract, where a team stack reads it", () => {
     const contract = platform.stackOutputs.outputs.contract as Record<string, Record<string, unknown>>;
     expect(Object.keys(contract).sort()).toEqual(["payments", "shop"]);
     expect(contract.shop).toMatchObject({
-      version: 1,
+      version: 2,
       platformStack: "dev.platform",
       environment: "dev",
       production: false,
@@ -25,7 +25,7 @@ describe("the platform contract, where a team stack reads it", () => {
       namespace: "shop",
       cluster: { identity: "aws/eu-west-1/blueprint-dev", name: "blueprint-dev" },
       storageClasses: { names: ["app-storage"], default: "app-storage" },
-      allowedRegistries: ["ghcr.io"],
+      allowedRegistries: ["docker.io/library", "docker.io/valkey", "ghcr.io"],
     });
     // Exec authentication: the reader's own identity, never a token.
     expect(contract.shop.kubeconfig).toMatch(/"exec"/);
@@ -54,12 +54,12 @@ describe("the platform contract, where a team stack reads it", () => {
   });
 
   it("refuses an old or newer contract version, naming the platform stack", async () => {
-    const older = await editedPlatform((c) => { c.shop.version = 0; });
+    const older = await editedPlatform((c) => { c.shop.version = 1; });
     expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: older })).toContain(
-      'blueprint:team reads contract version 1, but the platform stack "dev.platform" exports version 0 for team "shop": run `pulumi up` in the platform stack with this program\'s version',
+      'blueprint:team reads contract version 2, but the platform stack "dev.platform" exports version 1 for team "shop": run `pulumi up` in the platform stack with this program\'s version',
     );
-    const newer = await editedPlatform((c) => { c.shop.version = 2; });
-    expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: newer })).toContain('exports version 2 for team "shop": upgrade this program');
+    const newer = await editedPlatform((c) => { c.shop.version = 3; });
+    expect(await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: newer })).toContain('exports version 3 for team "shop": upgrade this program');
   });
 
   it("refuses a contract of the right version that is malformed", async () => {
@@ -88,6 +88,6 @@ describe("the platform contract, where a team stack reads it", () => {
   it("feeds a team stack the outputs of a platform run with edited config", async () => {
     const platform = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:teams.shop.quota.pods", 3));
     const message = await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
-    expect(message).toContain('blueprint:apps need 4 of pods at maximum scale plus rollout surge, but the team\'s quota is 3 (blueprint:teams.shop.quota.pods of the platform stack "dev.platform")');
+    expect(message).toContain('blueprint:apps need 6 of pods at maximum scale plus rollout surge, but the team\'s quota is 3 (blueprint:teams.shop.quota.pods of the platform stack "dev.platform")');
   });
 });

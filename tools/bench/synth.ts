@@ -226,6 +226,7 @@ export function syntheticContract(env: SyntheticEnvironment, team: string): Team
     allowedRegistries: [REGISTRY],
     identities: {},
     customTimeouts: {},
+    services: {},
   };
 }
 

@@ -42,6 +42,7 @@ const aws: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
       identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${id}` }] }],
       status: "ACTIVE",
       platformVersion: "eks.1",
+      vpcConfig: { ...(inputs.vpcConfig as Record<string, unknown> | undefined), clusterSecurityGroupId: `sg-${hex(`${name}-cluster`, 17)}` },
     };
   },
   "aws:iam/role:Role": (name, inputs) => {
@@ -84,8 +85,16 @@ const gcp: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
   "gcp:container/nodePool:NodePool": (name, inputs) => ({ name: `${str(inputs.namePrefix, `${name}-`)}${hex(name, 8)}` }),
 };
 
+/** Generated values: derived from the name (never a real secret), as long as asked for. */
+const generated: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  "random:index/randomPassword:RandomPassword": (name, inputs) => {
+    const length = typeof inputs.length === "number" ? inputs.length : 16;
+    return { result: `offline${hex(name, 64)}`.slice(0, length) };
+  },
+};
+
 /** Keyed by resource type token. */
-export const cloudState: ComputedState = (type, name, inputs) => (aws[type] ?? gcp[type])?.(name, inputs);
+export const cloudState: ComputedState = (type, name, inputs) => (aws[type] ?? gcp[type] ?? generated[type])?.(name, inputs);
 
 /** Answers to cloud data-source calls, keyed by function token. */
 export const cloudCalls: CallAnswer = (token, inputs) => {
