@@ -237,6 +237,8 @@ const platformSchema = z.strictObject({
   customTimeouts: customTimeoutsSchema.default({}),
   /** Reclaim policy of the default StorageClass; `Retain` keeps volumes after the PVC is deleted. */
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
+  /** GKE: the VPC range reserved for private services access (managed Cloud SQL and Memorystore). @default "10.60.0.0/20" */
+  privateServicesCidr: ipv4Cidr.default("10.60.0.0/20"),
 });
 export type PlatformSettings = z.infer<typeof platformSchema>;
 

@@ -7,7 +7,7 @@ import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
-import { randomProvider, teamServices } from "./services";
+import { servicesShared, teamServices } from "./services";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -36,8 +36,8 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   const where = clusterLocation(env, cluster);
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
-  // Made once, when a team has a service with generated credentials.
-  let random: pulumi.ProviderResource | undefined;
+  // What the teams' backing services share (a provider, a data key, private services access), made on first use.
+  const shared = servicesShared(env, cluster);
   const contracts: Record<string, pulumi.Output<TeamContract>> = {};
   for (const [teamName, team] of Object.entries(env.teams)) {
     const ns = new TeamNamespace(teamName, {
@@ -57,7 +57,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       storageClass: storage.name,
       priorityClass: priorities.names.standard,
       k8sOpts: { ...k8sOpts, dependsOn: [ns] },
-      randomProvider: () => (random ??= randomProvider()),
+      shared,
     });
     contracts[teamName] = teamContract(env, cluster, teamName, team, {
       services,

@@ -8,7 +8,13 @@ import type { ServiceBinding } from "../config/contract";
 import type { PlatformConfig } from "../config/load";
 import type { ServiceConfig } from "../config/services";
 import { MANAGED_BY } from "../lib/labels";
-import { DEFAULT_PORTS, IN_CLUSTER_IMAGES, type Connection, type ServiceType } from "../lib/services";
+import { caPath, databaseName as databaseNameOf, DEFAULT_PORTS, IN_CLUSTER_IMAGES, parseGiB, userOf, type Connection, type ServiceType } from "../lib/services";
+import { awsDataKey, ElastiCacheValkey, RdsPostgres } from "../components/services/aws";
+import { CloudSqlPostgres, MemorystoreRedis, PrivateServicesAccess } from "../components/services/gcp";
+import { BoundEgressPolicy, dataAdminNamespace, ManagedPostgresUsers } from "../components/services/managed-users";
+import { generationPasswords } from "../components/services/credentials";
+import { clusterName } from "./cluster";
+import { dataProtection } from "../components/protection";
 
 /** What the services of one team need from the platform layer. */
 export interface TeamServiceParts {
@@ -18,13 +24,39 @@ export interface TeamServiceParts {
   readonly priorityClass: pulumi.Output<string>;
   /** Kubernetes objects go through the cluster's provider and wait for the team namespace. */
   readonly k8sOpts: pulumi.ComponentResourceOptions;
-  /** The stack's explicit `random` provider (default providers are disabled), made on first use. */
-  readonly randomProvider: () => pulumi.ProviderResource;
+  /** What the services of every team share, made on first use. */
+  readonly shared: ServicesShared;
 }
 
-/** The explicit provider of generated passwords. */
-export function randomProvider(): pulumi.ProviderResource {
-  return new random.Provider("random");
+/** Per environment, made once on first use: the `random` provider, the data key, private services access, the data admin namespace. */
+export interface ServicesShared {
+  random(): pulumi.ProviderResource;
+  awsKey(): pulumi.Output<string>;
+  gcpAccess(): PrivateServicesAccess;
+  adminNamespace(): pulumi.Output<string>;
+}
+
+/** The resources the services of all teams share, each made the first time a service needs it. */
+export function servicesShared(env: PlatformConfig, cluster: ClusterHandle): ServicesShared {
+  const once = <T>(make: () => T): (() => T) => {
+    let made: T | undefined;
+    return () => (made ??= make());
+  };
+  const parent = new pulumi.ComponentResource("blueprint:services:Shared", "services", {}, {});
+  const net = cluster.dataNetwork;
+  return {
+    // Default providers are disabled: generated passwords need an explicit one.
+    random: once(() => new random.Provider("random", {}, { parent })),
+    awsKey: once(() => {
+      if (net?.cloud !== "aws") throw new Error("services: no AWS network on this cluster");
+      return awsDataKey(clusterName(env), net, env.production, parent).arn;
+    }),
+    gcpAccess: once(() => {
+      if (net?.cloud !== "gcp") throw new Error("services: no GCP network on this cluster");
+      return new PrivateServicesAccess(clusterName(env), { network: net, cidr: env.platform.privateServicesCidr, production: env.production }, { parent });
+    }),
+    adminNamespace: once(() => dataAdminNamespace({ parent, provider: cluster.provider, ...dataProtection(env.production) }).metadata.name),
+  };
 }
 
 /**
@@ -48,7 +80,7 @@ export function teamServices(env: PlatformConfig, cluster: ClusterHandle, servic
           storage: svc.storage !== undefined ? String(svc.storage) : svc.type === "valkey" ? "1Gi" : undefined,
           storageClassName: parts.storageClass,
           priorityClassName: parts.priorityClass,
-          randomProvider: parts.randomProvider(),
+          randomProvider: parts.shared.random(),
         }, parts.k8sOpts);
         const f = instance.footprint;
         out[name] = pulumi.all([instance.secretName, instance.host]).apply(([secretName, host]) => ({
@@ -78,7 +110,8 @@ export function teamServices(env: PlatformConfig, cluster: ClusterHandle, servic
         break;
       }
       case "managed":
-        throw new ConfigError(env.file, [{ key: `blueprint:teams.${parts.team}.services.${name}.flavour`, message: `is "managed", which this cluster (${cluster.cloud}) does not provide` }]);
+        out[name] = managedService(env, cluster, name, svc, parts);
+        break;
     }
   }
   return out;
@@ -113,4 +146,91 @@ export function externalConnection(env: Pick<PlatformConfig, "serviceUrls" | "fi
     database: decodeURIComponent(url.pathname.replace(/^\//, "")) || (type === "postgres" ? "postgres" : "0"),
     tls,
   };
+}
+
+/**
+ * A managed instance on this cluster's cloud (RDS or Aurora and ElastiCache on EKS, Cloud SQL and
+ * Memorystore on GKE), its users, the egress its bound pods need, and the binding Secret.
+ */
+function managedService(env: PlatformConfig, cluster: ClusterHandle, name: string, svc: ServiceConfig, parts: TeamServiceParts): pulumi.Output<ServiceBinding> {
+  const net = cluster.dataNetwork;
+  const key = `blueprint:teams.${parts.team}.services.${name}.flavour`;
+  if (!net) throw new ConfigError(env.file, [{ key, message: `is "managed", but this cluster (${cluster.cloud}) has no managed offering` }]);
+  const id = `${parts.team}-${name}`;
+  const shared = parts.shared;
+  const randomProvider = shared.random();
+  const passwords = generationPasswords(`${id}-password`, svc.rotation, { provider: randomProvider });
+  const common = {
+    service: name,
+    team: parts.team,
+    production: env.production,
+    highAvailability: svc.highAvailability ?? env.production,
+    backupRetentionDays: svc.backupRetentionDays,
+    skipFinalSnapshot: svc.skipFinalSnapshot,
+    publicAccess: svc.publicAccess,
+    randomProvider,
+  };
+  let host: pulumi.Output<string>;
+  let port: number;
+  let cidrs: readonly string[];
+  let ca: pulumi.Output<string> | undefined;
+  let password: pulumi.Output<string> = passwords.current;
+  let username: string;
+  if (svc.type === "postgres") {
+    const instance = net.cloud === "aws"
+      ? new RdsPostgres(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), engine: svc.engine ?? "rds", version: svc.version, instanceClass: svc.instanceClass, allocatedStorageGiB: parseGiB(svc.storage) })
+      : new CloudSqlPostgres(id, { ...common, network: net, access: shared.gcpAccess(), version: svc.version, tier: svc.tier, diskSizeGb: parseGiB(svc.storage) });
+    host = instance.host;
+    port = instance.port;
+    cidrs = instance.cidrs;
+    // RDS's CA is not in the system roots (sslmode=require encrypts); Cloud SQL's server CA is given to the app.
+    ca = instance instanceof CloudSqlPostgres ? instance.ca : undefined;
+    username = userOf(name, svc.rotation);
+    const currentIsA = svc.rotation % 2 === 0;
+    const previous = passwords.previous ?? pulumi.output("");
+    new ManagedPostgresUsers(id, {
+      service: name,
+      team: parts.team,
+      namespace: shared.adminNamespace(),
+      image: cluster.pullReference(IN_CLUSTER_IMAGES.postgres),
+      host,
+      port,
+      adminUser: instance.adminUser,
+      adminPassword: instance.adminPassword,
+      passwordA: currentIsA ? passwords.current : previous,
+      passwordB: currentIsA ? previous : passwords.current,
+      dependsOn: [instance],
+    }, { provider: cluster.provider });
+  } else if (net.cloud === "aws") {
+    const instance = new ElastiCacheValkey(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), nodeType: svc.nodeType, authToken: passwords.current, rotating: svc.rotation > 0 });
+    host = instance.host;
+    port = instance.port;
+    cidrs = instance.cidrs;
+    username = "default";
+  } else {
+    const instance = new MemorystoreRedis(id, { ...common, network: net, access: shared.gcpAccess(), memorySizeGb: svc.memorySizeGb });
+    host = instance.host;
+    port = instance.port;
+    cidrs = instance.cidrs;
+    ca = instance.ca;
+    // Memorystore generates the AUTH string itself (the `default` user's password).
+    password = instance.authString;
+    username = "default";
+  }
+  new BoundEgressPolicy(id, { service: name, team: parts.team, namespace: parts.namespace, cidrs, port }, parts.k8sOpts);
+  const caFile = ca ? caPath(name) : undefined;
+  const connection = pulumi.all([host, password]).apply(([h, p]): Connection => ({
+    type: svc.type, host: h, port, username, password: p, database: svc.type === "postgres" ? databaseNameOf(name) : "0", tls: true, caFile,
+  }));
+  const binding = new BindingSecret(id, {
+    service: name,
+    generation: svc.rotation,
+    namespace: parts.namespace,
+    connection: pulumi.secret(connection),
+    ca,
+    labels: { "app.kubernetes.io/part-of": parts.team, "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": "backing-service" },
+  }, parts.k8sOpts);
+  return pulumi.all([binding.secretName, host]).apply(([secretName, h]) => ({
+    type: svc.type, flavour: svc.flavour, secretName, host: h, port, tls: true, caFile: caFile ?? null, footprint: null,
+  }));
 }

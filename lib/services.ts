@@ -194,3 +194,12 @@ export const IN_CLUSTER_IMAGES: Readonly<Record<ServiceType, string>> = {
   postgres: "docker.io/library/postgres@sha256:f3bd19c606e442c3d7bdfa8002e03fe260a1023351e0ea4598032022b68dd6e3",
   valkey: "docker.io/valkey/valkey@sha256:fea8b3e67b15729d4bb70589eb03367bab9ad1ee89c876f54327fc7c6e618571",
 };
+
+/** Whole GiB of a storage quantity such as `20Gi`; undefined when none is given. */
+export function parseGiB(q: string | number | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  const text = String(q);
+  const m = /^(\d+)(Gi|Ti)?$/.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] === "Ti" ? 1024 : m[2] === "Gi" ? 1 : 1 / 2 ** 30);
+}
