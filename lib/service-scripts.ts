@@ -7,10 +7,14 @@
  * psql variables: `db` (the database), `owner` (a NOLOGIN role that owns the database and what the
  * app creates), `user_a`/`pass_a` and `user_b`/`pass_b` (the two login users that take turns on
  * rotation; an empty password disables that user). Identifiers go through `format('%I')` and
- * passwords through `%L`, so no value can break out of its quotes.
+ * passwords through `%L`, so no value can break out of its quotes. A managed instance's admin is
+ * no superuser (RDS's rds_superuser, Cloud SQL's cloudsqlsuperuser): it joins the owner role
+ * first, as PostgreSQL requires to create a database owned by it and to hand it the schema.
  */
 export const ENSURE_USERS_SQL = `\\set ON_ERROR_STOP on
+SET client_min_messages = warning;
 SELECT format('CREATE ROLE %I NOLOGIN', :'owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'owner') \\gexec
+SELECT format('GRANT %I TO %I', :'owner', current_user) WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \\gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \\gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'db') \\gexec
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'db', :'owner') \\gexec
