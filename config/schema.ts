@@ -239,6 +239,8 @@ const platformSchema = z.strictObject({
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
   /** GKE: the VPC range reserved for private services access (managed Cloud SQL and Memorystore). @default "10.60.0.0/20" */
   privateServicesCidr: ipv4Cidr.default("10.60.0.0/20"),
+  /** Daily backups of the team volumes (AWS Backup on EKS, Backup for GKE): start hour (UTC) and days kept (at least 7 in production). */
+  volumeBackups: z.strictObject({ hourUtc: z.number().int().min(0).max(23).default(3), retentionDays: z.number().int().min(1).max(3650).default(14) }).prefault({}),
 });
 export type PlatformSettings = z.infer<typeof platformSchema>;
 

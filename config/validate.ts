@@ -10,6 +10,7 @@ import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
 import { bindingProblems, serviceProblems, type ServiceEnvironment } from "./services";
+import { PRODUCTION_MIN_BACKUP_DAYS } from "../lib/services";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
 export const MAX_APP_NAME = 63 - "-secret-".length - 8;
@@ -66,6 +67,9 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   }
   checkGroupCollisions(env, problems);
   problems.push(...serviceProblems(serviceEnvironment(env)));
+  if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
+    add("platform.volumeBackups.retentionDays", `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${env.platform.volumeBackups.retentionDays}`);
+  }
   return problems;
 }
 

@@ -7,7 +7,7 @@ import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
-import { servicesShared, teamServices } from "./services";
+import { servicesShared, teamServices, volumeBackups } from "./services";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -76,8 +76,12 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     allowedRegistries,
   }, k8sOpts);
 
+  // Plain data (names, schedule, retention) for alerting on failed or stale backups; no credential.
+  const backups = volumeBackups(env, cluster, shared, Object.keys(env.teams));
+
   return {
     stack: env.stack,
+    volumeBackups: backups,
     // Where this environment is: team stacks report it, and `verify` refuses evidence from elsewhere.
     cluster: where,
     cloud: cluster.cloud,

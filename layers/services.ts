@@ -13,6 +13,7 @@ import { awsDataKey, ElastiCacheValkey, RdsPostgres } from "../components/servic
 import { CloudSqlPostgres, MemorystoreRedis, PrivateServicesAccess } from "../components/services/gcp";
 import { BoundEgressPolicy, dataAdminNamespace, ManagedPostgresUsers } from "../components/services/managed-users";
 import { generationPasswords } from "../components/services/credentials";
+import { AwsVolumeBackups, GkeVolumeBackups, type VolumeBackupPlan } from "../components/services/backups";
 import { clusterName } from "./cluster";
 import { dataProtection } from "../components/protection";
 
@@ -201,6 +202,8 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
       passwordB: currentIsA ? previous : passwords.current,
       dependsOn: [instance],
     }, { provider: cluster.provider });
+    // The users Job reaches the instance from the data namespace, whose default deny holds otherwise.
+    new BoundEgressPolicy(`${id}-admin`, { service: name, team: parts.team, namespace: shared.adminNamespace(), cidrs: instance.cidrs, port: instance.port }, { provider: cluster.provider });
   } else if (net.cloud === "aws") {
     const instance = new ElastiCacheValkey(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), nodeType: svc.nodeType, authToken: passwords.current, rotating: svc.rotation > 0 });
     host = instance.host;
@@ -233,4 +236,17 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
   return pulumi.all([binding.secretName, host]).apply(([secretName, h]) => ({
     type: svc.type, flavour: svc.flavour, secretName, host: h, port, tls: true, caFile: caFile ?? null, footprint: null,
   }));
+}
+
+/**
+ * Daily backups of the team volumes where the cloud has a service for it: AWS Backup on EKS,
+ * Backup for GKE on GKE. Returns what each plan backs up when, for the stack output
+ * `volumeBackups` (alerting watches it); an existing cluster has none here (docs/backups.md).
+ */
+export function volumeBackups(env: PlatformConfig, cluster: ClusterHandle, shared: ServicesShared, namespaces: readonly string[]): VolumeBackupPlan[] {
+  const net = cluster.dataNetwork;
+  if (!net || namespaces.length === 0) return [];
+  const settings = { ...env.platform.volumeBackups, clusterName: clusterName(env), namespaces, production: env.production };
+  if (net.cloud === "aws") return [new AwsVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyArn: shared.awsKey() }).plan];
+  return [new GkeVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyId: shared.gcpAccess().keyId }).plan];
 }

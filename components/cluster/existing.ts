@@ -50,6 +50,8 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
       serviceAnnotations: {},
       dependsOn: [],
     },
+    // The cluster's controllers are not the platform's: nothing of theirs to order against.
+    finalizerOwners: [],
     // Not a cloud cluster: apps have no cloud identity to reach.
     cloudIdentityEgress: [],
     identityOutputs: {},

@@ -68,6 +68,8 @@ export interface GcpDataNetwork {
   readonly projectNumber: string;
   /** The cluster's VPC network (`projects/<p>/global/networks/<n>`). */
   readonly networkId: pulumi.Output<string>;
+  /** The GKE cluster's id (`projects/<p>/locations/<l>/clusters/<n>`), for Backup for GKE. */
+  readonly clusterId: pulumi.Output<string>;
 }
 
 /**
@@ -115,6 +117,13 @@ export interface ClusterHandle {
      */
     readonly dependsOn: readonly pulumi.Resource[];
   };
+  /**
+   * Controllers whose finalizers objects in team namespaces need (EKS: the Load Balancer
+   * Controller for Ingresses, the EBS CSI driver for volumes). Every team Namespace depends on
+   * them, so destroying the platform deletes the namespaces, and what is in them, while the
+   * controllers still run: no load balancer or volume leaks, no namespace hangs in Terminating.
+   */
+  readonly finalizerOwners: readonly pulumi.Resource[];
   /**
    * Egress a pod bound to a cloud identity needs to use it (the token exchange and the cloud's
    * APIs, and on GKE the metadata server), added to the app's NetworkPolicy when it has one.

@@ -2,15 +2,20 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../pod-security";
 import { MANAGED_BY } from "../../lib/labels";
+import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY } from "../guardrails";
 import { ENSURE_USERS_SH, ENSURE_USERS_SQL } from "../../lib/service-scripts";
 import { bindingLabel, BOUND, databaseName, rotatingUsers } from "../../lib/services";
 
 /** The platform's namespace for jobs that hold admin credentials of managed data; no team can read it. */
 export const DATA_ADMIN_NAMESPACE = "blueprint-data";
 
-/** The platform's namespace for data administration (Pod Security `restricted`); create once per cluster. */
+/**
+ * The platform's namespace for data administration (Pod Security `restricted`), with the same
+ * guardrails as a team's: all traffic denied but DNS (each service's policy adds its instance), a
+ * quota and container limits. Create once per cluster.
+ */
 export function dataAdminNamespace(opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
-  return new k8s.core.v1.Namespace("blueprint-data", {
+  const ns = new k8s.core.v1.Namespace("blueprint-data", {
     metadata: {
       name: DATA_ADMIN_NAMESPACE,
       labels: {
@@ -21,6 +26,22 @@ export function dataAdminNamespace(opts: pulumi.CustomResourceOptions): k8s.core
       },
     },
   }, opts);
+  const child = { parent: opts.parent, provider: opts.provider, dependsOn: [ns] };
+  const meta = (name: string) => ({ name, namespace: ns.metadata.name, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } });
+  new k8s.networking.v1.NetworkPolicy("blueprint-data-default-deny", { metadata: meta("default-deny"), spec: DEFAULT_DENY_POLICY }, child);
+  new k8s.networking.v1.NetworkPolicy("blueprint-data-dns", {
+    metadata: meta("allow-dns"),
+    spec: { podSelector: {}, policyTypes: ["Egress"], egress: ALLOW_NAMESPACE_AND_DNS_POLICY.egress as k8s.types.input.networking.v1.NetworkPolicyEgressRule[] },
+  }, child);
+  new k8s.core.v1.ResourceQuota("blueprint-data-quota", {
+    metadata: meta("data-quota"),
+    spec: { hard: { pods: "10", "requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "2Gi", "requests.ephemeral-storage": "1Gi", "limits.ephemeral-storage": "2Gi" } },
+  }, child);
+  new k8s.core.v1.LimitRange("blueprint-data-limits", {
+    metadata: meta("data-limits"),
+    spec: { limits: [{ type: "Container", max: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "256Mi" } }] },
+  }, child);
+  return ns;
 }
 
 /** Arguments of a {@link ManagedPostgresUsers}. */

@@ -30,20 +30,20 @@ describe("the layering of the repository", () => {
       { from: "lib/names.ts", specifier: "../components" },
       { from: "promotion/workspace.ts", specifier: "../tools/offline/project" },
       { from: "config/load.ts", specifier: "../layers/team" },
-      { from: "components/cluster/eks.ts", specifier: "../../index" },
+      { from: "components/cluster/eks/cluster.ts", specifier: "../../../index" },
     ])).toEqual([
       "components/workload.ts imports ../config/images: components/ may import only lib, components, not config/",
       "lib/names.ts imports ../components: lib/ may import only lib, not components/",
       "promotion/workspace.ts imports ../tools/offline/project: promotion/ may import only lib, config, promotion, not tools/",
       "config/load.ts imports ../layers/team: config/ may import only lib, components, config, not layers/",
-      "components/cluster/eks.ts imports ../../index: components/ may import only lib, components, not layers/",
+      "components/cluster/eks/cluster.ts imports ../../../index: components/ may import only lib, components, not layers/",
     ]);
   });
 
   it("accepts imports that go down or stay in a layer", () => {
     expect(layeringProblems([
       { from: "components/workload.ts", specifier: "../lib/images" },
-      { from: "components/cluster/eks.ts", specifier: "./handle" },
+      { from: "components/cluster/eks/cluster.ts", specifier: "../handle" },
       { from: "layers/team.ts", specifier: "../components" },
       { from: "index.ts", specifier: "./layers/team" },
       { from: "promotion/pointer.ts", specifier: "../lib/files" },

@@ -98,6 +98,24 @@ describe("managed Postgres and cache on EKS (prod)", () => {
     expect(JSON.stringify(shop.map((r) => r.inputs))).not.toContain(adminPassword);
   });
 
+  it("backs up the team volumes with AWS Backup: a vault under the platform's key, a daily plan, the CSI volumes of the team namespaces", () => {
+    const key = resource(prod, "aws:kms/key:Key", "blueprint-prod-data");
+    expect(inputs(prod, "aws:backup/vault:Vault", "blueprint-prod-volumes-vault")).toMatchObject({ name: "blueprint-prod-volumes", kmsKeyArn: (key.state as { arn: string }).arn, forceDestroy: false });
+    expect(prod.protectedResources).toContain("aws:backup/vault:Vault::blueprint-prod-volumes-vault");
+    expect(inputs(prod, "aws:backup/plan:Plan", "blueprint-prod-volumes-plan").rules).toEqual([expect.objectContaining({ schedule: "cron(0 3 * * ? *)", lifecycle: { deleteAfter: 14 } })]);
+    const selection = inputs(prod, "aws:backup/selection:Selection", "blueprint-prod-volumes-selection");
+    expect(selection.selectionTags).toEqual(["shop", "payments"].map((ns) => ({ type: "STRINGEQUALS", key: "kubernetes.io/created-for/pvc/namespace", value: ns })));
+    expect(selection.conditions).toEqual([{ stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] }]);
+    // What alerting reads: names, schedule and retention, and nothing secret.
+    expect(prod.stackOutputs.outputs.volumeBackups).toEqual([{ kind: "aws-backup", name: "blueprint-prod-volumes", target: "blueprint-prod-volumes", schedule: "cron(0 3 * * ? *)", hourUtc: 3, retentionDays: 14, namespaces: ["shop", "payments"] }]);
+  });
+
+  it("refuses a volume backup retention under the production minimum", async () => {
+    const cfg = withEdits(stackConfig("prod.platform"), [[["blueprint:platform", "volumeBackups", "retentionDays"], 3]]);
+    const { parsePlatform } = await import("../../config/load");
+    expect(() => parsePlatform(cfg.config, "prod.platform", "blueprint")).toThrow("stacks/Pulumi.prod.platform.yaml: blueprint:platform.volumeBackups.retentionDays must be at least 7 in a production environment, got 3");
+  });
+
   it("drops the production defaults outside production, where config allows it", async () => {
     const staging = await runStack("staging.platform");
     expect(inputs(staging, "aws:rds/instance:Instance", "shop-db-db")).toMatchObject({ multiAz: false, deletionProtection: false, backupRetentionPeriod: 7, deleteAutomatedBackups: false, instanceClass: "db.t4g.medium" });
@@ -157,6 +175,22 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
       expect(deps).toContain("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember::blueprint-prod-gke-data-sql");
     }
     expect(inputs(gke, "gcp:compute/globalAddress:GlobalAddress", "blueprint-prod-gke-psa")).toMatchObject({ purpose: "VPC_PEERING", addressType: "INTERNAL", address: "10.60.0.0", prefixLength: 20 });
+  });
+
+  it("backs up the team namespaces with Backup for GKE, volume data and CMEK, with a RestorePlan per namespace", () => {
+    const plan = inputs(gke, "gcp:gkebackup/backupPlan:BackupPlan", "blueprint-prod-gke-volumes-plan");
+    expect(plan).toMatchObject({
+      name: "blueprint-prod-gke-volumes",
+      retentionPolicy: { backupRetainDays: 14 },
+      backupSchedule: { cronSchedule: "0 3 * * *" },
+      backupConfig: { includeVolumeData: true, includeSecrets: true, selectedNamespaces: { namespaces: ["shop", "payments"] }, encryptionKey: { gcpKmsEncryptionKey: "blueprint-prod-gke-data-id" } },
+    });
+    for (const ns of ["shop", "payments"]) {
+      expect(inputs(gke, "gcp:gkebackup/restorePlan:RestorePlan", `blueprint-prod-gke-volumes-restore-${ns}`).restoreConfig).toMatchObject({
+        selectedNamespaces: { namespaces: [ns] }, volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
+      });
+    }
+    expect(inputs(gke, "gcp:container/cluster:Cluster", "blueprint-prod-gke-gke").addonsConfig.gkeBackupAgentConfig).toEqual({ enabled: true });
   });
 
   it("gives bound apps the server CA and a verifying URL", () => {
