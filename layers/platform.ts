@@ -37,7 +37,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
   // What the teams' backing services share (a provider, a data key, private services access), made on first use.
-  const shared = servicesShared(env, cluster);
+  const shared = await servicesShared(env, cluster);
   const contracts: Record<string, pulumi.Output<TeamContract>> = {};
   for (const [teamName, team] of Object.entries(env.teams)) {
     const ns = new TeamNamespace(teamName, {

@@ -9,11 +9,11 @@ import type { PlatformConfig } from "../config/load";
 import type { ServiceConfig } from "../config/services";
 import { MANAGED_BY } from "../lib/labels";
 import { caPath, databaseName as databaseNameOf, DEFAULT_PORTS, IN_CLUSTER_IMAGES, parseGiB, userOf, type Connection, type ServiceType } from "../lib/services";
-import { awsDataKey, ElastiCacheValkey, RdsPostgres } from "../components/services/aws";
-import { CloudSqlPostgres, MemorystoreRedis, PrivateServicesAccess } from "../components/services/gcp";
+// Type-only: each cloud's module (and its SDK) is loaded only on that cloud (`servicesShared`).
+import type { PrivateServicesAccess } from "../components/services/gcp";
 import { BoundEgressPolicy, dataAdminNamespace, ManagedPostgresUsers } from "../components/services/managed-users";
 import { generationPasswords } from "../components/services/credentials";
-import { AwsVolumeBackups, GkeVolumeBackups, type VolumeBackupPlan } from "../components/services/backups";
+import type { VolumeBackupPlan } from "../components/services/backups";
 import { clusterName } from "./cluster";
 import { dataProtection } from "../components/protection";
 
@@ -29,8 +29,13 @@ export interface TeamServiceParts {
   readonly shared: ServicesShared;
 }
 
-/** Per environment, made once on first use: the `random` provider, the data key, private services access, the data admin namespace. */
+/**
+ * Per environment, made once on first use: the `random` provider, the data key, private services
+ * access, the data admin namespace; and the managed-data module of the cluster's cloud, if any.
+ */
 export interface ServicesShared {
+  readonly aws?: typeof import("../components/services/aws");
+  readonly gcp?: typeof import("../components/services/gcp");
   random(): pulumi.ProviderResource;
   awsKey(): pulumi.Output<string>;
   gcpAccess(): PrivateServicesAccess;
@@ -38,23 +43,28 @@ export interface ServicesShared {
 }
 
 /** The resources the services of all teams share, each made the first time a service needs it. */
-export function servicesShared(env: PlatformConfig, cluster: ClusterHandle): ServicesShared {
+export async function servicesShared(env: PlatformConfig, cluster: ClusterHandle): Promise<ServicesShared> {
   const once = <T>(make: () => T): (() => T) => {
     let made: T | undefined;
     return () => (made ??= make());
   };
   const parent = new pulumi.ComponentResource("blueprint:services:Shared", "services", {}, {});
   const net = cluster.dataNetwork;
+  // Loaded lazily, like the cluster's own module: a stack on one cloud never loads the other's SDK.
+  const awsModule = net?.cloud === "aws" ? await import("../components/services/aws") : undefined;
+  const gcpModule = net?.cloud === "gcp" ? await import("../components/services/gcp") : undefined;
   return {
+    aws: awsModule,
+    gcp: gcpModule,
     // Default providers are disabled: generated passwords need an explicit one.
     random: once(() => new random.Provider("random", {}, { parent })),
     awsKey: once(() => {
-      if (net?.cloud !== "aws") throw new Error("services: no AWS network on this cluster");
-      return awsDataKey(clusterName(env), net, env.production, parent).arn;
+      if (net?.cloud !== "aws" || !awsModule) throw new Error("services: no AWS network on this cluster");
+      return awsModule.awsDataKey(clusterName(env), net, env.production, parent).arn;
     }),
     gcpAccess: once(() => {
-      if (net?.cloud !== "gcp") throw new Error("services: no GCP network on this cluster");
-      return new PrivateServicesAccess(clusterName(env), { network: net, cidr: env.platform.privateServicesCidr, production: env.production }, { parent });
+      if (net?.cloud !== "gcp" || !gcpModule) throw new Error("services: no GCP network on this cluster");
+      return new gcpModule.PrivateServicesAccess(clusterName(env), { network: net, cidr: env.platform.privateServicesCidr, production: env.production }, { parent });
     }),
     adminNamespace: once(() => dataAdminNamespace({ parent, provider: cluster.provider, ...dataProtection(env.production) }).metadata.name),
   };
@@ -179,13 +189,13 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
   let username: string;
   if (svc.type === "postgres") {
     const instance = net.cloud === "aws"
-      ? new RdsPostgres(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), engine: svc.engine ?? "rds", version: svc.version, instanceClass: svc.instanceClass, allocatedStorageGiB: parseGiB(svc.storage) })
-      : new CloudSqlPostgres(id, { ...common, network: net, access: shared.gcpAccess(), version: svc.version, tier: svc.tier, diskSizeGb: parseGiB(svc.storage) });
+      ? new shared.aws!.RdsPostgres(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), engine: svc.engine ?? "rds", version: svc.version, instanceClass: svc.instanceClass, allocatedStorageGiB: parseGiB(svc.storage) })
+      : new shared.gcp!.CloudSqlPostgres(id, { ...common, network: net, access: shared.gcpAccess(), version: svc.version, tier: svc.tier, diskSizeGb: parseGiB(svc.storage) });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
     // RDS's CA is not in the system roots (sslmode=require encrypts); Cloud SQL's server CA is given to the app.
-    ca = instance instanceof CloudSqlPostgres ? instance.ca : undefined;
+    ca = "ca" in instance ? instance.ca : undefined;
     username = userOf(name, svc.rotation);
     const currentIsA = svc.rotation % 2 === 0;
     const previous = passwords.previous ?? pulumi.output("");
@@ -205,13 +215,13 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
     // The users Job reaches the instance from the data namespace, whose default deny holds otherwise.
     new BoundEgressPolicy(`${id}-admin`, { service: name, team: parts.team, namespace: shared.adminNamespace(), cidrs: instance.cidrs, port: instance.port }, { provider: cluster.provider });
   } else if (net.cloud === "aws") {
-    const instance = new ElastiCacheValkey(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), nodeType: svc.nodeType, authToken: passwords.current, rotating: svc.rotation > 0 });
+    const instance = new shared.aws!.ElastiCacheValkey(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), nodeType: svc.nodeType, authToken: passwords.current, rotating: svc.rotation > 0 });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
     username = "default";
   } else {
-    const instance = new MemorystoreRedis(id, { ...common, network: net, access: shared.gcpAccess(), memorySizeGb: svc.memorySizeGb });
+    const instance = new shared.gcp!.MemorystoreRedis(id, { ...common, network: net, access: shared.gcpAccess(), memorySizeGb: svc.memorySizeGb });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
@@ -247,6 +257,6 @@ export function volumeBackups(env: PlatformConfig, cluster: ClusterHandle, share
   const net = cluster.dataNetwork;
   if (!net || namespaces.length === 0) return [];
   const settings = { ...env.platform.volumeBackups, clusterName: clusterName(env), namespaces, production: env.production };
-  if (net.cloud === "aws") return [new AwsVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyArn: shared.awsKey() }).plan];
-  return [new GkeVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyId: shared.gcpAccess().keyId }).plan];
+  if (net.cloud === "aws") return [new shared.aws!.AwsVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyArn: shared.awsKey() }).plan];
+  return [new shared.gcp!.GkeVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyId: shared.gcpAccess().keyId }).plan];
 }

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { AwsDataNetwork } from "../cluster/handle";
 import { dataProtection } from "../protection";
 import { DEFAULT_PORTS, PASSWORD_RULES } from "../../lib/services";
+import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
 
 /** Defaults of managed data on AWS, in one visible place. */
 export const awsDataDefaults = {
@@ -262,5 +263,64 @@ export class ElastiCacheValkey extends pulumi.ComponentResource {
     }, { ...o, ...dataProtection(this.safety.protect) });
     this.host = group.primaryEndpointAddress;
     this.registerOutputs({ host: this.host });
+  }
+}
+
+/** Arguments of an {@link AwsVolumeBackups}. */
+export interface AwsVolumeBackupsArgs extends VolumeBackupSettings {
+  readonly clusterName: string;
+  readonly network: AwsDataNetwork;
+  /** The platform's data key: the vault encrypts recovery points with it. */
+  readonly kmsKeyArn: pulumi.Input<string>;
+  readonly namespaces: readonly string[];
+  readonly production: boolean;
+}
+
+/**
+ * AWS Backup for the team volumes of an EKS cluster: a vault encrypted with the platform's key, a
+ * daily plan with the configured retention, and a selection of the EBS volumes the EBS CSI driver
+ * made for PVCs of the team namespaces (it tags each volume with
+ * `kubernetes.io/created-for/pvc/namespace`; https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/tagging.md).
+ * Tags of a selection are ORed (one per namespace), its conditions ANDed (only CSI volumes)
+ * (https://docs.aws.amazon.com/aws-backup/latest/devguide/assigning-resources.html).
+ */
+export class AwsVolumeBackups extends pulumi.ComponentResource {
+  public readonly plan: VolumeBackupPlan;
+
+  constructor(name: string, args: AwsVolumeBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:services:AwsVolumeBackups", name, {}, opts);
+    const o = { parent: this, provider: args.network.provider };
+    const vaultName = `${args.clusterName}-volumes`;
+    const vault = new aws.backup.Vault(`${name}-vault`, { name: vaultName, kmsKeyArn: args.kmsKeyArn, forceDestroy: !args.production }, { ...o, protect: args.production });
+    const schedule = `cron(0 ${args.hourUtc} * * ? *)`;
+    const planName = `${args.clusterName}-volumes`;
+    const plan = new aws.backup.Plan(`${name}-plan`, {
+      name: planName,
+      rules: [{
+        ruleName: "daily",
+        targetVaultName: vault.name,
+        schedule,
+        startWindow: 60,
+        completionWindow: 360,
+        lifecycle: { deleteAfter: args.retentionDays },
+      }],
+    }, o);
+    const role = new aws.iam.Role(`${name}-backup`, {
+      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+    }, o);
+    const policies = ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"].map((p) => new aws.iam.RolePolicyAttachment(`${name}-${p}`, {
+      role: role.name,
+      policyArn: `arn:aws:iam::aws:policy/service-role/${p}`,
+    }, o));
+    new aws.backup.Selection(`${name}-selection`, {
+      name: `${args.clusterName}-team-volumes`,
+      planId: plan.id,
+      iamRoleArn: role.arn,
+      resources: ["arn:aws:ec2:*:*:volume/*"],
+      selectionTags: args.namespaces.map((ns) => ({ type: "STRINGEQUALS", key: "kubernetes.io/created-for/pvc/namespace", value: ns })),
+      conditions: [{ stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] }],
+    }, { ...o, dependsOn: policies });
+    this.plan = { kind: "aws-backup", name: planName, target: vaultName, schedule, hourUtc: args.hourUtc, retentionDays: args.retentionDays, namespaces: [...args.namespaces] };
+    this.registerOutputs({});
   }
 }

@@ -5,6 +5,7 @@ import type { GcpDataNetwork } from "../cluster/handle";
 import { dataProtection } from "../protection";
 import { PASSWORD_RULES } from "../../lib/services";
 import type { DataSafety } from "./aws";
+import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
 
 /** Defaults of managed data on GCP, in one visible place. */
 export const gcpDataDefaults = {
@@ -218,5 +219,73 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
     this.authString = pulumi.secret(instance.authString);
     this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
     this.registerOutputs({ host: this.host });
+  }
+}
+
+/** Arguments of a {@link GkeVolumeBackups}. */
+export interface GkeVolumeBackupsArgs extends VolumeBackupSettings {
+  readonly clusterName: string;
+  readonly network: GcpDataNetwork;
+  /** The platform's data key (CMEK) for the backups. */
+  readonly kmsKeyId: pulumi.Input<string>;
+  readonly namespaces: readonly string[];
+  readonly production: boolean;
+}
+
+/**
+ * Backup for GKE: a plan over the team namespaces with volume data and Secrets, encrypted with the
+ * platform's key, daily with the configured retention; and a RestorePlan per team namespace that
+ * restores that namespace (volumes from the backup) into the same cluster
+ * (https://cloud.google.com/kubernetes-engine/docs/add-on/backup-for-gke/how-to/backup-plan,
+ * https://cloud.google.com/kubernetes-engine/docs/add-on/backup-for-gke/how-to/restore-plan).
+ * The cluster runs the Backup for GKE agent (`gkeBackupAgentConfig`).
+ */
+export class GkeVolumeBackups extends pulumi.ComponentResource {
+  public readonly plan: VolumeBackupPlan;
+
+  constructor(name: string, args: GkeVolumeBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("blueprint:services:GkeVolumeBackups", name, {}, opts);
+    const o = { parent: this, provider: args.network.provider };
+    const net = args.network;
+    // The Backup for GKE service agent encrypts with the key (https://cloud.google.com/kubernetes-engine/docs/add-on/backup-for-gke/how-to/cmek).
+    const grant = new gcp.kms.CryptoKeyIAMMember(`${name}-gkebackup-key`, {
+      cryptoKeyId: args.kmsKeyId,
+      role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+      member: `serviceAccount:service-${net.projectNumber}@gcp-sa-gkebackup.iam.gserviceaccount.com`,
+    }, o);
+    const schedule = `0 ${args.hourUtc} * * *`;
+    const planName = `${args.clusterName}-volumes`;
+    const plan = new gcp.gkebackup.BackupPlan(`${name}-plan`, {
+      name: planName,
+      project: net.project,
+      location: net.region,
+      cluster: net.clusterId,
+      retentionPolicy: { backupRetainDays: args.retentionDays },
+      backupSchedule: { cronSchedule: schedule },
+      backupConfig: {
+        includeVolumeData: true,
+        includeSecrets: true,
+        selectedNamespaces: { namespaces: [...args.namespaces] },
+        encryptionKey: { gcpKmsEncryptionKey: args.kmsKeyId },
+      },
+    }, { ...o, dependsOn: [grant] });
+    for (const ns of args.namespaces) {
+      new gcp.gkebackup.RestorePlan(`${name}-restore-${ns}`, {
+        name: `${args.clusterName}-${ns}`.slice(0, 63),
+        project: net.project,
+        location: net.region,
+        backupPlan: plan.id,
+        cluster: net.clusterId,
+        restoreConfig: {
+          selectedNamespaces: { namespaces: [ns] },
+          // The namespace is replaced by the backup's, its volumes re-provisioned from the backup's data.
+          namespacedResourceRestoreMode: "DELETE_AND_RESTORE",
+          volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
+          clusterResourceRestoreScope: { noGroupKinds: true },
+        },
+      }, o);
+    }
+    this.plan = { kind: "backup-for-gke", name: planName, target: `${net.project}/${net.region}`, schedule, hourUtc: args.hourUtc, retentionDays: args.retentionDays, namespaces: [...args.namespaces] };
+    this.registerOutputs({});
   }
 }

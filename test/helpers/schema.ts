@@ -1,6 +1,6 @@
 import type { K8sObject } from "./program";
 
-const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate"]);
+const CUSTOM_RESOURCES = new Set(["networking.gke.io/v1/ManagedCertificate", "snapshot.storage.k8s.io/v1/VolumeSnapshotClass"]);
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models); the error, if any. */
 export function schemaErrors(obj: K8sObject): string | undefined {
