@@ -25,6 +25,12 @@ export interface TeamNamespaceArgs {
   readonly viewerGroups?: readonly string[];
   /** Protect the Namespace from deletion (`protect` + `retainOnDelete`). @default false */
   readonly protect?: boolean;
+  /**
+   * Controllers whose finalizers the namespace's objects need (an ingress controller, a CSI
+   * driver). The Namespace depends on them: created after them and, on destroy, deleted with
+   * everything in it while they still run, so their finalizers complete and no cloud resource leaks.
+   */
+  readonly finalizerOwners?: readonly pulumi.Resource[];
 }
 
 /**
@@ -63,7 +69,7 @@ export class TeamNamespace extends pulumi.ComponentResource {
           },
         },
       },
-      { ...parent, ...dataProtection(this.protected) },
+      { ...parent, ...dataProtection(this.protected), dependsOn: [...(args.finalizerOwners ?? [])] },
     );
     this.name = ns.metadata.name;
     const meta = (n: string) => ({ name: n, namespace: this.name, labels });

@@ -49,6 +49,9 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       maintainerGroups: team.groups.maintainers,
       viewerGroups: team.groups.viewers,
       protect: env.production,
+      // A destroy of the platform while team objects remain deletes each namespace, and what is
+      // in it, before the controllers whose finalizers its Ingresses and volumes need.
+      finalizerOwners: cluster.finalizerOwners,
     }, k8sOpts);
     namespaces[teamName] = ns.name;
     const services = teamServices(env, cluster, team.services, {

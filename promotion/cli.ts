@@ -5,6 +5,7 @@ import { Refusal, UsageError } from "./errors";
 import { liveStackOutputs, livePods, outputsFile, podsFile, type EvidenceSource } from "./evidence";
 import { SkopeoRegistry } from "./registry";
 import { fitWidth, STATUS_WIDTH, statusReport } from "./status";
+import { nowFailingLines, statusFormat, viewCommand } from "./view/command";
 import { openProject, type Deps, type Project } from "./workspace";
 
 const HELP: Record<string, string> = {
@@ -64,14 +65,20 @@ running is refused (exit 1) and recorded as a failed verification. Files over 16
 
 Returns a stage to a release that was verified in it (no upstream, soak or approval check: it already
 ran there). Default: the latest earlier release verified in the stage. Recorded in the history.`,
-  status: `Usage: npm run status [-- --lane <team>]
+  status: `Usage: npm run status [-- --lane <team>] [--html FILE] [--format text|markdown|json]
 
 Without --lane: lanes by stages (the release each lane runs in each stage, and whether it is
 verified there), then every release waiting to move, with every rule that blocks it (the stage's
 registry included). With --lane: that lane's stages in detail: gates, the release each runs, when
 and by whom it was put there, whether it is verified since, its image digests, and what waits.
 Exits 1 when a history is broken (an edited, deleted, inserted or reordered record, or a fork),
-naming each file and how to repair it, or when a lane lacks a team stack file.`,
+naming each file and how to repair it, or when a lane lacks a team stack file.
+A release that runs in a stage whose vulnerability gate it now fails (a newer scan, or a report
+grown too old) is listed as "running, now fails the gate".
+  --html FILE  also write the promotion view as one self-contained HTML page (no network): lanes by
+               stages with every blocker, each lane's timeline, the chain verdict
+  --format     markdown: the same view for a pull request comment; json: the view as data (what
+               the GitHub workflows read); text (default): this report`,
 };
 
 const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion/cli.ts <command> [args])
@@ -98,7 +105,7 @@ const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
   approve: { lane: LANE, release: { type: "string" }, reason: { type: "string" } },
   verify: { lane: LANE, outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
   rollback: { lane: LANE, to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
-  status: { lane: LANE },
+  status: { lane: LANE, html: { type: "string" }, format: { type: "string" } },
 };
 
 /** Runs one command; returns the exit code. Every failure is one line (a refusal may list its reasons). */
@@ -159,8 +166,12 @@ function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.Proc
 async function run(command: string, argv: readonly string[], project: Project, deps: Deps): Promise<number> {
   if (command === "status") {
     const a = parse(argv, OPTIONS.status, 0);
+    if (a.values.html !== undefined || statusFormat(a.values.format as string | undefined) !== "text") {
+      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd: process.cwd() });
+    }
     const report = await statusReport(project, deps, deps.now(), a.values.lane as string | undefined);
-    for (const line of fitWidth(report.lines, Math.max(40, deps.columns ?? STATUS_WIDTH))) deps.out(line);
+    const lines = [...report.lines, ...nowFailingLines(project, deps.now(), a.values.lane as string | undefined)];
+    for (const line of fitWidth(lines, Math.max(40, deps.columns ?? STATUS_WIDTH))) deps.out(line);
     return report.broken ? 1 : 0;
   }
   const ws = project.lane(laneFlag(argv));

@@ -11,8 +11,9 @@ import { cloudInventory } from "./offline/cloud-state";
 import { fillSecretPlaceholders } from "./offline/placeholders";
 import { checkOutput, manifestPath, OutputRefused, replaceDirectory, toYaml } from "./offline/write";
 import { writeFileAtomic } from "../lib/files";
+import { renderProgress, stackDone } from "./render-progress";
 
-const USAGE = `Usage: npm run render -- <environment | stack> [--out <dir>] [--jobs <n>] [--trace]
+const USAGE = `Usage: npm run render -- <environment | stack> [--out <dir>] [--jobs <n>] [--quiet] [--trace]
 
 Runs the Pulumi program offline (Pulumi's mock engine, no CLI, no cluster) and writes every
 Kubernetes object it registers as YAML, one file per object (default dir: rendered).
@@ -23,6 +24,7 @@ Kubernetes object it registers as YAML, one file per object (default dir: render
                  stack's platform is rendered first, in memory, for its contract.
 Secret values never appear in the output.
   --jobs   team stacks rendered at once (default: one per core)
+  --quiet  no progress on the terminal (it shows only when stdout and stderr are terminals)
   --trace  keep stack traces (slower: the SDK records one for every internal promise)`;
 
 /**
@@ -122,12 +124,12 @@ async function renderStack(job: RenderJob): Promise<RenderOutcome> {
  * same file (tsx or compiled). Started before they get work, they load the program while the
  * caller is busy (an environment's platform render).
  */
-export function startWorkers(count: number): { render(jobs: readonly RenderJob[]): Promise<RenderOutcome[]>; close(): void } {
+export function startWorkers(count: number): { render(jobs: readonly RenderJob[], onDone?: (outcome: RenderOutcome) => void): Promise<RenderOutcome[]>; close(): void } {
   // The TypeScript source needs its loader in the worker too, also when the parent got it otherwise (jest).
   const execArgv = __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? [...process.execArgv, "--import", "tsx"] : process.execArgv;
   const children = Array.from({ length: Math.max(1, count) }, () => fork(__filename, ["--worker"], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv }));
   const close = () => { for (const c of children) if (c.connected) c.disconnect(); };
-  const render = (jobs: readonly RenderJob[]) => {
+  const render = (jobs: readonly RenderJob[], onDone?: (outcome: RenderOutcome) => void) => {
     const outcomes: RenderOutcome[] = new Array(jobs.length);
     let next = 0;
     const lane = (child: ReturnType<typeof fork>) => new Promise<void>((resolve) => {
@@ -144,6 +146,7 @@ export function startWorkers(count: number): { render(jobs: readonly RenderJob[]
       };
       const onMessage = (m: unknown) => {
         outcomes[current] = m as RenderOutcome;
+        onDone?.(outcomes[current]);
         current = -1;
         give();
       };
@@ -188,7 +191,7 @@ export function teamStacks(stacks: readonly string[], env: string): string[] {
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: "string", default: "rendered" }, trace: { type: "boolean", default: false }, help: { type: "boolean", short: "h" }, jobs: { type: "string" } } });
+    args = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: "string", default: "rendered" }, trace: { type: "boolean", default: false }, quiet: { type: "boolean", default: false }, help: { type: "boolean", short: "h" }, jobs: { type: "string" } } });
   } catch (e) {
     console.error(`render: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -225,7 +228,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`render: "${target}" is neither an environment (one with stacks/Pulumi.${target}.platform.yaml) nor a stack (environments: ${envs.join(", ") || "none"}; stacks: ${stacks.join(", ")})`);
       return 2;
     }
-    return renderEnvironment(target, teamStacks(stacks, target), outDir, trace, jobs);
+    return renderEnvironment(target, teamStacks(stacks, target), outDir, trace, jobs, args.values.quiet!);
   }
   // Checked before the program runs: an unknown stack or a refused output folder should not cost a render.
   readStackConfig(project, target);
@@ -260,19 +263,23 @@ export async function main(argv: string[]): Promise<number> {
  * `<out>/<env>/platform/`, `<out>/<env>/<team>/` and a `<stack>.stack.json` for each, replacing
  * the environment folder at once, and only when every stack rendered.
  */
-async function renderEnvironment(env: string, teams: readonly string[], outDir: string, trace: boolean, jobs: number): Promise<number> {
+async function renderEnvironment(env: string, teams: readonly string[], outDir: string, trace: boolean, jobs: number, quiet: boolean): Promise<number> {
   checkOutput(outDir, env);
   const platformStack = `${env}.platform`;
   const workers = startWorkers(Math.min(jobs, teams.length));
+  const progress = renderProgress(env, teams.length + 1, quiet);
   let outcomes: RenderOutcome[];
   try {
     const platform = await renderStack({ stack: platformStack, trace });
+    stackDone(progress, platform);
     if (!platform.ok) {
       console.error(platform.message);
       return 1;
     }
-    outcomes = [platform, ...await workers.render(teams.map((stack) => ({ stack, stacks: { [platformStack]: contractFor(platform.stackOutputs, stack.slice(env.length + 1)) }, trace })))];
+    const teamsBegan = Date.now();
+    outcomes = [platform, ...await workers.render(teams.map((stack) => ({ stack, stacks: { [platformStack]: contractFor(platform.stackOutputs, stack.slice(env.length + 1)) }, trace })), (o) => stackDone(progress, o, Date.now() - teamsBegan))];
   } finally {
+    progress.stop();
     workers.close();
   }
   const failed = outcomes.filter((o): o is Extract<RenderOutcome, { ok: false }> => !o.ok);

@@ -52,6 +52,40 @@ describe("the layering of the repository", () => {
     ])).toEqual([]);
   });
 
+  it("refuses an import into a folder that is no layer: tests, stack files, docs, the repository root", () => {
+    expect(layeringProblems([
+      { from: "lib/names.ts", specifier: "../test/helpers/program" },
+      { from: "components/workload.ts", specifier: "../stacks/stages.yaml" },
+      { from: "promotion/cli.ts", specifier: "../docs/promotion.md" },
+      { from: "tools/render.ts", specifier: "../package.json" },
+      { from: "index.ts", specifier: "./test/helpers/schema" },
+    ])).toEqual([
+      "lib/names.ts imports ../test/helpers/program: lib/ may import only lib, not test/, which is no layer",
+      "components/workload.ts imports ../stacks/stages.yaml: components/ may import only lib, components, not stacks/, which is no layer",
+      "promotion/cli.ts imports ../docs/promotion.md: promotion/ may import only lib, config, promotion, not docs/, which is no layer",
+      "tools/render.ts imports ../package.json: tools/ may import only lib, components, config, policy, layers, tools, not package.json/, which is no layer",
+      "index.ts imports ./test/helpers/schema: layers/ may import only lib, components, config, layers, not test/, which is no layer",
+    ]);
+  });
+
+  it("keeps each cloud's folder to itself inside components/, and lets the program reach it", () => {
+    expect(layeringProblems([
+      { from: "components/cluster/eks/cluster.ts", specifier: "../gke/defaults" },
+      { from: "components/cluster/handle.ts", specifier: "./eks" },
+      { from: "components/index.ts", specifier: "./cluster/gke/cluster" },
+    ])).toEqual([
+      "components/cluster/eks/cluster.ts imports ../gke/defaults: components/cluster/eks/ may not import another cloud's folder (gke/)",
+      "components/cluster/handle.ts imports ./eks: only components/cluster/eks/ itself imports it; shared components stay free of a cloud SDK",
+      "components/index.ts imports ./cluster/gke/cluster: only components/cluster/gke/ itself imports it; shared components stay free of a cloud SDK",
+    ]);
+    expect(layeringProblems([
+      { from: "components/cluster/eks/addons/vpc-cni.ts", specifier: "../context" },
+      { from: "components/cluster/eks/addons/vpc-cni.ts", specifier: "../../addon" },
+      { from: "components/cluster/gke/cluster.ts", specifier: "../egress" },
+      { from: "layers/cluster.ts", specifier: "../components/cluster/eks" },
+    ])).toEqual([]);
+  });
+
   it("refuses a Pulumi SDK in lib and an example reaching into the repository", () => {
     expect(layeringProblems([
       { from: "lib/errors.ts", specifier: "@pulumi/pulumi" },

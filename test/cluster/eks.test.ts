@@ -48,12 +48,15 @@ describe("an EKS cluster (prod stack)", () => {
     const priv = (r: RunResult) => ofType(r, "aws:ec2/subnet:Subnet").filter((s) => inputs(s).tags["kubernetes.io/role/internal-elb"] === "1");
     const pub = (r: RunResult) => ofType(r, "aws:ec2/subnet:Subnet").filter((s) => inputs(s).tags["kubernetes.io/role/elb"] === "1");
     expect(priv(prod).map((s) => inputs(s).availabilityZone)).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
-    expect(priv(dev)).toHaveLength(2);
-    expect(pub(prod)).toHaveLength(3);
-    expect(ofType(prod, "aws:ec2/natGateway:NatGateway")).toHaveLength(3);
-    expect(ofType(dev, "aws:ec2/natGateway:NatGateway")).toHaveLength(1);
+    expect(priv(dev).map((s) => inputs(s).availabilityZone)).toEqual(["eu-west-1a", "eu-west-1b"]);
+    expect(pub(prod).map((s) => s.name)).toEqual(["blueprint-prod-public-eu-west-1a", "blueprint-prod-public-eu-west-1b", "blueprint-prod-public-eu-west-1c"]);
+    // NAT gateways live in the public subnets: one per zone in prod, one for all zones in dev.
+    const natSubnets = (r: RunResult) => ofType(r, "aws:ec2/natGateway:NatGateway").map((n) => inputs(n).subnetId);
+    expect(natSubnets(prod)).toEqual(pub(prod).map((s) => `${s.name}-id`));
+    expect(natSubnets(dev)).toEqual([`${pub(dev)[0].name}-id`]);
     for (const s of [...priv(prod), ...pub(prod)]) expect(inputs(s).tags["kubernetes.io/cluster/blueprint-prod"]).toBe("shared");
-    expect(inputs(one(prod, "aws:eks/cluster:Cluster")).vpcConfig.subnetIds).toHaveLength(3);
+    // The control plane's network interfaces (and so the nodes' and pods' subnets) are the private ones only.
+    expect(inputs(one(prod, "aws:eks/cluster:Cluster")).vpcConfig.subnetIds).toEqual(priv(prod).map((s) => `${s.name}-id`));
   });
 
   it("carves disjoint private and public subnets from the VPC", () => {
@@ -98,6 +101,7 @@ describe("an EKS cluster (prod stack)", () => {
     expect(addons.get("amazon-cloudwatch-observability")!.serviceAccountRoleArn).toBeDefined();
     const trust = ofType(prod, "aws:iam/role:Role").map((r) => JSON.stringify(inputs(r).assumeRolePolicy)).filter((t) => t.includes("amazon-cloudwatch:cloudwatch-agent"));
     expect(trust).toHaveLength(1);
+    expect(addons.get("amazon-cloudwatch-observability")!.serviceAccountRoleArn).toBe(ofType(prod, "aws:iam/role:Role").find((r) => r.name === "blueprint-prod-cloudwatch-observability")!.state.arn);
     expect(JSON.parse(addons.get("vpc-cni")!.configurationValues).enableNetworkPolicy).toBe("true");
     expect(inputs(one(prod, "aws:eks/cluster:Cluster")).bootstrapSelfManagedAddons).toBe(false);
   });

@@ -123,6 +123,8 @@ export interface Registration {
   readonly parent?: ResourceKey;
   /** Direct dependencies (`dependsOn`, expanded to a component's children, plus input dependencies). */
   readonly dependsOn: ReadonlySet<ResourceKey>;
+  /** The same dependencies as the engine names them: full URNs (parent chain included). */
+  readonly dependencyUrns: ReadonlySet<string>;
   /** The provider reference, `urn::id`. */
   readonly provider?: string;
 }
@@ -150,6 +152,7 @@ export async function runStackWithGraph(stack: string, cfg: StackConfig = stackC
       graph.set(`${req.getType()}::${req.getName()}`, {
         parent: parent ? keyOfUrn(parent) : undefined,
         dependsOn: new Set(req.getDependenciesList().map(keyOfUrn)),
+        dependencyUrns: new Set(req.getDependenciesList()),
         provider: req.getProvider() || undefined,
       });
       return original.call(this, req, cb);
@@ -174,4 +177,9 @@ export function registration(graph: ReadonlyMap<ResourceKey, Registration>, key:
   const r = graph.get(key);
   if (!r) throw new Error(`${key} was not registered; registered: ${[...graph.keys()].filter((k) => k.startsWith(key.split("::")[0])).join(", ")}`);
   return r;
+}
+
+/** The URN a registered resource got (its output, once the run is over). */
+export function urnOf(resource: { readonly urn: { apply<U>(f: (urn: string) => U): unknown } }): Promise<string> {
+  return new Promise((resolve) => resource.urn.apply((urn) => resolve(urn)));
 }

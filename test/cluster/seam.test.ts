@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { execKubeconfig, awsExec } from "../../components/cluster/kubeconfig";
-import { PROJECT_DIR, platformOf, runStack, setConfig, shippedStacks, stackConfig } from "../helpers/program";
+import { PROJECT_DIR, platformOf, runStack, setConfig, shippedStacks, stackConfig, withEdits } from "../helpers/program";
 import { one, unsecret } from "./harness";
 
 const run = promisify(execFile);
@@ -57,13 +57,18 @@ describe("the cluster seam", () => {
     expect(loaded.resources).toBeGreaterThan(5);
   });
 
-  it("keeps the kubeconfig text identical between updates, so the provider never replaces resources", async () => {
-    const kubeconfig = async (stack: string) => unsecret(one(await runStack(stack), "pulumi:providers:kubernetes").inputs.kubeconfig);
-    for (const stack of ["prod.platform", "prod-gke.platform"]) {
-      const [a, b] = [await kubeconfig(stack), await kubeconfig(stack)];
-      expect(typeof a).toBe("string");
-      expect(b).toBe(a);
-    }
+  it.each([
+    ["prod.platform", [["blueprint:cluster.kubernetesVersion", "1.35"], ["blueprint:cluster.aws.nodeGroups.general.maxSize", 20]]],
+    ["prod-gke.platform", [["blueprint:cluster.gcp.nodePools.general.maxSize", 20]]],
+  ] as const)("%s: keeps the kubeconfig text across an update of the cluster (upgrade, node bounds), so the provider replaces nothing; only another cluster changes it", async (stack, edits) => {
+    const kubeconfig = async (cfg = stackConfig(stack)) => unsecret(one(await runStack(stack, cfg), "pulumi:providers:kubernetes").inputs.kubeconfig) as string;
+    const deployed = await kubeconfig(withEdits(stackConfig(stack), edits.map(([k, v]) => [k, v] as const)));
+    const updated = await kubeconfig();
+    expect(updated).toContain('"server":"https://');
+    expect(updated).toBe(deployed);
+    const other = await kubeconfig(setConfig(stackConfig(stack), "blueprint:cluster.name", "blueprint-other"));
+    expect(JSON.parse(other).clusters[0].name).toMatch(/blueprint-other$/);
+    expect(JSON.parse(updated).clusters[0].name).toMatch(/blueprint-prod(-gke)?$/);
   });
 
   it("builds the same kubeconfig from the same fields, and a different one when a stable field changes", () => {

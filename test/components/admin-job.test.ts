@@ -41,6 +41,11 @@ describe("AdminJob", () => {
     expect(Object.entries(selector).every(([k, v]) => jobLabels[k] === v)).toBe(false);
     expect(jobLabels["app.kubernetes.io/instance"]).toBe("backend-admin");
     const next = await runStack("dev.shop", setConfig(cfg, "blueprint:release.images.podinfo", `ghcr.io/stefanprodan/podinfo@sha256:${"d".repeat(64)}`));
-    expect([...byKind(next, "Job").keys()]).not.toEqual([...byKind(first, "Job").keys()]);
+    const nextJobs = [...byKind(next, "Job").entries()];
+    const [firstName] = [...byKind(first, "Job").keys()];
+    // One Job, under a new name (a Job's pod template is immutable), running the new digest.
+    expect(nextJobs.map(([id]) => id)).toEqual([expect.stringMatching(/^shop\/backend-admin/)]);
+    expect(nextJobs[0][0]).not.toBe(firstName);
+    expect(jobPod(nextJobs[0][1]).spec.containers[0].image).toBe(`ghcr.io/stefanprodan/podinfo@sha256:${"d".repeat(64)}`);
   });
 });

@@ -24,10 +24,21 @@ describe("TeamNamespace", () => {
   it("sets a quota on compute, storage, pods and service types", async () => {
     const { objects } = await runComponents((s) => new s.components.TeamNamespace("shop", { name: "shop", quota: { pods: 7 } }, { providers: [s.provider] }));
     const hard = (ofKind(objects, "ResourceQuota")[0].spec as { hard: Record<string, string> }).hard;
-    expect(hard.pods).toBe("7");
-    for (const key of ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "requests.ephemeral-storage", "services", "services.loadbalancers", "services.nodeports", "persistentvolumeclaims", "requests.storage"]) {
-      expect(hard[key]).toBeDefined();
-    }
+    // The given key, and the documented small-team defaults for every other (no load balancers, no node ports).
+    expect(hard).toEqual({
+      "requests.cpu": "4",
+      "requests.memory": "8Gi",
+      "limits.cpu": "8",
+      "limits.memory": "16Gi",
+      "requests.ephemeral-storage": "20Gi",
+      "limits.ephemeral-storage": "40Gi",
+      pods: "7",
+      services: "20",
+      "services.loadbalancers": "0",
+      "services.nodeports": "0",
+      persistentvolumeclaims: "10",
+      "requests.storage": "100Gi",
+    });
   });
 
   it("limits containers and claims through a LimitRange", async () => {

@@ -46,8 +46,10 @@ export function importsOf(text: string): string[] {
 
 /**
  * The rule each edge breaks, as one line `<from> imports <specifier>: <why>`. Relative imports
- * are resolved against the importing file; `examples/<name>/` may import nothing of the
- * repository outside its own folder (only the packed library).
+ * are resolved against the importing file. A file of a layer imports only the layers below it:
+ * a folder that is no layer (test/, stacks/, docs/, a file at the root) is refused, not skipped.
+ * `examples/<name>/` may import nothing of the repository outside its own folder (only the packed
+ * library). Files outside the layers (test/) are not checked as importers.
  */
 export function layeringProblems(edges: readonly ImportEdge[]): string[] {
   const problems: string[] = [];
@@ -68,11 +70,39 @@ export function layeringProblems(edges: readonly ImportEdge[]): string[] {
       problems.push(`${from} imports ${specifier}: outside the repository`);
       continue;
     }
+    if (!fromLayer) continue;
     const toLayer = targetLayer(target);
-    if (!fromLayer || !toLayer) continue;
-    if (!LAYERS[fromLayer].includes(toLayer)) problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${LAYERS[fromLayer].join(", ")}, not ${toLayer}/`);
+    const allowed = LAYERS[fromLayer].join(", ");
+    // A folder the layers do not know (test/, stacks/, docs/, a new one) is never a dependency of the product.
+    if (!toLayer) problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${target.split("/")[0]}/, which is no layer`);
+    else if (!LAYERS[fromLayer].includes(toLayer)) problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${toLayer}/`);
+    else {
+      const cloud = cloudProblem(from, target);
+      if (cloud) problems.push(`${from} imports ${specifier}: ${cloud}`);
+    }
   }
   return problems;
+}
+
+/** The clouds' folders under `components/cluster/`: each loads its own cloud SDK, and no other. */
+export const CLOUD_FOLDERS: readonly string[] = ["eks", "gke"];
+
+/** `components/cluster/<cloud>` of a path, or undefined. */
+function cloudOf(file: string): string | undefined {
+  const [a, b, c] = file.split("/");
+  return a === "components" && b === "cluster" && c !== undefined && CLOUD_FOLDERS.includes(c.replace(/\.ts$/, "")) ? c.replace(/\.ts$/, "") : undefined;
+}
+
+/**
+ * Inside components/, a cloud's folder is reached only from itself: another cloud's folder, or a
+ * shared file (`components/index.ts`, `cluster/handle.ts`, `cluster/addon.ts`), importing it
+ * would load that cloud's SDK in every program. The program reaches it lazily through layers/cluster.ts.
+ */
+function cloudProblem(from: string, target: string): string | undefined {
+  const to = cloudOf(target);
+  if (!from.startsWith("components/") || to === undefined || cloudOf(from) === to) return undefined;
+  const own = cloudOf(from);
+  return own ? `components/cluster/${own}/ may not import another cloud's folder (${to}/)` : `only components/cluster/${to}/ itself imports it; shared components stay free of a cloud SDK`;
 }
 
 /** The layer of a resolved import target: a file (`lib/images`), a folder (`components`) or the root program (`index`). */

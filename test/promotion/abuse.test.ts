@@ -27,8 +27,15 @@ async function inStaging(h: Harness): Promise<string> {
   return id;
 }
 
-/** Output and exit code of one command, with the check that the error is a single line. */
+/** Output and exit code of one command, with the check that the error is a single line (when the command fails). */
 async function oneLine(h: Harness, ...argv: string[]): Promise<{ code: number; text: string }> {
+  const r = await output(h, ...argv);
+  if (r.code !== 0) expect({ argv, lines: r.text.split("\n") }).toEqual({ argv, lines: [expect.stringMatching(new RegExp(`^${argv[0]}: \\S`))] });
+  return r;
+}
+
+/** Output and exit code of one command whose refusal is a report or a list of problems, not one line. */
+async function output(h: Harness, ...argv: string[]): Promise<{ code: number; text: string }> {
   drain(h);
   const code = await h.cli(...argv);
   const text = drain(h);
@@ -146,7 +153,7 @@ describe("evidence must come from the stage", () => {
     const many = Array.from({ length: 3000 }, (_, i) => ({ name: `frontend-${i}-${"\u0000\"".repeat(200)}`, imageID: ref("b"), version: id, stack: "staging" }));
     const pods = podsJson(h, "many-pods.json", many);
     expect(fs.statSync(pods).size).toBeGreaterThan(1024 * 1024);
-    const r = await oneLine(h, "verify", "staging", "--pods", pods);
+    const r = await output(h, "verify", "staging", "--pods", pods);
     expect(r.code).toBe(1);
     expect(r.text).toContain("(and 2980 more)");
     const record = files(h, "staging").at(-1)!;
@@ -163,7 +170,7 @@ describe("evidence must come from the stage", () => {
     const json = JSON.parse(fs.readFileSync(file, "utf8"));
     delete json.images.backend;
     fs.writeFileSync(file, JSON.stringify(json));
-    const r = await oneLine(h, "verify", "staging", "--outputs", file);
+    const r = await output(h, "verify", "staging", "--outputs", file);
     expect(r.code).toBe(1);
     expect(r.text).toContain("has no image for app backend, which the stack file deploys");
     expect(verifications(h, "staging").at(-1)).toMatchObject({ result: "failed", problemCount: 1 });
@@ -187,12 +194,12 @@ describe("the history is a hash chain per stage", () => {
     await inStaging(h);
     const [first] = files(h, "dev");
     fs.writeFileSync(first, fs.readFileSync(first, "utf8").replace('"by": "Release Bot <ci@example.com>"', '"by": "Someone Else <else@example.com>"'));
-    let r = await oneLine(h, "status");
+    let r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text).toContain("HISTORY OF LANE shop BROKEN");
     expect(r.text.replace(/\s+/g, " ")).toContain(`${rel(h, first)}: was edited after it was written`);
-    r = await oneLine(h, "promote", "staging", "--release", "r-000000000000");
-    r = await oneLine(h, "rollback", "dev");
+    r = await output(h, "promote", "staging", "--release", "r-000000000000");
+    r = await output(h, "rollback", "dev");
     expect(r.code).toBe(1);
     expect(r.text).toContain("the history of dev is broken, so it cannot be trusted; nothing written");
     expect(r.text).toContain(`restore it from git (git log -p -- ${rel(h, first)})`);
@@ -203,11 +210,11 @@ describe("the history is a hash chain per stage", () => {
     await inStaging(h);
     const [first] = files(h, "dev");
     fs.rmSync(first);
-    const r = await oneLine(h, "status");
+    const r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain("record 1 of stage dev, before this one, is missing (deleted?)");
     expect((await oneLine(h, "approve", "prod", "--release", pointer(h, "dev")!.id!)).code).toBe(0);
-    expect((await oneLine(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
+    expect((await output(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
   });
 
   it("reports a run of missing records once, however far a record's number jumps", async () => {
@@ -218,7 +225,7 @@ describe("the history is a hash chain per stage", () => {
     // Written as the store would write a record that follows a (missing) record 999998.
     const far = chainRecord({ ...record, seq: undefined, prev: undefined }, { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) }, h.lane);
     fs.writeFileSync(path.join(path.dirname(second), far.name), far.text);
-    const r = await oneLine(h, "status");
+    const r = await output(h, "status");
     expect(r.code).toBe(1);
     const text = r.text.replace(/\s+/g, " ");
     expect(text).toContain("records 3 to 999998 of stage dev, before this one, are missing (deleted?)");
@@ -232,7 +239,7 @@ describe("the history is a hash chain per stage", () => {
     const forged = JSON.parse(fs.readFileSync(second, "utf8"));
     const copy = path.join(path.dirname(second), path.basename(second).replace(/[0-9a-f]{12}\.json$/, "0123456789ab.json"));
     fs.writeFileSync(copy, JSON.stringify({ ...forged, at: "2026-01-05T09:00:30.000Z" }));
-    let r = await oneLine(h, "status");
+    let r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain(`${rel(h, copy)}: was edited after it was written`);
     fs.rmSync(copy);
@@ -241,7 +248,7 @@ describe("the history is a hash chain per stage", () => {
     const b = JSON.parse(fs.readFileSync(second, "utf8"));
     fs.writeFileSync(first, JSON.stringify({ ...b, seq: 1 }));
     fs.writeFileSync(second, JSON.stringify({ ...a, seq: 2 }));
-    r = await oneLine(h, "status");
+    r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain(`${rel(h, first)}: was edited after it was written`);
     expect(r.text.replace(/\s+/g, " ")).toContain(`${rel(h, first)}: does not follow the start of the chain`);
@@ -262,10 +269,10 @@ describe("the history is a hash chain per stage", () => {
     // The other branch's record arrives with a merge.
     const theirs = files(branch, "staging").at(-1)!;
     fs.copyFileSync(theirs, path.join(h.historyDir("staging"), path.basename(theirs)));
-    const r = await oneLine(h, "status");
+    const r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain("both follow record 1 of stage staging: two branches each appended to this stage (a fork)");
-    expect((await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"))).code).toBe(1);
+    expect((await output(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"))).code).toBe(1);
   });
 
   it.each([
@@ -313,7 +320,7 @@ describe("the history is a hash chain per stage", () => {
     h.clock.advance(48 * HOUR);
     store.append({ kind: "verification", stage: "staging", release: id, at: h.clock.now().toISOString(), by: "mallory", result: "passed", evidence: [{ source: "outputs:x", sha256: "0".repeat(64), bytes: 1, stack: "staging", images: 1 }], problems: [], problemCount: 0 });
     store.append({ kind: "approval", stage: "prod", release: id, at: h.clock.now().toISOString(), by: "mallory" });
-    const r = await oneLine(h, "promote", "prod", "--release", id);
+    const r = await output(h, "promote", "prod", "--release", id);
     expect(r.code).toBe(1);
     expect(r.text).toContain(`[order] release ${id} was never promoted to staging`);
   });

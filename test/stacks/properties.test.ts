@@ -1,5 +1,5 @@
 import type { RunResult } from "../../tools/offline/run";
-import { asPlatform, byKind, onExistingCluster, platformOf, runEnvironment, runStack, setConfig, shippedEnvironments, stackConfig, type K8sObject } from "../helpers/program";
+import { asPlatform, byKind, onExistingCluster, platformOf, runEnvironment, runStack, setConfig, shippedEnvironments, stackConfig, teamStacksOf, type K8sObject } from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
 
 type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
@@ -75,6 +75,16 @@ function merged(platform: RunResult, teams: readonly RunResult[]): RunResult {
   };
 }
 
+/** The teams an environment's platform stack file declares, sorted. */
+function teamsOf(env: string): string[] {
+  return Object.keys(JSON.parse(stackConfig(`${env}.platform`).config["blueprint:teams"]) as Record<string, unknown>).sort();
+}
+
+/** Every app (`<team>/<app>`) the environment's team stack files declare, sorted. */
+function appsOf(env: string): string[] {
+  return teamStacksOf(env).flatMap((stack) => Object.keys(JSON.parse(stackConfig(stack).config["blueprint:apps"]) as Record<string, unknown>).map((app) => `${stack.split(".")[1]}/${app}`)).sort();
+}
+
 const environments = shippedEnvironments();
 const results = new Map<string, RunResult>();
 beforeAll(async () => {
@@ -136,10 +146,12 @@ describe("properties of every rendered environment (platform and team stacks tog
     }
   });
 
-  each("pods meet Pod Security restricted, with resources, probes and graceful shutdown", (r) => {
-    for (const o of r.objects as K8sObject[]) {
-      const pod = podTemplate(o);
-      if (!pod) continue;
+  each("pods meet Pod Security restricted, with resources, probes and graceful shutdown", (r, env) => {
+    const withPods = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
+    // Every app of every team stack of the environment is among the checked workloads.
+    expect(withPods.filter((o) => o.kind === "Deployment").map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual(appsOf(env));
+    for (const o of withPods) {
+      const pod = podTemplate(o)!;
       const spec = pod.spec as Record<string, unknown> & Pod["spec"];
       expect(spec.automountServiceAccountToken).toBe(false);
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
@@ -164,7 +176,9 @@ describe("properties of every rendered environment (platform and team stacks tog
     }
   });
 
-  each("RBAC grants no exec, attach or wildcards and binds only Roles defined here", (r) => {
+  each("RBAC grants no exec, attach or wildcards and binds only Roles defined here", (r, env) => {
+    // A maintainer and a viewer Role in every team namespace: the checks below see them all.
+    expect([...byKind(r, "Role").keys()].sort()).toEqual(teamsOf(env).flatMap((t) => [`${t}/team-maintainer`, `${t}/team-viewer`]));
     for (const role of [...byKind(r, "Role").values(), ...byKind(r, "ClusterRole").values()]) {
       for (const rule of (role as unknown as { rules: Array<{ resources?: string[]; verbs: string[] }> }).rules) {
         expect(rule.resources ?? []).not.toEqual(expect.arrayContaining(["pods/exec"]));
@@ -177,7 +191,8 @@ describe("properties of every rendered environment (platform and team stacks tog
     }
   });
 
-  each("every namespace has a default-deny policy and a quota", (r) => {
+  each("every namespace has a default-deny policy and a quota", (r, env) => {
+    expect([...byKind(r, "Namespace").keys()].sort()).toEqual(teamsOf(env));
     for (const ns of byKind(r, "Namespace").keys()) {
       const deny = byKind(r, "NetworkPolicy").get(`${ns}/default-deny`);
       expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
@@ -215,23 +230,31 @@ describe("config reaches the output", () => {
   it("rolls the Deployment when its config changes, by renaming the ConfigMap", async () => {
     const before = await runStack("dev.shop");
     const after = await runStack("dev.shop", setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"));
-    const envFrom = (r: RunResult) => JSON.stringify((podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom));
-    expect(envFrom(after)).not.toEqual(envFrom(before));
-    expect([...byKind(after, "ConfigMap").keys()]).not.toEqual([...byKind(before, "ConfigMap").keys()]);
+    const configMapOf = (r: RunResult) => (podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom as { configMapRef?: { name: string } }[]).flatMap((e) => e.configMapRef ? [e.configMapRef.name] : []);
+    const [old] = configMapOf(before);
+    const [renamed] = configMapOf(after);
+    expect(old).toMatch(/^frontend-config-/);
+    expect(renamed).toMatch(/^frontend-config-/);
+    expect(renamed).not.toBe(old);
+    // The Deployment points at the new ConfigMap, which holds the new value; the old one is gone from the render.
+    expect(byKind(after, "ConfigMap").get(`shop/${renamed}`)!.data).toMatchObject({ PODINFO_UI_MESSAGE: "hello" });
+    expect(byKind(after, "ConfigMap").has(`shop/${old}`)).toBe(false);
     // The other app's config did not change, so its ConfigMap keeps its name.
     expect([...byKind(after, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-"))).toEqual([...byKind(before, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-")));
   });
 
   it.each([
-    ["dev.shop", "blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas],
-    ["dev.platform", "blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods],
-    ["dev.shop", "blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => JSON.stringify(podTemplate(o)!.spec.containers[0].lifecycle)],
-    ["dev.platform", "blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy],
-  ] as const)("%s: changing %s changes the rendered output", async (stack, key, value, kind, id, read) => {
+    ["dev.shop", "blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas, 2],
+    ["dev.platform", "blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods, "9"],
+    ["dev.shop", "blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => podTemplate(o)!.spec.containers[0].lifecycle, { preStop: { sleep: { seconds: 3 } } }],
+    ["dev.platform", "blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy, "Retain"],
+  ] as const)("%s: setting %s renders what it says", async (stack, key, value, kind, id, read, expected) => {
     const base = stack === "dev.platform" ? onExistingCluster(stackConfig(stack)) : stackConfig(stack);
     const before = read(byKind(await runStack(stack, base), kind).get(id)!);
     const after = read(byKind(await runStack(stack, setConfig(base, key, value)), kind).get(id)!);
-    expect(after).not.toEqual(before);
+    expect(after).toEqual(expected);
+    // The shipped value was another, so the edit is what made the difference.
+    expect(before).not.toEqual(expected);
   });
 
   it("registers nothing but the stack itself (and the read of its platform's outputs) when the config is invalid", async () => {

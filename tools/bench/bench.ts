@@ -13,6 +13,7 @@ import { coldStart, type ColdStartResult } from "./coldstart";
 import { moduleIsolation, type IsolationResult } from "./isolation";
 import { promotionTiming, type PromotionResult } from "./promotion";
 import { validationTiming, type ValidationResult } from "./validation";
+import { startProgress } from "../progress";
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -35,7 +36,8 @@ Options:
                            sizes skip that variant
   --skip <part,...>        coldstart, isolation, promotion, validation
   --json                   print the results as JSON instead of tables
-  --report <file>          print the tables of a saved --json result, measuring nothing`;
+  --report <file>          print the tables of a saved --json result, measuring nothing
+  --quiet                  no progress bar (it shows only when stdout and stderr are terminals)`;
 
 /** The variants measured per size, in the order each round runs them. */
 const VARIANTS = ["ours", "bare", "bare-components", "render", "render-single", "cdk8s", "kustomize", "kustomize-teams"] as const;
@@ -99,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
         "kustomize-timeout": { type: "string", default: "120" },
         skip: { type: "string", default: "" },
         json: { type: "boolean", default: false },
+        quiet: { type: "boolean", default: false },
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -127,7 +130,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const variants = VARIANTS.filter((v) => only.has(v));
-  const log = (s: string) => process.stderr.write(`${s}\n`);
+  // Progress of the timed runs on a terminal (stderr), above which the log lines scroll; elsewhere, or
+  // with --quiet, the log lines alone, as before.
+  const progress = startProgress(sizes.length * runs * variants.length, { label: "bench", unit: "runs", quiet: args.values.quiet || process.stdout.isTTY !== true });
+  const log = (s: string) => progress.log(s);
 
   fs.mkdirSync(BENCH_DIR, { recursive: true });
   const program = programProject();
@@ -172,6 +178,7 @@ async function main(argv: string[]): Promise<number> {
       const check = { apps, reference: ref, sameSet: sameObjectSet(diff), detail: describeDifference(diff), contentDiffers: contentDifferences(ours, theirs).length };
       checks.push(check);
       if (!check.sameSet) {
+        progress.stop();
         console.error(`bench: ${ref} does not produce the same objects as our program at ${apps} apps: ${check.detail}`);
         return 1;
       }
@@ -183,6 +190,7 @@ async function main(argv: string[]): Promise<number> {
         if (gaveUp.has(v)) continue;
         log(`bench: ${apps} apps: ${v}, run ${r}/${runs}`);
         const sample = await runVariant(v, apps, { stack, program, single, builds, kustomizeTimeoutMs });
+        progress.done({ name: `${v} at ${apps} apps`, ms: sample.run.wallMs, ok: !sample.run.timedOut && sample.run.code === 0 });
         if (sample.run.timedOut || sample.run.code !== 0) {
           gaveUp.set(v, sample.run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped)` : `failed: ${sample.run.stderr.trim().split("\n").slice(-3).join(" ")}`);
           if (sample.run.timedOut) tooSlow.set(v, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
@@ -194,6 +202,7 @@ async function main(argv: string[]): Promise<number> {
     for (const v of variants) results.push(summariseVariant(v, apps, samples.get(v) ?? [], gaveUp.get(v), ours.length));
   }
 
+  progress.stop();
   const cold = skip.has("coldstart") ? undefined : await coldStart(Math.max(runs, 5), log);
   const isolation = skip.has("isolation") ? undefined : await moduleIsolation(log);
   const promotion = skip.has("promotion") ? undefined : await promotionTiming(runs, log);
