@@ -14,6 +14,10 @@ export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-cl
 export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "../lib/labels";
 export { dataProtection } from "./protection";
 export type { ClusterHandle, Cloud, WorkloadIdentityBinding } from "./cluster";
-export { AdmissionPolicy, teamImagePolicySpec, podSecurityPolicySpec, teamBindingSpec, IMAGE_POLICY_NAME, POD_SECURITY_POLICY_NAME, ALLOWED_REGISTRIES_ANNOTATION, type AdmissionPolicyArgs } from "./admission-policy";
+export {
+  AdmissionPolicy, teamImagePolicySpec, podSecurityPolicySpec, teamBindingSpec, teamNetworkPolicySpec, teamServicePolicySpec, teamIngressPolicySpec, platformGuardrailPolicySpec,
+  IMAGE_POLICY_NAME, POD_SECURITY_POLICY_NAME, NETWORK_POLICY_NAME, SERVICE_POLICY_NAME, INGRESS_POLICY_NAME, GUARDRAIL_POLICY_NAME, PLATFORM_OWNED_LABEL, FORBIDDEN_EGRESS,
+  ALLOWED_REGISTRIES_ANNOTATION, type AdmissionPolicyArgs, type GrantedEgress,
+} from "./admission-policy";
 export { pullReferenceFor } from "../lib/mirrors";
 export { parsePinnedImage, isPinned, formatPinnedImage, DIGEST, PINNED_FORM, type PinnedImage } from "../lib/images";

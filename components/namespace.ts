@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY } from "../lib/labels";
 import { dataProtection } from "./protection";
 import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "../lib/defaults";
+import { PLATFORM_OWNED_LABEL } from "./admission-rules";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "./guardrails";
 
 export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };
@@ -72,7 +73,8 @@ export class TeamNamespace extends pulumi.ComponentResource {
       { ...parent, ...dataProtection(this.protected), dependsOn: [...(args.finalizerOwners ?? [])] },
     );
     this.name = ns.metadata.name;
-    const meta = (n: string) => ({ name: n, namespace: this.name, labels });
+    // The platform's objects inside the namespace carry the label the guardrail admission policy selects.
+    const meta = (n: string) => ({ name: n, namespace: this.name, labels: { ...labels, [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value } });
     const child = { parent: this, dependsOn: [ns] };
 
     const quota = { ...teamNamespaceDefaults.quota, ...args.quota };

@@ -1,7 +1,7 @@
 import type { ConfigProblem } from "../lib/errors";
 import type { ClusterConfig } from "../lib/cluster-config";
 import { overlaps, parseCidr } from "../lib/cidr";
-import { evaluationDate, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus } from "../lib/kubernetes-versions";
+import { evaluationDate, gkeChannelMinors, gkeChannelOffers, kubernetesVersionTable, newestStandardMinor, offeredMinors, supportStatus, utcDay } from "../lib/kubernetes-versions";
 
 /** What the cluster rules need to know about the rest of the environment. */
 export interface ClusterRuleContext {
@@ -64,9 +64,19 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
     if (vpc && svc && overlaps(vpc, svc)) add("aws.serviceCidr", `overlaps aws.vpcCidr (${aws.vpcCidr}); Service addresses must be outside the VPC, got ${aws.serviceCidr}`);
     checkPublicAccess(aws.publicAccessCidrs, "aws.publicAccessCidrs", production, add);
     if (production && aws.natGateways === "single") add("aws.natGateways", 'must be "perZone" in a production environment: one NAT gateway is a single point of failure for every zone');
-    for (const [key, g] of groupKeys(context)) {
-      if (g.startsWith("system:")) problems.push({ key, message: `"${g}" cannot be an EKS access entry group (names starting with "system:" are reserved)` });
+    // IAM Identity Center permission-set roles live under aws-reserved/sso.amazonaws.com/, with a
+    // region segment only when Identity Center is enabled outside us-east-1
+    // (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html).
+    // A pattern that demands the segment matches nobody in a us-east-1 Identity Center.
+    for (const [g, patterns] of Object.entries(aws.groupPrincipals)) {
+      for (const p of patterns) {
+        if (/sso\.amazonaws\.com\/\*\/AWSReservedSSO_/.test(p)) {
+          add(`aws.groupPrincipals.${g}`, `"${p}" requires a region segment after sso.amazonaws.com/, which IAM Identity Center roles of an instance in us-east-1 do not have: write .../sso.amazonaws.com/*AWSReservedSSO_<PermissionSet>_* to match both forms`);
+        }
+      }
     }
+    // "system:" groups are refused for every cloud by the platform rules (config/validate.ts).
+    checkAccessEntryPrincipals(aws, add);
     for (const key of ["groupRoles", "groupPrincipals"] as const) {
       for (const g of Object.keys(aws[key])) {
         if (!groups.has(g) && context?.teams) add(`aws.${key}.${g}`, `names a group no team uses (team groups: ${[...groups].join(", ") || "none"})`);
@@ -133,6 +143,31 @@ export function validateCluster(cluster: ClusterConfig, context?: ClusterRuleCon
   return problems;
 }
 
+/**
+ * EKS keeps one access entry per IAM principal: creating a second for the same ARN fails with
+ * ResourceInUseException ("Create access entries", Amazon EKS User Guide,
+ * https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html; CreateAccessEntry,
+ * https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateAccessEntry.html). The cluster makes
+ * one for each admin role and each `groupRoles` role (the cluster creator is granted through
+ * `bootstrapClusterCreatorAdminPermissions`, an entry of its own), so one ARN in two of these
+ * places is refused here rather than half-way through `pulumi up`. IAM compares role ARNs without
+ * case for the role name, so the comparison does too.
+ */
+function checkAccessEntryPrincipals(aws: NonNullable<ClusterConfig["aws"]>, add: (k: string, m: string) => void): void {
+  const seen = new Map<string, string>();
+  const claim = (arn: string, key: string) => {
+    const norm = arn.toLowerCase();
+    const first = seen.get(norm);
+    if (first === undefined) seen.set(norm, key);
+    else add(key, `names ${arn}, which already has an access entry as ${first}: EKS allows one access entry per principal (a second fails with ResourceInUseException); keep it in one place`);
+  };
+  aws.adminRoleArns.forEach((arn) => claim(arn, "aws.adminRoleArns"));
+  // Groups mapped to one role share its single entry (the entry lists every group), so a role is claimed once.
+  const roles = new Map<string, string>();
+  for (const [g, arn] of Object.entries(aws.groupRoles)) if (!roles.has(arn.toLowerCase())) roles.set(arn.toLowerCase(), g);
+  for (const [arnLower, g] of roles) claim(aws.groupRoles[g] ?? arnLower, `aws.groupRoles.${g}`);
+}
+
 const CLOUD_NAMES = { aws: "EKS", gcp: "GKE", existing: "upstream Kubernetes" } as const;
 
 /**
@@ -153,6 +188,18 @@ function checkVersion(cluster: ClusterConfig, now: Date, add: (k: string, m: str
   }
   if (cloud === "gcp" && extended && cluster.gcp && cluster.gcp.releaseChannel !== "EXTENDED") {
     add("gcp.releaseChannel", `must be EXTENDED when extendedSupport is true (GKE offers extended support only in the Extended channel), got ${cluster.gcp.releaseChannel}`);
+  }
+  if (cloud === "gcp" && cluster.gcp) {
+    // A GKE cluster runs what its release channel offers: a minor the channel does not offer cannot be created.
+    const channel = cluster.gcp.releaseChannel;
+    // Past standard support, the messages below say more (extended support is its own choice).
+    if (!gkeChannelOffers(channel, version, now) && status !== "extended" && status !== "ended") {
+      const offered = gkeChannelMinors(channel, now);
+      add("kubernetesVersion", `"${version}" is not offered in the GKE ${channel} release channel on ${utcDay(now)} (it offers ${offered.join(", ") || "none"}; see the GKE release schedule or \`gcloud container get-server-config\`): choose one of those, or another channel in blueprint:cluster.gcp.releaseChannel`);
+      return;
+    }
+    // Rapid offers minors before they reach Regular, where the support dates start.
+    if (status === "unknown" || status === "unreleased") return;
   }
   switch (status) {
     case "unknown":

@@ -105,13 +105,50 @@ export const teamContractSchema = z.strictObject({
    * connects to. Never a credential: user, password and URL are only in the Secret.
    */
   services: nameRecord(serviceBindingSchema),
+  /**
+   * How the team's members reach the cluster, per group: on EKS the IAM role ARN they sign in as
+   * (an IAM Identity Center permission-set role mapped with `groupRoles`, or the role they assume),
+   * on GKE the Google Group (with `roles/container.clusterViewer` on the project). Empty for an
+   * existing cluster. Optional in version 1: a platform deployed before it exports none.
+   */
+  access: z.strictObject({ groups: z.record(z.string(), z.string()) }).optional(),
 });
 export type TeamContract = z.infer<typeof teamContractSchema>;
 
+/**
+ * Why a platform stack's outputs could not be read: the stack does not exist (or was never
+ * deployed), the reader may not read it, the reader cannot decrypt its secrets (the `contract`
+ * output is secret), or the backend could not be reached. Each needs a different fix.
+ */
+export type ReadFailure = "missing" | "forbidden" | "decrypt" | "network" | "error";
+
 /** How the team side found the platform's `contract` output. */
 export type ContractLookup =
-  | { readonly found: false }
+  | { readonly found: false; readonly failure?: ReadFailure; readonly detail?: string }
   | { readonly found: true; readonly value: unknown };
+
+/**
+ * What kind of failure an error reading a stack reference is, from its message as the Pulumi
+ * engine and backends word it: `unknown stack "<name>"` (pulumi/pulumi#19202) or HTTP 404 for a
+ * missing stack, HTTP 401/403 for a reader without access, a secrets-manager or passphrase error
+ * for one that cannot decrypt, and socket errors for the network.
+ */
+export function classifyReadFailure(message: string): ReadFailure {
+  const m = message.toLowerCase();
+  if (/passphrase|decrypt|secrets manager|secrets provider|kms|cloudkms|key ?vault|no key/.test(m)) return "decrypt";
+  if (/\[40[13]\]|forbidden|unauthori[sz]ed|access denied|permission denied|not authorized|accessdenied/.test(m)) return "forbidden";
+  if (/unknown stack|\[404\]|not found|does not exist|no such stack/.test(m)) return "missing";
+  if (/econnrefused|econnreset|etimedout|enotfound|eai_again|dial tcp|connection refused|timeout|timed out|no such host|network|tls handshake|socket hang up/.test(m)) return "network";
+  return "error";
+}
+
+const FAILURE_HINT: Readonly<Record<ReadFailure, (stack: string) => string>> = {
+  missing: (stack) => `it does not exist or was never deployed (run \`pulumi up\` in ${stack} first, or set blueprint:platformStack)`,
+  forbidden: (stack) => `you may not read it: a team stack needs read access to ${stack} in the state backend (a Pulumi Cloud team with read permission on the stack, or read access to the backend's bucket)`,
+  decrypt: (stack) => `its output "contract" is secret and cannot be decrypted: a team stack needs the platform's secrets provider (the passphrase, or decrypt permission on the KMS key ${stack} uses), never cloud-admin credentials`,
+  network: () => "the state backend could not be reached (network error): check the connection and `pulumi login`, then run again",
+  error: () => "the read failed",
+};
 
 /**
  * Validates the contract a platform stack exported for `team`. Returns the contract or the
@@ -119,8 +156,11 @@ export type ContractLookup =
  */
 export function readContract(lookup: ContractLookup, team: string, platformStack: string, key: string): { contract?: TeamContract; problems: ConfigProblem[] } {
   const fail = (message: string) => ({ problems: [{ key, message }] });
+  if (!lookup.found && lookup.failure !== undefined && lookup.failure !== "missing") {
+    return fail(`names the platform stack "${platformStack}", whose outputs could not be read: ${FAILURE_HINT[lookup.failure](platformStack)}${lookup.detail ? ` (${lookup.detail})` : ""}`);
+  }
   if (!lookup.found || lookup.value === undefined || lookup.value === null) {
-    return fail(`names the platform stack "${platformStack}", which has no output "contract": it does not exist or was never deployed (run \`pulumi up\` in ${platformStack} first, or set blueprint:platformStack)`);
+    return fail(`names the platform stack "${platformStack}", which has no output "contract": ${FAILURE_HINT.missing(platformStack)}`);
   }
   if (typeof lookup.value !== "object" || Array.isArray(lookup.value)) return fail(`names the platform stack "${platformStack}", whose output "contract" is not a map of teams`);
   const byTeam = lookup.value as Record<string, unknown>;

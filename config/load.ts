@@ -3,9 +3,11 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../lib/errors";
 import { closest, nullPrototype, RESERVED_KEYS } from "../lib/names";
+import { reservedNamespaceProblem } from "../lib/namespaces";
 import { appSchema, customTimeoutsSchema, platformKeys, platformStackSchema, teamSchema, teamStackKeys, teamStackSchema, volumeSchema, type PlatformStackSchema, type TeamStackSchema } from "./schema";
 import { validatePlatform, validateTeamStack, type PartialPlatform, type PartialTeam } from "./validate";
 import { readContract, type ContractLookup, type TeamContract } from "./contract";
+import { defaultPlatformStack, environmentOf, platformStackOf as stackNamePlatformOf, platformStackProblem, teamOf } from "../lib/stacks";
 
 /** Config namespace of this project's keys (`blueprint:<key>`). */
 export const NAMESPACE = "blueprint";
@@ -60,22 +62,7 @@ export function stackFile(stack: string): string {
   return `${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml`;
 }
 
-/** `dev` of `dev.shop` and of `dev.platform`; the whole name when it has no dot. */
-export function environmentOf(stack: string): string {
-  const dot = stack.indexOf(".");
-  return dot < 0 ? stack : stack.slice(0, dot);
-}
-
-/** `shop` of `dev.shop`; undefined when the name has no dot. */
-export function teamOf(stack: string): string | undefined {
-  const dot = stack.indexOf(".");
-  return dot < 0 ? undefined : stack.slice(dot + 1);
-}
-
-/** The platform stack a team stack reads by default: `<env>.platform`. */
-export function defaultPlatformStack(stack: string): string {
-  return `${environmentOf(stack)}.platform`;
-}
+export { defaultPlatformStack, environmentOf, teamOf };
 
 /** The stack's layer, from `blueprint:layer`; a missing or unknown one is a config error naming the file. */
 export function stackLayer(raw: Readonly<Record<string, string>>, stack: string): Layer {
@@ -175,17 +162,40 @@ export function parseTeam(raw: Readonly<Record<string, string>>, stack: string, 
   }
   const platformStack = platformStackOf(raw, stack);
   const team = typeof parsed.values.team === "string" ? parsed.values.team : expected ?? stack;
-  const { contract, problems: contractProblems } = readContract(lookup, team, platformStack, `${NAMESPACE}:${raw[`${NAMESPACE}:platformStack`] !== undefined ? "platformStack" : "team"}`);
+  const crossed = platformStackProblem(stack, platformStack);
+  if (crossed) problems.push({ key: `${NAMESPACE}:platformStack`, message: `names "${platformStack}": ${crossed}` });
+  const { contract: read, problems: contractProblems } = crossed ? { contract: undefined, problems: [] } : readContract(lookup, team, platformStack, `${NAMESPACE}:${raw[`${NAMESPACE}:platformStack`] !== undefined ? "platformStack" : "team"}`);
   problems.push(...contractProblems);
+  const ownership = read ? contractOwnershipProblems(read, stack, team, platformStack) : [];
+  problems.push(...ownership);
+  const contract = ownership.length === 0 ? read : undefined;
   problems.push(...validateTeamStack(values, contract, platformStack, parsed.data ? undefined : { images: new Set(Object.keys(asObject(asObject(parsed.values.release).images))) }));
   if (problems.length > 0 || !parsed.data || !contract) throw new ConfigError(file, problems);
   return { ...parsed.data, project, stack, environment: environmentOf(stack), file, secretKeys, platformStack, contract };
 }
 
-/** The platform stack a team stack reads: `blueprint:platformStack`, else `<env>.platform`. */
+/** The platform stack a team stack reads: `blueprint:platformStack`, else `<env>.platform` (lib/stacks.ts). */
 export function platformStackOf(raw: Readonly<Record<string, string>>, stack: string): string {
-  const given = raw[`${NAMESPACE}:platformStack`];
-  return typeof given === "string" && given.length > 0 ? given : defaultPlatformStack(stack);
+  return stackNamePlatformOf(raw, stack);
+}
+
+/**
+ * A contract belongs to one environment and one team: the environment it names must be the team
+ * stack's, and its namespace the team's own, never a namespace Kubernetes or the cloud uses.
+ */
+function contractOwnershipProblems(contract: TeamContract, stack: string, team: string, platformStack: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const key = `${NAMESPACE}:platformStack`;
+  if (contract.environment !== environmentOf(stack)) {
+    out.push({ key, message: `reads a contract of environment "${contract.environment}" from "${platformStack}", but the team stack "${stack}" belongs to environment "${environmentOf(stack)}": a team stack reads its own environment's platform` });
+  }
+  if (contract.namespace !== team) {
+    out.push({ key, message: `reads a contract from "${platformStack}" whose namespace is "${contract.namespace}", not the team's own "${team}": refused` });
+  } else {
+    const reserved = reservedNamespaceProblem(contract.namespace, { cloud: contract.cloud });
+    if (reserved) out.push({ key, message: `reads a contract from "${platformStack}" whose namespace is a system namespace: ${reserved}` });
+  }
+  return out;
 }
 
 /**

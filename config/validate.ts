@@ -11,6 +11,7 @@ import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
 import { bindingProblems, serviceProblems, type ServiceEnvironment } from "./services";
 import { PRODUCTION_MIN_BACKUP_DAYS } from "../lib/services";
+import { isSystemIdentity, reservedNamespaceProblem } from "../lib/namespaces";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
 export const MAX_APP_NAME = 63 - "-secret-".length - 8;
@@ -57,6 +58,16 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
       add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");
     } else if (RESERVED_TEAM_NAMES.has(teamName)) {
       add(`teams.${teamName}`, `"${teamName}" cannot be a team name: the stack <env>.${teamName} is the platform's own`);
+    } else {
+      const reserved = reservedNamespaceProblem(teamName, env.cluster);
+      if (reserved) add(`teams.${teamName}`, `cannot be a team name: the team's name is its namespace, and ${reserved}`);
+    }
+    for (const role of ["maintainers", "viewers"] as const) {
+      for (const g of team.groups[role]) {
+        if (isSystemIdentity(g)) {
+          add(`teams.${teamName}.groups.${role}`, `"${g}" is a Kubernetes system identity (names starting with "system:" are granted by Kubernetes itself, e.g. system:authenticated to every signed-in user): name the identity provider's group of the team`);
+        }
+      }
     }
     checkLimitRange(teamName, team, add);
     for (const host of team.hosts) {
@@ -66,6 +77,7 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
     }
   }
   checkGroupCollisions(env, problems);
+  checkServiceAccountJoins(env, problems);
   problems.push(...serviceProblems(serviceEnvironment(env)));
   if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
     add("platform.volumeBackups.retentionDays", `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${env.platform.volumeBackups.retentionDays}`);
@@ -85,6 +97,33 @@ export function serviceEnvironment(env: PartialPlatform): ServiceEnvironment {
     mirrors: {},
     externalUrls: Object.fromEntries(Object.entries(env.serviceUrls).map(([team, urls]) => [team, Object.keys(urls)])),
   };
+}
+
+/**
+ * Each identity binding is one ServiceAccount of one team namespace, and on GKE one IAM binding
+ * whose resource name joins the two (`<cluster>-wi-<team>-<serviceAccount>`). A ServiceAccount
+ * bound to two identities would carry two conflicting annotations, and two pairs that join to the
+ * same text (team `shop` with `api-x`, team `shop-api` with `x`) would be two resources of one
+ * name: both are refused here, before any resource.
+ */
+function checkServiceAccountJoins(env: PartialPlatform, problems: ConfigProblem[]): void {
+  const joined = new Map<string, string>();
+  for (const [teamName, team] of Object.entries(env.teams)) {
+    for (const [idName, id] of Object.entries(team.identities)) {
+      const key = `blueprint:teams.${teamName}.identities.${idName}.serviceAccounts`;
+      for (const sa of id.serviceAccounts) {
+        const join = `${teamName}-${sa}`;
+        const first = joined.get(join);
+        const where = `teams.${teamName}.identities.${idName} ServiceAccount "${sa}"`;
+        if (first === undefined) joined.set(join, where);
+        else if (first.startsWith(`teams.${teamName}.identities.`) && first.endsWith(` ServiceAccount "${sa}"`)) {
+          problems.push({ key, message: `"${sa}" is already bound by ${first}: a ServiceAccount carries one cloud identity` });
+        } else {
+          problems.push({ key, message: `"${sa}" of team "${teamName}" and ${first} join to the same name "${join}" (the identity binding's resource name): rename one of the ServiceAccounts` });
+        }
+      }
+    }
+  }
 }
 
 /** What the cluster rules need from a platform stack: production, groups, identities and hosts, each with its key. */
@@ -143,8 +182,13 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
   }
 
   const hosts = new Map<string, { path: string; app: string }[]>();
+  const jobAccounts = new Map(Object.entries(env.apps).filter(([, a]) => a.releaseJob).map(([n]) => [`${n}-admin`, n]));
   for (const [appName, app] of Object.entries(env.apps)) {
     const key = `apps.${appName}`;
+    // Each app's ServiceAccount is named after it, its release Job's `<app>-admin`.
+    const jobOf = jobAccounts.get(appName);
+    if (jobOf !== undefined) add(key, `app name "${appName}" is also the ServiceAccount of app "${jobOf}"'s release Job (<app>-admin): two ServiceAccounts of one name; rename the app`);
+    if (appName === "default") add(key, `app name "default" is the namespace's own ServiceAccount, which Kubernetes creates in every namespace; rename the app`);
     if (!DNS_LABEL.test(appName) || appName.length > MAX_APP_NAME) {
       add(key, `app name must be a DNS-1035 label of at most ${MAX_APP_NAME} characters (auto-named ConfigMaps and Secrets add up to 16), got "${appName}"`);
     }

@@ -37,6 +37,7 @@ export async function createCluster(env: PlatformConfig, opts: { readonly offlin
         production: env.production,
         gcp: { ...gcp, project: gcp.project!, region: gcp.region! },
         labels: { "blueprint-project": labelValue(env.project), "blueprint-stack": labelValue(env.stack) },
+        teamGroups,
       });
     }
     case "existing": {

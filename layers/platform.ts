@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
-import { AdmissionPolicy } from "../components/admission-policy";
+import { AdmissionPolicy, type GrantedEgress } from "../components/admission-policy";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
@@ -73,10 +73,17 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   }
 
   // Admission in the cluster: team pods must pull allowed, digest-pinned images and meet their Pod Security level.
+  const teams = Object.entries(env.teams);
   new AdmissionPolicy("team-pods", {
     namespaces: Object.values(namespaces),
     restrictedNamespaces: Object.entries(namespaces).filter(([team]) => env.teams[team].podSecurity === "restricted").map(([, ns]) => ns),
     allowedRegistries,
+    podSecurityVersion: env.cluster.kubernetesVersion,
+    // A team's namespace is its name (TeamNamespace above).
+    ingressHosts: Object.fromEntries(teams.map(([team, t]) => [team, [...t.hosts]])),
+    loadBalancerNamespaces: teams.filter(([, t]) => t.quota["services.loadbalancers"] > 0).map(([team]) => team),
+    nodePortNamespaces: teams.filter(([, t]) => t.quota["services.nodeports"] > 0).map(([team]) => team),
+    grantedEgress: grantedMetadataEgress(cluster.cloudIdentityEgress),
   }, k8sOpts);
 
   // Plain data (names, schedule, retention) for alerting on failed or stale backups; no credential.
@@ -89,14 +96,33 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     cluster: where,
     cloud: cluster.cloud,
     clusterName: cluster.name,
-    // None for an existing cluster reached through a context: use that context.
-    kubeconfig: cluster.kubeconfig ?? null,
+    // Never an existing cluster's: that kubeconfig is the platform's own credential, and whoever
+    // can read this stack reads its outputs. Teams bring their own (docs/clusters.md).
+    kubeconfig: cluster.cloud === "existing" ? null : cluster.kubeconfig ?? null,
     // What trust policies for app identities are built from (OIDC provider, Workload Identity pool).
     clusterIdentity: cluster.identityOutputs,
     namespaces,
     // Secret as a whole: it carries the kubeconfig (exec authentication, no token).
     contract: pulumi.secret(pulumi.all(contracts)),
   };
+}
+
+/**
+ * The cluster's identity egress that reaches a metadata range: on GKE, the GKE metadata server,
+ * which with Workload Identity answers with the pod's own identity, not the node's
+ * (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#metadata_server).
+ * The team admission policy allows exactly these blocks and ports.
+ */
+function grantedMetadataEgress(rules: ClusterHandle["cloudIdentityEgress"]): GrantedEgress[] {
+  const out: GrantedEgress[] = [];
+  for (const r of rules as { to?: { ipBlock?: { cidr?: unknown; except?: unknown } }[]; ports?: { port?: unknown; protocol?: unknown }[] }[]) {
+    for (const p of r.to ?? []) {
+      const cidr = p.ipBlock?.cidr;
+      if (typeof cidr !== "string" || !cidr.startsWith("169.254.") || p.ipBlock?.except !== undefined) continue;
+      out.push({ cidr, ports: (r.ports ?? []).map((q) => ({ port: Number(q.port), protocol: q.protocol === "UDP" ? "UDP" : "TCP" })) });
+    }
+  }
+  return out;
 }
 
 /** `<cloud>/<region, project/region or context>/<cluster name>`: the same string for every stack of the environment. */
@@ -144,10 +170,12 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
   // with theirs (the context, or their ambient default), never through the contract.
   const kubeconfig: pulumi.Output<string | null> = cluster.cloud !== "existing" && cluster.kubeconfig ? cluster.kubeconfig : pulumi.output(null);
   const where = pulumi.all([kubeconfig, cluster.name, cluster.clusterIdentifier, parts.namespace, parts.storageClass]);
+  const teamGroups = [...new Set([...team.groups.maintainers, ...team.groups.viewers])];
+  const access = pulumi.all(Object.fromEntries(teamGroups.filter((g) => cluster.groupAccess[g] !== undefined).map((g) => [g, pulumi.output(cluster.groupAccess[g])])));
   const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
-  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), pulumi.all(parts.services)]);
+  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), access, pulumi.all(parts.services)]);
   return pulumi.all([where, classes, grants])
-    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, serviceSpecs]]): TeamContract => ({
+    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, groupAccess, serviceSpecs]]): TeamContract => ({
     version: CONTRACT_VERSION,
     platformStack: env.stack,
     environment: env.environment,
@@ -179,5 +207,6 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
     services: serviceSpecs,
+    access: { groups: { ...groupAccess } as Record<string, string> },
   }));
 }

@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { AdminJob, AppConfig, AppEgressPolicy, Volume, Workload, type WorkloadArgs } from "../components/index";
-import type { ContractLookup, TeamContract } from "../config/contract";
+import { classifyReadFailure, type ContractLookup, type TeamContract } from "../config/contract";
+import { qualifiedStackName } from "../lib/stacks";
 import { effectiveResources, rolloutStrategy } from "../config/derive";
 import { parseTeam, platformStackOf, runningStackConfig, type TeamStackConfig } from "../config/load";
 import { pullReferenceFor } from "../lib/mirrors";
@@ -133,17 +134,20 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
 }
 
 /**
- * Reads the platform stack's `contract` output. A stack that does not exist (or was never
- * deployed) fails the read; either way the team stack reports it as a config error naming it.
+ * Reads the platform stack's `contract` output. A failed read is told apart (no such stack, no
+ * permission, no key to decrypt, network) and reported as a config error naming the platform
+ * stack. A stack that does not exist may also fail the reference in the engine before the program
+ * sees it (`unknown stack`, pulumi/pulumi#19202).
  */
 async function readPlatform(platformStack: string, project: string): Promise<ContractLookup> {
-  const name = platformStack.includes("/") ? platformStack : `${pulumi.getOrganization()}/${project}/${platformStack}`;
+  const name = qualifiedStackName(platformStack, pulumi.getOrganization(), project);
   try {
     const details = await new pulumi.StackReference("platform", { name }).getOutputDetails("contract");
     const value = details.secretValue ?? details.value;
-    return value === undefined ? { found: false } : { found: true, value };
-  } catch {
-    return { found: false };
+    return value === undefined ? { found: false, failure: "missing" } : { found: true, value };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { found: false, failure: classifyReadFailure(message), detail: message.split("\n")[0] };
   }
 }
 

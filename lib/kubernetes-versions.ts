@@ -61,6 +61,48 @@ export const kubernetesVersionTable: Readonly<Record<VersionCloud, Readonly<Reco
   },
 };
 
+/** GKE release channels. */
+export type GkeChannel = "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
+
+/**
+ * The day each GKE release channel began offering a minor. New minors reach Rapid first, then
+ * Regular (the table's `released`), then Stable months later; Extended offers a minor from its
+ * Regular availability to the end of extended support. Rapid, Regular and Stable stop offering a
+ * minor at its end of standard support. The dates follow GKE's published schedule, which is a
+ * best-effort prediction ("GKE release schedule",
+ * https://cloud.google.com/kubernetes-engine/docs/release-schedule; "About release channels",
+ * https://cloud.google.com/kubernetes-engine/docs/concepts/release-channels); what a channel
+ * offers on a given day is authoritative in `gcloud container get-server-config --region <region>
+ * --flatten=channels` (its `validVersions` per channel). 1.37 is in Rapid only.
+ */
+export const gkeChannelTable: Readonly<Record<string, Readonly<Partial<Record<Exclude<GkeChannel, "EXTENDED">, string>>>>> = {
+  "1.31": { RAPID: "2024-08-20", REGULAR: "2024-10-25", STABLE: "2024-11-26" },
+  "1.32": { RAPID: "2025-01-21", REGULAR: "2025-02-11", STABLE: "2025-04-08" },
+  "1.33": { RAPID: "2025-05-06", REGULAR: "2025-06-03", STABLE: "2025-07-29" },
+  "1.34": { RAPID: "2025-09-09", REGULAR: "2025-09-30", STABLE: "2025-11-25" },
+  "1.35": { RAPID: "2026-01-13", REGULAR: "2026-02-11", STABLE: "2026-04-07" },
+  "1.36": { RAPID: "2026-05-12", REGULAR: "2026-06-01", STABLE: "2026-08-04" },
+  "1.37": { RAPID: "2026-09-29" },
+};
+
+/** Does a GKE release channel offer `minor` on the day `now`? */
+export function gkeChannelOffers(channel: GkeChannel, minor: string, now: Date): boolean {
+  const day = utcDay(now);
+  const support = kubernetesVersionTable.gcp[minor];
+  if (channel === "EXTENDED") {
+    return support !== undefined && day >= support.released && day <= (support.extendedEnd ?? support.standardEnd);
+  }
+  const start = gkeChannelTable[minor]?.[channel];
+  if (start === undefined || day < start) return false;
+  // A minor not yet in Regular has no support dates: Rapid offers it (without an SLA) until it is.
+  return support === undefined || day <= support.standardEnd;
+}
+
+/** The minors a GKE channel offers on a day, oldest first. */
+export function gkeChannelMinors(channel: GkeChannel, now: Date): string[] {
+  return [...new Set([...Object.keys(gkeChannelTable), ...Object.keys(kubernetesVersionTable.gcp)])].filter((m) => gkeChannelOffers(channel, m, now)).sort(compareMinor);
+}
+
 /** Where a minor stands on a cloud on a given day. */
 export type SupportStatus = "unknown" | "unreleased" | "standard" | "extended" | "ended";
 

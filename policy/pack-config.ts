@@ -24,6 +24,8 @@ export interface PolicyEnvironment {
   readonly allowedRegistries: readonly string[];
   /** Namespaces run by the platform, where LoadBalancer and NodePort Services are allowed. */
   readonly platformNamespaces: readonly string[];
+  /** The cluster's Kubernetes minor, which Pod Security is pinned to. */
+  readonly podSecurityVersion?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export function packConfig(env: PolicyEnvironment, rules: readonly Rule[] = RULE
     const props: RuleConfig = {
       ...(rule.configProperties?.allowedRegistries ? { allowedRegistries: [...env.allowedRegistries] } : {}),
       ...(rule.configProperties?.platformNamespaces ? { platformNamespaces: [...env.platformNamespaces] } : {}),
+      ...(rule.configProperties?.podSecurityVersion && env.podSecurityVersion ? { podSecurityVersion: env.podSecurityVersion } : {}),
     };
     return [rule.name, { enforcementLevel, ...props }] as const;
   });

@@ -1,5 +1,6 @@
 import { isPinned, parsePinnedImage } from "../lib/images";
 import { isAllowedImage } from "../lib/registries";
+import { OLDEST_MINOR, RESTRICTED_VOLUME_TYPES, restrictedPodProblems } from "../lib/pod-security";
 
 /**
  * The policy rules, as plain functions of a resource (or of all resources) and the rule's config.
@@ -24,6 +25,8 @@ export interface RuleConfig {
   readonly allowedRegistries?: readonly string[];
   /** Namespaces of the platform, where Services may be of type LoadBalancer or NodePort. */
   readonly platformNamespaces?: readonly string[];
+  /** The Kubernetes minor Pod Security is pinned to (`pod-security-restricted`), e.g. "1.34". */
+  readonly podSecurityVersion?: string;
 }
 
 /** Records one violation; `resource` names the offending resource in a stack rule. */
@@ -36,7 +39,7 @@ interface RuleBase {
   /** Rules that apply only to production environments are disabled elsewhere. */
   readonly productionOnly: boolean;
   /** Config properties the rule reads, as a JSON schema (CrossGuard `configSchema.properties`). */
-  readonly configProperties?: Readonly<Record<string, { type: "array"; items: { type: "string" } }>>;
+  readonly configProperties?: Readonly<Record<string, { type: "array"; items: { type: "string" } } | { type: "string" }>>;
 }
 
 /** A rule that looks at one resource at a time. */
@@ -103,7 +106,7 @@ function forEachContainer(resource: PolicyResourceView, check: (container: Obj, 
 }
 
 /** Volume sources Pod Security `restricted` allows. */
-export const RESTRICTED_VOLUME_TYPES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"] as const;
+export { RESTRICTED_VOLUME_TYPES };
 
 /** Built-in ClusterRoles a team binding must not reference (and every `system:` role). */
 export const BUILTIN_CLUSTER_ROLES = ["cluster-admin", "admin", "edit", "view"] as const;
@@ -133,43 +136,32 @@ const imagesAllowed: ResourceRule = {
   },
 };
 
-/** Why a pod breaks Pod Security `restricted`, one reason per problem. */
-export function restrictedProblems(spec: Obj): string[] {
-  const problems: string[] = [];
-  const podContext = obj(spec.securityContext);
-  const podSeccomp = obj(podContext.seccompProfile).type;
-  if (podContext.runAsUser === 0) problems.push("runs as root (securityContext.runAsUser: 0)");
-  if (podSeccomp !== undefined && podSeccomp !== "RuntimeDefault" && podSeccomp !== "Localhost") problems.push(`seccomp profile ${String(podSeccomp)} is not RuntimeDefault or Localhost`);
-  for (const c of containersOf(spec)) {
-    const ctx = obj(c.securityContext);
-    const who = `container "${String(c.name)}"`;
-    const nonRoot = ctx.runAsNonRoot ?? podContext.runAsNonRoot;
-    if (nonRoot !== true) problems.push(`${who} does not set runAsNonRoot: true (on the container or the pod)`);
-    if (ctx.runAsUser === 0) problems.push(`${who} runs as root (runAsUser: 0)`);
-    if (ctx.allowPrivilegeEscalation !== false) problems.push(`${who} does not set allowPrivilegeEscalation: false`);
-    const caps = obj(ctx.capabilities);
-    if (!(Array.isArray(caps.drop) && caps.drop.includes("ALL"))) problems.push(`${who} does not drop ALL capabilities`);
-    const added = Array.isArray(caps.add) ? caps.add.filter((a) => a !== "NET_BIND_SERVICE") : [];
-    if (added.length > 0) problems.push(`${who} adds capabilities ${added.join(", ")} (only NET_BIND_SERVICE is allowed)`);
-    const seccomp = obj(ctx.seccompProfile).type ?? podSeccomp;
-    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") problems.push(`${who} has no seccomp profile RuntimeDefault or Localhost (on the container or the pod)`);
-  }
-  for (const v of list(spec.volumes)) {
-    const kinds = Object.keys(v).filter((k) => k !== "name");
-    const bad = kinds.filter((k) => !(RESTRICTED_VOLUME_TYPES as readonly string[]).includes(k));
-    if (bad.length > 0) problems.push(`volume "${String(v.name)}" is of type ${bad.join(", ")}, which restricted does not allow`);
-  }
-  return problems;
+/** The pod template's annotations of a Pod or workload (AppArmor is still read from them). */
+function podAnnotationsOf(resource: PolicyResourceView): Obj {
+  const path = POD_SPEC_PATH[kubernetesKind(resource.type) ?? ""];
+  if (!path) return {};
+  let cur: unknown = resource.props;
+  for (const key of path.slice(0, -1)) cur = obj(cur)[key];
+  return obj(obj(cur).metadata).annotations as Obj ?? {};
+}
+
+/**
+ * Why a pod breaks Pod Security `restricted` at the pinned minor, one reason per check: exactly
+ * Pod Security admission's decision (lib/pod-security.ts), as the admission policy's.
+ */
+export function restrictedProblems(spec: Obj, version = `1.${OLDEST_MINOR}`, annotations: Obj = {}): string[] {
+  return restrictedPodProblems(spec, annotations, version);
 }
 
 const podSecurity: ResourceRule = {
   name: "pod-security-restricted",
-  description: "Pods meet Pod Security restricted: non-root, no privilege escalation, ALL capabilities dropped, seccomp RuntimeDefault, restricted volume types.",
+  description: "Pods meet Pod Security restricted at the cluster's minor, as Pod Security admission decides it: non-root, no privilege escalation, ALL capabilities dropped, seccomp and AppArmor, restricted volume types, no host access.",
   productionOnly: false,
-  validateResource: (r, _config, report) => {
+  configProperties: { podSecurityVersion: { type: "string" } },
+  validateResource: (r, config, report) => {
     const spec = podSpecOf(r);
     if (!spec) return;
-    for (const p of restrictedProblems(spec)) report(`${label(r)}: ${p}`);
+    for (const p of restrictedProblems(spec, config.podSecurityVersion, podAnnotationsOf(r))) report(`${label(r)}: ${p}`);
   },
 };
 

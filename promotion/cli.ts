@@ -1,6 +1,7 @@
+import * as path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { currentActor } from "./actor";
-import { approve, attachScan, createRelease, promote, rollback, verify } from "./commands";
+import { approve, attachScan, createRelease, MAX_ACCEPT_DAYS, promote, rollback, verify } from "./commands";
 import { Refusal, UsageError } from "./errors";
 import { liveStackOutputs, livePods, outputsFile, podsFile, type EvidenceSource } from "./evidence";
 import { SkopeoRegistry } from "./registry";
@@ -23,11 +24,13 @@ scan: attaches a vulnerability scan report to the digest of one image of a relea
 that the report is about that digest. A bounded summary is stored in stacks/scans/<digest>/ (never
 the report); stages with a vulnerabilities gate (stacks/stages.yaml) judge the newest one.
   --image   the image of the release the report is about
-  --report  the report: Trivy JSON, Grype JSON, SARIF, ECR scan findings
+  --report  the report: Trivy JSON, Grype JSON (-o json; grype's SARIF is refused), SARIF 2.1.0
+            that names the image digest (Trivy's --format sarif), ECR scan findings
             (aws ecr describe-image-scan-findings) or Artifact Analysis occurrences
             (gcloud artifacts docker images describe --show-package-vulnerability --format=json)
   --format  trivy | grype | sarif | ecr | artifact-analysis (default: detected from the report)`,
   promote: `Usage: npm run promote -- <stage> --lane <team> [--release ID] [--force --reason "..."] [--copy] [--expect-current ID|none]
+       npm run promote -- <stage> --lane <team> ... --accept-vulnerabilities <id,...> --reason "..." --expires <date | duration>
 
 Promotes a release to a stage: checks every rule (digest only, stage order, verified upstream, soak
 time, approvals, one promotion at a time, registry mapping), records the promotion in
@@ -38,7 +41,12 @@ stacks/history/<team>/<stage>/, writes blueprint:release of the lane's stack fil
   --release         the release to promote (default: the one the upstream stage runs; required for
                     stages without an upstream)
   --force --reason  set aside stage order, upstream verification and soak; recorded with the reason.
-                    Approvals cannot be forced
+                    Approvals, the registry mapping and the vulnerability gate cannot be forced
+  --accept-vulnerabilities IDS --reason "..." --expires WHEN
+                    let the named findings (CVE or advisory ids, comma-separated, as the refusal
+                    lists them) through the stage's vulnerability gate; recorded with the reason and
+                    the expiry (a date, or a duration such as 14d; at most ${MAX_ACCEPT_DAYS}d), and shown by
+                    status until a clean scan replaces it
   --copy            copy missing images into the stage's registry (skopeo copy --all
                     --preserve-digests); without it, the refusal prints the exact command
   --expect-current  refuse unless the stage currently runs this release ("none": no release);
@@ -101,7 +109,7 @@ const LANE = { type: "string" } as const;
 /** The flags each command takes, for parsing and to spot the ones npm took for itself. */
 const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
   release: { lane: LANE, image: { type: "string", multiple: true }, commit: { type: "string" }, report: { type: "string" }, format: { type: "string" } },
-  promote: { lane: LANE, release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  promote: { lane: LANE, release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" }, "accept-vulnerabilities": { type: "string" }, expires: { type: "string" } },
   approve: { lane: LANE, release: { type: "string" }, reason: { type: "string" } },
   verify: { lane: LANE, outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
   rollback: { lane: LANE, to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
@@ -134,7 +142,7 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
       columns: process.stdout.isTTY ? process.stdout.columns : undefined,
       ...env.deps,
     };
-    return await run(command, rest, project, deps);
+    return await run(command, rest, project, deps, userDir(command, env.vars ?? process.env));
   } catch (e) {
     if (e instanceof UsageError) {
       err(`${command}: ${e.message}${command in HELP ? ` (see npm run ${command} -- --help)` : ""}`);
@@ -163,11 +171,11 @@ function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.Proc
   }
 }
 
-async function run(command: string, argv: readonly string[], project: Project, deps: Deps): Promise<number> {
+async function run(command: string, argv: readonly string[], project: Project, deps: Deps, cwd: string): Promise<number> {
   if (command === "status") {
     const a = parse(argv, OPTIONS.status, 0);
     if (a.values.html !== undefined || statusFormat(a.values.format as string | undefined) !== "text") {
-      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd: process.cwd() });
+      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd });
     }
     const report = await statusReport(project, deps, deps.now(), a.values.lane as string | undefined);
     const lines = [...report.lines, ...nowFailingLines(project, deps.now(), a.values.lane as string | undefined)];
@@ -184,7 +192,7 @@ async function run(command: string, argv: readonly string[], project: Project, d
         if (images.length !== 1) throw new UsageError("scan takes exactly one --image <name> (the image of the release the report is about)");
         if (!a.values.report) throw new UsageError("scan needs --report FILE");
         if (a.values.commit) throw new UsageError("--commit goes with create, not scan");
-        attachScan(ws, deps, { release: a.positionals[1], image: images[0], report: a.values.report as string, format: a.values.format as string | undefined });
+        attachScan(ws, deps, { release: a.positionals[1], image: images[0], report: path.resolve(cwd, a.values.report as string), shownAs: a.values.report as string, format: a.values.format as string | undefined });
         return 0;
       }
       const a = parse(argv, OPTIONS.release, 1);
@@ -195,13 +203,13 @@ async function run(command: string, argv: readonly string[], project: Project, d
     }
     case "promote": {
       const a = parse(argv, OPTIONS.promote, 1);
+      const accept = a.values["accept-vulnerabilities"] as string | undefined;
       await promote(ws, deps, {
-        stage: a.positionals[0],
+        ...pointerOptions(a),
         release: a.values.release as string | undefined,
         force: a.values.force as boolean | undefined,
-        reason: a.values.reason as string | undefined,
-        copy: a.values.copy as boolean | undefined,
-        expectCurrent: a.values["expect-current"] as string | undefined,
+        acceptVulnerabilities: accept === undefined ? undefined : accept.split(",").map((x) => x.trim()).filter(Boolean),
+        expires: a.values.expires as string | undefined,
       });
       return 0;
     }
@@ -216,8 +224,8 @@ async function run(command: string, argv: readonly string[], project: Project, d
       const stage = ws.stages.get(a.positionals[0]);
       if (a.values["kube-context"] && !a.values.live) throw new UsageError("--kube-context goes with --live");
       const sources: EvidenceSource[] = [
-        ...((a.values.outputs as string[] | undefined) ?? []).map(outputsFile),
-        ...((a.values.pods as string[] | undefined) ?? []).map(podsFile),
+        ...((a.values.outputs as string[] | undefined) ?? []).map((f) => outputsFile(f, cwd)),
+        ...((a.values.pods as string[] | undefined) ?? []).map((f) => podsFile(f, cwd)),
         ...(a.values.live ? [liveStackOutputs(stage.stack, ws.projectDir), livePods(a.values["kube-context"] as string | undefined)] : []),
       ];
       await verify(ws, deps, { stage: stage.name, sources });
@@ -225,17 +233,21 @@ async function run(command: string, argv: readonly string[], project: Project, d
     }
     case "rollback": {
       const a = parse(argv, OPTIONS.rollback, 1);
-      await rollback(ws, deps, {
-        stage: a.positionals[0],
-        to: a.values.to as string | undefined,
-        reason: a.values.reason as string | undefined,
-        copy: a.values.copy as boolean | undefined,
-        expectCurrent: a.values["expect-current"] as string | undefined,
-      });
+      await rollback(ws, deps, { ...pointerOptions(a), to: a.values.to as string | undefined });
       return 0;
     }
   }
   return 0;
+}
+
+/** The options promote and rollback share: the stage, the reason, copying into the stage's registry, the expected current release. */
+function pointerOptions(a: ReturnType<typeof parse>): { stage: string; reason?: string; copy?: boolean; expectCurrent?: string } {
+  return {
+    stage: a.positionals[0],
+    reason: a.values.reason as string | undefined,
+    copy: a.values.copy as boolean | undefined,
+    expectCurrent: a.values["expect-current"] as string | undefined,
+  };
 }
 
 /** The value of `--lane`, read before the command's own parsing (which reports any other bad flag). */
@@ -251,14 +263,34 @@ function laneFlag(argv: readonly string[]): string | undefined {
 function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig["options"]>, positionals: number) {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  refuseRepeated(parsed.tokens, options);
   if (parsed.positionals.length !== positionals) {
     throw new UsageError(positionals === 0 ? `takes no arguments, got ${parsed.positionals.join(" ")}` : `expects ${positionals === 1 ? "one" : positionals} argument(s) (the ${positionals === 1 ? "stage, or `create` for release" : "arguments"}), got ${parsed.positionals.length ? parsed.positionals.join(" ") : "none"}`);
   }
   return parsed;
+}
+
+/** A single-valued flag given twice would silently take the last value: refuse it instead. */
+function refuseRepeated(tokens: readonly { kind: string; name?: string }[], options: NonNullable<ParseArgsConfig["options"]>): void {
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.name === undefined || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice; it takes one value`);
+    seen.add(t.name);
+  }
+}
+
+/**
+ * The folder relative paths of the command line are read from: where the user ran the command.
+ * `npm run` starts the script in the project folder and says where it was run in INIT_CWD; only
+ * trusted when npm ran this very command (an outer `npm test` sets INIT_CWD too).
+ */
+export function userDir(command: string, vars: NodeJS.ProcessEnv): string {
+  return vars.INIT_CWD && vars.npm_lifecycle_event === command ? vars.INIT_CWD : process.cwd();
 }
 
 if (require.main === module) {

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { ReleaseConfig } from "../config/release";
+import { admissionProblems } from "./admission";
 import { Refusal, UsageError } from "./errors";
 import { ACTOR_ENV, actorKey, normaliseActor } from "./actor";
 import { boundedProblems, checkEvidence, SourceUnavailable, type EvidenceSource, type Expected } from "./evidence";
@@ -10,6 +11,7 @@ import { clusterIdentity, readPointer, samePointer, writePointer, type StackPoin
 import { mapImage, RegistryError } from "./registry";
 import { releaseDigests, type Release } from "./release";
 import { FORMATS, SEVERITIES, type ReportFormat } from "./scan/report";
+import { summaryHash } from "./scan/store";
 import { promotionProblems, releaseInStage, verifiedReleases, vulnerabilityProblems, type Problem } from "./rules";
 import { laneArg, settingKey, type Stage } from "./stages";
 import { platformFile, shown, stageFile, type Deps, type Workspace } from "./workspace";
@@ -25,6 +27,9 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
     images[name] = spec.slice(eq + 1);
   }
   const commit = opts.commit ?? gitHead(ws.projectDir);
+  // A release nobody's entry stage would admit is refused before it is written.
+  const refused = ws.stages.ordered.filter((s) => s.from.length === 0).flatMap((s) => admissionProblems(ws, s, images).map((p) => `${s.name}: ${p.message}`));
+  if (refused.length > 0) throw new Refusal(undefined, "admission", `release not created:\n  - ${refused.join("\n  - ")}`);
   const { release, created } = ws.releases.create(images, commit, deps.now(), normaliseActor(deps.actor()));
   deps.out(`${created ? "created" : "exists (same images and commit)"}: release ${release.id}  ${shown(ws, ws.releases.file(release.id))}`);
   deps.out(`  commit ${release.commit}`);
@@ -35,13 +40,13 @@ export function createRelease(ws: Workspace, deps: Deps, opts: { images: readonl
 }
 
 /** `release scan`: attaches a scan report to the digest of one image of a release and says how each gated stage judges it. */
-export function attachScan(ws: Workspace, deps: Deps, opts: { release: string; image: string; report: string; format?: string }): void {
+export function attachScan(ws: Workspace, deps: Deps, opts: { release: string; image: string; report: string; format?: string; shownAs?: string }): void {
   const release = ws.releases.get(opts.release, "<release>");
   if (!Object.hasOwn(release.images, opts.image)) throw new UsageError(`--image ${opts.image}: release ${release.id} has no such image (images: ${Object.keys(release.images).join(", ")})`);
   const ref = release.images[opts.image];
   if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
   const digest = releaseDigests(release)[opts.image];
-  const { scan, created } = ws.scans.attach(opts.report, digest, deps.now(), normaliseActor(deps.actor()), opts.format as ReportFormat | undefined);
+  const { scan, created } = ws.scans.attach(opts.report, digest, deps.now(), normaliseActor(deps.actor()), opts.format as ReportFormat | undefined, opts.shownAs);
   const counts = SEVERITIES.filter((s) => scan.counts[s].total > 0).map((s) => `${s} ${scan.counts[s].total} (fixable ${scan.counts[s].fixable})`);
   deps.out(`${created ? "attached" : "already attached (same report)"}: ${scan.format} scan of ${ref}${scan.scannedAt ? `, scanned ${scan.scannedAt}` : ""}`);
   deps.out(`  findings: ${counts.join(", ") || "none"}`);
@@ -71,22 +76,57 @@ export interface PromoteOptions {
   readonly copy?: boolean;
   /** Refuse unless the stage's pointer currently names this release (`none` for no release). */
   readonly expectCurrent?: string;
+  /** Findings (CVE or advisory ids) the vulnerability gate lets through; needs `reason` and `expires`. */
+  readonly acceptVulnerabilities?: readonly string[];
+  /** Until when the acceptance holds: a date (`2026-12-31`), a time, or a duration from now (`14d`), at most {@link MAX_ACCEPT_DAYS} days. */
+  readonly expires?: string;
+}
+
+/** The longest an acceptance of findings may hold: it is a waiver to revisit, not a setting. */
+export const MAX_ACCEPT_DAYS = 90;
+const FINDING_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+/** `--expires` as a time: a date or time (ISO 8601), or a duration from now. */
+function acceptanceExpiry(text: string | undefined, now: Date): Date {
+  if (!text) throw new UsageError(`--accept-vulnerabilities needs --expires <date | duration> (at most ${MAX_ACCEPT_DAYS}d): an acceptance is revisited`);
+  const duration = /^(\d{1,3})([hd])$/.exec(text);
+  const at = duration ? new Date(now.getTime() + Number(duration[1]) * (duration[2] === "d" ? 86_400_000 : 3_600_000)) : new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T23:59:59Z` : text);
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--expires must be a date (2026-12-31), a time (ISO 8601) or a duration (14d, 36h), got "${text}"`);
+  if (at.getTime() <= now.getTime()) throw new UsageError(`--expires ${text} is not in the future (now ${now.toISOString()})`);
+  if (at.getTime() - now.getTime() > MAX_ACCEPT_DAYS * 86_400_000) throw new UsageError(`--expires ${text} is more than ${MAX_ACCEPT_DAYS} days away; accept findings for at most ${MAX_ACCEPT_DAYS}d and revisit them`);
+  return at;
 }
 
 /** `promote`: checks every rule, writes the pointer atomically and records the promotion. */
 export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): Promise<void> {
-  if (opts.force && !opts.reason?.trim()) throw new UsageError("--force needs --reason \"...\" (it is recorded in the history)");
-  if (opts.reason && !opts.force) throw new UsageError("--reason goes with --force on promote; to say why in other cases, use the commit message");
+  const accepting = opts.acceptVulnerabilities !== undefined;
+  const why = accepting ? "--accept-vulnerabilities" : "--force";
+  if ((opts.force || accepting) && !hasVisibleText(opts.reason)) throw new UsageError(`${why} needs --reason "..." with visible text (it is recorded in the history)`);
+  if (opts.reason !== undefined && !opts.force && !accepting) throw new UsageError("--reason goes with --force or --accept-vulnerabilities on promote; to say why in other cases, use the commit message");
+  if (!accepting && opts.expires !== undefined) throw new UsageError("--expires goes with --accept-vulnerabilities");
+  const acceptIds = [...new Set(opts.acceptVulnerabilities ?? [])];
+  if (accepting && acceptIds.length === 0) throw new UsageError("--accept-vulnerabilities names no finding: give ids such as CVE-2024-3094,GHSA-xxxx-xxxx-xxxx");
+  const badIds = acceptIds.filter((id) => !FINDING_ID.test(id));
+  if (badIds.length > 0) throw new UsageError(`--accept-vulnerabilities: ${badIds.map((i) => JSON.stringify(i)).join(", ")} ${badIds.length > 1 ? "are not finding ids" : "is not a finding id"} (CVE-2024-3094, GHSA-...)`);
   checkReason(opts.reason);
   await withStagePointer(ws, deps, opts.stage, "promote", opts.expectCurrent, async ({ stage, now, actor, before, history, view }) => {
+    const expires = accepting ? acceptanceExpiry(opts.expires, now) : undefined;
     const release = ws.releases.get(opts.release ?? candidate(ws, stage, history, now));
     const next = nextPointer(stage, before, release, deps);
     if (!next) return;
     const images = next.images;
-    const gate = vulnerabilityProblems(stage, release, (d) => ws.scans.scansOf(d), now);
-    const problems = [...promotionProblems(stage, release.id, history, now, actor), ...gate.problems];
+    const scansOf = (d: string) => ws.scans.scansOf(d);
+    const accepted = new Set(acceptIds);
+    if (accepting) {
+      if (!stage.vulnerabilities) throw new UsageError(`stage ${stage.name} has no vulnerability gate; there is nothing to accept`);
+      const listed = new Set(vulnerabilityProblems(stage, release, scansOf, now).verdicts.flatMap((v) => v.scan?.top.map((f) => f.id) ?? []));
+      const unknown = acceptIds.filter((id) => !listed.has(id));
+      if (unknown.length > 0) throw new UsageError(`--accept-vulnerabilities: ${unknown.join(", ")} ${unknown.length > 1 ? "are" : "is"} not among the findings of the scans release ${release.id} is judged on (${[...listed].join(", ") || "none"}); nothing written`);
+    }
+    const gate = vulnerabilityProblems(stage, release, scansOf, now, accepted);
+    const problems = [...promotionProblems(stage, release.id, history, now, actor), ...admissionProblems(ws, stage, release.images), ...gate.problems];
     const blocking = problems.filter((p) => !p.overridable || !opts.force);
-    if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force);
+    if (blocking.length > 0) throw refusal(stage, release.id, blocking, problems.some((p) => p.overridable) && !opts.force, gate.verdicts.some((v) => v.scan && v.problems.length > 0), opts.force);
     const upstream = stage.from.find((up) => releaseInStage(history, up, release.id, now).verifiedSince) ?? stage.from[0];
     const sourceRegistry = upstream ? ws.stages.get(upstream).registry : undefined;
     const copied = await ensureInRegistry(stage, release, sourceRegistry, opts.copy ?? false, deps);
@@ -96,17 +136,19 @@ export async function promote(ws: Workspace, deps: Deps, opts: PromoteOptions): 
       release: release.id,
       at: now.toISOString(),
       by: actor,
-      ...(opts.force ? { reason: opts.reason } : {}),
+      ...(opts.force || accepting ? { reason: opts.reason } : {}),
       from: before.pointer?.id ?? null,
       upstream: stage.from.filter((up) => releaseInStage(history, up, release.id, now).verifiedSince),
       before: before.pointer?.images ?? {},
       images,
       ...(opts.force ? { overridden: problems.map((p) => ({ rule: p.rule, message: p.message })) } : {}),
       ...(copied.length ? { copied } : {}),
-      ...(gate.verdicts.length ? { scans: Object.fromEntries(gate.verdicts.filter((v) => v.scan).map((v) => [v.image, { digest: v.digest, report: v.scan!.report.sha256, format: v.scan!.format, ...(v.scan!.scannedAt ? { scannedAt: v.scan!.scannedAt } : {}) }])) } : {}),
+      ...(accepting ? { accepted: { ids: acceptIds, expires: expires!.toISOString() } } : {}),
+      ...(gate.verdicts.length ? { scans: Object.fromEntries(gate.verdicts.filter((v) => v.scan).map((v) => [v.image, { digest: v.digest, report: v.scan!.report.sha256, format: v.scan!.format, ...(v.scan!.scannedAt ? { scannedAt: v.scan!.scannedAt } : {}), summary: summaryHash(v.scan!) }])) } : {}),
     };
     commit(ws, deps, stage, before, next, record, view);
     if (opts.force && problems.length > 0) deps.out(`override recorded (${problems.map((p) => p.rule).join(", ")}): ${opts.reason}`);
+    if (accepting) deps.out(`accepted findings recorded, until ${expires!.toISOString()}: ${acceptIds.join(", ")}: ${opts.reason}`);
   });
 }
 
@@ -138,8 +180,15 @@ const MAX_ACTOR = 300;
 /** The longest `--reason` a record keeps (the history schema's limit). */
 const MAX_REASON = 2000;
 
+/** Whether a text has something to read once format characters (Unicode Cf: zero-width spaces, joiners, direction marks) and spaces are taken out. */
+export function hasVisibleText(text: string | undefined): boolean {
+  return text !== undefined && /\S/u.test(text.replace(/\p{Cf}/gu, ""));
+}
+
 function checkReason(reason: string | undefined): void {
-  if (reason !== undefined && reason.length > MAX_REASON) throw new UsageError(`--reason is ${reason.length} characters; at most ${MAX_REASON} are recorded`);
+  if (reason === undefined) return;
+  if (!hasVisibleText(reason)) throw new UsageError("--reason has no visible text (spaces and invisible format characters do not count): say why, in words");
+  if (reason.length > MAX_REASON) throw new UsageError(`--reason is ${reason.length} characters; at most ${MAX_REASON} are recorded`);
 }
 
 /** Runs `body` holding the stage's lock (one command per stage at a time), reporting a takeover of a stale lock. */
@@ -238,9 +287,21 @@ export async function approve(ws: Workspace, deps: Deps, opts: { stage: string; 
       return;
     }
     const file = ws.history.append({ kind: "approval", stage: stage.name, release: release.id, at: now.toISOString(), by: actor, ...(opts.reason ? { reason: opts.reason } : {}) }, view);
-    const count = new Set([...approvals.map((r) => actorKey(r.by)), actorKey(actor)]).size;
-    deps.out(`approved release ${release.id} for ${stage.name} (${count} of ${stage.approvals} required), recorded ${shown(ws, file)}`);
+    deps.out(`approved release ${release.id} for ${stage.name}, recorded ${shown(ws, file)}`);
+    deps.out(`  approvals: ${approvalCount([...approvals.map((r) => r.by), actor], stage.approvals, actor)}`);
   });
+}
+
+/**
+ * "1 of 1 required, 0 from someone other than the promoter": distinct approvers counted up to the
+ * number required (never "2 of 1"), and how many would still count if `promoter` promotes (four eyes:
+ * the promoter's own approval never counts), with a warning when that is too few.
+ */
+export function approvalCount(approvers: readonly string[], required: number, promoter: string): string {
+  const people = new Set(approvers.map(actorKey));
+  const others = [...people].filter((p) => p !== actorKey(promoter)).length;
+  const base = `${Math.min(people.size, required)} of ${required} required, ${Math.min(others, required)} from someone other than the promoter if ${promoter} promotes`;
+  return others >= required ? base : `${base}: the promoter's own approval never counts, so ${people.has(actorKey(promoter)) ? "someone else must promote, or " : ""}${required - others} more approval(s) from others are needed`;
 }
 
 /** `verify`: checks that evidence comes from the stage, compares it with the stage's release, and records the result. */
@@ -365,8 +426,11 @@ function candidate(ws: Workspace, stage: Stage, history: readonly HistoryRecord[
   throw new UsageError(`stage ${stage.name}: upstream stages run different releases (${ids.join(", ")}); give --release ID`);
 }
 
-function refusal(stage: Stage, release: string, problems: readonly Problem[], forceable: boolean): Refusal {
-  const hint = forceable ? "\n--force --reason \"...\" sets aside order, verification and soak (recorded); approvals cannot be forced" : "";
+/** What `--force` sets aside, in the refusal hint and `promote --help`. */
+export const FORCE_SETS_ASIDE = "--force --reason \"...\" sets aside order, verification and soak (recorded); approvals, the registry and the vulnerability gate cannot be forced";
+
+function refusal(stage: Stage, release: string, problems: readonly Problem[], forceable: boolean, acceptable = false, forced = false): Refusal {
+  const hint = (forceable ? `\n${FORCE_SETS_ASIDE}` : forced ? "\n--force was given, but it sets aside only order, verification and soak; approvals, the registry and the vulnerability gate cannot be forced" : "") + (acceptable ? `\nto let named findings through: --accept-vulnerabilities <ids> --reason "..." --expires <date | duration, at most ${MAX_ACCEPT_DAYS}d> (recorded, shown by status)` : "");
   return new Refusal(stage.name, problems[0].rule, `promotion of release ${release} refused:\n  - [${problems.map((p) => `${p.rule}] ${p.message}`).join("\n  - [")}${hint}`);
 }
 

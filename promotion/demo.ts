@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { main } from "./cli";
 import { expectedCluster, pulledImages } from "./commands";
 import { readPointer } from "./pointer";
@@ -35,11 +37,27 @@ class DemoRegistry implements Registry {
   }
 }
 
-/** Copies what promotion reads (Pulumi.yaml, stacks/ with releases and history) to a scratch folder. */
+const USAGE = `Usage: npm run demo [-- --keep]
+
+Runs the whole promotion workflow (release, promote, verify, scan, approve, rollback, status) of lane
+shop while lane payments moves on its own, with a simulated clock, in a scratch folder holding the
+shipped Pulumi.yaml and stacks/ as committed (git HEAD): whatever your stacks/ holds (releases,
+history, scans, edits, caches) is neither read nor touched, so the output is the same on every run.
+  --keep  keep the scratch folder and print its path`;
+
+/**
+ * A scratch folder with the shipped Pulumi.yaml and stacks/ as committed at HEAD (`git archive`), so
+ * the demo starts from the same state whatever the working tree's stacks/ holds.
+ */
 function scratchCopy(projectDir: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blueprint-demo-"));
-  fs.copyFileSync(path.join(projectDir, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  fs.cpSync(path.join(projectDir, "stacks"), path.join(dir, "stacks"), { recursive: true, filter: (src) => !path.basename(src).startsWith(".locks") && !src.endsWith(".tmp") });
+  try {
+    const tar = execFileSync("git", ["archive", "--format=tar", "HEAD", "Pulumi.yaml", "stacks"], { cwd: projectDir, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the demo starts from the shipped stacks as committed, and could not read them with git archive (${(e as Error).message.split("\n")[0]}): run it in a git checkout of the project`);
+  }
   return dir;
 }
 
@@ -80,10 +98,20 @@ function trivyReport(scannedAt: Date): string {
   }, null, 2)}\n`;
 }
 
-async function demo(): Promise<number> {
+async function demo(argv: readonly string[]): Promise<number> {
+  let keep = false;
+  try {
+    keep = parseArgs({ args: [...argv], options: { keep: { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values.keep === true;
+  } catch (e) {
+    console.error(`demo: ${(e as Error).message} (see npm run demo -- --help)`);
+    return 2;
+  }
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   const projectDir = process.cwd();
   const dir = scratchCopy(projectDir);
-  const keep = process.argv.includes("--keep");
   let now = START;
   let actor = CI;
   const deps = { now: () => new Date(now), actor: () => actor, registry: new DemoRegistry(), out: (l: string) => console.log(l), columns: 100 };
@@ -145,7 +173,7 @@ async function demo(): Promise<number> {
   }
 }
 
-demo().then(
+demo(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(`demo: failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { DIGEST } from "../lib/images";
 import { Refusal, UsageError } from "./errors";
 import { MAX_PROBLEM_CHARS, MAX_PROBLEMS, type EvidenceSummary } from "./history";
@@ -211,18 +212,18 @@ export function observePods(json: unknown, source: string, raw: { sha256: string
 }
 
 /** Reads an evidence file of at most {@link MAX_EVIDENCE_BYTES}; returns its JSON, hash and size. */
-function readEvidenceFile(file: string, flag: string): { json: unknown; sha256: string; bytes: number } {
+function readEvidenceFile(file: string, flag: string, given = file): { json: unknown; sha256: string; bytes: number } {
   let fd: number;
   try {
     fd = fs.openSync(file, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${flag} ${file}: ${code === "ENOENT" ? "no such file" : `cannot be read (${code ?? (e as Error).message})`}`);
+    throw new UsageError(`${flag} ${given}: ${code === "ENOENT" ? "no such file" : `cannot be read (${code ?? (e as Error).message})`}`);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new UsageError(`${flag} ${file}: not a regular file`);
-    if (st.size > MAX_EVIDENCE_BYTES) throw new UsageError(`${flag} ${file}: ${(st.size / 1024 / 1024).toFixed(1)} MiB is more than the ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB an evidence file may have; select the stage's pods (kubectl get pods -n <namespace> -l ${MANAGED[0]}=${MANAGED[1]} -o json); nothing recorded`);
+    if (!st.isFile()) throw new UsageError(`${flag} ${given}: not a regular file`);
+    if (st.size > MAX_EVIDENCE_BYTES) throw new UsageError(`${flag} ${given}: ${(st.size / 1024 / 1024).toFixed(1)} MiB is more than the ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB an evidence file may have; select the stage's pods (kubectl get pods -n <namespace> -l ${MANAGED[0]}=${MANAGED[1]} -o json); nothing recorded`);
     const buf = Buffer.alloc(st.size);
     let read = 0;
     while (read < st.size) {
@@ -230,7 +231,7 @@ function readEvidenceFile(file: string, flag: string): { json: unknown; sha256: 
       if (n === 0) break;
       read += n;
     }
-    return parseEvidence(buf.subarray(0, read), `${flag} ${file}`);
+    return parseEvidence(buf.subarray(0, read), `${flag} ${given}`);
   } finally {
     fs.closeSync(fd);
   }
@@ -252,15 +253,15 @@ function sourceName(prefix: string, file: string): string {
 }
 
 /** `--outputs FILE`: the saved JSON of `pulumi stack output --json -s <stack>`. */
-export function outputsFile(file: string): EvidenceSource {
+export function outputsFile(file: string, base = process.cwd()): EvidenceSource {
   const name = sourceName("outputs", file);
-  return { name, read: async () => { const r = readEvidenceFile(file, "--outputs"); return observeOutputs(r.json, name, r); } };
+  return { name, read: async () => { const r = readEvidenceFile(path.resolve(base, file), "--outputs", file); return observeOutputs(r.json, name, r); } };
 }
 
 /** `--pods FILE`: the saved JSON of `kubectl get pods -o json` (one namespace, or `-A`). */
-export function podsFile(file: string): EvidenceSource {
+export function podsFile(file: string, base = process.cwd()): EvidenceSource {
   const name = sourceName("pods", file);
-  return { name, read: async () => { const r = readEvidenceFile(file, "--pods"); return observePods(r.json, name, r); } };
+  return { name, read: async () => { const r = readEvidenceFile(path.resolve(base, file), "--pods", file); return observePods(r.json, name, r); } };
 }
 
 /** Live evidence could not be read (no CLI, no cluster, no credentials). Nothing is recorded. */

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { Refusal } from "./errors";
-import { writeNewFile } from "./files";
+import { writeNewFile } from "../lib/files";
 import { fileIdentity, ReadCache } from "./readcache";
 import { canonicalJson, RELEASE_ID } from "./release";
 
@@ -49,7 +49,9 @@ const promotionSchema = z.strictObject({
   /** Images copied into the stage's registry by digest. */
   copied: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
   /** The scan each image's vulnerability gate was judged on: its digest and the report's sha256. */
-  scans: z.record(z.string(), z.strictObject({ digest: z.string(), report: z.string().regex(/^[a-f0-9]{64}$/), format: z.string(), scannedAt: z.string().optional() })).optional(),
+  scans: z.record(z.string(), z.strictObject({ digest: z.string(), report: z.string().regex(/^[a-f0-9]{64}$/), format: z.string(), scannedAt: z.string().optional(), summary: z.string().regex(/^[a-f0-9]{64}$/).optional() })).optional(),
+  /** Findings the vulnerability gate let through by `--accept-vulnerabilities`: which, why (in `reason`), until when. */
+  accepted: z.strictObject({ ids: z.array(z.string().max(200)).min(1).max(100), expires: z.iso.datetime() }).optional(),
 });
 const rollbackSchema = z.strictObject({
   ...base,

@@ -1,12 +1,15 @@
 import * as fs from "node:fs";
 import { isMap, isScalar, parseDocument, stringify, type Document } from "yaml";
 import { releaseSchema, type ReleaseConfig } from "../config/release";
+import { normaliseKey } from "../lib/project";
 import { writeFileAtomic } from "../lib/files";
 import { Refusal } from "./errors";
 import { canonicalJson } from "./release";
 
 /** The stack config key promotion owns. Nothing else in a stack file is touched. */
 export const POINTER_KEY = "blueprint:release";
+/** The program's config namespace; a key written without one in the project's stack files is read in it. */
+const NAMESPACE = POINTER_KEY.slice(0, POINTER_KEY.indexOf(":"));
 
 /** What a stage's stack file says about its release and apps. */
 export interface StackPointer {
@@ -32,7 +35,13 @@ export function clusterIdentity(cluster: Readonly<Record<string, unknown>> | und
 }
 
 function load(file: string, stage: string): Document.Parsed {
-  if (!fs.existsSync(file)) throw new Refusal(stage, "stack", `stack file ${file} does not exist`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new Refusal(stage, "stack", `stack file ${file} does not exist`);
+  }
+  if (!st.isFile()) throw new Refusal(stage, "stack", `stack file ${file} is ${st.isDirectory() ? "a folder" : "not a regular file"}; it must be the YAML file Pulumi reads`);
   const doc = parseDocument(fs.readFileSync(file, "utf8"));
   if (doc.errors.length > 0) throw new Refusal(stage, "stack", `${file} is not valid YAML: ${doc.errors[0].message}`);
   return doc;
@@ -50,9 +59,16 @@ function keyIn(doc: Document.Parsed): string {
  */
 export function readPointer(file: string, stage: string, lane?: string): StackPointer {
   const doc = load(file, stage);
+  const config = (doc.toJS() as { config?: Record<string, unknown> } | null)?.config;
+  // Keys as the program reads them: `team:` in the project's own stack file is `blueprint:team`.
+  const get = (key: string): unknown => {
+    let found: unknown;
+    for (const [k, v] of Object.entries(config ?? {})) if (normaliseKey(k, NAMESPACE) === `${NAMESPACE}:${key}`) found = v;
+    return found;
+  };
   if (lane !== undefined) {
-    const layer = doc.getIn(["config", "blueprint:layer"]) as unknown;
-    const team = doc.getIn(["config", "blueprint:team"]) as unknown;
+    const layer = get("layer");
+    const team = get("team");
     if ((layer !== undefined && layer !== "team") || (team !== undefined && team !== lane)) {
       throw new Refusal(stage, "stack", `${file} says blueprint:layer ${JSON.stringify(layer ?? null)}, blueprint:team ${JSON.stringify(team ?? null)}; the stack file of lane ${lane} must be a team stack of team ${lane}`);
     }
@@ -65,10 +81,9 @@ export function readPointer(file: string, stage: string, lane?: string): StackPo
     if (!parsed.success) throw new Refusal(stage, "stack", `${file}: ${POINTER_KEY} ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
     pointer = parsed.data;
   }
-  const config = (doc.toJS() as { config?: Record<string, unknown> } | null)?.config;
-  const apps = config?.["blueprint:apps"] as Record<string, { image?: unknown }> | undefined;
-  const appImages = Object.fromEntries(Object.entries(apps ?? {}).filter(([, a]) => typeof a?.image === "string").map(([n, a]) => [n, a.image as string]));
-  const cluster = config?.["blueprint:cluster"];
+  const apps = get("apps") as Record<string, { image?: unknown }> | undefined;
+  const appImages = Object.fromEntries(Object.entries(apps !== null && typeof apps === "object" ? apps : {}).filter(([, a]) => typeof a?.image === "string").map(([n, a]) => [n, a.image as string]));
+  const cluster = get("cluster");
   return { file, pointer, appImages, cluster: cluster !== null && typeof cluster === "object" ? cluster as Record<string, unknown> : undefined };
 }
 

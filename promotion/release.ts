@@ -3,9 +3,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { isPinned, parsePinnedImage, PINNED_FORM } from "../lib/images";
+import { canonicalJson } from "../lib/json";
 import { DNS_LABEL } from "../lib/names";
 import { Refusal, UsageError } from "./errors";
-import { writeNewFile } from "./files";
+import { writeNewFile } from "../lib/files";
 
 /** The largest release file read: a release is a handful of image references. */
 const MAX_RELEASE_BYTES = 64 * 1024;
@@ -23,35 +24,11 @@ const releaseFileSchema = z.strictObject({
   createdBy: z.string().min(1),
 });
 
+/** Re-exported: history records and pointers are compared through it. */
+export { canonicalJson };
+
 /** An immutable release: the images CI built, by digest, and the commit they came from. */
 export type Release = Readonly<z.infer<typeof releaseFileSchema>>;
-
-/** Object keys as JSON strings: records and releases use a small set of keys over and over. */
-const QUOTED = new Map<string, string>();
-
-/** JSON with object keys sorted at every level, so equal content always gives equal text. */
-export function canonicalJson(value: unknown): string {
-  // Written for speed as much as clarity: `status` hashes every history record of every lane.
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i++) out += (i ? "," : "") + canonicalJson(value[i]);
-    return `${out}]`;
-  }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
-  let out = "{";
-  let first = true;
-  for (const k of keys) {
-    const v = obj[k];
-    if (v === undefined) continue;
-    let quoted = QUOTED.get(k);
-    if (quoted === undefined) QUOTED.set(k, (quoted = JSON.stringify(k)));
-    out += `${first ? "" : ","}${quoted}:${canonicalJson(v)}`;
-    first = false;
-  }
-  return `${out}}`;
-}
 
 /** The id of a release: a hash of its images and commit only (not of its creation time or author). */
 export function releaseId(images: Readonly<Record<string, string>>, commit: string): string {

@@ -170,14 +170,16 @@ function upstreamProblems(stage: Stage, up: string, release: string, history: re
 
 /**
  * The stage's vulnerability gate over a release's images, judged on the newest scan attached to
- * each digest. No gate: no problems and no verdicts. Overridable with `--force --reason`, recorded.
+ * each digest, with the findings in `accepted` (by id) taken out. No gate: no problems and no verdicts.
+ * `--force` never sets it aside.
  */
-export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, release: { readonly id: string; readonly images: Readonly<Record<string, string>> }, scansOf: (digest: string) => readonly S[], now: Date): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
+export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, release: { readonly id: string; readonly images: Readonly<Record<string, string>> }, scansOf: (digest: string) => readonly S[], now: Date, accepted: ReadonlySet<string> = new Set()): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
   if (!stage.vulnerabilities) return { problems: [], verdicts: [] };
-  const verdicts = evaluateGate(stage.vulnerabilities, releaseDigests(release), scansOf, now.getTime());
+  const verdicts = evaluateGate(stage.vulnerabilities, releaseDigests(release), scansOf, now.getTime(), accepted);
   const problems = verdicts.filter((v) => v.problems.length > 0).map((v): Problem => ({
     rule: "vulnerabilities",
-    overridable: true,
+    // Never set aside by --force: waiving it is its own act (--accept-vulnerabilities), recorded with the ids.
+    overridable: false,
     message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id}${laneArg(stage)} --image ${v.image} --report <file>)`}`,
   }));
   return { problems, verdicts };

@@ -1,12 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { admissionProblems } from "./admission";
 import { pulledImages } from "./commands";
 import { Refusal, UsageError } from "./errors";
-import { describeProblems, type HistoryRecord, type HistoryView } from "./history";
+import { describeProblems, type HistoryRecord } from "./history";
 import { readPointer as readPointerFile, samePointer, type StackPointer } from "./pointer";
 import { fileIdentity, ReadCache } from "./readcache";
 import { mapImage, RegistryError, type Registry } from "./registry";
-import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "./rules";
+import { promotionProblems, releaseInStage, vulnerabilityProblems, type Problem, type ReleaseInStage } from "./rules";
 import { describeGate } from "./scan/gate";
 import { laneArg, type Stage } from "./stages";
 import { shown, stageFile, type Deps, type Project, type Workspace } from "./workspace";
@@ -71,20 +72,71 @@ function readPointer(file: string, stage: string, lane: string): StackPointer {
 const MARK = { verified: "✓", failed: "✗", unverified: "?", none: "-" } as const;
 const LEGEND = `${MARK.verified} verified  ${MARK.failed} last verification failed  ${MARK.unverified} not verified  ${MARK.none} no release`;
 
-/** A lane that could not be opened (a missing team stack file), or one that was. */
-type LaneEntry = { readonly name: string; readonly ws?: Workspace; readonly error?: string };
+/** What `status` knows of one stage of one lane: the data every renderer (the text here, or a view beside it) reads. */
+export interface StageStatus {
+  readonly stage: Stage;
+  /** The stage's gates in a few words each (`from dev`, `soak 1h`, `1 approval(s)`, ...). */
+  readonly gates: readonly string[];
+  /** The lane's stack file of the stage (relative to the project). */
+  readonly stackFile: string;
+  /** `missing`: the lane has no stack file here; `unreadable`: it does not read as the lane's (see `unreadable`). */
+  readonly mark: "verified" | "failed" | "unverified" | "none" | "missing" | "unreadable";
+  readonly unreadable?: string;
+  /** The release the stage runs, as its stack file names it. */
+  readonly release?: string;
+  /** The promotion or rollback record that put it there, when it is the stage's last one. */
+  readonly placed?: { readonly kind: "promotion" | "rollback"; readonly at: string; readonly by: string; readonly overridden: readonly string[] };
+  /** The verification state of `release` in the stage. */
+  readonly verification?: ReleaseInStage;
+  /** Image name -> reference, as the stack file names them. */
+  readonly images: Readonly<Record<string, string>>;
+  /** What a reader should know: a pointer write that did not complete, a missing release file, ... */
+  readonly notes: readonly string[];
+  /** For a gated stage: the scan each image of `release` is judged on, and how many of its findings are of unknown severity. */
+  readonly scans: readonly { readonly image: string; readonly format: string; readonly scannedAt?: string; readonly unknown: number }[];
+  /** A summary the gate cannot read (edited, moved), instead of `scans`. */
+  readonly scanProblem?: string;
+  /** Findings the promotion of `release` accepted, while the newest scans still need that. */
+  readonly accepted?: { readonly ids: readonly string[]; readonly by: string; readonly expires: string; readonly expired: boolean; readonly reason: string };
+  /** Each release an upstream stage runs that this one does not, with every rule that blocks it (none: ready). */
+  readonly waiting: readonly { readonly release: string; readonly problems: readonly Problem[] }[];
+}
+
+/** What `status` knows of one lane. */
+export interface LaneStatus {
+  readonly name: string;
+  /** Why the lane cannot be read at all (then `stages` is empty). */
+  readonly error?: string;
+  /** Stages whose environment has no team stack file of this lane (a team left out of an environment). */
+  readonly missing: readonly string[];
+  /** Broken records of the lane's history, each with its repair. */
+  readonly historyProblems: readonly string[];
+  readonly stages: readonly StageStatus[];
+}
+
+/** Everything `status` reports, before any formatting. */
+export interface StatusData {
+  /** Every stage of the project, in order (the matrix's columns). */
+  readonly stages: readonly Stage[];
+  readonly lanes: readonly LaneStatus[];
+  /** Folders under releases/, history/ or scans/ that are no lane's. */
+  readonly strays: readonly string[];
+  /** Whether a history is broken or a lane unreadable (status exits 1). */
+  readonly broken: boolean;
+  /** The stages file, for messages. */
+  readonly stagesFile: string;
+}
 
 /**
- * Lanes by stages: a matrix of what each lane runs in each stage and whether it is verified, then
- * every release waiting to move with every rule that blocks it (the registry's included). With
- * `lane`, that lane in detail: one block per stage (what runs, who put it there and when, whether it
- * is verified since, its images, and what waits upstream). Breaks in a history come first.
+ * What `status` computes, per lane and stage, as data: what runs where, whether it is verified, who
+ * put it there, what the gates say, and what waits with every rule that blocks it. With `lane`, only
+ * that lane. The text report ({@link statusReport}) renders it; other views can too.
  */
-export async function statusReport(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
+export async function statusData(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusData> {
   pointers.clear();
   stackCache = ReadCache.load(path.join(project.stacksDir, "history", ".cache", "stacks.json"), isPointerEntry);
   try {
-    const done = await report(project, deps, now, lane);
+    const done = await collect(project, deps, now, lane);
     stackCache.save();
     return done;
   } finally {
@@ -93,108 +145,168 @@ export async function statusReport(project: Project, deps: Deps, now: Date, lane
   }
 }
 
-async function report(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
-  const entries: LaneEntry[] = lane !== undefined ? [{ name: lane, ws: project.lane(lane) }] : project.lanes.map((name) => {
-    try {
-      return { name, ws: project.lane(name) };
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      return { name, error: e.message };
-    }
-  });
-  const lines: string[] = [];
-  const histories = new Map<string, HistoryView>();
+async function collect(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusData> {
+  const registry = memoRegistry(deps);
+  const lanes: LaneStatus[] = [];
   let broken = false;
-  for (const { name, ws, error } of entries) {
-    if (error) {
-      lines.push(`LANE ${name} UNUSABLE: ${error}`);
+  for (const name of lane !== undefined ? [lane] : project.lanes) {
+    let opened: { ws: Workspace; missing: readonly Stage[] };
+    try {
+      opened = project.laneForStatus(name);
+    } catch (e) {
+      if (!(e instanceof UsageError) || lane !== undefined) throw e;
+      lanes.push({ name, error: e.message, missing: [], historyProblems: [], stages: [] });
       broken = true;
       continue;
     }
-    const view = ws!.history.read(ws!.readCache);
-    histories.set(name, view);
-    if (view.problems.length > 0) {
-      broken = true;
-      lines.push(`HISTORY OF LANE ${name} BROKEN: promote, rollback, approve and verify of lane ${name} refuse until it is repaired:`);
-      for (const p of describeProblems(view.problems, (f) => shown(ws!, f))) lines.push(`  - ${p}`);
-    }
+    const { ws, missing } = opened;
+    const view = ws.history.read(ws.readCache);
+    const historyProblems = describeProblems(view.problems, (f) => shown(ws, f));
+    if (historyProblems.length > 0) broken = true;
+    const stages: StageStatus[] = [];
+    for (const stage of ws.stages.ordered) stages.push(await stageStatus(ws, registry, stage, view.records, now));
+    lanes.push({ name, missing: missing.map((s) => s.name), historyProblems, stages });
   }
+  const strays: string[] = [];
   if (lane === undefined) {
-    for (const kind of ["releases", "history"]) {
+    for (const kind of ["releases", "history", "scans"]) {
       const dir = path.join(project.stacksDir, kind);
-      const strays = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith(".") && !project.lanes.includes(f)) : [];
-      for (const f of strays) lines.push(`note: ${shown(project, path.join(dir, f))} is not a lane's folder (lanes: ${project.lanes.join(", ") || "none"}); nothing in it is read`);
+      for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((x) => !x.startsWith(".") && !project.lanes.includes(x)) : []) strays.push(shown(project, path.join(dir, f)));
     }
   }
-  if (lines.length > 0) lines.push("");
-  if (entries.length === 0) {
-    lines.push(`no lane: no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${shown(project, project.stages.file)}`);
-    return { lines, broken };
+  return { stages: project.stages.ordered, lanes, strays, broken, stagesFile: shown(project, project.stages.file) };
+}
+
+async function stageStatus(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<StageStatus> {
+  const file = stageFile(ws, stage);
+  const base = { stage, gates: gatesOf(stage), stackFile: shown(ws, file), images: {}, notes: [], scans: [] };
+  if (!fs.existsSync(file)) return { ...base, mark: "missing", waiting: [] };
+  let stack: StackPointer;
+  try {
+    stack = readPointer(file, stage.name, ws.lane);
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    return { ...base, mark: "unreadable", unreadable: e.message, waiting: [] };
   }
-  lines.push(...matrix(project, entries, histories, now), "");
-  const registry = memoRegistry(deps);
-  if (lane !== undefined) {
-    const ws = entries[0].ws!;
-    for (const stage of ws.stages.ordered) lines.push(...(await block(ws, registry, stage, histories.get(ws.lane)!.records, now)));
-    return { lines, broken };
+  const id = stack.pointer?.id;
+  const notes: string[] = [];
+  const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+  const placed = last && last.release === id && (last.kind === "promotion" || last.kind === "rollback")
+    ? { kind: last.kind, at: last.at, by: last.by, overridden: last.kind === "promotion" ? (last.overridden ?? []).map((o) => o.rule) : [] }
+    : undefined;
+  if (last && last.release !== id) notes.push(`the last ${last.kind} record (${last.release} at ${last.at}) is not what ${shown(ws, file)} names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
+  let verification: ReleaseInStage | undefined;
+  let gate: Pick<StageStatus, "scans" | "scanProblem" | "accepted"> = { scans: [] };
+  if (id) {
+    if (!ws.releases.has(id)) notes.push(`release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
+    else if (!samePointer(stack.pointer, { id, images: ws.releases.get(id).images })) notes.push(`the images in ${shown(ws, file)} differ from release ${id}`);
+    verification = releaseInStage(history, stage.name, id, now);
+    if (last?.kind === "promotion" && last.release === id) gate = gateOf(ws, stage, id, last, now);
+  }
+  const mark = !id ? "none" : verification?.verifiedSince ? "verified" : verification?.lastVerification?.result === "failed" ? "failed" : "unverified";
+  return { ...base, mark, release: id, placed, verification, images: stack.pointer?.images ?? {}, notes, ...gate, waiting: await waitingOf(ws, deps, stage, id, history, now) };
+}
+
+/**
+ * What the gate of a stage says of the release it runs: per image, the scan it is judged on and how
+ * many of its findings are of unknown severity; and findings its promotion accepted, for as long as
+ * the newest scans still need that acceptance (a clean scan replaces it).
+ */
+function gateOf(ws: Workspace, stage: Stage, id: string, placed: Extract<HistoryRecord, { kind: "promotion" }>, now: Date): Pick<StageStatus, "scans" | "scanProblem" | "accepted"> {
+  if (!stage.vulnerabilities || !ws.releases.has(id)) return { scans: [] };
+  try {
+    const { verdicts, problems } = vulnerabilityProblems(stage, ws.releases.get(id), (d) => ws.scans.scansOf(d), now);
+    const scans = verdicts.filter((v) => v.scan).map((v) => ({ image: v.image, format: v.scan!.format, scannedAt: v.scan!.scannedAt, unknown: v.scan!.counts.unknown.total }));
+    const accepted = placed.accepted && problems.length > 0
+      ? { ids: placed.accepted.ids, by: placed.by, expires: placed.accepted.expires, expired: Date.parse(placed.accepted.expires) <= now.getTime(), reason: placed.reason ?? "" }
+      : undefined;
+    return { scans, ...(accepted ? { accepted } : {}) };
+  } catch (e) {
+    if (!(e instanceof Refusal)) throw e;
+    return { scans: [], scanProblem: e.message };
+  }
+}
+
+/** Each release an upstream stage runs that this one does not, with every rule that blocks it. */
+async function waitingOf(ws: Workspace, deps: Deps, stage: Stage, current: string | undefined, history: readonly HistoryRecord[], now: Date): Promise<StageStatus["waiting"]> {
+  const out: { release: string; problems: Problem[] }[] = [];
+  for (const cand of upstreamCandidates(ws, stage, current)) {
+    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(ws.releases.has(cand) ? admissionProblems(ws, stage, ws.releases.get(cand).images) : []), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
+    out.push({ release: cand, problems });
+  }
+  return out;
+}
+
+/**
+ * Lanes by stages: a matrix of what each lane runs in each stage and whether it is verified, then
+ * every release waiting to move with every rule that blocks it (the registry's included). With
+ * `lane`, that lane in detail: one block per stage (what runs, who put it there and when, whether it
+ * is verified since, its images, and what waits upstream). Breaks in a history come first. The text
+ * rendering of {@link statusData}.
+ */
+export async function statusReport(project: Project, deps: Deps, now: Date, lane?: string): Promise<StatusReport> {
+  const data = await statusData(project, deps, now, lane);
+  return { lines: statusLines(data, lane !== undefined), broken: data.broken };
+}
+
+/** The text of {@link StatusData}: the matrix, then the waiting releases (or, with `detail`, the one lane's stages in detail). */
+export function statusLines(data: StatusData, detail: boolean): string[] {
+  const lines: string[] = [];
+  for (const l of data.lanes) {
+    if (l.error) lines.push(`LANE ${l.name} UNUSABLE: ${l.error}`);
+    if (l.historyProblems.length > 0) {
+      lines.push(`HISTORY OF LANE ${l.name} BROKEN: promote, rollback, approve and verify of lane ${l.name} refuse until it is repaired:`);
+      for (const p of l.historyProblems) lines.push(`  - ${p}`);
+    }
+  }
+  for (const l of data.lanes) {
+    const missing = l.stages.filter((s) => s.mark === "missing");
+    if (missing.length > 0) {
+      lines.push(`note: lane ${l.name} is incomplete: it has no team stack for ${missing.map((s) => `${s.stage.name} (${s.stackFile})`).join(", ")}; its commands refuse until it has one in every stage's environment: npm run team -- add ${l.name} --environments ${[...new Set(missing.map((s) => s.stage.environment))].join(",")} (docs/teams.md)`);
+    }
+  }
+  for (const f of data.strays) lines.push(`note: ${f} is not a lane's folder (lanes: ${data.lanes.map((l) => l.name).join(", ") || "none"}); nothing in it is read`);
+  if (lines.length > 0) lines.push("");
+  if (data.lanes.length === 0) {
+    lines.push(`no lane: no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${data.stagesFile}`);
+    return lines;
+  }
+  lines.push(...matrix(data), "");
+  if (detail) {
+    for (const s of data.lanes[0].stages) lines.push(...block(s));
+    return lines;
   }
   const waiting: string[] = [];
-  for (const { ws } of entries) {
-    if (!ws) continue;
-    const history = histories.get(ws.lane)!.records;
-    for (const stage of ws.stages.ordered) {
-      let current: string | undefined;
-      try {
-        current = currentId(ws, stage);
-      } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
-        waiting.push(`${ws.lane} -> ${stage.name}: ${e.message}`);
+  for (const l of data.lanes) {
+    for (const s of l.stages) {
+      if (s.mark === "unreadable") {
+        waiting.push(`${l.name} -> ${s.stage.name}: ${s.unreadable}`);
         continue;
       }
-      const rows = await waitingRows(ws, registry, stage, current, history, now);
-      if (rows.length > 0) waiting.push(`${ws.lane} -> ${stage.name}  (stack ${stage.stack}; ${gatesOf(stage).join("; ")})`, ...rows);
+      const rows = waitingRows(s);
+      if (rows.length > 0) waiting.push(`${l.name} -> ${s.stage.name}  (stack ${s.stage.stack}; ${s.gates.join("; ")})`, ...rows);
     }
   }
   lines.push(...(waiting.length ? ["waiting:", ...waiting] : ["waiting: nothing (no upstream stage runs a release its downstream stage does not)"]));
   lines.push("", `details of one lane: npm run status -- --lane <team>`);
-  return { lines, broken };
+  return lines;
 }
 
 /** `lane  stage...` rows: each cell the release a lane's stage runs (r- and 8 hex) and its mark. */
-function matrix(project: Project, entries: readonly LaneEntry[], histories: ReadonlyMap<string, HistoryView>, now: Date): string[] {
-  const stages = project.stages.ordered;
-  const laneWidth = Math.max(4, ...entries.map((e) => e.name.length));
-  const width = Math.max(12, ...stages.map((s) => s.name.length));
+function matrix(data: StatusData): string[] {
+  const laneWidth = Math.max(4, ...data.lanes.map((l) => l.name.length));
+  const width = Math.max(12, ...data.stages.map((s) => s.name.length));
   const row = (first: string, cells: readonly string[]) => `${first.padEnd(laneWidth)}  ${cells.map((c) => c.padEnd(width)).join("  ")}`.trimEnd();
-  const out = [row("lane", stages.map((s) => s.name))];
-  for (const { name, ws } of entries) {
-    if (!ws) {
-      out.push(row(name, stages.map(() => "(unusable)")));
+  const out = [row("lane", data.stages.map((s) => s.name))];
+  for (const l of data.lanes) {
+    if (l.error) {
+      out.push(row(l.name, data.stages.map(() => "(unusable)")));
       continue;
     }
-    const history = histories.get(name)!.records;
-    out.push(row(name, ws.stages.ordered.map((stage) => {
-      let id: string | undefined;
-      try {
-        id = currentId(ws, stage);
-      } catch (e) {
-        if (!(e instanceof Refusal)) throw e;
-        return "(unreadable)";
-      }
-      if (!id) return MARK.none;
-      const state = releaseInStage(history, stage.name, id, now);
-      const mark = state.verifiedSince ? MARK.verified : state.lastVerification?.result === "failed" ? MARK.failed : MARK.unverified;
-      return `${id.slice(0, 10)} ${mark}`;
-    })));
+    out.push(row(l.name, l.stages.map((s) => (s.mark === "missing" ? "(no stack)" : s.mark === "unreadable" ? "(unreadable)" : s.mark === "none" ? MARK.none : `${s.release!.slice(0, 10)} ${MARK[s.mark]}`))));
   }
   out.push(LEGEND);
   return out;
-}
-
-/** The release a lane's stage runs (undefined when its stack file names none or does not exist). */
-function currentId(ws: Workspace, stage: Stage): string | undefined {
-  const file = stageFile(ws, stage);
-  return fs.existsSync(file) ? readPointer(file, stage.name, ws.lane).pointer?.id : undefined;
 }
 
 function gatesOf(stage: Stage): string[] {
@@ -216,52 +328,43 @@ function memoRegistry(deps: Deps): Deps {
   return { ...deps, registry };
 }
 
-async function block(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
-  const out = [`${stage.name}  (stack ${stage.stack}; ${gatesOf(stage).join("; ")})`];
+/** One stage of one lane in detail. */
+function block(s: StageStatus): string[] {
+  const out = [`${s.stage.name}  (stack ${s.stage.stack}; ${s.gates.join("; ")})`];
   const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
-  const file = stageFile(ws, stage);
-  let id: string | undefined;
-  if (!fs.existsSync(file)) {
-    row("release", `(no stack file: ${shown(ws, file)})`);
-  } else {
-    try {
-      const { pointer } = readPointer(file, stage.name, ws.lane);
-      id = pointer?.id;
-      const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
-      const placed = last && last.release === id ? `, ${last.kind === "rollback" ? "rolled back to" : "promoted"} ${time(last.at)} by ${who(last.by)}${last.kind === "promotion" && last.overridden?.length ? ` (override: ${last.overridden.map((o) => o.rule).join(", ")})` : ""}` : id ? ", no record put it there" : "";
-      row("release", `${id ?? "(none)"}${placed}`);
-      if (last && last.release !== id) row("note", `the last ${last.kind} record (${last.release} at ${last.at}) is not what ${shown(ws, file)} names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
-      if (id) {
-        if (!ws.releases.has(id)) row("note", `release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
-        else if (!samePointer(pointer, { id, images: ws.releases.get(id).images })) row("note", `the images in ${shown(ws, file)} differ from release ${id}`);
-        const state = releaseInStage(history, stage.name, id, now);
-        const since = state.placedAt ? ` (not since its ${state.placedBy === "rollback" ? "rollback" : "promotion"} ${time(state.placedAt)})` : "";
-        row("verified", state.verifiedSince ? `yes, ${time(state.verifiedSince)}` : state.lastVerification ? `FAILED ${time(state.lastVerification.at)}: ${state.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${stage.name}${laneArg(stage)} --outputs ${stage.name}-outputs.json`);
-        for (const i of state.ignored) row("ignored", `verification record ${i.seq} of ${stage.name}: ${i.why}`);
-      }
-      const images = Object.entries(pointer?.images ?? {}).map(([n, ref]) => `${n} ${short(ref)}`);
-      if (images.length) row("images", images.join(", "));
-    } catch (e) {
-      if (!(e instanceof Refusal)) throw e;
-      row("release", `(unreadable) ${e.message}`);
+  if (s.mark === "missing") row("release", `(no stack file: ${s.stackFile})`);
+  else if (s.mark === "unreadable") row("release", `(unreadable) ${s.unreadable}`);
+  else {
+    const placed = s.placed ? `, ${s.placed.kind === "rollback" ? "rolled back to" : "promoted"} ${time(s.placed.at)} by ${who(s.placed.by)}${s.placed.overridden.length ? ` (override: ${s.placed.overridden.join(", ")})` : ""}` : s.release ? ", no record put it there" : "";
+    row("release", `${s.release ?? "(none)"}${placed}`);
+    for (const n of s.notes) row("note", n);
+    const v = s.verification;
+    if (s.release && v) {
+      const since = v.placedAt ? ` (not since its ${v.placedBy === "rollback" ? "rollback" : "promotion"} ${time(v.placedAt)})` : "";
+      row("verified", v.verifiedSince ? `yes, ${time(v.verifiedSince)}` : v.lastVerification ? `FAILED ${time(v.lastVerification.at)}: ${v.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${s.stage.name}${laneArg(s.stage)} --outputs ${s.stage.name}-outputs.json`);
+      for (const i of v.ignored) row("ignored", `verification record ${i.seq} of ${s.stage.name}: ${i.why}`);
     }
+    const images = Object.entries(s.images).map(([n, ref]) => `${n} ${short(ref)}`);
+    if (images.length) row("images", images.join(", "));
+    for (const scan of s.scans) row("scan", `${scan.image}: ${scan.format}${scan.scannedAt ? ` of ${time(scan.scannedAt)}` : ""}; ${scan.unknown} finding(s) of unknown severity${scan.unknown ? ` (counted ${s.stage.vulnerabilities?.unknownAs ? `as ${s.stage.vulnerabilities.unknownAs}` : "against every limit"})` : ""}`);
+    if (s.scanProblem) row("scan", s.scanProblem);
+    if (s.accepted) row("accepted", `${s.accepted.ids.join(", ")} by ${who(s.accepted.by)} until ${time(s.accepted.expires)}${s.accepted.expired ? " (EXPIRED: scan a fixed image, or accept again)" : ""}: ${s.accepted.reason}`);
   }
-  out.push(...(await waitingRows(ws, deps, stage, id, history, now)));
+  out.push(...waitingRows(s));
   return out;
 }
 
 /** `waiting` rows: each release an upstream stage runs that this one does not, ready or with every rule that blocks it. */
-async function waitingRows(ws: Workspace, deps: Deps, stage: Stage, current: string | undefined, history: readonly HistoryRecord[], now: Date): Promise<string[]> {
+function waitingRows(s: StageStatus): string[] {
   const out: string[] = [];
   const row = (label: string, text: string) => out.push(`  ${label.padEnd(9)} ${text}`);
-  for (const cand of upstreamCandidates(ws, stage, current)) {
-    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
-    if (problems.length === 0) {
-      row("waiting", `${cand}: ready: npm run promote -- ${stage.name}${laneArg(stage)}`);
+  for (const w of s.waiting) {
+    if (w.problems.length === 0) {
+      row("waiting", `${w.release}: ready: npm run promote -- ${s.stage.name}${laneArg(s.stage)}`);
       continue;
     }
-    row("waiting", `${cand}: blocked by ${[...new Set(problems.map((p) => p.rule))].join(", ")}`);
-    for (const p of problems) row("", `- [${p.rule}] ${p.message}`);
+    row("waiting", `${w.release}: blocked by ${[...new Set(w.problems.map((p) => p.rule))].join(", ")}`);
+    for (const p of w.problems) row("", `- [${p.rule}] ${p.message}`);
   }
   return out;
 }

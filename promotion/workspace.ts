@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readProject } from "../lib/project";
-import { UsageError } from "./errors";
+import { readProject, readStackConfig } from "../lib/project";
+import { platformStackOf, platformStackProblem } from "../lib/stacks";
+import { Refusal, UsageError } from "./errors";
 import { HistoryStore } from "./history";
 import type { Registry } from "./registry";
 import { ReleaseStore } from "./release";
@@ -13,7 +14,7 @@ const TEAM_STACK_FILE = /^Pulumi\.([a-z0-9][-a-z0-9]{0,62})\.([a-z0-9][-a-z0-9]{
 
 /**
  * The promotion files of one project: the stages, and the lanes (one per team) that move through
- * them. Each lane has its own releases, history, locks and pointers; scans are shared by digest.
+ * them. Each lane has its own releases, history, locks, pointers and scans.
  */
 export interface Project {
   readonly projectDir: string;
@@ -24,9 +25,13 @@ export interface Project {
   readonly stages: Stages;
   /** Every lane: the teams with a stack file in the stages' environments, sorted. */
   readonly lanes: readonly string[];
-  readonly scans: ScanStore;
   /** The lane a command works on: `name`, or the only lane when there is one. */
   lane(name: string | undefined): Workspace;
+  /**
+   * A lane as `status` reads it: also when it lacks a team stack file in some stage's environment
+   * (a team left out of an environment), with the stages it lacks. Commands never use this.
+   */
+  laneForStatus(name: string): { readonly ws: Workspace; readonly missing: readonly Stage[] };
 }
 
 /** Where one lane keeps its promotion files, all inside the stack config folder (`stacks/`). */
@@ -42,7 +47,7 @@ export interface Workspace {
   readonly releases: ReleaseStore;
   /** `stacks/history/<lane>/<stage>/`: one hash chain per stage. */
   readonly history: HistoryStore;
-  /** Vulnerability scan summaries by image digest (`stacks/scans/`), shared by every lane. */
+  /** This lane's vulnerability scan summaries by image digest (`stacks/scans/<lane>/`). */
   readonly scans: ScanStore;
   /** Lock files (not committed): `<lane>.<stage>.lock`. */
   readonly locksDir: string;
@@ -67,12 +72,12 @@ export function openProject(projectDir: string): Project {
   const project = readProject(projectDir);
   const stacksDir = project.stackConfigDir;
   const historyDir = path.join(stacksDir, "history");
+  refuseLinks(projectDir, stacksDir);
   const stages = loadStages(path.join(stacksDir, "stages.yaml"));
   const lanes = findLanes(stacksDir, stages);
   for (const l of stages.overriddenLanes) {
     if (!lanes.includes(l)) throw new UsageError(`${stages.file}: lanes.${l} overrides a lane that has no team stack file (stacks/Pulumi.<environment>.${l}.yaml); lanes: ${lanes.join(", ") || "none"}`);
   }
-  const scans = new ScanStore(path.join(stacksDir, "scans"));
   const stackOwners = new Map<string, { lane: string; stage: string }>();
   for (const l of lanes) for (const s of stages.ordered) stackOwners.set(`${s.environment}.${l}`, { lane: l, stage: s.name });
   const opened = new Map<string, Workspace>();
@@ -88,12 +93,20 @@ export function openProject(projectDir: string): Project {
     if (!ws) opened.set(name, (ws = openLane(name)));
     return ws;
   };
-  const openLane = (team: string): Workspace => {
+  const openLane = (team: string, strict = true): Workspace => {
     const laneStages = stages.forLane(team);
     const missing = laneStages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`)));
-    if (missing.length > 0) {
+    if (strict && missing.length > 0) {
       throw new UsageError(`lane ${team} has no team stack file for stage ${missing.map((s) => `${s.name} (${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))})`).join(", ")}: every lane needs a team stack in the environment of every stage in ${path.relative(projectDir, stages.file)}`);
     }
+    // A lane's stage deploys to its environment's cluster only: a team stack reading another
+    // environment's platform would take that environment's cluster under this stage's rules.
+    // A stage without its team stack file (a lane left out of an environment) has nothing to check.
+    const crossed = laneStages.ordered.filter((s) => !missing.includes(s)).flatMap((s) => {
+      const problem = platformStackProblem(s.stack, platformStackOf(readStackConfig(project, s.stack).config, s.stack));
+      return problem ? [`${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))}: blueprint:platformStack: ${problem}`] : [];
+    });
+    if (crossed.length > 0) throw new Refusal(undefined, "environment", crossed.join("\n"));
     return {
       projectDir,
       project: project.name,
@@ -102,7 +115,7 @@ export function openProject(projectDir: string): Project {
       stages: laneStages,
       releases: new ReleaseStore(path.join(stacksDir, "releases", team)),
       history: new HistoryStore(path.join(historyDir, team), laneStages.ordered.map((s) => s.name), projectDir, team),
-      scans,
+      scans: new ScanStore(path.join(stacksDir, "scans"), team),
       locksDir: path.join(historyDir, ".locks"),
       readCache: path.join(historyDir, ".cache", `${team}.json`),
       stackOwners,
@@ -114,9 +127,44 @@ export function openProject(projectDir: string): Project {
     stacksDir,
     stages,
     lanes,
-    scans,
     lane,
+    laneForStatus: (name) => {
+      if (!lanes.includes(name)) throw new UsageError(`--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`);
+      const ws = opened.get(name) ?? openLane(name, false);
+      return { ws, missing: ws.stages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`))) };
+    },
   };
+}
+
+/** The folders of promotion evidence: lane folders in them must be real folders. */
+const EVIDENCE_DIRS = ["releases", "history", "scans"] as const;
+
+/**
+ * Refuses a symbolic link anywhere under `stacks/releases`, `stacks/history` or `stacks/scans`
+ * (the folders themselves included): `releases/payments -> shop` would make lane payments write into
+ * lane shop's files, and a link to a file elsewhere would make a record or summary read or land there.
+ */
+function refuseLinks(projectDir: string, stacksDir: string): void {
+  const refuse = (p: string) => {
+    throw new Refusal(undefined, "lane", `${path.relative(projectDir, p)} is a symbolic link; lane folders and their files must be real (replace it with the folder or file it points to, or remove it)`);
+  };
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isSymbolicLink()) refuse(path.join(dir, e.name));
+      else if (e.isDirectory()) walk(path.join(dir, e.name));
+    }
+  };
+  for (const name of EVIDENCE_DIRS) {
+    const dir = path.join(stacksDir, name);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) refuse(dir);
+    if (st.isDirectory()) walk(dir);
+  }
 }
 
 /** Opens one lane of the project in `projectDir` (`lane` may be omitted when there is only one). */

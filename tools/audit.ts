@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { runProgram, type RunResult } from "./offline/run";
 import { isKubernetesObject } from "./offline/mocks";
 import { ProjectError, listStacks, readProject, readStackConfig, type StackConfig } from "../lib/project";
@@ -8,10 +7,12 @@ import { fillSecretPlaceholders } from "./offline/placeholders";
 import { writeFileAtomic } from "../lib/files";
 import { parsePlatform, platformStackOf, stackLayer, teamOf } from "../config/load";
 import type { StackOutputsByName } from "./offline/mocks";
-import { renderInWorker } from "./render";
+import { platformOutputs, renderInWorker } from "./offline/render";
+import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
+import { localStackName, platformStackProblem } from "../lib/stacks";
 
 const USAGE = `Usage: npm run audit -- <stack> [--write-pack-config]
 
@@ -19,7 +20,8 @@ Runs the Pulumi program for <stack> offline (as npm run render does) and checks 
 registers with the policy pack's rules (policy/rules.ts), at the enforcement levels of the stack's
 pack config policy/config/<stack>.json. Exit 0: no mandatory violation; 1: a mandatory violation,
 a stale pack config or a program error; 2: bad usage.
-  --write-pack-config  write policy/config/<stack>.json for this stack, then audit`;
+  --write-pack-config  write policy/config/<stack>.json for this stack, then audit
+  --help               this text, with the project's stacks`;
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
@@ -32,10 +34,10 @@ export function policyViews(result: RunResult): PolicyResourceView[] {
 }
 
 /** The environment the pack must know, from the stack's config and what the program registered. */
-export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[]): PolicyEnvironment {
+export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[], podSecurityVersion?: string): PolicyEnvironment {
   const platformNamespaces = ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])];
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
-  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces };
+  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
@@ -45,6 +47,7 @@ export function policyEnvironment(result: RunResult, production: boolean, ingres
     production,
     allowedRegistries: listed ? listed.split(",") : [],
     platformNamespaces,
+    podSecurityVersion,
   };
 }
 
@@ -85,9 +88,21 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   let stacks = opts.stacks;
   try {
     if (stackLayer(stackConfig.config, stack) === "team") {
-      platformStack = platformStackOf(stackConfig.config, stack);
+      const named = platformStackOf(stackConfig.config, stack);
+      const local = localStackName(named, project.name);
+      if (local === undefined) {
+        err.push(`audit: stack "${stack}" reads the platform stack "${named}" of another project; the audit renders only this project's stacks`);
+        return { code: 1, out, err };
+      }
+      const crossed = platformStackProblem(stack, named);
+      if (crossed) {
+        err.push(`${path.relative(project.dir, stackConfig.file)}: blueprint:platformStack names "${named}": ${crossed}`);
+        return { code: 1, out, err };
+      }
+      platformStack = local;
       if (!stacks) {
-        const platform = await renderInWorker({ stack: platformStack, trace: false });
+        // The platform's last render when it is current, else a render in a worker process.
+        const platform = await platformOutputs(project, platformStack, { trace: false, renderPlatform: renderInWorker });
         if (!platform.ok) {
           err.push(platform.message);
           return { code: 1, out, err };
@@ -107,7 +122,7 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   const env = parsePlatform(platformConfig.config, platformStack, project.name, new Set(platformConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
   const contract = platformStack === stack ? undefined : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[teamOf(stack) ?? ""];
-  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined));
+  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined, env.cluster.kubernetesVersion));
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);
@@ -128,9 +143,10 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { "write-pack-config": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+    args = parseCommandLine(argv, { "write-pack-config": { type: "boolean" }, help: { type: "boolean", short: "h" } });
   } catch (e) {
-    console.error(`audit: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`audit: ${e.message}\n\n${USAGE}`);
     return 2;
   }
   const project = readProject(process.cwd());
@@ -143,7 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`audit: give exactly one stack of: ${stacks.join(", ")}\n\n${USAGE}`);
     return 2;
   }
-  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] });
+  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] ?? false });
   result.out.forEach((line) => console.log(line));
   result.err.forEach((line) => console.error(line));
   return result.code;

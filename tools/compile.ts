@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hashText, sourceFiles, type CompiledManifest } from "./offline/compiled";
+import { parseCommandLine, UsageError } from "./offline/cli";
 
 /** The project folder. */
 const ROOT = path.resolve(__dirname, "..");
@@ -11,7 +12,7 @@ const ROOT = path.resolve(__dirname, "..");
  * `node <outDir>/tools/render.js <stack>` renders without a TypeScript loader. Dynamic `import()`
  * becomes `require`, which keeps the lazy loading of cloud SDKs.
  */
-export function precompile(outDir: string, roots: readonly string[] = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "tools/render.ts"]): number {
+export function precompile(outDir: string, roots: readonly string[] = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "tools/render.ts", "tools/render-progress.ts", "tools/progress.ts"]): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require("typescript") as typeof import("typescript");
   const files = sourceFiles(ROOT, roots);
@@ -38,17 +39,46 @@ export function precompile(outDir: string, roots: readonly string[] = ["index.ts
   return files.length;
 }
 
-if (require.main === module) {
-  const outDir = path.resolve(process.argv[2] ?? "dist");
+const USAGE = `Usage: npm run compile [-- --help]
+
+Compiles the program and the offline tools to CommonJS in dist/ (the npm script names the folder),
+file by file without a type check (npm run build does that), so npm run render:compiled renders
+without a TypeScript loader. Records a hash of every source in dist/compiled.json: the compiled
+render refuses to run once a source changed. Never deletes a folder it did not write.
+  --help  this text`;
+
+/** The command line: `compile.ts <out folder> [--help]`; returns the process exit code. */
+export function main(argv: readonly string[]): number {
+  let args;
+  try {
+    args = parseCommandLine(argv, { help: { type: "boolean", short: "h" } });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`compile: ${e.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals.length > 1) {
+    console.error(`compile: give one output folder, got ${args.positionals.length} (${args.positionals.join(", ")})\n\n${USAGE}`);
+    return 2;
+  }
+  // The folder comes from the npm script (dist), so it is the project's: relative to the project folder.
+  const outDir = path.resolve(ROOT, args.positionals[0] ?? "dist");
   const rel = path.relative(ROOT, outDir);
   if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) {
     console.error(`compile: ${outDir} must be inside ${ROOT}, so the compiled files find node_modules`);
-    process.exit(2);
+    return 2;
   }
   try {
     console.log(`compile: ${precompile(outDir)} files compiled to ${path.relative(process.cwd(), outDir) || "."}`);
   } catch (e) {
     console.error(`compile: ${(e as Error).message}`);
-    process.exit(1);
+    return 1;
   }
+  return 0;
 }
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));

@@ -54,6 +54,7 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
     finalizerOwners: [],
     // Not a cloud cluster: apps have no cloud identity to reach.
     cloudIdentityEgress: [],
+    groupAccess: {},
     identityOutputs: {},
     mirrors: {},
     pullReference: (released) => released,

@@ -130,6 +130,13 @@ export interface ClusterHandle {
    */
   readonly cloudIdentityEgress: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
   /**
+   * What a member of each team group signs in as, by group: on EKS the IAM role whose access
+   * entry carries the group (a `groupRoles` role, or the role made for the group), on GKE the
+   * Google Group itself (granted `roles/container.clusterViewer` on the project). Empty for an
+   * existing cluster, whose identity provider is its owner's.
+   */
+  readonly groupAccess: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
    * Stack outputs users build trust policies with: the OIDC provider ARN and issuer (EKS), the
    * Workload Identity pool (GKE); empty for an existing cluster.
    */

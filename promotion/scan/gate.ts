@@ -16,6 +16,11 @@ export interface VulnerabilityGate {
   readonly maxAgeMs?: number;
   /** `maxAge` as written, for messages. */
   readonly maxAge?: string;
+  /**
+   * The severity a finding of unknown severity counts as. Unset: it counts against every limit
+   * (as at least the gate's strictest severity), so what a format cannot place never passes silently.
+   */
+  readonly unknownAs?: Exclude<Severity, "unknown">;
 }
 
 const counts = z.partialRecord(z.enum(SEVERITIES), z.number().int().min(0).max(1_000_000));
@@ -25,6 +30,8 @@ export const vulnerabilityGateSchema = z.strictObject({
   max: counts.default({}),
   /** Most fixable findings allowed at or above each severity. */
   maxFixable: counts.default({}),
+  /** What a finding of unknown severity counts as; unset, it counts against every limit. Said in so many words, never implied. */
+  unknownAs: z.enum(["critical", "high", "medium", "low", "negligible"]).optional(),
 });
 
 /** Findings per severity: all of them, and those with a fix available (or of unknown fix status). */
@@ -39,9 +46,15 @@ export function countFindings(findings: readonly Finding[]): SeverityCounts {
   return out;
 }
 
-/** How many findings are at `severity` or above. */
-function atOrAbove(c: SeverityCounts, severity: Severity, field: "total" | "fixable"): number {
-  return SEVERITIES.slice(0, SEVERITIES.indexOf(severity) + 1).reduce((n, s) => n + c[s][field], 0);
+/** Whether a finding of `found` severity counts against a limit at `limit` or above. */
+function countsAgainst(gate: VulnerabilityGate, found: Severity, limit: Severity): boolean {
+  if (found === "unknown") return gate.unknownAs === undefined || SEVERITIES.indexOf(gate.unknownAs) <= SEVERITIES.indexOf(limit);
+  return SEVERITIES.indexOf(found) <= SEVERITIES.indexOf(limit);
+}
+
+/** How many findings count against a limit at `severity` or above (unknown ones included, see {@link VulnerabilityGate.unknownAs}). */
+function atOrAbove(gate: VulnerabilityGate, c: SeverityCounts, severity: Severity, field: "total" | "fixable"): number {
+  return SEVERITIES.filter((s) => countsAgainst(gate, s, severity)).reduce((n, s) => n + c[s][field], 0);
 }
 
 /** What the gate reads of one attached scan (a stored summary, see store.ts). */
@@ -70,10 +83,11 @@ export interface ImageVerdict<S extends ScanSummary = ScanSummary> {
  * against a stage's gate, using the newest scan attached to each digest. `scansOf` returns the
  * scans attached to a digest, in any order.
  */
-export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, digests: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number): ImageVerdict<S>[] {
+export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, digests: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number, accepted: ReadonlySet<string> = new Set()): ImageVerdict<S>[] {
   return Object.entries(digests).sort(([a], [b]) => a.localeCompare(b)).map(([image, digest]) => {
-    const scan = newest(scansOf(digest));
-    if (!scan) return { image, digest, problems: ["no scan report attached"] };
+    const judged = newest(scansOf(digest));
+    if (!judged) return { image, digest, problems: ["no scan report attached"] };
+    const scan = accepted.size > 0 ? withoutAccepted(judged, accepted) : judged;
     const problems: string[] = [];
     if (gate.maxAgeMs !== undefined) {
       const at = scan.scannedAt ? Date.parse(scan.scannedAt) : Number.NaN;
@@ -84,15 +98,30 @@ export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, dig
       for (const severity of SEVERITIES) {
         const limit = limits[severity];
         if (limit === undefined) continue;
-        const n = atOrAbove(scan.counts, severity, field);
+        const n = atOrAbove(gate, scan.counts, severity, field);
         if (n > limit) {
-          const worst = scan.top.filter((f) => SEVERITIES.indexOf(f.severity) <= SEVERITIES.indexOf(severity) && (field === "total" || f.fix !== "no")).slice(0, 3).map((f) => f.id);
-          problems.push(`${n} ${what} at ${severity} or above (at most ${limit})${worst.length ? `: ${worst.join(", ")}${n > worst.length ? ", ..." : ""}` : ""}`);
+          const worst = scan.top.filter((f) => countsAgainst(gate, f.severity, severity) && (field === "total" || f.fix !== "no")).slice(0, 3).map((f) => f.id);
+          const unknown = severity !== "unknown" && countsAgainst(gate, "unknown", severity) ? scan.counts.unknown[field] : 0;
+          problems.push(`${n} ${what} at ${severity} or above (at most ${limit})${unknown ? `, ${unknown} of them of unknown severity (counted ${gate.unknownAs ? `as ${gate.unknownAs}` : "against every limit"})` : ""}${worst.length ? `: ${worst.join(", ")}${n > worst.length ? ", ..." : ""}` : ""}`);
         }
       }
     }
-    return { image, digest, scan, problems };
+    return { image, digest, scan: judged, problems };
   });
+}
+
+/**
+ * The scan as the gate sees it with accepted findings taken out. Only findings the summary lists
+ * (its worst {@link ScanSummary.top}) can be accepted by id; counted findings beyond those stay.
+ */
+function withoutAccepted<S extends ScanSummary>(scan: S, accepted: ReadonlySet<string>): S {
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, { ...scan.counts[s] }])) as Record<Severity, { total: number; fixable: number }>;
+  for (const f of scan.top) {
+    if (!accepted.has(f.id)) continue;
+    counts[f.severity].total = Math.max(0, counts[f.severity].total - 1);
+    if (f.fix !== "no") counts[f.severity].fixable = Math.max(0, counts[f.severity].fixable - 1);
+  }
+  return { ...scan, counts, top: scan.top.filter((f) => !accepted.has(f.id)) };
 }
 
 function newest<S extends ScanSummary>(scans: readonly S[]): S | undefined {
@@ -106,6 +135,7 @@ export function describeGate(gate: VulnerabilityGate): string {
     ...Object.entries(gate.max).map(([s, n]) => `${s}+ <= ${n}`),
     ...Object.entries(gate.maxFixable).map(([s, n]) => `fixable ${s}+ <= ${n}`),
     ...(gate.maxAge ? [`report < ${gate.maxAge}`] : []),
+    ...(gate.unknownAs ? [`unknown as ${gate.unknownAs}`] : []),
   ];
   return limits.join(", ") || "scan required";
 }

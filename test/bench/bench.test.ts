@@ -8,7 +8,7 @@ import { isolationHolds } from "../../tools/bench/isolation";
 import { plainObjects } from "../../tools/bench/reference";
 import { summarise, table } from "../../tools/bench/stats";
 import { TEAM_SIZE, platformStackName, syntheticContract, syntheticEnvironment, toLayeredStacks, toSingleStackConfig, toStackFile } from "../../tools/bench/synth";
-import { compiledProgram } from "../../tools/render";
+import { compiledProgram } from "../../tools/offline/render";
 import { timeValidation } from "../../tools/bench/validation";
 import { asPlatform, runStack } from "../helpers/program";
 

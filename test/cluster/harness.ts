@@ -2,7 +2,7 @@ import type { RunResult } from "../../tools/offline/run";
 import type { RegisteredResource } from "../../tools/offline/mocks";
 import type { StackConfig } from "../../lib/project";
 import type { ClusterHandle } from "../../components/cluster";
-import { asPlatform, PROJECT_DIR, runStack, setConfig, stackConfig } from "../helpers/program";
+import { asPlatform, PROJECT_DIR, runStack, setConfig, stackConfig, underMocks } from "../helpers/program";
 import type { StackOutputsByName } from "../../tools/offline/mocks";
 
 /** The cloud resources of one type, in registration order. */
@@ -35,7 +35,7 @@ export interface FailedRun {
 export async function runFailing(stack: string, cfg: StackConfig, stacks?: StackOutputsByName): Promise<FailedRun> {
   const registered: string[] = [];
   let message: string | undefined;
-  await jest.isolateModulesAsync(async () => {
+  await underMocks(async () => {
     const { runProgram } = await import("../../tools/offline/run");
     const { cloudState, cloudCalls } = await import("../../tools/offline/cloud-state");
     try {
@@ -65,7 +65,7 @@ export async function runFailing(stack: string, cfg: StackConfig, stacks?: Stack
 export async function clusterHandle(stack: string, cfg: StackConfig = stackConfig(stack), createOpts: { offline?: boolean } = {}): Promise<{ handle: ClusterHandle; resources: RegisteredResource[] }> {
   let handle: ClusterHandle | undefined;
   let resources: RegisteredResource[] = [];
-  await jest.isolateModulesAsync(async () => {
+  await underMocks(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const { RecordingMocks } = await import("../../tools/offline/mocks");
@@ -143,7 +143,7 @@ export function keyOfUrn(urn: string): ResourceKey {
 export async function runStackWithGraph(stack: string, cfg: StackConfig = stackConfig(stack), stacks?: StackOutputsByName): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
   const graph = new Map<ResourceKey, Registration>();
   let result: RunResult | undefined;
-  await jest.isolateModulesAsync(async () => {
+  await underMocks(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: RegisterRequest, cb: unknown): Promise<void> } } };
     const original = MockMonitor.prototype.registerResource;
@@ -157,8 +157,13 @@ export async function runStackWithGraph(stack: string, cfg: StackConfig = stackC
       });
       return original.call(this, req, cb);
     };
-    const { runProgram } = await import("../../tools/offline/run");
-    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
+    try {
+      const { runProgram } = await import("../../tools/offline/run");
+      result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
+    } finally {
+      // The SDK is shared by the runs of this test file: the next run records into its own graph or none.
+      MockMonitor.prototype.registerResource = original;
+    }
   });
   return { result: result!, graph };
 }

@@ -122,9 +122,11 @@ describe("cluster rules as a pure function", () => {
     expect(validateCluster(cfg, { production: false, teams, now: NOW })).toEqual([{ key: "blueprint:cluster.aws.groupRoles.ghosts", message: expect.stringContaining("team groups: shop-maintainers") }]);
   });
 
-  it("refuses reserved system: groups on EKS", () => {
-    const teams = { shop: { groups: { maintainers: ["system:masters"], viewers: [] } } };
-    expect(validateCluster(aws(), { production: false, teams, now: NOW })[0]).toEqual({ key: "blueprint:teams.shop.groups.maintainers", message: expect.stringContaining("reserved") });
+  it("refuses an admin role that also has a group's access entry (one access entry per principal)", () => {
+    const role = "arn:aws:iam::123456789012:role/ops";
+    const teams = { shop: { groups: { maintainers: ["shop-maintainers"], viewers: [] } } };
+    expect(validateCluster(aws({ adminRoleArns: [role], groupRoles: { "shop-maintainers": role } }), { production: false, teams, now: NOW }))
+      .toEqual([{ key: "blueprint:cluster.aws.groupRoles.shop-maintainers", message: expect.stringContaining("EKS allows one access entry per principal") }]);
   });
 });
 

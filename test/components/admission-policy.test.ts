@@ -8,9 +8,10 @@ const policyNamed = (objects: readonly K8sObject[], name: string) => objects.fin
 const imagePolicy = (objects: readonly K8sObject[]) => policyNamed(objects, "blueprint-team-images")!;
 const specOf = (policy: K8sObject) => policy.spec as AdmissionSpec;
 /** Every policy's validations together (they share their variables), as the API server applies them all. */
+const POD_POLICIES = ["blueprint-team-images", "blueprint-team-pod-security"];
 const allPolicies = (objects: readonly K8sObject[]): AdmissionSpec => {
-  const specs = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy").map(specOf);
-  return { variables: specs[0].variables, validations: specs.flatMap((s) => s.validations) };
+  const specs = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy" && POD_POLICIES.includes(o.metadata.name)).map(specOf);
+  return { matchConditions: specs[0].matchConditions, variables: specs[0].variables, validations: specs.flatMap((s) => s.validations) };
 };
 const bindingValues = (objects: readonly K8sObject[], name: string) =>
   (objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === name)?.spec as { matchResources: { namespaceSelector: { matchExpressions: { values: string[] }[] } } } | undefined)
@@ -83,7 +84,7 @@ describe("AdmissionPolicy", () => {
     expect(policy.apiVersion).toBe("admissionregistration.k8s.io/v1");
     expect(policy.metadata.annotations).toEqual({ "blueprint.dev/allowed-registries": ALLOWED.join(",") });
     spec = allPolicies(objects);
-    policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy");
+    policies = objects.filter((o) => o.kind === "ValidatingAdmissionPolicy" && POD_POLICIES.includes(o.metadata.name));
   });
 
   it("matches pods and the workloads that create them, on create and update, and fails closed", () => {
@@ -132,13 +133,19 @@ describe("the admission policy of each shipped stack", () => {
     expect(bindingValues(objects, "blueprint-team-images")).toEqual(teams);
     expect(bindingValues(objects, "blueprint-team-pod-security")).toEqual(teams);
     const spec = allPolicies(objects);
-    expect(spec.validations.length).toBe(11);
+    // Two image rules and every restricted check of the pinned minor (16 from 1.34 on).
+    expect(spec.validations.length).toBeGreaterThanOrEqual(16);
     const workloads = Object.values(teamRuns).flatMap((r) => [...byKind(r, "Deployment").values(), ...byKind(r, "Job").values()]);
     expect(workloads.length).toBeGreaterThan(0);
     for (const w of workloads) {
       expect(admissionFailures(spec, w)).toEqual([]);
       expect(admissionFailures(spec, podFromTemplate(w))).toEqual([]);
     }
+    // What the team stacks write besides pods passes the policies on NetworkPolicies, Services and Ingresses.
+    const byPolicy: Record<string, string> = { NetworkPolicy: "blueprint-team-network-policies", Service: "blueprint-team-services", Ingress: "blueprint-team-ingresses" };
+    const others = Object.values(teamRuns).flatMap((r) => (r.objects as K8sObject[]).filter((o) => byPolicy[o.kind]));
+    expect(others.length).toBeGreaterThan(0);
+    for (const o of others) expect([o.kind, o.metadata.name, admissionFailures(specOf(policyNamed(objects, byPolicy[o.kind])!), o)]).toEqual([o.kind, o.metadata.name, []]);
   });
 
   it("allows only the mirror on a cluster that pulls through one, and the release's registry elsewhere", async () => {

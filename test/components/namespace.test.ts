@@ -1,4 +1,6 @@
 import { runComponents, type K8sObject } from "../helpers/program";
+import { MAINTAINER_RULES } from "../../components/guardrails";
+import { grantsBeyond, type Rule } from "../helpers/rbac";
 
 const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
 
@@ -80,6 +82,24 @@ describe("TeamNamespace", () => {
     expect(verbs).not.toContain("*");
     expect(verbs).not.toEqual(expect.arrayContaining(["escalate"]));
     expect(verbs).not.toEqual(expect.arrayContaining(["bind"]));
+  });
+
+  it("grants only what the team allow-list names, in every Role it defines", async () => {
+    const { objects } = await runComponents((s) => new s.components.TeamNamespace("shop", { name: "shop", maintainerGroups: ["devs"], viewerGroups: ["support"] }, { providers: [s.provider] }));
+    const roles = ofKind(objects, "Role") as unknown as Array<{ rules: Rule[] }>;
+    expect(roles).toHaveLength(2);
+    for (const role of roles) expect(grantsBeyond(role.rules)).toEqual([]);
+  });
+
+  it.each<[string, Rule, string[]]>([
+    ["port-forwarding", { apiGroups: [""], resources: ["pods/portforward"], verbs: ["create", "get"] }, ["core/pods/portforward create", "core/pods/portforward get"]],
+    ["impersonation", { apiGroups: [""], resources: ["users", "groups", "serviceaccounts"], verbs: ["impersonate"] }, ["core/users impersonate", "core/groups impersonate", "core/serviceaccounts impersonate"]],
+    ["ephemeral containers", { apiGroups: [""], resources: ["pods/ephemeralcontainers"], verbs: ["patch"] }, ["core/pods/ephemeralcontainers patch"]],
+    ["token requests", { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] }, ["core/serviceaccounts/token create"]],
+    ["RBAC writes", { apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] }, ["rbac.authorization.k8s.io/rolebindings create"]],
+    ["a wildcard", { apiGroups: ["apps"], resources: ["*"], verbs: ["get"] }, ["apps/* get"]],
+  ])("the allow-list check catches a rule granting %s", (_what, rule, beyond) => {
+    expect(grantsBeyond([...(MAINTAINER_RULES as Rule[]), rule])).toEqual(beyond);
   });
 
   it("registers no binding for a role whose group list is empty", async () => {

@@ -31,7 +31,18 @@ beforeAll(() => {
   const tarball = path.join(work, npm(["pack", "--silent", "--pack-destination", work], path.join(PROJECT_DIR, "components")).trim().split("\n").pop()!);
   app = path.join(work, "team-app");
   fs.cpSync(EXAMPLE, app, { recursive: true, filter: (src) => !/[/\\](node_modules|bin)$/.test(src) });
-  npm(["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], app);
+  // The dependency names the tarball before the install, so npm never asks the registry about the
+  // package (a round trip to a 404); everything else comes from npm's cache when it holds it all
+  // (`--offline`), else from the registry.
+  const manifest = path.join(app, "package.json");
+  const pkg = JSON.parse(fs.readFileSync(manifest, "utf8")) as { dependencies: Record<string, string> };
+  pkg.dependencies["@blueprint/k8s-components"] = `file:${tarball}`;
+  fs.writeFileSync(manifest, `${JSON.stringify(pkg, null, 2)}\n`);
+  try {
+    npm(["install", "--no-audit", "--no-fund", "--offline"], app);
+  } catch {
+    npm(["install", "--no-audit", "--no-fund", "--prefer-offline"], app);
+  }
 }, 240_000);
 
 afterAll(() => {

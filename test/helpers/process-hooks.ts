@@ -1,5 +1,5 @@
 /**
- * Every test that runs Pulumi under mocks loads a fresh SDK instance, which hooks process exit
+ * A test that drives the SDK in an isolated module registry loads a fresh SDK instance, which hooks process exit
  * once (its promise-leak report, runtime/debuggable.js). The instance is discarded when the test
  * ends, so its hooks are removed then; otherwise a test file leaks one per run and Node warns with
  * MaxListenersExceededWarning. `runProgram` releases its own hooks; this covers harnesses that

@@ -104,18 +104,35 @@ export interface RunOptions {
 }
 
 /**
- * Runs the real program for `stack` under the mock engine, in a fresh module registry, and
- * returns what it registered. Pass `cfg` to run with edited config. A team stack reads the
- * contract of its shipped platform stack unless `opts.stacks` says otherwise.
+ * Runs `body`, which loads the SDK and the program (`import`, `require`) and runs them under the
+ * mock engine, in this test file's module registry, so the SDK and the program are loaded once per
+ * file rather than once per run (loading them under jest costs seconds; a run of a team stack
+ * costs a fraction of a second). Runs follow one another safely: each sets its own mocks, config
+ * and root stack resource, and the program keeps no state between runs
+ * (test/tools/run-isolation.test.ts proves that two runs in one registry see nothing of each other).
+ *
+ * Stack traces are off while the body runs (see withoutStackTraces): the SDK records one for every
+ * internal promise and every resource, and jest maps each through source maps, which was a third
+ * of a run's time. Set
+ * `BLUEPRINT_TEST_TRACE=1` to keep them when debugging the program.
+ */
+export async function underMocks<T>(body: () => Promise<T>): Promise<T> {
+  if (process.env.BLUEPRINT_TEST_TRACE) return body();
+  const { withoutStackTraces } = await import("../../tools/offline/run");
+  return withoutStackTraces(body);
+}
+
+/**
+ * Runs the real program for `stack` under the mock engine and returns what it registered. Pass
+ * `cfg` to run with edited config. A team stack reads the contract of its shipped platform stack
+ * unless `opts.stacks` says otherwise.
  */
 export async function runStack(stack: string, cfg: StackConfig = stackConfig(stack), opts: RunOptions = {}): Promise<RunResult> {
   const stacks = opts.stacks ?? (cfg.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
-  let result: RunResult | undefined;
-  await jest.isolateModulesAsync(async () => {
+  return underMocks(async () => {
     const { runProgram } = await import("../../tools/offline/run");
-    result = await runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
+    return runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
   });
-  return result!;
 }
 
 const platforms = new Map<string, Promise<StackOutputsByName>>();
@@ -215,7 +232,7 @@ export interface ComponentsScope {
 export async function runComponents<T>(body: (scope: ComponentsScope) => T | Promise<T>): Promise<{ objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T }> {
   let out: { objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T } | undefined;
   const { withOwnProcessHooks } = await import("../../tools/offline/run");
-  await withOwnProcessHooks(() => jest.isolateModulesAsync(async () => {
+  await withOwnProcessHooks(() => underMocks(async () => {
     const pulumi = await import("@pulumi/pulumi");
     const k8s = await import("@pulumi/kubernetes");
     const components = await import("../../components/index");

@@ -60,3 +60,48 @@ export function roleViolations(objects: readonly K8sObject[], namespace: string,
   }
   return out;
 }
+
+/**
+ * Everything a team Role may grant, resource by resource: an allow-list, so a rule the list does
+ * not name (`pods/portforward`, `pods/exec`, `impersonate`, `escalate`, `bind`, a wildcard, RBAC
+ * objects, `nodes/proxy`, ...) fails the check instead of slipping past a list of known-bad ones.
+ * Changing what teams may do means changing this list, in review.
+ */
+export const TEAM_ROLE_ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  "apps/deployments": MANAGE_VERBS,
+  "apps/deployments/scale": MANAGE_VERBS,
+  "apps/replicasets": MANAGE_VERBS,
+  "apps/statefulsets": MANAGE_VERBS,
+  "core/configmaps": MANAGE_VERBS,
+  "core/secrets": MANAGE_VERBS,
+  "core/services": MANAGE_VERBS,
+  "core/persistentvolumeclaims": MANAGE_VERBS,
+  "core/serviceaccounts": MANAGE_VERBS,
+  "core/pods": ["get", "list", "watch", "delete"],
+  "core/pods/log": ["get", "list", "watch"],
+  "core/events": ["get", "list", "watch"],
+  "core/endpoints": ["get", "list", "watch"],
+  "batch/jobs": MANAGE_VERBS,
+  "batch/cronjobs": MANAGE_VERBS,
+  "autoscaling/horizontalpodautoscalers": MANAGE_VERBS,
+  "policy/poddisruptionbudgets": MANAGE_VERBS,
+  "networking.k8s.io/ingresses": MANAGE_VERBS,
+  "networking.k8s.io/networkpolicies": MANAGE_VERBS,
+};
+
+/** Every grant of `rules` the allow-list does not name, as `<group>/<resource> <verb>`; rules with resourceNames or nonResourceURLs count as grants too. */
+export function grantsBeyond(rules: readonly (Rule & { readonly resourceNames?: readonly string[]; readonly nonResourceURLs?: readonly string[] })[], allowed: Readonly<Record<string, readonly string[]>> = TEAM_ROLE_ALLOWED): string[] {
+  const out: string[] = [];
+  for (const r of rules) {
+    for (const url of r.nonResourceURLs ?? []) out.push(`nonResourceURL ${url}`);
+    for (const g of r.apiGroups ?? []) {
+      for (const res of r.resources ?? []) {
+        for (const v of r.verbs) {
+          const key = `${g || "core"}/${res}`;
+          if (!(allowed[key] ?? []).includes(v)) out.push(`${key} ${v}`);
+        }
+      }
+    }
+  }
+  return out;
+}

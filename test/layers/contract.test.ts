@@ -38,11 +38,12 @@ describe("the platform contract, where a team stack reads it", () => {
   });
 
   it("reads the platform stack blueprint:platformStack names, and names it when it is missing", async () => {
-    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:platformStack", "acme/blueprint/shared.platform");
-    const message = await runStackError("dev.shop", cfg, { stacks: await platformOf("dev.shop") });
-    expect(message).toContain('stacks/Pulumi.dev.shop.yaml: blueprint:platformStack names the platform stack "acme/blueprint/shared.platform", which has no output "contract"');
+    // Another organization's stack of the same environment (a platform stack may live elsewhere, never in another environment).
+    const cfg = setConfig(stackConfig("dev.shop"), "blueprint:platformStack", "acme/blueprint/dev.platform");
+    const message = await runStackError("dev.shop", cfg, { stacks: {} });
+    expect(message).toContain('stacks/Pulumi.dev.shop.yaml: blueprint:platformStack names the platform stack "acme/blueprint/dev.platform", which has no output "contract"');
     const shipped = (await platformOf("dev.shop"))["dev.platform"];
-    const result = await runStack("dev.shop", cfg, { stacks: { "acme/blueprint/shared.platform": shipped } });
+    const result = await runStack("dev.shop", cfg, { stacks: { "acme/blueprint/dev.platform": shipped } });
     expect(result.outputs.namespace).toBe("shop");
   });
 

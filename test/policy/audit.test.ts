@@ -4,18 +4,16 @@ import * as path from "node:path";
 import { RULES } from "../../policy/rules";
 import { formatPackConfig, packConfig } from "../../policy/pack-config";
 import type { AuditResult } from "../../tools/audit";
-import { PROJECT_DIR, platformOf, shippedStacks, stackConfig } from "../helpers/program";
+import { PROJECT_DIR, platformOf, shippedStacks, stackConfig, underMocks } from "../helpers/program";
 
 const BYPASS = path.join(__dirname, "fixtures", "bypass.ts");
 
-/** Runs the audit in a fresh module registry, as each offline run needs. */
+/** Runs the audit in this file's module registry, as the program's other runs do (see underMocks). */
 async function audit(opts: Omit<import("../../tools/audit").AuditOptions, "projectDir">): Promise<AuditResult> {
-  let result: AuditResult | undefined;
-  await jest.isolateModulesAsync(async () => {
+  return underMocks(async () => {
     const { auditStack } = await import("../../tools/audit");
-    result = await auditStack({ projectDir: PROJECT_DIR, ...opts });
+    return auditStack({ projectDir: PROJECT_DIR, ...opts });
   });
-  return result!;
 }
 
 describe("npm run audit", () => {

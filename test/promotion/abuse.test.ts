@@ -406,12 +406,16 @@ fs.renameSync = (from, to) => {
     drain(h);
     await h.cli("release", "create", "--image", `podinfo=${ref("b")}`, "--commit", COMMIT_B);
     const b = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
-    const slow = hookAtRename(h, "dev", 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);');
+    // The first promote holds its lock until the second has finished (up to 60 s), however slowly
+    // the second process starts on a busy machine.
+    const go = path.join(h.dir, "second-done");
+    const slow = hookAtRename(h, "dev", `for (let i = 0; i < 3000 && !fs.existsSync(${JSON.stringify(go)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`);
     const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.dev.lock`);
     const first = spawnCli(h, ["promote", "dev", "--release", b], slow, "first <one@example.com>");
     for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
     expect(fs.existsSync(lock)).toBe(true);
     const second = await spawnCli(h, ["promote", "dev", "--release", a], undefined, "second <two@example.com>");
+    fs.writeFileSync(go, "");
     const done = await first;
     expect(done.code).toBe(0);
     expect(second.code).toBe(1);

@@ -47,7 +47,7 @@ export function teamStackFile(dir: string, environment: string, team: string, ap
 /** Writes the platform stack file of an environment, with the cluster its team stacks' outputs name. */
 export function platformStackFile(dir: string, environment: string): string {
   const file = path.join(dir, "stacks", `Pulumi.${environment}.platform.yaml`);
-  fs.writeFileSync(file, `config:\n  blueprint:layer: platform\n  blueprint:production: ${environment.startsWith("prod")}\n  blueprint:cluster:\n    cloud: existing\n    existing:\n      context: kind-${environment}\n`);
+  fs.writeFileSync(file, `config:\n  blueprint:layer: platform\n  blueprint:production: ${environment.startsWith("prod")}\n  blueprint:cluster:\n    cloud: existing\n    existing:\n      context: kind-${environment}\n  blueprint:policy:\n    allowedRegistries: [ghcr.io]\n`);
   return file;
 }
 

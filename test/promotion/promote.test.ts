@@ -176,7 +176,10 @@ describe.each(LANES)("lane %s", (lane) => {
       for (const [i, who] of APPROVERS.slice(0, n).reverse().entries()) {
         h.actor = who;
         expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
-        expect(drain(h)).toContain(`approved release ${id} for prod (${i + 1} of ${n} required)`);
+        const said = drain(h);
+        expect(said).toContain(`approved release ${id} for prod, recorded`);
+        // Four eyes at approve time: if the approver promotes, their own approval does not count.
+        expect(said).toContain(`approvals: ${i + 1} of ${n} required, ${i} from someone other than the promoter if ${who} promotes: the promoter's own approval never counts, so someone else must promote, or ${n - i} more approval(s) from others are needed`);
       }
       expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
       expect(drain(h)).toContain("already approved");

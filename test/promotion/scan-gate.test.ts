@@ -61,7 +61,7 @@ describe("the vulnerability gate in promotion", () => {
     expect(records[0]).toMatchObject({ scans: { podinfo: { digest: digest("a"), format: "trivy", report: expect.stringMatching(/^[a-f0-9]{64}$/) } } });
   });
 
-  it("refuses a fixable high or any critical finding, and records a forced promotion with its reason", async () => {
+  it("refuses a fixable high or any critical finding, also under --force, and records an acceptance of the named findings with its reason", async () => {
     const h = harness(GATED);
     const id = await releaseVerifiedInDev(h);
     const report = trivyReport(h, "trivy.json", "a", h.clock.now(), [{ id: "CVE-2022-41723", severity: "CRITICAL", fixed: "0.7.0" }, { id: "CVE-2023-0286", severity: "HIGH", fixed: "3.0.8" }]);
@@ -69,10 +69,12 @@ describe("the vulnerability gate in promotion", () => {
     expect(drain(h)).toContain("staging: blocked: 1 findings at critical or above (at most 0): CVE-2022-41723; 2 findings with a fix available at high or above (at most 0): CVE-2022-41723, CVE-2023-0286");
     expect(await h.cli("promote", "staging")).toBe(1);
     expect(drain(h)).toContain("CVE-2022-41723");
-    expect(await h.cli("promote", "staging", "--force", "--reason", "fix ships tomorrow; exposure reviewed")).toBe(0);
-    expect(drain(h)).toMatch(/override recorded \(vulnerabilities\): fix ships tomorrow/);
+    expect(await h.cli("promote", "staging", "--force", "--reason", "fix ships tomorrow; exposure reviewed")).toBe(1);
+    expect(drain(h)).toContain("--force was given, but it sets aside only order, verification and soak; approvals, the registry and the vulnerability gate cannot be forced");
+    expect(await h.cli("promote", "staging", "--accept-vulnerabilities", "CVE-2022-41723,CVE-2023-0286", "--reason", "fix ships tomorrow; exposure reviewed", "--expires", "2d")).toBe(0);
+    expect(drain(h)).toMatch(/accepted findings recorded, until .*: CVE-2022-41723, CVE-2023-0286: fix ships tomorrow/);
     const [record] = h.ws().history.read().records.filter((r) => r.stage === "staging" && r.kind === "promotion");
-    expect(record).toMatchObject({ reason: "fix ships tomorrow; exposure reviewed", overridden: [expect.objectContaining({ rule: "vulnerabilities" })] });
+    expect(record).toMatchObject({ reason: "fix ships tomorrow; exposure reviewed", accepted: { ids: ["CVE-2022-41723", "CVE-2023-0286"] } });
   });
 
   it("refuses a report older than the gate allows, and status shows the gate and the blocker", async () => {

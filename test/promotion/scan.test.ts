@@ -76,7 +76,8 @@ describe("scan reports of every supported format", () => {
     expect(list.format).toBe("artifact-analysis");
     expect(list.digests).toEqual([PODINFO]);
     expect(list.scannedAt).toBe("2026-11-28T07:45:10.000Z");
-    expect(tally(list)).toEqual({ critical: "1/1", high: "1/0", negligible: "1/1" });
+    // proto3 JSON leaves out a false fixAvailable: the MINIMAL finding without one has no fix.
+    expect(tally(list)).toEqual({ critical: "1/1", high: "1/0", negligible: "1/0" });
     expect(list.findings[0].id).toBe("CVE-2022-41723");
     const described = readScanReport(fixture("artifact-analysis-describe.json"));
     expect(described.digests).toEqual([PODINFO]);
@@ -153,7 +154,7 @@ describe("the vulnerability gate", () => {
 
 describe("attaching a report to a digest", () => {
   it("stores a bounded summary, never the report, and stores the same report once", () => {
-    const store = new ScanStore(tmp());
+    const store = new ScanStore(tmp(), "shop");
     const { scan, created } = store.attach(path.join(FIXTURES, "trivy.json"), PODINFO, NOW, "ci@example.com");
     expect(created).toBe(true);
     expect(scan.report.sha256).toMatch(/^[a-f0-9]{64}$/);
@@ -168,28 +169,28 @@ describe("attaching a report to a digest", () => {
     const many = { SchemaVersion: 2, ArtifactName: `x@${PODINFO}`, Results: [{ Vulnerabilities: Array.from({ length: 20_000 }, (_, i) => ({ VulnerabilityID: `CVE-2026-${i}`, PkgName: "p".repeat(500), Severity: "HIGH", FixedVersion: "1" })) }] };
     const file = path.join(dir, "big.json");
     fs.writeFileSync(file, JSON.stringify(many));
-    const store = new ScanStore(path.join(dir, "scans"));
+    const store = new ScanStore(path.join(dir, "scans"), "shop");
     const { scan } = store.attach(file, PODINFO, NOW, "ci");
     expect(scan.counts.high).toEqual({ total: 20_000, fixable: 20_000 });
     expect(scan.top).toHaveLength(TOP_FINDINGS);
-    const stored = fs.readdirSync(path.join(dir, "scans", PODINFO.slice(7)));
-    expect(fs.statSync(path.join(dir, "scans", PODINFO.slice(7), stored[0])).size).toBeLessThan(16 * 1024);
+    const stored = fs.readdirSync(path.join(dir, "scans", "shop", PODINFO.slice(7)));
+    expect(fs.statSync(path.join(dir, "scans", "shop", PODINFO.slice(7), stored[0])).size).toBeLessThan(16 * 1024);
   });
 
   it("refuses a report about another digest, naming what it is about", () => {
-    const store = new ScanStore(tmp());
+    const store = new ScanStore(tmp(), "shop");
     expect(() => store.attach(path.join(FIXTURES, "grype.json"), OTHER, NOW, "ci")).toThrow(Refusal);
     expect(() => store.attach(path.join(FIXTURES, "grype.json"), OTHER, NOW, "ci")).toThrow(/is a grype report about sha256:4a72d3ce[0-9a-f]+, not sha256:b{64}/);
     expect(store.scansOf(OTHER)).toEqual([]);
   });
 
   it("refuses a report dated in the future", () => {
-    expect(() => new ScanStore(tmp()).attach(path.join(FIXTURES, "trivy.json"), PODINFO, new Date("2026-11-01T00:00:00Z"), "ci")).toThrow(/scanned at 2026-11-28T09:12:44.118Z, in the future/);
+    expect(() => new ScanStore(tmp(), "shop").attach(path.join(FIXTURES, "trivy.json"), PODINFO, new Date("2026-11-01T00:00:00Z"), "ci")).toThrow(/scanned at 2026-11-28T09:12:44.118Z, in the future/);
   });
 
   it("gives usage errors for a missing, non-JSON, oversized or unknown report", () => {
     const dir = tmp();
-    const store = new ScanStore(path.join(dir, "scans"));
+    const store = new ScanStore(path.join(dir, "scans"), "shop");
     expect(() => store.attach(path.join(dir, "nope.json"), PODINFO, NOW, "ci")).toThrow(UsageError);
     fs.writeFileSync(path.join(dir, "bad.json"), "{ not json");
     expect(() => store.attach(path.join(dir, "bad.json"), PODINFO, NOW, "ci")).toThrow(/bad\.json: not JSON/);
@@ -205,9 +206,9 @@ describe("attaching a report to a digest", () => {
 
   it("names a stored summary that was edited into something else, or moved to another digest", () => {
     const dir = tmp();
-    const store = new ScanStore(dir);
+    const store = new ScanStore(dir, "shop");
     store.attach(path.join(FIXTURES, "trivy.json"), PODINFO, NOW, "ci");
-    const folder = path.join(dir, PODINFO.slice(7));
+    const folder = path.join(dir, "shop", PODINFO.slice(7));
     const [name] = fs.readdirSync(folder);
     const file = path.join(folder, name);
     const text = fs.readFileSync(file, "utf8");
@@ -215,8 +216,8 @@ describe("attaching a report to a digest", () => {
     expect(() => store.scansOf(PODINFO)).toThrow(new RegExp(`${name.replace(".", "\\.")} is not a scan summary: counts\\.\\w+\\.total`));
     fs.writeFileSync(file, "{");
     expect(() => store.scansOf(PODINFO)).toThrow(/is not valid JSON/);
-    fs.mkdirSync(path.join(dir, OTHER.slice(7)));
-    fs.writeFileSync(path.join(dir, OTHER.slice(7), name), text);
+    fs.mkdirSync(path.join(dir, "shop", OTHER.slice(7)));
+    fs.writeFileSync(path.join(dir, "shop", OTHER.slice(7), name), text);
     expect(() => store.scansOf(OTHER)).toThrow(/is about sha256:4a72.* but is filed under sha256:b{64}/);
   });
 });

@@ -175,6 +175,25 @@ describe("npm run status --html and --format", () => {
     expect(json.lanes.find((l) => l.name === "shop")!.stages.find((x) => x.name === "prod")!.running.gate).toBe("fails");
   });
 
+  it("writes --html relative to the folder the command was run from (npm's INIT_CWD), not the project's", async () => {
+    const sub = path.join(s.h.dir, "reports", "today");
+    fs.mkdirSync(sub, { recursive: true });
+    // As `npm run status -- --html view.html` run in reports/today sets them (trusted only when npm ran `status` itself).
+    const npm = { INIT_CWD: sub, npm_lifecycle_event: "status" };
+    const saved = { INIT_CWD: process.env.INIT_CWD, npm_lifecycle_event: process.env.npm_lifecycle_event };
+    Object.assign(process.env, npm);
+    try {
+      expect(await main(["status", "--html", "view.html"], { projectDir: s.h.dir, deps: s.h.deps(), vars: npm })).toBe(0);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(fs.existsSync(path.join(sub, "view.html"))).toBe(true);
+    expect(fs.existsSync(path.join(s.h.dir, "view.html"))).toBe(false);
+  });
+
   it("refuses an unknown format, --html without a file, and --html naming a folder, writing nothing", async () => {
     drain(s.h);
     expect(await s.h.cliRaw("status", "--format", "yaml")).toBe(2);
@@ -199,6 +218,11 @@ describe("npm run status --html and --format", () => {
       }
     }
     expect(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers))).length).toBeGreaterThan(4);
+    // And the other way: every blocker the text lists is one the view shows.
+    const viewBlockers = new Set(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers.map((b) => `- [${b.rule}] ${b.message}`)))));
+    const textBlockers = lines.map((l) => l.trim()).filter((l) => /^- \[[a-z-]+\] /.test(l));
+    expect(textBlockers.length).toBeGreaterThan(4);
+    expect(textBlockers.filter((b) => !viewBlockers.has(b))).toEqual([]);
   });
 
   it("text status lists a running release that now fails its gate, and nothing of the kind before the rescan", async () => {

@@ -1,6 +1,7 @@
 import type { RunResult } from "../../tools/offline/run";
 import { asPlatform, byKind, onExistingCluster, platformOf, runEnvironment, runStack, setConfig, shippedEnvironments, stackConfig, teamStacksOf, type K8sObject } from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
+import { grantsBeyond, type Rule } from "../helpers/rbac";
 
 type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
 
@@ -179,6 +180,8 @@ describe("properties of every rendered environment (platform and team stacks tog
   each("RBAC grants no exec, attach or wildcards and binds only Roles defined here", (r, env) => {
     // A maintainer and a viewer Role in every team namespace: the checks below see them all.
     expect([...byKind(r, "Role").keys()].sort()).toEqual(teamsOf(env).flatMap((t) => [`${t}/team-maintainer`, `${t}/team-viewer`]));
+    // An allow-list of what a team Role may grant: anything it does not name fails.
+    for (const role of byKind(r, "Role").values()) expect([role.metadata.name, grantsBeyond((role as unknown as { rules: Rule[] }).rules)]).toEqual([role.metadata.name, []]);
     for (const role of [...byKind(r, "Role").values(), ...byKind(r, "ClusterRole").values()]) {
       for (const rule of (role as unknown as { rules: Array<{ resources?: string[]; verbs: string[] }> }).rules) {
         expect(rule.resources ?? []).not.toEqual(expect.arrayContaining(["pods/exec"]));
@@ -211,7 +214,8 @@ describe("config reaches the output", () => {
     setConfig(platformCfg, "blueprint:kubeconfig", `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${token}\n`);
     platformCfg.secretKeys.push("blueprint:kubeconfig");
     const platform = await runStack("dev.platform", platformCfg);
-    expect(platform.outputs.kubeconfig).toBe("[secret]");
+    // Anyone who can read the platform stack reads its outputs: an existing cluster's kubeconfig is never one.
+    expect(platform.outputs.kubeconfig).toBeNull();
     // The platform's own credential never reaches a team through the contract.
     expect(JSON.stringify(platform.stackOutputs.outputs.contract)).not.toContain(token);
     const cfg = stackConfig("dev.shop");

@@ -266,7 +266,7 @@ describe("the team command line", () => {
   it("runs as `npm run team` with one-line errors and exit codes", () => {
     const dir = tempProject();
     try {
-      const run = (...args: string[]) => spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team.ts"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+      const run = (...args: string[]) => spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
       const usage = run("add");
       expect(usage.status).toBe(2);
       expect(usage.stderr.trim().split("\n")).toHaveLength(1);

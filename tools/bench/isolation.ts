@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { listStacks, readProject, readStackConfig } from "../../lib/project";
 import { measureProcess } from "./measure";
 import { BENCH_DIR, ROOT } from "./workspace";
+import { defaultPlatformStack } from "../../lib/stacks";
 
 /** Which provider SDKs one stack loaded. */
 export interface StackModules {
@@ -48,7 +49,7 @@ export async function moduleIsolation(log: (s: string) => void): Promise<Isolati
     const cloud = team ? "none (team stack)" : (JSON.parse(config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
     const extra: string[] = [];
     if (team) {
-      const platform = `${stack.split(".")[0]}.platform`;
+      const platform = defaultPlatformStack(stack);
       const file = path.join(BENCH_DIR, `${platform}.outputs.json`);
       fs.mkdirSync(BENCH_DIR, { recursive: true });
       const outputs = await measureProcess(process.execPath, ["--import", "tsx", child, "platform-outputs", platform, file], { cwd: ROOT });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { StackConfig } from "../../lib/project";
 import { CONTRACT_VERSION, type TeamContract } from "../../config/contract";
 import { limitRangeSchema, quotaSchema } from "../../config/schema";
+import { platformStackName as stackPlatformName } from "../../lib/stacks";
 
 /**
  * Synthetic environments for the benchmark: N apps in teams of {@link TEAM_SIZE}, every app with
@@ -121,7 +122,7 @@ export const REGISTRY = "registry.example.com";
 
 /** The platform stack of an environment: `<stack>.platform`. */
 export function platformStackName(env: SyntheticEnvironment): string {
-  return `${env.stack}.platform`;
+  return stackPlatformName(env.stack);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as pulumiType from "@pulumi/pulumi";
+import { canonicalJson as stableJson } from "../../lib/json";
 
 /** The SDK's marker for a serialized secret value (`{ [SECRET_SIG]: SECRET_VALUE, value }`). */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -94,13 +95,8 @@ export class RecordingMocks implements pulumiType.runtime.Mocks {
   }
 }
 
-/** JSON with sorted keys, so equal content always hashes the same. */
-export function stableJson(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
-  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(",")}}`;
-}
+/** JSON with sorted keys, so equal content always hashes the same (one implementation, in lib/). */
+export { stableJson };
 
 /** Replaces every SDK secret wrapper with {@link REDACTED}; returns a new value. */
 export function redactSecrets(v: unknown): unknown {

@@ -52,6 +52,27 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   return withOwnProcessHooks(() => runOnce(opts));
 }
 
+/**
+ * Runs `body` without stack traces. The SDK records one for every internal promise
+ * (runtime/debuggable.js) and, whatever `Error.stackTraceLimit` says, a full one for every resource
+ * it constructs (`Resource.callsites`, which only feeds the engine's source positions, which mocks
+ * ignore). Formatting them through source maps (tsx, jest) is a third of a run under jest and a
+ * few percent of a render. Errors thrown meanwhile keep their name and message, which is all an
+ * offline run prints without `--trace`.
+ */
+export async function withoutStackTraces<T>(body: () => Promise<T>): Promise<T> {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 0;
+  Error.prepareStackTrace = () => "";
+  try {
+    return await body();
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+}
+
 /** Process events an SDK instance hooks once per instance (its promise-leak report, gRPC shutdown). */
 const PROCESS_HOOKS = ["exit", "beforeExit"] as const;
 

@@ -63,38 +63,85 @@ function realOrSelf(p: string): string {
 }
 
 /**
+ * A folder being written beside `dir`, swapped in by {@link StagedDirectory.commit}. Writers
+ * (the render's worker processes too) fill {@link StagedDirectory.path}; nothing is visible at
+ * `dir` until the commit, and {@link StagedDirectory.discard} leaves nothing behind.
+ */
+export interface StagedDirectory {
+  /** The temporary folder to write into (beside `dir`, so the commit is a rename on one filesystem). */
+  readonly path: string;
+  /** Writes one file under the staged folder; refuses a path that leaves it. */
+  write(rel: string, text: string): void;
+  /** Adds the marker and swaps the staged folder in for `dir`. */
+  commit(): void;
+  /** Removes the staged folder. */
+  discard(): void;
+}
+
+/**
+ * Starts replacing `dir`: refuses a folder without the marker ({@link OutputRefused}), then
+ * creates the staged folder beside it.
+ */
+export function stageDirectory(dir: string): StagedDirectory {
+  const state = ownership(dir);
+  if (state !== "absent" && state !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${state}; move it away or choose another --out`);
+  const parent = path.dirname(path.resolve(dir));
+  // The first folder this creates, if any: a discarded render leaves no empty --out folder behind.
+  const created = fs.mkdirSync(parent, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.new-`));
+  return {
+    path: tmp,
+    write: (rel, text) => writeUnder(tmp, rel, text, dir),
+    commit: () => {
+      fs.writeFileSync(path.join(tmp, RENDER_MARKER), MARKER_TEXT);
+      // Checked again: the folder may have changed hands while the staged one was written.
+      const now = ownership(dir);
+      if (now !== "absent" && now !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${now}; move it away or choose another --out`);
+      const old = now === "ours" ? `${tmp.replace(".new-", ".old-")}` : undefined;
+      if (old) fs.renameSync(dir, old);
+      try {
+        fs.renameSync(tmp, dir);
+      } catch (e) {
+        // Put the previous output back rather than leave no folder at all.
+        if (old) fs.renameSync(old, dir);
+        throw e;
+      }
+      if (old) fs.rmSync(old, { recursive: true, force: true });
+    },
+    discard: () => {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      for (let d = parent; created && d.startsWith(created) && d !== path.dirname(d); d = path.dirname(d)) {
+        try {
+          fs.rmdirSync(d);
+        } catch {
+          break;
+        }
+      }
+    },
+  };
+}
+
+/** Writes `text` at `rel` under `root`; refuses a relative path that leaves `root` (named as under `shown`). */
+export function writeUnder(root: string, rel: string, text: string, shown: string = root): void {
+  const file = path.join(root, rel);
+  if (path.relative(root, file).startsWith("..")) throw new OutputRefused(`refusing to write ${rel}: outside ${shown}`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/**
  * Replaces `dir` with a folder holding exactly `files` (relative path -> text) and the render's
  * marker. The new content is written beside it and swapped in by renames, so a reader sees the old
  * or the new folder, never a mix, and no stale file survives. A folder without the marker is
  * never replaced ({@link OutputRefused}).
  */
 export function replaceDirectory(dir: string, files: ReadonlyMap<string, string>): void {
-  const state = ownership(dir);
-  if (state !== "absent" && state !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${state}; move it away or choose another --out`);
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const base = path.basename(dir);
-  const tmp = fs.mkdtempSync(path.join(parent, `.${base}.new-`));
+  const staged = stageDirectory(dir);
   try {
-    for (const [rel, text] of files) {
-      const file = path.join(tmp, rel);
-      if (path.relative(tmp, file).startsWith("..")) throw new OutputRefused(`refusing to write ${rel}: outside ${dir}`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, text);
-    }
-    fs.writeFileSync(path.join(tmp, RENDER_MARKER), MARKER_TEXT);
-    const old = state === "ours" ? `${tmp.replace(".new-", ".old-")}` : undefined;
-    if (old) fs.renameSync(dir, old);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      // Put the previous output back rather than leave no folder at all.
-      if (old) fs.renameSync(old, dir);
-      throw e;
-    }
-    if (old) fs.rmSync(old, { recursive: true, force: true });
+    for (const [rel, text] of files) staged.write(rel, text);
+    staged.commit();
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    staged.discard();
     throw e;
   }
 }

@@ -23,16 +23,19 @@ export function groupRoleTrust(accountRoot: string, principals?: readonly string
  * Kubernetes groups the team RoleBindings bind, and cluster-admin entries for the admin roles.
  * Returns what the Kubernetes provider waits for.
  */
-export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsFacts, cluster: aws.eks.Cluster, o: pulumi.CustomResourceOptions): pulumi.Resource[] {
+export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsFacts, cluster: aws.eks.Cluster, o: pulumi.CustomResourceOptions): { entries: pulumi.Resource[]; groupRoles: Record<string, pulumi.Input<string>> } {
   const cfg = args.aws;
   const { partition, accountId } = facts;
   const principals = new Map<string, { arn: pulumi.Input<string>; groups: string[] }>();
+  // The role a member of each group assumes (or, for groupRoles, signs in as): the contract names it.
+  const groupRoles: Record<string, pulumi.Input<string>> = {};
   for (const group of [...new Set(args.teamGroups)].sort()) {
     const existing = cfg.groupRoles[group];
     if (existing) {
       const entry = principals.get(existing) ?? { arn: existing, groups: [] };
       entry.groups.push(group);
       principals.set(existing, entry);
+      groupRoles[group] = existing;
       continue;
     }
     // A role per group that principals of this account may assume when their IAM policy allows it.
@@ -42,6 +45,7 @@ export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsF
       assumeRolePolicy: JSON.stringify(groupRoleTrust(`arn:${partition}:iam::${accountId}:root`, cfg.groupPrincipals[group])),
     }, o);
     principals.set(`created:${group}`, { arn: role.arn, groups: [group] });
+    groupRoles[group] = role.arn;
   }
   const accessEntries: pulumi.Resource[] = [];
   [...principals.entries()].forEach(([key, p], i) => {
@@ -62,5 +66,5 @@ export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsF
       accessScope: { type: "cluster" },
     }, { ...o, dependsOn: [entry] }));
   });
-  return accessEntries;
+  return { entries: accessEntries, groupRoles };
 }

@@ -40,6 +40,8 @@ export class EksCluster extends pulumi.ComponentResource {
   public readonly subnetPlan: { readonly private: string[]; readonly public: string[] };
   /** Where managed backing services of the environment go. */
   public readonly dataNetwork: AwsDataNetwork;
+  /** The IAM role each team group's members sign in as (its access entry carries the group). */
+  public readonly groupRoles: Readonly<Record<string, pulumi.Input<string>>>;
 
   private constructor(name: string, args: EksClusterArgs, awsProvider: aws.Provider, facts: AwsFacts, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:cluster:Eks", name, {}, opts);
@@ -84,7 +86,8 @@ export class EksCluster extends pulumi.ComponentResource {
       waitFor: [...nodeRole.policies, ...beforeNodes.nodesWaitFor],
     }, o);
     const afterNodes = deployAddOns(eksAddOns.afterNodes, { ...context, nodeGroups }, this, beforeNodes);
-    const accessEntries = eksAccessEntries(name, args, facts, cluster, o);
+    const { entries: accessEntries, groupRoles } = eksAccessEntries(name, args, facts, cluster, o);
+    this.groupRoles = groupRoles;
 
     // --- Kubernetes access: exec auth with `aws eks get-token`; only stable fields, no token.
     this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) =>
@@ -154,6 +157,7 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     },
     finalizerOwners: c.finalizerOwners,
     cloudIdentityEgress: eksCloudIdentityEgress,
+    groupAccess: c.groupRoles,
     identityOutputs: { oidcProviderArn: c.oidcProviderArn, oidcIssuer: c.oidcIssuer },
     registry: c.mirror?.registry,
     mirrors: c.mirror ? { [c.mirror.upstream]: c.mirror.registry } : {},

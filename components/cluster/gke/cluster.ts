@@ -7,6 +7,7 @@ import type { ClusterHandle, ClusterSafety, GcpDataNetwork, IngressHostRequest, 
 import { execKubeconfig, gkeExec } from "../kubeconfig";
 import { pullReference, type RegistryMirror } from "../registry";
 import { gkeWorkloadIdentity } from "./access";
+import { groupResourceName } from "../../../lib/names";
 import { gkeAddOns } from "./addons";
 import type { GkeAddOnContext } from "./context";
 import { gkeControlPlane, gkeLocation, gkeSafety, gkeSecretsKey } from "./control-plane";
@@ -73,6 +74,18 @@ export class GkeCluster extends pulumi.ComponentResource {
     this.workloadPool = cluster.workloadIdentityConfig.apply((w) => w?.workloadPool ?? `${project}.svc.id.goog`);
 
     const nodePools = gkeNodePools(name, args, cluster, nodeAccount.account, o);
+    // GKE checks container.clusters.get on the project before Kubernetes RBAC is consulted, so a
+    // Google Group bound only by a RoleBinding cannot even fetch the cluster's credentials
+    // ("Role-based access control", https://cloud.google.com/kubernetes-engine/docs/how-to/role-based-access-control#iam-interaction).
+    // roles/container.clusterViewer grants that and nothing that reaches into the cluster
+    // (https://cloud.google.com/kubernetes-engine/docs/how-to/iam#predefined).
+    for (const group of [...new Set(args.teamGroups ?? [])].sort()) {
+      new gcp.projects.IAMMember(`${name}-cluster-viewer-${groupResourceName(group)}`, {
+        project,
+        role: "roles/container.clusterViewer",
+        member: `group:${group}`,
+      }, o);
+    }
     const nodesContext = { ...context, cluster, nodePools, workloadPool: this.workloadPool };
     const afterNodes = deployAddOns(gkeAddOns.afterNodes, nodesContext, this, beforeNodes);
 
@@ -159,6 +172,7 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     // cluster; the namespaces already depend on it through the provider.
     finalizerOwners: c.finalizerOwners,
     cloudIdentityEgress: gkeCloudIdentityEgress,
+    groupAccess: Object.fromEntries((args.teamGroups ?? []).map((g) => [g, g])),
     identityOutputs: { workloadIdentityPool: c.workloadPool },
     registry: c.mirror?.registry,
     mirrors: c.mirror ? { [c.mirror.upstream]: c.mirror.registry } : {},

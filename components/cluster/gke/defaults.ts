@@ -36,4 +36,6 @@ export interface GkeClusterArgs {
   readonly production: boolean;
   readonly gcp: GcpClusterConfig & { readonly project: string; readonly region: string };
   readonly labels?: Readonly<Record<string, string>>;
+  /** Google Groups bound by team RoleBindings: each is granted `roles/container.clusterViewer` on the project. */
+  readonly teamGroups?: readonly string[];
 }

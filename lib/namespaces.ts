@@ -1,0 +1,45 @@
+import type { ClusterConfig } from "./cluster-config";
+
+/**
+ * Namespaces a team may not take: Kubernetes' own, the cloud's, and those of the platform's
+ * add-ons. A team name is its namespace, so a team named `kube-system` would put a team's Role,
+ * quota and default-deny policy into the control plane's namespace and hand its apps to the team.
+ */
+
+/** Kubernetes' own: `default` and every `kube-` namespace (kube-system, kube-public, kube-node-lease). */
+const KUBERNETES = { names: ["default"], prefixes: ["kube-"] } as const;
+
+/**
+ * Per cloud: the namespaces the platform's add-ons run in (EKS: the CloudWatch Observability
+ * add-on's `amazon-cloudwatch`; the load balancer controller and the autoscaler run in
+ * kube-system), and the prefixes the cloud reserves for itself (GKE: `gke-` for its managed
+ * components such as gke-managed-system, and `gmp-` for Managed Service for Prometheus,
+ * gmp-system and gmp-public). An existing cluster's ingress controller runs in its configured
+ * namespace.
+ */
+export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): { readonly names: readonly string[]; readonly prefixes: readonly string[] } {
+  switch (cluster?.cloud) {
+    case "aws":
+      return { names: [...KUBERNETES.names, "amazon-cloudwatch"], prefixes: [...KUBERNETES.prefixes, "amazon-", "aws-"] };
+    case "gcp":
+      return { names: [...KUBERNETES.names], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
+    case "existing":
+      return { names: [...KUBERNETES.names, ...(cluster.existing ? [cluster.existing.ingressNamespace] : [])], prefixes: [...KUBERNETES.prefixes] };
+    default:
+      return KUBERNETES;
+  }
+}
+
+/** Why `name` cannot be a team namespace on this cluster, or undefined when it can. */
+export function reservedNamespaceProblem(name: string, cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): string | undefined {
+  const { names, prefixes } = platformNamespaces(cluster);
+  if (names.includes(name)) return `"${name}" is a namespace Kubernetes or the platform's add-ons use (${names.join(", ")})`;
+  const prefix = prefixes.find((p) => name.startsWith(p));
+  if (prefix) return `"${name}" starts with "${prefix}", which ${prefix === "kube-" ? "Kubernetes reserves for its own namespaces" : `the cloud reserves for its own namespaces on this cluster (${prefixes.join(", ")})`}`;
+  return undefined;
+}
+
+/** Kubernetes grants identities starting with `system:` to its own components (system:masters, system:authenticated, system:serviceaccounts...). */
+export function isSystemIdentity(group: string): boolean {
+  return group.toLowerCase().startsWith("system:");
+}
