@@ -6,6 +6,7 @@ import { adminJobDefaults } from "../lib/defaults";
 
 export { adminJobDefaults };
 import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
+import { secretFileVolumes, type SecretFile } from "./workload";
 
 
 /** A one-off admin process (12-factor XII), such as a database migration. */
@@ -19,6 +20,12 @@ export interface AdminJobArgs {
   readonly args?: readonly string[];
   readonly resources: { readonly requests: Quantities; readonly limits: Quantities };
   readonly envFrom?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvFromSource>[]>;
+  /** Variables from elsewhere, e.g. the app's backing-service bindings: a migration sees what the app sees. */
+  readonly env?: readonly k8s.types.input.core.v1.EnvVar[];
+  /** Labels on the job's pods only, e.g. the binding labels a backing service's NetworkPolicy admits. */
+  readonly podLabels?: Readonly<Record<string, string>>;
+  /** Single keys of Secrets mounted read-only as files (a backing service's CA certificate). */
+  readonly secretFiles?: readonly SecretFile[];
   readonly priorityClassName: pulumi.Input<string>;
   /** Retries before the job counts as failed. @default 2 */
   readonly backoffLimit?: number;
@@ -51,6 +58,7 @@ export class AdminJob extends pulumi.ComponentResource {
     const saName = `${args.identity.instance}-admin`;
     const labels = recommendedLabels({ ...args.identity, instance: saName, component: `${args.identity.component}-admin` });
     const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
+    const files = secretFileVolumes(args.secretFiles ?? []);
 
     const sa = new k8s.core.v1.ServiceAccount(`${name}-admin`, {
       metadata: { name: saName, namespace: args.namespace, labels, annotations: args.serviceAccountAnnotations },
@@ -63,7 +71,7 @@ export class AdminJob extends pulumi.ComponentResource {
         backoffLimit: args.backoffLimit ?? d.backoffLimit,
         activeDeadlineSeconds: deadline,
         template: {
-          metadata: { labels, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
+          metadata: { labels: { ...args.podLabels, ...labels }, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
           spec: {
             restartPolicy: "Never",
             serviceAccountName: sa.metadata.name,
@@ -78,11 +86,12 @@ export class AdminJob extends pulumi.ComponentResource {
               command: [...args.command],
               args: args.args ? [...args.args] : undefined,
               envFrom: args.envFrom,
+              env: args.env ? [...args.env] : undefined,
               resources: containerResources(args.resources),
               securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [tmp.mount],
+              volumeMounts: [tmp.mount, ...files.mounts],
             }],
-            volumes: [tmp.volume],
+            volumes: [tmp.volume, ...files.volumes],
           },
         },
       },

@@ -1,6 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { LimitRangeSpec, QuotaSpec } from "../lib/defaults";
 import { observabilityDefaults, type MonitoringFlavour } from "../lib/observability";
+import { BACKING_SERVICE_LABEL } from "../lib/services";
 
 /**
  * The specs of a team namespace's guardrails, as plain data: `TeamNamespace` registers them, and
@@ -72,9 +73,13 @@ export function scrapePolicy(monitoring: MonitoringFlavour): k8s.types.input.net
 /** Denies all ingress and egress of every pod in the namespace. */
 export const DEFAULT_DENY_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
 
-/** Allows traffic between the namespace's pods, and DNS to kube-dns. */
+/**
+ * Allows traffic between the namespace's pods, and DNS to kube-dns. Backing-service pods (an
+ * in-cluster database or cache) are left out: their own policy admits only the pods bound to them,
+ * and NetworkPolicies add up, so this rule must not admit everyone to them.
+ */
 export const ALLOW_NAMESPACE_AND_DNS_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = {
-  podSelector: {},
+  podSelector: { matchExpressions: [{ key: BACKING_SERVICE_LABEL, operator: "DoesNotExist" }] },
   policyTypes: ["Ingress", "Egress"],
   ingress: [{ from: [{ podSelector: {} }] }],
   egress: [

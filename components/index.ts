@@ -7,7 +7,7 @@ export { AppConfig, type AppConfigArgs } from "./app-config";
 export { looksLikeCredential } from "../lib/credentials";
 export { StorageClass, type StorageClassArgs } from "./storage-class";
 export { Volume, type VolumeArgs } from "./volume";
-export { Workload, workloadDefaults, AppEgressPolicy, type AppEgressPolicyArgs, type WorkloadArgs, type HttpProbe, type VolumeMount } from "./workload";
+export { Workload, workloadDefaults, AppEgressPolicy, type AppEgressPolicyArgs, type WorkloadArgs, type HttpProbe, type VolumeMount, type SecretFile } from "./workload";
 export { AdminJob, adminJobDefaults, type AdminJobArgs } from "./admin-job";
 export { AppMonitoring, ruleObject, type AppMonitoringArgs } from "./monitoring";
 export { appMonitor, sloRuleGroups, platformRuleGroups, observabilityDefaults, type MonitoringFlavour, type Rule, type RuleGroup, type AppSlo, type AppMetrics, type PlatformRuleOptions } from "../lib/observability";

@@ -27,6 +27,24 @@ export interface VolumeMount {
 }
 
 
+/** One key of a Secret, mounted read-only as a file. */
+export interface SecretFile {
+  /** Volume name inside the pod (a DNS label). */
+  readonly name: string;
+  readonly secretName: pulumi.Input<string>;
+  readonly key: string;
+  /** Absolute path of the file. */
+  readonly path: string;
+}
+
+/** The volumes and mounts of {@link SecretFile}s: each key at its path, nothing else of the Secret. */
+export function secretFileVolumes(files: readonly SecretFile[]): { volumes: k8s.types.input.core.v1.Volume[]; mounts: k8s.types.input.core.v1.VolumeMount[] } {
+  return {
+    volumes: files.map((f) => ({ name: f.name, secret: { secretName: f.secretName, items: [{ key: f.key, path: f.key }], defaultMode: 0o444 } })),
+    mounts: files.map((f) => ({ name: f.name, mountPath: f.path, subPath: f.key, readOnly: true })),
+  };
+}
+
 /** One stateless app: Deployment, Service, PodDisruptionBudget and optional HPA and Ingress. */
 export interface WorkloadArgs {
   /** Recommended labels; `instance` is also the name of every fixed-name object. */
@@ -45,6 +63,12 @@ export interface WorkloadArgs {
   readonly resources: { readonly requests: Quantities; readonly limits: Quantities };
   /** From {@link AppConfig.envFrom}. */
   readonly envFrom?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvFromSource>[]>;
+  /** Variables from elsewhere, e.g. a backing service's binding Secret (`secretKeyRef`). */
+  readonly env?: readonly k8s.types.input.core.v1.EnvVar[];
+  /** Labels on the pods only (not in selectors), e.g. the binding labels a backing service's NetworkPolicy admits. */
+  readonly podLabels?: Readonly<Record<string, string>>;
+  /** Single keys of Secrets mounted read-only as files, e.g. a backing service's CA certificate. */
+  readonly secretFiles?: readonly SecretFile[];
   readonly probes: { readonly readiness: HttpProbe; readonly liveness: HttpProbe; readonly startup?: HttpProbe };
   /** Seconds to keep serving after SIGTERM while the endpoint is removed. @default 5 */
   readonly preStopSeconds?: number;
@@ -127,6 +151,7 @@ export class Workload extends pulumi.ComponentResource {
     const meta = { name: appName, namespace: args.namespace, labels: stableLabels };
     const uid = args.runAsUser ?? d.runAsUser;
     const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
+    const files = secretFileVolumes(args.secretFiles ?? []);
 
     const sa = new k8s.core.v1.ServiceAccount(name, {
       metadata: { ...meta, annotations: args.serviceAccountAnnotations },
@@ -161,7 +186,7 @@ export class Workload extends pulumi.ComponentResource {
           ? { type: "Recreate" }
           : { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
         template: {
-          metadata: { labels, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
+          metadata: { labels: { ...args.podLabels, ...labels }, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
           spec: {
             serviceAccountName: sa.metadata.name,
             automountServiceAccountToken: false,
@@ -185,7 +210,7 @@ export class Workload extends pulumi.ComponentResource {
                   { name: "http", containerPort: args.port, protocol: "TCP" },
                   ...(args.metricsPort !== undefined ? [{ name: "metrics", containerPort: args.metricsPort, protocol: "TCP" }] : []),
                 ],
-                env: [{ name: "PORT", value: String(args.port) }],
+                env: [{ name: "PORT", value: String(args.port) }, ...(args.env ?? [])],
                 envFrom: args.envFrom,
                 resources: containerResources(args.resources),
                 securityContext: restrictedContainerSecurityContext(),
@@ -196,12 +221,14 @@ export class Workload extends pulumi.ComponentResource {
                 volumeMounts: [
                   tmp.mount,
                   ...(args.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
+                  ...files.mounts,
                 ],
               },
             ],
             volumes: [
               tmp.volume,
               ...(args.volumes ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
+              ...files.volumes,
             ],
           },
         },

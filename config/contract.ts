@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ConfigProblem } from "../lib/errors";
 import { nameRecord } from "../lib/names";
 import { customTimeoutsSchema, limitRangeSchema, quotaSchema } from "./schema";
+import { SERVICE_FLAVOURS, SERVICE_TYPES } from "../lib/services";
 
 /**
  * The platform contract: what a platform stack exports for each team (output `contract`, keyed by
@@ -21,6 +22,30 @@ const annotations = z.record(z.string(), z.string());
 const peer = z.record(z.string(), z.unknown());
 /** A NetworkPolicy egress rule, as the Kubernetes API takes it. */
 const egressRule = z.strictObject({ to: z.array(peer).optional(), ports: z.array(z.record(z.string(), z.unknown())).optional() });
+
+/** One backing service as a team sees it: the same shape in every flavour and on every cloud. */
+export const serviceBindingSchema = z.strictObject({
+  type: z.enum(SERVICE_TYPES),
+  flavour: z.enum(SERVICE_FLAVOURS),
+  /** Secret in the team namespace with the keys url, host, port, username, password, database (and ca.crt with `caFile`). */
+  secretName: z.string().min(1),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  /** TLS on the wire; the URL's scheme or sslmode says so too. */
+  tls: z.boolean(),
+  /** Where a bound pod finds the server's CA certificate (key ca.crt of the Secret, mounted there); null when the system roots verify it. */
+  caFile: z.string().min(1).nullable(),
+  /** What an in-cluster instance takes from the team's quota (null for managed and external). */
+  footprint: z.strictObject({
+    requests: z.record(z.string(), z.string()),
+    limits: z.record(z.string(), z.string()),
+    storage: z.string(),
+    pods: z.number().int(),
+    services: z.number().int(),
+    persistentvolumeclaims: z.number().int(),
+  }).nullable(),
+});
+export type ServiceBinding = z.infer<typeof serviceBindingSchema>;
 
 export const teamContractSchema = z.strictObject({
   version: z.number().int(),
@@ -77,6 +102,11 @@ export const teamContractSchema = z.strictObject({
   customTimeouts: customTimeoutsSchema,
   /** Which monitor and rule kinds the team renders for its apps' `metrics` and `slo` (version 2). */
   monitoring: z.enum(["prometheus-operator", "gmp", "none"]),
+  /**
+   * Backing services granted to the team, by name: where the binding's Secret is and what it
+   * connects to. Never a credential: user, password and URL are only in the Secret.
+   */
+  services: nameRecord(serviceBindingSchema),
   /**
    * How the team's members reach the cluster, per group: on EKS the IAM role ARN they sign in as
    * (an IAM Identity Center permission-set role mapped with `groupRoles`, or the role they assume),

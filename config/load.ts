@@ -19,6 +19,7 @@ const TEXT_KEYS = new Set(["kubeconfig"]);
 const SECRET_KEYS: ReadonlyMap<string, string> = new Map([
   ["secrets", "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>"],
   ["kubeconfig", "pulumi config set --secret kubeconfig < kubeconfig.yaml"],
+  ["serviceUrls", "pulumi config set --secret --path 'serviceUrls.<team>.<service>' <url>"],
 ]);
 /** Keys of Pulumi's own namespace that a stack sets. */
 const PULUMI_KEYS = ["disable-default-providers", "tags"];
@@ -124,6 +125,7 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
   ["policy", "the platform stack (<env>.platform), not in a team stack"],
   ["observability", "the platform stack (<env>.platform), not in a team stack"],
   ["kubeconfig", "the platform stack (<env>.platform): a team stack reaches the cluster through the contract"],
+  ["serviceUrls", "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace"],
 ]);
 
 /**
@@ -248,6 +250,7 @@ function platformParts(values: Record<string, unknown>): PartialPlatform {
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
     observability: part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
+    serviceUrls: part(platformKeys.serviceUrls, values.serviceUrls) ?? platformKeys.serviceUrls.parse(undefined),
   };
 }
 

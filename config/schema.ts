@@ -6,6 +6,7 @@ import { DNS_LABEL, INT32_MAX, MAX_LABEL_VALUE, nameRecord } from "../lib/names"
 import { REGISTRY_PREFIX } from "../lib/registries";
 import { adminJobDefaults, teamNamespaceDefaults, workloadDefaults } from "../lib/defaults";
 import { metricsSchema, observabilitySchema, sloSchema } from "./observability";
+import { bindingsSchema, serviceSchema } from "./services";
 
 const Q = teamNamespaceDefaults.quota;
 const L = teamNamespaceDefaults.limits;
@@ -117,6 +118,8 @@ export const teamSchema = z.strictObject({
   hosts: z.array(hostName).default([]),
   /** Cloud identities the team's apps may bind, by name. */
   identities: nameRecord(identitySchema).prefault({}),
+  /** Backing services (Postgres, Valkey) the platform runs for the team, by name; apps bind them by name. */
+  services: nameRecord(serviceSchema).prefault({}),
 });
 export type TeamConfig = z.infer<typeof teamSchema>;
 
@@ -204,6 +207,8 @@ export const appSchema = z.strictObject({
     .default([]),
   /** Team volumes to mount: volume name -> mount path. */
   volumeMounts: nameRecord(z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" })).prefault({}),
+  /** Backing services of the team (`blueprint:teams.<team>.services` of the platform stack) the app binds, by name. */
+  services: bindingsSchema,
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
   releaseJob: z
     .strictObject({
@@ -237,6 +242,10 @@ const platformSchema = z.strictObject({
   customTimeouts: customTimeoutsSchema.default({}),
   /** Reclaim policy of the default StorageClass; `Retain` keeps volumes after the PVC is deleted. */
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
+  /** GKE: the VPC range reserved for private services access (managed Cloud SQL and Memorystore). @default "10.60.0.0/20" */
+  privateServicesCidr: ipv4Cidr.default("10.60.0.0/20"),
+  /** Daily backups of the team volumes (AWS Backup on EKS, Backup for GKE): start hour (UTC) and days kept (at least 7 in production). */
+  volumeBackups: z.strictObject({ hourUtc: z.number().int().min(0).max(23).default(3), retentionDays: z.number().int().min(1).max(3650).default(14) }).prefault({}),
 });
 export type PlatformSettings = z.infer<typeof platformSchema>;
 
@@ -264,6 +273,8 @@ export const platformKeys = {
   policy: policySchema.default({ allowedRegistries: [] }),
   /** Logs, metrics, alerts and dashboards; see docs/observability.md. */
   observability: observabilitySchema.prefault({}),
+  /** Secret config: team -> service -> URL of an `external` service, credentials included. */
+  serviceUrls: nameRecord(nameRecord(z.string().min(1))).prefault({}),
 } as const;
 export const platformStackSchema = z.strictObject(platformKeys);
 export type PlatformStackSchema = z.infer<typeof platformStackSchema>;

@@ -10,6 +10,8 @@ import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
 import { appObservabilityProblems, observabilityProblems } from "./observability";
+import { bindingProblems, serviceProblems, type ServiceEnvironment } from "./services";
+import { PRODUCTION_MIN_BACKUP_DAYS } from "../lib/services";
 import { isSystemIdentity, reservedNamespaceProblem } from "../lib/namespaces";
 
 /** Longest app name: auto-named children append `-secret-` plus an 8-character suffix, and must stay within 63. */
@@ -78,7 +80,25 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   checkGroupCollisions(env, problems);
   problems.push(...observabilityProblems(env.observability, env.cluster?.cloud, env.production, Object.keys(env.teams)));
   checkServiceAccountJoins(env, problems);
+  problems.push(...serviceProblems(serviceEnvironment(env)));
+  if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
+    add("platform.volumeBackups.retentionDays", `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${env.platform.volumeBackups.retentionDays}`);
+  }
   return problems;
+}
+
+/** What the backing-service rules need from a platform stack. */
+export function serviceEnvironment(env: PartialPlatform): ServiceEnvironment {
+  const mirror = env.cluster?.aws?.registryMirror?.upstream ?? env.cluster?.gcp?.registryMirror?.upstream;
+  return {
+    cloud: env.cluster?.cloud,
+    production: env.production,
+    teams: env.teams,
+    // A mirror's registry joins the allow-list by itself (layers/platform.ts), so what it mirrors is allowed.
+    allowedRegistries: [...env.policy.allowedRegistries, ...(mirror ? [mirror] : [])],
+    mirrors: {},
+    externalUrls: Object.fromEntries(Object.entries(env.serviceUrls).map(([team, urls]) => [team, Object.keys(urls)])),
+  };
 }
 
 /**
@@ -142,6 +162,7 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
     }
   }
   problems.push(...egressProblems(env.apps));
+  problems.push(...bindingProblems(env.apps, contract?.services, where));
 
   if (contract) {
     if (contract.production !== env.production) {
@@ -286,7 +307,7 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
     }
   }
 
-  if (team && contract) checkQuota(env, team, contract.namespace, where, add);
+  if (team && contract) checkQuota(env, team, contract.namespace, where, add, contract.services);
   return problems;
 }
 
@@ -337,8 +358,24 @@ function checkLimitRange(teamName: string, team: PlatformStackSchema["teams"][st
 }
 
 /** The namespace quota must admit every app at its maximum scale plus rollout surge, at the same time. */
-function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: string, add: (k: string, m: string) => void): void {
+function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: string, add: (k: string, m: string) => void, services: TeamContract["services"] = {}): void {
   const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
+  // In-cluster backing services run in the namespace too, under the same quota.
+  let pvcs = 0;
+  let storage = 0;
+  for (const f of Object.values(services).map((s) => s.footprint)) {
+    if (!f) continue;
+    need.pods += f.pods;
+    need.services += f.services;
+    need.cpuReq += q(f.requests.cpu ?? 0);
+    need.memReq += q(f.requests.memory ?? 0);
+    need.ephReq += q(f.requests["ephemeral-storage"] ?? 0);
+    need.cpuLim += q(f.limits.cpu ?? 0);
+    need.memLim += q(f.limits.memory ?? 0);
+    need.ephLim += q(f.limits["ephemeral-storage"] ?? 0);
+    pvcs += f.persistentvolumeclaims;
+    storage += q(f.storage);
+  }
   for (const app of Object.values(env.apps)) {
     const pods = peakPods(app, team);
     const r = effectiveResources(app, team);
@@ -362,8 +399,8 @@ function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: 
     ["limits.cpu", need.cpuLim, quota["limits.cpu"], "cpu"],
     ["limits.memory", need.memLim, quota["limits.memory"], "bytes"],
     ["limits.ephemeral-storage", need.ephLim, quota["limits.ephemeral-storage"], "bytes"],
-    ["persistentvolumeclaims", vols.length, quota.persistentvolumeclaims, "count"],
-    ["requests.storage", vols.reduce((s, v) => s + q(v.size), 0), quota["requests.storage"], "bytes"],
+    ["persistentvolumeclaims", vols.length + pvcs, quota.persistentvolumeclaims, "count"],
+    ["requests.storage", vols.reduce((s, v) => s + q(v.size), storage), quota["requests.storage"], "bytes"],
   ];
   for (const [res, needed, hard, kind] of checks) {
     // Tolerate float rounding of decimal quantities (e.g. 0.1 cpu x 3).

@@ -9,6 +9,7 @@ import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";
 import type { TeamConfig } from "../config/schema";
 import { resolveObservability, type ResolvedObservability } from "../config/observability";
+import { servicesShared, teamServices, volumeBackups } from "./services";
 
 /** Name of the default StorageClass the platform makes for team volumes. */
 const APP_STORAGE = "app-storage";
@@ -38,6 +39,8 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
   const where = clusterLocation(env, cluster);
 
   const namespaces: Record<string, pulumi.Output<string>> = {};
+  // What the teams' backing services share (a provider, a data key, private services access), made on first use.
+  const shared = await servicesShared(env, cluster);
   const contracts: Record<string, pulumi.Output<TeamContract>> = {};
   for (const [teamName, team] of Object.entries(env.teams)) {
     const ns = new TeamNamespace(teamName, {
@@ -55,7 +58,16 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       finalizerOwners: cluster.finalizerOwners,
     }, k8sOpts);
     namespaces[teamName] = ns.name;
+    const services = teamServices(env, cluster, team.services, {
+      team: teamName,
+      namespace: ns.name,
+      storageClass: storage.name,
+      priorityClass: priorities.names.standard,
+      k8sOpts: { ...k8sOpts, dependsOn: [ns] },
+      shared,
+    });
     contracts[teamName] = teamContract(env, cluster, teamName, team, {
+      services,
       namespace: ns.name,
       storageClass: storage.name,
       priorities: priorities.names,
@@ -93,9 +105,12 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
     managedControlPlane: cluster.cloud !== "existing",
     protect: env.production,
   }, k8sOpts);
+  // Plain data (names, schedule, retention) for alerting on failed or stale backups; no credential.
+  const backups = volumeBackups(env, cluster, shared, Object.keys(env.teams));
 
   return {
     stack: env.stack,
+    volumeBackups: backups,
     // Where this environment is: team stacks report it, and `verify` refuses evidence from elsewhere.
     cluster: where,
     cloud: cluster.cloud,
@@ -143,6 +158,8 @@ export function hostResourceName(host: string): string {
 }
 
 interface TeamParts {
+  /** The team's backing services, as the contract names them. */
+  readonly services: Readonly<Record<string, pulumi.Output<TeamContract["services"][string]>>>;
   readonly namespace: pulumi.Output<string>;
   readonly storageClass: pulumi.Output<string>;
   readonly priorities: Readonly<Record<"critical" | "standard" | "low", pulumi.Output<string>>>;
@@ -176,9 +193,9 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
   const teamGroups = [...new Set([...team.groups.maintainers, ...team.groups.viewers])];
   const access = pulumi.all(Object.fromEntries(teamGroups.filter((g) => cluster.groupAccess[g] !== undefined).map((g) => [g, pulumi.output(cluster.groupAccess[g])])));
   const classes = pulumi.all([parts.priorities.critical, parts.priorities.standard, parts.priorities.low]);
-  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), access]);
+  const grants = pulumi.all([pulumi.all(hosts), pulumi.all(identities), access, pulumi.all(parts.services)]);
   return pulumi.all([where, classes, grants])
-    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, groupAccess]]): TeamContract => ({
+    .apply(([[kube, name, clusterIdentifier, namespace, storageClass], [critical, standard, low], [hostSpecs, identitySpecs, groupAccess, serviceSpecs]]): TeamContract => ({
     version: CONTRACT_VERSION,
     platformStack: env.stack,
     environment: env.environment,
@@ -210,6 +227,7 @@ function teamContract(env: PlatformConfig, cluster: ClusterHandle, teamName: str
     identities: identitySpecs,
     customTimeouts: { ...env.platform.customTimeouts },
     monitoring: parts.observability.monitoring,
+    services: serviceSpecs,
     access: { groups: { ...groupAccess } as Record<string, string> },
   }));
 }

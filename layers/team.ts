@@ -9,6 +9,8 @@ import { effectiveResources, rolloutStrategy } from "../config/derive";
 import { parseTeam, platformStackOf, runningStackConfig, type TeamStackConfig } from "../config/load";
 import { pullReferenceFor } from "../lib/mirrors";
 import type { AppConfigSpec } from "../config/schema";
+import { BINDING_KEYS, bindingLabel, bindingVariables, BOUND, CA_KEY } from "../lib/services";
+import type { SecretFile } from "../components/workload";
 
 /**
  * The team layer: the platform's contract (through a StackReference) -> config validated against
@@ -65,6 +67,7 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
     const image = pullReferenceFor(env.release.images[app.image], c.registry.mirrors);
     images[appName] = image;
     const resources = effectiveResources(app, team);
+    const services = serviceBindings(c, app.services);
     const bound = app.identity !== undefined ? c.identities[app.identity] : undefined;
     // Before the release Job and the Deployment, so neither starts without the egress it needs.
     const egress = (app.egress.length > 0 || bound) ? [new AppEgressPolicy(appName, {
@@ -84,6 +87,7 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
       activeDeadlineSeconds: app.releaseJob.activeDeadlineSeconds,
       resources,
       envFrom: config.envFrom,
+      ...services,
       priorityClassName: c.priorityClasses[app.priority],
       runAsUser: app.runAsUser,
       tmpSize: String(app.tmpSize),
@@ -100,6 +104,7 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
       autoscaling: app.autoscaling,
       resources,
       envFrom: config.envFrom,
+      ...services,
       probes: app.probes,
       preStopSeconds: app.preStopSeconds,
       terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
@@ -179,6 +184,25 @@ function ingressFor(c: TeamContract, app: string, ingress: NonNullable<AppConfig
     serviceAnnotations: c.ingress.serviceAnnotations,
     dependsOn: [],
   };
+}
+
+/**
+ * What binding backing services gives an app's pods (and its release Job's): `<NAME>_URL`, `_HOST`,
+ * `_PORT`, `_USERNAME`, `_PASSWORD` and `_DATABASE` from the binding's Secret, the label the
+ * service's network rules admit, and the server's CA certificate where the binding has one. The
+ * names never depend on the flavour or the cloud; only the Secret behind them does.
+ */
+export function serviceBindings(c: Pick<TeamContract, "services">, names: readonly string[]): { env: k8s.types.input.core.v1.EnvVar[]; podLabels: Record<string, string>; secretFiles: SecretFile[] } {
+  const env: k8s.types.input.core.v1.EnvVar[] = [];
+  const podLabels: Record<string, string> = {};
+  const secretFiles: SecretFile[] = [];
+  for (const name of names) {
+    const b = c.services[name];
+    bindingVariables(name).forEach((v, i) => env.push({ name: v, valueFrom: { secretKeyRef: { name: b.secretName, key: BINDING_KEYS[i] } } }));
+    podLabels[bindingLabel(name)] = BOUND;
+    if (b.caFile) secretFiles.push({ name: `svc-${name}-ca`, secretName: b.secretName, key: CA_KEY, path: b.caFile });
+  }
+  return { env, podLabels, secretFiles };
 }
 
 /** The app's secret config values, each wrapped as a Pulumi secret. */

@@ -44,6 +44,35 @@ export interface IngressHost {
 }
 
 /**
+ * Where managed backing services (databases, caches) of an EKS cluster's environment go: the
+ * cluster's own VPC, its private subnets, and the security group its nodes (and so its pods) use.
+ */
+export interface AwsDataNetwork {
+  readonly cloud: "aws";
+  /** The cluster's AWS provider (its region and default tags). */
+  readonly provider: pulumi.ProviderResource;
+  readonly vpcId: pulumi.Output<string>;
+  readonly privateSubnetIds: readonly pulumi.Output<string>[];
+  /** The private subnets' blocks: where a managed instance's addresses are. */
+  readonly privateSubnetCidrs: readonly string[];
+  /** The EKS cluster security group, attached to managed node groups: what pods connect from. */
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
+}
+
+/** Where managed backing services of a GKE cluster's environment go: its VPC network, through private services access. */
+export interface GcpDataNetwork {
+  readonly cloud: "gcp";
+  readonly provider: pulumi.ProviderResource;
+  readonly project: string;
+  readonly region: string;
+  readonly projectNumber: string;
+  /** The cluster's VPC network (`projects/<p>/global/networks/<n>`). */
+  readonly networkId: pulumi.Output<string>;
+  /** The GKE cluster's id (`projects/<p>/locations/<l>/clusters/<n>`), for Backup for GKE. */
+  readonly clusterId: pulumi.Output<string>;
+}
+
+/**
  * Everything the layers above the cluster need, identical for EKS, GKE and an existing cluster.
  * Nothing outside `components/cluster/` branches on the cloud; it reads this handle instead.
  */
@@ -125,4 +154,6 @@ export interface ClusterHandle {
   readonly safety: ClusterSafety;
   /** ServiceAccount annotations (and cloud resources) that bind it to a cloud identity. */
   bindWorkloadIdentity(binding: WorkloadIdentityBinding): Readonly<Record<string, pulumi.Input<string>>>;
+  /** Where managed backing services go; undefined where the cloud offers none (an existing cluster). */
+  readonly dataNetwork?: AwsDataNetwork | GcpDataNetwork;
 }

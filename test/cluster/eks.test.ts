@@ -18,7 +18,7 @@ describe("an EKS cluster (prod stack)", () => {
     expect(cluster.version).toBe("1.36");
     expect(cluster.encryptionConfig.resources).toEqual(["secrets"]);
     expect(cluster.encryptionConfig.provider.keyArn).toMatch(/^arn:aws:kms:/);
-    const key = inputs(one(prod, "aws:kms/key:Key"));
+    const key = inputs(one(prod, "aws:kms/key:Key", "blueprint-prod-secrets"));
     expect(key.enableKeyRotation).toBe(true);
   });
 
@@ -97,7 +97,7 @@ describe("an EKS cluster (prod stack)", () => {
 
   it("enforces network policies in the VPC CNI and installs metrics-server, CoreDNS, kube-proxy and log and metrics shipping as managed add-ons", () => {
     const addons = new Map(ofType(prod, "aws:eks/addon:Addon").map((a) => [inputs(a).addonName as string, inputs(a)]));
-    expect([...addons.keys()].sort()).toEqual(["amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
+    expect([...addons.keys()].sort()).toEqual(["amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "snapshot-controller", "vpc-cni"]);
     expect(addons.get("amazon-cloudwatch-observability")!.serviceAccountRoleArn).toBeDefined();
     const trust = ofType(prod, "aws:iam/role:Role").map((r) => JSON.stringify(inputs(r).assumeRolePolicy)).filter((t) => t.includes("amazon-cloudwatch:cloudwatch-agent"));
     expect(trust).toHaveLength(1);

@@ -16,10 +16,17 @@ function isMonitoring(o: K8sObject): boolean {
     || (o.kind === "ConfigMap" && o.metadata.name.endsWith("-dashboard"));
 }
 
+/**
+ * The platform's data namespace: the managed Postgres users Job and its Secret carry the instance's
+ * address, a cloud field, so their content-derived names differ by cloud.
+ */
+const DATA_NAMESPACE = "blueprint-data";
+
 /** Objects keyed by kind/namespace/name, without the cloud's certificate objects and the monitoring flavour's. */
 function index(result: RunResult): Map<string, K8sObject> {
   const objects = (result.objects as K8sObject[]).filter((o) => !CERTIFICATE_KINDS.has(o.kind) && !isMonitoring(o));
-  return new Map(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${o.metadata.name}`, o]));
+  const name = (o: K8sObject) => (o.metadata.namespace === DATA_NAMESPACE ? o.metadata.name.replace(/-[0-9a-f]{8}$/, "") : o.metadata.name);
+  return new Map(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${name(o)}`, o]));
 }
 
 /** The image reference without its registry host and mirror prefix: path tail and digest. */
@@ -59,6 +66,17 @@ function withoutCloudFields(o: K8sObject): unknown {
   // The team Roles grant the flavour's monitor and rule kinds.
   if (c.kind === "Role") c.rules = c.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.some((g) => g.startsWith("monitoring.")));
   for (const container of c.spec?.template?.spec?.containers ?? []) container.image = imageIdentity(container.image);
+  // Where the server's CA is not in the system roots (Cloud SQL, Memorystore), the binding carries it and pods mount it.
+  if (c.kind === "Secret" && c.metadata.name.startsWith("svc-")) delete c.stringData?.["ca.crt"];
+  const pod = c.spec?.template?.spec;
+  if (pod) {
+    pod.volumes = pod.volumes?.filter((v: { name: string }) => !/^svc-.*-ca$/.test(v.name));
+    for (const container of pod.containers) container.volumeMounts = container.volumeMounts?.filter((m: { name: string }) => !/^svc-.*-ca$/.test(m.name));
+  }
+  if (c.metadata.namespace === DATA_NAMESPACE) {
+    c.metadata.name = c.metadata.name.replace(/-[0-9a-f]{8}$/, "");
+    for (const container of c.spec?.template?.spec?.containers ?? []) delete container.envFrom;
+  }
   if (c.kind === "ValidatingAdmissionPolicy") {
     delete c.metadata.annotations;
     c.spec.validations = c.spec.validations.filter((v: { message: string }) => !v.message.includes("allowed registry"));
@@ -118,6 +136,8 @@ describe("the same app on EKS and on GKE", () => {
     differs("Service/shop/frontend", (o) => o.metadata.annotations);
     differs("NetworkPolicy/shop/frontend-egress", (o) => o.spec.egress);
     differs("NetworkPolicy/shop/frontend-from-ingress", (o) => o.spec.ingress[0].from);
+    // A managed instance's addresses: the VPC's private subnets, or the private services range.
+    differs("NetworkPolicy/shop/svc-db-egress", (o) => o.spec.egress[0].to);
     const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(image(b.get("Deployment/shop/frontend")).split("@")[1]);
   });

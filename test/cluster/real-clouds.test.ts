@@ -263,7 +263,8 @@ describe("load balancing", () => {
   });
 
   it("gives each GKE Ingress a reserved global static IP", () => {
-    const address = one(gke, "gcp:compute/globalAddress:GlobalAddress");
+    // The Ingress's address (the other global address is the private services range).
+    const address = ofType(gke, "gcp:compute/globalAddress:GlobalAddress").find((r) => r.name.includes("-ingress-"))!;
     expect(inputs(address)).toMatchObject({ addressType: "EXTERNAL", ipVersion: "IPV4" });
     expect(getObject(gke, "Ingress", "shop/frontend").metadata.annotations!["kubernetes.io/ingress.global-static-ip-name"]).toBe(address.state.name);
   });
@@ -308,15 +309,15 @@ describe("what a careful team changes", () => {
   });
 
   it("auto-names GKE key rings and keys, which outlive a destroy, and name-prefixes node pools", () => {
-    expect(inputs(one(gke, "gcp:kms/keyRing:KeyRing")).name).toBeUndefined();
-    expect(inputs(one(gke, "gcp:kms/cryptoKey:CryptoKey")).name).toBeUndefined();
+    expect(inputs(one(gke, "gcp:kms/keyRing:KeyRing", "blueprint-prod-gke-keys")).name).toBeUndefined();
+    expect(ofType(gke, "gcp:kms/cryptoKey:CryptoKey").map((k) => inputs(k).name)).toEqual([undefined, undefined]);
     const pool = inputs(one(gke, "gcp:container/nodePool:NodePool"));
     expect(pool.name).toBeUndefined();
     expect(pool.namePrefix).toBe("general-");
   });
 
   it("encrypts the control-plane log group with the cluster's key, which CloudWatch Logs may use for that group only", () => {
-    const key = one(prod, "aws:kms/key:Key");
+    const key = one(prod, "aws:kms/key:Key", "blueprint-prod-secrets");
     expect(inputs(one(prod, "aws:cloudwatch/logGroup:LogGroup", "blueprint-prod-control-plane")).kmsKeyId).toBe(key.state.arn);
     const logs = JSON.parse(inputs(key).policy).Statement.find((s: Inputs) => s.Sid === "ControlPlaneLogs");
     expect(logs.Principal).toEqual({ Service: "logs.eu-west-1.amazonaws.com" });

@@ -1,9 +1,21 @@
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import type { ContractLookup } from "../../config/contract";
-import { contractLookup, onExistingCluster, setConfig, stackConfig, withEdits, collect, type KeyPath } from "../helpers/program";
+import { contractLookup as shippedContractLookup, onExistingCluster, setConfig, stackConfig, withEdits, collect, type KeyPath } from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
+
+/**
+ * A shipped team's contract whose backing services take nothing from the quota: the quota rules
+ * here are about the team's own apps and volumes (what in-cluster services take is tested in
+ * test/services/config.test.ts).
+ */
+function contractLookup(stack: string, edit?: (teamContract: Record<string, unknown>) => void): Promise<ContractLookup> {
+  return shippedContractLookup(stack, (c) => {
+    for (const svc of Object.values(c.services as Record<string, { footprint: unknown }>)) svc.footprint = null;
+    edit?.(c);
+  });
+}
 
 /** The dev shop team stack, with edits applied; each edit is `[key path, value]`. */
 function dev(...edits: Array<[KeyPath, unknown]>): StackConfig {
@@ -313,7 +325,7 @@ describe("team and platform config validation", () => {
 
   it("refuses a released image the platform's admission policy would refuse", async () => {
     expect(await problems(dev(["blueprint:release.images.other", `registry.example.com/other@${DIGEST}`]))).toEqual([
-      `blueprint:release.images.other is pulled as registry.example.com/other@${DIGEST}, which the cluster's admission policy refuses: ${WHERE} allows ghcr.io (its blueprint:policy.allowedRegistries)`,
+      `blueprint:release.images.other is pulled as registry.example.com/other@${DIGEST}, which the cluster's admission policy refuses: ${WHERE} allows docker.io/library, docker.io/valkey, ghcr.io (its blueprint:policy.allowedRegistries)`,
     ]);
   });
 

@@ -8,6 +8,8 @@ const CUSTOM_RESOURCES = new Set([
   "monitoring.googleapis.com/v1/PodMonitoring",
   "monitoring.googleapis.com/v1/Rules",
   "monitoring.googleapis.com/v1/ClusterRules",
+  // The snapshot class of the EKS snapshot controller.
+  "snapshot.storage.k8s.io/v1/VolumeSnapshotClass",
 ]);
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models); the error, if any. */

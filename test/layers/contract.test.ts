@@ -25,7 +25,7 @@ describe("the platform contract, where a team stack reads it", () => {
       namespace: "shop",
       cluster: { identity: "aws/eu-west-1/blueprint-dev", name: "blueprint-dev" },
       storageClasses: { names: ["app-storage"], default: "app-storage" },
-      allowedRegistries: ["ghcr.io"],
+      allowedRegistries: ["docker.io/library", "docker.io/valkey", "ghcr.io"],
       monitoring: "prometheus-operator",
     });
     // Exec authentication: the reader's own identity, never a token.
@@ -91,6 +91,6 @@ describe("the platform contract, where a team stack reads it", () => {
   it("feeds a team stack the outputs of a platform run with edited config", async () => {
     const platform = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:teams.shop.quota.pods", 3));
     const message = await runStackError("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
-    expect(message).toContain('blueprint:apps need 4 of pods at maximum scale plus rollout surge, but the team\'s quota is 3 (blueprint:teams.shop.quota.pods of the platform stack "dev.platform")');
+    expect(message).toContain('blueprint:apps need 6 of pods at maximum scale plus rollout surge, but the team\'s quota is 3 (blueprint:teams.shop.quota.pods of the platform stack "dev.platform")');
   });
 });

@@ -86,7 +86,7 @@ describe("npm run audit", () => {
     const result = await audit({ stack: "prod-gke.shop", stacks: await platformOf("prod-gke.shop") });
     expect(result.code).toBe(0);
     const config = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "policy", "config", "prod-gke.shop.json"), "utf8")) as Record<string, { enforcementLevel: string; allowedRegistries?: string[] }>;
-    expect(config["images-from-allowed-registries"]).toEqual({ enforcementLevel: "mandatory", allowedRegistries: ["europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"] });
+    expect(config["images-from-allowed-registries"]).toEqual({ enforcementLevel: "mandatory", allowedRegistries: ["docker.io/library", "europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"] });
   });
 
   it("reports config errors of the stack and exits 1", async () => {

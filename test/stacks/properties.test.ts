@@ -139,11 +139,13 @@ describe("properties of every rendered environment (platform and team stacks tog
       expect(matches((services[0].spec as { selector: Record<string, string> }).selector, labels)).toBe(true);
       expect(matches((pdbs[0].spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels)).toBe(true);
     }
+    // A backing service's policies select its StatefulSet's pods, or the pods bound to it (Deployments, Jobs).
+    const workloads = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
     for (const p of byKind(r, "NetworkPolicy").values()) {
       // The log store's pods come from its Helm chart, not from a rendered Deployment.
       if (p.metadata.namespace === "opensearch") continue;
       const sel = (p.spec as { podSelector: { matchLabels?: Record<string, string> } }).podSelector.matchLabels ?? {};
-      const selected = deployments.filter((d) => d.metadata.namespace === p.metadata.namespace && matches(sel, podTemplate(d)!.metadata!.labels));
+      const selected = workloads.filter((d) => d.metadata.namespace === p.metadata.namespace && matches(sel, podTemplate(d)!.metadata!.labels));
       expect(selected.length).toBeGreaterThan(0);
     }
   });
@@ -203,8 +205,9 @@ describe("properties of every rendered environment (platform and team stacks tog
     for (const ns of teamNamespaces) {
       const deny = byKind(r, "NetworkPolicy").get(`${ns}/default-deny`);
       expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-      expect(byKind(r, "ResourceQuota").get(`${ns}/team-quota`)).toBeDefined();
-      expect(byKind(r, "LimitRange").get(`${ns}/team-limits`)).toBeDefined();
+      // Team namespaces: team-quota and team-limits; the platform's data namespace has its own.
+      expect([...byKind(r, "ResourceQuota").values()].filter((q) => q.metadata.namespace === ns)).toHaveLength(1);
+      expect([...byKind(r, "LimitRange").values()].filter((l) => l.metadata.namespace === ns)).toHaveLength(1);
     }
   });
 });

@@ -230,6 +230,7 @@ export function syntheticContract(env: SyntheticEnvironment, team: string): Team
     identities: {},
     customTimeouts: {},
     monitoring: "none",
+    services: {},
   };
 }
 

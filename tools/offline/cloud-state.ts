@@ -42,6 +42,7 @@ const aws: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
       identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${id}` }] }],
       status: "ACTIVE",
       platformVersion: "eks.1",
+      vpcConfig: { ...(inputs.vpcConfig as Record<string, unknown> | undefined), clusterSecurityGroupId: `sg-${hex(`${name}-cluster`, 17)}` },
     };
   },
   "aws:iam/role:Role": (name, inputs) => {
@@ -56,6 +57,24 @@ const aws: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
     return { keyId, arn: `arn:aws:kms:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:key/${keyId}` };
   },
   "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1, defaultVersion: 1 }),
+  // Auto-named by Pulumi (the logical name and a random suffix): here a suffix derived from the name.
+  "aws:rds/parameterGroup:ParameterGroup": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "aws:rds/clusterParameterGroup:ClusterParameterGroup": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "aws:rds/subnetGroup:SubnetGroup": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "aws:elasticache/subnetGroup:SubnetGroup": (name, inputs) => ({ name: autoName(name, inputs) }),
+  "aws:rds/instance:Instance": (name, inputs) => {
+    const identifier = autoName(name, { name: inputs.identifier });
+    const address = `${identifier}.${hex(name, 12)}.${OFFLINE_AWS_REGION}.rds.amazonaws.com`;
+    return { identifier, address, endpoint: `${address}:${String(inputs.port ?? 5432)}`, arn: `arn:aws:rds:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:db:${identifier}` };
+  },
+  "aws:rds/cluster:Cluster": (name, inputs) => {
+    const identifier = autoName(name, { name: inputs.clusterIdentifier });
+    return { clusterIdentifier: identifier, endpoint: `${identifier}.cluster-${hex(name, 12)}.${OFFLINE_AWS_REGION}.rds.amazonaws.com`, arn: `arn:aws:rds:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:cluster:${identifier}` };
+  },
+  "aws:elasticache/replicationGroup:ReplicationGroup": (name) => ({
+    primaryEndpointAddress: `master.${name}.${hex(name, 6)}.euw1.cache.amazonaws.com`,
+    arn: `arn:aws:elasticache:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:replicationgroup:${name}`,
+  }),
   "aws:eks/nodeGroup:NodeGroup": (name) => ({ arn: `arn:aws:eks:${OFFLINE_AWS_REGION}:${OFFLINE_AWS_ACCOUNT}:nodegroup/${name}`, status: "ACTIVE" }),
 };
 
@@ -82,10 +101,34 @@ const gcp: Record<string, (name: string, inputs: Record<string, unknown>) => Rec
     address: `203.0.113.${parseInt(hex(name, 2), 16) % 254 + 1}`,
   }),
   "gcp:container/nodePool:NodePool": (name, inputs) => ({ name: `${str(inputs.namePrefix, `${name}-`)}${hex(name, 8)}` }),
+  "gcp:sql/databaseInstance:DatabaseInstance": (name, inputs) => ({
+    name: autoName(name, inputs),
+    // From the private services range the stacks reserve (10.60.0.0/20 by default).
+    privateIpAddress: `10.60.${parseInt(hex(name, 2), 16) % 16}.${parseInt(hex(`${name}ip`, 2), 16) % 254 + 1}`,
+    serverCaCerts: [{ cert: Buffer.from(FAKE_CA, "base64").toString() }],
+  }),
+  "gcp:redis/instance:Instance": (name) => ({
+    host: `10.60.${parseInt(hex(name, 2), 16) % 16}.${parseInt(hex(`${name}ip`, 2), 16) % 254 + 1}`,
+    port: 6378,
+    authString: `offline${hex(`${name}auth`, 32)}`,
+    serverCaCerts: [{ cert: Buffer.from(FAKE_CA, "base64").toString() }],
+  }),
+  "gcp:projects/serviceIdentity:ServiceIdentity": (_name, inputs) => ({
+    email: `service-${OFFLINE_GCP_PROJECT_NUMBER}@gcp-sa-${str(inputs.service, "service") === "sqladmin.googleapis.com" ? "cloud-sql" : str(inputs.service, "service").split(".")[0]}.iam.gserviceaccount.com`,
+  }),
+};
+
+/** Generated values: derived from the name (never a real secret), as long as asked for. */
+const generated: Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>> = {
+  "random:index/randomId:RandomId": (name, inputs) => ({ hex: hex(name, 2 * (typeof inputs.byteLength === "number" ? inputs.byteLength : 4)) }),
+  "random:index/randomPassword:RandomPassword": (name, inputs) => {
+    const length = typeof inputs.length === "number" ? inputs.length : 16;
+    return { result: `offline${hex(name, 64)}`.slice(0, length) };
+  },
 };
 
 /** Keyed by resource type token. */
-export const cloudState: ComputedState = (type, name, inputs) => (aws[type] ?? gcp[type])?.(name, inputs);
+export const cloudState: ComputedState = (type, name, inputs) => (aws[type] ?? gcp[type] ?? generated[type])?.(name, inputs);
 
 /** Answers to cloud data-source calls, keyed by function token. */
 export const cloudCalls: CallAnswer = (token, inputs) => {

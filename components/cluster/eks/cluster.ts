@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deployAddOns } from "../addon";
 import { publicInternetEgress } from "../egress";
-import type { ClusterHandle, ClusterSafety } from "../handle";
+import type { AwsDataNetwork, ClusterHandle, ClusterSafety } from "../handle";
 import { awsExec, execKubeconfig } from "../kubeconfig";
 import { pullReference, type RegistryMirror } from "../registry";
 import { eksAccessEntries } from "./access";
@@ -38,6 +38,8 @@ export class EksCluster extends pulumi.ComponentResource {
   public readonly mirror?: RegistryMirror;
   /** Private subnet blocks, one per zone; ALB targets (pods) live here. */
   public readonly subnetPlan: { readonly private: string[]; readonly public: string[] };
+  /** Where managed backing services of the environment go. */
+  public readonly dataNetwork: AwsDataNetwork;
   /** The IAM role each team group's members sign in as (its access entry carries the group). */
   public readonly groupRoles: Readonly<Record<string, pulumi.Input<string>>>;
 
@@ -54,6 +56,14 @@ export class EksCluster extends pulumi.ComponentResource {
     this.clusterArn = cluster.arn;
     this.oidcIssuer = control.issuer;
     this.oidcProviderArn = control.oidcProvider.arn;
+    this.dataNetwork = {
+      cloud: "aws",
+      provider: awsProvider,
+      vpcId: network.vpc.id,
+      privateSubnetIds: network.privateSubnets.map((s) => s.id),
+      privateSubnetCidrs: network.plan.private,
+      clusterSecurityGroupId: cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? ""),
+    };
     const nodeRole = eksNodeRole(name, facts, o);
 
     const context: EksAddOnContext = {
@@ -154,5 +164,6 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => ({ "eks.amazonaws.com/role-arn": binding.cloudIdentity }),
+    dataNetwork: c.dataNetwork,
   };
 }

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deployAddOns } from "../addon";
 import { publicInternetEgress } from "../egress";
-import type { ClusterHandle, ClusterSafety, IngressHostRequest, WorkloadIdentityBinding } from "../handle";
+import type { ClusterHandle, ClusterSafety, GcpDataNetwork, IngressHostRequest, WorkloadIdentityBinding } from "../handle";
 import { execKubeconfig, gkeExec } from "../kubeconfig";
 import { pullReference, type RegistryMirror } from "../registry";
 import { gkeWorkloadIdentity } from "./access";
@@ -38,6 +38,8 @@ export class GkeCluster extends pulumi.ComponentResource {
   /** `<project>.svc.id.goog`: the Workload Identity pool IAM bindings name principals in. */
   public readonly workloadPool: pulumi.Output<string>;
   private readonly gcpProvider: gcp.Provider;
+  /** Where managed backing services of the environment go. */
+  public readonly dataNetwork: GcpDataNetwork;
   private readonly cluster: gcp.container.Cluster;
   private readonly project: string;
   private readonly resourceName: string;
@@ -67,6 +69,7 @@ export class GkeCluster extends pulumi.ComponentResource {
     this.clusterName = cluster.name;
     this.cluster = cluster;
     this.clusterId = cluster.id;
+    this.dataNetwork = { cloud: "gcp", provider: gcpProvider, project, region: args.gcp.region, projectNumber, networkId: network.id, clusterId: cluster.id };
     // The pool exists once the cluster does (it is created with Workload Identity on).
     this.workloadPool = cluster.workloadIdentityConfig.apply((w) => w?.workloadPool ?? `${project}.svc.id.goog`);
 
@@ -176,5 +179,6 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     pullReference: (released) => pullReference(released, c.mirror),
     safety: c.safety,
     bindWorkloadIdentity: (binding) => c.bindWorkloadIdentity(binding),
+    dataNetwork: c.dataNetwork,
   };
 }

@@ -88,6 +88,8 @@ export function gkeControlPlane(name: string, args: GkeClusterArgs, input: GkeCo
       httpLoadBalancing: { disabled: false },
       horizontalPodAutoscaling: { disabled: false },
       gcePersistentDiskCsiDriverConfig: { enabled: true },
+      // The Backup for GKE agent: team volumes are backed up by a plan of the platform stack.
+      gkeBackupAgentConfig: { enabled: true },
     },
     // The temporary default pool's nodes are also shielded and use the least-privilege account.
     nodeConfig: {

@@ -8,6 +8,7 @@ import { kubeProxy } from "./kube-proxy";
 import { loadBalancerController } from "./load-balancer-controller";
 import { metricsServer } from "./metrics-server";
 import { registryMirror } from "./registry-mirror";
+import { snapshotController } from "./snapshot-controller";
 import { vpcCni } from "./vpc-cni";
 
 /**
@@ -18,5 +19,5 @@ import { vpcCni } from "./vpc-cni";
 export const eksAddOns: AddOnList<EksAddOnContext, EksNodesContext, EksKubernetesContext> = {
   beforeNodes: [vpcCni, kubeProxy, registryMirror],
   afterNodes: [coreDns, ebsCsi, metricsServer, cloudWatchObservability],
-  onKubernetes: [clusterAutoscaler, loadBalancerController],
+  onKubernetes: [clusterAutoscaler, loadBalancerController, snapshotController],
 };
