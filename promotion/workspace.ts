@@ -101,8 +101,10 @@ export function openProject(projectDir: string): Project {
     }
     // A lane's stage deploys to its environment's cluster only: a team stack reading another
     // environment's platform would take that environment's cluster under this stage's rules.
-    // A stage without its team stack file (a lane left out of an environment) has nothing to check.
-    const crossed = laneStages.ordered.filter((s) => !missing.includes(s)).flatMap((s) => {
+    // A stage without its team stack file (a lane left out of an environment), or with a folder in
+    // its place (refused by the stage's own check, naming it), has nothing to check here.
+    const isFile = (s: (typeof laneStages.ordered)[number]) => fs.statSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`), { throwIfNoEntry: false })?.isFile() === true;
+    const crossed = laneStages.ordered.filter(isFile).flatMap((s) => {
       const problem = platformStackProblem(s.stack, platformStackOf(readStackConfig(project, s.stack).config, s.stack));
       return problem ? [`${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))}: blueprint:platformStack: ${problem}`] : [];
     });

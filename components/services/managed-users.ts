@@ -20,6 +20,8 @@ export function dataAdminNamespace(opts: pulumi.CustomResourceOptions): k8s.core
       name: DATA_ADMIN_NAMESPACE,
       labels: {
         "app.kubernetes.io/managed-by": MANAGED_BY,
+        // The platform's own namespace, not a team's: team admission policies do not bind it.
+        "app.kubernetes.io/part-of": "platform",
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",

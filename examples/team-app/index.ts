@@ -10,7 +10,7 @@ import { isPinned, parsePinnedImage, pullReferenceFor, Workload } from "@bluepri
  * budget), pulling the released digest through the platform's mirror.
  */
 
-/** The part of the platform contract (version 1) this program uses. */
+/** The part of the platform contract (version 2) this program uses; it reads none of the services and monitoring fields version 2 added. */
 interface TeamContract {
   readonly version: number;
   readonly kubeconfig: string | null;
@@ -35,7 +35,7 @@ async function readContract(): Promise<TeamContract> {
   const byTeam = (details.secretValue ?? details.value) as Record<string, unknown> | undefined;
   const entry = byTeam?.[team] as Partial<TeamContract> | undefined;
   if (entry === undefined) throw new pulumi.RunError(`the platform stack ${platformStack} exports no contract for team "${team}"`);
-  if (entry.version !== 1) throw new pulumi.RunError(`the platform stack ${platformStack} exports contract version ${JSON.stringify(entry.version)}; this program reads version 1`);
+  if (entry.version !== 2) throw new pulumi.RunError(`the platform stack ${platformStack} exports contract version ${JSON.stringify(entry.version)}; this program reads version 2`);
   if (typeof entry.namespace !== "string" || typeof entry.clusterIdentifier !== "string" || typeof entry.registry?.mirrors !== "object" || typeof entry.priorityClasses?.standard !== "string") {
     throw new pulumi.RunError(`the platform stack ${platformStack} exports an incomplete contract for team "${team}"`);
   }

@@ -10,6 +10,8 @@ import { clusterHandle, registration, runStackWithGraph, urnOf, type Registratio
 
 type Graph = Map<ResourceKey, Registration>;
 const LBC = "kubernetes:helm.sh/v3:Release::blueprint-prod-load-balancer-controller";
+/** The CSI snapshot controller (managed add-on): VolumeSnapshots carry its finalizers. */
+const SNAPSHOT = "aws:eks/addon:Addon::blueprint-prod-snapshot-controller";
 const EBS_CSI = "aws:eks/addon:Addon::blueprint-prod-aws-ebs-csi-driver";
 
 /** A stand-in resource: the add-on plumbing only carries resources along, it never reads them. */
@@ -40,10 +42,10 @@ describe("team namespaces and the controllers whose finalizers they need", () =>
   it("hands the handle's finalizer owners, and only them, to the namespaces", async () => {
     const { handle } = await clusterHandle("prod.platform");
     const urns = async (rs: readonly Parameters<typeof urnOf>[0][]) => (await Promise.all(rs.map(urnOf))).map((u) => u.split("$").pop());
-    expect(await urns(handle.finalizerOwners)).toEqual([EBS_CSI, LBC]);
+    expect(await urns(handle.finalizerOwners)).toEqual([EBS_CSI, LBC, SNAPSHOT]);
     expect(await urns(handle.ingress.dependsOn)).toEqual([LBC]);
     const deps = [...registration(eks.graph, "kubernetes:core/v1:Namespace::shop").dependsOn].sort();
-    expect(deps).toEqual([EBS_CSI, LBC].sort());
+    expect(deps).toEqual([EBS_CSI, LBC, SNAPSHOT].sort());
   });
 
   it("gives a namespace no controller to wait for where the cloud runs them itself (GKE) or the cluster is not ours (existing)", async () => {
@@ -61,7 +63,9 @@ describe("team namespaces and the controllers whose finalizers they need", () =>
 
 describe("the cluster's resources keep their URNs wherever their files live", () => {
   // The cluster's own Helm releases; the platform's monitoring stack (PlatformObservability, `observability-*`) is not a cluster add-on.
-  const childrenOf = (graph: Graph, cloudPrefix: string) => [...graph.entries()].filter(([k]) => k.startsWith(cloudPrefix) || (k.startsWith("kubernetes:helm.sh/") && !k.includes("::observability-")));
+  // Backing services' cloud resources (blueprint:services:*) are the platform's, not the cluster's.
+  const childrenOf = (graph: Graph, cloudPrefix: string) =>
+    [...graph.entries()].filter(([k, r]) => (k.startsWith(cloudPrefix) || (k.startsWith("kubernetes:helm.sh/") && !k.includes("::observability-"))) && !String(r.parent).startsWith("blueprint:services:"));
 
   it("registers every AWS resource and Helm release of an EKS cluster directly under the cluster component", () => {
     const children = childrenOf(eks.graph, "aws:");

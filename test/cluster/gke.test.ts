@@ -85,11 +85,11 @@ describe("a GKE cluster (prod-gke stack)", () => {
   });
 
   it("encrypts Secrets with a rotating KMS key that only the GKE service agent may use", () => {
-    const key = one(prod, "gcp:kms/cryptoKey:CryptoKey");
+    const key = one(prod, "gcp:kms/cryptoKey:CryptoKey", "blueprint-prod-gke-secrets");
     expect(inputs(key).rotationPeriod).toBe("7776000s");
     // The key's id (its resource name); the mock engine answers with `<logical name>-id`.
     expect(cluster.databaseEncryption).toEqual({ state: "ENCRYPTED", keyName: `${key.name}-id` });
-    const grant = inputs(one(prod, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"));
+    const grant = inputs(one(prod, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "blueprint-prod-gke-secrets-gke"));
     expect(grant.role).toBe("roles/cloudkms.cryptoKeyEncrypterDecrypter");
     expect(grant.member).toBe("serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com");
   });

@@ -2,8 +2,11 @@ import type { RunResult } from "../../tools/offline/run";
 import { setConfig, stackConfig, type K8sObject } from "../helpers/program";
 import { runLayers, withIdentity } from "./harness";
 
-/** Kinds that exist only on one cloud: how that cloud provisions Ingress certificates. */
-const CERTIFICATE_KINDS = new Set(["ManagedCertificate"]);
+/**
+ * Kinds that exist only on one cloud: how that cloud provisions Ingress certificates, and the EBS
+ * snapshot class of the EKS snapshot controller (Backup for GKE needs none).
+ */
+const CERTIFICATE_KINDS = new Set(["ManagedCertificate", "VolumeSnapshotClass"]);
 
 /**
  * What the cluster's monitoring flavour (the contract's `monitoring`) decides: the monitor and rule
@@ -63,6 +66,10 @@ function withoutCloudFields(o: K8sObject): unknown {
   if (c.kind === "NetworkPolicy" && c.metadata.name === "allow-metrics-scrape") {
     for (const rule of c.spec.ingress) delete rule.from;
   }
+  // The metadata egress the cluster's identity binding needs (GKE's metadata server), which admission lets NetworkPolicies name exactly.
+  if (c.kind === "ValidatingAdmissionPolicy" && c.metadata.name === "blueprint-team-network-policies") {
+    c.spec.variables = c.spec.variables.filter((v: { name: string }) => v.name !== "granted");
+  }
   // The team Roles grant the flavour's monitor and rule kinds.
   if (c.kind === "Role") c.rules = c.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.some((g) => g.startsWith("monitoring.")));
   for (const container of c.spec?.template?.spec?.containers ?? []) container.image = imageIdentity(container.image);
@@ -94,7 +101,7 @@ describe("the same app on EKS and on GKE", () => {
     const onGke = gcp.platform;
     const onEks = setConfig(aws.platform, "blueprint:cluster", JSON.parse(stackConfig("prod.platform").config["blueprint:cluster"]));
     // prod-gke's teams name Google Groups: who may act as them on AWS is given per group, as production requires.
-    const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Shop_*";
+    const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Shop_*";
     setConfig(onEks, "blueprint:cluster.aws.groupPrincipals", Object.fromEntries(["shop-maintainers", "shop-developers", "shop-support", "payments-maintainers", "payments-developers", "payments-support"].map((g) => [`${g}@example.com`, [sso]])));
     // Without a mirror, the cluster admits what it pulls from ghcr.io itself.
     setConfig(onEks, "blueprint:policy.allowedRegistries", ["ghcr.io"]);

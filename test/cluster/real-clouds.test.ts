@@ -242,7 +242,7 @@ describe("team roles on EKS", () => {
     const prod = await runLayers("prod");
     const role = ofType(prod, "aws:iam/role:Role").find((r) => r.name === "blueprint-prod-group-shop-maintainers")!;
     const trust = JSON.parse(inputs(role).assumeRolePolicy);
-    expect(trust.Statement[0].Condition).toEqual({ ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_ShopMaintainers_*"] } });
+    expect(trust.Statement[0].Condition).toEqual({ ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ShopMaintainers_*"] } });
   });
 
   it("may trust the whole account outside production", () => {

@@ -151,17 +151,19 @@ describe("the admission policy of each shipped stack", () => {
 
   it("allows only the mirror on a cluster that pulls through one, and the release's registry elsewhere", async () => {
     const gke = imagePolicy((await runStack("prod-gke.platform")).objects as K8sObject[]);
-    expect(gke.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr");
+    // ghcr.io only through the mirror; docker.io/library (the data namespace's postgres image) is not mirrored.
+    expect(gke.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("docker.io/library,europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr");
     const upstream = { apiVersion: "v1", kind: "Pod", metadata: { name: "x" }, spec: { ...(goodPod().spec as object) } } as K8sObject;
     expect(admissionFailures(specOf(gke), upstream)).toEqual([expect.stringMatching(/allowed registry/)]);
     const dev = imagePolicy((await runStack("dev.platform")).objects as K8sObject[]);
-    expect(dev.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io");
+    expect(dev.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("docker.io/library,docker.io/valkey,ghcr.io");
   });
 
   it("admits a release Job's pods, and adds the registries of blueprint:policy.allowedRegistries", async () => {
-    const platform = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:policy", { allowedRegistries: ["ghcr.io", "registry.example.com/platform"] }));
+    // The in-cluster backing services' upstream images stay allowed (docker.io/library, docker.io/valkey).
+    const platform = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:policy", { allowedRegistries: ["ghcr.io", "docker.io/library", "docker.io/valkey", "registry.example.com/platform"] }));
     const policy = getObject(platform, "ValidatingAdmissionPolicy", "blueprint-team-images");
-    expect(policy.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("ghcr.io,registry.example.com/platform");
+    expect(policy.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe("docker.io/library,docker.io/valkey,ghcr.io,registry.example.com/platform");
     const cfg = setConfig(stackConfig("dev.shop"), "blueprint:apps.backend.releaseJob", { command: ["./podinfo", "--version"] });
     const result = await runStack("dev.shop", cfg, { stacks: asPlatform(platform) });
     const job = [...byKind(result, "Job").values()][0];

@@ -89,6 +89,11 @@ export const TEAM_ROLE_ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "policy/poddisruptionbudgets": MANAGE_VERBS,
   "networking.k8s.io/ingresses": MANAGE_VERBS,
   "networking.k8s.io/networkpolicies": MANAGE_VERBS,
+  // The monitor and rule kinds of the cluster's monitoring flavour (docs/observability.md).
+  "monitoring.coreos.com/servicemonitors": MANAGE_VERBS,
+  "monitoring.coreos.com/prometheusrules": MANAGE_VERBS,
+  "monitoring.googleapis.com/podmonitorings": MANAGE_VERBS,
+  "monitoring.googleapis.com/rules": MANAGE_VERBS,
 };
 
 /** Every grant of `rules` the allow-list does not name, as `<group>/<resource> <verb>`; rules with resourceNames or nonResourceURLs count as grants too. */

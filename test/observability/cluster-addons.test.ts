@@ -16,7 +16,7 @@ describe("logs and metrics add-ons of the clusters", () => {
   });
 
   it("EKS: creates the CloudWatch add-on's four log groups with retention and the cluster's key, before the add-on", () => {
-    const key = one(eks.result, "aws:kms/key:Key");
+    const key = one(eks.result, "aws:kms/key:Key", "blueprint-prod-secrets");
     const groups = ofType(eks.result, "aws:cloudwatch/logGroup:LogGroup").filter((g) => String(inputs(g).name).startsWith("/aws/containerinsights/"));
     expect(groups.map((g) => inputs(g).name)).toEqual(["application", "dataplane", "host", "performance"].map((g) => `/aws/containerinsights/blueprint-prod/${g}`));
     for (const g of groups) {
@@ -30,7 +30,7 @@ describe("logs and metrics add-ons of the clusters", () => {
   });
 
   it("EKS: lets CloudWatch Logs use the cluster key for the Container Insights groups only", () => {
-    const policy = JSON.parse(inputs(one(eks.result, "aws:kms/key:Key")).policy);
+    const policy = JSON.parse(inputs(one(eks.result, "aws:kms/key:Key", "blueprint-prod-secrets")).policy);
     const ci = policy.Statement.find((s: Inputs) => s.Sid === "ContainerInsightsLogs");
     expect(ci.Condition).toEqual({ ArnLike: { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/containerinsights/blueprint-prod/*" } });
   });

@@ -101,7 +101,7 @@ describe("npm run render", () => {
 
   it("refuses a bad platform before rendering any team stack", () => {
     const stacks = devStacks();
-    const dir = tempProject({ ...stacks, "dev.platform": stacks["dev.platform"].replace("pods: 10", "pods: 0") });
+    const dir = tempProject({ ...stacks, "dev.platform": stacks["dev.platform"].replace("pods: 12", "pods: 0") });
     const r = render(dir, "dev");
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("1 configuration problem in stacks/Pulumi.dev.platform.yaml:\nstacks/Pulumi.dev.platform.yaml: blueprint:teams.shop.quota.pods must be at least 1, got 0\n");

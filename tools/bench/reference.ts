@@ -1,7 +1,10 @@
 import { teamNamespaceDefaults } from "../../lib/defaults";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
-import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME, podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, teamBindingSpec, teamImagePolicySpec } from "../../components/admission-rules";
+import {
+  ALLOWED_REGISTRIES_ANNOTATION, GUARDRAIL_POLICY_NAME, IMAGE_POLICY_NAME, INGRESS_POLICY_NAME, NETWORK_POLICY_NAME, PLATFORM_OWNED_LABEL, platformGuardrailPolicySpec,
+  podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, SERVICE_POLICY_NAME, teamBindingSpec, teamImagePolicySpec, teamIngressPolicySpec, teamNetworkPolicySpec, teamServicePolicySpec,
+} from "../../components/admission-rules";
 import { allowedRegistries } from "../../lib/registries";
 import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
 
@@ -68,13 +71,18 @@ export function admissionObjects(env: SyntheticEnvironment): ObjectSpec[] {
   const allowed = allowedRegistries(env.apps.map((a) => `${a.repository}@${a.digest}`));
   const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
   const teams = env.teams.map((t) => t.name);
-  const pair = (suffix: string, name: string, body: object, annotations?: Record<string, string>): ObjectSpec[] => [
+  const pair = (suffix: string, name: string, body: object, annotations?: Record<string, string>, objectLabels?: Record<string, string>): ObjectSpec[] => [
     spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: body }),
-    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata: { name, labels }, spec: teamBindingSpec(name, teams) }),
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata: { name, labels }, spec: teamBindingSpec(name, teams, objectLabels) }),
   ];
+  // The synthetic teams serve no hosts and have no LoadBalancer or NodePort quota.
   return [
     ...pair("images", IMAGE_POLICY_NAME, teamImagePolicySpec(allowed), { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") }),
     ...pair("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec()),
+    ...pair("network-policies", NETWORK_POLICY_NAME, teamNetworkPolicySpec([])),
+    ...pair("services", SERVICE_POLICY_NAME, teamServicePolicySpec([], [])),
+    ...pair("ingresses", INGRESS_POLICY_NAME, teamIngressPolicySpec(Object.fromEntries(teams.map((t) => [t, []])))),
+    ...pair("guardrails", GUARDRAIL_POLICY_NAME, platformGuardrailPolicySpec(), undefined, { [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value }),
   ];
 }
 
