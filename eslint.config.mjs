@@ -1,7 +1,18 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "rendered/", "coverage/", ".bench/", "dist/", "components/dist/", "components/api/", "examples/*/node_modules/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "rendered/",
+      "coverage/",
+      ".bench/",
+      "dist/",
+      "components/dist/",
+      "components/api/",
+      "examples/*/node_modules/",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

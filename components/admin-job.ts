@@ -5,9 +5,14 @@ import { recommendedLabels, type AppIdentity } from "../lib/labels";
 import { adminJobDefaults } from "../lib/defaults";
 
 export { adminJobDefaults };
-import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
+import {
+  containerResources,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  tmpVolume,
+  type Quantities,
+} from "./pod-security";
 import { secretFileVolumes, type SecretFile } from "./workload";
-
 
 /** A one-off admin process (12-factor XII), such as a database migration. */
 export interface AdminJobArgs {
@@ -56,46 +61,69 @@ export class AdminJob extends pulumi.ComponentResource {
     const deadline = args.activeDeadlineSeconds ?? d.activeDeadlineSeconds;
     // Its own instance label keeps the Job's pods out of the app's Deployment, Service and PDB selectors.
     const saName = `${args.identity.instance}-admin`;
-    const labels = recommendedLabels({ ...args.identity, instance: saName, component: `${args.identity.component}-admin` });
+    const labels = recommendedLabels({
+      ...args.identity,
+      instance: saName,
+      component: `${args.identity.component}-admin`,
+    });
     const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
     const files = secretFileVolumes(args.secretFiles ?? []);
 
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-admin`, {
-      metadata: { name: saName, namespace: args.namespace, labels, annotations: args.serviceAccountAnnotations },
-      automountServiceAccountToken: false,
-    }, { parent: this });
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-admin`,
+      {
+        metadata: { name: saName, namespace: args.namespace, labels, annotations: args.serviceAccountAnnotations },
+        automountServiceAccountToken: false,
+      },
+      { parent: this },
+    );
 
-    const job = new k8s.batch.v1.Job(`${name}-admin`, {
-      metadata: { namespace: args.namespace, labels },
-      spec: {
-        backoffLimit: args.backoffLimit ?? d.backoffLimit,
-        activeDeadlineSeconds: deadline,
-        template: {
-          metadata: { labels: { ...args.podLabels, ...labels }, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
-          spec: {
-            restartPolicy: "Never",
-            serviceAccountName: sa.metadata.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            priorityClassName: args.priorityClassName,
-            securityContext: restrictedPodSecurityContext(args.runAsUser ?? d.runAsUser),
-            containers: [{
-              name: "admin",
-              image: args.image,
-              imagePullPolicy: "IfNotPresent",
-              command: [...args.command],
-              args: args.args ? [...args.args] : undefined,
-              envFrom: args.envFrom,
-              env: args.env ? [...args.env] : undefined,
-              resources: containerResources(args.resources),
-              securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [tmp.mount, ...files.mounts],
-            }],
-            volumes: [tmp.volume, ...files.volumes],
+    const job = new k8s.batch.v1.Job(
+      `${name}-admin`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        spec: {
+          backoffLimit: args.backoffLimit ?? d.backoffLimit,
+          activeDeadlineSeconds: deadline,
+          template: {
+            metadata: {
+              labels: { ...args.podLabels, ...labels },
+              annotations: { "blueprint.dev/stack": pulumi.getStack() },
+            },
+            spec: {
+              restartPolicy: "Never",
+              serviceAccountName: sa.metadata.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              priorityClassName: args.priorityClassName,
+              securityContext: restrictedPodSecurityContext(args.runAsUser ?? d.runAsUser),
+              containers: [
+                {
+                  name: "admin",
+                  image: args.image,
+                  imagePullPolicy: "IfNotPresent",
+                  command: [...args.command],
+                  args: args.args ? [...args.args] : undefined,
+                  envFrom: args.envFrom,
+                  env: args.env ? [...args.env] : undefined,
+                  resources: containerResources(args.resources),
+                  securityContext: restrictedContainerSecurityContext(),
+                  volumeMounts: [tmp.mount, ...files.mounts],
+                },
+              ],
+              volumes: [tmp.volume, ...files.volumes],
+            },
           },
         },
       },
-    }, { parent: this, customTimeouts: args.customTimeouts ?? { create: `${deadline + d.awaitMarginSeconds}s`, update: `${deadline + d.awaitMarginSeconds}s` } });
+      {
+        parent: this,
+        customTimeouts: args.customTimeouts ?? {
+          create: `${deadline + d.awaitMarginSeconds}s`,
+          update: `${deadline + d.awaitMarginSeconds}s`,
+        },
+      },
+    );
     this.jobName = job.metadata.name;
     this.registerOutputs({ jobName: this.jobName });
   }

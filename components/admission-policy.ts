@@ -2,13 +2,43 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY } from "../lib/labels";
 import {
-  ALLOWED_REGISTRIES_ANNOTATION, FORBIDDEN_EGRESS, GUARDRAIL_POLICY_NAME, IMAGE_POLICY_NAME, INGRESS_POLICY_NAME, NETWORK_POLICY_NAME, PLATFORM_OWNED_LABEL, platformGuardrailPolicySpec,
-  podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, SERVICE_POLICY_NAME, teamBindingSpec, teamImagePolicySpec, teamIngressPolicySpec, teamNetworkPolicySpec, teamServicePolicySpec, type GrantedEgress,
+  ALLOWED_REGISTRIES_ANNOTATION,
+  FORBIDDEN_EGRESS,
+  GUARDRAIL_POLICY_NAME,
+  IMAGE_POLICY_NAME,
+  INGRESS_POLICY_NAME,
+  NETWORK_POLICY_NAME,
+  PLATFORM_OWNED_LABEL,
+  platformGuardrailPolicySpec,
+  podSecurityPolicySpec,
+  POD_SECURITY_POLICY_NAME,
+  SERVICE_POLICY_NAME,
+  teamBindingSpec,
+  teamImagePolicySpec,
+  teamIngressPolicySpec,
+  teamNetworkPolicySpec,
+  teamServicePolicySpec,
+  type GrantedEgress,
 } from "./admission-rules";
 
 export {
-  ALLOWED_REGISTRIES_ANNOTATION, FORBIDDEN_EGRESS, GUARDRAIL_POLICY_NAME, IMAGE_POLICY_NAME, INGRESS_POLICY_NAME, NETWORK_POLICY_NAME, PLATFORM_OWNED_LABEL, platformGuardrailPolicySpec,
-  podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, SERVICE_POLICY_NAME, teamBindingSpec, teamImagePolicySpec, teamIngressPolicySpec, teamNetworkPolicySpec, teamServicePolicySpec, type GrantedEgress,
+  ALLOWED_REGISTRIES_ANNOTATION,
+  FORBIDDEN_EGRESS,
+  GUARDRAIL_POLICY_NAME,
+  IMAGE_POLICY_NAME,
+  INGRESS_POLICY_NAME,
+  NETWORK_POLICY_NAME,
+  PLATFORM_OWNED_LABEL,
+  platformGuardrailPolicySpec,
+  podSecurityPolicySpec,
+  POD_SECURITY_POLICY_NAME,
+  SERVICE_POLICY_NAME,
+  teamBindingSpec,
+  teamImagePolicySpec,
+  teamIngressPolicySpec,
+  teamNetworkPolicySpec,
+  teamServicePolicySpec,
+  type GrantedEgress,
 };
 
 /**
@@ -53,24 +83,53 @@ export class AdmissionPolicy extends pulumi.ComponentResource {
     super("blueprint:k8s:AdmissionPolicy", name, {}, opts);
     this.allowedRegistries = [...args.allowedRegistries];
     const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
-    const bind = (suffix: string, policyName: string, spec: k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicySpec, namespaces: readonly pulumi.Input<string>[], annotations?: Record<string, string>, objectLabels?: Record<string, string>) => {
+    const bind = (
+      suffix: string,
+      policyName: string,
+      spec: k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicySpec,
+      namespaces: readonly pulumi.Input<string>[],
+      annotations?: Record<string, string>,
+      objectLabels?: Record<string, string>,
+    ) => {
       // A binding selecting no namespace would be invalid (`In` needs values); no namespace, no policy.
       if (namespaces.length === 0) return;
-      const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(`${name}-${suffix}`, {
-        metadata: { name: policyName, labels, ...(annotations ? { annotations } : {}) },
-        spec,
-      }, { parent: this });
-      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${name}-${suffix}`, {
-        metadata: { name: policyName, labels },
-        spec: teamBindingSpec(policy.metadata.name, namespaces, objectLabels),
-      }, { parent: this });
+      const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+        `${name}-${suffix}`,
+        {
+          metadata: { name: policyName, labels, ...(annotations ? { annotations } : {}) },
+          spec,
+        },
+        { parent: this },
+      );
+      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+        `${name}-${suffix}`,
+        {
+          metadata: { name: policyName, labels },
+          spec: teamBindingSpec(policy.metadata.name, namespaces, objectLabels),
+        },
+        { parent: this },
+      );
     };
-    bind("images", IMAGE_POLICY_NAME, teamImagePolicySpec(this.allowedRegistries), args.namespaces, { [ALLOWED_REGISTRIES_ANNOTATION]: this.allowedRegistries.join(",") });
-    bind("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec(args.podSecurityVersion), args.restrictedNamespaces);
+    bind("images", IMAGE_POLICY_NAME, teamImagePolicySpec(this.allowedRegistries), args.namespaces, {
+      [ALLOWED_REGISTRIES_ANNOTATION]: this.allowedRegistries.join(","),
+    });
+    bind(
+      "pod-security",
+      POD_SECURITY_POLICY_NAME,
+      podSecurityPolicySpec(args.podSecurityVersion),
+      args.restrictedNamespaces,
+    );
     bind("network-policies", NETWORK_POLICY_NAME, teamNetworkPolicySpec(args.grantedEgress ?? []), args.namespaces);
-    bind("services", SERVICE_POLICY_NAME, teamServicePolicySpec(args.loadBalancerNamespaces ?? [], args.nodePortNamespaces ?? []), args.namespaces);
+    bind(
+      "services",
+      SERVICE_POLICY_NAME,
+      teamServicePolicySpec(args.loadBalancerNamespaces ?? [], args.nodePortNamespaces ?? []),
+      args.namespaces,
+    );
     bind("ingresses", INGRESS_POLICY_NAME, teamIngressPolicySpec(args.ingressHosts ?? {}), args.namespaces);
-    bind("guardrails", GUARDRAIL_POLICY_NAME, platformGuardrailPolicySpec(), args.namespaces, undefined, { [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value });
+    bind("guardrails", GUARDRAIL_POLICY_NAME, platformGuardrailPolicySpec(), args.namespaces, undefined, {
+      [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value,
+    });
     this.registerOutputs({});
   }
 }

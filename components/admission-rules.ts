@@ -1,7 +1,18 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { REGISTRY_PREFIX } from "../lib/registries";
-import { allowedSeLinuxTypes, allowedSysctls, APPARMOR_ANNOTATION_PREFIX, APPARMOR_TYPES, forbidsProbeHost, minorOf, OLDEST_MINOR, relaxesUserNamespacePods, RESTRICTED_VOLUME_TYPES, SECCOMP_TYPES } from "../lib/pod-security";
+import {
+  allowedSeLinuxTypes,
+  allowedSysctls,
+  APPARMOR_ANNOTATION_PREFIX,
+  APPARMOR_TYPES,
+  forbidsProbeHost,
+  minorOf,
+  OLDEST_MINOR,
+  relaxesUserNamespacePods,
+  RESTRICTED_VOLUME_TYPES,
+  SECCOMP_TYPES,
+} from "../lib/pod-security";
 
 /**
  * The admission policies' specs as plain data, without the SDK: `AdmissionPolicy` registers it, and
@@ -27,7 +38,8 @@ const POD_CONTEXT = "has(variables.spec.securityContext)";
 const celList = (items: readonly string[]) => `[${items.map((i) => `'${i}'`).join(", ")}]`;
 
 /** The pod template of whichever kind arrived (`o` is `object` or `oldObject`): a Pod is its own. */
-const template = (o: string) => `(${o}.kind == 'Pod' ? ${o} : (${o}.kind == 'CronJob' ? ${o}.spec.jobTemplate.spec.template : ${o}.spec.template))`;
+const template = (o: string) =>
+  `(${o}.kind == 'Pod' ? ${o} : (${o}.kind == 'CronJob' ? ${o}.spec.jobTemplate.spec.template : ${o}.spec.template))`;
 
 /**
  * Only requests that change what runs are judged. An UPDATE that leaves the pod spec and its
@@ -37,9 +49,10 @@ const template = (o: string) => `(${o}.kind == 'Pod' ? ${o} : (${o}.kind == 'Cro
  */
 export const TEMPLATE_CHANGED = {
   name: "pod-template-changed",
-  expression: `request.operation != 'UPDATE' || ${template("object")}.spec != ${template("oldObject")}.spec`
-    + ` || (has(${template("object")}.metadata) && has(${template("object")}.metadata.annotations) ? ${template("object")}.metadata.annotations : {})`
-    + ` != (has(${template("oldObject")}.metadata) && has(${template("oldObject")}.metadata.annotations) ? ${template("oldObject")}.metadata.annotations : {})`,
+  expression:
+    `request.operation != 'UPDATE' || ${template("object")}.spec != ${template("oldObject")}.spec` +
+    ` || (has(${template("object")}.metadata) && has(${template("object")}.metadata.annotations) ? ${template("object")}.metadata.annotations : {})` +
+    ` != (has(${template("oldObject")}.metadata) && has(${template("oldObject")}.metadata.annotations) ? ${template("oldObject")}.metadata.annotations : {})`,
 };
 
 /**
@@ -50,7 +63,12 @@ export const TEMPLATE_CHANGED = {
  * the pod spec of whichever kind arrived.
  */
 function podSpecPolicy(validations: Validation[]): PolicySpec {
-  const rule = (apiGroups: string[], resources: string[]) => ({ apiGroups, apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources });
+  const rule = (apiGroups: string[], resources: string[]) => ({
+    apiGroups,
+    apiVersions: ["v1"],
+    operations: ["CREATE", "UPDATE"],
+    resources,
+  });
   return {
     failurePolicy: "Fail",
     matchConstraints: {
@@ -65,13 +83,15 @@ function podSpecPolicy(validations: Validation[]): PolicySpec {
     variables: [
       {
         name: "spec",
-        expression: "object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)",
+        expression:
+          "object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)",
       },
       {
         name: "containers",
-        expression: "variables.spec.containers"
-          + " + (has(variables.spec.initContainers) ? variables.spec.initContainers : [])"
-          + " + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])",
+        expression:
+          "variables.spec.containers" +
+          " + (has(variables.spec.initContainers) ? variables.spec.initContainers : [])" +
+          " + (has(variables.spec.ephemeralContainers) ? variables.spec.ephemeralContainers : [])",
       },
       {
         name: "annotations",
@@ -85,7 +105,10 @@ function podSpecPolicy(validations: Validation[]): PolicySpec {
 /** Images pinned by digest, from the allow-list: in every team namespace. Every expression must be true. */
 export function teamImagePolicySpec(allowedRegistries: readonly string[]): PolicySpec {
   const bad = allowedRegistries.filter((r) => !REGISTRY_PREFIX.test(r));
-  if (bad.length > 0) throw new Error(`allowed registries must be registry hosts with an optional path prefix, got ${bad.map((r) => JSON.stringify(r)).join(", ")}`);
+  if (bad.length > 0)
+    throw new Error(
+      `allowed registries must be registry hosts with an optional path prefix, got ${bad.map((r) => JSON.stringify(r)).join(", ")}`,
+    );
   const allowed = `[${allowedRegistries.map((r) => `'${r}'`).join(", ")}]`;
   return podSpecPolicy([
     {
@@ -102,7 +125,8 @@ export function teamImagePolicySpec(allowedRegistries: readonly string[]): Polic
 }
 
 /** `x` is unset or empty, as Go reads a field admission sees after defaulting. */
-const unsetOr = (parent: string, field: string, ok: string) => `(!has(${parent}.${field}) || ${parent}.${field} == '' || ${ok})`;
+const unsetOr = (parent: string, field: string, ok: string) =>
+  `(!has(${parent}.${field}) || ${parent}.${field} == '' || ${ok})`;
 const ctxField = (c: string, field: string) => `has(${c}.securityContext) && has(${c}.securityContext.${field})`;
 const podField = (field: string) => `${POD_CONTEXT} && has(variables.spec.securityContext.${field})`;
 
@@ -115,17 +139,23 @@ const podField = (field: string) => `${POD_CONTEXT} && has(variables.spec.securi
 export function podSecurityPolicySpec(version: string = `1.${OLDEST_MINOR}`): PolicySpec {
   const minor = minorOf(version);
   const notWindows = "!(has(variables.spec.os) && has(variables.spec.os.name) && variables.spec.os.name == 'windows')";
-  const notUserNamespace = relaxesUserNamespacePods(minor) ? "!(has(variables.spec.hostUsers) && variables.spec.hostUsers == false)" : "true";
+  const notUserNamespace = relaxesUserNamespacePods(minor)
+    ? "!(has(variables.spec.hostUsers) && variables.spec.hostUsers == false)"
+    : "true";
   const seTypes = celList(allowedSeLinuxTypes(minor));
-  const seLinuxOk = (o: string) => `(${unsetOr(o, "type", `${o}.type in ${seTypes}`)} && ${unsetOr(o, "user", "false")} && ${unsetOr(o, "role", "false")})`;
-  const handlerHostless = (h: string) => `(!has(${h}) || ((!has(${h}.httpGet) || ${unsetOr(`${h}.httpGet`, "host", "false")}) && (!has(${h}.tcpSocket) || ${unsetOr(`${h}.tcpSocket`, "host", "false")})))`;
+  const seLinuxOk = (o: string) =>
+    `(${unsetOr(o, "type", `${o}.type in ${seTypes}`)} && ${unsetOr(o, "user", "false")} && ${unsetOr(o, "role", "false")})`;
+  const handlerHostless = (h: string) =>
+    `(!has(${h}) || ((!has(${h}.httpGet) || ${unsetOr(`${h}.httpGet`, "host", "false")}) && (!has(${h}.tcpSocket) || ${unsetOr(`${h}.tcpSocket`, "host", "false")})))`;
   const validations: Validation[] = [
     {
-      expression: "!(has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && !(has(variables.spec.hostPID) && variables.spec.hostPID) && !(has(variables.spec.hostIPC) && variables.spec.hostIPC)",
+      expression:
+        "!(has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && !(has(variables.spec.hostPID) && variables.spec.hostPID) && !(has(variables.spec.hostIPC) && variables.spec.hostIPC)",
       message: "host namespaces (hostNetwork, hostPID, hostIPC) are not allowed",
     },
     {
-      expression: "variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
+      expression:
+        "variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
       message: "privileged containers are not allowed",
     },
     {
@@ -133,15 +163,20 @@ export function podSecurityPolicySpec(version: string = `1.${OLDEST_MINOR}`): Po
       message: "host ports are not allowed",
     },
     {
-      expression: `(!(${podField("appArmorProfile")}) || (has(variables.spec.securityContext.appArmorProfile.type) && variables.spec.securityContext.appArmorProfile.type in ${APPARMOR}))`
-        + ` && variables.containers.all(c, !(${ctxField("c", "appArmorProfile")}) || (has(c.securityContext.appArmorProfile.type) && c.securityContext.appArmorProfile.type in ${APPARMOR}))`
-        + ` && variables.annotations.all(k, !k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') || variables.annotations[k] == '' || variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/'))`,
-      message: "AppArmor profiles must be RuntimeDefault or Localhost (appArmorProfile, or the container.apparmor.security.beta.kubernetes.io annotations)",
+      expression:
+        `(!(${podField("appArmorProfile")}) || (has(variables.spec.securityContext.appArmorProfile.type) && variables.spec.securityContext.appArmorProfile.type in ${APPARMOR}))` +
+        ` && variables.containers.all(c, !(${ctxField("c", "appArmorProfile")}) || (has(c.securityContext.appArmorProfile.type) && c.securityContext.appArmorProfile.type in ${APPARMOR}))` +
+        ` && variables.annotations.all(k, !k.startsWith('${APPARMOR_ANNOTATION_PREFIX}') || variables.annotations[k] == '' || variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/'))`,
+      message:
+        "AppArmor profiles must be RuntimeDefault or Localhost (appArmorProfile, or the container.apparmor.security.beta.kubernetes.io annotations)",
     },
     {
-      expression: `(!(${podField("seLinuxOptions")}) || ${seLinuxOk("variables.spec.securityContext.seLinuxOptions")})`
-        + ` && variables.containers.all(c, !(${ctxField("c", "seLinuxOptions")}) || ${seLinuxOk("c.securityContext.seLinuxOptions")})`,
-      message: `seLinuxOptions may set only the type, one of ${allowedSeLinuxTypes(minor).filter((t) => t).join(", ")}`,
+      expression:
+        `(!(${podField("seLinuxOptions")}) || ${seLinuxOk("variables.spec.securityContext.seLinuxOptions")})` +
+        ` && variables.containers.all(c, !(${ctxField("c", "seLinuxOptions")}) || ${seLinuxOk("c.securityContext.seLinuxOptions")})`,
+      message: `seLinuxOptions may set only the type, one of ${allowedSeLinuxTypes(minor)
+        .filter((t) => t)
+        .join(", ")}`,
     },
     {
       expression: `variables.containers.all(c, !(${ctxField("c", "procMount")}) || c.securityContext.procMount == '' || c.securityContext.procMount == 'Default')`,
@@ -152,15 +187,21 @@ export function podSecurityPolicySpec(version: string = `1.${OLDEST_MINOR}`): Po
       message: `only these sysctls are allowed: ${allowedSysctls(minor).join(", ")}`,
     },
     {
-      expression: `!(${podField("windowsOptions")} && has(variables.spec.securityContext.windowsOptions.hostProcess) && variables.spec.securityContext.windowsOptions.hostProcess == true)`
-        + ` && variables.containers.all(c, !(${ctxField("c", "windowsOptions")} && has(c.securityContext.windowsOptions.hostProcess) && c.securityContext.windowsOptions.hostProcess == true))`,
+      expression:
+        `!(${podField("windowsOptions")} && has(variables.spec.securityContext.windowsOptions.hostProcess) && variables.spec.securityContext.windowsOptions.hostProcess == true)` +
+        ` && variables.containers.all(c, !(${ctxField("c", "windowsOptions")} && has(c.securityContext.windowsOptions.hostProcess) && c.securityContext.windowsOptions.hostProcess == true))`,
       message: "Windows hostProcess containers are not allowed",
     },
-    ...(forbidsProbeHost(minor) ? [{
-      expression: `variables.containers.all(c, ${["livenessProbe", "readinessProbe", "startupProbe"].map((p) => handlerHostless(`c.${p}`)).join(" && ")}`
-        + ` && (!has(c.lifecycle) || (${handlerHostless("c.lifecycle.postStart")} && ${handlerHostless("c.lifecycle.preStop")})))`,
-      message: "probes and lifecycle handlers must not set a host",
-    }] : []),
+    ...(forbidsProbeHost(minor)
+      ? [
+          {
+            expression:
+              `variables.containers.all(c, ${["livenessProbe", "readinessProbe", "startupProbe"].map((p) => handlerHostless(`c.${p}`)).join(" && ")}` +
+              ` && (!has(c.lifecycle) || (${handlerHostless("c.lifecycle.postStart")} && ${handlerHostless("c.lifecycle.preStop")})))`,
+            message: "probes and lifecycle handlers must not set a host",
+          },
+        ]
+      : []),
     {
       expression: `!has(variables.spec.volumes) || variables.spec.volumes.all(v, ${RESTRICTED_VOLUME_TYPES.map((t) => `has(v.${t})`).join(" || ")})`,
       message: `volumes must be of a type Pod Security restricted allows (${RESTRICTED_VOLUME_TYPES.join(", ")}; no hostPath)`,
@@ -170,24 +211,29 @@ export function podSecurityPolicySpec(version: string = `1.${OLDEST_MINOR}`): Po
       message: "every container must set securityContext.allowPrivilegeEscalation: false",
     },
     {
-      expression: `!${notUserNamespace} || (!(${podField("runAsNonRoot")} && variables.spec.securityContext.runAsNonRoot == false)`
-        + ` && variables.containers.all(c, (${ctxField("c", "runAsNonRoot")}) ? c.securityContext.runAsNonRoot == true : (${podField("runAsNonRoot")} && variables.spec.securityContext.runAsNonRoot == true)))`,
-      message: "every container must run with runAsNonRoot: true (on the container or the pod), and neither may set it false",
+      expression:
+        `!${notUserNamespace} || (!(${podField("runAsNonRoot")} && variables.spec.securityContext.runAsNonRoot == false)` +
+        ` && variables.containers.all(c, (${ctxField("c", "runAsNonRoot")}) ? c.securityContext.runAsNonRoot == true : (${podField("runAsNonRoot")} && variables.spec.securityContext.runAsNonRoot == true)))`,
+      message:
+        "every container must run with runAsNonRoot: true (on the container or the pod), and neither may set it false",
     },
     {
       expression: `!${notUserNamespace} || (!(${podField("runAsUser")} && variables.spec.securityContext.runAsUser == 0) && variables.containers.all(c, !(${ctxField("c", "runAsUser")}) || c.securityContext.runAsUser != 0))`,
       message: "running as root (runAsUser: 0) is not allowed",
     },
     {
-      expression: `!${notWindows} || variables.containers.all(c, ${ctxField("c", "capabilities")} && has(c.securityContext.capabilities.drop) && 'ALL' in c.securityContext.capabilities.drop`
-        + " && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
+      expression:
+        `!${notWindows} || variables.containers.all(c, ${ctxField("c", "capabilities")} && has(c.securityContext.capabilities.drop) && 'ALL' in c.securityContext.capabilities.drop` +
+        " && (!has(c.securityContext.capabilities.add) || c.securityContext.capabilities.add.all(a, a == 'NET_BIND_SERVICE')))",
       message: "every container must drop ALL capabilities and may add only NET_BIND_SERVICE",
     },
     {
-      expression: `!${notWindows} || ((!(${podField("seccompProfile")}) || variables.spec.securityContext.seccompProfile.type in ${SECCOMP})`
-        + ` && variables.containers.all(c, (${ctxField("c", "seccompProfile")}) ? c.securityContext.seccompProfile.type in ${SECCOMP}`
-        + ` : (${podField("seccompProfile")} && variables.spec.securityContext.seccompProfile.type in ${SECCOMP})))`,
-      message: "every container must run with seccomp profile RuntimeDefault or Localhost (on the container or the pod)",
+      expression:
+        `!${notWindows} || ((!(${podField("seccompProfile")}) || variables.spec.securityContext.seccompProfile.type in ${SECCOMP})` +
+        ` && variables.containers.all(c, (${ctxField("c", "seccompProfile")}) ? c.securityContext.seccompProfile.type in ${SECCOMP}` +
+        ` : (${podField("seccompProfile")} && variables.spec.securityContext.seccompProfile.type in ${SECCOMP})))`,
+      message:
+        "every container must run with seccomp profile RuntimeDefault or Localhost (on the container or the pod)",
     },
   ];
   return podSpecPolicy(validations.map((v) => ({ ...v, reason: "Forbidden" })));
@@ -234,14 +280,25 @@ const celStrings = (items: readonly string[]) => `[${items.map(celString).join("
  */
 export function teamNetworkPolicySpec(granted: readonly GrantedEgress[]): PolicySpec {
   const grants = `[${granted.map((g) => `{'cidr': ${celString(g.cidr)}, 'ports': [${g.ports.map((p) => `{'port': ${p.port}, 'protocol': '${p.protocol}'}`).join(", ")}]}`).join(", ")}]`;
-  const isGranted = `variables.granted.exists(g, g.cidr == p.ipBlock.cidr && !has(p.ipBlock.except) && has(r.ports) && r.ports.size() > 0`
-    + ` && r.ports.all(q, has(q.port) && !has(q.endPort) && g.ports.exists(gp, gp.port == q.port && gp.protocol == (has(q.protocol) ? q.protocol : 'TCP'))))`;
-  const carved = `${celStrings(FORBIDDEN_EGRESS)}.all(f, cidr(p.ipBlock.cidr).containsCIDR(cidr(f))`
-    + ` ? (has(p.ipBlock.except) && p.ipBlock.except.exists(e, cidr(e).containsCIDR(cidr(f))))`
-    + ` : !cidr(f).containsCIDR(cidr(p.ipBlock.cidr)))`;
+  const isGranted =
+    `variables.granted.exists(g, g.cidr == p.ipBlock.cidr && !has(p.ipBlock.except) && has(r.ports) && r.ports.size() > 0` +
+    ` && r.ports.all(q, has(q.port) && !has(q.endPort) && g.ports.exists(gp, gp.port == q.port && gp.protocol == (has(q.protocol) ? q.protocol : 'TCP'))))`;
+  const carved =
+    `${celStrings(FORBIDDEN_EGRESS)}.all(f, cidr(p.ipBlock.cidr).containsCIDR(cidr(f))` +
+    ` ? (has(p.ipBlock.except) && p.ipBlock.except.exists(e, cidr(e).containsCIDR(cidr(f))))` +
+    ` : !cidr(f).containsCIDR(cidr(p.ipBlock.cidr)))`;
   return {
     failurePolicy: "Fail",
-    matchConstraints: { resourceRules: [{ apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["networkpolicies"] }] },
+    matchConstraints: {
+      resourceRules: [
+        {
+          apiGroups: ["networking.k8s.io"],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE"],
+          resources: ["networkpolicies"],
+        },
+      ],
+    },
     variables: [
       { name: "egress", expression: "has(object.spec.egress) ? object.spec.egress : []" },
       { name: "granted", expression: grants },
@@ -249,7 +306,8 @@ export function teamNetworkPolicySpec(granted: readonly GrantedEgress[]): Policy
     validations: [
       {
         expression: "variables.egress.all(r, has(r.to) && r.to.size() > 0)",
-        message: "every egress rule must name its destinations (to): a rule without them allows every address, the node's metadata server included",
+        message:
+          "every egress rule must name its destinations (to): a rule without them allows every address, the node's metadata server included",
         reason: "Forbidden",
       },
       {
@@ -266,10 +324,17 @@ export function teamNetworkPolicySpec(granted: readonly GrantedEgress[]): Policy
  * (`services.loadbalancers`, `services.nodeports` above 0), and no `externalIPs`, which let a
  * Service intercept traffic to any address (CVE-2020-8554).
  */
-export function teamServicePolicySpec(loadBalancerNamespaces: readonly string[], nodePortNamespaces: readonly string[]): PolicySpec {
+export function teamServicePolicySpec(
+  loadBalancerNamespaces: readonly string[],
+  nodePortNamespaces: readonly string[],
+): PolicySpec {
   return {
     failurePolicy: "Fail",
-    matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["services"] }] },
+    matchConstraints: {
+      resourceRules: [
+        { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["services"] },
+      ],
+    },
     validations: [
       {
         expression: `!has(object.spec.type) || object.spec.type != 'LoadBalancer' || request.namespace in ${celStrings(loadBalancerNamespaces)}`,
@@ -292,10 +357,21 @@ export function teamServicePolicySpec(loadBalancerNamespaces: readonly string[],
 
 /** Team Ingresses: only hosts the contract grants the namespace's team, named on every rule; no default backend (it catches every host). */
 export function teamIngressPolicySpec(hostsByNamespace: Readonly<Record<string, readonly string[]>>): PolicySpec {
-  const table = `{${Object.entries(hostsByNamespace).map(([ns, hosts]) => `${celString(ns)}: ${celStrings(hosts)}`).join(", ")}}`;
+  const table = `{${Object.entries(hostsByNamespace)
+    .map(([ns, hosts]) => `${celString(ns)}: ${celStrings(hosts)}`)
+    .join(", ")}}`;
   return {
     failurePolicy: "Fail",
-    matchConstraints: { resourceRules: [{ apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["ingresses"] }] },
+    matchConstraints: {
+      resourceRules: [
+        {
+          apiGroups: ["networking.k8s.io"],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE"],
+          resources: ["ingresses"],
+        },
+      ],
+    },
     variables: [{ name: "hosts", expression: `request.namespace in ${table} ? ${table}[request.namespace] : []` }],
     validations: [
       {
@@ -304,12 +380,15 @@ export function teamIngressPolicySpec(hostsByNamespace: Readonly<Record<string, 
         reason: "Forbidden",
       },
       {
-        expression: "has(object.spec.rules) && object.spec.rules.size() > 0 && object.spec.rules.all(r, has(r.host) && r.host in variables.hosts)",
-        message: "every rule must name a host the platform lets this team serve (blueprint:teams.<team>.hosts of the platform stack)",
+        expression:
+          "has(object.spec.rules) && object.spec.rules.size() > 0 && object.spec.rules.all(r, has(r.host) && r.host in variables.hosts)",
+        message:
+          "every rule must name a host the platform lets this team serve (blueprint:teams.<team>.hosts of the platform stack)",
         reason: "Forbidden",
       },
       {
-        expression: "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, h in variables.hosts))",
+        expression:
+          "!has(object.spec.tls) || object.spec.tls.all(t, !has(t.hosts) || t.hosts.all(h, h in variables.hosts))",
         message: "TLS hosts must be hosts the platform lets this team serve",
         reason: "Forbidden",
       },
@@ -330,26 +409,51 @@ export function platformGuardrailPolicySpec(): PolicySpec {
     failurePolicy: "Fail",
     matchConstraints: {
       resourceRules: [
-        { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE", "DELETE"], resources: ["networkpolicies"] },
-        { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE", "DELETE"], resources: ["resourcequotas", "limitranges"] },
-        { apiGroups: ["rbac.authorization.k8s.io"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE", "DELETE"], resources: ["roles", "rolebindings"] },
+        {
+          apiGroups: ["networking.k8s.io"],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE", "DELETE"],
+          resources: ["networkpolicies"],
+        },
+        {
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE", "DELETE"],
+          resources: ["resourcequotas", "limitranges"],
+        },
+        {
+          apiGroups: ["rbac.authorization.k8s.io"],
+          apiVersions: ["v1"],
+          operations: ["CREATE", "UPDATE", "DELETE"],
+          resources: ["roles", "rolebindings"],
+        },
       ],
     },
-    validations: [{
-      expression: "authorizer.group('blueprint.dev').resource('guardrails').namespace(request.namespace).check('delete').allowed()",
-      message: "this object is one of the platform's guardrails in the team namespace (default-deny, allow-namespace-and-dns, quota, limits, roles): change it in the platform stack",
-      reason: "Forbidden",
-    }],
+    validations: [
+      {
+        expression:
+          "authorizer.group('blueprint.dev').resource('guardrails').namespace(request.namespace).check('delete').allowed()",
+        message:
+          "this object is one of the platform's guardrails in the team namespace (default-deny, allow-namespace-and-dns, quota, limits, roles): change it in the platform stack",
+        reason: "Forbidden",
+      },
+    ],
   };
 }
 
 /** A binding's spec: its policy, denying, in the given namespaces only (by the label the API server sets and nobody can forge). */
-export function teamBindingSpec(policyName: pulumi.Input<string>, namespaces: readonly pulumi.Input<string>[], objectLabels?: Readonly<Record<string, string>>): k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec {
+export function teamBindingSpec(
+  policyName: pulumi.Input<string>,
+  namespaces: readonly pulumi.Input<string>[],
+  objectLabels?: Readonly<Record<string, string>>,
+): k8s.types.input.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec {
   return {
     policyName,
     validationActions: ["Deny"],
     matchResources: {
-      namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...namespaces] }] },
+      namespaceSelector: {
+        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...namespaces] }],
+      },
       ...(objectLabels ? { objectSelector: { matchLabels: { ...objectLabels } } } : {}),
     },
   };

@@ -30,28 +30,38 @@ export class AppConfig extends pulumi.ComponentResource {
     const data = args.data ?? {};
     const credentialKeys = Object.keys(data).filter(looksLikeCredential);
     if (credentialKeys.length > 0) {
-      throw new Error(`AppConfig ${name}: plain keys ${credentialKeys.join(", ")} look like credentials; pass them as secretData`);
+      throw new Error(
+        `AppConfig ${name}: plain keys ${credentialKeys.join(", ")} look like credentials; pass them as secretData`,
+      );
     }
     super("blueprint:k8s:AppConfig", name, {}, opts);
     const parent = { parent: this };
     const refs: pulumi.Output<k8s.types.input.core.v1.EnvFromSource>[] = [];
     if (Object.keys(data).length > 0) {
-      const cm = new k8s.core.v1.ConfigMap(`${name}-config`, {
-        metadata: { namespace: args.namespace, labels: args.labels },
-        immutable: true,
-        data: { ...data },
-      }, parent);
+      const cm = new k8s.core.v1.ConfigMap(
+        `${name}-config`,
+        {
+          metadata: { namespace: args.namespace, labels: args.labels },
+          immutable: true,
+          data: { ...data },
+        },
+        parent,
+      );
       this.configMapName = cm.metadata.name;
       refs.push(cm.metadata.name.apply((n) => ({ configMapRef: { name: n } })));
     }
     const secretData = args.secretData ?? {};
     if (Object.keys(secretData).length > 0) {
-      const secret = new k8s.core.v1.Secret(`${name}-secret`, {
-        metadata: { namespace: args.namespace, labels: args.labels },
-        type: "Opaque",
-        immutable: true,
-        stringData: { ...secretData },
-      }, parent);
+      const secret = new k8s.core.v1.Secret(
+        `${name}-secret`,
+        {
+          metadata: { namespace: args.namespace, labels: args.labels },
+          type: "Opaque",
+          immutable: true,
+          stringData: { ...secretData },
+        },
+        parent,
+      );
       this.secretName = secret.metadata.name;
       refs.push(secret.metadata.name.apply((n) => ({ secretRef: { name: n } })));
     }

@@ -14,7 +14,11 @@ const RO = ["get", "list", "watch"];
 /** API groups and resources a team maintainer manages; never `pods/exec`, `pods/attach` or wildcards. */
 export const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: ["apps"], resources: ["deployments", "deployments/scale", "replicasets", "statefulsets"], verbs: RW },
-  { apiGroups: [""], resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"], verbs: RW },
+  {
+    apiGroups: [""],
+    resources: ["configmaps", "secrets", "services", "persistentvolumeclaims", "serviceaccounts"],
+    verbs: RW,
+  },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
   { apiGroups: [""], resources: ["pods/log", "events", "endpoints"], verbs: RO },
   { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RW },
@@ -28,7 +32,11 @@ export const MAINTAINER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
 /** Read-only view of the same objects, without Secrets. */
 export const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: ["apps"], resources: ["deployments", "replicasets", "statefulsets"], verbs: RO },
-  { apiGroups: [""], resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"], verbs: RO },
+  {
+    apiGroups: [""],
+    resources: ["configmaps", "services", "persistentvolumeclaims", "pods", "pods/log", "events", "endpoints"],
+    verbs: RO,
+  },
   { apiGroups: ["batch"], resources: ["jobs", "cronjobs"], verbs: RO },
   { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: RO },
   { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: RO },
@@ -41,7 +49,9 @@ export const VIEWER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
  * Alertmanager or their configs, and never GMP's cluster-scoped ClusterRules or GlobalRules.
  */
 export const MONITORING_RULES: Readonly<Record<MonitoringFlavour, k8s.types.input.rbac.v1.PolicyRule[]>> = {
-  "prometheus-operator": [{ apiGroups: ["monitoring.coreos.com"], resources: ["servicemonitors", "prometheusrules"], verbs: RW }],
+  "prometheus-operator": [
+    { apiGroups: ["monitoring.coreos.com"], resources: ["servicemonitors", "prometheusrules"], verbs: RW },
+  ],
   gmp: [{ apiGroups: ["monitoring.googleapis.com"], resources: ["podmonitorings", "rules"], verbs: RW }],
   none: [],
 };
@@ -60,18 +70,36 @@ export function viewerRules(monitoring: MonitoringFlavour): k8s.types.input.rbac
  * Admits the flavour's scraper (Prometheus in the monitoring namespace, or Managed Prometheus's
  * collectors in gmp-system) to the container ports named `metrics` only; undefined for `none`.
  */
-export function scrapePolicy(monitoring: MonitoringFlavour): k8s.types.input.networking.v1.NetworkPolicySpec | undefined {
-  const from = monitoring === "prometheus-operator"
-    ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.monitoringNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }
-    : monitoring === "gmp"
-      ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.gmpNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "collector" } } }
-      : undefined;
+export function scrapePolicy(
+  monitoring: MonitoringFlavour,
+): k8s.types.input.networking.v1.NetworkPolicySpec | undefined {
+  const from =
+    monitoring === "prometheus-operator"
+      ? {
+          namespaceSelector: {
+            matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.monitoringNamespace },
+          },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+        }
+      : monitoring === "gmp"
+        ? {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityDefaults.gmpNamespace } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "collector" } },
+          }
+        : undefined;
   if (!from) return undefined;
-  return { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [from], ports: [{ protocol: "TCP", port: "metrics" }] }] };
+  return {
+    podSelector: {},
+    policyTypes: ["Ingress"],
+    ingress: [{ from: [from], ports: [{ protocol: "TCP", port: "metrics" }] }],
+  };
 }
 
 /** Denies all ingress and egress of every pod in the namespace. */
-export const DEFAULT_DENY_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = { podSelector: {}, policyTypes: ["Ingress", "Egress"] };
+export const DEFAULT_DENY_POLICY: k8s.types.input.networking.v1.NetworkPolicySpec = {
+  podSelector: {},
+  policyTypes: ["Ingress", "Egress"],
+};
 
 /**
  * Allows traffic between the namespace's pods, and DNS to kube-dns. Backing-service pods (an
@@ -85,8 +113,16 @@ export const ALLOW_NAMESPACE_AND_DNS_POLICY: k8s.types.input.networking.v1.Netwo
   egress: [
     { to: [{ podSelector: {} }] },
     {
-      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-      ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+      to: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+          podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+        },
+      ],
+      ports: [
+        { protocol: "UDP", port: 53 },
+        { protocol: "TCP", port: 53 },
+      ],
     },
   ],
 };
@@ -111,5 +147,9 @@ export function limitRangeItems(limits: LimitRangeSpec): k8s.types.input.core.v1
 }
 
 function quantities(set: Readonly<Record<string, string | number | undefined>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return Object.fromEntries(
+    Object.entries(set)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
 }

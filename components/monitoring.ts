@@ -23,11 +23,22 @@ export interface AppMonitoringArgs {
 }
 
 /** The rule kind of a flavour: PrometheusRule, or GMP's namespaced Rules (GMP ignores PrometheusRule). */
-export function ruleObject(monitoring: MonitoringFlavour, name: string, namespace: string, labels: Readonly<Record<string, string>>, groups: readonly RuleGroup[]): Record<string, unknown> | undefined {
+export function ruleObject(
+  monitoring: MonitoringFlavour,
+  name: string,
+  namespace: string,
+  labels: Readonly<Record<string, string>>,
+  groups: readonly RuleGroup[],
+): Record<string, unknown> | undefined {
   if (monitoring === "none") return undefined;
   const apiVersion = monitoring === "gmp" ? "monitoring.googleapis.com/v1" : "monitoring.coreos.com/v1";
   const kind = monitoring === "gmp" ? "Rules" : "PrometheusRule";
-  return { apiVersion, kind, metadata: { name, namespace, labels: { ...labels } }, spec: { groups: groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r })) })) } };
+  return {
+    apiVersion,
+    kind,
+    metadata: { name, namespace, labels: { ...labels } },
+    spec: { groups: groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r })) })) },
+  };
 }
 
 /**
@@ -40,21 +51,48 @@ export class AppMonitoring extends pulumi.ComponentResource {
   constructor(name: string, args: AppMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:k8s:AppMonitoring", name, {}, opts);
     const parent = { parent: this };
-    const monitor = appMonitor(args.monitoring, { app: args.app, namespace: args.namespace, team: args.team, path: args.metrics.path, interval: args.metrics.interval }, args.selector, args.labels);
+    const monitor = appMonitor(
+      args.monitoring,
+      {
+        app: args.app,
+        namespace: args.namespace,
+        team: args.team,
+        path: args.metrics.path,
+        interval: args.metrics.interval,
+      },
+      args.selector,
+      args.labels,
+    );
     if (monitor) new k8s.apiextensions.CustomResource(name, monitor as k8s.apiextensions.CustomResourceArgs, parent);
     if (args.slo) {
-      const slo: AppSlo = { app: args.app, namespace: args.namespace, team: args.team, objective: args.slo.objective, window: args.slo.window };
+      const slo: AppSlo = {
+        app: args.app,
+        namespace: args.namespace,
+        team: args.team,
+        objective: args.slo.objective,
+        window: args.slo.window,
+      };
       const rules = ruleObject(args.monitoring, `${args.app}-slo`, args.namespace, args.labels, sloRuleGroups(slo));
-      if (rules) new k8s.apiextensions.CustomResource(`${name}-slo`, rules as k8s.apiextensions.CustomResourceArgs, parent);
+      if (rules)
+        new k8s.apiextensions.CustomResource(`${name}-slo`, rules as k8s.apiextensions.CustomResourceArgs, parent);
     }
     if (args.monitoring === "prometheus-operator") {
       // The app's RED (and SLO) dashboard, in the team's folder: the platform's Grafana loads
       // ConfigMaps labelled grafana_dashboard from every namespace.
       const d = appDashboard(args.team, { app: args.app, slo: args.slo });
-      new k8s.core.v1.ConfigMap(`${name}-dashboard`, {
-        metadata: { name: `${args.app}-dashboard`, namespace: args.namespace, labels: { ...args.labels, grafana_dashboard: "1" }, annotations: { grafana_folder: `Team ${args.team}` } },
-        data: { [`${d.uid}.json`]: JSON.stringify(d) },
-      }, parent);
+      new k8s.core.v1.ConfigMap(
+        `${name}-dashboard`,
+        {
+          metadata: {
+            name: `${args.app}-dashboard`,
+            namespace: args.namespace,
+            labels: { ...args.labels, grafana_dashboard: "1" },
+            annotations: { grafana_folder: `Team ${args.team}` },
+          },
+          data: { [`${d.uid}.json`]: JSON.stringify(d) },
+        },
+        parent,
+      );
     }
     this.registerOutputs({});
   }

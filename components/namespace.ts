@@ -4,7 +4,15 @@ import { MANAGED_BY } from "../lib/labels";
 import { dataProtection } from "./protection";
 import { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec } from "../lib/defaults";
 import { PLATFORM_OWNED_LABEL } from "./admission-rules";
-import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, maintainerRules, quotaHard, scrapePolicy, viewerRules } from "./guardrails";
+import {
+  ALLOW_NAMESPACE_AND_DNS_POLICY,
+  DEFAULT_DENY_POLICY,
+  limitRangeItems,
+  maintainerRules,
+  quotaHard,
+  scrapePolicy,
+  viewerRules,
+} from "./guardrails";
 import type { MonitoringFlavour } from "../lib/observability";
 
 export { teamNamespaceDefaults, type LimitRangeSpec, type QuotaSpec };
@@ -80,42 +88,71 @@ export class TeamNamespace extends pulumi.ComponentResource {
     );
     this.name = ns.metadata.name;
     // The platform's objects inside the namespace carry the label the guardrail admission policy selects.
-    const meta = (n: string) => ({ name: n, namespace: this.name, labels: { ...labels, [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value } });
+    const meta = (n: string) => ({
+      name: n,
+      namespace: this.name,
+      labels: { ...labels, [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value },
+    });
     const child = { parent: this, dependsOn: [ns] };
 
     const quota = { ...teamNamespaceDefaults.quota, ...args.quota };
-    new k8s.core.v1.ResourceQuota(`${name}-quota`, {
-      metadata: meta("team-quota"),
-      spec: { hard: quotaHard(quota) },
-    }, child);
+    new k8s.core.v1.ResourceQuota(
+      `${name}-quota`,
+      {
+        metadata: meta("team-quota"),
+        spec: { hard: quotaHard(quota) },
+      },
+      child,
+    );
 
     const limits = args.limits ?? teamNamespaceDefaults.limits;
-    new k8s.core.v1.LimitRange(`${name}-limits`, {
-      metadata: meta("team-limits"),
-      spec: { limits: limitRangeItems(limits) },
-    }, child);
+    new k8s.core.v1.LimitRange(
+      `${name}-limits`,
+      {
+        metadata: meta("team-limits"),
+        spec: { limits: limitRangeItems(limits) },
+      },
+      child,
+    );
 
-    new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, {
-      metadata: meta("default-deny"),
-      spec: DEFAULT_DENY_POLICY,
-    }, child);
-    new k8s.networking.v1.NetworkPolicy(`${name}-allow-namespace-and-dns`, {
-      metadata: meta("allow-namespace-and-dns"),
-      spec: ALLOW_NAMESPACE_AND_DNS_POLICY,
-    }, child);
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-default-deny`,
+      {
+        metadata: meta("default-deny"),
+        spec: DEFAULT_DENY_POLICY,
+      },
+      child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-allow-namespace-and-dns`,
+      {
+        metadata: meta("allow-namespace-and-dns"),
+        spec: ALLOW_NAMESPACE_AND_DNS_POLICY,
+      },
+      child,
+    );
 
     const bind = (role: string, rules: k8s.types.input.rbac.v1.PolicyRule[], groups: readonly string[] | undefined) => {
       const r = new k8s.rbac.v1.Role(`${name}-${role}`, { metadata: meta(role), rules }, child);
       if (!groups || groups.length === 0) return;
-      new k8s.rbac.v1.RoleBinding(`${name}-${role}s`, {
-        metadata: meta(`${role}s`),
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: r.metadata.name },
-        subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
-      }, child);
+      new k8s.rbac.v1.RoleBinding(
+        `${name}-${role}s`,
+        {
+          metadata: meta(`${role}s`),
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: r.metadata.name },
+          subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
+        },
+        child,
+      );
     };
     const monitoring = args.monitoring ?? "none";
     const scrape = scrapePolicy(monitoring);
-    if (scrape) new k8s.networking.v1.NetworkPolicy(`${name}-allow-metrics-scrape`, { metadata: meta("allow-metrics-scrape"), spec: scrape }, child);
+    if (scrape)
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-allow-metrics-scrape`,
+        { metadata: meta("allow-metrics-scrape"), spec: scrape },
+        child,
+      );
     bind("team-maintainer", maintainerRules(monitoring), args.maintainerGroups);
     bind("team-viewer", viewerRules(monitoring), args.viewerGroups);
 

@@ -1,7 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { alertmanagerConfig, observabilityDefaults, platformRuleGroups, slackSecretName, type AlertReceiver, type MonitoringFlavour, type PlatformRuleOptions } from "../lib/observability";
+import {
+  alertmanagerConfig,
+  observabilityDefaults,
+  platformRuleGroups,
+  slackSecretName,
+  type AlertReceiver,
+  type MonitoringFlavour,
+  type PlatformRuleOptions,
+} from "../lib/observability";
 import { clusterDashboard, namespaceDashboard } from "../lib/dashboards";
 import { ruleObject } from "./monitoring";
 import { dataProtection } from "./protection";
@@ -13,13 +21,25 @@ import { dataProtection } from "./protection";
  */
 export const observabilityCharts = {
   /** The Prometheus operator's CRDs, a release of their own (prometheus-community/helm-charts#1500: they are too large for client-side apply). */
-  operatorCrds: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-operator-crds", version: "33.0.1" },
+  operatorCrds: {
+    repo: "https://prometheus-community.github.io/helm-charts",
+    chart: "prometheus-operator-crds",
+    version: "33.0.1",
+  },
   /** Prometheus operator, Prometheus, Alertmanager, kube-state-metrics and Grafana. */
-  stack: { repo: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "81.6.2" },
+  stack: {
+    repo: "https://prometheus-community.github.io/helm-charts",
+    chart: "kube-prometheus-stack",
+    version: "81.6.2",
+  },
   /** Log shipping on local and existing clusters. */
   fluentBit: { repo: "https://fluent.github.io/helm-charts", chart: "fluent-bit", version: "0.50.0" },
   opensearch: { repo: "https://opensearch-project.github.io/helm-charts", chart: "opensearch", version: "3.6.0" },
-  opensearchDashboards: { repo: "https://opensearch-project.github.io/helm-charts", chart: "opensearch-dashboards", version: "3.6.0" },
+  opensearchDashboards: {
+    repo: "https://opensearch-project.github.io/helm-charts",
+    chart: "opensearch-dashboards",
+    version: "3.6.0",
+  },
 } as const;
 
 /** Namespaces of the platform's observability stores and agents: never a team namespace. */
@@ -42,7 +62,12 @@ export interface PlatformObservabilityArgs {
   readonly rules: Omit<PlatformRuleOptions, "teams" | "logShipper">;
   readonly metricsDays: number;
   readonly logsDays: number;
-  readonly alerting: { readonly platform: AlertReceiver; readonly teams: Readonly<Record<string, AlertReceiver>>; readonly smarthost?: string; readonly from?: string };
+  readonly alerting: {
+    readonly platform: AlertReceiver;
+    readonly teams: Readonly<Record<string, AlertReceiver>>;
+    readonly smarthost?: string;
+    readonly from?: string;
+  };
   /** Pod Security version label, e.g. `v1.36`. */
   readonly podSecurityVersion: string;
   /** The managed control plane is not scraped (EKS, GKE): its rules and the chart's scrapes stay off. */
@@ -51,24 +76,38 @@ export interface PlatformObservabilityArgs {
   readonly protect?: boolean;
 }
 
-function namespace(name: string, level: string, version: string, parent: pulumi.Resource, protect: boolean): k8s.core.v1.Namespace {
-  return new k8s.core.v1.Namespace(name, {
-    metadata: {
-      name,
-      labels: {
-        "app.kubernetes.io/managed-by": "pulumi",
-        "app.kubernetes.io/part-of": "platform",
-        "pod-security.kubernetes.io/enforce": level,
-        "pod-security.kubernetes.io/enforce-version": version,
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/warn-version": version,
+function namespace(
+  name: string,
+  level: string,
+  version: string,
+  parent: pulumi.Resource,
+  protect: boolean,
+): k8s.core.v1.Namespace {
+  return new k8s.core.v1.Namespace(
+    name,
+    {
+      metadata: {
+        name,
+        labels: {
+          "app.kubernetes.io/managed-by": "pulumi",
+          "app.kubernetes.io/part-of": "platform",
+          "pod-security.kubernetes.io/enforce": level,
+          "pod-security.kubernetes.io/enforce-version": version,
+          "pod-security.kubernetes.io/warn": "restricted",
+          "pod-security.kubernetes.io/warn-version": version,
+        },
       },
     },
-  }, { parent, ...dataProtection(protect) });
+    { parent, ...dataProtection(protect) },
+  );
 }
 
 /** The kube-prometheus-stack values: the platform owns rules, routes and dashboards; teams add monitors and rules in their namespaces. */
-export function stackValues(args: PlatformObservabilityArgs, routing: Record<string, unknown>, slackReceivers: readonly string[]): Record<string, unknown> {
+export function stackValues(
+  args: PlatformObservabilityArgs,
+  routing: Record<string, unknown>,
+  slackReceivers: readonly string[],
+): Record<string, unknown> {
   return {
     crds: { enabled: false },
     // The chart's own rules include control-plane alerts that fire forever on managed clusters
@@ -84,7 +123,14 @@ export function stackValues(args: PlatformObservabilityArgs, routing: Record<str
       prometheusSpec: {
         retention: `${args.metricsDays}d`,
         // Samples on a volume, so the retention survives a restart (the chart's default is an emptyDir).
-        storageSpec: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.protect ? "50Gi" : "10Gi" } } } } },
+        storageSpec: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: args.protect ? "50Gi" : "10Gi" } },
+            },
+          },
+        },
         // Pick up every team's ServiceMonitors and PrometheusRules, not only the chart's.
         serviceMonitorSelectorNilUsesHelmValues: false,
         ruleSelectorNilUsesHelmValues: false,
@@ -92,7 +138,14 @@ export function stackValues(args: PlatformObservabilityArgs, routing: Record<str
         ruleNamespaceSelector: {},
         // A team's rules and monitors see only their own namespace's series; the platform's rules see all.
         enforcedNamespaceLabel: "namespace",
-        excludedFromEnforcement: [{ group: "monitoring.coreos.com", resource: "prometheusrules", namespace: observabilityNamespaces.monitoring.name, name: "platform-alerts" }],
+        excludedFromEnforcement: [
+          {
+            group: "monitoring.coreos.com",
+            resource: "prometheusrules",
+            namespace: observabilityNamespaces.monitoring.name,
+            name: "platform-alerts",
+          },
+        ],
         // Per-target limits are set on each team monitor; this caps any monitor that sets none.
         enforcedSampleLimit: observabilityDefaults.sampleLimit,
         enforcedLabelLimit: observabilityDefaults.labelLimit,
@@ -104,7 +157,16 @@ export function stackValues(args: PlatformObservabilityArgs, routing: Record<str
     },
     grafana: {
       // Dashboards are ConfigMaps labelled grafana_dashboard, in any namespace; the folder comes from an annotation.
-      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL", folderAnnotation: "grafana_folder", provider: { foldersFromFilesStructure: true } } },
+      sidecar: {
+        dashboards: {
+          enabled: true,
+          label: "grafana_dashboard",
+          labelValue: "1",
+          searchNamespace: "ALL",
+          folderAnnotation: "grafana_folder",
+          provider: { foldersFromFilesStructure: true },
+        },
+      },
       defaultDashboardsEnabled: false,
     },
   };
@@ -136,7 +198,9 @@ export function fluentBitValues(logsIndex: string): Record<string, unknown> {
         "    Skip_Long_Lines On",
         "    storage.type filesystem",
       ].join("\n"),
-      filters: ["[FILTER]", "    Name kubernetes", "    Match kube.*", "    Merge_Log On", "    Keep_Log Off"].join("\n"),
+      filters: ["[FILTER]", "    Name kubernetes", "    Match kube.*", "    Merge_Log On", "    Keep_Log Off"].join(
+        "\n",
+      ),
       outputs: [
         "[OUTPUT]",
         "    Name opensearch",
@@ -166,11 +230,27 @@ export function opensearchValues(): Record<string, unknown> {
   return {
     singleNode: true,
     sysctlInit: { enabled: false },
-    extraEnvs: [{ name: "DISABLE_SECURITY_PLUGIN", value: "true" }, { name: "DISABLE_INSTALL_DEMO_CONFIG", value: "true" }],
+    extraEnvs: [
+      { name: "DISABLE_SECURITY_PLUGIN", value: "true" },
+      { name: "DISABLE_INSTALL_DEMO_CONFIG", value: "true" },
+    ],
     protocol: "http",
-    config: { "opensearch.yml": "cluster.name: logs\nnetwork.host: 0.0.0.0\nnode.store.allow_mmap: false\nplugins.security.disabled: true\n" },
-    podSecurityContext: { fsGroup: 1000, runAsUser: 1000, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-    securityContext: { capabilities: { drop: ["ALL"] }, runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
+    config: {
+      "opensearch.yml":
+        "cluster.name: logs\nnetwork.host: 0.0.0.0\nnode.store.allow_mmap: false\nplugins.security.disabled: true\n",
+    },
+    podSecurityContext: {
+      fsGroup: 1000,
+      runAsUser: 1000,
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    securityContext: {
+      capabilities: { drop: ["ALL"] },
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      allowPrivilegeEscalation: false,
+    },
     persistence: { enabled: true, size: "20Gi" },
   };
 }
@@ -182,7 +262,11 @@ export function ismPolicy(logsIndex: string, days: number): Record<string, unkno
       description: `Delete ${logsIndex}-* indices after ${days} days`,
       default_state: "hot",
       states: [
-        { name: "hot", actions: [], transitions: [{ state_name: "delete", conditions: { min_index_age: `${days}d` } }] },
+        {
+          name: "hot",
+          actions: [],
+          transitions: [{ state_name: "delete", conditions: { min_index_age: `${days}d` } }],
+        },
         { name: "delete", actions: [{ delete: {} }], transitions: [] },
       ],
       ism_template: [{ index_patterns: [`${logsIndex}-*`], priority: 100 }],
@@ -209,37 +293,74 @@ export class PlatformObservability extends pulumi.ComponentResource {
     const labels = { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "platform" };
     const slackReceivers = [
       ...(args.alerting.platform.slackChannel ? ["platform"] : []),
-      ...Object.entries(args.alerting.teams).filter(([, r]) => r.slackChannel).map(([t]) => `team-${t}`),
+      ...Object.entries(args.alerting.teams)
+        .filter(([, r]) => r.slackChannel)
+        .map(([t]) => `team-${t}`),
     ];
-    const routing = alertmanagerConfig({ ...args.alerting, slackUrlFile: (receiver) => `/etc/alertmanager/secrets/${slackSecretName(receiver)}/url` });
+    const routing = alertmanagerConfig({
+      ...args.alerting,
+      slackUrlFile: (receiver) => `/etc/alertmanager/secrets/${slackSecretName(receiver)}/url`,
+    });
 
     if (args.monitoring === "prometheus-operator") {
-      const ns = namespace(observabilityNamespaces.monitoring.name, observabilityNamespaces.monitoring.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
+      const ns = namespace(
+        observabilityNamespaces.monitoring.name,
+        observabilityNamespaces.monitoring.podSecurity,
+        args.podSecurityVersion,
+        this,
+        args.protect ?? false,
+      );
       const c = observabilityCharts;
-      const crds = new k8s.helm.v3.Release(`${name}-operator-crds`, {
-        name: "prometheus-operator-crds",
-        chart: c.operatorCrds.chart,
-        version: c.operatorCrds.version,
-        repositoryOpts: { repo: c.operatorCrds.repo },
-        namespace: ns.metadata.name,
-      }, { ...parent, dependsOn: [ns] });
-      const stack = new k8s.helm.v3.Release(`${name}-stack`, {
-        name: "kube-prometheus-stack",
-        chart: c.stack.chart,
-        version: c.stack.version,
-        repositoryOpts: { repo: c.stack.repo },
-        namespace: ns.metadata.name,
-        values: stackValues(args, routing, slackReceivers),
-      }, { ...parent, dependsOn: [crds] });
+      const crds = new k8s.helm.v3.Release(
+        `${name}-operator-crds`,
+        {
+          name: "prometheus-operator-crds",
+          chart: c.operatorCrds.chart,
+          version: c.operatorCrds.version,
+          repositoryOpts: { repo: c.operatorCrds.repo },
+          namespace: ns.metadata.name,
+        },
+        { ...parent, dependsOn: [ns] },
+      );
+      const stack = new k8s.helm.v3.Release(
+        `${name}-stack`,
+        {
+          name: "kube-prometheus-stack",
+          chart: c.stack.chart,
+          version: c.stack.version,
+          repositoryOpts: { repo: c.stack.repo },
+          namespace: ns.metadata.name,
+          values: stackValues(args, routing, slackReceivers),
+        },
+        { ...parent, dependsOn: [crds] },
+      );
       releases[c.operatorCrds.chart] = c.operatorCrds.version;
       releases[c.stack.chart] = c.stack.version;
-      const rules = ruleObject("prometheus-operator", "platform-alerts", observabilityNamespaces.monitoring.name, labels, groups)!;
-      new k8s.apiextensions.CustomResource(`${name}-platform-alerts`, rules as k8s.apiextensions.CustomResourceArgs, { ...parent, dependsOn: [crds] });
+      const rules = ruleObject(
+        "prometheus-operator",
+        "platform-alerts",
+        observabilityNamespaces.monitoring.name,
+        labels,
+        groups,
+      )!;
+      new k8s.apiextensions.CustomResource(`${name}-platform-alerts`, rules as k8s.apiextensions.CustomResourceArgs, {
+        ...parent,
+        dependsOn: [crds],
+      });
       for (const d of [clusterDashboard(), namespaceDashboard()]) {
-        new k8s.core.v1.ConfigMap(`${name}-${d.uid}`, {
-          metadata: { name: d.uid, namespace: ns.metadata.name, labels: { ...labels, grafana_dashboard: "1" }, annotations: { grafana_folder: "Platform" } },
-          data: { [`${d.uid}.json`]: JSON.stringify(d) },
-        }, { ...parent, dependsOn: [stack] });
+        new k8s.core.v1.ConfigMap(
+          `${name}-${d.uid}`,
+          {
+            metadata: {
+              name: d.uid,
+              namespace: ns.metadata.name,
+              labels: { ...labels, grafana_dashboard: "1" },
+              annotations: { grafana_folder: "Platform" },
+            },
+            data: { [`${d.uid}.json`]: JSON.stringify(d) },
+          },
+          { ...parent, dependsOn: [stack] },
+        );
       }
     } else if (args.monitoring === "gmp") {
       // Managed Prometheus reads ClusterRules (cluster-wide) and ignores PrometheusRule
@@ -247,43 +368,108 @@ export class PlatformObservability extends pulumi.ComponentResource {
       // `alertmanager` in gmp-public (https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed#config-rules).
       const rules = ruleObject("gmp", "platform-alerts", "", labels, groups)!;
       const { namespace: _ns, ...metadata } = rules.metadata as Record<string, unknown>;
-      new k8s.apiextensions.CustomResource(`${name}-platform-alerts`, { ...rules, kind: "ClusterRules", metadata } as unknown as k8s.apiextensions.CustomResourceArgs, parent);
-      new k8s.core.v1.Secret(`${name}-alertmanager`, {
-        metadata: { name: "alertmanager", namespace: "gmp-public", labels },
-        stringData: { "alertmanager.yaml": stringify(routing) },
-      }, parent);
+      new k8s.apiextensions.CustomResource(
+        `${name}-platform-alerts`,
+        { ...rules, kind: "ClusterRules", metadata } as unknown as k8s.apiextensions.CustomResourceArgs,
+        parent,
+      );
+      new k8s.core.v1.Secret(
+        `${name}-alertmanager`,
+        {
+          metadata: { name: "alertmanager", namespace: "gmp-public", labels },
+          stringData: { "alertmanager.yaml": stringify(routing) },
+        },
+        parent,
+      );
     }
 
     if (args.logStore) {
       const c = observabilityCharts;
-      const logging = namespace(observabilityNamespaces.logging.name, observabilityNamespaces.logging.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
-      const store = namespace(observabilityNamespaces.opensearch.name, observabilityNamespaces.opensearch.podSecurity, args.podSecurityVersion, this, args.protect ?? false);
-      const opensearch = new k8s.helm.v3.Release(`${name}-opensearch`, {
-        name: "opensearch", chart: c.opensearch.chart, version: c.opensearch.version, repositoryOpts: { repo: c.opensearch.repo }, namespace: store.metadata.name, values: opensearchValues(),
-      }, { ...parent, dependsOn: [store] });
-      new k8s.helm.v3.Release(`${name}-opensearch-dashboards`, {
-        name: "opensearch-dashboards", chart: c.opensearchDashboards.chart, version: c.opensearchDashboards.version, repositoryOpts: { repo: c.opensearchDashboards.repo }, namespace: store.metadata.name,
-        values: {
-          opensearchHosts: `http://opensearch-cluster-master.${observabilityNamespaces.opensearch.name}.svc:9200`,
-          extraEnvs: [{ name: "DISABLE_SECURITY_DASHBOARDS_PLUGIN", value: "true" }],
+      const logging = namespace(
+        observabilityNamespaces.logging.name,
+        observabilityNamespaces.logging.podSecurity,
+        args.podSecurityVersion,
+        this,
+        args.protect ?? false,
+      );
+      const store = namespace(
+        observabilityNamespaces.opensearch.name,
+        observabilityNamespaces.opensearch.podSecurity,
+        args.podSecurityVersion,
+        this,
+        args.protect ?? false,
+      );
+      const opensearch = new k8s.helm.v3.Release(
+        `${name}-opensearch`,
+        {
+          name: "opensearch",
+          chart: c.opensearch.chart,
+          version: c.opensearch.version,
+          repositoryOpts: { repo: c.opensearch.repo },
+          namespace: store.metadata.name,
+          values: opensearchValues(),
         },
-      }, { ...parent, dependsOn: [opensearch] });
+        { ...parent, dependsOn: [store] },
+      );
+      new k8s.helm.v3.Release(
+        `${name}-opensearch-dashboards`,
+        {
+          name: "opensearch-dashboards",
+          chart: c.opensearchDashboards.chart,
+          version: c.opensearchDashboards.version,
+          repositoryOpts: { repo: c.opensearchDashboards.repo },
+          namespace: store.metadata.name,
+          values: {
+            opensearchHosts: `http://opensearch-cluster-master.${observabilityNamespaces.opensearch.name}.svc:9200`,
+            extraEnvs: [{ name: "DISABLE_SECURITY_DASHBOARDS_PLUGIN", value: "true" }],
+          },
+        },
+        { ...parent, dependsOn: [opensearch] },
+      );
       // The store takes writes from Fluent Bit and reads from Dashboards (and itself), nothing else.
-      new k8s.networking.v1.NetworkPolicy(`${name}-opensearch-clients`, {
-        metadata: { name: "opensearch-clients", namespace: store.metadata.name, labels },
-        spec: {
-          podSelector: {},
-          policyTypes: ["Ingress"],
-          ingress: [{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": observabilityNamespaces.logging.name } } }] }],
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-opensearch-clients`,
+        {
+          metadata: { name: "opensearch-clients", namespace: store.metadata.name, labels },
+          spec: {
+            podSelector: {},
+            policyTypes: ["Ingress"],
+            ingress: [
+              {
+                from: [
+                  { podSelector: {} },
+                  {
+                    namespaceSelector: {
+                      matchLabels: { "kubernetes.io/metadata.name": observabilityNamespaces.logging.name },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
         },
-      }, { ...parent, dependsOn: [store] });
-      new k8s.core.v1.ConfigMap(`${name}-ism-policy`, {
-        metadata: { name: "logs-retention-policy", namespace: store.metadata.name, labels },
-        data: { "policy.json": JSON.stringify(ismPolicy("logs", args.logsDays)) },
-      }, { ...parent, dependsOn: [store] });
-      new k8s.helm.v3.Release(`${name}-fluent-bit`, {
-        name: "fluent-bit", chart: c.fluentBit.chart, version: c.fluentBit.version, repositoryOpts: { repo: c.fluentBit.repo }, namespace: logging.metadata.name, values: fluentBitValues("logs"),
-      }, { ...parent, dependsOn: [logging, opensearch] });
+        { ...parent, dependsOn: [store] },
+      );
+      new k8s.core.v1.ConfigMap(
+        `${name}-ism-policy`,
+        {
+          metadata: { name: "logs-retention-policy", namespace: store.metadata.name, labels },
+          data: { "policy.json": JSON.stringify(ismPolicy("logs", args.logsDays)) },
+        },
+        { ...parent, dependsOn: [store] },
+      );
+      new k8s.helm.v3.Release(
+        `${name}-fluent-bit`,
+        {
+          name: "fluent-bit",
+          chart: c.fluentBit.chart,
+          version: c.fluentBit.version,
+          repositoryOpts: { repo: c.fluentBit.repo },
+          namespace: logging.metadata.name,
+          values: fluentBitValues("logs"),
+        },
+        { ...parent, dependsOn: [logging, opensearch] },
+      );
       releases[c.opensearch.chart] = c.opensearch.version;
       releases[c.opensearchDashboards.chart] = c.opensearchDashboards.version;
       releases[c.fluentBit.chart] = c.fluentBit.version;

@@ -27,18 +27,22 @@ export class StorageClass extends pulumi.ComponentResource {
 
   constructor(name: string, args: StorageClassArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:k8s:StorageClass", name, {}, opts);
-    const sc = new k8s.storage.v1.StorageClass(name, {
-      metadata: {
-        name: args.name,
-        labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
-        annotations: args.isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : undefined,
+    const sc = new k8s.storage.v1.StorageClass(
+      name,
+      {
+        metadata: {
+          name: args.name,
+          labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
+          annotations: args.isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : undefined,
+        },
+        provisioner: args.provisioner,
+        parameters: { ...args.parameters },
+        reclaimPolicy: args.reclaimPolicy ?? "Delete",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: args.allowVolumeExpansion ?? true,
       },
-      provisioner: args.provisioner,
-      parameters: { ...args.parameters },
-      reclaimPolicy: args.reclaimPolicy ?? "Delete",
-      volumeBindingMode: "WaitForFirstConsumer",
-      allowVolumeExpansion: args.allowVolumeExpansion ?? true,
-    }, { parent: this });
+      { parent: this },
+    );
     this.name = sc.metadata.name;
     this.registerOutputs({ name: this.name });
   }

@@ -30,14 +30,18 @@ export class Volume extends pulumi.ComponentResource {
   constructor(name: string, args: VolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:k8s:Volume", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), ...(args.aliases ?? [])] });
     this.protected = args.protect ?? false;
-    const pvc = new k8s.core.v1.PersistentVolumeClaim(name, {
-      metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-      spec: {
-        accessModes: [args.accessMode ?? "ReadWriteOnce"],
-        storageClassName: args.storageClassName,
-        resources: { requests: { storage: args.size } },
+    const pvc = new k8s.core.v1.PersistentVolumeClaim(
+      name,
+      {
+        metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+        spec: {
+          accessModes: [args.accessMode ?? "ReadWriteOnce"],
+          storageClassName: args.storageClassName,
+          resources: { requests: { storage: args.size } },
+        },
       },
-    }, { parent: this, ...dataProtection(this.protected) });
+      { parent: this, ...dataProtection(this.protected) },
+    );
     this.claimName = pvc.metadata.name;
     this.registerOutputs({ claimName: this.claimName });
   }

@@ -5,8 +5,13 @@ import { recommendedLabels, selectorLabels, type AppIdentity } from "../lib/labe
 import { workloadDefaults } from "../lib/defaults";
 
 export { workloadDefaults };
-import { containerResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, tmpVolume, type Quantities } from "./pod-security";
-
+import {
+  containerResources,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  tmpVolume,
+  type Quantities,
+} from "./pod-security";
 
 /** An HTTP probe on the app's port (or another port). */
 export interface HttpProbe {
@@ -26,7 +31,6 @@ export interface VolumeMount {
   readonly mountPath: string;
 }
 
-
 /** One key of a Secret, mounted read-only as a file. */
 export interface SecretFile {
   /** Volume name inside the pod (a DNS label). */
@@ -38,9 +42,15 @@ export interface SecretFile {
 }
 
 /** The volumes and mounts of {@link SecretFile}s: each key at its path, nothing else of the Secret. */
-export function secretFileVolumes(files: readonly SecretFile[]): { volumes: k8s.types.input.core.v1.Volume[]; mounts: k8s.types.input.core.v1.VolumeMount[] } {
+export function secretFileVolumes(files: readonly SecretFile[]): {
+  volumes: k8s.types.input.core.v1.Volume[];
+  mounts: k8s.types.input.core.v1.VolumeMount[];
+} {
   return {
-    volumes: files.map((f) => ({ name: f.name, secret: { secretName: f.secretName, items: [{ key: f.key, path: f.key }], defaultMode: 0o444 } })),
+    volumes: files.map((f) => ({
+      name: f.name,
+      secret: { secretName: f.secretName, items: [{ key: f.key, path: f.key }], defaultMode: 0o444 },
+    })),
     mounts: files.map((f) => ({ name: f.name, mountPath: f.path, subPath: f.key, readOnly: true })),
   };
 }
@@ -58,7 +68,11 @@ export interface WorkloadArgs {
   readonly args?: readonly string[];
   /** Fixed replica count; ignored when `autoscaling` is set (the HPA owns replicas). @default 1 */
   readonly replicas?: number;
-  readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetCPUUtilizationPercentage?: number };
+  readonly autoscaling?: {
+    readonly minReplicas: number;
+    readonly maxReplicas: number;
+    readonly targetCPUUtilizationPercentage?: number;
+  };
   /** Requests and limits, always set (from the app or its namespace defaults). */
   readonly resources: { readonly requests: Quantities; readonly limits: Quantities };
   /** From {@link AppConfig.envFrom}. */
@@ -135,7 +149,10 @@ export class Workload extends pulumi.ComponentResource {
     const d = workloadDefaults;
     const preStop = args.preStopSeconds ?? d.preStopSeconds;
     const grace = args.terminationGracePeriodSeconds ?? d.terminationGracePeriodSeconds;
-    if (preStop >= grace) throw new Error(`Workload ${name}: preStopSeconds (${preStop}) must be less than terminationGracePeriodSeconds (${grace})`);
+    if (preStop >= grace)
+      throw new Error(
+        `Workload ${name}: preStopSeconds (${preStop}) must be less than terminationGracePeriodSeconds (${grace})`,
+      );
     if (args.autoscaling && args.autoscaling.minReplicas >= args.autoscaling.maxReplicas) {
       throw new Error(`Workload ${name}: autoscaling.minReplicas must be below maxReplicas`);
     }
@@ -153,10 +170,14 @@ export class Workload extends pulumi.ComponentResource {
     const tmp = tmpVolume(args.tmpSize ?? d.tmpSize);
     const files = secretFileVolumes(args.secretFiles ?? []);
 
-    const sa = new k8s.core.v1.ServiceAccount(name, {
-      metadata: { ...meta, annotations: args.serviceAccountAnnotations },
-      automountServiceAccountToken: false,
-    }, parent);
+    const sa = new k8s.core.v1.ServiceAccount(
+      name,
+      {
+        metadata: { ...meta, annotations: args.serviceAccountAnnotations },
+        automountServiceAccountToken: false,
+      },
+      parent,
+    );
 
     const probe = (p: HttpProbe): k8s.types.input.core.v1.Probe => ({
       httpGet: { path: p.path, port: p.port ?? "http" },
@@ -165,7 +186,10 @@ export class Workload extends pulumi.ComponentResource {
       timeoutSeconds: p.timeoutSeconds ?? d.probe.timeoutSeconds,
       failureThreshold: p.failureThreshold ?? d.probe.failureThreshold,
     });
-    const spread = (topologyKey: string, whenUnsatisfiable: string): k8s.types.input.core.v1.TopologySpreadConstraint => ({
+    const spread = (
+      topologyKey: string,
+      whenUnsatisfiable: string,
+    ): k8s.types.input.core.v1.TopologySpreadConstraint => ({
       topologyKey,
       maxSkew: 1,
       whenUnsatisfiable,
@@ -175,132 +199,196 @@ export class Workload extends pulumi.ComponentResource {
     });
     const rolling = args.rollingUpdate ?? d.rollingUpdate;
 
-    const deployment = new k8s.apps.v1.Deployment(name, {
-      metadata: meta,
-      spec: {
-        replicas: args.autoscaling ? undefined : args.replicas ?? 1,
-        revisionHistoryLimit: d.revisionHistoryLimit,
-        progressDeadlineSeconds: d.progressDeadlineSeconds,
-        selector: { matchLabels: selector },
-        strategy: args.strategy === "Recreate"
-          ? { type: "Recreate" }
-          : { type: "RollingUpdate", rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable } },
-        template: {
-          metadata: { labels: { ...args.podLabels, ...labels }, annotations: { "blueprint.dev/stack": pulumi.getStack() } },
-          spec: {
-            serviceAccountName: sa.metadata.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            priorityClassName: args.priorityClassName,
-            terminationGracePeriodSeconds: grace,
-            securityContext: restrictedPodSecurityContext(uid),
-            topologySpreadConstraints: [
-              spread("topology.kubernetes.io/zone", args.strictZoneSpread ? "DoNotSchedule" : "ScheduleAnyway"),
-              spread("kubernetes.io/hostname", "ScheduleAnyway"),
-            ],
-            containers: [
-              {
-                name: "app",
-                image: args.image,
-                // The reference is a digest, so the cached image is exactly the wanted one.
-                imagePullPolicy: "IfNotPresent",
-                command: args.command ? [...args.command] : undefined,
-                args: args.args ? [...args.args] : undefined,
-                ports: [
-                  { name: "http", containerPort: args.port, protocol: "TCP" },
-                  ...(args.metricsPort !== undefined ? [{ name: "metrics", containerPort: args.metricsPort, protocol: "TCP" }] : []),
-                ],
-                env: [{ name: "PORT", value: String(args.port) }, ...(args.env ?? [])],
-                envFrom: args.envFrom,
-                resources: containerResources(args.resources),
-                securityContext: restrictedContainerSecurityContext(),
-                readinessProbe: probe(args.probes.readiness),
-                livenessProbe: probe(args.probes.liveness),
-                startupProbe: args.probes.startup ? probe(args.probes.startup) : undefined,
-                lifecycle: preStop > 0 ? { preStop: { sleep: { seconds: preStop } } } : undefined,
-                volumeMounts: [
-                  tmp.mount,
-                  ...(args.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
-                  ...files.mounts,
-                ],
-              },
-            ],
-            volumes: [
-              tmp.volume,
-              ...(args.volumes ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
-              ...files.volumes,
-            ],
+    const deployment = new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: meta,
+        spec: {
+          replicas: args.autoscaling ? undefined : (args.replicas ?? 1),
+          revisionHistoryLimit: d.revisionHistoryLimit,
+          progressDeadlineSeconds: d.progressDeadlineSeconds,
+          selector: { matchLabels: selector },
+          strategy:
+            args.strategy === "Recreate"
+              ? { type: "Recreate" }
+              : {
+                  type: "RollingUpdate",
+                  rollingUpdate: { maxSurge: rolling.maxSurge, maxUnavailable: rolling.maxUnavailable },
+                },
+          template: {
+            metadata: {
+              labels: { ...args.podLabels, ...labels },
+              annotations: { "blueprint.dev/stack": pulumi.getStack() },
+            },
+            spec: {
+              serviceAccountName: sa.metadata.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              priorityClassName: args.priorityClassName,
+              terminationGracePeriodSeconds: grace,
+              securityContext: restrictedPodSecurityContext(uid),
+              topologySpreadConstraints: [
+                spread("topology.kubernetes.io/zone", args.strictZoneSpread ? "DoNotSchedule" : "ScheduleAnyway"),
+                spread("kubernetes.io/hostname", "ScheduleAnyway"),
+              ],
+              containers: [
+                {
+                  name: "app",
+                  image: args.image,
+                  // The reference is a digest, so the cached image is exactly the wanted one.
+                  imagePullPolicy: "IfNotPresent",
+                  command: args.command ? [...args.command] : undefined,
+                  args: args.args ? [...args.args] : undefined,
+                  ports: [
+                    { name: "http", containerPort: args.port, protocol: "TCP" },
+                    ...(args.metricsPort !== undefined
+                      ? [{ name: "metrics", containerPort: args.metricsPort, protocol: "TCP" }]
+                      : []),
+                  ],
+                  env: [{ name: "PORT", value: String(args.port) }, ...(args.env ?? [])],
+                  envFrom: args.envFrom,
+                  resources: containerResources(args.resources),
+                  securityContext: restrictedContainerSecurityContext(),
+                  readinessProbe: probe(args.probes.readiness),
+                  livenessProbe: probe(args.probes.liveness),
+                  startupProbe: args.probes.startup ? probe(args.probes.startup) : undefined,
+                  lifecycle: preStop > 0 ? { preStop: { sleep: { seconds: preStop } } } : undefined,
+                  volumeMounts: [
+                    tmp.mount,
+                    ...(args.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
+                    ...files.mounts,
+                  ],
+                },
+              ],
+              volumes: [
+                tmp.volume,
+                ...(args.volumes ?? []).map((v) => ({
+                  name: v.name,
+                  persistentVolumeClaim: { claimName: v.claimName },
+                })),
+                ...files.volumes,
+              ],
+            },
           },
         },
       },
-    }, { ...parent, customTimeouts: args.customTimeouts, dependsOn: args.rolloutAfter });
+      { ...parent, customTimeouts: args.customTimeouts, dependsOn: args.rolloutAfter },
+    );
     this.deploymentName = deployment.metadata.name;
 
-    const service = new k8s.core.v1.Service(name, {
-      metadata: args.ingress?.serviceAnnotations ? { ...meta, annotations: { ...args.ingress.serviceAnnotations } } : meta,
-      spec: {
-        type: "ClusterIP",
-        selector,
-        ports: [
-          { name: "http", port: d.servicePort, targetPort: "http", protocol: "TCP" },
-          // A ServiceMonitor scrapes through the Service's named port; GMP's PodMonitoring through the pod's.
-          ...(args.metricsPort !== undefined ? [{ name: "metrics", port: args.metricsPort, targetPort: "metrics", protocol: "TCP" }] : []),
-        ],
+    const service = new k8s.core.v1.Service(
+      name,
+      {
+        metadata: args.ingress?.serviceAnnotations
+          ? { ...meta, annotations: { ...args.ingress.serviceAnnotations } }
+          : meta,
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [
+            { name: "http", port: d.servicePort, targetPort: "http", protocol: "TCP" },
+            // A ServiceMonitor scrapes through the Service's named port; GMP's PodMonitoring through the pod's.
+            ...(args.metricsPort !== undefined
+              ? [{ name: "metrics", port: args.metricsPort, targetPort: "metrics", protocol: "TCP" }]
+              : []),
+          ],
+        },
       },
-    }, parent);
+      parent,
+    );
     this.serviceName = service.metadata.name;
     this.url = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${d.servicePort}`;
 
-    new k8s.policy.v1.PodDisruptionBudget(name, {
-      metadata: meta,
-      spec: {
-        // One at a time, never zero: a PDB must not block node drains.
-        maxUnavailable: 1,
-        unhealthyPodEvictionPolicy: "AlwaysAllow",
-        selector: { matchLabels: selector },
-      },
-    }, parent);
-
-    if (args.autoscaling) {
-      new k8s.autoscaling.v2.HorizontalPodAutoscaler(name, {
+    new k8s.policy.v1.PodDisruptionBudget(
+      name,
+      {
         metadata: meta,
         spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-          minReplicas: args.autoscaling.minReplicas,
-          maxReplicas: args.autoscaling.maxReplicas,
-          metrics: [{
-            type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.autoscaling.targetCPUUtilizationPercentage ?? d.targetCPUUtilizationPercentage } },
-          }],
-          behavior: { scaleDown: { stabilizationWindowSeconds: d.scaleDownStabilizationSeconds } },
+          // One at a time, never zero: a PDB must not block node drains.
+          maxUnavailable: 1,
+          unhealthyPodEvictionPolicy: "AlwaysAllow",
+          selector: { matchLabels: selector },
         },
-      }, parent);
+      },
+      parent,
+    );
+
+    if (args.autoscaling) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        name,
+        {
+          metadata: meta,
+          spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            minReplicas: args.autoscaling.minReplicas,
+            maxReplicas: args.autoscaling.maxReplicas,
+            metrics: [
+              {
+                type: "Resource",
+                resource: {
+                  name: "cpu",
+                  target: {
+                    type: "Utilization",
+                    averageUtilization:
+                      args.autoscaling.targetCPUUtilizationPercentage ?? d.targetCPUUtilizationPercentage,
+                  },
+                },
+              },
+            ],
+            behavior: { scaleDown: { stabilizationWindowSeconds: d.scaleDownStabilizationSeconds } },
+          },
+        },
+        parent,
+      );
     }
 
     if (args.ingress) {
       const ing = args.ingress;
-      new k8s.networking.v1.NetworkPolicy(`${name}-from-ingress`, {
-        metadata: { ...meta, name: `${appName}-from-ingress` },
-        spec: {
-          podSelector: { matchLabels: selector },
-          policyTypes: ["Ingress"],
-          ingress: [{ from: ing.allowFrom, ports: [{ protocol: "TCP", port: args.port }] }],
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-from-ingress`,
+        {
+          metadata: { ...meta, name: `${appName}-from-ingress` },
+          spec: {
+            podSelector: { matchLabels: selector },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: ing.allowFrom, ports: [{ protocol: "TCP", port: args.port }] }],
+          },
         },
-      }, parent);
-      new k8s.networking.v1.Ingress(name, {
-        metadata: { ...meta, annotations: { ...ing.annotations } },
-        spec: {
-          ingressClassName: ing.className,
-          tls: ing.tls ? [{ hosts: [ing.host], secretName: ing.tls.secretName }] : undefined,
-          rules: [{
-            host: ing.host,
-            http: { paths: [{ path: ing.path, pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }] },
-          }],
+        parent,
+      );
+      new k8s.networking.v1.Ingress(
+        name,
+        {
+          metadata: { ...meta, annotations: { ...ing.annotations } },
+          spec: {
+            ingressClassName: ing.className,
+            tls: ing.tls ? [{ hosts: [ing.host], secretName: ing.tls.secretName }] : undefined,
+            rules: [
+              {
+                host: ing.host,
+                http: {
+                  paths: [
+                    {
+                      path: ing.path,
+                      pathType: "Prefix",
+                      backend: { service: { name: service.metadata.name, port: { name: "http" } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
         },
-      }, { ...parent, dependsOn: ing.dependsOn ? [...ing.dependsOn] : undefined });
+        { ...parent, dependsOn: ing.dependsOn ? [...ing.dependsOn] : undefined },
+      );
     }
 
-    this.registerOutputs({ deploymentName: this.deploymentName, serviceName: this.serviceName, url: this.url, image: this.image });
+    this.registerOutputs({
+      deploymentName: this.deploymentName,
+      serviceName: this.serviceName,
+      url: this.url,
+      image: this.image,
+    });
   }
 }
 
@@ -312,7 +400,10 @@ export interface AppEgressPolicyArgs {
   /** `app.kubernetes.io/part-of` (the team). */
   readonly partOf: string;
   /** Destinations beyond the namespace and DNS, each with its ports. */
-  readonly rules: readonly { readonly cidrs: readonly string[]; readonly ports: readonly { readonly port: number; readonly protocol: string }[] }[];
+  readonly rules: readonly {
+    readonly cidrs: readonly string[];
+    readonly ports: readonly { readonly port: number; readonly protocol: string }[];
+  }[];
   /** Extra rules, e.g. what a cloud identity needs (from the cluster handle). */
   readonly extra?: readonly k8s.types.input.networking.v1.NetworkPolicyEgressRule[];
 }
@@ -336,14 +427,28 @@ export class AppEgressPolicy extends pulumi.ComponentResource {
       })),
       ...(args.extra ?? []),
     ];
-    new k8s.networking.v1.NetworkPolicy(name, {
-      metadata: { name: `${args.app}-egress`, namespace: args.namespace, labels: { "app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.partOf, "app.kubernetes.io/managed-by": "pulumi" } },
-      spec: {
-        podSelector: { matchLabels: { "app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.partOf } },
-        policyTypes: ["Egress"],
-        egress,
+    new k8s.networking.v1.NetworkPolicy(
+      name,
+      {
+        metadata: {
+          name: `${args.app}-egress`,
+          namespace: args.namespace,
+          labels: {
+            "app.kubernetes.io/name": args.app,
+            "app.kubernetes.io/part-of": args.partOf,
+            "app.kubernetes.io/managed-by": "pulumi",
+          },
+        },
+        spec: {
+          podSelector: {
+            matchLabels: { "app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": args.partOf },
+          },
+          policyTypes: ["Egress"],
+          egress,
+        },
       },
-    }, { parent: this });
+      { parent: this },
+    );
     this.registerOutputs({});
   }
 }

@@ -21,7 +21,10 @@ const annotations = z.record(z.string(), z.string());
 /** A NetworkPolicy peer (ipBlock, namespace or pod selector), as the Kubernetes API takes it. */
 const peer = z.record(z.string(), z.unknown());
 /** A NetworkPolicy egress rule, as the Kubernetes API takes it. */
-const egressRule = z.strictObject({ to: z.array(peer).optional(), ports: z.array(z.record(z.string(), z.unknown())).optional() });
+const egressRule = z.strictObject({
+  to: z.array(peer).optional(),
+  ports: z.array(z.record(z.string(), z.unknown())).optional(),
+});
 
 /** One backing service as a team sees it: the same shape in every flavour and on every cloud. */
 export const serviceBindingSchema = z.strictObject({
@@ -36,14 +39,16 @@ export const serviceBindingSchema = z.strictObject({
   /** Where a bound pod finds the server's CA certificate (key ca.crt of the Secret, mounted there); null when the system roots verify it. */
   caFile: z.string().min(1).nullable(),
   /** What an in-cluster instance takes from the team's quota (null for managed and external). */
-  footprint: z.strictObject({
-    requests: z.record(z.string(), z.string()),
-    limits: z.record(z.string(), z.string()),
-    storage: z.string(),
-    pods: z.number().int(),
-    services: z.number().int(),
-    persistentvolumeclaims: z.number().int(),
-  }).nullable(),
+  footprint: z
+    .strictObject({
+      requests: z.record(z.string(), z.string()),
+      limits: z.record(z.string(), z.string()),
+      storage: z.string(),
+      pods: z.number().int(),
+      services: z.number().int(),
+      persistentvolumeclaims: z.number().int(),
+    })
+    .nullable(),
 });
 export type ServiceBinding = z.infer<typeof serviceBindingSchema>;
 
@@ -97,7 +102,9 @@ export const teamContractSchema = z.strictObject({
   /** Registry prefixes the cluster's admission policy lets the team's pods pull from. */
   allowedRegistries: z.array(z.string()),
   /** Cloud identities the team may bind: ServiceAccount annotations, who may use them, and the egress they need. */
-  identities: nameRecord(z.strictObject({ annotations, serviceAccounts: z.array(z.string()), egress: z.array(egressRule) })),
+  identities: nameRecord(
+    z.strictObject({ annotations, serviceAccounts: z.array(z.string()), egress: z.array(egressRule) }),
+  ),
   /** The environment's default timeouts of Kubernetes resources. */
   customTimeouts: customTimeoutsSchema,
   /** Which monitor and rule kinds the team renders for its apps' `metrics` and `slo` (version 2). */
@@ -138,17 +145,27 @@ export type ContractLookup =
 export function classifyReadFailure(message: string): ReadFailure {
   const m = message.toLowerCase();
   if (/passphrase|decrypt|secrets manager|secrets provider|kms|cloudkms|key ?vault|no key/.test(m)) return "decrypt";
-  if (/\[40[13]\]|forbidden|unauthori[sz]ed|access denied|permission denied|not authorized|accessdenied/.test(m)) return "forbidden";
+  if (/\[40[13]\]|forbidden|unauthori[sz]ed|access denied|permission denied|not authorized|accessdenied/.test(m))
+    return "forbidden";
   if (/unknown stack|\[404\]|not found|does not exist|no such stack/.test(m)) return "missing";
-  if (/econnrefused|econnreset|etimedout|enotfound|eai_again|dial tcp|connection refused|timeout|timed out|no such host|network|tls handshake|socket hang up/.test(m)) return "network";
+  if (
+    /econnrefused|econnreset|etimedout|enotfound|eai_again|dial tcp|connection refused|timeout|timed out|no such host|network|tls handshake|socket hang up/.test(
+      m,
+    )
+  )
+    return "network";
   return "error";
 }
 
 const FAILURE_HINT: Readonly<Record<ReadFailure, (stack: string) => string>> = {
-  missing: (stack) => `it does not exist or was never deployed (run \`pulumi up\` in ${stack} first, or set blueprint:platformStack)`,
-  forbidden: (stack) => `you may not read it: a team stack needs read access to ${stack} in the state backend (a Pulumi Cloud team with read permission on the stack, or read access to the backend's bucket)`,
-  decrypt: (stack) => `its output "contract" is secret and cannot be decrypted: a team stack needs the platform's secrets provider (the passphrase, or decrypt permission on the KMS key ${stack} uses), never cloud-admin credentials`,
-  network: () => "the state backend could not be reached (network error): check the connection and `pulumi login`, then run again",
+  missing: (stack) =>
+    `it does not exist or was never deployed (run \`pulumi up\` in ${stack} first, or set blueprint:platformStack)`,
+  forbidden: (stack) =>
+    `you may not read it: a team stack needs read access to ${stack} in the state backend (a Pulumi Cloud team with read permission on the stack, or read access to the backend's bucket)`,
+  decrypt: (stack) =>
+    `its output "contract" is secret and cannot be decrypted: a team stack needs the platform's secrets provider (the passphrase, or decrypt permission on the KMS key ${stack} uses), never cloud-admin credentials`,
+  network: () =>
+    "the state backend could not be reached (network error): check the connection and `pulumi login`, then run again",
   error: () => "the read failed",
 };
 
@@ -156,29 +173,45 @@ const FAILURE_HINT: Readonly<Record<ReadFailure, (stack: string) => string>> = {
  * Validates the contract a platform stack exported for `team`. Returns the contract or the
  * problems, each naming the platform stack, so a team knows whose output to fix or re-run.
  */
-export function readContract(lookup: ContractLookup, team: string, platformStack: string, key: string): { contract?: TeamContract; problems: ConfigProblem[] } {
+export function readContract(
+  lookup: ContractLookup,
+  team: string,
+  platformStack: string,
+  key: string,
+): { contract?: TeamContract; problems: ConfigProblem[] } {
   const fail = (message: string) => ({ problems: [{ key, message }] });
   if (!lookup.found && lookup.failure !== undefined && lookup.failure !== "missing") {
-    return fail(`names the platform stack "${platformStack}", whose outputs could not be read: ${FAILURE_HINT[lookup.failure](platformStack)}${lookup.detail ? ` (${lookup.detail})` : ""}`);
+    return fail(
+      `names the platform stack "${platformStack}", whose outputs could not be read: ${FAILURE_HINT[lookup.failure](platformStack)}${lookup.detail ? ` (${lookup.detail})` : ""}`,
+    );
   }
   if (!lookup.found || lookup.value === undefined || lookup.value === null) {
-    return fail(`names the platform stack "${platformStack}", which has no output "contract": ${FAILURE_HINT.missing(platformStack)}`);
+    return fail(
+      `names the platform stack "${platformStack}", which has no output "contract": ${FAILURE_HINT.missing(platformStack)}`,
+    );
   }
-  if (typeof lookup.value !== "object" || Array.isArray(lookup.value)) return fail(`names the platform stack "${platformStack}", whose output "contract" is not a map of teams`);
+  if (typeof lookup.value !== "object" || Array.isArray(lookup.value))
+    return fail(`names the platform stack "${platformStack}", whose output "contract" is not a map of teams`);
   const byTeam = lookup.value as Record<string, unknown>;
   if (!Object.hasOwn(byTeam, team)) {
     const known = Object.keys(byTeam).sort();
-    return fail(`names team "${team}", which the platform stack "${platformStack}" does not provision (teams: ${known.join(", ") || "none"}); add it to blueprint:teams of ${platformStack}`);
+    return fail(
+      `names team "${team}", which the platform stack "${platformStack}" does not provision (teams: ${known.join(", ") || "none"}); add it to blueprint:teams of ${platformStack}`,
+    );
   }
   const raw = byTeam[team] as { version?: unknown } | null;
   const version = raw && typeof raw === "object" ? raw.version : undefined;
   if (version !== CONTRACT_VERSION) {
-    return fail(`reads contract version ${CONTRACT_VERSION}, but the platform stack "${platformStack}" exports version ${JSON.stringify(version)} for team "${team}": ${typeof version === "number" && version > CONTRACT_VERSION ? "upgrade this program" : "run `pulumi up` in the platform stack with this program's version"}`);
+    return fail(
+      `reads contract version ${CONTRACT_VERSION}, but the platform stack "${platformStack}" exports version ${JSON.stringify(version)} for team "${team}": ${typeof version === "number" && version > CONTRACT_VERSION ? "upgrade this program" : "run `pulumi up` in the platform stack with this program's version"}`,
+    );
   }
   const parsed = teamContractSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return fail(`reads a contract from the platform stack "${platformStack}" that is not valid: ${issue.path.join(".") || "(root)"} ${issue.message}`);
+    return fail(
+      `reads a contract from the platform stack "${platformStack}" that is not valid: ${issue.path.join(".") || "(root)"} ${issue.message}`,
+    );
   }
   return { contract: parsed.data, problems: [] };
 }

@@ -40,7 +40,10 @@ export function resolveIntOrPercent(v: number | string, replicas: number, roundU
  * (https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes). `Recreate`
  * stops the old pod first. Apps with more replicas and such a volume are refused by validation.
  */
-export function rolloutStrategy(app: AppConfigSpec, team: Pick<TeamScope, "volumes"> | undefined): "RollingUpdate" | "Recreate" {
+export function rolloutStrategy(
+  app: AppConfigSpec,
+  team: Pick<TeamScope, "volumes"> | undefined,
+): "RollingUpdate" | "Recreate" {
   const { max } = replicaRange(app);
   if (max !== 1 || resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true) === 0) return "RollingUpdate";
   const singleNode = Object.keys(app.volumeMounts).some((v) => {
@@ -53,6 +56,7 @@ export function rolloutStrategy(app: AppConfigSpec, team: Pick<TeamScope, "volum
 /** Most pods the app can run at once: its maximum scale, the rolling-update surge (none under Recreate) and its release Job. */
 export function peakPods(app: AppConfigSpec, team?: Pick<TeamScope, "volumes">): number {
   const { max } = replicaRange(app);
-  const surge = rolloutStrategy(app, team) === "Recreate" ? 0 : resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
+  const surge =
+    rolloutStrategy(app, team) === "Recreate" ? 0 : resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
   return max + surge + (app.releaseJob ? 1 : 0);
 }

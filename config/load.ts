@@ -4,10 +4,27 @@ import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../lib/errors";
 import { closest, nullPrototype, RESERVED_KEYS } from "../lib/names";
 import { reservedNamespaceProblem } from "../lib/namespaces";
-import { appSchema, customTimeoutsSchema, platformKeys, platformStackSchema, teamSchema, teamStackKeys, teamStackSchema, volumeSchema, type PlatformStackSchema, type TeamStackSchema } from "./schema";
+import {
+  appSchema,
+  customTimeoutsSchema,
+  platformKeys,
+  platformStackSchema,
+  teamSchema,
+  teamStackKeys,
+  teamStackSchema,
+  volumeSchema,
+  type PlatformStackSchema,
+  type TeamStackSchema,
+} from "./schema";
 import { validatePlatform, validateTeamStack, type PartialPlatform, type PartialTeam } from "./validate";
 import { readContract, type ContractLookup, type TeamContract } from "./contract";
-import { defaultPlatformStack, environmentOf, platformStackOf as stackNamePlatformOf, platformStackProblem, teamOf } from "../lib/stacks";
+import {
+  defaultPlatformStack,
+  environmentOf,
+  platformStackOf as stackNamePlatformOf,
+  platformStackProblem,
+  teamOf,
+} from "../lib/stacks";
 
 /** Config namespace of this project's keys (`blueprint:<key>`). */
 export const NAMESPACE = "blueprint";
@@ -69,10 +86,12 @@ export function stackLayer(raw: Readonly<Record<string, string>>, stack: string)
   const value = raw[`${NAMESPACE}:layer`];
   if (value === "platform" || value === "team") return value;
   const guess = teamOf(stack) === "platform" ? "platform" : "team";
-  throw new ConfigError(stackFile(stack), [{
-    key: `${NAMESPACE}:layer`,
-    message: `${value === undefined ? "is required" : `must be "platform" or "team", got ${JSON.stringify(value)}`}: a platform stack (<env>.platform) holds the cluster and team namespaces, a team stack (<env>.<team>) a team's apps${value === undefined ? `; this one is probably \`blueprint:layer: ${guess}\`` : ""}`,
-  }]);
+  throw new ConfigError(stackFile(stack), [
+    {
+      key: `${NAMESPACE}:layer`,
+      message: `${value === undefined ? "is required" : `must be "platform" or "team", got ${JSON.stringify(value)}`}: a platform stack (<env>.platform) holds the cluster and team namespaces, a team stack (<env>.<team>) a team's apps${value === undefined ? `; this one is probably \`blueprint:layer: ${guess}\`` : ""}`,
+    },
+  ]);
 }
 
 interface Parsed<T> {
@@ -82,7 +101,12 @@ interface Parsed<T> {
 }
 
 /** Reads the `blueprint:` keys of one layer and parses them with the layer's schema; collects every problem. */
-function parseKeys<T>(raw: Readonly<Record<string, string>>, keys: Readonly<Record<string, z.ZodType>>, schema: z.ZodType<T>, secretKeys: ReadonlySet<string>): Parsed<T> {
+function parseKeys<T>(
+  raw: Readonly<Record<string, string>>,
+  keys: Readonly<Record<string, z.ZodType>>,
+  schema: z.ZodType<T>,
+  secretKeys: ReadonlySet<string>,
+): Parsed<T> {
   const problems: ConfigProblem[] = [];
   const values: Record<string, unknown> = {};
   const known = Object.keys(keys);
@@ -98,13 +122,21 @@ function parseKeys<T>(raw: Readonly<Record<string, string>>, keys: Readonly<Reco
     if (!known.includes(key)) {
       const guess = closest(key, known);
       const other = OTHER_LAYER_KEYS.get(key);
-      problems.push({ key: fullKey, message: other ? `belongs in ${other}` : `is not a known key${guess ? `; did you mean ${NAMESPACE}:${guess}?` : ""} (allowed: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")})` });
+      problems.push({
+        key: fullKey,
+        message: other
+          ? `belongs in ${other}`
+          : `is not a known key${guess ? `; did you mean ${NAMESPACE}:${guess}?` : ""} (allowed: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")})`,
+      });
       continue;
     }
     values[key] = TEXT_KEYS.has(key) ? text : parseValue(text);
     const howToSet = SECRET_KEYS.get(key);
     if (howToSet && !secretKeys.has(fullKey)) {
-      problems.push({ key: fullKey, message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${howToSet}\`` });
+      problems.push({
+        key: fullKey,
+        message: `holds secrets but is stored in clear in the stack file: remove it and set each value with \`${howToSet}\``,
+      });
     }
     problems.push(...reservedKeys(values[key], [key]));
   }
@@ -125,20 +157,31 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
   ["policy", "the platform stack (<env>.platform), not in a team stack"],
   ["observability", "the platform stack (<env>.platform), not in a team stack"],
   ["kubeconfig", "the platform stack (<env>.platform): a team stack reaches the cluster through the contract"],
-  ["serviceUrls", "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace"],
+  [
+    "serviceUrls",
+    "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace",
+  ],
 ]);
 
 /**
  * Parses and validates a platform stack from a flat `namespace:key -> string` map (as Pulumi
  * passes config to a program). Throws one {@link ConfigError} listing every problem.
  */
-export function parsePlatform(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string> = new Set()): PlatformConfig {
+export function parsePlatform(
+  raw: Readonly<Record<string, string>>,
+  stack: string,
+  project: string,
+  secretKeys: ReadonlySet<string> = new Set(),
+): PlatformConfig {
   const file = stackFile(stack);
   const parsed = parseKeys(raw, platformKeys, platformStackSchema, secretKeys);
   const problems = [...parsed.problems];
   const team = teamOf(stack);
   if (team !== undefined && team !== "platform") {
-    problems.push({ key: `${NAMESPACE}:layer`, message: `is "platform", but the stack "${stack}" is named as a team stack: name a platform stack <env>.platform` });
+    problems.push({
+      key: `${NAMESPACE}:layer`,
+      message: `is "platform", but the stack "${stack}" is named as a team stack: name a platform stack <env>.platform`,
+    });
   }
   // Cross-field rules still run on the parts that parsed, so one run reports every problem.
   problems.push(...validatePlatform(parsed.data ?? platformParts(parsed.values)));
@@ -152,27 +195,59 @@ export function parsePlatform(raw: Readonly<Record<string, string>>, stack: stri
  * or a contract version this program does not read are refused, naming the platform stack. Throws
  * one {@link ConfigError} listing every problem.
  */
-export function parseTeam(raw: Readonly<Record<string, string>>, stack: string, project: string, secretKeys: ReadonlySet<string>, lookup: ContractLookup): TeamStackConfig {
+export function parseTeam(
+  raw: Readonly<Record<string, string>>,
+  stack: string,
+  project: string,
+  secretKeys: ReadonlySet<string>,
+  lookup: ContractLookup,
+): TeamStackConfig {
   const file = stackFile(stack);
   const parsed = parseKeys(raw, teamStackKeys, teamStackSchema, secretKeys);
   const problems = [...parsed.problems];
   const values = parsed.data ?? teamParts(parsed.values);
   const expected = teamOf(stack);
   if (parsed.data && parsed.data.team !== expected) {
-    problems.push({ key: `${NAMESPACE}:team`, message: `must be "${expected ?? "<team>"}", the part of the stack name "${stack}" after the first dot (team stacks are named <env>.<team>), got "${parsed.data.team}"` });
+    problems.push({
+      key: `${NAMESPACE}:team`,
+      message: `must be "${expected ?? "<team>"}", the part of the stack name "${stack}" after the first dot (team stacks are named <env>.<team>), got "${parsed.data.team}"`,
+    });
   }
   const platformStack = platformStackOf(raw, stack);
-  const team = typeof parsed.values.team === "string" ? parsed.values.team : expected ?? stack;
+  const team = typeof parsed.values.team === "string" ? parsed.values.team : (expected ?? stack);
   const crossed = platformStackProblem(stack, platformStack);
   if (crossed) problems.push({ key: `${NAMESPACE}:platformStack`, message: `names "${platformStack}": ${crossed}` });
-  const { contract: read, problems: contractProblems } = crossed ? { contract: undefined, problems: [] } : readContract(lookup, team, platformStack, `${NAMESPACE}:${raw[`${NAMESPACE}:platformStack`] !== undefined ? "platformStack" : "team"}`);
+  const { contract: read, problems: contractProblems } = crossed
+    ? { contract: undefined, problems: [] }
+    : readContract(
+        lookup,
+        team,
+        platformStack,
+        `${NAMESPACE}:${raw[`${NAMESPACE}:platformStack`] !== undefined ? "platformStack" : "team"}`,
+      );
   problems.push(...contractProblems);
   const ownership = read ? contractOwnershipProblems(read, stack, team, platformStack) : [];
   problems.push(...ownership);
   const contract = ownership.length === 0 ? read : undefined;
-  problems.push(...validateTeamStack(values, contract, platformStack, parsed.data ? undefined : { images: new Set(Object.keys(asObject(asObject(parsed.values.release).images))) }));
+  problems.push(
+    ...validateTeamStack(
+      values,
+      contract,
+      platformStack,
+      parsed.data ? undefined : { images: new Set(Object.keys(asObject(asObject(parsed.values.release).images))) },
+    ),
+  );
   if (problems.length > 0 || !parsed.data || !contract) throw new ConfigError(file, problems);
-  return { ...parsed.data, project, stack, environment: environmentOf(stack), file, secretKeys, platformStack, contract };
+  return {
+    ...parsed.data,
+    project,
+    stack,
+    environment: environmentOf(stack),
+    file,
+    secretKeys,
+    platformStack,
+    contract,
+  };
 }
 
 /** The platform stack a team stack reads: `blueprint:platformStack`, else `<env>.platform` (lib/stacks.ts). */
@@ -184,17 +259,32 @@ export function platformStackOf(raw: Readonly<Record<string, string>>, stack: st
  * A contract belongs to one environment and one team: the environment it names must be the team
  * stack's, and its namespace the team's own, never a namespace Kubernetes or the cloud uses.
  */
-function contractOwnershipProblems(contract: TeamContract, stack: string, team: string, platformStack: string): ConfigProblem[] {
+function contractOwnershipProblems(
+  contract: TeamContract,
+  stack: string,
+  team: string,
+  platformStack: string,
+): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const key = `${NAMESPACE}:platformStack`;
   if (contract.environment !== environmentOf(stack)) {
-    out.push({ key, message: `reads a contract of environment "${contract.environment}" from "${platformStack}", but the team stack "${stack}" belongs to environment "${environmentOf(stack)}": a team stack reads its own environment's platform` });
+    out.push({
+      key,
+      message: `reads a contract of environment "${contract.environment}" from "${platformStack}", but the team stack "${stack}" belongs to environment "${environmentOf(stack)}": a team stack reads its own environment's platform`,
+    });
   }
   if (contract.namespace !== team) {
-    out.push({ key, message: `reads a contract from "${platformStack}" whose namespace is "${contract.namespace}", not the team's own "${team}": refused` });
+    out.push({
+      key,
+      message: `reads a contract from "${platformStack}" whose namespace is "${contract.namespace}", not the team's own "${team}": refused`,
+    });
   } else {
     const reserved = reservedNamespaceProblem(contract.namespace, { cloud: contract.cloud });
-    if (reserved) out.push({ key, message: `reads a contract from "${platformStack}" whose namespace is a system namespace: ${reserved}` });
+    if (reserved)
+      out.push({
+        key,
+        message: `reads a contract from "${platformStack}" whose namespace is a system namespace: ${reserved}`,
+      });
   }
   return out;
 }
@@ -222,7 +312,11 @@ function reservedKeys(value: unknown, path: string[]): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const [k, v] of Object.entries(value)) {
     const why = RESERVED_KEYS.get(k);
-    if (why) out.push({ key: `${NAMESPACE}:${[...path, k].join(".")}`, message: `cannot be used as a name: ${why}; choose another name` });
+    if (why)
+      out.push({
+        key: `${NAMESPACE}:${[...path, k].join(".")}`,
+        message: `cannot be used as a name: ${why}; choose another name`,
+      });
     else out.push(...reservedKeys(v, [...path, k]));
   }
   return out;
@@ -234,10 +328,12 @@ function part<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
 }
 
 function entries<T>(schema: z.ZodType<T>, v: unknown): Record<string, T> {
-  return nullPrototype(Object.entries(asObject(v)).flatMap(([k, x]) => {
-    const r = schema.safeParse(x);
-    return r.success ? [[k, r.data] as const] : [];
-  }));
+  return nullPrototype(
+    Object.entries(asObject(v)).flatMap(([k, x]) => {
+      const r = schema.safeParse(x);
+      return r.success ? [[k, r.data] as const] : [];
+    }),
+  );
 }
 
 /** The platform keys (and, for maps, the entries) that are schema-valid on their own. */
@@ -249,7 +345,8 @@ function platformParts(values: Record<string, unknown>): PartialPlatform {
     teams: entries(teamSchema, values.teams),
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
-    observability: part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
+    observability:
+      part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
     serviceUrls: part(platformKeys.serviceUrls, values.serviceUrls) ?? platformKeys.serviceUrls.parse(undefined),
   };
 }
@@ -264,7 +361,11 @@ function teamParts(values: Record<string, unknown>): PartialTeam {
     apps: entries(appSchema, values.apps),
     volumes: entries(volumeSchema, values.volumes),
     // Only which secrets are set matters here; a malformed value was already reported.
-    secrets: nullPrototype(Object.entries(asObject(values.secrets)).map(([app, v]) => [app, nullPrototype(Object.keys(asObject(v)).map((k) => [k, ""] as const))] as const)),
+    secrets: nullPrototype(
+      Object.entries(asObject(values.secrets)).map(
+        ([app, v]) => [app, nullPrototype(Object.keys(asObject(v)).map((k) => [k, ""] as const))] as const,
+      ),
+    ),
     customTimeouts: part(customTimeoutsSchema, values.customTimeouts),
   };
 }
@@ -274,9 +375,19 @@ function asObject(v: unknown): Record<string, unknown> {
 }
 
 /** The running stack's raw config and which of its keys are secret, as the Pulumi SDK gives them. */
-export function runningStackConfig(): { raw: Readonly<Record<string, string>>; secretKeys: ReadonlySet<string>; stack: string; project: string } {
+export function runningStackConfig(): {
+  raw: Readonly<Record<string, string>>;
+  secretKeys: ReadonlySet<string>;
+  stack: string;
+  project: string;
+} {
   const raw = pulumi.runtime.allConfig();
-  return { raw, secretKeys: new Set(Object.keys(raw).filter((k) => isConfigSecret(k))), stack: pulumi.getStack(), project: pulumi.getProject() };
+  return {
+    raw,
+    secretKeys: new Set(Object.keys(raw).filter((k) => isConfigSecret(k))),
+    stack: pulumi.getStack(),
+    project: pulumi.getProject(),
+  };
 }
 
 /** Reads the running platform stack's config through the Pulumi SDK and validates it. */
@@ -296,7 +407,11 @@ function parseValue(text: string): unknown {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>, schema: z.core.$ZodType): ConfigProblem {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  values: Record<string, unknown>,
+  schema: z.core.$ZodType,
+): ConfigProblem {
   const path = issue.path.map(String);
   const key = `${NAMESPACE}:${path.join(".")}`;
   // Secret values never appear in messages (they end up in CI logs).
@@ -304,7 +419,12 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>,
   switch (issue.code) {
     case "unrecognized_keys": {
       const allowed = allowedKeys(schema, path);
-      const guesses = allowed ? issue.keys.flatMap((k) => { const g = closest(k, allowed); return g ? [`"${g}"`] : []; }) : [];
+      const guesses = allowed
+        ? issue.keys.flatMap((k) => {
+            const g = closest(k, allowed);
+            return g ? [`"${g}"`] : [];
+          })
+        : [];
       return {
         key,
         message: `has unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${guesses.length ? `; did you mean ${guesses.join(", ")}?` : ""}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`,
@@ -313,7 +433,10 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>,
     case "invalid_type":
       if (got === undefined) return { key, message: `is required (${issue.expected})` };
       if (issue.expected === "string" && typeof got === "number") {
-        return { key, message: `must be a string, got the number ${JSON.stringify(got)}: quote it in YAML (unquoted, 1.30 is read as the number 1.3)` };
+        return {
+          key,
+          message: `must be a string, got the number ${JSON.stringify(got)}: quote it in YAML (unquoted, 1.30 is read as the number 1.3)`,
+        };
       }
       return { key, message: `must be ${article(issue.expected)}, got ${JSON.stringify(got)}` };
     case "too_small":
@@ -324,9 +447,15 @@ function describeIssue(issue: z.core.$ZodIssue, values: Record<string, unknown>,
       return { key, message: `must be ${word} ${String(bound)}${what ? ` ${what}` : ""}, got ${JSON.stringify(got)}` };
     }
     case "invalid_value":
-      return { key, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(got)}` };
+      return {
+        key,
+        message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(got)}`,
+      };
     default:
-      return { key, message: `${issue.message}${got !== undefined && typeof got !== "object" ? `, got ${JSON.stringify(got)}` : ""}` };
+      return {
+        key,
+        message: `${issue.message}${got !== undefined && typeof got !== "object" ? `, got ${JSON.stringify(got)}` : ""}`,
+      };
   }
 }
 
@@ -348,7 +477,11 @@ function allowedKeys(root: z.core.$ZodType, path: readonly string[]): string[] |
   let schema: z.core.$ZodType = root;
   for (const p of path) {
     schema = unwrap(schema);
-    const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    const def = schema._zod.def as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      valueType?: z.core.$ZodType;
+    };
     if (def.type === "object" && def.shape) schema = def.shape[p];
     else if (def.type === "record" && def.valueType) schema = def.valueType;
     else return undefined;
@@ -362,7 +495,11 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let s = schema;
   for (;;) {
     const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    if ((def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") && def.innerType) s = def.innerType;
+    if (
+      (def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") &&
+      def.innerType
+    )
+      s = def.innerType;
     else if (def.type === "pipe" && def.in) s = def.in;
     else return s;
   }

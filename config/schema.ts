@@ -35,7 +35,9 @@ const int32 = () => z.number().int().max(INT32_MAX);
  * A Pulumi `customTimeouts` value: a Go duration such as "10m", "1h30m" or "90s" (the engine parses
  * it with time.ParseDuration; https://www.pulumi.com/docs/iac/concepts/options/customtimeouts/).
  */
-const duration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, { message: 'must be a duration such as "10m", "1h30m" or "90s"' })
+const duration = z
+  .string()
+  .regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, { message: 'must be a duration such as "10m", "1h30m" or "90s"' })
   .refine((d) => /[1-9]/.test(d), { message: "must be longer than 0" });
 
 /** Cpu, memory and ephemeral storage, named as in a container's `resources`. */
@@ -68,7 +70,9 @@ const limitRangeSchema = z.strictObject({
   default: resourceSet.default({ ...L.default }),
   defaultRequest: resourceSet.default({ ...L.defaultRequest }),
   max: resourceSet.default({ ...L.max }),
-  maxLimitRequestRatio: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ ...L.maxLimitRequestRatio }),
+  maxLimitRequestRatio: z
+    .strictObject({ cpu: quantity.optional(), memory: quantity.optional() })
+    .default({ ...L.maxLimitRequestRatio }),
   pvcMin: quantity.default(L.pvcMin),
   pvcMax: quantity.default(L.pvcMax),
 });
@@ -98,7 +102,10 @@ const identitySchema = z.strictObject({
 export type IdentityConfig = z.infer<typeof identitySchema>;
 
 /** An Ingress host: a DNS-1123 subdomain, at most 253 characters, labels of at most 63 (IsDNS1123Subdomain). */
-export const hostName = z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" }).max(253)
+export const hostName = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/, { message: "must be a DNS host name" })
+  .max(253)
   .refine((h) => h.split(".").every((l) => l.length <= 63), { message: "must have labels of at most 63 characters" });
 
 /** A team as the platform stack provisions it: its namespace, guardrails, groups and what it may use from the cloud. */
@@ -168,23 +175,27 @@ export const appSchema = z.strictObject({
     })
     .optional(),
   /** Container resources; missing values come from the team's LimitRange defaults. */
-  resources: z.strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) }).default({ requests: {}, limits: {} }),
+  resources: z
+    .strictObject({ requests: resourceSet.default({}), limits: resourceSet.default({}) })
+    .default({ requests: {}, limits: {} }),
   /** Plain environment configuration, rendered into a ConfigMap. */
   config: nameRecord(z.union([z.string(), z.number(), z.boolean()]).transform(String)).prefault({}),
   /** Names of secret environment variables; values come from the secret config `blueprint:secrets.<app>.<NAME>`. */
   secrets: z.array(z.string()).default([]),
-  probes: z
-    .strictObject({
-      readiness: httpProbe,
-      liveness: httpProbe,
-      startup: httpProbe.optional(),
-    }),
+  probes: z.strictObject({
+    readiness: httpProbe,
+    liveness: httpProbe,
+    startup: httpProbe.optional(),
+  }),
   /** Graceful shutdown: seconds to keep serving after SIGTERM while endpoints are removed. */
   preStopSeconds: int32().min(0).default(W.preStopSeconds),
   /** @default 30 */
   terminationGracePeriodSeconds: int32().min(1).default(W.terminationGracePeriodSeconds),
   rollingUpdate: z
-    .strictObject({ maxSurge: intOrPercent.default(W.rollingUpdate.maxSurge), maxUnavailable: intOrPercent.default(W.rollingUpdate.maxUnavailable) })
+    .strictObject({
+      maxSurge: intOrPercent.default(W.rollingUpdate.maxSurge),
+      maxUnavailable: intOrPercent.default(W.rollingUpdate.maxUnavailable),
+    })
     .default({ ...W.rollingUpdate }),
   /** PriorityClass tier. @default "standard" */
   priority: z.enum(["critical", "standard", "low"]).default("standard"),
@@ -200,13 +211,24 @@ export const appSchema = z.strictObject({
    * (instance metadata) are never reachable this way.
    */
   egress: z
-    .array(z.strictObject({
-      cidrs: z.array(ipv4Cidr).min(1),
-      ports: z.array(z.strictObject({ port: z.number().int().min(1).max(65535), protocol: z.enum(["TCP", "UDP"]).default("TCP") })).min(1),
-    }))
+    .array(
+      z.strictObject({
+        cidrs: z.array(ipv4Cidr).min(1),
+        ports: z
+          .array(
+            z.strictObject({
+              port: z.number().int().min(1).max(65535),
+              protocol: z.enum(["TCP", "UDP"]).default("TCP"),
+            }),
+          )
+          .min(1),
+      }),
+    )
     .default([]),
   /** Team volumes to mount: volume name -> mount path. */
-  volumeMounts: nameRecord(z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" })).prefault({}),
+  volumeMounts: nameRecord(
+    z.string().regex(/^\/[^\s:]*$/, { message: "must be an absolute path without whitespace or ':'" }),
+  ).prefault({}),
   /** Backing services of the team (`blueprint:teams.<team>.services` of the platform stack) the app binds, by name. */
   services: bindingsSchema,
   /** An admin Job (e.g. migrations) run with the release's image before the Deployment rolls. */
@@ -235,7 +257,11 @@ export const appSchema = z.strictObject({
 });
 export type AppConfigSpec = z.infer<typeof appSchema>;
 
-const customTimeoutsSchema = z.strictObject({ create: duration.optional(), update: duration.optional(), delete: duration.optional() });
+const customTimeoutsSchema = z.strictObject({
+  create: duration.optional(),
+  update: duration.optional(),
+  delete: duration.optional(),
+});
 
 const platformSchema = z.strictObject({
   /** Per-operation timeouts for Kubernetes resources, e.g. `"10m"`. */
@@ -245,13 +271,25 @@ const platformSchema = z.strictObject({
   /** GKE: the VPC range reserved for private services access (managed Cloud SQL and Memorystore). @default "10.60.0.0/20" */
   privateServicesCidr: ipv4Cidr.default("10.60.0.0/20"),
   /** Daily backups of the team volumes (AWS Backup on EKS, Backup for GKE): start hour (UTC) and days kept (at least 7 in production). */
-  volumeBackups: z.strictObject({ hourUtc: z.number().int().min(0).max(23).default(3), retentionDays: z.number().int().min(1).max(3650).default(14) }).prefault({}),
+  volumeBackups: z
+    .strictObject({
+      hourUtc: z.number().int().min(0).max(23).default(3),
+      retentionDays: z.number().int().min(1).max(3650).default(14),
+    })
+    .prefault({}),
 });
 export type PlatformSettings = z.infer<typeof platformSchema>;
 
 const policySchema = z.strictObject({
   /** Registry prefixes images may come from besides the registries of the release (as the cluster pulls them). */
-  allowedRegistries: z.array(z.string().regex(REGISTRY_PREFIX, { message: 'must be a registry host with an optional path prefix, such as "ghcr.io" or "europe-west1-docker.pkg.dev/acme/ghcr"' })).default([]),
+  allowedRegistries: z
+    .array(
+      z.string().regex(REGISTRY_PREFIX, {
+        message:
+          'must be a registry host with an optional path prefix, such as "ghcr.io" or "europe-west1-docker.pkg.dev/acme/ghcr"',
+      }),
+    )
+    .default([]),
 });
 
 /**
@@ -287,7 +325,12 @@ export const teamStackKeys = {
   /** Must equal the platform's (checked against the contract). */
   production,
   /** The platform stack whose contract this stack reads. @default "<env>.platform" of the same organization and project */
-  platformStack: z.string().regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]{1,100}$/, { message: "must be a stack name, optionally qualified as <organization>/<project>/<stack>" }).optional(),
+  platformStack: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+\/){0,2}[A-Za-z0-9_.-]{1,100}$/, {
+      message: "must be a stack name, optionally qualified as <organization>/<project>/<stack>",
+    })
+    .optional(),
   release: releaseSchema,
   apps: nameRecord(appSchema).prefault({}),
   /** PersistentVolumeClaims owned by the team, mounted by its apps by name. */

@@ -4,8 +4,16 @@ import type { ConfigProblem } from "../lib/errors";
 import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
 import {
-  bindingVariables, cacheNodeTypeOffered, cloudSqlTierOffered, IN_CLUSTER_IMAGES, MEMORYSTORE_GB, PRODUCTION_MIN_BACKUP_DAYS,
-  rdsClassOffered, SERVICE_FLAVOURS, SERVICE_TYPES, type ServiceType,
+  bindingVariables,
+  cacheNodeTypeOffered,
+  cloudSqlTierOffered,
+  IN_CLUSTER_IMAGES,
+  MEMORYSTORE_GB,
+  PRODUCTION_MIN_BACKUP_DAYS,
+  rdsClassOffered,
+  SERVICE_FLAVOURS,
+  SERVICE_TYPES,
+  type ServiceType,
 } from "../lib/services";
 
 /**
@@ -15,7 +23,9 @@ import {
  * schema and its rules read together.
  */
 
-const quantity = z.union([z.string(), z.number()]).refine((q) => isQuantity(q), { message: 'must be a Kubernetes quantity such as "256Mi" or "10Gi"' });
+const quantity = z
+  .union([z.string(), z.number()])
+  .refine((q) => isQuantity(q), { message: 'must be a Kubernetes quantity such as "256Mi" or "10Gi"' });
 
 /** Longest service name: its Secret `svc-<name>-g<generation>` and labels stay well inside 63 characters. */
 export const MAX_SERVICE_NAME = 30;
@@ -99,7 +109,10 @@ export function serviceProblems(env: ServiceEnvironment): ConfigProblem[] {
     for (const [name, svc] of Object.entries(team.services)) {
       const key = `teams.${teamName}.services.${name}`;
       if (!NAME.test(name) || name.length > MAX_SERVICE_NAME) {
-        add(key, `service name must be a DNS label of at most ${MAX_SERVICE_NAME} characters starting with a letter (it names a Secret, a Service and environment variables), got "${name}"`);
+        add(
+          key,
+          `service name must be a DNS label of at most ${MAX_SERVICE_NAME} characters starting with a letter (it names a Secret, a Service and environment variables), got "${name}"`,
+        );
         continue;
       }
       flavourProblems(env, svc, key, add, teamName, name);
@@ -108,53 +121,115 @@ export function serviceProblems(env: ServiceEnvironment): ConfigProblem[] {
   return problems;
 }
 
-function flavourProblems(env: ServiceEnvironment, svc: ServiceConfig, key: string, add: (k: string, m: string) => void, team: string, name: string): void {
+function flavourProblems(
+  env: ServiceEnvironment,
+  svc: ServiceConfig,
+  key: string,
+  add: (k: string, m: string) => void,
+  team: string,
+  name: string,
+): void {
   const cloud = env.cloud;
-  const wrongCloud = (field: string, owner: string) => add(`${key}.${field}`, `applies to ${owner} only; this environment's cluster is ${cloud ?? "not configured"}`);
+  const wrongCloud = (field: string, owner: string) =>
+    add(`${key}.${field}`, `applies to ${owner} only; this environment's cluster is ${cloud ?? "not configured"}`);
   if (svc.type === "postgres") {
-    if (svc.instanceClass !== undefined && !(svc.flavour === "managed" && cloud === "aws")) wrongCloud("instanceClass", "managed services on AWS (cluster.cloud: aws)");
-    if (svc.tier !== undefined && !(svc.flavour === "managed" && cloud === "gcp")) wrongCloud("tier", "managed services on GCP (cluster.cloud: gcp)");
-    if (svc.engine !== undefined && !(svc.flavour === "managed" && cloud === "aws")) wrongCloud("engine", "managed services on AWS (cluster.cloud: aws)");
-    if (svc.instanceClass !== undefined && cloud === "aws" && !rdsClassOffered(svc.instanceClass, svc.engine ?? "rds")) {
-      add(`${key}.instanceClass`, `is not a DB instance class ${svc.engine === "aurora" ? "Aurora" : "RDS"} for PostgreSQL offers (such as db.t4g.medium, db.m7g.large, db.r7g.large), got "${svc.instanceClass}"`);
+    if (svc.instanceClass !== undefined && !(svc.flavour === "managed" && cloud === "aws"))
+      wrongCloud("instanceClass", "managed services on AWS (cluster.cloud: aws)");
+    if (svc.tier !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
+      wrongCloud("tier", "managed services on GCP (cluster.cloud: gcp)");
+    if (svc.engine !== undefined && !(svc.flavour === "managed" && cloud === "aws"))
+      wrongCloud("engine", "managed services on AWS (cluster.cloud: aws)");
+    if (
+      svc.instanceClass !== undefined &&
+      cloud === "aws" &&
+      !rdsClassOffered(svc.instanceClass, svc.engine ?? "rds")
+    ) {
+      add(
+        `${key}.instanceClass`,
+        `is not a DB instance class ${svc.engine === "aurora" ? "Aurora" : "RDS"} for PostgreSQL offers (such as db.t4g.medium, db.m7g.large, db.r7g.large), got "${svc.instanceClass}"`,
+      );
     }
     if (svc.tier !== undefined && cloud === "gcp" && !cloudSqlTierOffered(svc.tier)) {
-      add(`${key}.tier`, `is not a Cloud SQL for PostgreSQL tier (db-f1-micro, db-g1-small, or db-custom-<1 or an even number of vCPUs up to 96>-<MiB, a multiple of 256, 0.9 to 6.5 GiB per vCPU>), got "${svc.tier}"`);
+      add(
+        `${key}.tier`,
+        `is not a Cloud SQL for PostgreSQL tier (db-f1-micro, db-g1-small, or db-custom-<1 or an even number of vCPUs up to 96>-<MiB, a multiple of 256, 0.9 to 6.5 GiB per vCPU>), got "${svc.tier}"`,
+      );
     }
     if (svc.storage !== undefined && svc.flavour === "managed") {
       const gib = (parseQuantity(svc.storage) ?? 0) / 2 ** 30;
-      if (svc.flavour === "managed" && (gib < 20 || gib > 65536)) add(`${key}.storage`, `must be between 20Gi and 64Ti for a managed instance (RDS and Cloud SQL allocate whole GiB from 20), got ${svc.storage}`);
-      if (svc.flavour === "managed" && !Number.isInteger(gib)) add(`${key}.storage`, `must be whole GiB for a managed instance, got ${svc.storage}`);
+      if (svc.flavour === "managed" && (gib < 20 || gib > 65536))
+        add(
+          `${key}.storage`,
+          `must be between 20Gi and 64Ti for a managed instance (RDS and Cloud SQL allocate whole GiB from 20), got ${svc.storage}`,
+        );
+      if (svc.flavour === "managed" && !Number.isInteger(gib))
+        add(`${key}.storage`, `must be whole GiB for a managed instance, got ${svc.storage}`);
     }
   } else {
-    if (svc.nodeType !== undefined && !(svc.flavour === "managed" && cloud === "aws")) wrongCloud("nodeType", "managed services on AWS (cluster.cloud: aws)");
-    if (svc.memorySizeGb !== undefined && !(svc.flavour === "managed" && cloud === "gcp")) wrongCloud("memorySizeGb", "managed services on GCP (cluster.cloud: gcp)");
+    if (svc.nodeType !== undefined && !(svc.flavour === "managed" && cloud === "aws"))
+      wrongCloud("nodeType", "managed services on AWS (cluster.cloud: aws)");
+    if (svc.memorySizeGb !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
+      wrongCloud("memorySizeGb", "managed services on GCP (cluster.cloud: gcp)");
     if (svc.nodeType !== undefined && cloud === "aws" && !cacheNodeTypeOffered(svc.nodeType)) {
-      add(`${key}.nodeType`, `is not an ElastiCache node type that runs Valkey (such as cache.t4g.small, cache.m7g.large, cache.r7g.large), got "${svc.nodeType}"`);
+      add(
+        `${key}.nodeType`,
+        `is not an ElastiCache node type that runs Valkey (such as cache.t4g.small, cache.m7g.large, cache.r7g.large), got "${svc.nodeType}"`,
+      );
     }
-    if (svc.memorySizeGb !== undefined && cloud === "gcp" && (svc.memorySizeGb < MEMORYSTORE_GB.min || svc.memorySizeGb > MEMORYSTORE_GB.max)) {
-      add(`${key}.memorySizeGb`, `must be between ${MEMORYSTORE_GB.min} and ${MEMORYSTORE_GB.max} (Memorystore capacity in GB), got ${svc.memorySizeGb}`);
+    if (
+      svc.memorySizeGb !== undefined &&
+      cloud === "gcp" &&
+      (svc.memorySizeGb < MEMORYSTORE_GB.min || svc.memorySizeGb > MEMORYSTORE_GB.max)
+    ) {
+      add(
+        `${key}.memorySizeGb`,
+        `must be between ${MEMORYSTORE_GB.min} and ${MEMORYSTORE_GB.max} (Memorystore capacity in GB), got ${svc.memorySizeGb}`,
+      );
     }
   }
   if (svc.flavour === "managed" && cloud === "existing") {
-    add(`${key}.flavour`, `is "managed", but an existing cluster has no managed offering: use "in-cluster", or "external" with a URL in blueprint:serviceUrls.${team}.${name}`);
+    add(
+      `${key}.flavour`,
+      `is "managed", but an existing cluster has no managed offering: use "in-cluster", or "external" with a URL in blueprint:serviceUrls.${team}.${name}`,
+    );
   }
   if (svc.flavour === "in-cluster") {
     const image = pullReferenceFor(IN_CLUSTER_IMAGES[svc.type], env.mirrors);
     if (!isAllowedImage(image, env.allowedRegistries)) {
-      add(`${key}.flavour`, `is "in-cluster", which runs ${image}, but blueprint:policy.allowedRegistries (${env.allowedRegistries.join(", ") || "none"}) does not allow it: add "${image.split("/").slice(0, 2).join("/")}"`);
+      add(
+        `${key}.flavour`,
+        `is "in-cluster", which runs ${image}, but blueprint:policy.allowedRegistries (${env.allowedRegistries.join(", ") || "none"}) does not allow it: add "${image.split("/").slice(0, 2).join("/")}"`,
+      );
     }
   }
   if (svc.flavour === "external" && !(env.externalUrls[team] ?? []).includes(name)) {
-    add(`serviceUrls.${team}.${name}`, `has no value: an external service needs its URL (${svc.type === "postgres" ? "postgresql://user:password@host:5432/database?sslmode=verify-full" : "rediss://user:password@host:6379/0"}); set it with \`pulumi config set --secret --path 'serviceUrls.${team}.${name}' <url>\``);
+    add(
+      `serviceUrls.${team}.${name}`,
+      `has no value: an external service needs its URL (${svc.type === "postgres" ? "postgresql://user:password@host:5432/database?sslmode=verify-full" : "rediss://user:password@host:6379/0"}); set it with \`pulumi config set --secret --path 'serviceUrls.${team}.${name}' <url>\``,
+    );
   }
   if (env.production) {
-    if (svc.publicAccess) add(`${key}.publicAccess`, "must be false in a production environment (blueprint:production is true): data stays on private addresses");
-    if (svc.skipFinalSnapshot) add(`${key}.skipFinalSnapshot`, "must be false in a production environment: destroying the instance must leave a final snapshot");
+    if (svc.publicAccess)
+      add(
+        `${key}.publicAccess`,
+        "must be false in a production environment (blueprint:production is true): data stays on private addresses",
+      );
+    if (svc.skipFinalSnapshot)
+      add(
+        `${key}.skipFinalSnapshot`,
+        "must be false in a production environment: destroying the instance must leave a final snapshot",
+      );
     if (svc.backupRetentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
-      add(`${key}.backupRetentionDays`, `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${svc.backupRetentionDays}`);
+      add(
+        `${key}.backupRetentionDays`,
+        `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${svc.backupRetentionDays}`,
+      );
     }
-    if (svc.highAvailability === false && svc.flavour === "managed") add(`${key}.highAvailability`, "must not be false in a production environment: a managed instance runs Multi-AZ or regional");
+    if (svc.highAvailability === false && svc.flavour === "managed")
+      add(
+        `${key}.highAvailability`,
+        "must not be false in a production environment: a managed instance runs Multi-AZ or regional",
+      );
   }
 }
 
@@ -165,7 +240,20 @@ export type GrantedServices = Readonly<Record<string, { readonly type: ServiceTy
  * The team-side rules of `apps.<app>.services`: only services the platform granted this team, no
  * duplicates, and no variable that clashes with the app's own config or secrets.
  */
-export function bindingProblems(apps: Readonly<Record<string, { readonly services: readonly string[]; readonly config: Readonly<Record<string, unknown>>; readonly secrets: readonly string[] }>>, granted: GrantedServices | undefined, where: string): ConfigProblem[] {
+export function bindingProblems(
+  apps: Readonly<
+    Record<
+      string,
+      {
+        readonly services: readonly string[];
+        readonly config: Readonly<Record<string, unknown>>;
+        readonly secrets: readonly string[];
+      }
+    >
+  >,
+  granted: GrantedServices | undefined,
+  where: string,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [appName, app] of Object.entries(apps)) {
     const key = `blueprint:apps.${appName}.services`;
@@ -174,12 +262,23 @@ export function bindingProblems(apps: Readonly<Record<string, { readonly service
       if (seen.has(svc)) problems.push({ key, message: `names "${svc}" twice` });
       seen.add(svc);
       if (granted && !Object.hasOwn(granted, svc)) {
-        problems.push({ key, message: `names "${svc}", which ${where} does not grant this team (granted: ${Object.keys(granted).sort().join(", ") || "none"}); the platform adds it under blueprint:teams.<team>.services` });
+        problems.push({
+          key,
+          message: `names "${svc}", which ${where} does not grant this team (granted: ${Object.keys(granted).sort().join(", ") || "none"}); the platform adds it under blueprint:teams.<team>.services`,
+        });
         continue;
       }
       for (const v of bindingVariables(svc)) {
-        if (Object.hasOwn(app.config, v)) problems.push({ key: `blueprint:apps.${appName}.config.${v}`, message: `clashes with the variable the binding of service "${svc}" sets; remove it (the binding gives ${v})` });
-        if (app.secrets.includes(v)) problems.push({ key: `blueprint:apps.${appName}.secrets`, message: `"${v}" clashes with the variable the binding of service "${svc}" sets; remove it` });
+        if (Object.hasOwn(app.config, v))
+          problems.push({
+            key: `blueprint:apps.${appName}.config.${v}`,
+            message: `clashes with the variable the binding of service "${svc}" sets; remove it (the binding gives ${v})`,
+          });
+        if (app.secrets.includes(v))
+          problems.push({
+            key: `blueprint:apps.${appName}.secrets`,
+            message: `"${v}" clashes with the variable the binding of service "${svc}" sets; remove it`,
+          });
       }
     }
   }

@@ -30,7 +30,9 @@ const INGRESS_PATH_NEVER = /[\s?#]/;
 const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 
 /** A platform stack whose parts may have failed the schema: those are left out (cluster) or empty. */
-export type PartialPlatform = Omit<PlatformStackSchema, "cluster" | "layer"> & { readonly cluster?: PlatformStackSchema["cluster"] };
+export type PartialPlatform = Omit<PlatformStackSchema, "cluster" | "layer"> & {
+  readonly cluster?: PlatformStackSchema["cluster"];
+};
 /** A team stack whose parts may have failed the schema: those are empty. */
 export type PartialTeam = Omit<TeamStackSchema, "layer">;
 
@@ -51,38 +53,54 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   const add = (key: string, message: string) => problems.push({ key: `blueprint:${key}`, message });
   if (env.cluster) problems.push(...validateCluster(env.cluster, clusterContext(env)));
   if (env.cluster?.cloud === "existing" && env.cluster.existing && !env.cluster.existing.context && !env.kubeconfig) {
-    add("kubeconfig", "is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`");
+    add(
+      "kubeconfig",
+      "is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`",
+    );
   }
   const hostOwner = new Map<string, string>();
   for (const [teamName, team] of Object.entries(env.teams)) {
     if (!DNS_LABEL.test(teamName) || teamName.length > 63) {
       add(`teams.${teamName}`, "team name is the namespace name: it must be a DNS label of at most 63 characters");
     } else if (RESERVED_TEAM_NAMES.has(teamName)) {
-      add(`teams.${teamName}`, `"${teamName}" cannot be a team name: the stack <env>.${teamName} is the platform's own`);
+      add(
+        `teams.${teamName}`,
+        `"${teamName}" cannot be a team name: the stack <env>.${teamName} is the platform's own`,
+      );
     } else {
       const reserved = reservedNamespaceProblem(teamName, env.cluster);
-      if (reserved) add(`teams.${teamName}`, `cannot be a team name: the team's name is its namespace, and ${reserved}`);
+      if (reserved)
+        add(`teams.${teamName}`, `cannot be a team name: the team's name is its namespace, and ${reserved}`);
     }
     for (const role of ["maintainers", "viewers"] as const) {
       for (const g of team.groups[role]) {
         if (isSystemIdentity(g)) {
-          add(`teams.${teamName}.groups.${role}`, `"${g}" is a Kubernetes system identity (names starting with "system:" are granted by Kubernetes itself, e.g. system:authenticated to every signed-in user): name the identity provider's group of the team`);
+          add(
+            `teams.${teamName}.groups.${role}`,
+            `"${g}" is a Kubernetes system identity (names starting with "system:" are granted by Kubernetes itself, e.g. system:authenticated to every signed-in user): name the identity provider's group of the team`,
+          );
         }
       }
     }
     checkLimitRange(teamName, team, add);
     for (const host of team.hosts) {
       const owner = hostOwner.get(host);
-      if (owner !== undefined && owner !== teamName) add(`teams.${teamName}.hosts`, `"${host}" is already a host of team "${owner}": a host is served by one team`);
+      if (owner !== undefined && owner !== teamName)
+        add(`teams.${teamName}.hosts`, `"${host}" is already a host of team "${owner}": a host is served by one team`);
       else hostOwner.set(host, teamName);
     }
   }
   checkGroupCollisions(env, problems);
-  problems.push(...observabilityProblems(env.observability, env.cluster?.cloud, env.production, Object.keys(env.teams)));
+  problems.push(
+    ...observabilityProblems(env.observability, env.cluster?.cloud, env.production, Object.keys(env.teams)),
+  );
   checkServiceAccountJoins(env, problems);
   problems.push(...serviceProblems(serviceEnvironment(env)));
   if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
-    add("platform.volumeBackups.retentionDays", `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${env.platform.volumeBackups.retentionDays}`);
+    add(
+      "platform.volumeBackups.retentionDays",
+      `must be at least ${PRODUCTION_MIN_BACKUP_DAYS} in a production environment, got ${env.platform.volumeBackups.retentionDays}`,
+    );
   }
   return problems;
 }
@@ -119,9 +137,15 @@ function checkServiceAccountJoins(env: PartialPlatform, problems: ConfigProblem[
         const where = `teams.${teamName}.identities.${idName} ServiceAccount "${sa}"`;
         if (first === undefined) joined.set(join, where);
         else if (first.startsWith(`teams.${teamName}.identities.`) && first.endsWith(` ServiceAccount "${sa}"`)) {
-          problems.push({ key, message: `"${sa}" is already bound by ${first}: a ServiceAccount carries one cloud identity` });
+          problems.push({
+            key,
+            message: `"${sa}" is already bound by ${first}: a ServiceAccount carries one cloud identity`,
+          });
         } else {
-          problems.push({ key, message: `"${sa}" of team "${teamName}" and ${first} join to the same name "${join}" (the identity binding's resource name): rename one of the ServiceAccounts` });
+          problems.push({
+            key,
+            message: `"${sa}" of team "${teamName}" and ${first} join to the same name "${join}" (the identity binding's resource name): rename one of the ServiceAccounts`,
+          });
         }
       }
     }
@@ -133,7 +157,8 @@ export function clusterContext(env: Pick<PartialPlatform, "production" | "teams"
   const identities: [string, string][] = [];
   const hosts: [string, string][] = [];
   for (const [teamName, team] of Object.entries(env.teams)) {
-    for (const [name, id] of Object.entries(team.identities)) identities.push([`blueprint:teams.${teamName}.identities.${name}.cloudIdentity`, id.cloudIdentity]);
+    for (const [name, id] of Object.entries(team.identities))
+      identities.push([`blueprint:teams.${teamName}.identities.${name}.cloudIdentity`, id.cloudIdentity]);
     for (const host of team.hosts) hosts.push([`blueprint:teams.${teamName}.hosts`, host]);
   }
   return { production: env.production, teams: env.teams, identities, hosts };
@@ -144,7 +169,12 @@ export function clusterContext(env: Pick<PartialPlatform, "production" | "teams"
  * platform's contract is read, those that cross the layers (quota and limits, hosts, identities,
  * storage classes, registries, production). Returns every problem found.
  */
-export function validateTeamStack(env: PartialTeam, contract: TeamContract | undefined, platformStack: string, names?: KnownNames): ConfigProblem[] {
+export function validateTeamStack(
+  env: PartialTeam,
+  contract: TeamContract | undefined,
+  platformStack: string,
+  names?: KnownNames,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (key: string, message: string) => problems.push({ key: `blueprint:${key}`, message });
   const imageNames = names?.images ?? new Set(Object.keys(env.release.images));
@@ -153,11 +183,15 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
   for (const [name, ref] of Object.entries(env.release.images)) {
     const parsed = parsePinnedImage(ref);
     if (!isPinned(parsed)) add(`release.images.${name}`, parsed.error);
-    if (!DNS_LABEL.test(name)) add(`release.images.${name}`, "image name must be a DNS label (lowercase letters, digits, '-')");
+    if (!DNS_LABEL.test(name))
+      add(`release.images.${name}`, "image name must be a DNS label (lowercase letters, digits, '-')");
     else if (contract && isPinned(parsed)) {
       const pulled = pullReferenceFor(ref, contract.registry.mirrors);
       if (!isAllowedImage(pulled, contract.allowedRegistries)) {
-        add(`release.images.${name}`, `is pulled as ${pulled}, which the cluster's admission policy refuses: ${where} allows ${list(contract.allowedRegistries)} (its blueprint:policy.allowedRegistries)`);
+        add(
+          `release.images.${name}`,
+          `is pulled as ${pulled}, which the cluster's admission policy refuses: ${where} allows ${list(contract.allowedRegistries)} (its blueprint:policy.allowedRegistries)`,
+        );
       }
     }
   }
@@ -166,43 +200,85 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
 
   if (contract) {
     if (contract.production !== env.production) {
-      add("production", `must equal the platform's: ${where} has blueprint:production ${contract.production}, this stack ${env.production}`);
+      add(
+        "production",
+        `must equal the platform's: ${where} has blueprint:production ${contract.production}, this stack ${env.production}`,
+      );
     }
   }
-  const team: TeamScope | undefined = contract && { quota: contract.quota, limits: contract.limits, volumes: env.volumes };
+  const team: TeamScope | undefined = contract && {
+    quota: contract.quota,
+    limits: contract.limits,
+    volumes: env.volumes,
+  };
   for (const [volName, vol] of Object.entries(env.volumes)) {
     const key = `volumes.${volName}`;
-    if (!DNS_LABEL.test(volName) || volName.length > 63) add(key, "volume name must be a DNS label of at most 63 characters");
+    if (!DNS_LABEL.test(volName) || volName.length > 63)
+      add(key, "volume name must be a DNS label of at most 63 characters");
     if (!team || !contract) continue;
     const size = q(vol.size);
     if (size < q(team.limits.pvcMin) || size > q(team.limits.pvcMax)) {
-      add(`${key}.size`, `must be between the team's limits.pvcMin (${team.limits.pvcMin}) and limits.pvcMax (${team.limits.pvcMax}) set in ${where}, got ${vol.size}`);
+      add(
+        `${key}.size`,
+        `must be between the team's limits.pvcMin (${team.limits.pvcMin}) and limits.pvcMax (${team.limits.pvcMax}) set in ${where}, got ${vol.size}`,
+      );
     }
     if (vol.storageClass !== undefined && !contract.storageClasses.names.includes(vol.storageClass)) {
-      add(`${key}.storageClass`, `names a StorageClass ${where} does not offer (offered: ${list(contract.storageClasses.names)}), got "${vol.storageClass}"`);
+      add(
+        `${key}.storageClass`,
+        `names a StorageClass ${where} does not offer (offered: ${list(contract.storageClasses.names)}), got "${vol.storageClass}"`,
+      );
     }
   }
 
   const hosts = new Map<string, { path: string; app: string }[]>();
-  const jobAccounts = new Map(Object.entries(env.apps).filter(([, a]) => a.releaseJob).map(([n]) => [`${n}-admin`, n]));
+  const jobAccounts = new Map(
+    Object.entries(env.apps)
+      .filter(([, a]) => a.releaseJob)
+      .map(([n]) => [`${n}-admin`, n]),
+  );
   for (const [appName, app] of Object.entries(env.apps)) {
     const key = `apps.${appName}`;
     // Each app's ServiceAccount is named after it, its release Job's `<app>-admin`.
     const jobOf = jobAccounts.get(appName);
-    if (jobOf !== undefined) add(key, `app name "${appName}" is also the ServiceAccount of app "${jobOf}"'s release Job (<app>-admin): two ServiceAccounts of one name; rename the app`);
-    if (appName === "default") add(key, `app name "default" is the namespace's own ServiceAccount, which Kubernetes creates in every namespace; rename the app`);
+    if (jobOf !== undefined)
+      add(
+        key,
+        `app name "${appName}" is also the ServiceAccount of app "${jobOf}"'s release Job (<app>-admin): two ServiceAccounts of one name; rename the app`,
+      );
+    if (appName === "default")
+      add(
+        key,
+        `app name "default" is the namespace's own ServiceAccount, which Kubernetes creates in every namespace; rename the app`,
+      );
     if (!DNS_LABEL.test(appName) || appName.length > MAX_APP_NAME) {
-      add(key, `app name must be a DNS-1035 label of at most ${MAX_APP_NAME} characters (auto-named ConfigMaps and Secrets add up to 16), got "${appName}"`);
+      add(
+        key,
+        `app name must be a DNS-1035 label of at most ${MAX_APP_NAME} characters (auto-named ConfigMaps and Secrets add up to 16), got "${appName}"`,
+      );
     }
     if (!imageNames.has(app.image)) {
-      add(`${key}.image`, `names an image that is not in blueprint:release.images (known: ${list([...imageNames])}), got "${app.image}"`);
+      add(
+        `${key}.image`,
+        `names an image that is not in blueprint:release.images (known: ${list([...imageNames])}), got "${app.image}"`,
+      );
     }
     if (contract && app.identity !== undefined) {
       const id = contract.identities[app.identity];
-      if (!id) add(`${key}.identity`, `names an identity ${where} does not let the team bind (identities: ${list(Object.keys(contract.identities))}), got "${app.identity}"`);
+      if (!id)
+        add(
+          `${key}.identity`,
+          `names an identity ${where} does not let the team bind (identities: ${list(Object.keys(contract.identities))}), got "${app.identity}"`,
+        );
       else {
-        const accounts = [appName, ...(app.releaseJob ? [`${appName}-admin`] : [])].filter((sa) => !id.serviceAccounts.includes(sa));
-        if (accounts.length) add(`${key}.identity`, `"${app.identity}" may be bound by the ServiceAccounts ${list(id.serviceAccounts)} in ${where}, not by ${list(accounts)}`);
+        const accounts = [appName, ...(app.releaseJob ? [`${appName}-admin`] : [])].filter(
+          (sa) => !id.serviceAccounts.includes(sa),
+        );
+        if (accounts.length)
+          add(
+            `${key}.identity`,
+            `"${app.identity}" may be bound by the ServiceAccounts ${list(id.serviceAccounts)} in ${where}, not by ${list(accounts)}`,
+          );
       }
     }
     problems.push(...appObservabilityProblems(key, app, contract?.monitoring));
@@ -210,11 +286,17 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
       add(key, "set either replicas or autoscaling, not both (an HPA owns the replica count)");
     }
     if (app.autoscaling && app.autoscaling.minReplicas >= app.autoscaling.maxReplicas) {
-      add(`${key}.autoscaling`, `minReplicas (${app.autoscaling.minReplicas}) must be below maxReplicas (${app.autoscaling.maxReplicas}); for a fixed count use replicas instead`);
+      add(
+        `${key}.autoscaling`,
+        `minReplicas (${app.autoscaling.minReplicas}) must be below maxReplicas (${app.autoscaling.maxReplicas}); for a fixed count use replicas instead`,
+      );
     }
     const { min, max } = replicaRange(app);
     if (env.production && min < 2) {
-      add(`${key}.${app.autoscaling ? "autoscaling.minReplicas" : "replicas"}`, `must be at least 2 in a production environment (blueprint:production is true), got ${min}`);
+      add(
+        `${key}.${app.autoscaling ? "autoscaling.minReplicas" : "replicas"}`,
+        `must be at least 2 in a production environment (blueprint:production is true), got ${min}`,
+      );
     }
     const surge = resolveIntOrPercent(app.rollingUpdate.maxSurge, max, true);
     const unavailable = resolveIntOrPercent(app.rollingUpdate.maxUnavailable, max, false);
@@ -222,59 +304,105 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
       add(`${key}.rollingUpdate`, "maxSurge and maxUnavailable cannot both be 0: the rollout could never progress");
     }
     if (app.preStopSeconds >= app.terminationGracePeriodSeconds) {
-      add(`${key}.preStopSeconds`, `must be less than terminationGracePeriodSeconds (${app.terminationGracePeriodSeconds}) so the app has time to drain after the pause, got ${app.preStopSeconds}`);
+      add(
+        `${key}.preStopSeconds`,
+        `must be less than terminationGracePeriodSeconds (${app.terminationGracePeriodSeconds}) so the app has time to drain after the pause, got ${app.preStopSeconds}`,
+      );
     }
     const { readiness, liveness } = app.probes;
     if (readiness.path === liveness.path && (readiness.port ?? app.port) === (liveness.port ?? app.port)) {
-      add(`${key}.probes.liveness`, `must differ from the readiness probe (a failing dependency would restart every pod), both are ${liveness.path}`);
+      add(
+        `${key}.probes.liveness`,
+        `must differ from the readiness probe (a failing dependency would restart every pod), both are ${liveness.path}`,
+      );
     }
 
     let configBytes = 0;
     for (const [k, v] of Object.entries(app.config)) {
       configBytes += Buffer.byteLength(v);
       if (PRIVATE_KEY_VALUE.test(v)) add(`${key}.config.${k}`, "holds a private key: move it to blueprint:secrets");
-      if (k.length > MAX_CONFIG_KEY) add(`${key}.config.${k.slice(0, 40)}...`, `is ${k.length} characters long: ConfigMap keys have at most ${MAX_CONFIG_KEY}`);
-      else if (!ENV_NAME.test(k)) add(`${key}.config.${k}`, "must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      if (k.length > MAX_CONFIG_KEY)
+        add(
+          `${key}.config.${k.slice(0, 40)}...`,
+          `is ${k.length} characters long: ConfigMap keys have at most ${MAX_CONFIG_KEY}`,
+        );
+      else if (!ENV_NAME.test(k))
+        add(`${key}.config.${k}`, "must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
       else if (looksLikeCredential(k)) {
-        add(`${key}.config.${k}`, `looks like a credential: declare it in apps.${appName}.secrets and set it with \`pulumi config set --secret --path 'secrets.${appName}.${k}' <value>\``);
+        add(
+          `${key}.config.${k}`,
+          `looks like a credential: declare it in apps.${appName}.secrets and set it with \`pulumi config set --secret --path 'secrets.${appName}.${k}' <value>\``,
+        );
       }
     }
     if (configBytes > MAX_CONFIG_BYTES) {
-      add(`${key}.config`, `adds up to ${configBytes} bytes: a ConfigMap holds at most ${MAX_CONFIG_BYTES} (1 MiB); move large content into the image or a volume`);
+      add(
+        `${key}.config`,
+        `adds up to ${configBytes} bytes: a ConfigMap holds at most ${MAX_CONFIG_BYTES} (1 MiB); move large content into the image or a volume`,
+      );
     }
     const declared = new Set(app.secrets);
     for (const s of app.secrets) {
-      if (s.length > MAX_CONFIG_KEY) add(`${key}.secrets`, `"${s.slice(0, 40)}..." is ${s.length} characters long: Secret keys have at most ${MAX_CONFIG_KEY}`);
-      else if (!ENV_NAME.test(s)) add(`${key}.secrets`, `"${s}" must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`);
-      if (s in app.config) add(`${key}.secrets`, `"${s}" is also a plain config key; a variable is either config or secret`);
+      if (s.length > MAX_CONFIG_KEY)
+        add(
+          `${key}.secrets`,
+          `"${s.slice(0, 40)}..." is ${s.length} characters long: Secret keys have at most ${MAX_CONFIG_KEY}`,
+        );
+      else if (!ENV_NAME.test(s))
+        add(`${key}.secrets`, `"${s}" must be a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)`);
+      if (s in app.config)
+        add(`${key}.secrets`, `"${s}" is also a plain config key; a variable is either config or secret`);
       if (env.secrets[appName]?.[s] === undefined) {
-        add(`secrets.${appName}.${s}`, `has no value: set it with \`pulumi config set --secret --path 'secrets.${appName}.${s}' <value>\``);
+        add(
+          `secrets.${appName}.${s}`,
+          `has no value: set it with \`pulumi config set --secret --path 'secrets.${appName}.${s}' <value>\``,
+        );
       }
     }
     let secretBytes = 0;
     for (const [s, v] of Object.entries(env.secrets[appName] ?? {})) {
       secretBytes += Buffer.byteLength(v);
-      if (!declared.has(s)) add(`secrets.${appName}.${s}`, `is not declared in apps.${appName}.secrets (declared: ${list(app.secrets)})`);
+      if (!declared.has(s))
+        add(`secrets.${appName}.${s}`, `is not declared in apps.${appName}.secrets (declared: ${list(app.secrets)})`);
     }
     // The values are not shown: they are secrets.
-    if (secretBytes > MAX_CONFIG_BYTES) add(`secrets.${appName}`, `values add up to ${secretBytes} bytes: a Secret holds at most ${MAX_CONFIG_BYTES} (1 MiB)`);
+    if (secretBytes > MAX_CONFIG_BYTES)
+      add(
+        `secrets.${appName}`,
+        `values add up to ${secretBytes} bytes: a Secret holds at most ${MAX_CONFIG_BYTES} (1 MiB)`,
+      );
 
     if (app.ingress) {
       const { host, path } = app.ingress;
-      const bad = INGRESS_PATH_SEQUENCES.find((q) => path.includes(q)) ?? INGRESS_PATH_SUFFIXES.find((q) => path.endsWith(q));
-      if (bad) add(`${key}.ingress.path`, `must not contain "${bad}" (the Kubernetes API refuses such Prefix paths), got "${path}"`);
-      else if (INGRESS_PATH_NEVER.test(path)) add(`${key}.ingress.path`, `must not contain whitespace, "?" or "#" (they are never part of a request path), got ${JSON.stringify(path)}`);
+      const bad =
+        INGRESS_PATH_SEQUENCES.find((q) => path.includes(q)) ?? INGRESS_PATH_SUFFIXES.find((q) => path.endsWith(q));
+      if (bad)
+        add(
+          `${key}.ingress.path`,
+          `must not contain "${bad}" (the Kubernetes API refuses such Prefix paths), got "${path}"`,
+        );
+      else if (INGRESS_PATH_NEVER.test(path))
+        add(
+          `${key}.ingress.path`,
+          `must not contain whitespace, "?" or "#" (they are never part of a request path), got ${JSON.stringify(path)}`,
+        );
       const routes = hosts.get(host) ?? [];
       for (const other of routes) {
         if (other.path === path) add(`${key}.ingress.host`, `${host}${path} is already routed to app "${other.app}"`);
         else if (prefixOverlaps(other.path, path)) {
-          add(`${key}.ingress.path`, `${host}${path} overlaps ${host}${other.path} of app "${other.app}" (Prefix paths match whole path elements, so one app's requests would reach the other); give the apps different hosts or disjoint paths`);
+          add(
+            `${key}.ingress.path`,
+            `${host}${path} overlaps ${host}${other.path} of app "${other.app}" (Prefix paths match whole path elements, so one app's requests would reach the other); give the apps different hosts or disjoint paths`,
+          );
         }
       }
       routes.push({ path, app: appName });
       hosts.set(host, routes);
       if (contract && !Object.hasOwn(contract.ingress.hosts, host)) {
-        add(`${key}.ingress.host`, `"${host}" is not a host ${where} lets the team serve (hosts: ${list(Object.keys(contract.ingress.hosts))}); add it to blueprint:teams.${contract.namespace}.hosts there`);
+        add(
+          `${key}.ingress.host`,
+          `"${host}" is not a host ${where} lets the team serve (hosts: ${list(Object.keys(contract.ingress.hosts))}); add it to blueprint:teams.${contract.namespace}.hosts there`,
+        );
       }
     }
 
@@ -283,27 +411,44 @@ export function validateTeamStack(env: PartialTeam, contract: TeamContract | und
     for (const r of ["cpu", "memory", "ephemeral-storage"] as const) {
       const req = q(res.requests[r]);
       const lim = q(res.limits[r]);
-      if (req > lim) add(`${key}.resources.requests.${r}`, `must not exceed the limit (${res.limits[r]}), got ${res.requests[r]}`);
+      if (req > lim)
+        add(`${key}.resources.requests.${r}`, `must not exceed the limit (${res.limits[r]}), got ${res.requests[r]}`);
       const max = team.limits.max[r];
       if (max !== undefined && lim > q(max)) {
-        add(`${key}.resources.limits.${r}`, `must not exceed the team's limits.max.${r} (${max}) set in ${where}, got ${res.limits[r]}`);
+        add(
+          `${key}.resources.limits.${r}`,
+          `must not exceed the team's limits.max.${r} (${max}) set in ${where}, got ${res.limits[r]}`,
+        );
       }
       const ratio = r === "ephemeral-storage" ? undefined : team.limits.maxLimitRequestRatio[r];
       if (ratio !== undefined && req > 0 && lim / req > q(ratio)) {
-        add(`${key}.resources.limits.${r}`, `is more than ${ratio}x the request (the team's limits.maxLimitRequestRatio.${r} set in ${where}): ${res.limits[r]} / ${res.requests[r]}`);
+        add(
+          `${key}.resources.limits.${r}`,
+          `is more than ${ratio}x the request (the team's limits.maxLimitRequestRatio.${r} set in ${where}): ${res.limits[r]} / ${res.requests[r]}`,
+        );
       }
     }
     if (q(app.tmpSize) > q(res.limits["ephemeral-storage"])) {
-      add(`${key}.tmpSize`, `must fit in the container's ephemeral-storage limit (${res.limits["ephemeral-storage"]}), got ${app.tmpSize}`);
+      add(
+        `${key}.tmpSize`,
+        `must fit in the container's ephemeral-storage limit (${res.limits["ephemeral-storage"]}), got ${app.tmpSize}`,
+      );
     }
     for (const [vol, path] of Object.entries(app.volumeMounts)) {
       const v = team.volumes[vol];
       if (!v) {
-        add(`${key}.volumeMounts.${vol}`, `names a volume that is not in blueprint:volumes (known: ${list(Object.keys(team.volumes))})`);
+        add(
+          `${key}.volumeMounts.${vol}`,
+          `names a volume that is not in blueprint:volumes (known: ${list(Object.keys(team.volumes))})`,
+        );
       } else if ((v.accessMode === "ReadWriteOnce" || v.accessMode === "ReadWriteOncePod") && max > 1) {
-        add(`${key}.volumeMounts.${vol}`, `volume is ${v.accessMode} but the app runs up to ${max} replicas on different nodes; use ReadWriteMany or one replica`);
+        add(
+          `${key}.volumeMounts.${vol}`,
+          `volume is ${v.accessMode} but the app runs up to ${max} replicas on different nodes; use ReadWriteMany or one replica`,
+        );
       }
-      if (path === "/tmp") add(`${key}.volumeMounts.${vol}`, "/tmp is the app's own emptyDir; choose another mount path");
+      if (path === "/tmp")
+        add(`${key}.volumeMounts.${vol}`, "/tmp is the app's own emptyDir; choose another mount path");
     }
   }
 
@@ -336,14 +481,21 @@ function checkGroupCollisions(env: PartialPlatform, problems: ConfigProblem[]): 
         const first = seen.get(norm);
         if (first === undefined) seen.set(norm, group);
         else if (first !== group) {
-          problems.push({ key: `blueprint:teams.${teamName}.groups.${role}`, message: `"${group}" and "${first}" would become the same cloud identity (${env.cluster?.cloud === "aws" ? `IAM role and access entry "${norm}"` : "group names are compared without case"}); spell the group the same way everywhere` });
+          problems.push({
+            key: `blueprint:teams.${teamName}.groups.${role}`,
+            message: `"${group}" and "${first}" would become the same cloud identity (${env.cluster?.cloud === "aws" ? `IAM role and access entry "${norm}"` : "group names are compared without case"}); spell the group the same way everywhere`,
+          });
         }
       }
     }
   }
 }
 
-function checkLimitRange(teamName: string, team: PlatformStackSchema["teams"][string], add: (k: string, m: string) => void): void {
+function checkLimitRange(
+  teamName: string,
+  team: PlatformStackSchema["teams"][string],
+  add: (k: string, m: string) => void,
+): void {
   for (const r of ["cpu", "memory", "ephemeral-storage"] as const) {
     const req = team.limits.defaultRequest[r];
     const def = team.limits.default[r];
@@ -358,7 +510,14 @@ function checkLimitRange(teamName: string, team: PlatformStackSchema["teams"][st
 }
 
 /** The namespace quota must admit every app at its maximum scale plus rollout surge, at the same time. */
-function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: string, add: (k: string, m: string) => void, services: TeamContract["services"] = {}): void {
+function checkQuota(
+  env: PartialTeam,
+  team: TeamScope,
+  teamName: string,
+  where: string,
+  add: (k: string, m: string) => void,
+  services: TeamContract["services"] = {},
+): void {
   const need = { pods: 0, services: 0, cpuReq: 0, memReq: 0, ephReq: 0, cpuLim: 0, memLim: 0, ephLim: 0 };
   // In-cluster backing services run in the namespace too, under the same quota.
   let pvcs = 0;
@@ -406,7 +565,10 @@ function checkQuota(env: PartialTeam, team: TeamScope, teamName: string, where: 
     // Tolerate float rounding of decimal quantities (e.g. 0.1 cpu x 3).
     if (needed > q(hard) * (1 + 1e-9)) {
       const key = res === "persistentvolumeclaims" || res === "requests.storage" ? "volumes" : "apps";
-      add(key, `need ${formatQuantity(needed, kind)} of ${res} at maximum scale plus rollout surge, but the team's quota is ${hard} (blueprint:teams.${teamName}.quota.${res} of ${where}): scale the apps down or have the platform raise the quota`);
+      add(
+        key,
+        `need ${formatQuantity(needed, kind)} of ${res} at maximum scale plus rollout surge, but the team's quota is ${hard} (blueprint:teams.${teamName}.quota.${res} of ${where}): scale the apps down or have the platform raise the quota`,
+      );
     }
   }
 }

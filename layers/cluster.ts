@@ -10,7 +10,10 @@ import type { ClusterHandle } from "../components/cluster";
  * stack's `blueprint:cluster`. Cloud SDKs are imported lazily, so a stack on one cloud never
  * loads the other's (and start-up stays fast).
  */
-export async function createCluster(env: PlatformConfig, opts: { readonly offline?: boolean } = {}): Promise<ClusterHandle> {
+export async function createCluster(
+  env: PlatformConfig,
+  opts: { readonly offline?: boolean } = {},
+): Promise<ClusterHandle> {
   // The rules that need the whole environment (production, teams, apps), before any resource.
   const context = clusterContext(env);
   const problems = validateCluster(env.cluster, context);
@@ -28,7 +31,17 @@ export async function createCluster(env: PlatformConfig, opts: { readonly offlin
       const { eksCluster } = await import("../components/cluster/eks");
       const aws = env.cluster.aws!;
       const containerLogRetentionDays = resolveObservability(env.observability, "aws", env.production).logsDays;
-      return eksCluster({ name, kubernetesVersion: env.cluster.kubernetesVersion, production: env.production, aws: { ...aws, region: aws.region! }, teamGroups, tags, configFile: env.file, extendedSupport: env.cluster.extendedSupport, containerLogRetentionDays });
+      return eksCluster({
+        name,
+        kubernetesVersion: env.cluster.kubernetesVersion,
+        production: env.production,
+        aws: { ...aws, region: aws.region! },
+        teamGroups,
+        tags,
+        configFile: env.file,
+        extendedSupport: env.cluster.extendedSupport,
+        containerLogRetentionDays,
+      });
     }
     case "gcp": {
       const { gkeCluster } = await import("../components/cluster/gke");
@@ -67,7 +80,10 @@ export function clusterName(env: Pick<PlatformConfig, "cluster" | "project" | "e
 
 /** Google label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
 function labelValue(v: string): string {
-  return v.toLowerCase().replace(/[^a-z0-9_-]/g, "-").slice(0, 63);
+  return v
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .slice(0, 63);
 }
 
 /** Is the program running under Pulumi's mock engine (the offline render), not a real deployment? */

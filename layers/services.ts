@@ -8,7 +8,16 @@ import type { ServiceBinding } from "../config/contract";
 import type { PlatformConfig } from "../config/load";
 import type { ServiceConfig } from "../config/services";
 import { MANAGED_BY } from "../lib/labels";
-import { caPath, databaseName as databaseNameOf, DEFAULT_PORTS, IN_CLUSTER_IMAGES, parseGiB, userOf, type Connection, type ServiceType } from "../lib/services";
+import {
+  caPath,
+  databaseName as databaseNameOf,
+  DEFAULT_PORTS,
+  IN_CLUSTER_IMAGES,
+  parseGiB,
+  userOf,
+  type Connection,
+  type ServiceType,
+} from "../lib/services";
 // Type-only: each cloud's module (and its SDK) is loaded only on that cloud (`servicesShared`).
 import type { PrivateServicesAccess } from "../components/services/gcp";
 import { BoundEgressPolicy, dataAdminNamespace, ManagedPostgresUsers } from "../components/services/managed-users";
@@ -64,9 +73,15 @@ export async function servicesShared(env: PlatformConfig, cluster: ClusterHandle
     }),
     gcpAccess: once(() => {
       if (net?.cloud !== "gcp" || !gcpModule) throw new Error("services: no GCP network on this cluster");
-      return new gcpModule.PrivateServicesAccess(clusterName(env), { network: net, cidr: env.platform.privateServicesCidr, production: env.production }, { parent });
+      return new gcpModule.PrivateServicesAccess(
+        clusterName(env),
+        { network: net, cidr: env.platform.privateServicesCidr, production: env.production },
+        { parent },
+      );
     }),
-    adminNamespace: once(() => dataAdminNamespace({ parent, provider: cluster.provider, ...dataProtection(env.production) }).metadata.name),
+    adminNamespace: once(
+      () => dataAdminNamespace({ parent, provider: cluster.provider, ...dataProtection(env.production) }).metadata.name,
+    ),
   };
 }
 
@@ -74,25 +89,34 @@ export async function servicesShared(env: PlatformConfig, cluster: ClusterHandle
  * Provisions the services granted to one team in this environment's flavour and returns, per
  * service, the binding the contract carries (never a credential).
  */
-export function teamServices(env: PlatformConfig, cluster: ClusterHandle, services: Readonly<Record<string, ServiceConfig>>, parts: TeamServiceParts): Record<string, pulumi.Output<ServiceBinding>> {
+export function teamServices(
+  env: PlatformConfig,
+  cluster: ClusterHandle,
+  services: Readonly<Record<string, ServiceConfig>>,
+  parts: TeamServiceParts,
+): Record<string, pulumi.Output<ServiceBinding>> {
   const out: Record<string, pulumi.Output<ServiceBinding>> = {};
   for (const [name, svc] of Object.entries(services)) {
     const id = `${parts.team}-${name}`;
     switch (svc.flavour) {
       case "in-cluster": {
-        const instance = new InClusterService(id, {
-          type: svc.type,
-          service: name,
-          namespace: parts.namespace,
-          team: parts.team,
-          image: cluster.pullReference(IN_CLUSTER_IMAGES[svc.type]),
-          generation: svc.rotation,
-          resources: { cpu: String(svc.resources.cpu), memory: String(svc.resources.memory) },
-          storage: svc.storage !== undefined ? String(svc.storage) : svc.type === "valkey" ? "1Gi" : undefined,
-          storageClassName: parts.storageClass,
-          priorityClassName: parts.priorityClass,
-          randomProvider: parts.shared.random(),
-        }, parts.k8sOpts);
+        const instance = new InClusterService(
+          id,
+          {
+            type: svc.type,
+            service: name,
+            namespace: parts.namespace,
+            team: parts.team,
+            image: cluster.pullReference(IN_CLUSTER_IMAGES[svc.type]),
+            generation: svc.rotation,
+            resources: { cpu: String(svc.resources.cpu), memory: String(svc.resources.memory) },
+            storage: svc.storage !== undefined ? String(svc.storage) : svc.type === "valkey" ? "1Gi" : undefined,
+            storageClassName: parts.storageClass,
+            priorityClassName: parts.priorityClass,
+            randomProvider: parts.shared.random(),
+          },
+          parts.k8sOpts,
+        );
         const f = instance.footprint;
         out[name] = pulumi.all([instance.secretName, instance.host]).apply(([secretName, host]) => ({
           type: svc.type,
@@ -102,21 +126,43 @@ export function teamServices(env: PlatformConfig, cluster: ClusterHandle, servic
           port: instance.port,
           tls: false,
           caFile: null,
-          footprint: { requests: { ...f.requests } as Record<string, string>, limits: { ...f.limits } as Record<string, string>, storage: f.storage, pods: 1, services: 1, persistentvolumeclaims: 1 },
+          footprint: {
+            requests: { ...f.requests } as Record<string, string>,
+            limits: { ...f.limits } as Record<string, string>,
+            storage: f.storage,
+            pods: 1,
+            services: 1,
+            persistentvolumeclaims: 1,
+          },
         }));
         break;
       }
       case "external": {
         const connection = externalConnection(env, parts.team, name, svc.type);
-        const secret = new BindingSecret(id, {
-          service: name,
-          generation: svc.rotation,
-          namespace: parts.namespace,
-          connection: pulumi.secret(connection),
-          labels: { "app.kubernetes.io/part-of": parts.team, "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": "backing-service" },
-        }, parts.k8sOpts);
+        const secret = new BindingSecret(
+          id,
+          {
+            service: name,
+            generation: svc.rotation,
+            namespace: parts.namespace,
+            connection: pulumi.secret(connection),
+            labels: {
+              "app.kubernetes.io/part-of": parts.team,
+              "app.kubernetes.io/managed-by": MANAGED_BY,
+              "app.kubernetes.io/component": "backing-service",
+            },
+          },
+          parts.k8sOpts,
+        );
         out[name] = secret.secretName.apply((secretName) => ({
-          type: svc.type, flavour: svc.flavour, secretName, host: connection.host, port: connection.port, tls: connection.tls, caFile: null, footprint: null,
+          type: svc.type,
+          flavour: svc.flavour,
+          secretName,
+          host: connection.host,
+          port: connection.port,
+          tls: connection.tls,
+          caFile: null,
+          footprint: null,
         }));
         break;
       }
@@ -132,9 +178,16 @@ export function teamServices(env: PlatformConfig, cluster: ClusterHandle, servic
  * The connection of an `external` service, from its URL in the secret config
  * `blueprint:serviceUrls.<team>.<service>`. Only the host, port and TLS reach the contract.
  */
-export function externalConnection(env: Pick<PlatformConfig, "serviceUrls" | "file">, team: string, service: string, type: ServiceType): Connection {
+export function externalConnection(
+  env: Pick<PlatformConfig, "serviceUrls" | "file">,
+  team: string,
+  service: string,
+  type: ServiceType,
+): Connection {
   const key = `blueprint:serviceUrls.${team}.${service}`;
-  const fail = (message: string): never => { throw new ConfigError(env.file, [{ key, message }]); };
+  const fail = (message: string): never => {
+    throw new ConfigError(env.file, [{ key, message }]);
+  };
   const text = env.serviceUrls[team]?.[service] ?? fail("has no value");
   let url: URL;
   try {
@@ -144,10 +197,15 @@ export function externalConnection(env: Pick<PlatformConfig, "serviceUrls" | "fi
     return fail("is not a URL (value not shown)");
   }
   const schemes = type === "postgres" ? ["postgres:", "postgresql:"] : ["redis:", "rediss:"];
-  if (!schemes.includes(url.protocol)) fail(`must use ${schemes.map((s) => `${s}//`).join(" or ")} for a ${type} service, got ${url.protocol}//`);
-  if (!url.hostname || !url.username || !url.password) fail("must name a host, a user and a password (value not shown)");
+  if (!schemes.includes(url.protocol))
+    fail(`must use ${schemes.map((s) => `${s}//`).join(" or ")} for a ${type} service, got ${url.protocol}//`);
+  if (!url.hostname || !url.username || !url.password)
+    fail("must name a host, a user and a password (value not shown)");
   const sslmode = url.searchParams.get("sslmode");
-  const tls = type === "postgres" ? sslmode !== null && sslmode !== "disable" && sslmode !== "allow" && sslmode !== "prefer" : url.protocol === "rediss:";
+  const tls =
+    type === "postgres"
+      ? sslmode !== null && sslmode !== "disable" && sslmode !== "allow" && sslmode !== "prefer"
+      : url.protocol === "rediss:";
   return {
     type,
     host: url.hostname,
@@ -163,10 +221,19 @@ export function externalConnection(env: Pick<PlatformConfig, "serviceUrls" | "fi
  * A managed instance on this cluster's cloud (RDS or Aurora and ElastiCache on EKS, Cloud SQL and
  * Memorystore on GKE), its users, the egress its bound pods need, and the binding Secret.
  */
-function managedService(env: PlatformConfig, cluster: ClusterHandle, name: string, svc: ServiceConfig, parts: TeamServiceParts): pulumi.Output<ServiceBinding> {
+function managedService(
+  env: PlatformConfig,
+  cluster: ClusterHandle,
+  name: string,
+  svc: ServiceConfig,
+  parts: TeamServiceParts,
+): pulumi.Output<ServiceBinding> {
   const net = cluster.dataNetwork;
   const key = `blueprint:teams.${parts.team}.services.${name}.flavour`;
-  if (!net) throw new ConfigError(env.file, [{ key, message: `is "managed", but this cluster (${cluster.cloud}) has no managed offering` }]);
+  if (!net)
+    throw new ConfigError(env.file, [
+      { key, message: `is "managed", but this cluster (${cluster.cloud}) has no managed offering` },
+    ]);
   const id = `${parts.team}-${name}`;
   const shared = parts.shared;
   const randomProvider = shared.random();
@@ -188,9 +255,25 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
   let password: pulumi.Output<string> = passwords.current;
   let username: string;
   if (svc.type === "postgres") {
-    const instance = net.cloud === "aws"
-      ? new shared.aws!.RdsPostgres(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), engine: svc.engine ?? "rds", version: svc.version, instanceClass: svc.instanceClass, allocatedStorageGiB: parseGiB(svc.storage) })
-      : new shared.gcp!.CloudSqlPostgres(id, { ...common, network: net, access: shared.gcpAccess(), version: svc.version, tier: svc.tier, diskSizeGb: parseGiB(svc.storage) });
+    const instance =
+      net.cloud === "aws"
+        ? new shared.aws!.RdsPostgres(id, {
+            ...common,
+            network: net,
+            kmsKeyArn: shared.awsKey(),
+            engine: svc.engine ?? "rds",
+            version: svc.version,
+            instanceClass: svc.instanceClass,
+            allocatedStorageGiB: parseGiB(svc.storage),
+          })
+        : new shared.gcp!.CloudSqlPostgres(id, {
+            ...common,
+            network: net,
+            access: shared.gcpAccess(),
+            version: svc.version,
+            tier: svc.tier,
+            diskSizeGb: parseGiB(svc.storage),
+          });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
@@ -199,29 +282,55 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
     username = userOf(name, svc.rotation);
     const currentIsA = svc.rotation % 2 === 0;
     const previous = passwords.previous ?? pulumi.output("");
-    new ManagedPostgresUsers(id, {
-      service: name,
-      team: parts.team,
-      namespace: shared.adminNamespace(),
-      image: cluster.pullReference(IN_CLUSTER_IMAGES.postgres),
-      host,
-      port,
-      adminUser: instance.adminUser,
-      adminPassword: instance.adminPassword,
-      passwordA: currentIsA ? passwords.current : previous,
-      passwordB: currentIsA ? previous : passwords.current,
-      dependsOn: [instance],
-    }, { provider: cluster.provider });
+    new ManagedPostgresUsers(
+      id,
+      {
+        service: name,
+        team: parts.team,
+        namespace: shared.adminNamespace(),
+        image: cluster.pullReference(IN_CLUSTER_IMAGES.postgres),
+        host,
+        port,
+        adminUser: instance.adminUser,
+        adminPassword: instance.adminPassword,
+        passwordA: currentIsA ? passwords.current : previous,
+        passwordB: currentIsA ? previous : passwords.current,
+        dependsOn: [instance],
+      },
+      { provider: cluster.provider },
+    );
     // The users Job reaches the instance from the data namespace, whose default deny holds otherwise.
-    new BoundEgressPolicy(`${id}-admin`, { service: name, team: parts.team, namespace: shared.adminNamespace(), cidrs: instance.cidrs, port: instance.port }, { provider: cluster.provider });
+    new BoundEgressPolicy(
+      `${id}-admin`,
+      {
+        service: name,
+        team: parts.team,
+        namespace: shared.adminNamespace(),
+        cidrs: instance.cidrs,
+        port: instance.port,
+      },
+      { provider: cluster.provider },
+    );
   } else if (net.cloud === "aws") {
-    const instance = new shared.aws!.ElastiCacheValkey(id, { ...common, network: net, kmsKeyArn: shared.awsKey(), nodeType: svc.nodeType, authToken: passwords.current, rotating: svc.rotation > 0 });
+    const instance = new shared.aws!.ElastiCacheValkey(id, {
+      ...common,
+      network: net,
+      kmsKeyArn: shared.awsKey(),
+      nodeType: svc.nodeType,
+      authToken: passwords.current,
+      rotating: svc.rotation > 0,
+    });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
     username = "default";
   } else {
-    const instance = new shared.gcp!.MemorystoreRedis(id, { ...common, network: net, access: shared.gcpAccess(), memorySizeGb: svc.memorySizeGb });
+    const instance = new shared.gcp!.MemorystoreRedis(id, {
+      ...common,
+      network: net,
+      access: shared.gcpAccess(),
+      memorySizeGb: svc.memorySizeGb,
+    });
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
@@ -230,21 +339,47 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
     password = instance.authString;
     username = "default";
   }
-  new BoundEgressPolicy(id, { service: name, team: parts.team, namespace: parts.namespace, cidrs, port }, parts.k8sOpts);
+  new BoundEgressPolicy(
+    id,
+    { service: name, team: parts.team, namespace: parts.namespace, cidrs, port },
+    parts.k8sOpts,
+  );
   const caFile = ca ? caPath(name) : undefined;
   const connection = pulumi.all([host, password]).apply(([h, p]): Connection => ({
-    type: svc.type, host: h, port, username, password: p, database: svc.type === "postgres" ? databaseNameOf(name) : "0", tls: true, caFile,
+    type: svc.type,
+    host: h,
+    port,
+    username,
+    password: p,
+    database: svc.type === "postgres" ? databaseNameOf(name) : "0",
+    tls: true,
+    caFile,
   }));
-  const binding = new BindingSecret(id, {
-    service: name,
-    generation: svc.rotation,
-    namespace: parts.namespace,
-    connection: pulumi.secret(connection),
-    ca,
-    labels: { "app.kubernetes.io/part-of": parts.team, "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": "backing-service" },
-  }, parts.k8sOpts);
+  const binding = new BindingSecret(
+    id,
+    {
+      service: name,
+      generation: svc.rotation,
+      namespace: parts.namespace,
+      connection: pulumi.secret(connection),
+      ca,
+      labels: {
+        "app.kubernetes.io/part-of": parts.team,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/component": "backing-service",
+      },
+    },
+    parts.k8sOpts,
+  );
   return pulumi.all([binding.secretName, host]).apply(([secretName, h]) => ({
-    type: svc.type, flavour: svc.flavour, secretName, host: h, port, tls: true, caFile: caFile ?? null, footprint: null,
+    type: svc.type,
+    flavour: svc.flavour,
+    secretName,
+    host: h,
+    port,
+    tls: true,
+    caFile: caFile ?? null,
+    footprint: null,
   }));
 }
 
@@ -253,10 +388,33 @@ function managedService(env: PlatformConfig, cluster: ClusterHandle, name: strin
  * Backup for GKE on GKE. Returns what each plan backs up when, for the stack output
  * `volumeBackups` (alerting watches it); an existing cluster has none here (docs/backups.md).
  */
-export function volumeBackups(env: PlatformConfig, cluster: ClusterHandle, shared: ServicesShared, namespaces: readonly string[]): VolumeBackupPlan[] {
+export function volumeBackups(
+  env: PlatformConfig,
+  cluster: ClusterHandle,
+  shared: ServicesShared,
+  namespaces: readonly string[],
+): VolumeBackupPlan[] {
   const net = cluster.dataNetwork;
   if (!net || namespaces.length === 0) return [];
-  const settings = { ...env.platform.volumeBackups, clusterName: clusterName(env), namespaces, production: env.production };
-  if (net.cloud === "aws") return [new shared.aws!.AwsVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyArn: shared.awsKey() }).plan];
-  return [new shared.gcp!.GkeVolumeBackups(`${clusterName(env)}-volumes`, { ...settings, network: net, kmsKeyId: shared.gcpAccess().keyId }).plan];
+  const settings = {
+    ...env.platform.volumeBackups,
+    clusterName: clusterName(env),
+    namespaces,
+    production: env.production,
+  };
+  if (net.cloud === "aws")
+    return [
+      new shared.aws!.AwsVolumeBackups(`${clusterName(env)}-volumes`, {
+        ...settings,
+        network: net,
+        kmsKeyArn: shared.awsKey(),
+      }).plan,
+    ];
+  return [
+    new shared.gcp!.GkeVolumeBackups(`${clusterName(env)}-volumes`, {
+      ...settings,
+      network: net,
+      kmsKeyId: shared.gcpAccess().keyId,
+    }).plan,
+  ];
 }

@@ -1,7 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
-import { AdminJob, AppConfig, AppEgressPolicy, AppMonitoring, Volume, Workload, type WorkloadArgs } from "../components/index";
+import {
+  AdminJob,
+  AppConfig,
+  AppEgressPolicy,
+  AppMonitoring,
+  Volume,
+  Workload,
+  type WorkloadArgs,
+} from "../components/index";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { classifyReadFailure, type ContractLookup, type TeamContract } from "../config/contract";
 import { qualifiedStackName } from "../lib/stacks";
@@ -26,7 +34,11 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
   const provider = new k8s.Provider("k8s", {
     // Without a kubeconfig in the contract (an existing cluster), the team's own kubeconfig: the
     // named context, or its current one.
-    ...(c.kubeconfig !== null ? { kubeconfig: pulumi.secret(c.kubeconfig) } : c.context !== null ? { context: c.context } : {}),
+    ...(c.kubeconfig !== null
+      ? { kubeconfig: pulumi.secret(c.kubeconfig) }
+      : c.context !== null
+        ? { context: c.context }
+        : {}),
     enableServerSideApply: true,
     // The platform's cluster ARN/id/name: a kubeconfig the platform re-issues updates the provider
     // instead of replacing every object of the team (pulumi-kubernetes#1148).
@@ -40,15 +52,19 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
 
   const claims = new Map<string, pulumi.Output<string>>();
   for (const [volName, vol] of Object.entries(env.volumes)) {
-    const v = new Volume(`${env.team}-${volName}`, {
-      name: volName,
-      namespace: c.namespace,
-      size: String(vol.size),
-      accessMode: vol.accessMode,
-      storageClassName: vol.storageClass ?? c.storageClasses.default,
-      labels: { ...partOf },
-      protect: env.production,
-    }, k8sOpts);
+    const v = new Volume(
+      `${env.team}-${volName}`,
+      {
+        name: volName,
+        namespace: c.namespace,
+        size: String(vol.size),
+        accessMode: vol.accessMode,
+        storageClassName: vol.storageClass ?? c.storageClasses.default,
+        labels: { ...partOf },
+        protect: env.production,
+      },
+      k8sOpts,
+    );
     claims.set(volName, v.claimName);
   }
 
@@ -56,13 +72,23 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
   const endpoints: Record<string, pulumi.Output<string>> = {};
   const images: Record<string, string> = {};
   for (const [appName, app] of Object.entries(env.apps)) {
-    const identity = { name: appName, instance: appName, component: app.component, partOf: env.team, version: env.release.id };
-    const config = new AppConfig(appName, {
-      namespace: c.namespace,
-      labels: { "app.kubernetes.io/name": appName, ...partOf },
-      data: app.config,
-      secretData: secretValues(env, appName),
-    }, k8sOpts);
+    const identity = {
+      name: appName,
+      instance: appName,
+      component: app.component,
+      partOf: env.team,
+      version: env.release.id,
+    };
+    const config = new AppConfig(
+      appName,
+      {
+        namespace: c.namespace,
+        labels: { "app.kubernetes.io/name": appName, ...partOf },
+        data: app.config,
+        secretData: secretValues(env, appName),
+      },
+      k8sOpts,
+    );
     // The released reference, or the same digest in the registry this cluster pulls from.
     const image = pullReferenceFor(env.release.images[app.image], c.registry.mirrors);
     images[appName] = image;
@@ -70,70 +96,97 @@ export async function teamProgram(): Promise<Record<string, unknown>> {
     const services = serviceBindings(c, app.services);
     const bound = app.identity !== undefined ? c.identities[app.identity] : undefined;
     // Before the release Job and the Deployment, so neither starts without the egress it needs.
-    const egress = (app.egress.length > 0 || bound) ? [new AppEgressPolicy(appName, {
-      namespace: c.namespace,
-      app: appName,
-      partOf: env.team,
-      rules: app.egress,
-      extra: bound?.egress,
-    }, k8sOpts)] : [];
-    const releaseJob = app.releaseJob && new AdminJob(appName, {
-      identity,
-      namespace: c.namespace,
-      image,
-      command: app.releaseJob.command,
-      args: app.releaseJob.args,
-      backoffLimit: app.releaseJob.backoffLimit,
-      activeDeadlineSeconds: app.releaseJob.activeDeadlineSeconds,
-      resources,
-      envFrom: config.envFrom,
-      ...services,
-      priorityClassName: c.priorityClasses[app.priority],
-      runAsUser: app.runAsUser,
-      tmpSize: String(app.tmpSize),
-      serviceAccountAnnotations: bound?.annotations,
-    }, { ...k8sOpts, dependsOn: [config, ...egress] });
-    const workload = new Workload(appName, {
-      identity,
-      namespace: c.namespace,
-      image,
-      port: app.port,
-      command: app.command,
-      args: app.args,
-      replicas: app.replicas,
-      autoscaling: app.autoscaling,
-      resources,
-      envFrom: config.envFrom,
-      ...services,
-      probes: app.probes,
-      preStopSeconds: app.preStopSeconds,
-      terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
-      rollingUpdate: app.rollingUpdate,
-      strategy: rolloutStrategy(app, team),
-      priorityClassName: c.priorityClasses[app.priority],
-      runAsUser: app.runAsUser,
-      tmpSize: String(app.tmpSize),
-      serviceAccountAnnotations: bound?.annotations,
-      volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({ name: vol, mountPath, claimName: claims.get(vol)! })),
-      strictZoneSpread: env.production,
-      ingress: app.ingress && ingressFor(c, appName, app.ingress, app.probes.readiness),
-      customTimeouts,
-      rolloutAfter: releaseJob ? [releaseJob] : undefined,
-      metricsPort: app.metrics?.port,
-    }, { ...k8sOpts, dependsOn: [config, ...egress] });
+    const egress =
+      app.egress.length > 0 || bound
+        ? [
+            new AppEgressPolicy(
+              appName,
+              {
+                namespace: c.namespace,
+                app: appName,
+                partOf: env.team,
+                rules: app.egress,
+                extra: bound?.egress,
+              },
+              k8sOpts,
+            ),
+          ]
+        : [];
+    const releaseJob =
+      app.releaseJob &&
+      new AdminJob(
+        appName,
+        {
+          identity,
+          namespace: c.namespace,
+          image,
+          command: app.releaseJob.command,
+          args: app.releaseJob.args,
+          backoffLimit: app.releaseJob.backoffLimit,
+          activeDeadlineSeconds: app.releaseJob.activeDeadlineSeconds,
+          resources,
+          envFrom: config.envFrom,
+          ...services,
+          priorityClassName: c.priorityClasses[app.priority],
+          runAsUser: app.runAsUser,
+          tmpSize: String(app.tmpSize),
+          serviceAccountAnnotations: bound?.annotations,
+        },
+        { ...k8sOpts, dependsOn: [config, ...egress] },
+      );
+    const workload = new Workload(
+      appName,
+      {
+        identity,
+        namespace: c.namespace,
+        image,
+        port: app.port,
+        command: app.command,
+        args: app.args,
+        replicas: app.replicas,
+        autoscaling: app.autoscaling,
+        resources,
+        envFrom: config.envFrom,
+        ...services,
+        probes: app.probes,
+        preStopSeconds: app.preStopSeconds,
+        terminationGracePeriodSeconds: app.terminationGracePeriodSeconds,
+        rollingUpdate: app.rollingUpdate,
+        strategy: rolloutStrategy(app, team),
+        priorityClassName: c.priorityClasses[app.priority],
+        runAsUser: app.runAsUser,
+        tmpSize: String(app.tmpSize),
+        serviceAccountAnnotations: bound?.annotations,
+        volumes: Object.entries(app.volumeMounts).map(([vol, mountPath]) => ({
+          name: vol,
+          mountPath,
+          claimName: claims.get(vol)!,
+        })),
+        strictZoneSpread: env.production,
+        ingress: app.ingress && ingressFor(c, appName, app.ingress, app.probes.readiness),
+        customTimeouts,
+        rolloutAfter: releaseJob ? [releaseJob] : undefined,
+        metricsPort: app.metrics?.port,
+      },
+      { ...k8sOpts, dependsOn: [config, ...egress] },
+    );
     endpoints[appName] = workload.url;
     if (app.metrics && c.monitoring !== "none") {
       const { "app.kubernetes.io/version": _v, ...labels } = recommendedLabels(identity);
-      new AppMonitoring(appName, {
-        monitoring: c.monitoring,
-        app: appName,
-        namespace: c.namespace,
-        team: env.team,
-        selector: selectorLabels(identity),
-        labels,
-        metrics: { path: app.metrics.path, interval: app.metrics.interval },
-        slo: app.slo,
-      }, k8sOpts);
+      new AppMonitoring(
+        appName,
+        {
+          monitoring: c.monitoring,
+          app: appName,
+          namespace: c.namespace,
+          team: env.team,
+          selector: selectorLabels(identity),
+          labels,
+          metrics: { path: app.metrics.path, interval: app.metrics.interval },
+          slo: app.slo,
+        },
+        k8sOpts,
+      );
     }
   }
 
@@ -167,7 +220,12 @@ async function readPlatform(platformStack: string, project: string): Promise<Con
 }
 
 /** An app's Ingress on this cluster: its class, annotations, allowed peers and TLS, from the contract. */
-function ingressFor(c: TeamContract, app: string, ingress: NonNullable<AppConfigSpec["ingress"]>, readiness: AppConfigSpec["probes"]["readiness"]): WorkloadArgs["ingress"] {
+function ingressFor(
+  c: TeamContract,
+  app: string,
+  ingress: NonNullable<AppConfigSpec["ingress"]>,
+  readiness: AppConfigSpec["probes"]["readiness"],
+): WorkloadArgs["ingress"] {
   const host = c.ingress.hosts[ingress.host];
   const health = c.ingress.healthCheck;
   return {
@@ -177,9 +235,19 @@ function ingressFor(c: TeamContract, app: string, ingress: NonNullable<AppConfig
     annotations: {
       ...c.ingress.annotations,
       ...host.annotations,
-      ...(health ? { [health.pathAnnotation]: readiness.path, ...(readiness.port !== undefined ? { [health.portAnnotation]: String(readiness.port) } : {}) } : {}),
+      ...(health
+        ? {
+            [health.pathAnnotation]: readiness.path,
+            ...(readiness.port !== undefined ? { [health.portAnnotation]: String(readiness.port) } : {}),
+          }
+        : {}),
     },
-    tls: host.tls === "secret" ? { secretName: ingress.tlsSecretName ?? `${app}-tls` } : host.tls === "host" ? {} : undefined,
+    tls:
+      host.tls === "secret"
+        ? { secretName: ingress.tlsSecretName ?? `${app}-tls` }
+        : host.tls === "host"
+          ? {}
+          : undefined,
     allowFrom: c.ingress.allowFrom,
     serviceAnnotations: c.ingress.serviceAnnotations,
     dependsOn: [],
@@ -192,13 +260,18 @@ function ingressFor(c: TeamContract, app: string, ingress: NonNullable<AppConfig
  * service's network rules admit, and the server's CA certificate where the binding has one. The
  * names never depend on the flavour or the cloud; only the Secret behind them does.
  */
-export function serviceBindings(c: Pick<TeamContract, "services">, names: readonly string[]): { env: k8s.types.input.core.v1.EnvVar[]; podLabels: Record<string, string>; secretFiles: SecretFile[] } {
+export function serviceBindings(
+  c: Pick<TeamContract, "services">,
+  names: readonly string[],
+): { env: k8s.types.input.core.v1.EnvVar[]; podLabels: Record<string, string>; secretFiles: SecretFile[] } {
   const env: k8s.types.input.core.v1.EnvVar[] = [];
   const podLabels: Record<string, string> = {};
   const secretFiles: SecretFile[] = [];
   for (const name of names) {
     const b = c.services[name];
-    bindingVariables(name).forEach((v, i) => env.push({ name: v, valueFrom: { secretKeyRef: { name: b.secretName, key: BINDING_KEYS[i] } } }));
+    bindingVariables(name).forEach((v, i) =>
+      env.push({ name: v, valueFrom: { secretKeyRef: { name: b.secretName, key: BINDING_KEYS[i] } } }),
+    );
     podLabels[bindingLabel(name)] = BOUND;
     if (b.caFile) secretFiles.push({ name: `svc-${name}-ca`, secretName: b.secretName, key: CA_KEY, path: b.caFile });
   }

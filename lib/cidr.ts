@@ -32,7 +32,8 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 /** The `index`-th block of `newBits` more prefix bits inside `parent`. */
 export function subdivide(parent: Cidr, newBits: number, index: number): Cidr {
   const prefix = parent.prefix + newBits;
-  if (prefix > 32 || index >= 2 ** newBits) throw new RangeError(`cannot take block ${index} of /${prefix} from /${parent.prefix}`);
+  if (prefix > 32 || index >= 2 ** newBits)
+    throw new RangeError(`cannot take block ${index} of /${prefix} from /${parent.prefix}`);
   return { base: parent.base + index * 2 ** (32 - prefix), prefix };
 }
 

@@ -4,7 +4,8 @@
 export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** A repository (optionally with registry host and port) followed by `@sha256:<64 hex>`, with no tag. */
-const PINNED = /^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?\/)*[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)@(sha256:[0-9a-f]{64})$/;
+const PINNED =
+  /^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?\/)*[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)@(sha256:[0-9a-f]{64})$/;
 
 /** An image reference split into its parts. */
 export interface PinnedImage {

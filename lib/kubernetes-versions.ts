@@ -75,7 +75,9 @@ export type GkeChannel = "RAPID" | "REGULAR" | "STABLE" | "EXTENDED";
  * offers on a given day is authoritative in `gcloud container get-server-config --region <region>
  * --flatten=channels` (its `validVersions` per channel). 1.37 is in Rapid only.
  */
-export const gkeChannelTable: Readonly<Record<string, Readonly<Partial<Record<Exclude<GkeChannel, "EXTENDED">, string>>>>> = {
+export const gkeChannelTable: Readonly<
+  Record<string, Readonly<Partial<Record<Exclude<GkeChannel, "EXTENDED">, string>>>>
+> = {
   "1.31": { RAPID: "2024-08-20", REGULAR: "2024-10-25", STABLE: "2024-11-26" },
   "1.32": { RAPID: "2025-01-21", REGULAR: "2025-02-11", STABLE: "2025-04-08" },
   "1.33": { RAPID: "2025-05-06", REGULAR: "2025-06-03", STABLE: "2025-07-29" },
@@ -100,7 +102,9 @@ export function gkeChannelOffers(channel: GkeChannel, minor: string, now: Date):
 
 /** The minors a GKE channel offers on a day, oldest first. */
 export function gkeChannelMinors(channel: GkeChannel, now: Date): string[] {
-  return [...new Set([...Object.keys(gkeChannelTable), ...Object.keys(kubernetesVersionTable.gcp)])].filter((m) => gkeChannelOffers(channel, m, now)).sort(compareMinor);
+  return [...new Set([...Object.keys(gkeChannelTable), ...Object.keys(kubernetesVersionTable.gcp)])]
+    .filter((m) => gkeChannelOffers(channel, m, now))
+    .sort(compareMinor);
 }
 
 /** Where a minor stands on a cloud on a given day. */
@@ -117,7 +121,8 @@ export function evaluationDate(env: Readonly<Record<string, string | undefined>>
   const pinned = env[EVALUATION_DATE_VARIABLE];
   if (pinned === undefined || pinned === "") return new Date();
   const day = /^\d{4}-\d{2}-\d{2}$/.test(pinned) ? new Date(`${pinned}T00:00:00Z`) : undefined;
-  if (!day || Number.isNaN(day.getTime()) || utcDay(day) !== pinned) throw new RangeError(`${EVALUATION_DATE_VARIABLE} must be a day such as 2026-11-29, got "${pinned}"`);
+  if (!day || Number.isNaN(day.getTime()) || utcDay(day) !== pinned)
+    throw new RangeError(`${EVALUATION_DATE_VARIABLE} must be a day such as 2026-11-29, got "${pinned}"`);
   return day;
 }
 
@@ -146,7 +151,10 @@ export function offeredMinors(cloud: VersionCloud, now: Date): string[] {
 
 /** The newest minor in standard support on a cloud on a day. */
 export function newestStandardMinor(cloud: VersionCloud, now: Date): string | undefined {
-  return Object.keys(kubernetesVersionTable[cloud]).filter((m) => supportStatus(cloud, m, now) === "standard").sort(compareMinor).pop();
+  return Object.keys(kubernetesVersionTable[cloud])
+    .filter((m) => supportStatus(cloud, m, now) === "standard")
+    .sort(compareMinor)
+    .pop();
 }
 
 export function compareMinor(a: string, b: string): number {

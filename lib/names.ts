@@ -89,5 +89,11 @@ export function closest(word: string, candidates: Iterable<string>): string | un
  * role and access entry). Lowercased because IAM role names are unique regardless of case.
  */
 export function groupResourceName(group: string): string {
-  return group.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "group";
+  return (
+    group
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "group"
+  );
 }

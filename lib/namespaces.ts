@@ -17,25 +17,39 @@ const KUBERNETES = { names: ["default"], prefixes: ["kube-"] } as const;
  * gmp-system and gmp-public). An existing cluster's ingress controller runs in its configured
  * namespace.
  */
-export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): { readonly names: readonly string[]; readonly prefixes: readonly string[] } {
+export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): {
+  readonly names: readonly string[];
+  readonly prefixes: readonly string[];
+} {
   switch (cluster?.cloud) {
     case "aws":
-      return { names: [...KUBERNETES.names, "amazon-cloudwatch"], prefixes: [...KUBERNETES.prefixes, "amazon-", "aws-"] };
+      return {
+        names: [...KUBERNETES.names, "amazon-cloudwatch"],
+        prefixes: [...KUBERNETES.prefixes, "amazon-", "aws-"],
+      };
     case "gcp":
       return { names: [...KUBERNETES.names], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
     case "existing":
-      return { names: [...KUBERNETES.names, ...(cluster.existing ? [cluster.existing.ingressNamespace] : [])], prefixes: [...KUBERNETES.prefixes] };
+      return {
+        names: [...KUBERNETES.names, ...(cluster.existing ? [cluster.existing.ingressNamespace] : [])],
+        prefixes: [...KUBERNETES.prefixes],
+      };
     default:
       return KUBERNETES;
   }
 }
 
 /** Why `name` cannot be a team namespace on this cluster, or undefined when it can. */
-export function reservedNamespaceProblem(name: string, cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): string | undefined {
+export function reservedNamespaceProblem(
+  name: string,
+  cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined,
+): string | undefined {
   const { names, prefixes } = platformNamespaces(cluster);
-  if (names.includes(name)) return `"${name}" is a namespace Kubernetes or the platform's add-ons use (${names.join(", ")})`;
+  if (names.includes(name))
+    return `"${name}" is a namespace Kubernetes or the platform's add-ons use (${names.join(", ")})`;
   const prefix = prefixes.find((p) => name.startsWith(p));
-  if (prefix) return `"${name}" starts with "${prefix}", which ${prefix === "kube-" ? "Kubernetes reserves for its own namespaces" : `the cloud reserves for its own namespaces on this cluster (${prefixes.join(", ")})`}`;
+  if (prefix)
+    return `"${name}" starts with "${prefix}", which ${prefix === "kube-" ? "Kubernetes reserves for its own namespaces" : `the cloud reserves for its own namespaces on this cluster (${prefixes.join(", ")})`}`;
   return undefined;
 }
 

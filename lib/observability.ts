@@ -72,7 +72,12 @@ export function droppedLabelRelabelings(): { action: "labeldrop"; regex: string 
  * PodMonitoring (its pods' container port named `metrics`). The job label of every series is the
  * app's name either way: the Service's name, or the PodMonitoring's. Undefined for `none`.
  */
-export function appMonitor(flavour: MonitoringFlavour, m: AppMetrics, selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): Record<string, unknown> | undefined {
+export function appMonitor(
+  flavour: MonitoringFlavour,
+  m: AppMetrics,
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>>,
+): Record<string, unknown> | undefined {
   const d = observabilityDefaults;
   const metadata = { name: m.app, namespace: m.namespace, labels: { ...labels } };
   if (flavour === "prometheus-operator") {
@@ -84,7 +89,15 @@ export function appMonitor(flavour: MonitoringFlavour, m: AppMetrics, selector: 
         selector: { matchLabels: { ...selector } },
         // Only the team's own namespace: a ServiceMonitor can otherwise select Services elsewhere.
         namespaceSelector: { matchNames: [m.namespace] },
-        endpoints: [{ port: "metrics", path: m.path, interval: m.interval, scheme: "http", metricRelabelings: droppedLabelRelabelings() }],
+        endpoints: [
+          {
+            port: "metrics",
+            path: m.path,
+            interval: m.interval,
+            scheme: "http",
+            metricRelabelings: droppedLabelRelabelings(),
+          },
+        ],
         sampleLimit: d.sampleLimit,
         labelLimit: d.labelLimit,
       },
@@ -97,7 +110,15 @@ export function appMonitor(flavour: MonitoringFlavour, m: AppMetrics, selector: 
       metadata,
       spec: {
         selector: { matchLabels: { ...selector } },
-        endpoints: [{ port: "metrics", path: m.path, interval: m.interval, scheme: "http", metricRelabeling: droppedLabelRelabelings() }],
+        endpoints: [
+          {
+            port: "metrics",
+            path: m.path,
+            interval: m.interval,
+            scheme: "http",
+            metricRelabeling: droppedLabelRelabelings(),
+          },
+        ],
         limits: { samples: d.sampleLimit, labels: d.labelLimit },
       },
     };
@@ -186,7 +207,15 @@ export interface PlatformRuleOptions {
   readonly overcommit: boolean;
 }
 
-function alert(name: string, expr: string, forDuration: string, severity: "critical" | "warning" | "info", team: string, summary: string, description: string): Rule {
+function alert(
+  name: string,
+  expr: string,
+  forDuration: string,
+  severity: "critical" | "warning" | "info",
+  team: string,
+  summary: string,
+  description: string,
+): Rule {
   return {
     alert: name,
     expr,
@@ -203,28 +232,36 @@ function teamAlerts(team: string): Rule[] {
     alert(
       "KubeDeploymentRolloutStuck",
       `kube_deployment_status_condition{${ns}, condition="Progressing", status="false"} == 1`,
-      "5m", "warning", team,
+      "5m",
+      "warning",
+      team,
       "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} rollout is stuck",
       "The Deployment made no progress within its progressDeadlineSeconds (Progressing=False).",
     ),
     alert(
       "KubePodCrashLooping",
       `max_over_time(kube_pod_container_status_waiting_reason{${ns}, reason="CrashLoopBackOff"}[5m]) >= 1`,
-      "15m", "warning", team,
+      "15m",
+      "warning",
+      team,
       "Pod {{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is crash looping",
       "The container has been waiting in CrashLoopBackOff for 15 minutes.",
     ),
     alert(
       "KubeContainerOOMKilled",
       `(kube_pod_container_status_restarts_total{${ns}} - kube_pod_container_status_restarts_total{${ns}} offset 10m >= 1)\nand ignoring (reason)\nmin_over_time(kube_pod_container_status_last_terminated_reason{${ns}, reason="OOMKilled"}[10m]) == 1`,
-      "0m", "warning", team,
+      "0m",
+      "warning",
+      team,
       "Container {{ $labels.container }} of {{ $labels.namespace }}/{{ $labels.pod }} was OOMKilled",
       "The container restarted in the last 10 minutes after hitting its memory limit.",
     ),
     alert(
       "KubeReleaseJobFailed",
       `kube_job_failed{${ns}, condition="true"} == 1`,
-      "0m", "critical", team,
+      "0m",
+      "critical",
+      team,
       "Job {{ $labels.namespace }}/{{ $labels.job_name }} failed",
       "A release Job (migration) failed: its Deployment did not roll.",
     ),
@@ -233,28 +270,36 @@ function teamAlerts(team: string): Rule[] {
       // Quiet when min = max (nothing could scale) and when the HPA does not report ScalingLimited
       // (kubernetes-monitoring/kubernetes-mixin#1193: current = max alone is a false positive).
       `kube_horizontalpodautoscaler_status_current_replicas{${ns}} == kube_horizontalpodautoscaler_spec_max_replicas{${ns}}\nand on (namespace, horizontalpodautoscaler)\n(kube_horizontalpodautoscaler_spec_max_replicas{${ns}} != kube_horizontalpodautoscaler_spec_min_replicas{${ns}})\nand on (namespace, horizontalpodautoscaler)\n(kube_horizontalpodautoscaler_status_condition{${ns}, condition="ScalingLimited", status="true"} == 1)`,
-      "15m", "warning", team,
+      "15m",
+      "warning",
+      team,
       "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} is pinned at its maximum",
       "The HPA wants more replicas than maxReplicas allows (ScalingLimited) for 15 minutes.",
     ),
     alert(
       "KubePersistentVolumeFillingUp",
       `(kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}}) < 0.15\nand\npredict_linear(kubelet_volume_stats_available_bytes{${ns}}[6h], 4 * 24 * 3600) < 0`,
-      "1h", "warning", team,
+      "1h",
+      "warning",
+      team,
       "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} will be full within 4 days",
       "Less than 15% is free and the trend of the last 6 hours fills it within 4 days.",
     ),
     alert(
       "KubePersistentVolumeFull",
       `(kubelet_volume_stats_available_bytes{${ns}} / kubelet_volume_stats_capacity_bytes{${ns}}) < 0.03`,
-      "1m", "critical", team,
+      "1m",
+      "critical",
+      team,
       "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is almost full",
       "Less than 3% of the volume is free.",
     ),
     alert(
       "TargetDown",
       `up{${ns}} == 0`,
-      "10m", "warning", team,
+      "10m",
+      "warning",
+      team,
       "Scrape target {{ $labels.namespace }}/{{ $labels.job }} ({{ $labels.instance }}) is down",
       "A declared metrics endpoint failed every scrape for 10 minutes (also when it returns more samples than the limit).",
     ),
@@ -272,14 +317,18 @@ export function platformRuleGroups(o: PlatformRuleOptions): RuleGroup[] {
         alert(
           "LogShipperDroppingRecords",
           `sum by (pod, name) (rate(fluentbit_output_dropped_records_total[5m])) > 0`,
-          "10m", "critical", platform,
+          "10m",
+          "critical",
+          platform,
           "Fluent Bit {{ $labels.pod }} drops records on output {{ $labels.name }}",
           "Log records are lost: the store refuses them or the buffer is full.",
         ),
         alert(
           "LogShipperRetriesFailing",
           `sum by (pod, name) (rate(fluentbit_output_retries_failed_total[5m])) > 0`,
-          "10m", "warning", platform,
+          "10m",
+          "warning",
+          platform,
           "Fluent Bit {{ $labels.pod }} gives up retries on output {{ $labels.name }}",
           "Chunks exhausted their retries and were discarded.",
         ),
@@ -293,14 +342,18 @@ export function platformRuleGroups(o: PlatformRuleOptions): RuleGroup[] {
         alert(
           "VeleroBackupFailed",
           `increase(velero_backup_failure_total{schedule!=""}[1h]) > 0`,
-          "0m", "critical", platform,
+          "0m",
+          "critical",
+          platform,
           "Velero backup of schedule {{ $labels.schedule }} failed",
           "A scheduled backup failed in the last hour.",
         ),
         alert(
           "VeleroBackupStale",
           `time() - velero_backup_last_successful_timestamp{schedule!=""} > 25 * 3600`,
-          "15m", "warning", platform,
+          "15m",
+          "warning",
+          platform,
           "Velero schedule {{ $labels.schedule }} has no successful backup for over 25 hours",
           "The last successful backup of a daily schedule is older than a day and an hour.",
         ),
@@ -311,33 +364,57 @@ export function platformRuleGroups(o: PlatformRuleOptions): RuleGroup[] {
     groups.push({
       name: "control-plane",
       rules: [
-        alert("KubeSchedulerDown", `absent(up{job="kube-scheduler"} == 1)`, "15m", "critical", platform, "kube-scheduler is not scraped", "No kube-scheduler target is up."),
-        alert("KubeControllerManagerDown", `absent(up{job="kube-controller-manager"} == 1)`, "15m", "critical", platform, "kube-controller-manager is not scraped", "No kube-controller-manager target is up."),
+        alert(
+          "KubeSchedulerDown",
+          `absent(up{job="kube-scheduler"} == 1)`,
+          "15m",
+          "critical",
+          platform,
+          "kube-scheduler is not scraped",
+          "No kube-scheduler target is up.",
+        ),
+        alert(
+          "KubeControllerManagerDown",
+          `absent(up{job="kube-controller-manager"} == 1)`,
+          "15m",
+          "critical",
+          platform,
+          "kube-controller-manager is not scraped",
+          "No kube-controller-manager target is up.",
+        ),
       ],
     });
   }
   if (o.cpuThrottling) {
     groups.push({
       name: "cpu-throttling",
-      rules: [alert(
-        "CPUThrottlingHigh",
-        `sum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{container!=""}[5m]))\n/\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{container!=""}[5m])) > 0.25`,
-        "15m", "info", platform,
-        "{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is CPU throttled",
-        "More than 25% of CFS periods were throttled over 5 minutes.",
-      )],
+      rules: [
+        alert(
+          "CPUThrottlingHigh",
+          `sum by (namespace, pod, container) (increase(container_cpu_cfs_throttled_periods_total{container!=""}[5m]))\n/\nsum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total{container!=""}[5m])) > 0.25`,
+          "15m",
+          "info",
+          platform,
+          "{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) is CPU throttled",
+          "More than 25% of CFS periods were throttled over 5 minutes.",
+        ),
+      ],
     });
   }
   if (o.overcommit) {
     groups.push({
       name: "overcommit",
-      rules: [alert(
-        "KubeCPUOvercommit",
-        `sum(kube_pod_container_resource_requests{resource="cpu"}) > sum(kube_node_status_allocatable{resource="cpu"}) - max(kube_node_status_allocatable{resource="cpu"})`,
-        "10m", "warning", platform,
-        "CPU requests do not fit if a node is lost",
-        "The cluster cannot tolerate the loss of its largest node.",
-      )],
+      rules: [
+        alert(
+          "KubeCPUOvercommit",
+          `sum(kube_pod_container_resource_requests{resource="cpu"}) > sum(kube_node_status_allocatable{resource="cpu"}) - max(kube_node_status_allocatable{resource="cpu"})`,
+          "10m",
+          "warning",
+          platform,
+          "CPU requests do not fit if a node is lost",
+          "The cluster cannot tolerate the loss of its largest node.",
+        ),
+      ],
     });
   }
   return groups;
@@ -346,8 +423,28 @@ export function platformRuleGroups(o: PlatformRuleOptions): RuleGroup[] {
 /** The metric names a PromQL expression reads (identifiers followed by `{`, `[` or whitespace that are not functions or keywords). */
 export function seriesOf(expr: string): string[] {
   const words = new Set([
-    "sum", "by", "rate", "increase", "max_over_time", "min_over_time", "predict_linear", "absent", "time", "and", "or", "unless",
-    "on", "ignoring", "offset", "max", "min", "count", "avg", "bool", "group_left", "group_right",
+    "sum",
+    "by",
+    "rate",
+    "increase",
+    "max_over_time",
+    "min_over_time",
+    "predict_linear",
+    "absent",
+    "time",
+    "and",
+    "or",
+    "unless",
+    "on",
+    "ignoring",
+    "offset",
+    "max",
+    "min",
+    "count",
+    "avg",
+    "bool",
+    "group_left",
+    "group_right",
   ]);
   const noStrings = expr
     .replace(/"[^"]*"/g, '""')
@@ -367,7 +464,12 @@ export function seriesOf(expr: string): string[] {
 }
 
 /** Which collector produces each series the rules read, so a flavour can prove it scrapes them. */
-export const SERIES_SOURCES: Readonly<Record<string, "kube-state-metrics" | "kubelet" | "cadvisor" | "scrape" | "fluent-bit" | "velero" | "app" | "recording">> = {
+export const SERIES_SOURCES: Readonly<
+  Record<
+    string,
+    "kube-state-metrics" | "kubelet" | "cadvisor" | "scrape" | "fluent-bit" | "velero" | "app" | "recording"
+  >
+> = {
   kube_deployment_status_condition: "kube-state-metrics",
   kube_pod_container_status_waiting_reason: "kube-state-metrics",
   kube_pod_container_status_restarts_total: "kube-state-metrics",
@@ -430,11 +532,25 @@ export function alertmanagerConfig(r: AlertRouting): Record<string, unknown> {
   const receiver = (name: string, x: AlertReceiver) => ({
     name,
     ...(x.email.length ? { email_configs: x.email.map((to) => ({ to, send_resolved: true })) } : {}),
-    ...(x.slackChannel ? { slack_configs: [{ channel: x.slackChannel, api_url_file: r.slackUrlFile(name), send_resolved: true, title: "{{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})", text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}" }] } : {}),
+    ...(x.slackChannel
+      ? {
+          slack_configs: [
+            {
+              channel: x.slackChannel,
+              api_url_file: r.slackUrlFile(name),
+              send_resolved: true,
+              title: "{{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
+              text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.runbook_url }}\n{{ end }}",
+            },
+          ],
+        }
+      : {}),
   });
   const teams = Object.keys(r.teams).sort();
   return {
-    ...(r.smarthost ? { global: { smtp_smarthost: r.smarthost, ...(r.from ? { smtp_from: r.from } : {}), smtp_require_tls: true } } : {}),
+    ...(r.smarthost
+      ? { global: { smtp_smarthost: r.smarthost, ...(r.from ? { smtp_from: r.from } : {}), smtp_require_tls: true } }
+      : {}),
     route: {
       receiver: "platform",
       group_by: ["alertname", "namespace", "team"],
@@ -444,6 +560,12 @@ export function alertmanagerConfig(r: AlertRouting): Record<string, unknown> {
       routes: teams.map((t) => ({ receiver: `team-${t}`, matchers: [`team="${t}"`], continue: false })),
     },
     receivers: [receiver("platform", r.platform), ...teams.map((t) => receiver(`team-${t}`, r.teams[t]))],
-    inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["alertname", "namespace", "team"] }],
+    inhibit_rules: [
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ["alertname", "namespace", "team"],
+      },
+    ],
   };
 }

@@ -21,7 +21,17 @@ export const APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kube
 /** Seccomp profile types restricted requires (on the pod, or on every container). */
 export const SECCOMP_TYPES = ["RuntimeDefault", "Localhost"] as const;
 /** Inline volume sources restricted allows (check_restrictedVolumes.go; `image` included). */
-export const RESTRICTED_VOLUME_TYPES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"] as const;
+export const RESTRICTED_VOLUME_TYPES = [
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "image",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+] as const;
 
 /** The minor number of `"1.34"` or `"v1.34"`. */
 export function minorOf(version: string): number {
@@ -32,9 +42,21 @@ export function minorOf(version: string): number {
 
 /** Sysctls baseline allows at a minor (check_sysctls.go: 1.0, 1.27, 1.29, 1.32, 1.37 sets). */
 export function allowedSysctls(minor: number): string[] {
-  const out = ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"];
+  const out = [
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+  ];
   if (minor >= 27) out.push("net.ipv4.ip_local_reserved_ports");
-  if (minor >= 29) out.push("net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes");
+  if (minor >= 29)
+    out.push(
+      "net.ipv4.tcp_keepalive_time",
+      "net.ipv4.tcp_fin_timeout",
+      "net.ipv4.tcp_keepalive_intvl",
+      "net.ipv4.tcp_keepalive_probes",
+    );
   if (minor >= 32) out.push("net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem");
   if (minor >= 37) out.push("net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat");
   return out;
@@ -70,7 +92,11 @@ function containers(spec: Obj): Obj[] {
  * check that fails; empty when Pod Security admission admits it. `annotations` are the pod's (or
  * the pod template's).
  */
-export function restrictedPodProblems(spec: Obj, annotations: Readonly<Record<string, unknown>> | undefined, version: string): string[] {
+export function restrictedPodProblems(
+  spec: Obj,
+  annotations: Readonly<Record<string, unknown>> | undefined,
+  version: string,
+): string[] {
   const minor = minorOf(version);
   const problems: string[] = [];
   const pod = obj(spec.securityContext);
@@ -87,27 +113,43 @@ export function restrictedPodProblems(spec: Obj, annotations: Readonly<Record<st
   }
   const validSeccomp = (p: unknown) => (SECCOMP_TYPES as readonly unknown[]).includes(obj(p).type);
   const podSeccomp = pod.seccompProfile !== undefined;
-  if (!windows && podSeccomp && !validSeccomp(pod.seccompProfile)) problems.push(`seccomp profile ${String(obj(pod.seccompProfile).type)} is not RuntimeDefault or Localhost`);
+  if (!windows && podSeccomp && !validSeccomp(pod.seccompProfile))
+    problems.push(`seccomp profile ${String(obj(pod.seccompProfile).type)} is not RuntimeDefault or Localhost`);
   // Restricted, per container (Windows pods are exempt from escalation, capabilities and seccomp).
   for (const c of all) {
     const sc = ctx(c);
     const who = `container "${String(c.name)}"`;
     if (!userNamespace) {
       if (sc.runAsNonRoot === false) problems.push(`${who} sets runAsNonRoot: false`);
-      else if (sc.runAsNonRoot === undefined && pod.runAsNonRoot !== true) problems.push(`${who} does not set runAsNonRoot: true (on the container or the pod)`);
+      else if (sc.runAsNonRoot === undefined && pod.runAsNonRoot !== true)
+        problems.push(`${who} does not set runAsNonRoot: true (on the container or the pod)`);
       if (sc.runAsUser === 0) problems.push(`${who} runs as root (runAsUser: 0)`);
     }
     if (windows) continue;
     if (sc.allowPrivilegeEscalation !== false) problems.push(`${who} does not set allowPrivilegeEscalation: false`);
     const caps = obj(sc.capabilities);
-    if (!(Array.isArray(caps.drop) && caps.drop.includes("ALL"))) problems.push(`${who} does not drop ALL capabilities`);
+    if (!(Array.isArray(caps.drop) && caps.drop.includes("ALL")))
+      problems.push(`${who} does not drop ALL capabilities`);
     const added = Array.isArray(caps.add) ? caps.add.filter((a) => a !== "NET_BIND_SERVICE") : [];
-    if (added.length > 0) problems.push(`${who} adds capabilities ${added.join(", ")} (only NET_BIND_SERVICE is allowed)`);
-    if (sc.seccompProfile !== undefined ? !validSeccomp(sc.seccompProfile) : !podSeccomp) problems.push(`${who} has no seccomp profile RuntimeDefault or Localhost (on the container or the pod)`);
+    if (added.length > 0)
+      problems.push(`${who} adds capabilities ${added.join(", ")} (only NET_BIND_SERVICE is allowed)`);
+    if (sc.seccompProfile !== undefined ? !validSeccomp(sc.seccompProfile) : !podSeccomp)
+      problems.push(`${who} has no seccomp profile RuntimeDefault or Localhost (on the container or the pod)`);
   }
   for (const v of list(spec.volumes)) {
-    if (Object.keys(v).some((k) => k !== "name" && (RESTRICTED_VOLUME_TYPES as readonly string[]).includes(k) && set(v[k]))) continue;
-    problems.push(`volume "${String(v.name)}" is of type ${Object.keys(v).filter((k) => k !== "name").join(", ") || "unknown"}, which restricted does not allow`);
+    if (
+      Object.keys(v).some(
+        (k) => k !== "name" && (RESTRICTED_VOLUME_TYPES as readonly string[]).includes(k) && set(v[k]),
+      )
+    )
+      continue;
+    problems.push(
+      `volume "${String(v.name)}" is of type ${
+        Object.keys(v)
+          .filter((k) => k !== "name")
+          .join(", ") || "unknown"
+      }, which restricted does not allow`,
+    );
   }
 
   // Baseline, which restricted includes.
@@ -118,23 +160,38 @@ export function restrictedPodProblems(spec: Obj, annotations: Readonly<Record<st
   const hostPorts = all.filter((c) => list(c.ports).some((p) => set(p.hostPort) && p.hostPort !== 0));
   if (hostPorts.length) problems.push(`host ports in containers ${names(hostPorts)}`);
   const badAppArmor = (p: unknown) => p !== undefined && !(APPARMOR_TYPES as readonly unknown[]).includes(obj(p).type);
-  if (badAppArmor(pod.appArmorProfile) || all.some((c) => badAppArmor(ctx(c).appArmorProfile))) problems.push("AppArmor profile type other than RuntimeDefault or Localhost");
-  const badAnnotations = Object.entries(annotations ?? {}).filter(([k, v]) => k.startsWith(APPARMOR_ANNOTATION_PREFIX) && !(v === "" || v === "runtime/default" || String(v).startsWith("localhost/")));
-  if (badAnnotations.length) problems.push(`AppArmor annotations ${badAnnotations.map(([k, v]) => `${k}=${String(v)}`).join(", ")}`);
+  if (badAppArmor(pod.appArmorProfile) || all.some((c) => badAppArmor(ctx(c).appArmorProfile)))
+    problems.push("AppArmor profile type other than RuntimeDefault or Localhost");
+  const badAnnotations = Object.entries(annotations ?? {}).filter(
+    ([k, v]) =>
+      k.startsWith(APPARMOR_ANNOTATION_PREFIX) &&
+      !(v === "" || v === "runtime/default" || String(v).startsWith("localhost/")),
+  );
+  if (badAnnotations.length)
+    problems.push(`AppArmor annotations ${badAnnotations.map(([k, v]) => `${k}=${String(v)}`).join(", ")}`);
   const seTypes = allowedSeLinuxTypes(minor);
-  const badSeLinux = (o: unknown) => o !== undefined && (!seTypes.includes(String(obj(o).type ?? "")) || set(obj(o).user) || set(obj(o).role));
-  if (badSeLinux(pod.seLinuxOptions) || all.some((c) => badSeLinux(ctx(c).seLinuxOptions))) problems.push("seLinuxOptions with a forbidden type, user or role");
+  const badSeLinux = (o: unknown) =>
+    o !== undefined && (!seTypes.includes(String(obj(o).type ?? "")) || set(obj(o).user) || set(obj(o).role));
+  if (badSeLinux(pod.seLinuxOptions) || all.some((c) => badSeLinux(ctx(c).seLinuxOptions)))
+    problems.push("seLinuxOptions with a forbidden type, user or role");
   // Restricted blocks an unmasked /proc at every minor (procMount, then procMount_restricted from 1.35).
   const procMount = all.filter((c) => set(ctx(c).procMount) && ctx(c).procMount !== "Default");
   if (procMount.length) problems.push(`procMount other than Default in containers ${names(procMount)}`);
   const sysctls = allowedSysctls(minor);
-  const badSysctls = list(pod.sysctls).map((s) => String(s.name)).filter((n) => !sysctls.includes(n));
+  const badSysctls = list(pod.sysctls)
+    .map((s) => String(s.name))
+    .filter((n) => !sysctls.includes(n));
   if (badSysctls.length) problems.push(`forbidden sysctls: ${badSysctls.join(", ")}`);
   const hostProcess = (o: unknown) => obj(o).hostProcess === true;
-  if (hostProcess(pod.windowsOptions) || all.some((c) => hostProcess(ctx(c).windowsOptions))) problems.push("Windows hostProcess");
+  if (hostProcess(pod.windowsOptions) || all.some((c) => hostProcess(ctx(c).windowsOptions)))
+    problems.push("Windows hostProcess");
   if (forbidsProbeHost(minor)) {
     const handlerHost = (h: unknown) => set(obj(obj(h).httpGet).host) || set(obj(obj(h).tcpSocket).host);
-    const hosts = all.filter((c) => [c.livenessProbe, c.readinessProbe, c.startupProbe, obj(c.lifecycle).postStart, obj(c.lifecycle).preStop].some(handlerHost));
+    const hosts = all.filter((c) =>
+      [c.livenessProbe, c.readinessProbe, c.startupProbe, obj(c.lifecycle).postStart, obj(c.lifecycle).preStop].some(
+        handlerHost,
+      ),
+    );
     if (hosts.length) problems.push(`probe or lifecycle host in containers ${names(hosts)}`);
   }
   return problems;

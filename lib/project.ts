@@ -26,7 +26,10 @@ export interface StackConfig {
  * for a usage mistake (no such stack), 1 for a stack file the render refuses.
  */
 export class ProjectError extends Error {
-  constructor(message: string, public readonly exitCode: 1 | 2 = 2) {
+  constructor(
+    message: string,
+    public readonly exitCode: 1 | 2 = 2,
+  ) {
     super(message);
   }
 }
@@ -41,7 +44,10 @@ export function readProject(dir: string): ProjectFile {
   if (runtime !== "nodejs") throw new ProjectError(`${file}: runtime must be nodejs, got ${JSON.stringify(runtime)}`);
   const stackConfigDir = path.resolve(dir, typeof doc.stackConfigDir === "string" ? doc.stackConfigDir : ".");
   const inside = path.relative(dir, stackConfigDir);
-  if (inside.startsWith("..") || path.isAbsolute(inside)) throw new ProjectError(`${file}: stackConfigDir must be a folder inside the project, got ${JSON.stringify(doc.stackConfigDir)}`);
+  if (inside.startsWith("..") || path.isAbsolute(inside))
+    throw new ProjectError(
+      `${file}: stackConfigDir must be a folder inside the project, got ${JSON.stringify(doc.stackConfigDir)}`,
+    );
   let main = path.resolve(dir, typeof doc.main === "string" ? doc.main : ".");
   if (fs.existsSync(main) && fs.statSync(main).isDirectory()) {
     const manifest = path.join(main, "package.json");
@@ -96,22 +102,32 @@ export function readStackConfig(project: ProjectFile, stack: string): StackConfi
   const known = fs.existsSync(project.stackConfigDir) ? listStacks(project) : [];
   // The listing, not existsSync: on a case-insensitive disk `Prod` would otherwise read prod's file.
   if (!known.includes(stack) || !fs.statSync(file).isFile()) {
-    throw new ProjectError(`stack "${stack}" has no config file ${path.relative(project.dir, file)} (stacks: ${known.join(", ") || "none"})`);
+    throw new ProjectError(
+      `stack "${stack}" has no config file ${path.relative(project.dir, file)} (stacks: ${known.join(", ") || "none"})`,
+    );
   }
   const real = path.relative(fs.realpathSync(project.dir), fs.realpathSync(file));
   if (real.startsWith("..") || path.isAbsolute(real)) {
-    throw new ProjectError(`${path.relative(project.dir, file)} is a link to a file outside the project; the render reads only the project's own files`, 1);
+    throw new ProjectError(
+      `${path.relative(project.dir, file)} is a link to a file outside the project; the render reads only the project's own files`,
+      1,
+    );
   }
   let doc: { config?: Record<string, unknown> } | null;
   try {
     doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
   } catch (e) {
-    throw new ProjectError(`${path.relative(project.dir, file)}: not valid YAML: ${(e as Error).message.split("\n")[0]}`, 1);
+    throw new ProjectError(
+      `${path.relative(project.dir, file)}: not valid YAML: ${(e as Error).message.split("\n")[0]}`,
+      1,
+    );
   }
   const rel = path.relative(project.dir, file);
-  if (doc !== null && (typeof doc !== "object" || Array.isArray(doc))) throw new ProjectError(`${rel}: must be a mapping with a "config:" section`, 1);
+  if (doc !== null && (typeof doc !== "object" || Array.isArray(doc)))
+    throw new ProjectError(`${rel}: must be a mapping with a "config:" section`, 1);
   const section = doc?.config ?? {};
-  if (section === null || typeof section !== "object" || Array.isArray(section)) throw new ProjectError(`${rel}: "config:" must be a mapping of keys to values`, 1);
+  if (section === null || typeof section !== "object" || Array.isArray(section))
+    throw new ProjectError(`${rel}: "config:" must be a mapping of keys to values`, 1);
   const config: Record<string, string> = {};
   const givenAs = new Map<string, string>();
   const secretKeys: string[] = [];
@@ -142,7 +158,9 @@ export function readStackConfig(project: ProjectFile, stack: string): StackConfi
 export function normaliseKey(rawKey: string, projectName: string): string {
   const colon = rawKey.indexOf(":");
   if (colon < 0) return `${projectName}:${rawKey}`;
-  return rawKey.startsWith("config:", colon + 1) ? `${rawKey.slice(0, colon)}:${rawKey.slice(colon + 1 + "config:".length)}` : rawKey;
+  return rawKey.startsWith("config:", colon + 1)
+    ? `${rawKey.slice(0, colon)}:${rawKey.slice(colon + 1 + "config:".length)}`
+    : rawKey;
 }
 
 /** The text a `secure:` value (or a secret the render must invent) is replaced with. */

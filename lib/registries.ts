@@ -30,7 +30,12 @@ export function isAllowedImage(image: string, allowed: readonly string[]): boole
  * and prefix when the cluster pulls through one, else the image's registry host), plus the extra
  * prefixes from config. Sorted and without duplicates, so rendered policies are stable.
  */
-export function allowedRegistries(pullReferences: readonly string[], extra: readonly string[] = [], mirrorRegistry?: string): string[] {
-  const source = (ref: string) => (mirrorRegistry && ref.startsWith(`${mirrorRegistry}/`) ? mirrorRegistry : registryHost(ref));
+export function allowedRegistries(
+  pullReferences: readonly string[],
+  extra: readonly string[] = [],
+  mirrorRegistry?: string,
+): string[] {
+  const source = (ref: string) =>
+    mirrorRegistry && ref.startsWith(`${mirrorRegistry}/`) ? mirrorRegistry : registryHost(ref);
   return [...new Set([...extra, ...pullReferences.map(source)])].sort();
 }

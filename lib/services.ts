@@ -106,7 +106,14 @@ export function connectionUrl(c: Connection): string {
 
 /** The keys and values of a binding's Secret. */
 export function bindingSecretData(c: Connection): Record<string, string> {
-  return { url: connectionUrl(c), host: c.host, port: String(c.port), username: c.username, password: c.password, database: c.database };
+  return {
+    url: connectionUrl(c),
+    host: c.host,
+    port: String(c.port),
+    username: c.username,
+    password: c.password,
+    database: c.database,
+  };
 }
 
 /**
@@ -118,16 +125,62 @@ export function bindingSecretData(c: Connection): Record<string, string> {
  * must not contain spaces; '>' and '<' start ACL rules. Letters and digits only, 32 of them, meet
  * every rule with about 190 bits of entropy.
  */
-export const PASSWORD_RULES = { length: 32, special: false, upper: true, lower: true, numeric: true, minUpper: 2, minLower: 2, minNumeric: 2 } as const;
+export const PASSWORD_RULES = {
+  length: 32,
+  special: false,
+  upper: true,
+  lower: true,
+  numeric: true,
+  minUpper: 2,
+  minLower: 2,
+  minNumeric: 2,
+} as const;
 
 /**
  * Instance classes RDS for PostgreSQL offers (families by generation; sizes checked by pattern),
  * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Support.html.
  * Aurora PostgreSQL offers the r and t4g/t3 families.
  */
-const RDS_FAMILIES = ["t3", "t4g", "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m7g", "m7i", "m8g", "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "r8g", "x2g"];
+const RDS_FAMILIES = [
+  "t3",
+  "t4g",
+  "m5",
+  "m5d",
+  "m6g",
+  "m6gd",
+  "m6i",
+  "m6id",
+  "m7g",
+  "m7i",
+  "m8g",
+  "r5",
+  "r5b",
+  "r5d",
+  "r6g",
+  "r6gd",
+  "r6i",
+  "r6id",
+  "r7g",
+  "r7i",
+  "r8g",
+  "x2g",
+];
 const AURORA_FAMILIES = ["t3", "t4g", "r5", "r6g", "r6i", "r7g", "r7i", "r8g", "x2g"];
-const RDS_SIZES = ["micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge"];
+const RDS_SIZES = [
+  "micro",
+  "small",
+  "medium",
+  "large",
+  "xlarge",
+  "2xlarge",
+  "4xlarge",
+  "8xlarge",
+  "12xlarge",
+  "16xlarge",
+  "24xlarge",
+  "32xlarge",
+  "48xlarge",
+];
 /** Burstable classes stop at 2xlarge. */
 const BURSTABLE_SIZES = ["micro", "small", "medium", "large", "xlarge", "2xlarge"];
 

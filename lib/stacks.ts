@@ -84,10 +84,15 @@ export function platformStackProblem(teamStack: string, platformStack: string): 
 
 /** The environments among `stacks`: each has a `<env>.platform` stack. */
 export function environments(stacks: readonly string[]): string[] {
-  return stacks.filter((s) => teamOf(s) === PLATFORM).map(environmentOf).sort();
+  return stacks
+    .filter((s) => teamOf(s) === PLATFORM)
+    .map(environmentOf)
+    .sort();
 }
 
 /** The team stacks of an environment: `<env>.<team>`, every stack of it but the platform's. */
 export function teamStacks(stacks: readonly string[], env: string): string[] {
-  return stacks.filter((s) => environmentOf(s) === env && s.includes(".") && teamOf(s) !== PLATFORM && !teamOf(s)!.includes("."));
+  return stacks.filter(
+    (s) => environmentOf(s) === env && s.includes(".") && teamOf(s) !== PLATFORM && !teamOf(s)!.includes("."),
+  );
 }

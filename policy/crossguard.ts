@@ -1,4 +1,10 @@
-import type { Policies, PolicyResource, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  Policies,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { isStackRule, RULES, type PolicyResourceView, type Rule, type RuleConfig } from "./rules";
 
 /**
@@ -22,7 +28,9 @@ export function crossGuardPolicies(rules: readonly Rule[] = RULES): Policies {
             urns.set(view, r.urn);
             return view;
           });
-          rule.validateStack(views, args.getConfig<RuleConfig>(), (message, resource) => reportViolation(message, resource && urns.get(resource)));
+          rule.validateStack(views, args.getConfig<RuleConfig>(), (message, resource) =>
+            reportViolation(message, resource && urns.get(resource)),
+          );
         },
       };
       return policy;
@@ -30,7 +38,11 @@ export function crossGuardPolicies(rules: readonly Rule[] = RULES): Policies {
     const policy: ResourceValidationPolicy = {
       ...base,
       validateResource: (args, reportViolation: ReportViolation) => {
-        rule.validateResource({ type: args.type, name: args.name, props: args.props, protect: args.opts.protect }, args.getConfig<RuleConfig>(), (message) => reportViolation(message));
+        rule.validateResource(
+          { type: args.type, name: args.name, props: args.props, protect: args.opts.protect },
+          args.getConfig<RuleConfig>(),
+          (message) => reportViolation(message),
+        );
       },
     };
     return policy;

@@ -35,11 +35,17 @@ export interface PolicyEnvironment {
  */
 export function packConfig(env: PolicyEnvironment, rules: readonly Rule[] = RULES): PackConfig {
   const entries = rules.map((rule) => {
-    const enforcementLevel: EnforcementLevel = env.production ? "mandatory" : rule.productionOnly ? "disabled" : "advisory";
+    const enforcementLevel: EnforcementLevel = env.production
+      ? "mandatory"
+      : rule.productionOnly
+        ? "disabled"
+        : "advisory";
     const props: RuleConfig = {
       ...(rule.configProperties?.allowedRegistries ? { allowedRegistries: [...env.allowedRegistries] } : {}),
       ...(rule.configProperties?.platformNamespaces ? { platformNamespaces: [...env.platformNamespaces] } : {}),
-      ...(rule.configProperties?.podSecurityVersion && env.podSecurityVersion ? { podSecurityVersion: env.podSecurityVersion } : {}),
+      ...(rule.configProperties?.podSecurityVersion && env.podSecurityVersion
+        ? { podSecurityVersion: env.podSecurityVersion }
+        : {}),
     };
     return [rule.name, { enforcementLevel, ...props }] as const;
   });

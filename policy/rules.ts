@@ -39,7 +39,9 @@ interface RuleBase {
   /** Rules that apply only to production environments are disabled elsewhere. */
   readonly productionOnly: boolean;
   /** Config properties the rule reads, as a JSON schema (CrossGuard `configSchema.properties`). */
-  readonly configProperties?: Readonly<Record<string, { type: "array"; items: { type: "string" } } | { type: "string" }>>;
+  readonly configProperties?: Readonly<
+    Record<string, { type: "array"; items: { type: "string" } } | { type: "string" }>
+  >;
 }
 
 /** A rule that looks at one resource at a time. */
@@ -91,12 +93,21 @@ export function containersOf(spec: Obj): Obj[] {
 
 function label(resource: PolicyResourceView): string {
   const meta = obj(resource.props.metadata);
-  const id = typeof meta.name === "string" ? (typeof meta.namespace === "string" ? `${meta.namespace}/${meta.name}` : meta.name) : resource.name;
+  const id =
+    typeof meta.name === "string"
+      ? typeof meta.namespace === "string"
+        ? `${meta.namespace}/${meta.name}`
+        : meta.name
+      : resource.name;
   return `${kubernetesKind(resource.type) ?? resource.type} ${id}`;
 }
 
 /** A resource rule that looks at every container of every pod spec. */
-function forEachContainer(resource: PolicyResourceView, check: (container: Obj, spec: Obj) => string | undefined, report: Report): void {
+function forEachContainer(
+  resource: PolicyResourceView,
+  check: (container: Obj, spec: Obj) => string | undefined,
+  report: Report,
+): void {
   const spec = podSpecOf(resource);
   if (!spec) return;
   for (const c of containersOf(spec)) {
@@ -113,26 +124,40 @@ export const BUILTIN_CLUSTER_ROLES = ["cluster-admin", "admin", "edit", "view"] 
 
 const imagesPinned: ResourceRule = {
   name: "images-pinned-by-digest",
-  description: "Every container image is pinned by digest (repo@sha256:<64 hex>), never by tag: a tag can move under a deployed release.",
+  description:
+    "Every container image is pinned by digest (repo@sha256:<64 hex>), never by tag: a tag can move under a deployed release.",
   productionOnly: false,
-  validateResource: (r, _config, report) => forEachContainer(r, (c) => {
-    const parsed = parsePinnedImage(String(c.image ?? ""));
-    return isPinned(parsed) ? undefined : `image ${parsed.error}`;
-  }, report),
+  validateResource: (r, _config, report) =>
+    forEachContainer(
+      r,
+      (c) => {
+        const parsed = parsePinnedImage(String(c.image ?? ""));
+        return isPinned(parsed) ? undefined : `image ${parsed.error}`;
+      },
+      report,
+    ),
 };
 
 const imagesAllowed: ResourceRule = {
   name: "images-from-allowed-registries",
-  description: "Every container image comes from a registry on the environment's allow-list (the registry or mirror it pulls from).",
+  description:
+    "Every container image comes from a registry on the environment's allow-list (the registry or mirror it pulls from).",
   productionOnly: false,
   configProperties: { allowedRegistries: { type: "array", items: { type: "string" } } },
   validateResource: (r, config, report) => {
     const allowed = config.allowedRegistries;
-    forEachContainer(r, (c) => {
-      if (!allowed) return "cannot be checked: the pack has no allowedRegistries; run it with --policy-pack-config policy/config/<stack>.json";
-      const image = String(c.image ?? "");
-      return isAllowedImage(image, allowed) ? undefined : `image "${image}" is not from an allowed registry (${allowed.join(", ") || "none"})`;
-    }, report);
+    forEachContainer(
+      r,
+      (c) => {
+        if (!allowed)
+          return "cannot be checked: the pack has no allowedRegistries; run it with --policy-pack-config policy/config/<stack>.json";
+        const image = String(c.image ?? "");
+        return isAllowedImage(image, allowed)
+          ? undefined
+          : `image "${image}" is not from an allowed registry (${allowed.join(", ") || "none"})`;
+      },
+      report,
+    );
   },
 };
 
@@ -142,7 +167,7 @@ function podAnnotationsOf(resource: PolicyResourceView): Obj {
   if (!path) return {};
   let cur: unknown = resource.props;
   for (const key of path.slice(0, -1)) cur = obj(cur)[key];
-  return obj(obj(cur).metadata).annotations as Obj ?? {};
+  return (obj(obj(cur).metadata).annotations as Obj) ?? {};
 }
 
 /**
@@ -155,13 +180,15 @@ export function restrictedProblems(spec: Obj, version = `1.${OLDEST_MINOR}`, ann
 
 const podSecurity: ResourceRule = {
   name: "pod-security-restricted",
-  description: "Pods meet Pod Security restricted at the cluster's minor, as Pod Security admission decides it: non-root, no privilege escalation, ALL capabilities dropped, seccomp and AppArmor, restricted volume types, no host access.",
+  description:
+    "Pods meet Pod Security restricted at the cluster's minor, as Pod Security admission decides it: non-root, no privilege escalation, ALL capabilities dropped, seccomp and AppArmor, restricted volume types, no host access.",
   productionOnly: false,
   configProperties: { podSecurityVersion: { type: "string" } },
   validateResource: (r, config, report) => {
     const spec = podSpecOf(r);
     if (!spec) return;
-    for (const p of restrictedProblems(spec, config.podSecurityVersion, podAnnotationsOf(r))) report(`${label(r)}: ${p}`);
+    for (const p of restrictedProblems(spec, config.podSecurityVersion, podAnnotationsOf(r)))
+      report(`${label(r)}: ${p}`);
   },
 };
 
@@ -169,35 +196,51 @@ const RESOURCE_NAMES = ["cpu", "memory"] as const;
 
 const resources: ResourceRule = {
   name: "resources-requests-and-limits",
-  description: "Every container sets cpu and memory requests and limits, so quotas hold and the scheduler places pods honestly.",
+  description:
+    "Every container sets cpu and memory requests and limits, so quotas hold and the scheduler places pods honestly.",
   productionOnly: false,
-  validateResource: (r, _config, report) => forEachContainer(r, (c) => {
-    const res = obj(c.resources);
-    const missing = (["requests", "limits"] as const).flatMap((k) => RESOURCE_NAMES.filter((n) => obj(res[k])[n] === undefined).map((n) => `${k}.${n}`));
-    return missing.length ? `does not set resources ${missing.join(", ")}` : undefined;
-  }, report),
+  validateResource: (r, _config, report) =>
+    forEachContainer(
+      r,
+      (c) => {
+        const res = obj(c.resources);
+        const missing = (["requests", "limits"] as const).flatMap((k) =>
+          RESOURCE_NAMES.filter((n) => obj(res[k])[n] === undefined).map((n) => `${k}.${n}`),
+        );
+        return missing.length ? `does not set resources ${missing.join(", ")}` : undefined;
+      },
+      report,
+    ),
 };
 
 const hostAccess: ResourceRule = {
   name: "no-host-access",
-  description: "No host namespaces (network, PID, IPC), no hostPath volumes, no host ports and no privileged containers.",
+  description:
+    "No host namespaces (network, PID, IPC), no hostPath volumes, no host ports and no privileged containers.",
   productionOnly: false,
   validateResource: (r, _config, report) => {
     const spec = podSpecOf(r);
     if (!spec) return;
-    for (const ns of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[ns] === true) report(`${label(r)}: uses the host's namespace (${ns}: true)`);
-    for (const v of list(spec.volumes)) if (v.hostPath !== undefined) report(`${label(r)}: volume "${String(v.name)}" mounts a host path`);
-    forEachContainer(r, (c) => {
-      if (obj(c.securityContext).privileged === true) return "is privileged";
-      const hostPorts = list(c.ports).filter((p) => typeof p.hostPort === "number" && p.hostPort !== 0);
-      return hostPorts.length ? `binds host port ${hostPorts.map((p) => String(p.hostPort)).join(", ")}` : undefined;
-    }, report);
+    for (const ns of ["hostNetwork", "hostPID", "hostIPC"])
+      if (spec[ns] === true) report(`${label(r)}: uses the host's namespace (${ns}: true)`);
+    for (const v of list(spec.volumes))
+      if (v.hostPath !== undefined) report(`${label(r)}: volume "${String(v.name)}" mounts a host path`);
+    forEachContainer(
+      r,
+      (c) => {
+        if (obj(c.securityContext).privileged === true) return "is privileged";
+        const hostPorts = list(c.ports).filter((p) => typeof p.hostPort === "number" && p.hostPort !== 0);
+        return hostPorts.length ? `binds host port ${hostPorts.map((p) => String(p.hostPort)).join(", ")}` : undefined;
+      },
+      report,
+    );
   },
 };
 
 const serviceTypes: ResourceRule = {
   name: "no-external-service-types",
-  description: "Services of type LoadBalancer or NodePort only in platform namespaces; apps are exposed through the cluster's Ingress.",
+  description:
+    "Services of type LoadBalancer or NodePort only in platform namespaces; apps are exposed through the cluster's Ingress.",
   productionOnly: false,
   configProperties: { platformNamespaces: { type: "array", items: { type: "string" } } },
   validateResource: (r, config, report) => {
@@ -205,21 +248,27 @@ const serviceTypes: ResourceRule = {
     const type = obj(r.props.spec).type;
     const namespace = String(obj(r.props.metadata).namespace ?? "default");
     if ((type === "LoadBalancer" || type === "NodePort") && !(config.platformNamespaces ?? []).includes(namespace)) {
-      report(`${label(r)}: type ${type} is only allowed in platform namespaces (${(config.platformNamespaces ?? []).join(", ") || "none"}); expose apps through an Ingress`);
+      report(
+        `${label(r)}: type ${type} is only allowed in platform namespaces (${(config.platformNamespaces ?? []).join(", ") || "none"}); expose apps through an Ingress`,
+      );
     }
   },
 };
 
 const builtinRoles: ResourceRule = {
   name: "no-builtin-cluster-role-bindings",
-  description: "No RoleBinding or ClusterRoleBinding references a built-in ClusterRole (cluster-admin, admin, edit, view, system:*): their rules change with Kubernetes versions.",
+  description:
+    "No RoleBinding or ClusterRoleBinding references a built-in ClusterRole (cluster-admin, admin, edit, view, system:*): their rules change with Kubernetes versions.",
   productionOnly: false,
   validateResource: (r, _config, report) => {
     const kind = kubernetesKind(r.type);
     if (kind !== "RoleBinding" && kind !== "ClusterRoleBinding") return;
     const ref = obj(r.props.roleRef);
     const name = String(ref.name ?? "");
-    if (ref.kind === "ClusterRole" && ((BUILTIN_CLUSTER_ROLES as readonly string[]).includes(name) || name.startsWith("system:"))) {
+    if (
+      ref.kind === "ClusterRole" &&
+      ((BUILTIN_CLUSTER_ROLES as readonly string[]).includes(name) || name.startsWith("system:"))
+    ) {
       report(`${label(r)}: binds the built-in ClusterRole ${name}`);
     }
   },
@@ -237,13 +286,16 @@ const ofKind = (all: readonly PolicyResourceView[], kind: string) => all.filter(
 
 const pdbs: StackRule = {
   name: "production-pod-disruption-budgets",
-  description: "In production, every Deployment has a PodDisruptionBudget selecting its pods, so node drains keep it serving.",
+  description:
+    "In production, every Deployment has a PodDisruptionBudget selecting its pods, so node drains keep it serving.",
   productionOnly: true,
   validateStack: (all, _config, report) => {
     const budgets = ofKind(all, "PodDisruptionBudget");
     for (const d of ofKind(all, "Deployment")) {
       const podLabels = obj(obj(obj(obj(d.props.spec).template).metadata).labels);
-      const covered = budgets.some((b) => namespaceOf(b) === namespaceOf(d) && matches(obj(b.props.spec).selector, podLabels));
+      const covered = budgets.some(
+        (b) => namespaceOf(b) === namespaceOf(d) && matches(obj(b.props.spec).selector, podLabels),
+      );
       if (!covered) report(`${label(d)}: no PodDisruptionBudget selects its pods`, d);
     }
   },
@@ -260,8 +312,12 @@ const replicas: StackRule = {
         const ref = obj(obj(h.props.spec).scaleTargetRef);
         return namespaceOf(h) === namespaceOf(d) && ref.kind === "Deployment" && ref.name === nameOf(d);
       });
-      const count = hpa ? obj(hpa.props.spec).minReplicas ?? 1 : obj(d.props.spec).replicas ?? 1;
-      if (typeof count !== "number" || count < 2) report(`${label(d)}: ${hpa ? "its HPA's minReplicas" : "replicas"} is ${String(count)}; production needs at least 2`, d);
+      const count = hpa ? (obj(hpa.props.spec).minReplicas ?? 1) : (obj(d.props.spec).replicas ?? 1);
+      if (typeof count !== "number" || count < 2)
+        report(
+          `${label(d)}: ${hpa ? "its HPA's minReplicas" : "replicas"} is ${String(count)}; production needs at least 2`,
+          d,
+        );
     }
   },
 };
@@ -270,15 +326,28 @@ const PROTECTED_KINDS = ["Namespace", "PersistentVolumeClaim"];
 
 const protection: ResourceRule = {
   name: "production-protected-data",
-  description: "In production, Namespaces and PersistentVolumeClaims are registered with protect, so the engine refuses to delete them.",
+  description:
+    "In production, Namespaces and PersistentVolumeClaims are registered with protect, so the engine refuses to delete them.",
   productionOnly: true,
   validateResource: (r, _config, report) => {
-    if (PROTECTED_KINDS.includes(kubernetesKind(r.type) ?? "") && !r.protect) report(`${label(r)}: is not protected (resource option protect)`);
+    if (PROTECTED_KINDS.includes(kubernetesKind(r.type) ?? "") && !r.protect)
+      report(`${label(r)}: is not protected (resource option protect)`);
   },
 };
 
 /** Every rule of the pack, in the order they are reported. */
-export const RULES: readonly Rule[] = [imagesPinned, imagesAllowed, podSecurity, resources, hostAccess, serviceTypes, builtinRoles, pdbs, replicas, protection];
+export const RULES: readonly Rule[] = [
+  imagesPinned,
+  imagesAllowed,
+  podSecurity,
+  resources,
+  hostAccess,
+  serviceTypes,
+  builtinRoles,
+  pdbs,
+  replicas,
+  protection,
+];
 
 export function isStackRule(rule: Rule): rule is StackRule {
   return "validateStack" in rule;
@@ -291,7 +360,11 @@ export interface Violation {
 }
 
 /** Runs rules over a set of resources, as CrossGuard would; `configFor` gives each rule its config. */
-export function evaluate(rules: readonly Rule[], resources: readonly PolicyResourceView[], configFor: (rule: Rule) => RuleConfig = () => ({})): Violation[] {
+export function evaluate(
+  rules: readonly Rule[],
+  resources: readonly PolicyResourceView[],
+  configFor: (rule: Rule) => RuleConfig = () => ({}),
+): Violation[] {
   const out: Violation[] = [];
   for (const rule of rules) {
     const report: Report = (message) => out.push({ rule: rule.name, message });

@@ -10,14 +10,21 @@ export function currentActor(dir: string, env: NodeJS.ProcessEnv = process.env):
   if (fromEnv) return normaliseActor(fromEnv);
   const git = (key: string): string => {
     try {
-      return execFileSync("git", ["config", key], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      return execFileSync("git", ["config", key], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
     } catch {
       return "";
     }
   };
   const name = git("user.name");
   const email = git("user.email");
-  if (!name && !email) throw new UsageError(`cannot tell who runs this command: set ${ACTOR_ENV} or \`git config user.name\` and \`git config user.email\``);
+  if (!name && !email)
+    throw new UsageError(
+      `cannot tell who runs this command: set ${ACTOR_ENV} or \`git config user.name\` and \`git config user.email\``,
+    );
   return normaliseActor(email ? `${name || email} <${email}>` : name);
 }
 

@@ -37,10 +37,12 @@ function platformRegistries(ws: Workspace, stage: Stage): PlatformRegistries | u
   } catch {
     return undefined;
   }
-  const get = (key: string) => Object.entries(config).find(([k]) => normaliseKey(k, NAMESPACE) === `${NAMESPACE}:${key}`)?.[1];
+  const get = (key: string) =>
+    Object.entries(config).find(([k]) => normaliseKey(k, NAMESPACE) === `${NAMESPACE}:${key}`)?.[1];
   const allowed = record(get("policy")).allowedRegistries;
   const cluster = record(get("cluster"));
-  const upstream = typeof cluster.cloud === "string" ? record(record(cluster[cluster.cloud]).registryMirror).upstream : undefined;
+  const upstream =
+    typeof cluster.cloud === "string" ? record(record(cluster[cluster.cloud]).registryMirror).upstream : undefined;
   return {
     file,
     stack: `${stage.environment}.platform`,
@@ -67,7 +69,11 @@ export function admissionProblems(ws: Workspace, stage: Stage, images: Readonly<
     if (platform.mirrorUpstream !== undefined && registryHost(ref) === platform.mirrorUpstream) continue;
     if (isAllowedImage(ref, platform.allowed)) continue;
     const mirror = platform.mirrorUpstream ? `; its mirror covers only ${platform.mirrorUpstream}` : "";
-    problems.push({ rule: "admission", overridable: false, message: `image ${name} ${ref} would be refused by the admission policy of the platform stack ${platform.stack}: it allows ${platform.allowed.length ? platform.allowed.join(", ") : "no registry"} (${shown(ws, platform.file)}: ${NAMESPACE}:policy.allowedRegistries)${mirror}` });
+    problems.push({
+      rule: "admission",
+      overridable: false,
+      message: `image ${name} ${ref} would be refused by the admission policy of the platform stack ${platform.stack}: it allows ${platform.allowed.length ? platform.allowed.join(", ") : "no registry"} (${shown(ws, platform.file)}: ${NAMESPACE}:policy.allowedRegistries)${mirror}`,
+    });
   }
   return problems;
 }

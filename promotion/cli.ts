@@ -108,11 +108,38 @@ const LANE = { type: "string" } as const;
 
 /** The flags each command takes, for parsing and to spot the ones npm took for itself. */
 const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
-  release: { lane: LANE, image: { type: "string", multiple: true }, commit: { type: "string" }, report: { type: "string" }, format: { type: "string" } },
-  promote: { lane: LANE, release: { type: "string" }, force: { type: "boolean" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" }, "accept-vulnerabilities": { type: "string" }, expires: { type: "string" } },
+  release: {
+    lane: LANE,
+    image: { type: "string", multiple: true },
+    commit: { type: "string" },
+    report: { type: "string" },
+    format: { type: "string" },
+  },
+  promote: {
+    lane: LANE,
+    release: { type: "string" },
+    force: { type: "boolean" },
+    reason: { type: "string" },
+    copy: { type: "boolean" },
+    "expect-current": { type: "string" },
+    "accept-vulnerabilities": { type: "string" },
+    expires: { type: "string" },
+  },
   approve: { lane: LANE, release: { type: "string" }, reason: { type: "string" } },
-  verify: { lane: LANE, outputs: { type: "string", multiple: true }, pods: { type: "string", multiple: true }, live: { type: "boolean" }, "kube-context": { type: "string" } },
-  rollback: { lane: LANE, to: { type: "string" }, reason: { type: "string" }, copy: { type: "boolean" }, "expect-current": { type: "string" } },
+  verify: {
+    lane: LANE,
+    outputs: { type: "string", multiple: true },
+    pods: { type: "string", multiple: true },
+    live: { type: "boolean" },
+    "kube-context": { type: "string" },
+  },
+  rollback: {
+    lane: LANE,
+    to: { type: "string" },
+    reason: { type: "string" },
+    copy: { type: "boolean" },
+    "expect-current": { type: "string" },
+  },
   status: { lane: LANE, html: { type: "string" }, format: { type: "string" } },
 };
 
@@ -126,7 +153,8 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
       (command ? out : err)(USAGE);
       return command ? 0 : 2;
     }
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(HELP).join(", ")}`);
+    if (!(command in HELP))
+      throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(HELP).join(", ")}`);
     if (rest.includes("--help") || rest.includes("-h")) {
       out(HELP[command]);
       return 0;
@@ -153,7 +181,9 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
       return 1;
     }
     const message = e instanceof Error ? e.message : String(e);
-    err(`${command}: failed: ${message.split("\n")[0]}${(env.vars ?? process.env).BLUEPRINT_TRACE ? `\n${(e as Error).stack ?? ""}` : ""}`);
+    err(
+      `${command}: failed: ${message.split("\n")[0]}${(env.vars ?? process.env).BLUEPRINT_TRACE ? `\n${(e as Error).stack ?? ""}` : ""}`,
+    );
     return 1;
   }
 }
@@ -165,17 +195,32 @@ export async function main(argv: readonly string[], env: CliEnv = {}): Promise<n
 function npmAteFlags(command: string, argv: readonly string[], vars: NodeJS.ProcessEnv): void {
   if (!vars.npm_lifecycle_event) return;
   const given = (flag: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
-  const eaten = Object.keys(OPTIONS[command] ?? {}).filter((flag) => vars[`npm_config_${flag.replace(/-/g, "_")}`] !== undefined && !given(flag));
+  const eaten = Object.keys(OPTIONS[command] ?? {}).filter(
+    (flag) => vars[`npm_config_${flag.replace(/-/g, "_")}`] !== undefined && !given(flag),
+  );
   if (eaten.length > 0) {
-    throw new UsageError(`npm took ${eaten.map((f) => `--${f}`).join(", ")} for itself, so this command did not get ${eaten.length > 1 ? "them" : "it"}: put -- before the command's arguments, e.g. npm run ${command} -- <stage> ${eaten.map((f) => `--${f}`).join(" ")} ... (npm also passes what an .npmrc sets: remove ${eaten.join(", ")} there)`);
+    throw new UsageError(
+      `npm took ${eaten.map((f) => `--${f}`).join(", ")} for itself, so this command did not get ${eaten.length > 1 ? "them" : "it"}: put -- before the command's arguments, e.g. npm run ${command} -- <stage> ${eaten.map((f) => `--${f}`).join(" ")} ... (npm also passes what an .npmrc sets: remove ${eaten.join(", ")} there)`,
+    );
   }
 }
 
-async function run(command: string, argv: readonly string[], project: Project, deps: Deps, cwd: string): Promise<number> {
+async function run(
+  command: string,
+  argv: readonly string[],
+  project: Project,
+  deps: Deps,
+  cwd: string,
+): Promise<number> {
   if (command === "status") {
     const a = parse(argv, OPTIONS.status, 0);
     if (a.values.html !== undefined || statusFormat(a.values.format as string | undefined) !== "text") {
-      return viewCommand(project, deps, { lane: a.values.lane as string | undefined, format: a.values.format as string | undefined, html: a.values.html as string | undefined, cwd });
+      return viewCommand(project, deps, {
+        lane: a.values.lane as string | undefined,
+        format: a.values.format as string | undefined,
+        html: a.values.html as string | undefined,
+        cwd,
+      });
     }
     const report = await statusReport(project, deps, deps.now(), a.values.lane as string | undefined);
     const lines = [...report.lines, ...nowFailingLines(project, deps.now(), a.values.lane as string | undefined)];
@@ -189,16 +234,27 @@ async function run(command: string, argv: readonly string[], project: Project, d
       if (sub === "scan") {
         const a = parse(argv, OPTIONS.release, 2);
         const images = (a.values.image as string[] | undefined) ?? [];
-        if (images.length !== 1) throw new UsageError("scan takes exactly one --image <name> (the image of the release the report is about)");
+        if (images.length !== 1)
+          throw new UsageError("scan takes exactly one --image <name> (the image of the release the report is about)");
         if (!a.values.report) throw new UsageError("scan needs --report FILE");
         if (a.values.commit) throw new UsageError("--commit goes with create, not scan");
-        attachScan(ws, deps, { release: a.positionals[1], image: images[0], report: path.resolve(cwd, a.values.report as string), shownAs: a.values.report as string, format: a.values.format as string | undefined });
+        attachScan(ws, deps, {
+          release: a.positionals[1],
+          image: images[0],
+          report: path.resolve(cwd, a.values.report as string),
+          shownAs: a.values.report as string,
+          format: a.values.format as string | undefined,
+        });
         return 0;
       }
       const a = parse(argv, OPTIONS.release, 1);
-      if (a.positionals[0] !== "create") throw new UsageError(`release subcommands are "create" and "scan", got "${a.positionals[0] ?? ""}"`);
+      if (a.positionals[0] !== "create")
+        throw new UsageError(`release subcommands are "create" and "scan", got "${a.positionals[0] ?? ""}"`);
       if (a.values.report || a.values.format) throw new UsageError("--report and --format go with scan, not create");
-      createRelease(ws, deps, { images: (a.values.image as string[] | undefined) ?? [], commit: a.values.commit as string | undefined });
+      createRelease(ws, deps, {
+        images: (a.values.image as string[] | undefined) ?? [],
+        commit: a.values.commit as string | undefined,
+      });
       return 0;
     }
     case "promote": {
@@ -208,7 +264,13 @@ async function run(command: string, argv: readonly string[], project: Project, d
         ...pointerOptions(a),
         release: a.values.release as string | undefined,
         force: a.values.force as boolean | undefined,
-        acceptVulnerabilities: accept === undefined ? undefined : accept.split(",").map((x) => x.trim()).filter(Boolean),
+        acceptVulnerabilities:
+          accept === undefined
+            ? undefined
+            : accept
+                .split(",")
+                .map((x) => x.trim())
+                .filter(Boolean),
         expires: a.values.expires as string | undefined,
       });
       return 0;
@@ -216,7 +278,11 @@ async function run(command: string, argv: readonly string[], project: Project, d
     case "approve": {
       const a = parse(argv, OPTIONS.approve, 1);
       if (!a.values.release) throw new UsageError("--release ID is required: an approval is for one release");
-      await approve(ws, deps, { stage: a.positionals[0], release: a.values.release as string, reason: a.values.reason as string | undefined });
+      await approve(ws, deps, {
+        stage: a.positionals[0],
+        release: a.values.release as string,
+        reason: a.values.reason as string | undefined,
+      });
       return 0;
     }
     case "verify": {
@@ -226,7 +292,9 @@ async function run(command: string, argv: readonly string[], project: Project, d
       const sources: EvidenceSource[] = [
         ...((a.values.outputs as string[] | undefined) ?? []).map((f) => outputsFile(f, cwd)),
         ...((a.values.pods as string[] | undefined) ?? []).map((f) => podsFile(f, cwd)),
-        ...(a.values.live ? [liveStackOutputs(stage.stack, ws.projectDir), livePods(a.values["kube-context"] as string | undefined)] : []),
+        ...(a.values.live
+          ? [liveStackOutputs(stage.stack, ws.projectDir), livePods(a.values["kube-context"] as string | undefined)]
+          : []),
       ];
       await verify(ws, deps, { stage: stage.name, sources });
       return 0;
@@ -241,7 +309,12 @@ async function run(command: string, argv: readonly string[], project: Project, d
 }
 
 /** The options promote and rollback share: the stage, the reason, copying into the stage's registry, the expected current release. */
-function pointerOptions(a: ReturnType<typeof parse>): { stage: string; reason?: string; copy?: boolean; expectCurrent?: string } {
+function pointerOptions(a: ReturnType<typeof parse>): {
+  stage: string;
+  reason?: string;
+  copy?: boolean;
+  expectCurrent?: string;
+} {
   return {
     stage: a.positionals[0],
     reason: a.values.reason as string | undefined,
@@ -256,7 +329,8 @@ function laneFlag(argv: readonly string[]): string | undefined {
   if (i < 0) return undefined;
   const value = argv[i].startsWith("--lane=") ? argv[i].slice("--lane=".length) : argv[i + 1];
   if (value === undefined || value.startsWith("-")) throw new UsageError("--lane needs a team name (--lane <team>)");
-  if (argv.slice(i + 1).some((a) => a === "--lane" || a.startsWith("--lane="))) throw new UsageError("--lane is given twice; a command works on one lane");
+  if (argv.slice(i + 1).some((a) => a === "--lane" || a.startsWith("--lane=")))
+    throw new UsageError("--lane is given twice; a command works on one lane");
   return value;
 }
 
@@ -269,13 +343,20 @@ function parse(argv: readonly string[], options: NonNullable<ParseArgsConfig["op
   }
   refuseRepeated(parsed.tokens, options);
   if (parsed.positionals.length !== positionals) {
-    throw new UsageError(positionals === 0 ? `takes no arguments, got ${parsed.positionals.join(" ")}` : `expects ${positionals === 1 ? "one" : positionals} argument(s) (the ${positionals === 1 ? "stage, or `create` for release" : "arguments"}), got ${parsed.positionals.length ? parsed.positionals.join(" ") : "none"}`);
+    throw new UsageError(
+      positionals === 0
+        ? `takes no arguments, got ${parsed.positionals.join(" ")}`
+        : `expects ${positionals === 1 ? "one" : positionals} argument(s) (the ${positionals === 1 ? "stage, or `create` for release" : "arguments"}), got ${parsed.positionals.length ? parsed.positionals.join(" ") : "none"}`,
+    );
   }
   return parsed;
 }
 
 /** A single-valued flag given twice would silently take the last value: refuse it instead. */
-function refuseRepeated(tokens: readonly { kind: string; name?: string }[], options: NonNullable<ParseArgsConfig["options"]>): void {
+function refuseRepeated(
+  tokens: readonly { kind: string; name?: string }[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): void {
   const seen = new Set<string>();
   for (const t of tokens) {
     if (t.kind !== "option" || t.name === undefined || options[t.name]?.multiple) continue;

@@ -52,11 +52,17 @@ history, scans, edits, caches) is neither read nor touched, so the output is the
 function scratchCopy(projectDir: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blueprint-demo-"));
   try {
-    const tar = execFileSync("git", ["archive", "--format=tar", "HEAD", "Pulumi.yaml", "stacks"], { cwd: projectDir, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+    const tar = execFileSync("git", ["archive", "--format=tar", "HEAD", "Pulumi.yaml", "stacks"], {
+      cwd: projectDir,
+      maxBuffer: 256 * 1024 * 1024,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     execFileSync("tar", ["-x", "-C", dir], { input: tar });
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`the demo starts from the shipped stacks as committed, and could not read them with git archive (${(e as Error).message.split("\n")[0]}): run it in a git checkout of the project`);
+    throw new Error(
+      `the demo starts from the shipped stacks as committed, and could not read them with git archive (${(e as Error).message.split("\n")[0]}): run it in a git checkout of the project`,
+    );
   }
   return dir;
 }
@@ -78,7 +84,12 @@ function deployedOutputs(dir: string, lane: string, stageName: string): string {
 /** What `kubectl get pods -n <lane> -o json` prints: one pod still runs the shipped digest. */
 function podsWithAStraggler(lane: string, stack: string, release: string): string {
   const pod = (name: string, digest: string, version: string) => ({
-    metadata: { name, namespace: lane, labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/version": version }, annotations: { "blueprint.dev/stack": stack } },
+    metadata: {
+      name,
+      namespace: lane,
+      labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/version": version },
+      annotations: { "blueprint.dev/stack": stack },
+    },
     status: { phase: "Running", containerStatuses: [{ name: "app", imageID: `${IMAGE}@${digest}` }] },
   });
   const old = "sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
@@ -88,20 +99,45 @@ function podsWithAStraggler(lane: string, stack: string, release: string): strin
 /** What `trivy image --format json` prints for the demo digest: one high finding with no fix yet. */
 function trivyReport(scannedAt: Date): string {
   const ref = `${IMAGE}@${DIGEST}`;
-  return `${JSON.stringify({
-    SchemaVersion: 2,
-    CreatedAt: scannedAt.toISOString(),
-    ArtifactName: ref,
-    ArtifactType: "container_image",
-    Metadata: { RepoDigests: [ref] },
-    Results: [{ Target: `${ref} (alpine 3.17.0)`, Class: "os-pkgs", Type: "alpine", Vulnerabilities: [{ VulnerabilityID: "CVE-2023-0464", PkgName: "libssl3", InstalledVersion: "3.0.7-r0", FixedVersion: "", Severity: "HIGH" }] }],
-  }, null, 2)}\n`;
+  return `${JSON.stringify(
+    {
+      SchemaVersion: 2,
+      CreatedAt: scannedAt.toISOString(),
+      ArtifactName: ref,
+      ArtifactType: "container_image",
+      Metadata: { RepoDigests: [ref] },
+      Results: [
+        {
+          Target: `${ref} (alpine 3.17.0)`,
+          Class: "os-pkgs",
+          Type: "alpine",
+          Vulnerabilities: [
+            {
+              VulnerabilityID: "CVE-2023-0464",
+              PkgName: "libssl3",
+              InstalledVersion: "3.0.7-r0",
+              FixedVersion: "",
+              Severity: "HIGH",
+            },
+          ],
+        },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 async function demo(argv: readonly string[]): Promise<number> {
   let keep = false;
   try {
-    keep = parseArgs({ args: [...argv], options: { keep: { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values.keep === true;
+    keep =
+      parseArgs({
+        args: [...argv],
+        options: { keep: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+        strict: true,
+        allowPositionals: false,
+      }).values.keep === true;
   } catch (e) {
     console.error(`demo: ${(e as Error).message} (see npm run demo -- --help)`);
     return 2;
@@ -114,9 +150,24 @@ async function demo(argv: readonly string[]): Promise<number> {
   const dir = scratchCopy(projectDir);
   let now = START;
   let actor = CI;
-  const deps = { now: () => new Date(now), actor: () => actor, registry: new DemoRegistry(), out: (l: string) => console.log(l), columns: 100 };
+  const deps = {
+    now: () => new Date(now),
+    actor: () => actor,
+    registry: new DemoRegistry(),
+    out: (l: string) => console.log(l),
+    columns: 100,
+  };
   const run = async (...argv: string[]): Promise<number> => {
-    console.log(`\n$ ${actor === CI ? "" : `BLUEPRINT_ACTOR="${actor}" `}npm run ${argv[0]}${argv.length > 1 ? ` -- ${argv.slice(1).map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" ")}` : ""}`);
+    console.log(
+      `\n$ ${actor === CI ? "" : `BLUEPRINT_ACTOR="${actor}" `}npm run ${argv[0]}${
+        argv.length > 1
+          ? ` -- ${argv
+              .slice(1)
+              .map((a) => (/\s/.test(a) ? `"${a}"` : a))
+              .join(" ")}`
+          : ""
+      }`,
+    );
     const code = await main(argv, { projectDir: dir, deps, vars: {} });
     console.log(`(exit ${code})`);
     return code;
@@ -132,15 +183,23 @@ async function demo(argv: readonly string[]): Promise<number> {
   const cwd = process.cwd();
   process.chdir(dir);
   try {
-    console.log(`# scratch copy of stacks/ (the real workspace is not touched); demo clock ${now.toISOString()}, BLUEPRINT_ACTOR="${CI}"`);
+    console.log(
+      `# scratch copy of stacks/ (the real workspace is not touched); demo clock ${now.toISOString()}, BLUEPRINT_ACTOR="${CI}"`,
+    );
     await run("status");
     await run("promote", "dev", "--release", "r-61909ab161ac");
     await run("release", "create", "--lane", "shop", "--image", `podinfo=${IMAGE}:6.2.3`, "--commit", COMMIT);
     await run("release", "create", "--lane", "shop", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
-    const id = openWorkspace(dir, "shop").releases.list().find((r) => r.commit === COMMIT)!.id;
+    const id = openWorkspace(dir, "shop")
+      .releases.list()
+      .find((r) => r.commit === COMMIT)!.id;
     await run("promote", "staging", "--lane", "shop", "--release", id);
     await run("promote", "dev", "--lane", "shop", "--release", id);
-    write("dev-outputs.json", deployedOutputs(dir, "shop", "dev"), "pulumi up -s dev.shop && pulumi stack output --json -s dev.shop");
+    write(
+      "dev-outputs.json",
+      deployedOutputs(dir, "shop", "dev"),
+      "pulumi up -s dev.shop && pulumi stack output --json -s dev.shop",
+    );
     await run("verify", "dev", "--lane", "shop", "--outputs", "dev-outputs.json");
     // The other team ships the same image on its own schedule: its lane has its own files and gates.
     await run("release", "create", "--lane", "payments", "--image", `podinfo=${IMAGE}@${DIGEST}`, "--commit", COMMIT);
@@ -150,7 +209,11 @@ async function demo(argv: readonly string[]): Promise<number> {
     wait(45 * 60_000, "45 minutes later, the 1h soak has passed");
     await run("promote", "staging", "--lane", "shop");
     await run("verify", "staging", "--lane", "shop", "--outputs", "dev-outputs.json");
-    write("staging-outputs.json", deployedOutputs(dir, "shop", "staging"), "pulumi up -s staging.shop && pulumi stack output --json -s staging.shop");
+    write(
+      "staging-outputs.json",
+      deployedOutputs(dir, "shop", "staging"),
+      "pulumi up -s staging.shop && pulumi stack output --json -s staging.shop",
+    );
     await run("verify", "staging", "--lane", "shop", "--outputs", "staging-outputs.json");
     wait(24 * 3600_000, "a day later, the 24h soak has passed");
     await run("promote", "prod", "--lane", "shop");
@@ -160,7 +223,11 @@ async function demo(argv: readonly string[]): Promise<number> {
     await run("approve", "prod", "--lane", "shop", "--release", id);
     actor = CI;
     await run("promote", "prod", "--lane", "shop");
-    write("prod-pods.json", podsWithAStraggler("shop", "prod.shop", id), "pulumi up -s prod.shop && kubectl get pods -n shop -o json (one pod still runs the old digest)");
+    write(
+      "prod-pods.json",
+      podsWithAStraggler("shop", "prod.shop", id),
+      "pulumi up -s prod.shop && kubectl get pods -n shop -o json (one pod still runs the old digest)",
+    );
     await run("verify", "prod", "--lane", "shop", "--pods", "prod-pods.json");
     await run("rollback", "prod", "--lane", "shop");
     await run("status");

@@ -34,24 +34,24 @@ export interface SeenPod {
 /** What one source says is deployed, and where it says it came from. */
 export type Observation =
   | {
-    readonly kind: "outputs";
-    readonly source: string;
-    readonly sha256: string;
-    readonly bytes: number;
-    readonly stack?: string;
-    readonly cluster?: string;
-    /** `undefined` when the outputs have no `releaseId` at all. */
-    readonly releaseId?: string | null;
-    readonly images: readonly SeenImage[];
-  }
+      readonly kind: "outputs";
+      readonly source: string;
+      readonly sha256: string;
+      readonly bytes: number;
+      readonly stack?: string;
+      readonly cluster?: string;
+      /** `undefined` when the outputs have no `releaseId` at all. */
+      readonly releaseId?: string | null;
+      readonly images: readonly SeenImage[];
+    }
   | {
-    readonly kind: "pods";
-    readonly source: string;
-    readonly sha256: string;
-    readonly bytes: number;
-    /** Pods labelled as managed by this blueprint (others are left out), not finished. */
-    readonly pods: readonly SeenPod[];
-  };
+      readonly kind: "pods";
+      readonly source: string;
+      readonly sha256: string;
+      readonly bytes: number;
+      /** Pods labelled as managed by this blueprint (others are left out), not finished. */
+      readonly pods: readonly SeenPod[];
+    };
 
 /** A reader of deployed state. Files and live readers implement it; tests use fakes. */
 export interface EvidenceSource {
@@ -94,9 +94,15 @@ export function checkEvidence(obs: Observation, expected: Expected): Checked {
 function elsewhere(source: string, what: string, stack: string, expected: Expected): never {
   const other = expected.stageOfStack.get(stack);
   if (other !== undefined && other !== expected.stage) {
-    throw new Refusal(expected.stage, "evidence", `${source}: ${what} stack ${stack}, which is stage ${other}, not ${expected.stage} (stack ${expected.stack}). Evidence of one stage never counts for another; nothing recorded. Save this stage's own: ${hint(expected)}`);
+    throw new Refusal(
+      expected.stage,
+      "evidence",
+      `${source}: ${what} stack ${stack}, which is stage ${other}, not ${expected.stage} (stack ${expected.stack}). Evidence of one stage never counts for another; nothing recorded. Save this stage's own: ${hint(expected)}`,
+    );
   }
-  throw new UsageError(`${source}: ${what} stack ${stack}, not ${expected.stack} (the stack of stage ${expected.stage}); nothing recorded`);
+  throw new UsageError(
+    `${source}: ${what} stack ${stack}, not ${expected.stack} (the stack of stage ${expected.stage}); nothing recorded`,
+  );
 }
 
 function hint(e: Expected): string {
@@ -104,48 +110,102 @@ function hint(e: Expected): string {
 }
 
 function checkOutputs(obs: Extract<Observation, { kind: "outputs" }>, expected: Expected): Checked {
-  if (obs.stack === undefined) throw new UsageError(`${obs.source}: has no "stack" output, so it cannot show which stage it came from (outputs of a deployment made before this version? run pulumi up, then ${hint(expected)}); nothing recorded`);
+  if (obs.stack === undefined)
+    throw new UsageError(
+      `${obs.source}: has no "stack" output, so it cannot show which stage it came from (outputs of a deployment made before this version? run pulumi up, then ${hint(expected)}); nothing recorded`,
+    );
   if (obs.stack !== expected.stack) elsewhere(obs.source, "is the outputs of", obs.stack, expected);
   if (expected.cluster !== undefined && obs.cluster !== expected.cluster) {
-    throw new Refusal(expected.stage, "evidence", `${obs.source}: comes from cluster ${JSON.stringify(obs.cluster ?? null)}, but stage ${expected.stage}'s stack file deploys to ${expected.cluster}; nothing recorded`);
+    throw new Refusal(
+      expected.stage,
+      "evidence",
+      `${obs.source}: comes from cluster ${JSON.stringify(obs.cluster ?? null)}, but stage ${expected.stage}'s stack file deploys to ${expected.cluster}; nothing recorded`,
+    );
   }
-  if (obs.releaseId === undefined) throw new UsageError(`${obs.source}: has no "releaseId" output; is it \`pulumi stack output --json -s ${expected.stack}\` of this project? nothing recorded`);
+  if (obs.releaseId === undefined)
+    throw new UsageError(
+      `${obs.source}: has no "releaseId" output; is it \`pulumi stack output --json -s ${expected.stack}\` of this project? nothing recorded`,
+    );
   if (obs.images.length === 0) throw new UsageError(`${obs.source}: reports no images; nothing recorded`);
   const problems: string[] = [];
-  if (obs.releaseId !== expected.releaseId) problems.push(`${obs.source}: releaseId is ${JSON.stringify(obs.releaseId)}, expected "${expected.releaseId}"`);
+  if (obs.releaseId !== expected.releaseId)
+    problems.push(`${obs.source}: releaseId is ${JSON.stringify(obs.releaseId)}, expected "${expected.releaseId}"`);
   const refs = new Set(expected.refs);
   for (const seen of obs.images) {
-    if (!refs.has(seen.ref)) problems.push(`${obs.source}: ${seen.where} is ${seen.ref}, which is not an image of release ${expected.releaseId} (${[...refs].join(", ")})`);
+    if (!refs.has(seen.ref))
+      problems.push(
+        `${obs.source}: ${seen.where} is ${seen.ref}, which is not an image of release ${expected.releaseId} (${[...refs].join(", ")})`,
+      );
   }
   const reported = new Set(obs.images.map((i) => i.where.slice("outputs.images.".length)));
-  for (const app of expected.apps) if (!reported.has(app)) problems.push(`${obs.source}: has no image for app ${app}, which the stack file deploys`);
-  return { problems, summary: { source: obs.source, sha256: obs.sha256, bytes: obs.bytes, stack: obs.stack, ...(obs.cluster ? { cluster: obs.cluster } : {}), images: obs.images.length } };
+  for (const app of expected.apps)
+    if (!reported.has(app)) problems.push(`${obs.source}: has no image for app ${app}, which the stack file deploys`);
+  return {
+    problems,
+    summary: {
+      source: obs.source,
+      sha256: obs.sha256,
+      bytes: obs.bytes,
+      stack: obs.stack,
+      ...(obs.cluster ? { cluster: obs.cluster } : {}),
+      images: obs.images.length,
+    },
+  };
 }
 
 function checkPods(obs: Extract<Observation, { kind: "pods" }>, expected: Expected): Checked {
-  if (obs.pods.length === 0) throw new UsageError(`${obs.source}: has no running pods labelled ${MANAGED[0]}=${MANAGED[1]}; nothing recorded`);
+  if (obs.pods.length === 0)
+    throw new UsageError(`${obs.source}: has no running pods labelled ${MANAGED[0]}=${MANAGED[1]}; nothing recorded`);
   const mine = obs.pods.filter((p) => p.stack === expected.stack);
   if (mine.length === 0) {
     const stacks = [...new Set(obs.pods.map((p) => p.stack).filter((s): s is string => s !== undefined))];
     const ofStage = stacks.find((s) => expected.stageOfStack.has(s));
-    if (ofStage !== undefined) elsewhere(obs.source, `has ${obs.pods.length} pod(s), none of stack ${expected.stack}; they are of`, ofStage, expected);
+    if (ofStage !== undefined)
+      elsewhere(
+        obs.source,
+        `has ${obs.pods.length} pod(s), none of stack ${expected.stack}; they are of`,
+        ofStage,
+        expected,
+      );
     if (stacks.length > 0) elsewhere(obs.source, "has pods of", stacks[0], expected);
-    throw new UsageError(`${obs.source}: none of its ${obs.pods.length} pod(s) has the ${STACK_ANNOTATION} annotation, so they cannot show which stage they belong to (deployed before this version? run pulumi up -s ${expected.stack}); nothing recorded`);
+    throw new UsageError(
+      `${obs.source}: none of its ${obs.pods.length} pod(s) has the ${STACK_ANNOTATION} annotation, so they cannot show which stage they belong to (deployed before this version? run pulumi up -s ${expected.stack}); nothing recorded`,
+    );
   }
   const problems: string[] = [];
   const digests = new Set(expected.refs.map((r) => r.slice(r.indexOf("@") + 1)));
   let images = 0;
   for (const pod of mine) {
-    if (pod.images.length === 0) problems.push(`${obs.source}: ${pod.where} has no container status (not started yet?)`);
+    if (pod.images.length === 0)
+      problems.push(`${obs.source}: ${pod.where} has no container status (not started yet?)`);
     for (const seen of pod.images) {
       images++;
       const digest = digestIn(seen.ref);
-      if (!digest) problems.push(`${obs.source}: ${seen.where} has image ID ${JSON.stringify(seen.ref)} with no sha256 digest (not pulled yet?)`);
-      else if (!digests.has(digest)) problems.push(`${obs.source}: ${seen.where} runs ${digest}, which is not a digest of release ${expected.releaseId} (${[...digests].join(", ")})`);
+      if (!digest)
+        problems.push(
+          `${obs.source}: ${seen.where} has image ID ${JSON.stringify(seen.ref)} with no sha256 digest (not pulled yet?)`,
+        );
+      else if (!digests.has(digest))
+        problems.push(
+          `${obs.source}: ${seen.where} runs ${digest}, which is not a digest of release ${expected.releaseId} (${[...digests].join(", ")})`,
+        );
     }
-    if (pod.version !== undefined && pod.version !== expected.releaseId) problems.push(`${obs.source}: ${pod.where} has app.kubernetes.io/version ${JSON.stringify(pod.version)}, expected "${expected.releaseId}"`);
+    if (pod.version !== undefined && pod.version !== expected.releaseId)
+      problems.push(
+        `${obs.source}: ${pod.where} has app.kubernetes.io/version ${JSON.stringify(pod.version)}, expected "${expected.releaseId}"`,
+      );
   }
-  return { problems, summary: { source: obs.source, sha256: obs.sha256, bytes: obs.bytes, stack: expected.stack, pods: mine.length, images } };
+  return {
+    problems,
+    summary: {
+      source: obs.source,
+      sha256: obs.sha256,
+      bytes: obs.bytes,
+      stack: expected.stack,
+      pods: mine.length,
+      images,
+    },
+  };
 }
 
 /** The problems a record keeps: the first {@link MAX_PROBLEMS}, each cut to {@link MAX_PROBLEM_CHARS}. */
@@ -178,32 +238,64 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** Parses the JSON of `pulumi stack output --json`. */
 export function observeOutputs(json: unknown, source: string, raw: { sha256: string; bytes: number }): Observation {
-  if (!isObject(json)) throw new UsageError(`${source}: expected the JSON object of \`pulumi stack output --json\`; nothing recorded`);
-  if (!isObject(json.images)) throw new UsageError(`${source}: has no "images" output (app -> image); is it the output of \`pulumi stack output --json\` for this project? nothing recorded`);
+  if (!isObject(json))
+    throw new UsageError(`${source}: expected the JSON object of \`pulumi stack output --json\`; nothing recorded`);
+  if (!isObject(json.images))
+    throw new UsageError(
+      `${source}: has no "images" output (app -> image); is it the output of \`pulumi stack output --json\` for this project? nothing recorded`,
+    );
   const images = Object.entries(json.images).map(([app, ref]) => {
-    if (typeof ref !== "string") throw new UsageError(`${source}: images.${shown(app)} is not a string; nothing recorded`);
+    if (typeof ref !== "string")
+      throw new UsageError(`${source}: images.${shown(app)} is not a string; nothing recorded`);
     return { where: `outputs.images.${shown(app)}`, ref: shown(ref) };
   });
-  const releaseId = json.releaseId === undefined ? undefined : json.releaseId === null ? null : typeof json.releaseId === "string" ? shown(json.releaseId) : String(json.releaseId).slice(0, 100);
+  const releaseId =
+    json.releaseId === undefined
+      ? undefined
+      : json.releaseId === null
+        ? null
+        : typeof json.releaseId === "string"
+          ? shown(json.releaseId)
+          : String(json.releaseId).slice(0, 100);
   const stack = str(json.stack);
   const cluster = str(json.cluster);
-  return { kind: "outputs", source, ...raw, stack: stack && shown(stack), cluster: cluster && shown(cluster), releaseId, images };
+  return {
+    kind: "outputs",
+    source,
+    ...raw,
+    stack: stack && shown(stack),
+    cluster: cluster && shown(cluster),
+    releaseId,
+    images,
+  };
 }
 
 /** Parses the JSON of `kubectl get pods -o json`: each managed pod's stack and container image IDs. */
 export function observePods(json: unknown, source: string, raw: { sha256: string; bytes: number }): Observation {
-  if (!isObject(json) || !Array.isArray(json.items)) throw new UsageError(`${source}: expected the JSON of \`kubectl get pods -o json\` (an object with "items"); nothing recorded`);
+  if (!isObject(json) || !Array.isArray(json.items))
+    throw new UsageError(
+      `${source}: expected the JSON of \`kubectl get pods -o json\` (an object with "items"); nothing recorded`,
+    );
   const pods: SeenPod[] = [];
   json.items.forEach((item, i) => {
-    if (!isObject(item)) throw new UsageError(`${source}: items[${i}] is ${item === null ? "null" : typeof item}, not a pod; nothing recorded`);
+    if (!isObject(item))
+      throw new UsageError(
+        `${source}: items[${i}] is ${item === null ? "null" : typeof item}, not a pod; nothing recorded`,
+      );
     const meta = isObject(item.metadata) ? item.metadata : {};
     const labels = isObject(meta.labels) ? meta.labels : {};
     const annotations = isObject(meta.annotations) ? meta.annotations : {};
     const status = isObject(item.status) ? item.status : {};
     if (labels[MANAGED[0]] !== MANAGED[1] || status.phase === "Succeeded") return;
     const where = `pod ${shown(str(meta.namespace) ?? "?")}/${shown(str(meta.name) ?? "?")}`;
-    const statuses = [...(Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : []), ...(Array.isArray(status.containerStatuses) ? status.containerStatuses : [])];
-    const images = statuses.map((c) => ({ where: `${where} container ${shown(str(isObject(c) ? c.name : undefined) ?? "?")}`, ref: shown(str(isObject(c) ? c.imageID : undefined) ?? "") }));
+    const statuses = [
+      ...(Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : []),
+      ...(Array.isArray(status.containerStatuses) ? status.containerStatuses : []),
+    ];
+    const images = statuses.map((c) => ({
+      where: `${where} container ${shown(str(isObject(c) ? c.name : undefined) ?? "?")}`,
+      ref: shown(str(isObject(c) ? c.imageID : undefined) ?? ""),
+    }));
     const stack = str(annotations[STACK_ANNOTATION]);
     const version = str(labels["app.kubernetes.io/version"]);
     pods.push({ where, stack: stack && shown(stack), images, version: version && shown(version) });
@@ -218,12 +310,17 @@ function readEvidenceFile(file: string, flag: string, given = file): { json: unk
     fd = fs.openSync(file, "r");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`${flag} ${given}: ${code === "ENOENT" ? "no such file" : `cannot be read (${code ?? (e as Error).message})`}`);
+    throw new UsageError(
+      `${flag} ${given}: ${code === "ENOENT" ? "no such file" : `cannot be read (${code ?? (e as Error).message})`}`,
+    );
   }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new UsageError(`${flag} ${given}: not a regular file`);
-    if (st.size > MAX_EVIDENCE_BYTES) throw new UsageError(`${flag} ${given}: ${(st.size / 1024 / 1024).toFixed(1)} MiB is more than the ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB an evidence file may have; select the stage's pods (kubectl get pods -n <namespace> -l ${MANAGED[0]}=${MANAGED[1]} -o json); nothing recorded`);
+    if (st.size > MAX_EVIDENCE_BYTES)
+      throw new UsageError(
+        `${flag} ${given}: ${(st.size / 1024 / 1024).toFixed(1)} MiB is more than the ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB an evidence file may have; select the stage's pods (kubectl get pods -n <namespace> -l ${MANAGED[0]}=${MANAGED[1]} -o json); nothing recorded`,
+      );
     const buf = Buffer.alloc(st.size);
     let read = 0;
     while (read < st.size) {
@@ -255,13 +352,25 @@ function sourceName(prefix: string, file: string): string {
 /** `--outputs FILE`: the saved JSON of `pulumi stack output --json -s <stack>`. */
 export function outputsFile(file: string, base = process.cwd()): EvidenceSource {
   const name = sourceName("outputs", file);
-  return { name, read: async () => { const r = readEvidenceFile(path.resolve(base, file), "--outputs", file); return observeOutputs(r.json, name, r); } };
+  return {
+    name,
+    read: async () => {
+      const r = readEvidenceFile(path.resolve(base, file), "--outputs", file);
+      return observeOutputs(r.json, name, r);
+    },
+  };
 }
 
 /** `--pods FILE`: the saved JSON of `kubectl get pods -o json` (one namespace, or `-A`). */
 export function podsFile(file: string, base = process.cwd()): EvidenceSource {
   const name = sourceName("pods", file);
-  return { name, read: async () => { const r = readEvidenceFile(path.resolve(base, file), "--pods", file); return observePods(r.json, name, r); } };
+  return {
+    name,
+    read: async () => {
+      const r = readEvidenceFile(path.resolve(base, file), "--pods", file);
+      return observePods(r.json, name, r);
+    },
+  };
 }
 
 /** Live evidence could not be read (no CLI, no cluster, no credentials). Nothing is recorded. */
@@ -282,10 +391,18 @@ export function liveStackOutputs(stack: string, workDir: string): EvidenceSource
         outputs = await s.outputs();
       } catch (e) {
         const msg = (e as Error).message;
-        const why = /ENOENT/.test(msg) ? "the pulumi CLI is not installed or not on PATH" : msg.split("\n").find((l) => l.trim()) ?? msg;
-        throw new SourceUnavailable(`--live: cannot read the outputs of stack ${stack} through the Pulumi Automation API: ${why}. Install the CLI and log in, or save them and pass --outputs FILE (pulumi stack output --json -s ${stack} > ${stack}-outputs.json)`);
+        const why = /ENOENT/.test(msg)
+          ? "the pulumi CLI is not installed or not on PATH"
+          : (msg.split("\n").find((l) => l.trim()) ?? msg);
+        throw new SourceUnavailable(
+          `--live: cannot read the outputs of stack ${stack} through the Pulumi Automation API: ${why}. Install the CLI and log in, or save them and pass --outputs FILE (pulumi stack output --json -s ${stack} > ${stack}-outputs.json)`,
+        );
       }
-      const plain = Object.fromEntries(Object.entries(outputs).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
+      const plain = Object.fromEntries(
+        Object.entries(outputs)
+          .filter(([, v]) => !v.secret)
+          .map(([k, v]) => [k, v.value]),
+      );
       const buf = Buffer.from(JSON.stringify(plain));
       return observeOutputs(plain, name, { sha256: createHash("sha256").update(buf).digest("hex"), bytes: buf.length });
     },
@@ -299,21 +416,44 @@ export function livePods(context: string | undefined, kubectl = "kubectl"): Evid
     name,
     read: () =>
       new Promise((resolve, reject) => {
-        const args = ["get", "pods", "--all-namespaces", "-l", `${MANAGED[0]}=${MANAGED[1]}`, "-o", "json", ...(context ? ["--context", context] : [])];
-        execFile(kubectl, args, { timeout: 60_000, maxBuffer: MAX_EVIDENCE_BYTES, encoding: "buffer" }, (err, stdout, stderr) => {
-          if (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            const why = code === "ENOENT" ? "kubectl is not installed" : code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER" ? `the answer is more than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB` : (stderr.toString().trim().split("\n").pop() ?? err.message);
-            reject(new SourceUnavailable(`--live: cannot list pods through the Kubernetes API${context ? ` (context ${context})` : ""}: ${why}. Check the kubeconfig, or save them and pass --pods FILE (kubectl get pods -A -l ${MANAGED[0]}=${MANAGED[1]} -o json > pods.json)`));
-            return;
-          }
-          try {
-            const r = parseEvidence(stdout, name);
-            resolve(observePods(r.json, name, r));
-          } catch (e) {
-            reject(e);
-          }
-        });
+        const args = [
+          "get",
+          "pods",
+          "--all-namespaces",
+          "-l",
+          `${MANAGED[0]}=${MANAGED[1]}`,
+          "-o",
+          "json",
+          ...(context ? ["--context", context] : []),
+        ];
+        execFile(
+          kubectl,
+          args,
+          { timeout: 60_000, maxBuffer: MAX_EVIDENCE_BYTES, encoding: "buffer" },
+          (err, stdout, stderr) => {
+            if (err) {
+              const code = (err as NodeJS.ErrnoException).code;
+              const why =
+                code === "ENOENT"
+                  ? "kubectl is not installed"
+                  : code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
+                    ? `the answer is more than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB`
+                    : (stderr.toString().trim().split("\n").pop() ?? err.message);
+              reject(
+                new SourceUnavailable(
+                  `--live: cannot list pods through the Kubernetes API${context ? ` (context ${context})` : ""}: ${why}. Check the kubeconfig, or save them and pass --pods FILE (kubectl get pods -A -l ${MANAGED[0]}=${MANAGED[1]} -o json > pods.json)`,
+                ),
+              );
+              return;
+            }
+            try {
+              const r = parseEvidence(stdout, name);
+              resolve(observePods(r.json, name, r));
+            } catch (e) {
+              reject(e);
+            }
+          },
+        );
       }),
   };
 }

@@ -49,7 +49,21 @@ const promotionSchema = z.strictObject({
   /** Images copied into the stage's registry by digest. */
   copied: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
   /** The scan each image's vulnerability gate was judged on: its digest and the report's sha256. */
-  scans: z.record(z.string(), z.strictObject({ digest: z.string(), report: z.string().regex(/^[a-f0-9]{64}$/), format: z.string(), scannedAt: z.string().optional(), summary: z.string().regex(/^[a-f0-9]{64}$/).optional() })).optional(),
+  scans: z
+    .record(
+      z.string(),
+      z.strictObject({
+        digest: z.string(),
+        report: z.string().regex(/^[a-f0-9]{64}$/),
+        format: z.string(),
+        scannedAt: z.string().optional(),
+        summary: z
+          .string()
+          .regex(/^[a-f0-9]{64}$/)
+          .optional(),
+      }),
+    )
+    .optional(),
   /** Findings the vulnerability gate let through by `--accept-vulnerabilities`: which, why (in `reason`), until when. */
   accepted: z.strictObject({ ids: z.array(z.string().max(200)).min(1).max(100), expires: z.iso.datetime() }).optional(),
 });
@@ -88,7 +102,12 @@ const verificationSchema = z.strictObject({
 });
 const approvalSchema = z.strictObject({ ...base, kind: z.literal("approval") });
 
-const recordSchema = z.discriminatedUnion("kind", [promotionSchema, rollbackSchema, verificationSchema, approvalSchema]);
+const recordSchema = z.discriminatedUnion("kind", [
+  promotionSchema,
+  rollbackSchema,
+  verificationSchema,
+  approvalSchema,
+]);
 
 /** One audit record. */
 export type HistoryRecord = z.infer<typeof recordSchema>;
@@ -119,7 +138,10 @@ export interface ChainProblem {
 }
 
 /** `<file>: <message>` for each problem, with file names as `shown` prints them. */
-export function describeProblems(problems: readonly ChainProblem[], shown: (file: string) => string = (f) => f): string[] {
+export function describeProblems(
+  problems: readonly ChainProblem[],
+  shown: (file: string) => string = (f) => f,
+): string[] {
   return problems.map((p) => `${shown(p.file)}: ${p.message}`);
 }
 
@@ -133,8 +155,15 @@ export interface HistoryView {
 
 /** A record file that cannot be used at all (unreadable, not JSON, not a record, in the wrong place). */
 export class HistoryFileError extends Refusal {
-  constructor(readonly file: string, why: string) {
-    super(undefined, "history", `${file}: ${why}. Restore it from git (git log --oneline -- ${file}) or remove it if it was not written by these commands`);
+  constructor(
+    readonly file: string,
+    why: string,
+  ) {
+    super(
+      undefined,
+      "history",
+      `${file}: ${why}. Restore it from git (git log --oneline -- ${file}) or remove it if it was not written by these commands`,
+    );
   }
 }
 
@@ -155,7 +184,12 @@ export function recordHash(record: unknown): string {
  */
 export class HistoryStore {
   /** `projectDir`, when given, makes file names in messages relative to it (as people type them). */
-  constructor(readonly dir: string, private readonly stageNames: readonly string[] | undefined, private readonly projectDir: string | undefined, readonly lane: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly stageNames: readonly string[] | undefined,
+    private readonly projectDir: string | undefined,
+    readonly lane: string,
+  ) {}
 
   private show = (file: string): string => {
     if (!this.projectDir) return file;
@@ -177,14 +211,28 @@ export class HistoryStore {
   append(input: NewRecord, view?: HistoryView): string {
     const chain = view ? [...(view.chains.get(input.stage) ?? [])] : this.readChain(input.stage);
     const problems = checkChain(input.stage, chain, this.show);
-    if (problems.length > 0) throw new Refusal(input.stage, "history", `the history is broken, nothing recorded:\n  - ${describeProblems(problems, this.show).join("\n  - ")}`);
+    if (problems.length > 0)
+      throw new Refusal(
+        input.stage,
+        "history",
+        `the history is broken, nothing recorded:\n  - ${describeProblems(problems, this.show).join("\n  - ")}`,
+      );
     const last = chain.at(-1);
     if (last && Date.parse(input.at) < Date.parse(last.record.at)) {
-      throw new Refusal(input.stage, "clock", `this machine's clock says ${input.at}, earlier than the last record ${this.show(last.file)} (${last.record.at}); a record may not be dated before the one it follows. Either this clock is behind (fix it), or that record was written by a clock ahead: then it is the last of the chain, and \`git rm ${this.show(last.file)}\` removes it without breaking the chain. Nothing recorded`);
+      throw new Refusal(
+        input.stage,
+        "clock",
+        `this machine's clock says ${input.at}, earlier than the last record ${this.show(last.file)} (${last.record.at}); a record may not be dated before the one it follows. Either this clock is behind (fix it), or that record was written by a clock ahead: then it is the last of the chain, and \`git rm ${this.show(last.file)}\` removes it without breaking the chain. Nothing recorded`,
+      );
     }
     const { name, text } = chainRecord(input, last, this.lane);
     const file = path.join(this.chainDir(input.stage), name);
-    if (!writeNewFile(file, text)) throw new Refusal(input.stage, "concurrent", `${this.show(file)} exists: another command appended to this stage at the same time; nothing recorded, run the command again`);
+    if (!writeNewFile(file, text))
+      throw new Refusal(
+        input.stage,
+        "concurrent",
+        `${this.show(file)} exists: another command appended to this stage at the same time; nothing recorded, run the command again`,
+      );
     return file;
   }
 
@@ -222,8 +270,16 @@ export class HistoryStore {
     for (const d of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (d.name.startsWith(".")) continue;
       const where = path.join(this.dir, d.name);
-      if (!d.isDirectory()) throw new HistoryFileError(this.show(where), `is not in a stage's folder (records of lane ${this.lane} live in ${this.show(path.join(this.dir, "<stage>"))}/)`);
-      if (this.stageNames && !this.stageNames.includes(d.name)) throw new HistoryFileError(this.show(where), `is not a stage in stages.yaml (stages: ${this.stageNames.join(", ")})`);
+      if (!d.isDirectory())
+        throw new HistoryFileError(
+          this.show(where),
+          `is not in a stage's folder (records of lane ${this.lane} live in ${this.show(path.join(this.dir, "<stage>"))}/)`,
+        );
+      if (this.stageNames && !this.stageNames.includes(d.name))
+        throw new HistoryFileError(
+          this.show(where),
+          `is not a stage in stages.yaml (stages: ${this.stageNames.join(", ")})`,
+        );
       found.push(d.name);
     }
     return found.sort();
@@ -237,7 +293,11 @@ export class HistoryStore {
       if (d.name.startsWith(".") && d.name.endsWith(".tmp")) continue;
       const file = path.join(dir, d.name);
       if (!d.isFile()) throw new HistoryFileError(this.show(file), "is not a record file");
-      if (!NAME.test(d.name)) throw new HistoryFileError(this.show(file), "is not named like a history record (<seq>-<kind>-<release>-<hash>.json)");
+      if (!NAME.test(d.name))
+        throw new HistoryFileError(
+          this.show(file),
+          "is not named like a history record (<seq>-<kind>-<release>-<hash>.json)",
+        );
       if (!cache) {
         out.push(readRecord(file, this.lane, stage, this.show));
         continue;
@@ -267,9 +327,15 @@ interface RecordEntry {
 
 function isRecordEntry(v: unknown): v is RecordEntry {
   const e = v as Partial<Record<keyof RecordEntry, unknown>> | null;
-  return e !== null && typeof e === "object" && typeof e.hash === "string" && HASH.test(e.hash) && e.record !== null && typeof e.record === "object";
+  return (
+    e !== null &&
+    typeof e === "object" &&
+    typeof e.hash === "string" &&
+    HASH.test(e.hash) &&
+    e.record !== null &&
+    typeof e.record === "object"
+  );
 }
-
 
 function readRecord(file: string, lane: string, stage: string, show: (file: string) => string): StoredRecord {
   let text: string;
@@ -279,15 +345,23 @@ function readRecord(file: string, lane: string, stage: string, show: (file: stri
     const fd = fs.openSync(file, "r");
     let size = 0;
     try {
-      for (let n = 1; n > 0 && size < readBuffer.length; size += n) n = fs.readSync(fd, readBuffer, size, readBuffer.length - size, size);
+      for (let n = 1; n > 0 && size < readBuffer.length; size += n)
+        n = fs.readSync(fd, readBuffer, size, readBuffer.length - size, size);
     } finally {
       fs.closeSync(fd);
     }
-    if (size > MAX_RECORD_BYTES) throw new HistoryFileError(show(file), `is ${fs.statSync(file).size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`);
+    if (size > MAX_RECORD_BYTES)
+      throw new HistoryFileError(
+        show(file),
+        `is ${fs.statSync(file).size} bytes, more than a record may hold (${MAX_RECORD_BYTES})`,
+      );
     text = readBuffer.toString("utf8", 0, size);
   } catch (e) {
     if (e instanceof HistoryFileError) throw e;
-    throw new HistoryFileError(show(file), `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new HistoryFileError(
+      show(file),
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let json: unknown;
   try {
@@ -297,10 +371,21 @@ function readRecord(file: string, lane: string, stage: string, show: (file: stri
   }
   const parsed = recordSchema.safeParse(json);
   if (!parsed.success) {
-    throw new HistoryFileError(show(file), `is not a history record: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+    throw new HistoryFileError(
+      show(file),
+      `is not a history record: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".") || "(root)"} ${i.message}`)
+        .join("; ")}`,
+    );
   }
-  if (parsed.data.lane !== lane) throw new HistoryFileError(show(file), `is a record of lane "${parsed.data.lane}" in the folder of lane "${lane}"`);
-  if (parsed.data.stage !== stage) throw new HistoryFileError(show(file), `is a record of stage "${parsed.data.stage}" in the folder of stage "${stage}"`);
+  if (parsed.data.lane !== lane)
+    throw new HistoryFileError(show(file), `is a record of lane "${parsed.data.lane}" in the folder of lane "${lane}"`);
+  if (parsed.data.stage !== stage)
+    throw new HistoryFileError(
+      show(file),
+      `is a record of stage "${parsed.data.stage}" in the folder of stage "${stage}"`,
+    );
   return { record: parsed.data, file, hash: recordHash(json) };
 }
 
@@ -308,19 +393,33 @@ function readRecord(file: string, lane: string, stage: string, show: (file: stri
  * The file name and text of `input` as the next record after `last` (undefined: the first of its
  * chain): its `seq` and `prev` filled in, checked against the schema and the size limit.
  */
-export function chainRecord(input: NewRecord, last: StoredRecord | undefined, lane: string): { name: string; text: string; stored: StoredRecord } {
+export function chainRecord(
+  input: NewRecord,
+  last: StoredRecord | undefined,
+  lane: string,
+): { name: string; text: string; stored: StoredRecord } {
   const record = { lane, ...input, seq: (last?.record.seq ?? 0) + 1, prev: last?.hash ?? null } as HistoryRecord;
   const parsed = recordSchema.safeParse(record);
-  if (!parsed.success) throw new Error(`internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `internal: record does not match its schema: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   const text = `${JSON.stringify(parsed.data, null, 2)}\n`;
-  if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw new Error(`internal: a ${record.kind} record of ${Buffer.byteLength(text)} bytes is over the ${MAX_RECORD_BYTES}-byte limit`);
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES)
+    throw new Error(
+      `internal: a ${record.kind} record of ${Buffer.byteLength(text)} bytes is over the ${MAX_RECORD_BYTES}-byte limit`,
+    );
   const hash = recordHash(parsed.data);
   const name = `${String(record.seq).padStart(6, "0")}-${record.kind}-${record.release}-${hash.slice(0, 12)}.json`;
   return { name, text, stored: { record: parsed.data, file: name, hash } };
 }
 
 /** Every break in one stage's chain (records in seq order), each naming the file and the repair. */
-export function checkChain(stage: string, chain: readonly StoredRecord[], show: (file: string) => string = (f) => f): ChainProblem[] {
+export function checkChain(
+  stage: string,
+  chain: readonly StoredRecord[],
+  show: (file: string) => string = (f) => f,
+): ChainProblem[] {
   const problems: ChainProblem[] = [];
   const folder = show(path.dirname(chain[0]?.file ?? stage));
   const add = (file: string, message: string) => problems.push({ chain: stage, file, message });
@@ -334,28 +433,51 @@ export function checkChain(stage: string, chain: readonly StoredRecord[], show: 
     const here = bySeq.get(seq)!;
     if (seq > expected) {
       const which = seq - 1 > expected ? `records ${expected} to ${seq - 1}` : `record ${expected}`;
-      add(here[0].file, `${which} of stage ${stage}, before this one, ${seq - 1 > expected ? "are" : "is"} missing (deleted?): restore from git (git log --diff-filter=D --name-only -- ${folder})`);
+      add(
+        here[0].file,
+        `${which} of stage ${stage}, before this one, ${seq - 1 > expected ? "are" : "is"} missing (deleted?): restore from git (git log --diff-filter=D --name-only -- ${folder})`,
+      );
       prev = undefined;
     }
     expected = seq + 1;
     for (const s of here) {
       const [, nameSeq, kind, release, short] = NAME.exec(path.basename(s.file))!;
-      if (s.hash.slice(0, 12) !== short || Number(nameSeq) !== s.record.seq || kind !== s.record.kind || release !== s.record.release) {
-        add(s.file, `was edited after it was written (its content hashes to ${s.hash.slice(0, 12)}, its name says ${short}): restore it from git (git log -p -- ${show(s.file)})`);
+      if (
+        s.hash.slice(0, 12) !== short ||
+        Number(nameSeq) !== s.record.seq ||
+        kind !== s.record.kind ||
+        release !== s.record.release
+      ) {
+        add(
+          s.file,
+          `was edited after it was written (its content hashes to ${s.hash.slice(0, 12)}, its name says ${short}): restore it from git (git log -p -- ${show(s.file)})`,
+        );
       }
     }
     const following: StoredRecord[] = prev === undefined ? here : here.filter((s) => s.record.prev === prev!.hash);
     if (prev !== undefined) {
       for (const s of here.filter((x) => !following.includes(x))) {
-        add(s.file, `does not follow ${seq === 1 ? "the start of the chain" : `record ${seq - 1}${prev.file ? ` (${show(prev.file)})` : ""}`}: it was inserted, reordered or renumbered by hand. Remove it (git log -- ${show(s.file)} shows who added it) and re-run the command that should have written it`);
+        add(
+          s.file,
+          `does not follow ${seq === 1 ? "the start of the chain" : `record ${seq - 1}${prev.file ? ` (${show(prev.file)})` : ""}`}: it was inserted, reordered or renumbered by hand. Remove it (git log -- ${show(s.file)} shows who added it) and re-run the command that should have written it`,
+        );
       }
     }
     if (following.length > 1) {
-      add(following[1].file, `${following.map((s) => show(s.file)).join(" and ")} ${following.length === 2 ? "both" : "all"} follow record ${seq - 1} of stage ${stage}: two branches each appended to this stage (a fork). Keep one branch's records: \`git rm\` the other branch's records from record ${seq} on, and re-run their commands so they are chained after`);
+      add(
+        following[1].file,
+        `${following.map((s) => show(s.file)).join(" and ")} ${following.length === 2 ? "both" : "all"} follow record ${seq - 1} of stage ${stage}: two branches each appended to this stage (a fork). Keep one branch's records: \`git rm\` the other branch's records from record ${seq} on, and re-run their commands so they are chained after`,
+      );
     }
     const chosen: StoredRecord = following[0] ?? here[0];
     const short = NAME.exec(path.basename(chosen.file))![4];
-    prev = { hash: chosen.hash.slice(0, 12) === short ? chosen.hash : (bySeq.get(seq + 1)?.find((s) => s.record.prev?.startsWith(short))?.record.prev ?? null), file: chosen.file };
+    prev = {
+      hash:
+        chosen.hash.slice(0, 12) === short
+          ? chosen.hash
+          : (bySeq.get(seq + 1)?.find((s) => s.record.prev?.startsWith(short))?.record.prev ?? null),
+      file: chosen.file,
+    };
   }
   return problems;
 }

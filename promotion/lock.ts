@@ -25,7 +25,14 @@ export interface StageLock {
  * process of this host that no longer exists (killed, crashed) is taken over, and the takeover is
  * reported; a lock of another host is never guessed about.
  */
-export function lockStage(dir: string, lane: string, stage: string, now: Date, actor: string, command: string): StageLock {
+export function lockStage(
+  dir: string,
+  lane: string,
+  stage: string,
+  now: Date,
+  actor: string,
+  command: string,
+): StageLock {
   fs.mkdirSync(dir, { recursive: true });
   // One lock per lane and stage: lanes never wait for each other.
   const file = path.join(dir, `${lane}.${stage}.lock`);
@@ -41,9 +48,17 @@ export function lockStage(dir: string, lane: string, stage: string, now: Date, a
       tookOver = `took over the lock of lane ${lane}, stage ${stage} from "${stale.command}" of ${stale.by} (pid ${stale.pid}, since ${stale.since}): that process no longer runs on this host`;
       continue;
     }
-    throw new Refusal(stage, "lock", `another command is changing this stage: ${describe(file, seen)}. Wait for it to finish`);
+    throw new Refusal(
+      stage,
+      "lock",
+      `another command is changing this stage: ${describe(file, seen)}. Wait for it to finish`,
+    );
   }
-  throw new Refusal(stage, "lock", `another command is changing this stage: ${describe(file, readHolder(file))}. Wait for it to finish`);
+  throw new Refusal(
+    stage,
+    "lock",
+    `another command is changing this stage: ${describe(file, readHolder(file))}. Wait for it to finish`,
+  );
 }
 
 function tryCreate(file: string, text: string): boolean {
@@ -118,7 +133,8 @@ function releaseIfOurs(file: string, text: string): void {
 
 function describe(file: string, seen: ReturnType<typeof readHolder>): string {
   if (seen === "gone") return `${file} was just released; run the command again`;
-  if (!seen.holder) return `${file} exists but does not say who holds it (not written by these commands, or its writer died at once); if no command is running, delete it`;
+  if (!seen.holder)
+    return `${file} exists but does not say who holds it (not written by these commands, or its writer died at once); if no command is running, delete it`;
   const h = seen.holder;
   const where = h.host === os.hostname() ? "running" : `on host ${h.host}; if that run is over, delete ${file}`;
   return `${file} is held by "${h.command}" (pid ${h.pid}, ${where}) of ${h.by} since ${h.since}`;

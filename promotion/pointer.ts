@@ -27,10 +27,20 @@ export interface StackPointer {
  * `<cloud>/<region | project/region | context>/<name>` (name defaults to `<project>-<stack>`).
  * `verify` compares the outputs' identity with this one, computed from the stage's stack file.
  */
-export function clusterIdentity(cluster: Readonly<Record<string, unknown>> | undefined, project: string, stack: string): string | undefined {
+export function clusterIdentity(
+  cluster: Readonly<Record<string, unknown>> | undefined,
+  project: string,
+  stack: string,
+): string | undefined {
   if (!cluster || typeof cluster.cloud !== "string") return undefined;
-  const sub = (k: string) => (cluster[k] !== null && typeof cluster[k] === "object" ? cluster[k] as Record<string, unknown> : {});
-  const location = cluster.cloud === "aws" ? sub("aws").region : cluster.cloud === "gcp" ? `${String(sub("gcp").project)}/${String(sub("gcp").region)}` : sub("existing").context ?? "blueprint:kubeconfig";
+  const sub = (k: string) =>
+    cluster[k] !== null && typeof cluster[k] === "object" ? (cluster[k] as Record<string, unknown>) : {};
+  const location =
+    cluster.cloud === "aws"
+      ? sub("aws").region
+      : cluster.cloud === "gcp"
+        ? `${String(sub("gcp").project)}/${String(sub("gcp").region)}`
+        : (sub("existing").context ?? "blueprint:kubeconfig");
   return `${cluster.cloud}/${String(location)}/${typeof cluster.name === "string" ? cluster.name : `${project}-${stack}`}`;
 }
 
@@ -41,7 +51,12 @@ function load(file: string, stage: string): Document.Parsed {
   } catch {
     throw new Refusal(stage, "stack", `stack file ${file} does not exist`);
   }
-  if (!st.isFile()) throw new Refusal(stage, "stack", `stack file ${file} is ${st.isDirectory() ? "a folder" : "not a regular file"}; it must be the YAML file Pulumi reads`);
+  if (!st.isFile())
+    throw new Refusal(
+      stage,
+      "stack",
+      `stack file ${file} is ${st.isDirectory() ? "a folder" : "not a regular file"}; it must be the YAML file Pulumi reads`,
+    );
   const doc = parseDocument(fs.readFileSync(file, "utf8"));
   if (doc.errors.length > 0) throw new Refusal(stage, "stack", `${file} is not valid YAML: ${doc.errors[0].message}`);
   return doc;
@@ -63,14 +78,19 @@ export function readPointer(file: string, stage: string, lane?: string): StackPo
   // Keys as the program reads them: `team:` in the project's own stack file is `blueprint:team`.
   const get = (key: string): unknown => {
     let found: unknown;
-    for (const [k, v] of Object.entries(config ?? {})) if (normaliseKey(k, NAMESPACE) === `${NAMESPACE}:${key}`) found = v;
+    for (const [k, v] of Object.entries(config ?? {}))
+      if (normaliseKey(k, NAMESPACE) === `${NAMESPACE}:${key}`) found = v;
     return found;
   };
   if (lane !== undefined) {
     const layer = get("layer");
     const team = get("team");
     if ((layer !== undefined && layer !== "team") || (team !== undefined && team !== lane)) {
-      throw new Refusal(stage, "stack", `${file} says blueprint:layer ${JSON.stringify(layer ?? null)}, blueprint:team ${JSON.stringify(team ?? null)}; the stack file of lane ${lane} must be a team stack of team ${lane}`);
+      throw new Refusal(
+        stage,
+        "stack",
+        `${file} says blueprint:layer ${JSON.stringify(layer ?? null)}, blueprint:team ${JSON.stringify(team ?? null)}; the stack file of lane ${lane} must be a team stack of team ${lane}`,
+      );
     }
   }
   const raw = doc.getIn(["config", keyIn(doc)]) as unknown;
@@ -78,13 +98,27 @@ export function readPointer(file: string, stage: string, lane?: string): StackPo
   let pointer: ReleaseConfig | undefined;
   if (value !== undefined && value !== null) {
     const parsed = releaseSchema.safeParse(value);
-    if (!parsed.success) throw new Refusal(stage, "stack", `${file}: ${POINTER_KEY} ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    if (!parsed.success)
+      throw new Refusal(
+        stage,
+        "stack",
+        `${file}: ${POINTER_KEY} ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+      );
     pointer = parsed.data;
   }
   const apps = get("apps") as Record<string, { image?: unknown }> | undefined;
-  const appImages = Object.fromEntries(Object.entries(apps !== null && typeof apps === "object" ? apps : {}).filter(([, a]) => typeof a?.image === "string").map(([n, a]) => [n, a.image as string]));
+  const appImages = Object.fromEntries(
+    Object.entries(apps !== null && typeof apps === "object" ? apps : {})
+      .filter(([, a]) => typeof a?.image === "string")
+      .map(([n, a]) => [n, a.image as string]),
+  );
   const cluster = get("cluster");
-  return { file, pointer, appImages, cluster: cluster !== null && typeof cluster === "object" ? cluster as Record<string, unknown> : undefined };
+  return {
+    file,
+    pointer,
+    appImages,
+    cluster: cluster !== null && typeof cluster === "object" ? (cluster as Record<string, unknown>) : undefined,
+  };
 }
 
 /** Whether two pointers are the same release with the same images. */
@@ -99,19 +133,30 @@ export function samePointer(a: ReleaseConfig | undefined, b: ReleaseConfig | und
  * checked to read back with only that key changed. The new text replaces the old by an atomic
  * rename, so a crash leaves the old or the new file, never a broken one.
  */
-export function writePointer(file: string, stage: string, expected: ReleaseConfig | undefined, next: ReleaseConfig, lane?: string): void {
+export function writePointer(
+  file: string,
+  stage: string,
+  expected: ReleaseConfig | undefined,
+  next: ReleaseConfig,
+  lane?: string,
+): void {
   const text = fs.readFileSync(file, "utf8");
   const doc = load(file, stage);
   const key = keyIn(doc);
   const current = readPointer(file, stage, lane).pointer;
   if (!samePointer(current, expected)) {
-    throw new Refusal(stage, "concurrent", `${file}: ${POINTER_KEY} changed while this command ran (expected release ${expected?.id ?? "none"}, found ${current?.id ?? "none"}); nothing was written. Re-run the command against the new state`);
+    throw new Refusal(
+      stage,
+      "concurrent",
+      `${file}: ${POINTER_KEY} changed while this command ran (expected release ${expected?.id ?? "none"}, found ${current?.id ?? "none"}); nothing was written. Re-run the command against the new state`,
+    );
   }
   const value = { ...(next.id !== undefined ? { id: next.id } : {}), images: next.images };
   const updated = spliceKey(text, doc, key, value) ?? appendKey(doc, key, value);
   const before = doc.toJS() as { config?: Record<string, unknown> };
   const after = parseDocument(updated).toJS() as { config?: Record<string, unknown> };
-  const others = (c: Record<string, unknown> | undefined) => canonicalJson(Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => k !== key)));
+  const others = (c: Record<string, unknown> | undefined) =>
+    canonicalJson(Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => k !== key)));
   const check = releaseSchema.safeParse(after.config?.[key]);
   if (!check.success || !samePointer(check.data, next) || others(before.config) !== others(after.config)) {
     throw new Error(`${file}: the rewritten ${POINTER_KEY} does not read back as written; nothing was written`);
@@ -143,7 +188,10 @@ function spliceKey(text: string, doc: Document.Parsed, key: string, value: objec
     lastContent = end;
   }
   const pad = " ".repeat(indent);
-  const body = stringify(value, { lineWidth: 0 }).trimEnd().split("\n").map((l) => `${pad}  ${l}`);
+  const body = stringify(value, { lineWidth: 0 })
+    .trimEnd()
+    .split("\n")
+    .map((l) => `${pad}  ${l}`);
   lines.splice(line, lastContent - line + 1, `${pad}${keyText}`, ...body);
   return lines.join("\n");
 }

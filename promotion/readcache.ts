@@ -23,7 +23,10 @@ const CACHE_VERSION = 1;
  */
 export class ReadCache<T> {
   private changed = false;
-  private constructor(private readonly file: string, private readonly entries: Map<string, { id: FileIdentity; value: T }>) {}
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, { id: FileIdentity; value: T }>,
+  ) {}
 
   /** The cache in `file`; entries whose value does not pass `valid` are dropped. */
   static load<T>(file: string, valid: (value: unknown) => value is T): ReadCache<T> {
@@ -34,7 +37,12 @@ export class ReadCache<T> {
         if (json.version === CACHE_VERSION && json.entries !== null && typeof json.entries === "object") {
           for (const [key, e] of Object.entries(json.entries as Record<string, unknown>)) {
             const v = e as { id?: unknown; value?: unknown };
-            if (Array.isArray(v.id) && v.id.length === 4 && v.id.every((n) => typeof n === "number") && valid(v.value)) {
+            if (
+              Array.isArray(v.id) &&
+              v.id.length === 4 &&
+              v.id.every((n) => typeof n === "number") &&
+              valid(v.value)
+            ) {
               entries.set(key, { id: v.id as unknown as FileIdentity, value: v.value });
             }
           }

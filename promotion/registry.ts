@@ -22,7 +22,8 @@ export interface Registry {
 export function splitRepository(repository: string): { host: string; path: string } {
   const slash = repository.indexOf("/");
   const first = slash < 0 ? "" : repository.slice(0, slash);
-  if (first.includes(".") || first.includes(":") || first === "localhost") return { host: first, path: repository.slice(slash + 1) };
+  if (first.includes(".") || first.includes(":") || first === "localhost")
+    return { host: first, path: repository.slice(slash + 1) };
   return { host: "docker.io", path: slash < 0 ? `library/${repository}` : repository };
 }
 
@@ -44,25 +45,37 @@ export function isLoopback(ref: string): boolean {
 }
 
 /** Runs a program; resolves with its exit code and output (never rejects on a non-zero exit). */
-export type Runner = (file: string, args: readonly string[], timeoutMs: number) => Promise<{ code: number | null; stdout: Buffer; stderr: string; missing?: boolean }>;
+export type Runner = (
+  file: string,
+  args: readonly string[],
+  timeoutMs: number,
+) => Promise<{ code: number | null; stdout: Buffer; stderr: string; missing?: boolean }>;
 
 /** The default {@link Runner}: `child_process.execFile`, no shell. */
 export const execRunner: Runner = (file, args, timeoutMs) =>
   new Promise((resolve) => {
-    execFile(file, [...args], { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { code?: string | number }) | null;
-      resolve({
-        code: e ? (typeof e.code === "number" ? e.code : -1) : 0,
-        stdout: stdout ?? Buffer.alloc(0),
-        stderr: `${stderr?.toString() ?? ""}${e && typeof e.code !== "number" && !stderr?.length ? e.message : ""}`,
-        missing: e?.code === "ENOENT",
-      });
-    });
+    execFile(
+      file,
+      [...args],
+      { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: string | number }) | null;
+        resolve({
+          code: e ? (typeof e.code === "number" ? e.code : -1) : 0,
+          stdout: stdout ?? Buffer.alloc(0),
+          stderr: `${stderr?.toString() ?? ""}${e && typeof e.code !== "number" && !stderr?.length ? e.message : ""}`,
+          missing: e?.code === "ENOENT",
+        });
+      },
+    );
   });
 
 /** Registry access through `skopeo`, which uses the same credentials as `skopeo login` / `docker login`. */
 export class SkopeoRegistry implements Registry {
-  constructor(private readonly bin = "skopeo", private readonly run: Runner = execRunner) {}
+  constructor(
+    private readonly bin = "skopeo",
+    private readonly run: Runner = execRunner,
+  ) {}
 
   async has(ref: string, timeoutMs = 60_000): Promise<boolean> {
     const digest = digestOf(ref);
@@ -70,11 +83,13 @@ export class SkopeoRegistry implements Registry {
     const r = await this.run(this.bin, args, timeoutMs);
     if (r.missing) throw new RegistryError(`${this.bin} is not installed (Debian/Ubuntu: apt-get install -y skopeo)`);
     if (r.code !== 0) {
-      if (/manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known/i.test(r.stderr)) return false;
+      if (/manifest unknown|name unknown|MANIFEST_UNKNOWN|NAME_UNKNOWN|repository name not known/i.test(r.stderr))
+        return false;
       throw new RegistryError(`cannot read ${ref}: ${lastLine(r.stderr)}`);
     }
     const got = `sha256:${createHash("sha256").update(r.stdout).digest("hex")}`;
-    if (got !== digest) throw new Refusal(undefined, "digest-only", `the registry returned a manifest with digest ${got} for ${ref}`);
+    if (got !== digest)
+      throw new Refusal(undefined, "digest-only", `the registry returned a manifest with digest ${got} for ${ref}`);
     return true;
   }
 
@@ -84,11 +99,20 @@ export class SkopeoRegistry implements Registry {
     if (r.missing) throw new RegistryError(`${this.bin} is not installed (Debian/Ubuntu: apt-get install -y skopeo)`);
     if (r.code !== 0) {
       if (/preserve.?digest|digest.*(change|differ)/i.test(r.stderr)) {
-        throw new Refusal(undefined, "digest-only", `copying ${from} to ${to} would change the digest: ${lastLine(r.stderr)}`);
+        throw new Refusal(
+          undefined,
+          "digest-only",
+          `copying ${from} to ${to} would change the digest: ${lastLine(r.stderr)}`,
+        );
       }
       throw new RegistryError(`copy ${from} -> ${to} failed: ${lastLine(r.stderr)}`);
     }
-    if (!(await this.has(to))) throw new Refusal(undefined, "digest-only", `after the copy, ${to} is not in the registry with digest ${digestOf(to)}`);
+    if (!(await this.has(to)))
+      throw new Refusal(
+        undefined,
+        "digest-only",
+        `after the copy, ${to} is not in the registry with digest ${digestOf(to)}`,
+      );
   }
 
   copyCommand(from: string, to: string): string {
@@ -96,12 +120,17 @@ export class SkopeoRegistry implements Registry {
   }
 
   private copyArgs(from: string, to: string): string[] {
-    if (digestOf(from) !== digestOf(to)) throw new Refusal(undefined, "digest-only", `a copy must keep the digest: ${from} -> ${to}`);
+    if (digestOf(from) !== digestOf(to))
+      throw new Refusal(undefined, "digest-only", `a copy must keep the digest: ${from} -> ${to}`);
     return [
-      this.bin, "copy", "--all", "--preserve-digests",
+      this.bin,
+      "copy",
+      "--all",
+      "--preserve-digests",
       ...(isLoopback(from) ? ["--src-tls-verify=false"] : []),
       ...(isLoopback(to) ? ["--dest-tls-verify=false"] : []),
-      `docker://${from}`, `docker://${to}`,
+      `docker://${from}`,
+      `docker://${to}`,
     ];
   }
 }

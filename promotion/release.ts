@@ -39,9 +39,11 @@ export function releaseId(images: Readonly<Record<string, string>>, commit: stri
 /** Every reason a set of images cannot be a release; empty when they can. */
 export function imageProblems(images: Readonly<Record<string, string>>): string[] {
   const problems: string[] = [];
-  if (Object.keys(images).length === 0) problems.push(`a release needs at least one image (--image <name>=${PINNED_FORM})`);
+  if (Object.keys(images).length === 0)
+    problems.push(`a release needs at least one image (--image <name>=${PINNED_FORM})`);
   for (const [name, ref] of Object.entries(images)) {
-    if (!DNS_LABEL.test(name)) problems.push(`image name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
+    if (!DNS_LABEL.test(name))
+      problems.push(`image name "${name}" must be a DNS label (lowercase letters, digits, '-')`);
     const parsed = parsePinnedImage(ref);
     if (!isPinned(parsed)) problems.push(`image ${name} ${parsed.error}`);
   }
@@ -50,11 +52,13 @@ export function imageProblems(images: Readonly<Record<string, string>>): string[
 
 /** The digests of a release's images, by image name. */
 export function releaseDigests(release: Pick<Release, "images">): Record<string, string> {
-  return Object.fromEntries(Object.entries(release.images).map(([name, ref]) => {
-    const parsed = parsePinnedImage(ref);
-    if (!isPinned(parsed)) throw new Refusal(undefined, "digest-only", `image ${name} ${parsed.error}`);
-    return [name, parsed.digest];
-  }));
+  return Object.fromEntries(
+    Object.entries(release.images).map(([name, ref]) => {
+      const parsed = parsePinnedImage(ref);
+      if (!isPinned(parsed)) throw new Refusal(undefined, "digest-only", `image ${name} ${parsed.error}`);
+      return [name, parsed.digest];
+    }),
+  );
 }
 
 /**
@@ -71,7 +75,8 @@ export class ReleaseStore {
   /** Ids of every release file, oldest first (by creation time). */
   list(): Release[] {
     if (!fs.existsSync(this.dir)) return [];
-    return fs.readdirSync(this.dir)
+    return fs
+      .readdirSync(this.dir)
       .filter((f) => f.endsWith(".json"))
       .map((f) => this.read(f.slice(0, -".json".length)))
       .sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
@@ -83,9 +88,17 @@ export class ReleaseStore {
 
   /** Reads a release named on the command line by `flag`; an unknown id is a usage error. */
   get(id: string, flag = "--release"): Release {
-    if (!RELEASE_ID.test(id)) throw new UsageError(`${flag} must be a release id (r- and 12 hex digits, as printed by \`npm run release -- create\`), got "${id}"`);
+    if (!RELEASE_ID.test(id))
+      throw new UsageError(
+        `${flag} must be a release id (r- and 12 hex digits, as printed by \`npm run release -- create\`), got "${id}"`,
+      );
     if (!fs.existsSync(this.file(id))) {
-      const known = fs.existsSync(this.dir) ? fs.readdirSync(this.dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)) : [];
+      const known = fs.existsSync(this.dir)
+        ? fs
+            .readdirSync(this.dir)
+            .filter((f) => f.endsWith(".json"))
+            .map((f) => f.slice(0, -5))
+        : [];
       throw new UsageError(`${flag} ${id}: no such release in ${this.dir} (known: ${known.join(", ") || "none"})`);
     }
     return this.read(id);
@@ -96,21 +109,34 @@ export class ReleaseStore {
     let data: unknown;
     try {
       const size = fs.statSync(file).size;
-      if (size > MAX_RELEASE_BYTES) throw new Error(`${size} bytes is more than a release file may have (${MAX_RELEASE_BYTES})`);
+      if (size > MAX_RELEASE_BYTES)
+        throw new Error(`${size} bytes is more than a release file may have (${MAX_RELEASE_BYTES})`);
       data = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
-      throw new Refusal(undefined, "immutable-release", `${file} is not a readable JSON release file: ${(e as Error).message}`);
+      throw new Refusal(
+        undefined,
+        "immutable-release",
+        `${file} is not a readable JSON release file: ${(e as Error).message}`,
+      );
     }
     const parsed = releaseFileSchema.safeParse(data);
     if (!parsed.success) {
-      throw new Refusal(undefined, "immutable-release", `${file} is not a release file: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+      throw new Refusal(
+        undefined,
+        "immutable-release",
+        `${file} is not a release file: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`,
+      );
     }
     const r = parsed.data;
     const problems = imageProblems(r.images);
     if (problems.length > 0) throw new Refusal(undefined, "digest-only", `${file}: ${problems.join("; ")}`);
     const expected = releaseId(r.images, r.commit);
     if (r.id !== id || expected !== id) {
-      throw new Refusal(undefined, "immutable-release", `${file} was edited: its images and commit hash to ${expected}, not ${id}. Releases are immutable; create a new one with \`npm run release -- create\``);
+      throw new Refusal(
+        undefined,
+        "immutable-release",
+        `${file} was edited: its images and commit hash to ${expected}, not ${id}. Releases are immutable; create a new one with \`npm run release -- create\``,
+      );
     }
     return r;
   }
@@ -119,15 +145,22 @@ export class ReleaseStore {
    * Creates the release for these images and commit. The same content always gives the same id:
    * when the file already exists it is returned unchanged (`created: false`).
    */
-  create(images: Readonly<Record<string, string>>, commit: string, now: Date, actor: string): { release: Release; created: boolean } {
+  create(
+    images: Readonly<Record<string, string>>,
+    commit: string,
+    now: Date,
+    actor: string,
+  ): { release: Release; created: boolean } {
     const problems = imageProblems(images);
     if (problems.length > 0) throw new Refusal(undefined, "digest-only", `release refused: ${problems.join("; ")}`);
-    if (!COMMIT.test(commit)) throw new UsageError(`--commit must be a full git commit id (40 or 64 lowercase hex digits), got "${commit}"`);
+    if (!COMMIT.test(commit))
+      throw new UsageError(`--commit must be a full git commit id (40 or 64 lowercase hex digits), got "${commit}"`);
     const id = releaseId(images, commit);
     if (this.has(id)) return { release: this.get(id), created: false };
     const sorted = Object.fromEntries(Object.entries(images).sort(([a], [b]) => a.localeCompare(b)));
     const release: Release = { id, images: sorted, commit, created: now.toISOString(), createdBy: actor };
-    if (!writeNewFile(this.file(id), `${JSON.stringify(release, null, 2)}\n`)) return { release: this.get(id), created: false };
+    if (!writeNewFile(this.file(id), `${JSON.stringify(release, null, 2)}\n`))
+      return { release: this.get(id), created: false };
     return { release, created: true };
   }
 }

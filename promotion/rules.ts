@@ -31,7 +31,11 @@ export interface ReleaseInStage {
   /** When the current run of passed verifications since that placement began (after the last failed one); undefined when not verified. */
   readonly verifiedSince?: Date;
   /** The last verification that counts, passed or failed. */
-  readonly lastVerification?: { readonly at: Date; readonly result: "passed" | "failed"; readonly problems: readonly string[] };
+  readonly lastVerification?: {
+    readonly at: Date;
+    readonly result: "passed" | "failed";
+    readonly problems: readonly string[];
+  };
   /** Verifications of it that do not count (before its placement, backdated, dated in the future). */
   readonly ignored: readonly IgnoredVerification[];
 }
@@ -43,7 +47,12 @@ export interface ReleaseInStage {
  * and not more than {@link CLOCK_SKEW_MS} after `now`. A failed verification cancels earlier passed
  * ones, and so does a rollback away from the release (the stage rejected it).
  */
-export function releaseInStage(history: readonly HistoryRecord[], stage: string, release: string, now: Date): ReleaseInStage {
+export function releaseInStage(
+  history: readonly HistoryRecord[],
+  stage: string,
+  release: string,
+  now: Date,
+): ReleaseInStage {
   let promoted = false;
   let placed: { at: Date; by: "promotion" | "rollback" } | undefined;
   let since: Date | undefined;
@@ -56,7 +65,11 @@ export function releaseInStage(history: readonly HistoryRecord[], stage: string,
     prevAt = r.at;
     if (r.kind === "rollback" && r.from === release && r.release !== release) {
       since = undefined;
-      last = { at: new Date(r.at), result: "failed", problems: [`rolled back to ${r.release} by ${r.by}${r.reason ? `: ${r.reason}` : ""}`] };
+      last = {
+        at: new Date(r.at),
+        result: "failed",
+        problems: [`rolled back to ${r.release} by ${r.by}${r.reason ? `: ${r.reason}` : ""}`],
+      };
       continue;
     }
     if (r.release !== release) continue;
@@ -85,17 +98,30 @@ export function releaseInStage(history: readonly HistoryRecord[], stage: string,
     if (r.result === "failed") since = undefined;
     else since ??= at;
   }
-  return { promoted, placedAt: placed?.at, placedBy: placed?.by, verifiedSince: since, lastVerification: last, ignored };
+  return {
+    promoted,
+    placedAt: placed?.at,
+    placedBy: placed?.by,
+    verifiedSince: since,
+    lastVerification: last,
+    ignored,
+  };
 }
 
 /**
  * Distinct people who approved `release` for `stage`, leaving out `promoter` (no one approves
  * their own promotion). People are compared by {@link actorKey}: email without case, else name.
  */
-export function approvers(history: readonly HistoryRecord[], stage: string, release: string, promoter?: string): string[] {
+export function approvers(
+  history: readonly HistoryRecord[],
+  stage: string,
+  release: string,
+  promoter?: string,
+): string[] {
   const byKey = new Map<string, string>();
   for (const r of history) {
-    if (r.kind === "approval" && r.stage === stage && r.release === release && !byKey.has(actorKey(r.by))) byKey.set(actorKey(r.by), (r as ApprovalRecord).by);
+    if (r.kind === "approval" && r.stage === stage && r.release === release && !byKey.has(actorKey(r.by)))
+      byKey.set(actorKey(r.by), (r as ApprovalRecord).by);
   }
   if (promoter !== undefined) byKey.delete(actorKey(promoter));
   return [...byKey.values()];
@@ -117,7 +143,13 @@ export function verifiedReleases(history: readonly HistoryRecord[], stage: strin
  * Returns the problems; an empty list means the release may be promoted. Pure: `now` is injected.
  * `promoter`, when known, does not count among the approvers (four eyes).
  */
-export function promotionProblems(stage: Stage, release: string, history: readonly HistoryRecord[], now: Date, promoter?: string): Problem[] {
+export function promotionProblems(
+  stage: Stage,
+  release: string,
+  history: readonly HistoryRecord[],
+  now: Date,
+  promoter?: string,
+): Problem[] {
   const perUpstream = stage.from.map((up) => ({ up, problems: upstreamProblems(stage, up, release, history, now) }));
   const problems: Problem[] = [];
   if (perUpstream.length > 0) {
@@ -125,7 +157,11 @@ export function promotionProblems(stage: Stage, release: string, history: readon
     if (stage.require === "all" || ok.length === 0) {
       for (const u of perUpstream) problems.push(...u.problems);
       if (stage.require === "any" && problems.length > 0) {
-        problems.unshift({ rule: "verified-upstream", overridable: true, message: `release ${release} must be verified (and soaked) in at least one of ${stage.from.join(", ")}; none qualifies:` });
+        problems.unshift({
+          rule: "verified-upstream",
+          overridable: true,
+          message: `release ${release} must be verified (and soaked) in at least one of ${stage.from.join(", ")}; none qualifies:`,
+        });
       }
     }
   }
@@ -143,26 +179,50 @@ export function promotionProblems(stage: Stage, release: string, history: readon
   return problems;
 }
 
-function upstreamProblems(stage: Stage, up: string, release: string, history: readonly HistoryRecord[], now: Date): Problem[] {
+function upstreamProblems(
+  stage: Stage,
+  up: string,
+  release: string,
+  history: readonly HistoryRecord[],
+  now: Date,
+): Problem[] {
   const state = releaseInStage(history, up, release, now);
   if (!state.verifiedSince) {
     if (!state.promoted) {
-      return [{ rule: "order", overridable: true, message: `release ${release} was never promoted to ${up}, which comes before ${stage.name}; promote it there first (npm run promote -- ${up}${laneArg(stage)} --release ${release}), or skip ${up} with --force --reason "..."` }];
+      return [
+        {
+          rule: "order",
+          overridable: true,
+          message: `release ${release} was never promoted to ${up}, which comes before ${stage.name}; promote it there first (npm run promote -- ${up}${laneArg(stage)} --release ${release}), or skip ${up} with --force --reason "..."`,
+        },
+      ];
     }
     const last = state.lastVerification;
-    const ignored = state.ignored.length ? `; ${state.ignored.length} verification(s) there do not count (${state.ignored.map((i) => `record ${i.seq}: ${i.why}`).join("; ")})` : "";
-    const why = last ? `its last verification there failed at ${last.at.toISOString()} (${last.problems.join("; ")})` : `no verification is recorded there since its ${state.placedBy ?? "promotion"} at ${state.placedAt?.toISOString() ?? "?"}${ignored}`;
-    return [{ rule: "verified-upstream", overridable: true, message: `release ${release} is not verified in ${up}: ${why}; after \`pulumi up\` of its stack, run npm run verify -- ${up}${laneArg(stage)} --outputs ${up}-outputs.json [--pods ${up}-pods.json]` }];
+    const ignored = state.ignored.length
+      ? `; ${state.ignored.length} verification(s) there do not count (${state.ignored.map((i) => `record ${i.seq}: ${i.why}`).join("; ")})`
+      : "";
+    const why = last
+      ? `its last verification there failed at ${last.at.toISOString()} (${last.problems.join("; ")})`
+      : `no verification is recorded there since its ${state.placedBy ?? "promotion"} at ${state.placedAt?.toISOString() ?? "?"}${ignored}`;
+    return [
+      {
+        rule: "verified-upstream",
+        overridable: true,
+        message: `release ${release} is not verified in ${up}: ${why}; after \`pulumi up\` of its stack, run npm run verify -- ${up}${laneArg(stage)} --outputs ${up}-outputs.json [--pods ${up}-pods.json]`,
+      },
+    ];
   }
   if (stage.soakMs > 0) {
     const elapsed = now.getTime() - state.verifiedSince.getTime();
     if (elapsed < stage.soakMs) {
       const ready = new Date(state.verifiedSince.getTime() + stage.soakMs);
-      return [{
-        rule: "soak",
-        overridable: true,
-        message: `soak time ${stage.soak} in ${up} has not elapsed: release ${release} was verified there at ${state.verifiedSince.toISOString()} (${formatDuration(Math.max(0, elapsed))} ago); it may come to ${stage.name} at ${ready.toISOString()} (in ${formatDuration(stage.soakMs - elapsed)})`,
-      }];
+      return [
+        {
+          rule: "soak",
+          overridable: true,
+          message: `soak time ${stage.soak} in ${up} has not elapsed: release ${release} was verified there at ${state.verifiedSince.toISOString()} (${formatDuration(Math.max(0, elapsed))} ago); it may come to ${stage.name} at ${ready.toISOString()} (in ${formatDuration(stage.soakMs - elapsed)})`,
+        },
+      ];
     }
   }
   return [];
@@ -173,14 +233,22 @@ function upstreamProblems(stage: Stage, up: string, release: string, history: re
  * each digest, with the findings in `accepted` (by id) taken out. No gate: no problems and no verdicts.
  * `--force` never sets it aside.
  */
-export function vulnerabilityProblems<S extends ScanSummary>(stage: Stage, release: { readonly id: string; readonly images: Readonly<Record<string, string>> }, scansOf: (digest: string) => readonly S[], now: Date, accepted: ReadonlySet<string> = new Set()): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
+export function vulnerabilityProblems<S extends ScanSummary>(
+  stage: Stage,
+  release: { readonly id: string; readonly images: Readonly<Record<string, string>> },
+  scansOf: (digest: string) => readonly S[],
+  now: Date,
+  accepted: ReadonlySet<string> = new Set(),
+): { problems: Problem[]; verdicts: ImageVerdict<S>[] } {
   if (!stage.vulnerabilities) return { problems: [], verdicts: [] };
   const verdicts = evaluateGate(stage.vulnerabilities, releaseDigests(release), scansOf, now.getTime(), accepted);
-  const problems = verdicts.filter((v) => v.problems.length > 0).map((v): Problem => ({
-    rule: "vulnerabilities",
-    // Never set aside by --force: waiving it is its own act (--accept-vulnerabilities), recorded with the ids.
-    overridable: false,
-    message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id}${laneArg(stage)} --image ${v.image} --report <file>)`}`,
-  }));
+  const problems = verdicts
+    .filter((v) => v.problems.length > 0)
+    .map((v): Problem => ({
+      rule: "vulnerabilities",
+      // Never set aside by --force: waiving it is its own act (--accept-vulnerabilities), recorded with the ids.
+      overridable: false,
+      message: `image ${v.image} (${v.digest.slice(0, 19)}...) does not pass the vulnerability gate of ${stage.name}${v.scan ? ` (${v.scan.format} scan${v.scan.scannedAt ? ` of ${v.scan.scannedAt}` : ""})` : ""}: ${v.problems.join("; ")}${v.scan ? "" : ` (npm run release -- scan ${release.id}${laneArg(stage)} --image ${v.image} --report <file>)`}`,
+    }));
   return { problems, verdicts };
 }

@@ -43,7 +43,15 @@ type PointerEntry = Omit<StackPointer, "file"> & { readonly lane: string };
 
 function isPointerEntry(v: unknown): v is PointerEntry {
   const e = v as Record<string, unknown> | null;
-  return e !== null && typeof e === "object" && typeof e.lane === "string" && (e.pointer === undefined || (e.pointer !== null && typeof e.pointer === "object")) && e.appImages !== null && typeof e.appImages === "object" && (e.cluster === undefined || (e.cluster !== null && typeof e.cluster === "object"));
+  return (
+    e !== null &&
+    typeof e === "object" &&
+    typeof e.lane === "string" &&
+    (e.pointer === undefined || (e.pointer !== null && typeof e.pointer === "object")) &&
+    e.appImages !== null &&
+    typeof e.appImages === "object" &&
+    (e.cluster === undefined || (e.cluster !== null && typeof e.cluster === "object"))
+  );
 }
 
 function readPointer(file: string, stage: string, lane: string): StackPointer {
@@ -56,7 +64,13 @@ function readPointer(file: string, stage: string, lane: string): StackPointer {
     } else {
       try {
         got = readPointerFile(file, stage, lane);
-        if (id) stackCache?.set(path.basename(file), id, { lane, pointer: got.pointer, appImages: got.appImages, cluster: got.cluster });
+        if (id)
+          stackCache?.set(path.basename(file), id, {
+            lane,
+            pointer: got.pointer,
+            appImages: got.appImages,
+            cluster: got.cluster,
+          });
       } catch (e) {
         if (!(e instanceof Refusal)) throw e;
         got = e;
@@ -85,7 +99,12 @@ export interface StageStatus {
   /** The release the stage runs, as its stack file names it. */
   readonly release?: string;
   /** The promotion or rollback record that put it there, when it is the stage's last one. */
-  readonly placed?: { readonly kind: "promotion" | "rollback"; readonly at: string; readonly by: string; readonly overridden: readonly string[] };
+  readonly placed?: {
+    readonly kind: "promotion" | "rollback";
+    readonly at: string;
+    readonly by: string;
+    readonly overridden: readonly string[];
+  };
   /** The verification state of `release` in the stage. */
   readonly verification?: ReleaseInStage;
   /** Image name -> reference, as the stack file names them. */
@@ -93,11 +112,22 @@ export interface StageStatus {
   /** What a reader should know: a pointer write that did not complete, a missing release file, ... */
   readonly notes: readonly string[];
   /** For a gated stage: the scan each image of `release` is judged on, and how many of its findings are of unknown severity. */
-  readonly scans: readonly { readonly image: string; readonly format: string; readonly scannedAt?: string; readonly unknown: number }[];
+  readonly scans: readonly {
+    readonly image: string;
+    readonly format: string;
+    readonly scannedAt?: string;
+    readonly unknown: number;
+  }[];
   /** A summary the gate cannot read (edited, moved), instead of `scans`. */
   readonly scanProblem?: string;
   /** Findings the promotion of `release` accepted, while the newest scans still need that. */
-  readonly accepted?: { readonly ids: readonly string[]; readonly by: string; readonly expires: string; readonly expired: boolean; readonly reason: string };
+  readonly accepted?: {
+    readonly ids: readonly string[];
+    readonly by: string;
+    readonly expires: string;
+    readonly expired: boolean;
+    readonly reason: string;
+  };
   /** Each release an upstream stage runs that this one does not, with every rule that blocks it (none: ready). */
   readonly waiting: readonly { readonly release: string; readonly problems: readonly Problem[] }[];
 }
@@ -171,13 +201,22 @@ async function collect(project: Project, deps: Deps, now: Date, lane?: string): 
   if (lane === undefined) {
     for (const kind of ["releases", "history", "scans"]) {
       const dir = path.join(project.stacksDir, kind);
-      for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((x) => !x.startsWith(".") && !project.lanes.includes(x)) : []) strays.push(shown(project, path.join(dir, f)));
+      for (const f of fs.existsSync(dir)
+        ? fs.readdirSync(dir).filter((x) => !x.startsWith(".") && !project.lanes.includes(x))
+        : [])
+        strays.push(shown(project, path.join(dir, f)));
     }
   }
   return { stages: project.stages.ordered, lanes, strays, broken, stagesFile: shown(project, project.stages.file) };
 }
 
-async function stageStatus(ws: Workspace, deps: Deps, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<StageStatus> {
+async function stageStatus(
+  ws: Workspace,
+  deps: Deps,
+  stage: Stage,
+  history: readonly HistoryRecord[],
+  now: Date,
+): Promise<StageStatus> {
   const file = stageFile(ws, stage);
   const base = { stage, gates: gatesOf(stage), stackFile: shown(ws, file), images: {}, notes: [], scans: [] };
   if (!fs.existsSync(file)) return { ...base, mark: "missing", waiting: [] };
@@ -190,21 +229,50 @@ async function stageStatus(ws: Workspace, deps: Deps, stage: Stage, history: rea
   }
   const id = stack.pointer?.id;
   const notes: string[] = [];
-  const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
-  const placed = last && last.release === id && (last.kind === "promotion" || last.kind === "rollback")
-    ? { kind: last.kind, at: last.at, by: last.by, overridden: last.kind === "promotion" ? (last.overridden ?? []).map((o) => o.rule) : [] }
-    : undefined;
-  if (last && last.release !== id) notes.push(`the last ${last.kind} record (${last.release} at ${last.at}) is not what ${shown(ws, file)} names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`);
+  const last = [...history]
+    .reverse()
+    .find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+  const placed =
+    last && last.release === id && (last.kind === "promotion" || last.kind === "rollback")
+      ? {
+          kind: last.kind,
+          at: last.at,
+          by: last.by,
+          overridden: last.kind === "promotion" ? (last.overridden ?? []).map((o) => o.rule) : [],
+        }
+      : undefined;
+  if (last && last.release !== id)
+    notes.push(
+      `the last ${last.kind} record (${last.release} at ${last.at}) is not what ${shown(ws, file)} names (${id ?? "no release"}): the pointer write did not complete, or the file was edited; re-run the ${last.kind}`,
+    );
   let verification: ReleaseInStage | undefined;
   let gate: Pick<StageStatus, "scans" | "scanProblem" | "accepted"> = { scans: [] };
   if (id) {
-    if (!ws.releases.has(id)) notes.push(`release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
-    else if (!samePointer(stack.pointer, { id, images: ws.releases.get(id).images })) notes.push(`the images in ${shown(ws, file)} differ from release ${id}`);
+    if (!ws.releases.has(id))
+      notes.push(`release ${id} has no file ${shown(ws, ws.releases.file(id))} (a release in use must not be deleted)`);
+    else if (!samePointer(stack.pointer, { id, images: ws.releases.get(id).images }))
+      notes.push(`the images in ${shown(ws, file)} differ from release ${id}`);
     verification = releaseInStage(history, stage.name, id, now);
     if (last?.kind === "promotion" && last.release === id) gate = gateOf(ws, stage, id, last, now);
   }
-  const mark = !id ? "none" : verification?.verifiedSince ? "verified" : verification?.lastVerification?.result === "failed" ? "failed" : "unverified";
-  return { ...base, mark, release: id, placed, verification, images: stack.pointer?.images ?? {}, notes, ...gate, waiting: await waitingOf(ws, deps, stage, id, history, now) };
+  const mark = !id
+    ? "none"
+    : verification?.verifiedSince
+      ? "verified"
+      : verification?.lastVerification?.result === "failed"
+        ? "failed"
+        : "unverified";
+  return {
+    ...base,
+    mark,
+    release: id,
+    placed,
+    verification,
+    images: stack.pointer?.images ?? {},
+    notes,
+    ...gate,
+    waiting: await waitingOf(ws, deps, stage, id, history, now),
+  };
 }
 
 /**
@@ -212,14 +280,34 @@ async function stageStatus(ws: Workspace, deps: Deps, stage: Stage, history: rea
  * many of its findings are of unknown severity; and findings its promotion accepted, for as long as
  * the newest scans still need that acceptance (a clean scan replaces it).
  */
-function gateOf(ws: Workspace, stage: Stage, id: string, placed: Extract<HistoryRecord, { kind: "promotion" }>, now: Date): Pick<StageStatus, "scans" | "scanProblem" | "accepted"> {
+function gateOf(
+  ws: Workspace,
+  stage: Stage,
+  id: string,
+  placed: Extract<HistoryRecord, { kind: "promotion" }>,
+  now: Date,
+): Pick<StageStatus, "scans" | "scanProblem" | "accepted"> {
   if (!stage.vulnerabilities || !ws.releases.has(id)) return { scans: [] };
   try {
     const { verdicts, problems } = vulnerabilityProblems(stage, ws.releases.get(id), (d) => ws.scans.scansOf(d), now);
-    const scans = verdicts.filter((v) => v.scan).map((v) => ({ image: v.image, format: v.scan!.format, scannedAt: v.scan!.scannedAt, unknown: v.scan!.counts.unknown.total }));
-    const accepted = placed.accepted && problems.length > 0
-      ? { ids: placed.accepted.ids, by: placed.by, expires: placed.accepted.expires, expired: Date.parse(placed.accepted.expires) <= now.getTime(), reason: placed.reason ?? "" }
-      : undefined;
+    const scans = verdicts
+      .filter((v) => v.scan)
+      .map((v) => ({
+        image: v.image,
+        format: v.scan!.format,
+        scannedAt: v.scan!.scannedAt,
+        unknown: v.scan!.counts.unknown.total,
+      }));
+    const accepted =
+      placed.accepted && problems.length > 0
+        ? {
+            ids: placed.accepted.ids,
+            by: placed.by,
+            expires: placed.accepted.expires,
+            expired: Date.parse(placed.accepted.expires) <= now.getTime(),
+            reason: placed.reason ?? "",
+          }
+        : undefined;
     return { scans, ...(accepted ? { accepted } : {}) };
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
@@ -228,10 +316,23 @@ function gateOf(ws: Workspace, stage: Stage, id: string, placed: Extract<History
 }
 
 /** Each release an upstream stage runs that this one does not, with every rule that blocks it. */
-async function waitingOf(ws: Workspace, deps: Deps, stage: Stage, current: string | undefined, history: readonly HistoryRecord[], now: Date): Promise<StageStatus["waiting"]> {
+async function waitingOf(
+  ws: Workspace,
+  deps: Deps,
+  stage: Stage,
+  current: string | undefined,
+  history: readonly HistoryRecord[],
+  now: Date,
+): Promise<StageStatus["waiting"]> {
   const out: { release: string; problems: Problem[] }[] = [];
   for (const cand of upstreamCandidates(ws, stage, current)) {
-    const problems: Problem[] = [...promotionProblems(stage, cand, history, now), ...imageProblems(ws, stage, cand), ...(ws.releases.has(cand) ? admissionProblems(ws, stage, ws.releases.get(cand).images) : []), ...gateProblems(ws, stage, cand, now), ...(await registryProblems(ws, deps, stage, cand))];
+    const problems: Problem[] = [
+      ...promotionProblems(stage, cand, history, now),
+      ...imageProblems(ws, stage, cand),
+      ...(ws.releases.has(cand) ? admissionProblems(ws, stage, ws.releases.get(cand).images) : []),
+      ...gateProblems(ws, stage, cand, now),
+      ...(await registryProblems(ws, deps, stage, cand)),
+    ];
     out.push({ release: cand, problems });
   }
   return out;
@@ -255,20 +356,29 @@ export function statusLines(data: StatusData, detail: boolean): string[] {
   for (const l of data.lanes) {
     if (l.error) lines.push(`LANE ${l.name} UNUSABLE: ${l.error}`);
     if (l.historyProblems.length > 0) {
-      lines.push(`HISTORY OF LANE ${l.name} BROKEN: promote, rollback, approve and verify of lane ${l.name} refuse until it is repaired:`);
+      lines.push(
+        `HISTORY OF LANE ${l.name} BROKEN: promote, rollback, approve and verify of lane ${l.name} refuse until it is repaired:`,
+      );
       for (const p of l.historyProblems) lines.push(`  - ${p}`);
     }
   }
   for (const l of data.lanes) {
     const missing = l.stages.filter((s) => s.mark === "missing");
     if (missing.length > 0) {
-      lines.push(`note: lane ${l.name} is incomplete: it has no team stack for ${missing.map((s) => `${s.stage.name} (${s.stackFile})`).join(", ")}; its commands refuse until it has one in every stage's environment: npm run team -- add ${l.name} --environments ${[...new Set(missing.map((s) => s.stage.environment))].join(",")} (docs/teams.md)`);
+      lines.push(
+        `note: lane ${l.name} is incomplete: it has no team stack for ${missing.map((s) => `${s.stage.name} (${s.stackFile})`).join(", ")}; its commands refuse until it has one in every stage's environment: npm run team -- add ${l.name} --environments ${[...new Set(missing.map((s) => s.stage.environment))].join(",")} (docs/teams.md)`,
+      );
     }
   }
-  for (const f of data.strays) lines.push(`note: ${f} is not a lane's folder (lanes: ${data.lanes.map((l) => l.name).join(", ") || "none"}); nothing in it is read`);
+  for (const f of data.strays)
+    lines.push(
+      `note: ${f} is not a lane's folder (lanes: ${data.lanes.map((l) => l.name).join(", ") || "none"}); nothing in it is read`,
+    );
   if (lines.length > 0) lines.push("");
   if (data.lanes.length === 0) {
-    lines.push(`no lane: no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${data.stagesFile}`);
+    lines.push(
+      `no lane: no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${data.stagesFile}`,
+    );
     return lines;
   }
   lines.push(...matrix(data), "");
@@ -284,10 +394,15 @@ export function statusLines(data: StatusData, detail: boolean): string[] {
         continue;
       }
       const rows = waitingRows(s);
-      if (rows.length > 0) waiting.push(`${l.name} -> ${s.stage.name}  (stack ${s.stage.stack}; ${s.gates.join("; ")})`, ...rows);
+      if (rows.length > 0)
+        waiting.push(`${l.name} -> ${s.stage.name}  (stack ${s.stage.stack}; ${s.gates.join("; ")})`, ...rows);
     }
   }
-  lines.push(...(waiting.length ? ["waiting:", ...waiting] : ["waiting: nothing (no upstream stage runs a release its downstream stage does not)"]));
+  lines.push(
+    ...(waiting.length
+      ? ["waiting:", ...waiting]
+      : ["waiting: nothing (no upstream stage runs a release its downstream stage does not)"]),
+  );
   lines.push("", `details of one lane: npm run status -- --lane <team>`);
   return lines;
 }
@@ -296,21 +411,51 @@ export function statusLines(data: StatusData, detail: boolean): string[] {
 function matrix(data: StatusData): string[] {
   const laneWidth = Math.max(4, ...data.lanes.map((l) => l.name.length));
   const width = Math.max(12, ...data.stages.map((s) => s.name.length));
-  const row = (first: string, cells: readonly string[]) => `${first.padEnd(laneWidth)}  ${cells.map((c) => c.padEnd(width)).join("  ")}`.trimEnd();
-  const out = [row("lane", data.stages.map((s) => s.name))];
+  const row = (first: string, cells: readonly string[]) =>
+    `${first.padEnd(laneWidth)}  ${cells.map((c) => c.padEnd(width)).join("  ")}`.trimEnd();
+  const out = [
+    row(
+      "lane",
+      data.stages.map((s) => s.name),
+    ),
+  ];
   for (const l of data.lanes) {
     if (l.error) {
-      out.push(row(l.name, data.stages.map(() => "(unusable)")));
+      out.push(
+        row(
+          l.name,
+          data.stages.map(() => "(unusable)"),
+        ),
+      );
       continue;
     }
-    out.push(row(l.name, l.stages.map((s) => (s.mark === "missing" ? "(no stack)" : s.mark === "unreadable" ? "(unreadable)" : s.mark === "none" ? MARK.none : `${s.release!.slice(0, 10)} ${MARK[s.mark]}`))));
+    out.push(
+      row(
+        l.name,
+        l.stages.map((s) =>
+          s.mark === "missing"
+            ? "(no stack)"
+            : s.mark === "unreadable"
+              ? "(unreadable)"
+              : s.mark === "none"
+                ? MARK.none
+                : `${s.release!.slice(0, 10)} ${MARK[s.mark]}`,
+        ),
+      ),
+    );
   }
   out.push(LEGEND);
   return out;
 }
 
 function gatesOf(stage: Stage): string[] {
-  return [stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI", stage.soak ? `soak ${stage.soak}` : "", stage.approvals ? `${stage.approvals} approval(s)` : "", stage.registry ? `registry ${stage.registry}` : "", stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : ""].filter(Boolean);
+  return [
+    stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI",
+    stage.soak ? `soak ${stage.soak}` : "",
+    stage.approvals ? `${stage.approvals} approval(s)` : "",
+    stage.registry ? `registry ${stage.registry}` : "",
+    stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : "",
+  ].filter(Boolean);
 }
 
 /** The registry as `status` asks it: each reference once per report, however many lanes pull it. */
@@ -335,20 +480,41 @@ function block(s: StageStatus): string[] {
   if (s.mark === "missing") row("release", `(no stack file: ${s.stackFile})`);
   else if (s.mark === "unreadable") row("release", `(unreadable) ${s.unreadable}`);
   else {
-    const placed = s.placed ? `, ${s.placed.kind === "rollback" ? "rolled back to" : "promoted"} ${time(s.placed.at)} by ${who(s.placed.by)}${s.placed.overridden.length ? ` (override: ${s.placed.overridden.join(", ")})` : ""}` : s.release ? ", no record put it there" : "";
+    const placed = s.placed
+      ? `, ${s.placed.kind === "rollback" ? "rolled back to" : "promoted"} ${time(s.placed.at)} by ${who(s.placed.by)}${s.placed.overridden.length ? ` (override: ${s.placed.overridden.join(", ")})` : ""}`
+      : s.release
+        ? ", no record put it there"
+        : "";
     row("release", `${s.release ?? "(none)"}${placed}`);
     for (const n of s.notes) row("note", n);
     const v = s.verification;
     if (s.release && v) {
-      const since = v.placedAt ? ` (not since its ${v.placedBy === "rollback" ? "rollback" : "promotion"} ${time(v.placedAt)})` : "";
-      row("verified", v.verifiedSince ? `yes, ${time(v.verifiedSince)}` : v.lastVerification ? `FAILED ${time(v.lastVerification.at)}: ${v.lastVerification.problems[0] ?? ""}` : `no${since}: npm run verify -- ${s.stage.name}${laneArg(s.stage)} --outputs ${s.stage.name}-outputs.json`);
+      const since = v.placedAt
+        ? ` (not since its ${v.placedBy === "rollback" ? "rollback" : "promotion"} ${time(v.placedAt)})`
+        : "";
+      row(
+        "verified",
+        v.verifiedSince
+          ? `yes, ${time(v.verifiedSince)}`
+          : v.lastVerification
+            ? `FAILED ${time(v.lastVerification.at)}: ${v.lastVerification.problems[0] ?? ""}`
+            : `no${since}: npm run verify -- ${s.stage.name}${laneArg(s.stage)} --outputs ${s.stage.name}-outputs.json`,
+      );
       for (const i of v.ignored) row("ignored", `verification record ${i.seq} of ${s.stage.name}: ${i.why}`);
     }
     const images = Object.entries(s.images).map(([n, ref]) => `${n} ${short(ref)}`);
     if (images.length) row("images", images.join(", "));
-    for (const scan of s.scans) row("scan", `${scan.image}: ${scan.format}${scan.scannedAt ? ` of ${time(scan.scannedAt)}` : ""}; ${scan.unknown} finding(s) of unknown severity${scan.unknown ? ` (counted ${s.stage.vulnerabilities?.unknownAs ? `as ${s.stage.vulnerabilities.unknownAs}` : "against every limit"})` : ""}`);
+    for (const scan of s.scans)
+      row(
+        "scan",
+        `${scan.image}: ${scan.format}${scan.scannedAt ? ` of ${time(scan.scannedAt)}` : ""}; ${scan.unknown} finding(s) of unknown severity${scan.unknown ? ` (counted ${s.stage.vulnerabilities?.unknownAs ? `as ${s.stage.vulnerabilities.unknownAs}` : "against every limit"})` : ""}`,
+      );
     if (s.scanProblem) row("scan", s.scanProblem);
-    if (s.accepted) row("accepted", `${s.accepted.ids.join(", ")} by ${who(s.accepted.by)} until ${time(s.accepted.expires)}${s.accepted.expired ? " (EXPIRED: scan a fixed image, or accept again)" : ""}: ${s.accepted.reason}`);
+    if (s.accepted)
+      row(
+        "accepted",
+        `${s.accepted.ids.join(", ")} by ${who(s.accepted.by)} until ${time(s.accepted.expires)}${s.accepted.expired ? " (EXPIRED: scan a fixed image, or accept again)" : ""}: ${s.accepted.reason}`,
+      );
   }
   out.push(...waitingRows(s));
   return out;
@@ -398,7 +564,15 @@ function imageProblems(ws: Workspace, stage: Stage, id: string): Problem[] {
     throw e;
   }
   const missing = Object.entries(appImages).filter(([, image]) => !(image in images));
-  return missing.length ? [{ rule: "images", overridable: false, message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}` }] : [];
+  return missing.length
+    ? [
+        {
+          rule: "images",
+          overridable: false,
+          message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}`,
+        },
+      ]
+    : [];
 }
 
 /** Whether the stage's registry holds every image of the release (no check without a registry mapping). */
@@ -409,11 +583,19 @@ async function registryProblems(ws: Workspace, deps: Deps, stage: Stage, id: str
   for (const [name, target] of Object.entries(pulledImages(stage, release))) {
     try {
       if (!(await deps.registry.has(target, STATUS_REGISTRY_TIMEOUT_MS))) {
-        problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name}${laneArg(stage)} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
+        problems.push({
+          rule: "registry",
+          overridable: false,
+          message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name}${laneArg(stage)} --copy, or ${deps.registry.copyCommand(mapImage(release.images[name], undefined), target)}`,
+        });
       }
     } catch (e) {
       if (!(e instanceof RegistryError) && !(e instanceof Refusal)) throw e;
-      problems.push({ rule: "registry", overridable: false, message: `cannot check image ${name} in ${stage.registry}: ${e.message}` });
+      problems.push({
+        rule: "registry",
+        overridable: false,
+        message: `cannot check image ${name} in ${stage.registry}: ${e.message}`,
+      });
     }
   }
   return problems;

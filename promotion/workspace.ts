@@ -76,19 +76,28 @@ export function openProject(projectDir: string): Project {
   const stages = loadStages(path.join(stacksDir, "stages.yaml"));
   const lanes = findLanes(stacksDir, stages);
   for (const l of stages.overriddenLanes) {
-    if (!lanes.includes(l)) throw new UsageError(`${stages.file}: lanes.${l} overrides a lane that has no team stack file (stacks/Pulumi.<environment>.${l}.yaml); lanes: ${lanes.join(", ") || "none"}`);
+    if (!lanes.includes(l))
+      throw new UsageError(
+        `${stages.file}: lanes.${l} overrides a lane that has no team stack file (stacks/Pulumi.<environment>.${l}.yaml); lanes: ${lanes.join(", ") || "none"}`,
+      );
   }
   const stackOwners = new Map<string, { lane: string; stage: string }>();
-  for (const l of lanes) for (const s of stages.ordered) stackOwners.set(`${s.environment}.${l}`, { lane: l, stage: s.name });
+  for (const l of lanes)
+    for (const s of stages.ordered) stackOwners.set(`${s.environment}.${l}`, { lane: l, stage: s.name });
   const opened = new Map<string, Workspace>();
   const lane = (name: string | undefined): Workspace => {
     if (name === undefined) {
       if (lanes.length === 1) return lane(lanes[0]);
-      throw new UsageError(lanes.length === 0
-        ? `no lane: there is no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${path.relative(projectDir, stages.file)} (${[...new Set(stages.ordered.map((s) => s.environment))].join(", ")})`
-        : `--lane <team> is required: this project has ${lanes.length} lanes (${lanes.join(", ")})`);
+      throw new UsageError(
+        lanes.length === 0
+          ? `no lane: there is no team stack file (stacks/Pulumi.<environment>.<team>.yaml) for the environments of ${path.relative(projectDir, stages.file)} (${[...new Set(stages.ordered.map((s) => s.environment))].join(", ")})`
+          : `--lane <team> is required: this project has ${lanes.length} lanes (${lanes.join(", ")})`,
+      );
     }
-    if (!lanes.includes(name)) throw new UsageError(`--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`);
+    if (!lanes.includes(name))
+      throw new UsageError(
+        `--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`,
+      );
     let ws = opened.get(name);
     if (!ws) opened.set(name, (ws = openLane(name)));
     return ws;
@@ -97,16 +106,23 @@ export function openProject(projectDir: string): Project {
     const laneStages = stages.forLane(team);
     const missing = laneStages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`)));
     if (strict && missing.length > 0) {
-      throw new UsageError(`lane ${team} has no team stack file for stage ${missing.map((s) => `${s.name} (${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))})`).join(", ")}: every lane needs a team stack in the environment of every stage in ${path.relative(projectDir, stages.file)}`);
+      throw new UsageError(
+        `lane ${team} has no team stack file for stage ${missing.map((s) => `${s.name} (${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))})`).join(", ")}: every lane needs a team stack in the environment of every stage in ${path.relative(projectDir, stages.file)}`,
+      );
     }
     // A lane's stage deploys to its environment's cluster only: a team stack reading another
     // environment's platform would take that environment's cluster under this stage's rules.
     // A stage without its team stack file (a lane left out of an environment), or with a folder in
     // its place (refused by the stage's own check, naming it), has nothing to check here.
-    const isFile = (s: (typeof laneStages.ordered)[number]) => fs.statSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`), { throwIfNoEntry: false })?.isFile() === true;
+    const isFile = (s: (typeof laneStages.ordered)[number]) =>
+      fs.statSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`), { throwIfNoEntry: false })?.isFile() === true;
     const crossed = laneStages.ordered.filter(isFile).flatMap((s) => {
       const problem = platformStackProblem(s.stack, platformStackOf(readStackConfig(project, s.stack).config, s.stack));
-      return problem ? [`${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))}: blueprint:platformStack: ${problem}`] : [];
+      return problem
+        ? [
+            `${path.relative(projectDir, path.join(stacksDir, `Pulumi.${s.stack}.yaml`))}: blueprint:platformStack: ${problem}`,
+          ]
+        : [];
     });
     if (crossed.length > 0) throw new Refusal(undefined, "environment", crossed.join("\n"));
     return {
@@ -116,7 +132,12 @@ export function openProject(projectDir: string): Project {
       lane: team,
       stages: laneStages,
       releases: new ReleaseStore(path.join(stacksDir, "releases", team)),
-      history: new HistoryStore(path.join(historyDir, team), laneStages.ordered.map((s) => s.name), projectDir, team),
+      history: new HistoryStore(
+        path.join(historyDir, team),
+        laneStages.ordered.map((s) => s.name),
+        projectDir,
+        team,
+      ),
       scans: new ScanStore(path.join(stacksDir, "scans"), team),
       locksDir: path.join(historyDir, ".locks"),
       readCache: path.join(historyDir, ".cache", `${team}.json`),
@@ -131,9 +152,15 @@ export function openProject(projectDir: string): Project {
     lanes,
     lane,
     laneForStatus: (name) => {
-      if (!lanes.includes(name)) throw new UsageError(`--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`);
+      if (!lanes.includes(name))
+        throw new UsageError(
+          `--lane "${name}" is not a lane (lanes: ${lanes.join(", ") || "none"}); a lane is a team with stack files stacks/Pulumi.<environment>.<team>.yaml`,
+        );
       const ws = opened.get(name) ?? openLane(name, false);
-      return { ws, missing: ws.stages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`))) };
+      return {
+        ws,
+        missing: ws.stages.ordered.filter((s) => !fs.existsSync(path.join(stacksDir, `Pulumi.${s.stack}.yaml`))),
+      };
     },
   };
 }
@@ -148,7 +175,11 @@ const EVIDENCE_DIRS = ["releases", "history", "scans"] as const;
  */
 function refuseLinks(projectDir: string, stacksDir: string): void {
   const refuse = (p: string) => {
-    throw new Refusal(undefined, "lane", `${path.relative(projectDir, p)} is a symbolic link; lane folders and their files must be real (replace it with the folder or file it points to, or remove it)`);
+    throw new Refusal(
+      undefined,
+      "lane",
+      `${path.relative(projectDir, p)} is a symbolic link; lane folders and their files must be real (replace it with the folder or file it points to, or remove it)`,
+    );
   };
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

@@ -11,7 +11,13 @@ import { platformOutputs, renderInWorker } from "./offline/render";
 import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
-import { formatPackConfig, packConfig, settingsOf, type PackConfig, type PolicyEnvironment } from "../policy/pack-config";
+import {
+  formatPackConfig,
+  packConfig,
+  settingsOf,
+  type PackConfig,
+  type PolicyEnvironment,
+} from "../policy/pack-config";
 import { localStackName, platformStackProblem } from "../lib/stacks";
 
 const USAGE = `Usage: npm run audit -- <stack> [--write-pack-config]
@@ -25,23 +31,36 @@ a stale pack config or a program error; 2: bad usage.
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
-  return result.resources.filter((r) => isKubernetesObject(r.type)).map((r, i) => ({
-    type: r.type,
-    name: r.name,
-    props: result.objects[i],
-    protect: result.protectedResources.has(`${r.type}::${r.name}`),
-  }));
+  return result.resources
+    .filter((r) => isKubernetesObject(r.type))
+    .map((r, i) => ({
+      type: r.type,
+      name: r.name,
+      props: result.objects[i],
+      protect: result.protectedResources.has(`${r.type}::${r.name}`),
+    }));
 }
 
 /** The environment the pack must know, from the stack's config and what the program registered. */
-export function policyEnvironment(result: RunResult, production: boolean, ingressNamespace: string | undefined, contractRegistries?: readonly string[], podSecurityVersion?: string): PolicyEnvironment {
+export function policyEnvironment(
+  result: RunResult,
+  production: boolean,
+  ingressNamespace: string | undefined,
+  contractRegistries?: readonly string[],
+  podSecurityVersion?: string,
+): PolicyEnvironment {
   const platformNamespaces = ["kube-system", ...(ingressNamespace ? [ingressNamespace] : [])];
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
-  if (contractRegistries) return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
+  if (contractRegistries)
+    return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
-  const admission = result.objects.find((o) => o.kind === "ValidatingAdmissionPolicy" && (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME);
-  const annotations = ((admission?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations) ?? {};
+  const admission = result.objects.find(
+    (o) =>
+      o.kind === "ValidatingAdmissionPolicy" &&
+      (o.metadata as { name?: string } | undefined)?.name === IMAGE_POLICY_NAME,
+  );
+  const annotations = (admission?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
   const listed = annotations[ALLOWED_REGISTRIES_ANNOTATION];
   return {
     production,
@@ -91,18 +110,25 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
       const named = platformStackOf(stackConfig.config, stack);
       const local = localStackName(named, project.name);
       if (local === undefined) {
-        err.push(`audit: stack "${stack}" reads the platform stack "${named}" of another project; the audit renders only this project's stacks`);
+        err.push(
+          `audit: stack "${stack}" reads the platform stack "${named}" of another project; the audit renders only this project's stacks`,
+        );
         return { code: 1, out, err };
       }
       const crossed = platformStackProblem(stack, named);
       if (crossed) {
-        err.push(`${path.relative(project.dir, stackConfig.file)}: blueprint:platformStack names "${named}": ${crossed}`);
+        err.push(
+          `${path.relative(project.dir, stackConfig.file)}: blueprint:platformStack names "${named}": ${crossed}`,
+        );
         return { code: 1, out, err };
       }
       platformStack = local;
       if (!stacks) {
         // The platform's last render when it is current, else a render in a worker process.
-        const platform = await platformOutputs(project, platformStack, { trace: false, renderPlatform: renderInWorker });
+        const platform = await platformOutputs(project, platformStack, {
+          trace: false,
+          renderPlatform: renderInWorker,
+        });
         if (!platform.ok) {
           err.push(platform.message);
           return { code: 1, out, err };
@@ -113,7 +139,11 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
     result = await runProgram({ projectDir: project.dir, stack, config: stackConfig, main: opts.main, stacks });
   } catch (e) {
     const error = e as Error;
-    err.push(error.name === "ConfigError" ? error.message : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`);
+    err.push(
+      error.name === "ConfigError"
+        ? error.message
+        : `audit: the program failed for stack "${stack}": ${error.name}: ${error.message}`,
+    );
     return { code: 1, out, err };
   }
   // Production and the ingress controller's namespace are the platform's.
@@ -121,8 +151,21 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   if (platformConfig !== stackConfig) fillSecretPlaceholders(platformConfig, project.name);
   const env = parsePlatform(platformConfig.config, platformStack, project.name, new Set(platformConfig.secretKeys));
   const ingressNamespace = env.cluster.cloud === "existing" ? env.cluster.existing?.ingressNamespace : undefined;
-  const contract = platformStack === stack ? undefined : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[teamOf(stack) ?? ""];
-  const expected = packConfig(policyEnvironment(result, env.production, ingressNamespace, contract ? contract.allowedRegistries ?? [] : undefined, env.cluster.kubernetesVersion));
+  const contract =
+    platformStack === stack
+      ? undefined
+      : (stacks?.[platformStack]?.outputs.contract as Record<string, { allowedRegistries?: string[] }> | undefined)?.[
+          teamOf(stack) ?? ""
+        ];
+  const expected = packConfig(
+    policyEnvironment(
+      result,
+      env.production,
+      ingressNamespace,
+      contract ? (contract.allowedRegistries ?? []) : undefined,
+      env.cluster.kubernetesVersion,
+    ),
+  );
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);
@@ -132,7 +175,9 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
   } else {
     const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
     if (current !== formatPackConfig(expected)) {
-      err.push(`audit: ${shown} is ${current === undefined ? "missing" : `out of date with ${env.file}`}; write it with: npm run audit -- ${stack} --write-pack-config`);
+      err.push(
+        `audit: ${shown} is ${current === undefined ? "missing" : `out of date with ${env.file}`}; write it with: npm run audit -- ${stack} --write-pack-config`,
+      );
       return { code: 1, out, err };
     }
   }
@@ -159,19 +204,34 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`audit: give exactly one stack of: ${stacks.join(", ")}\n\n${USAGE}`);
     return 2;
   }
-  const result = await auditStack({ projectDir: project.dir, stack: args.positionals[0], writePackConfig: args.values["write-pack-config"] ?? false });
+  const result = await auditStack({
+    projectDir: project.dir,
+    stack: args.positionals[0],
+    writePackConfig: args.values["write-pack-config"] ?? false,
+  });
   result.out.forEach((line) => console.log(line));
   result.err.forEach((line) => console.error(line));
   return result.code;
 }
 
-function report(stack: string, config: PackConfig, views: readonly PolicyResourceView[], out: (line: string) => void): number {
+function report(
+  stack: string,
+  config: PackConfig,
+  views: readonly PolicyResourceView[],
+  out: (line: string) => void,
+): number {
   const active = RULES.filter((r) => settingsOf(config, r).enforcementLevel !== "disabled");
   const violations = evaluate(active, views, (r) => settingsOf(config, r));
-  const levelOf = (rule: string) => settingsOf(config, RULES.find((r) => r.name === rule)!).enforcementLevel;
+  const levelOf = (rule: string) =>
+    settingsOf(
+      config,
+      RULES.find((r) => r.name === rule)!,
+    ).enforcementLevel;
   for (const v of violations) out(`  ${levelOf(v.rule)} ${v.rule}: ${v.message}`);
   const mandatory = violations.filter((v) => levelOf(v.rule) === "mandatory").length;
-  out(`audit ${stack}: ${active.length} of ${RULES.length} policies over ${views.length} Kubernetes objects: ${mandatory} mandatory, ${violations.length - mandatory} advisory violation(s)`);
+  out(
+    `audit ${stack}: ${active.length} of ${RULES.length} policies over ${views.length} Kubernetes objects: ${mandatory} mandatory, ${violations.length - mandatory} advisory violation(s)`,
+  );
   return mandatory > 0 ? 1 : 0;
 }
 

@@ -12,14 +12,33 @@ const ROOT = path.resolve(__dirname, "..");
  * `node <outDir>/tools/render.js <stack>` renders without a TypeScript loader. Dynamic `import()`
  * becomes `require`, which keeps the lazy loading of cloud SDKs.
  */
-export function precompile(outDir: string, roots: readonly string[] = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "tools/render.ts", "tools/render-progress.ts", "tools/progress.ts"]): number {
+export function precompile(
+  outDir: string,
+  roots: readonly string[] = [
+    "index.ts",
+    "layers",
+    "lib",
+    "components",
+    "config",
+    "tools/offline",
+    "tools/render.ts",
+    "tools/render-progress.ts",
+    "tools/progress.ts",
+  ],
+): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require("typescript") as typeof import("typescript");
   const files = sourceFiles(ROOT, roots);
   const hashes: Record<string, string> = {};
   // The folder is deleted first: only ever one this function wrote (it holds compiled.json), or an empty one.
-  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0 && !fs.existsSync(path.join(outDir, "compiled.json"))) {
-    throw new Error(`${outDir} is not empty and holds no compiled.json, so it was not written by compile; choose another folder`);
+  if (
+    fs.existsSync(outDir) &&
+    fs.readdirSync(outDir).length > 0 &&
+    !fs.existsSync(path.join(outDir, "compiled.json"))
+  ) {
+    throw new Error(
+      `${outDir} is not empty and holds no compiled.json, so it was not written by compile; choose another folder`,
+    );
   }
   fs.rmSync(outDir, { recursive: true, force: true });
   for (const rel of files) {
@@ -27,7 +46,12 @@ export function precompile(outDir: string, roots: readonly string[] = ["index.ts
     hashes[rel] = hashText(text);
     const out = ts.transpileModule(text, {
       fileName: rel,
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+        sourceMap: false,
+      },
     });
     const target = path.join(outDir, rel.replace(/\.ts$/, ".js"));
     fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -62,7 +86,9 @@ export function main(argv: readonly string[]): number {
     return 0;
   }
   if (args.positionals.length > 1) {
-    console.error(`compile: give one output folder, got ${args.positionals.length} (${args.positionals.join(", ")})\n\n${USAGE}`);
+    console.error(
+      `compile: give one output folder, got ${args.positionals.length} (${args.positionals.join(", ")})\n\n${USAGE}`,
+    );
     return 2;
   }
   // The folder comes from the npm script (dist), so it is the project's: relative to the project folder.

@@ -59,7 +59,12 @@ export function startProgress(total: number, opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? Date.now;
   if (opts.quiet || stream.isTTY !== true || total < 1) {
-    return { drawing: false, done: () => undefined, log: (line) => void stream.write(`${line}\n`), stop: () => undefined };
+    return {
+      drawing: false,
+      done: () => undefined,
+      log: (line) => void stream.write(`${line}\n`),
+      stop: () => undefined,
+    };
   }
   const started = now();
   let slowest: { name: string; ms: number } | undefined;

@@ -6,7 +6,9 @@ const path = require("node:path");
 
 const render = path.join(__dirname, "..", "dist", "tools", "render.js");
 if (!fs.existsSync(render)) {
-  console.error("render:compiled: dist/ holds no compiled render: run `npm run compile` first (or use `npm run render`)");
+  console.error(
+    "render:compiled: dist/ holds no compiled render: run `npm run compile` first (or use `npm run render`)",
+  );
   process.exit(1);
 }
 require(render).cli(process.argv.slice(2));

@@ -6,14 +6,28 @@ import { startProgress, type Progress } from "./progress";
  * `--quiet` is not given, so a render whose output goes to a file or a CI log prints exactly its
  * summary, as before.
  */
-export function renderProgress(env: string, stacks: number, quiet: boolean, streams: { stdout: { isTTY?: boolean }; stderr: NodeJS.WritableStream & { isTTY?: boolean } } = process): Progress {
-  return startProgress(stacks, { stream: streams.stderr, quiet: quiet || streams.stdout.isTTY !== true, label: `render ${env}`, unit: "stacks" });
+export function renderProgress(
+  env: string,
+  stacks: number,
+  quiet: boolean,
+  streams: { stdout: { isTTY?: boolean }; stderr: NodeJS.WritableStream & { isTTY?: boolean } } = process,
+): Progress {
+  return startProgress(stacks, {
+    stream: streams.stderr,
+    quiet: quiet || streams.stdout.isTTY !== true,
+    label: `render ${env}`,
+    unit: "stacks",
+  });
 }
 
 /**
  * What the render reports of a finished stack (its outcome), as the progress takes it; `ms` is how
  * long it took when the caller knows (a team stack: since the team renders began).
  */
-export function stackDone(progress: Progress, outcome: { readonly stack: string; readonly ok: boolean }, ms?: number): void {
+export function stackDone(
+  progress: Progress,
+  outcome: { readonly stack: string; readonly ok: boolean },
+  ms?: number,
+): void {
   progress.done({ name: outcome.stack, ok: outcome.ok, ms });
 }

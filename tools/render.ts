@@ -4,7 +4,14 @@ import { ProjectError, listStacks, readProject, readStackConfig, stackNameProble
 import { writeFileAtomic } from "../lib/files";
 import { checkOutput, OutputRefused, replaceDirectory } from "./offline/write";
 import { platformOutputs, renderEnvironment, renderStack, staleCompiled, type RenderOutcome } from "./offline/render";
-import { defaultPlatformStack, environments, localStackName, platformStackName, platformStackOf, teamStacks } from "../lib/stacks";
+import {
+  defaultPlatformStack,
+  environments,
+  localStackName,
+  platformStackName,
+  platformStackOf,
+  teamStacks,
+} from "../lib/stacks";
 import { ContractFileError } from "./offline/contract-cache";
 import { parseCommandLine, UsageError, userPath } from "./offline/cli";
 import { renderProgress, stackDone } from "./render-progress";
@@ -65,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.positionals.length !== 1) {
-    console.error(`render: give exactly one environment or stack (environments: ${envs.join(", ") || "none"}; stacks: ${stacks.join(", ") || "none"})\n\n${USAGE}`);
+    console.error(
+      `render: give exactly one environment or stack (environments: ${envs.join(", ") || "none"}; stacks: ${stacks.join(", ") || "none"})\n\n${USAGE}`,
+    );
     return 2;
   }
   const jobs = args.values.jobs === undefined ? os.availableParallelism() : Number(args.values.jobs);
@@ -83,11 +92,15 @@ export async function main(argv: string[]): Promise<number> {
     const problem = stackNameProblem(target);
     if (problem) throw new ProjectError(problem);
     if (!envs.includes(target)) {
-      console.error(`render: "${target}" is neither an environment (one with stacks/Pulumi.${target}.platform.yaml) nor a stack (environments: ${envs.join(", ") || "none"}; stacks: ${stacks.join(", ") || "none"})`);
+      console.error(
+        `render: "${target}" is neither an environment (one with stacks/Pulumi.${target}.platform.yaml) nor a stack (environments: ${envs.join(", ") || "none"}; stacks: ${stacks.join(", ") || "none"})`,
+      );
       return 2;
     }
     if (contractFile) {
-      console.error(`render: --contract applies to one team stack; an environment renders its own platform (give a stack such as ${target}.<team>)`);
+      console.error(
+        `render: --contract applies to one team stack; an environment renders its own platform (give a stack such as ${target}.<team>)`,
+      );
       return 2;
     }
     const teams = teamStacks(stacks, target);
@@ -96,7 +109,10 @@ export async function main(argv: string[]): Promise<number> {
     let result;
     try {
       // A team stack's time is counted from the start of the render (its platform may render beside it).
-      const events = { onStackDone: (o: RenderOutcome) => stackDone(progress, o, o.stack === platformStackName(target) ? undefined : Date.now() - began) };
+      const events = {
+        onStackDone: (o: RenderOutcome) =>
+          stackDone(progress, o, o.stack === platformStackName(target) ? undefined : Date.now() - began),
+      };
       result = await renderEnvironment({ env: target, teams, outDir, trace, jobs, fresh, events });
     } finally {
       progress.stop();
@@ -106,14 +122,16 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const where = path.relative(process.cwd(), result.dir) || ".";
-    for (const o of result.outcomes as Extract<RenderOutcome, { ok: true }>[]) console.log(o.summary.replace("{where}", path.join(where, o.stack.slice(target.length + 1))));
+    for (const o of result.outcomes as Extract<RenderOutcome, { ok: true }>[])
+      console.log(o.summary.replace("{where}", path.join(where, o.stack.slice(target.length + 1))));
     return 0;
   }
   // Checked before the program runs: an unknown stack or a refused output folder should not cost a render.
   const targetConfig = readStackConfig(project, target);
   checkOutput(outDir, target);
   // The platform the stack reads: its blueprint:platformStack when set (a stack of this project), else <env>.platform.
-  const platform = localStackName(platformStackOf(targetConfig.config, target), project.name) ?? defaultPlatformStack(target);
+  const platform =
+    localStackName(platformStackOf(targetConfig.config, target), project.name) ?? defaultPlatformStack(target);
   let outcome: RenderOutcome;
   if (target !== platform && stacks.includes(platform)) {
     const base = await platformOutputs(project, platform, { contractFile, fresh, trace });
@@ -122,7 +140,12 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     // Runs may follow one another in a process (see runProgram): no worker to start.
-    outcome = await renderStack({ stack: target, stacks: { [platform]: base.stackOutputs }, trace, contractSource: base.source });
+    outcome = await renderStack({
+      stack: target,
+      stacks: { [platform]: base.stackOutputs },
+      trace,
+      contractSource: base.source,
+    });
   } else {
     if (contractFile) {
       console.error(`render: --contract applies to a team stack; ${target} has no platform to read`);

@@ -46,16 +46,27 @@ export interface AddOnResults {
 }
 
 /** No add-on yet: the start of a merge. */
-export const noAddOnResults: AddOnResults = { nodesWaitFor: [], kubernetesWaitsFor: [], ingressDependencies: [], finalizerOwners: [] };
+export const noAddOnResults: AddOnResults = {
+  nodesWaitFor: [],
+  kubernetesWaitsFor: [],
+  ingressDependencies: [],
+  finalizerOwners: [],
+};
 
 /**
  * Deploys `addOns` in order and merges what they give onto `before`. Two add-ons that both
  * provide a registry mirror are a programming error: the handle has room for one.
  */
-export function deployAddOns<Context>(addOns: readonly AddOn<Context>[], cluster: Context, parent: pulumi.Resource, before: AddOnResults = noAddOnResults): AddOnResults {
+export function deployAddOns<Context>(
+  addOns: readonly AddOn<Context>[],
+  cluster: Context,
+  parent: pulumi.Resource,
+  before: AddOnResults = noAddOnResults,
+): AddOnResults {
   return addOns.reduce<AddOnResults>((acc, addOn) => {
     const r = addOn.deploy(cluster, parent);
-    if (r.mirror && acc.mirror) throw new Error(`add-on ${addOn.name} provides a registry mirror, but another add-on already did`);
+    if (r.mirror && acc.mirror)
+      throw new Error(`add-on ${addOn.name} provides a registry mirror, but another add-on already did`);
     return {
       nodesWaitFor: [...acc.nodesWaitFor, ...(r.nodesWaitFor ?? [])],
       kubernetesWaitsFor: [...acc.kubernetesWaitsFor, ...(r.kubernetesWaitsFor ?? [])],

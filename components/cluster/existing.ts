@@ -21,13 +21,17 @@ export interface ExistingClusterArgs {
 export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomResourceOptions): ClusterHandle {
   // Through a context there is no kubeconfig to give (the ambient one stays where it is).
   const kubeconfig = args.kubeconfig !== undefined ? pulumi.secret(pulumi.output(args.kubeconfig)) : undefined;
-  const provider = new k8s.Provider(`${args.name}-k8s`, {
-    ...(kubeconfig !== undefined ? { kubeconfig } : { context: args.context }),
-    enableServerSideApply: true,
-    // The cluster's name, not its credential, decides whether this is another cluster: rotating a
-    // token in the kubeconfig then updates the provider instead of replacing every object.
-    clusterIdentifier: args.name,
-  }, opts);
+  const provider = new k8s.Provider(
+    `${args.name}-k8s`,
+    {
+      ...(kubeconfig !== undefined ? { kubeconfig } : { context: args.context }),
+      enableServerSideApply: true,
+      // The cluster's name, not its credential, decides whether this is another cluster: rotating a
+      // token in the kubeconfig then updates the provider instead of replacing every object.
+      clusterIdentifier: args.name,
+    },
+    opts,
+  );
   return {
     cloud: "existing",
     name: pulumi.output(args.name),
@@ -44,7 +48,9 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
       // The certificate lives in a Secret: issued by cert-manager when an issuer is configured,
       // otherwise created by whoever runs the cluster.
       host: () => ({
-        annotations: args.certificateIssuer ? { "cert-manager.io/cluster-issuer": args.certificateIssuer } : ({} as Record<string, string>),
+        annotations: args.certificateIssuer
+          ? { "cert-manager.io/cluster-issuer": args.certificateIssuer }
+          : ({} as Record<string, string>),
         tls: "secret",
       }),
       serviceAnnotations: {},

@@ -94,7 +94,11 @@ export interface ClusterHandle {
    * Parameters for this cloud's block storage, and whether `app-storage` is the cluster's default
    * StorageClass (on EKS and GKE; an existing cluster keeps its own default).
    */
-  readonly storage: { readonly provisioner: string; readonly parameters: Readonly<Record<string, string>>; readonly isDefault: boolean };
+  readonly storage: {
+    readonly provisioner: string;
+    readonly parameters: Readonly<Record<string, string>>;
+    readonly isDefault: boolean;
+  };
   readonly ingress: {
     /** IngressClass of the cluster's ingress controller; undefined where an annotation selects it (GKE). */
     readonly className?: string;

@@ -5,7 +5,17 @@
  * on one cloud never loads the other's SDK.
  * @module
  */
-export type { AwsDataNetwork, ClusterHandle, ClusterSafety, Cloud, GcpDataNetwork, IngressHost, IngressHostRequest, IngressTlsMode, WorkloadIdentityBinding } from "./handle";
+export type {
+  AwsDataNetwork,
+  ClusterHandle,
+  ClusterSafety,
+  Cloud,
+  GcpDataNetwork,
+  IngressHost,
+  IngressHostRequest,
+  IngressTlsMode,
+  WorkloadIdentityBinding,
+} from "./handle";
 export { existingCluster, type ExistingClusterArgs } from "./existing";
 export { execKubeconfig, awsExec, gkeExec, type ExecCredential, type KubeconfigFields } from "./kubeconfig";
 export { mirrorName, pullReference, type RegistryMirror } from "./registry";

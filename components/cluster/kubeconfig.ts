@@ -27,22 +27,26 @@ export function execKubeconfig(f: KubeconfigFields): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: f.name, cluster: { server: f.server, "certificate-authority-data": f.certificateAuthorityData } }],
+    clusters: [
+      { name: f.name, cluster: { server: f.server, "certificate-authority-data": f.certificateAuthorityData } },
+    ],
     contexts: [{ name: f.name, context: { cluster: f.name, user: f.name } }],
     "current-context": f.name,
-    users: [{
-      name: f.name,
-      user: {
-        exec: {
-          apiVersion: "client.authentication.k8s.io/v1beta1",
-          command: f.exec.command,
-          args: [...f.exec.args],
-          interactiveMode: "Never",
-          provideClusterInfo: f.exec.provideClusterInfo ?? false,
-          installHint: f.exec.installHint,
+    users: [
+      {
+        name: f.name,
+        user: {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: f.exec.command,
+            args: [...f.exec.args],
+            interactiveMode: "Never",
+            provideClusterInfo: f.exec.provideClusterInfo ?? false,
+            installHint: f.exec.installHint,
+          },
         },
       },
-    }],
+    ],
   });
 }
 
@@ -51,7 +55,8 @@ export function awsExec(clusterName: string, region: string): ExecCredential {
   return {
     command: "aws",
     args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
-    installHint: "Install the AWS CLI v2 (https://docs.aws.amazon.com/cli/) and sign in (aws sso login or AWS_PROFILE).",
+    installHint:
+      "Install the AWS CLI v2 (https://docs.aws.amazon.com/cli/) and sign in (aws sso login or AWS_PROFILE).",
   };
 }
 
@@ -60,7 +65,8 @@ export function gkeExec(): ExecCredential {
   return {
     command: "gke-gcloud-auth-plugin",
     args: [],
-    installHint: "Install it with `gcloud components install gke-gcloud-auth-plugin` and sign in with `gcloud auth login`.",
+    installHint:
+      "Install it with `gcloud components install gke-gcloud-auth-plugin` and sign in with `gcloud auth login`.",
     provideClusterInfo: true,
   };
 }

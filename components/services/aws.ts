@@ -33,12 +33,23 @@ export interface DataSafety {
 }
 
 /** The environment's key for data at rest, owned by the platform stack. */
-export function awsDataKey(name: string, network: AwsDataNetwork, production: boolean, parent: pulumi.Resource): aws.kms.Key {
-  return new aws.kms.Key(`${name}-data`, {
-    description: `Encryption at rest of the backing services and volume backups of ${name}`,
-    enableKeyRotation: true,
-    deletionWindowInDays: production ? awsDataDefaults.kmsDeletionWindowDays.production : awsDataDefaults.kmsDeletionWindowDays.other,
-  }, { parent, provider: network.provider, protect: production });
+export function awsDataKey(
+  name: string,
+  network: AwsDataNetwork,
+  production: boolean,
+  parent: pulumi.Resource,
+): aws.kms.Key {
+  return new aws.kms.Key(
+    `${name}-data`,
+    {
+      description: `Encryption at rest of the backing services and volume backups of ${name}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: production
+        ? awsDataDefaults.kmsDeletionWindowDays.production
+        : awsDataDefaults.kmsDeletionWindowDays.other,
+    },
+    { parent, provider: network.provider, protect: production },
+  );
 }
 
 /** Common arguments of the managed instances on AWS. */
@@ -62,20 +73,33 @@ export interface AwsManagedArgs {
  * group of the managed nodes) on one port, and nothing else. Which of those pods may connect is
  * decided in the cluster: the team namespace denies egress except to what the binding allows.
  */
-function instanceSecurityGroup(name: string, args: AwsManagedArgs, port: number, o: pulumi.CustomResourceOptions): aws.ec2.SecurityGroup {
-  const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-    vpcId: args.network.vpcId,
-    description: `${args.team}/${args.service}: from the cluster's pods on ${port}`,
-    tags: { Name: `${args.team}-${args.service}` },
-  }, o);
-  new aws.vpc.SecurityGroupIngressRule(`${name}-from-cluster`, {
-    securityGroupId: sg.id,
-    referencedSecurityGroupId: args.network.clusterSecurityGroupId,
-    ipProtocol: "tcp",
-    fromPort: port,
-    toPort: port,
-    description: "EKS cluster security group (managed node groups and their pods)",
-  }, o);
+function instanceSecurityGroup(
+  name: string,
+  args: AwsManagedArgs,
+  port: number,
+  o: pulumi.CustomResourceOptions,
+): aws.ec2.SecurityGroup {
+  const sg = new aws.ec2.SecurityGroup(
+    `${name}-sg`,
+    {
+      vpcId: args.network.vpcId,
+      description: `${args.team}/${args.service}: from the cluster's pods on ${port}`,
+      tags: { Name: `${args.team}-${args.service}` },
+    },
+    o,
+  );
+  new aws.vpc.SecurityGroupIngressRule(
+    `${name}-from-cluster`,
+    {
+      securityGroupId: sg.id,
+      referencedSecurityGroupId: args.network.clusterSecurityGroupId,
+      ipProtocol: "tcp",
+      fromPort: port,
+      toPort: port,
+      description: "EKS cluster security group (managed node groups and their pods)",
+    },
+    o,
+  );
   return sg;
 }
 
@@ -122,15 +146,25 @@ export class RdsPostgres extends pulumi.ComponentResource {
     this.adminUser = d.adminUser;
     this.cidrs = args.network.privateSubnetCidrs;
     this.safety = { protect: args.production, retainOnDelete: false, deletionProtection: args.production };
-    this.adminPassword = new random.RandomPassword(`${name}-admin`, { ...PASSWORD_RULES }, { parent: this, provider: args.randomProvider }).result;
-    const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: [...args.network.privateSubnetIds], description: `${args.team}/${args.service}` }, o);
+    this.adminPassword = new random.RandomPassword(
+      `${name}-admin`,
+      { ...PASSWORD_RULES },
+      { parent: this, provider: args.randomProvider },
+    ).result;
+    const subnets = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      { subnetIds: [...args.network.privateSubnetIds], description: `${args.team}/${args.service}` },
+      o,
+    );
     const sg = instanceSecurityGroup(name, args, port, o);
     const aurora = args.engine === "aurora";
     // TLS required: every connection without it is refused
     // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html).
     const params = [{ name: "rds.force_ssl", value: "1" }];
     const family = `${aurora ? "aurora-postgresql" : "postgres"}${args.version}`;
-    const snapshot = args.skipFinalSnapshot ? undefined : finalSnapshotName(name, `${args.team}-${args.service}`, { parent: this, provider: args.randomProvider });
+    const snapshot = args.skipFinalSnapshot
+      ? undefined
+      : finalSnapshotName(name, `${args.team}-${args.service}`, { parent: this, provider: args.randomProvider });
     const guard = { ...o, protect: this.safety.protect };
     const common = {
       // Encrypted at rest with the key the platform owns (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.html).
@@ -152,48 +186,69 @@ export class RdsPostgres extends pulumi.ComponentResource {
       applyImmediately: !args.production,
     };
     if (aurora) {
-      const pg = new aws.rds.ClusterParameterGroup(`${name}-params`, { family, parameters: params, description: `${args.team}/${args.service}: TLS required` }, o);
-      const cluster = new aws.rds.Cluster(`${name}-cluster`, {
-        ...common,
-        engine: "aurora-postgresql",
-        engineVersion: args.version,
-        masterUsername: d.adminUser,
-        masterPassword: this.adminPassword,
-        dbClusterParameterGroupName: pg.name,
-        preferredBackupWindow: "02:00-03:00",
-      }, guard);
+      const pg = new aws.rds.ClusterParameterGroup(
+        `${name}-params`,
+        { family, parameters: params, description: `${args.team}/${args.service}: TLS required` },
+        o,
+      );
+      const cluster = new aws.rds.Cluster(
+        `${name}-cluster`,
+        {
+          ...common,
+          engine: "aurora-postgresql",
+          engineVersion: args.version,
+          masterUsername: d.adminUser,
+          masterPassword: this.adminPassword,
+          dbClusterParameterGroupName: pg.name,
+          preferredBackupWindow: "02:00-03:00",
+        },
+        guard,
+      );
       const instances = args.highAvailability ? 2 : 1;
       for (let i = 0; i < instances; i++) {
-        new aws.rds.ClusterInstance(`${name}-${i}`, {
-          clusterIdentifier: cluster.id,
-          engine: "aurora-postgresql",
-          instanceClass: args.instanceClass ?? (args.production ? d.auroraInstanceClass.production : d.auroraInstanceClass.other),
-          dbSubnetGroupName: subnets.name,
-          publiclyAccessible: args.publicAccess,
-          autoMinorVersionUpgrade: true,
-        }, guard);
+        new aws.rds.ClusterInstance(
+          `${name}-${i}`,
+          {
+            clusterIdentifier: cluster.id,
+            engine: "aurora-postgresql",
+            instanceClass:
+              args.instanceClass ?? (args.production ? d.auroraInstanceClass.production : d.auroraInstanceClass.other),
+            dbSubnetGroupName: subnets.name,
+            publiclyAccessible: args.publicAccess,
+            autoMinorVersionUpgrade: true,
+          },
+          guard,
+        );
       }
       this.host = cluster.endpoint;
     } else {
-      const pg = new aws.rds.ParameterGroup(`${name}-params`, { family, parameters: params, description: `${args.team}/${args.service}: TLS required` }, o);
+      const pg = new aws.rds.ParameterGroup(
+        `${name}-params`,
+        { family, parameters: params, description: `${args.team}/${args.service}: TLS required` },
+        o,
+      );
       const storage = args.allocatedStorageGiB ?? d.allocatedStorageGiB;
-      const instance = new aws.rds.Instance(`${name}-db`, {
-        ...common,
-        engine: "postgres",
-        engineVersion: args.version,
-        instanceClass: args.instanceClass ?? (args.production ? d.instanceClass.production : d.instanceClass.other),
-        allocatedStorage: storage,
-        maxAllocatedStorage: storage * d.maxStorageFactor,
-        storageType: "gp3",
-        // A synchronous standby in another zone (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html).
-        multiAz: args.highAvailability,
-        publiclyAccessible: args.publicAccess,
-        username: d.adminUser,
-        password: this.adminPassword,
-        parameterGroupName: pg.name,
-        caCertIdentifier: "rds-ca-rsa2048-g1",
-        autoMinorVersionUpgrade: true,
-      }, guard);
+      const instance = new aws.rds.Instance(
+        `${name}-db`,
+        {
+          ...common,
+          engine: "postgres",
+          engineVersion: args.version,
+          instanceClass: args.instanceClass ?? (args.production ? d.instanceClass.production : d.instanceClass.other),
+          allocatedStorage: storage,
+          maxAllocatedStorage: storage * d.maxStorageFactor,
+          storageType: "gp3",
+          // A synchronous standby in another zone (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html).
+          multiAz: args.highAvailability,
+          publiclyAccessible: args.publicAccess,
+          username: d.adminUser,
+          password: this.adminPassword,
+          parameterGroupName: pg.name,
+          caCertIdentifier: "rds-ca-rsa2048-g1",
+          autoMinorVersionUpgrade: true,
+        },
+        guard,
+      );
       this.host = instance.address;
     }
     this.registerOutputs({ host: this.host });
@@ -229,38 +284,48 @@ export class ElastiCacheValkey extends pulumi.ComponentResource {
     this.port = port;
     this.cidrs = args.network.privateSubnetCidrs;
     this.safety = { protect: args.production, retainOnDelete: args.production, deletionProtection: false };
-    const subnets = new aws.elasticache.SubnetGroup(`${name}-subnets`, { subnetIds: [...args.network.privateSubnetIds], description: `${args.team}/${args.service}` }, o);
+    const subnets = new aws.elasticache.SubnetGroup(
+      `${name}-subnets`,
+      { subnetIds: [...args.network.privateSubnetIds], description: `${args.team}/${args.service}` },
+      o,
+    );
     const sg = instanceSecurityGroup(name, args, port, o);
     const ha = args.highAvailability;
-    const group = new aws.elasticache.ReplicationGroup(`${name}-valkey`, {
-      description: `${args.team}/${args.service}`,
-      engine: "valkey",
-      engineVersion: d.valkeyVersion,
-      // Cluster mode off: one shard with a primary endpoint (the default parameter group of the family).
-      parameterGroupName: d.valkeyParameterGroup,
-      nodeType: args.nodeType ?? (args.production ? d.nodeType.production : d.nodeType.other),
-      numCacheClusters: ha ? 2 : 1,
-      automaticFailoverEnabled: ha,
-      multiAzEnabled: ha,
-      port,
-      subnetGroupName: subnets.name,
-      securityGroupIds: [sg.id],
-      // In transit and at rest (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html,
-      // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html).
-      transitEncryptionEnabled: true,
-      transitEncryptionMode: "required",
-      atRestEncryptionEnabled: true,
-      kmsKeyId: args.kmsKeyArn,
-      // AUTH with ROTATE keeps the previous token valid next to the new one
-      // (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html#auth-modifyng-token).
-      authToken: pulumi.secret(pulumi.output(args.authToken)),
-      authTokenUpdateStrategy: args.rotating ? "ROTATE" : undefined,
-      snapshotRetentionLimit: args.backupRetentionDays,
-      snapshotWindow: "02:00-03:00",
-      finalSnapshotIdentifier: args.skipFinalSnapshot ? undefined : finalSnapshotName(name, `${args.team}-${args.service}`, { parent: this, provider: args.randomProvider }),
-      autoMinorVersionUpgrade: true,
-      applyImmediately: !args.production,
-    }, { ...o, ...dataProtection(this.safety.protect) });
+    const group = new aws.elasticache.ReplicationGroup(
+      `${name}-valkey`,
+      {
+        description: `${args.team}/${args.service}`,
+        engine: "valkey",
+        engineVersion: d.valkeyVersion,
+        // Cluster mode off: one shard with a primary endpoint (the default parameter group of the family).
+        parameterGroupName: d.valkeyParameterGroup,
+        nodeType: args.nodeType ?? (args.production ? d.nodeType.production : d.nodeType.other),
+        numCacheClusters: ha ? 2 : 1,
+        automaticFailoverEnabled: ha,
+        multiAzEnabled: ha,
+        port,
+        subnetGroupName: subnets.name,
+        securityGroupIds: [sg.id],
+        // In transit and at rest (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html,
+        // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html).
+        transitEncryptionEnabled: true,
+        transitEncryptionMode: "required",
+        atRestEncryptionEnabled: true,
+        kmsKeyId: args.kmsKeyArn,
+        // AUTH with ROTATE keeps the previous token valid next to the new one
+        // (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html#auth-modifyng-token).
+        authToken: pulumi.secret(pulumi.output(args.authToken)),
+        authTokenUpdateStrategy: args.rotating ? "ROTATE" : undefined,
+        snapshotRetentionLimit: args.backupRetentionDays,
+        snapshotWindow: "02:00-03:00",
+        finalSnapshotIdentifier: args.skipFinalSnapshot
+          ? undefined
+          : finalSnapshotName(name, `${args.team}-${args.service}`, { parent: this, provider: args.randomProvider }),
+        autoMinorVersionUpgrade: true,
+        applyImmediately: !args.production,
+      },
+      { ...o, ...dataProtection(this.safety.protect) },
+    );
     this.host = group.primaryEndpointAddress;
     this.registerOutputs({ host: this.host });
   }
@@ -291,36 +356,76 @@ export class AwsVolumeBackups extends pulumi.ComponentResource {
     super("blueprint:services:AwsVolumeBackups", name, {}, opts);
     const o = { parent: this, provider: args.network.provider };
     const vaultName = `${args.clusterName}-volumes`;
-    const vault = new aws.backup.Vault(`${name}-vault`, { name: vaultName, kmsKeyArn: args.kmsKeyArn, forceDestroy: !args.production }, { ...o, protect: args.production });
+    const vault = new aws.backup.Vault(
+      `${name}-vault`,
+      { name: vaultName, kmsKeyArn: args.kmsKeyArn, forceDestroy: !args.production },
+      { ...o, protect: args.production },
+    );
     const schedule = `cron(0 ${args.hourUtc} * * ? *)`;
     const planName = `${args.clusterName}-volumes`;
-    const plan = new aws.backup.Plan(`${name}-plan`, {
+    const plan = new aws.backup.Plan(
+      `${name}-plan`,
+      {
+        name: planName,
+        rules: [
+          {
+            ruleName: "daily",
+            targetVaultName: vault.name,
+            schedule,
+            startWindow: 60,
+            completionWindow: 360,
+            lifecycle: { deleteAfter: args.retentionDays },
+          },
+        ],
+      },
+      o,
+    );
+    const role = new aws.iam.Role(
+      `${name}-backup`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      o,
+    );
+    const policies = ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"].map(
+      (p) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-${p}`,
+          {
+            role: role.name,
+            policyArn: `arn:aws:iam::aws:policy/service-role/${p}`,
+          },
+          o,
+        ),
+    );
+    new aws.backup.Selection(
+      `${name}-selection`,
+      {
+        name: `${args.clusterName}-team-volumes`,
+        planId: plan.id,
+        iamRoleArn: role.arn,
+        resources: ["arn:aws:ec2:*:*:volume/*"],
+        selectionTags: args.namespaces.map((ns) => ({
+          type: "STRINGEQUALS",
+          key: "kubernetes.io/created-for/pvc/namespace",
+          value: ns,
+        })),
+        conditions: [{ stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] }],
+      },
+      { ...o, dependsOn: policies },
+    );
+    this.plan = {
+      kind: "aws-backup",
       name: planName,
-      rules: [{
-        ruleName: "daily",
-        targetVaultName: vault.name,
-        schedule,
-        startWindow: 60,
-        completionWindow: 360,
-        lifecycle: { deleteAfter: args.retentionDays },
-      }],
-    }, o);
-    const role = new aws.iam.Role(`${name}-backup`, {
-      assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
-    }, o);
-    const policies = ["AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores"].map((p) => new aws.iam.RolePolicyAttachment(`${name}-${p}`, {
-      role: role.name,
-      policyArn: `arn:aws:iam::aws:policy/service-role/${p}`,
-    }, o));
-    new aws.backup.Selection(`${name}-selection`, {
-      name: `${args.clusterName}-team-volumes`,
-      planId: plan.id,
-      iamRoleArn: role.arn,
-      resources: ["arn:aws:ec2:*:*:volume/*"],
-      selectionTags: args.namespaces.map((ns) => ({ type: "STRINGEQUALS", key: "kubernetes.io/created-for/pvc/namespace", value: ns })),
-      conditions: [{ stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] }],
-    }, { ...o, dependsOn: policies });
-    this.plan = { kind: "aws-backup", name: planName, target: vaultName, schedule, hourUtc: args.hourUtc, retentionDays: args.retentionDays, namespaces: [...args.namespaces] };
+      target: vaultName,
+      schedule,
+      hourUtc: args.hourUtc,
+      retentionDays: args.retentionDays,
+      namespaces: [...args.namespaces],
+    };
     this.registerOutputs({});
   }
 }

@@ -16,7 +16,11 @@ export interface GenerationPasswords {
  * raising the generation adds a new one and keeps the previous one (the one before it is deleted),
  * so the old credential works until every pod has moved to the new Secret.
  */
-export function generationPasswords(name: string, generation: number, opts: pulumi.CustomResourceOptions): GenerationPasswords {
+export function generationPasswords(
+  name: string,
+  generation: number,
+  opts: pulumi.CustomResourceOptions,
+): GenerationPasswords {
   const make = (g: number) => new random.RandomPassword(`${name}-g${g}`, { ...PASSWORD_RULES }, opts).result;
   return { current: make(generation), previous: generation > 0 ? make(generation - 1) : undefined };
 }
@@ -44,13 +48,23 @@ export class BindingSecret extends pulumi.ComponentResource {
 
   constructor(name: string, args: BindingSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:BindingSecret", name, {}, opts);
-    const data = pulumi.all([pulumi.output(args.connection), pulumi.output(args.ca)]).apply(([c, ca]) => ({ ...bindingSecretData(c), ...(ca ? { [CA_KEY]: ca } : {}) }));
-    const secret = new k8s.core.v1.Secret(name, {
-      metadata: { name: bindingSecretName(args.service, args.generation), namespace: args.namespace, labels: { ...args.labels } },
-      type: "Opaque",
-      immutable: true,
-      stringData: pulumi.secret(data),
-    }, { parent: this, deleteBeforeReplace: true });
+    const data = pulumi
+      .all([pulumi.output(args.connection), pulumi.output(args.ca)])
+      .apply(([c, ca]) => ({ ...bindingSecretData(c), ...(ca ? { [CA_KEY]: ca } : {}) }));
+    const secret = new k8s.core.v1.Secret(
+      name,
+      {
+        metadata: {
+          name: bindingSecretName(args.service, args.generation),
+          namespace: args.namespace,
+          labels: { ...args.labels },
+        },
+        type: "Opaque",
+        immutable: true,
+        stringData: pulumi.secret(data),
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
     this.secretName = secret.metadata.name;
     this.registerOutputs({ secretName: this.secretName });
   }

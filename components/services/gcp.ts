@@ -36,43 +36,79 @@ export class PrivateServicesAccess extends pulumi.ComponentResource {
   public readonly keyId: pulumi.Output<string>;
   public readonly keyGrants: pulumi.Resource[];
 
-  constructor(name: string, args: { readonly network: GcpDataNetwork; readonly cidr: string; readonly production: boolean }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: { readonly network: GcpDataNetwork; readonly cidr: string; readonly production: boolean },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("blueprint:services:GcpPrivateServicesAccess", name, {}, opts);
     const o = { parent: this, provider: args.network.provider };
     const [address, prefix] = args.cidr.split("/");
     this.cidr = args.cidr;
-    const range = new gcp.compute.GlobalAddress(`${name}-psa`, {
-      project: args.network.project,
-      purpose: "VPC_PEERING",
-      addressType: "INTERNAL",
-      address,
-      prefixLength: Number(prefix),
-      network: args.network.networkId,
-      description: "Private services access (Cloud SQL, Memorystore)",
-    }, o);
+    const range = new gcp.compute.GlobalAddress(
+      `${name}-psa`,
+      {
+        project: args.network.project,
+        purpose: "VPC_PEERING",
+        addressType: "INTERNAL",
+        address,
+        prefixLength: Number(prefix),
+        network: args.network.networkId,
+        description: "Private services access (Cloud SQL, Memorystore)",
+      },
+      o,
+    );
     // https://cloud.google.com/vpc/docs/configure-private-services-access
-    this.connection = new gcp.servicenetworking.Connection(`${name}-psa`, {
-      network: args.network.networkId,
-      service: "servicenetworking.googleapis.com",
-      reservedPeeringRanges: [range.name],
-      // Abandoned, not deleted, on destroy: deleting a peering that producer resources still use
-      // fails, and other stacks of the project may share it.
-      deletionPolicy: "ABANDON",
-    }, o);
+    this.connection = new gcp.servicenetworking.Connection(
+      `${name}-psa`,
+      {
+        network: args.network.networkId,
+        service: "servicenetworking.googleapis.com",
+        reservedPeeringRanges: [range.name],
+        // Abandoned, not deleted, on destroy: deleting a peering that producer resources still use
+        // fails, and other stacks of the project may share it.
+        deletionPolicy: "ABANDON",
+      },
+      o,
+    );
 
     // CMEK for the instances (https://cloud.google.com/sql/docs/postgres/cmek,
     // https://cloud.google.com/memorystore/docs/redis/cmek): the services' agents may use the key.
-    const ring = new gcp.kms.KeyRing(`${name}-data`, { project: args.network.project, location: args.network.region }, { ...o, retainOnDelete: true });
-    const key = new gcp.kms.CryptoKey(`${name}-data`, { keyRing: ring.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: gcpDataDefaults.keyRotationPeriod }, { ...o, protect: args.production });
+    const ring = new gcp.kms.KeyRing(
+      `${name}-data`,
+      { project: args.network.project, location: args.network.region },
+      { ...o, retainOnDelete: true },
+    );
+    const key = new gcp.kms.CryptoKey(
+      `${name}-data`,
+      { keyRing: ring.id, purpose: "ENCRYPT_DECRYPT", rotationPeriod: gcpDataDefaults.keyRotationPeriod },
+      { ...o, protect: args.production },
+    );
     this.keyId = key.id;
-    const sqlAgent = new gcp.projects.ServiceIdentity(`${name}-sql-agent`, { project: args.network.project, service: "sqladmin.googleapis.com" }, o);
+    const sqlAgent = new gcp.projects.ServiceIdentity(
+      `${name}-sql-agent`,
+      { project: args.network.project, service: "sqladmin.googleapis.com" },
+      o,
+    );
     this.keyGrants = [
-      new gcp.kms.CryptoKeyIAMMember(`${name}-data-sql`, { cryptoKeyId: key.id, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: pulumi.interpolate`serviceAccount:${sqlAgent.email}` }, o),
-      new gcp.kms.CryptoKeyIAMMember(`${name}-data-redis`, {
-        cryptoKeyId: key.id,
-        role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-        member: `serviceAccount:service-${args.network.projectNumber}@cloud-redis.iam.gserviceaccount.com`,
-      }, o),
+      new gcp.kms.CryptoKeyIAMMember(
+        `${name}-data-sql`,
+        {
+          cryptoKeyId: key.id,
+          role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+          member: pulumi.interpolate`serviceAccount:${sqlAgent.email}`,
+        },
+        o,
+      ),
+      new gcp.kms.CryptoKeyIAMMember(
+        `${name}-data-redis`,
+        {
+          cryptoKeyId: key.id,
+          role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+          member: `serviceAccount:service-${args.network.projectNumber}@cloud-redis.iam.gserviceaccount.com`,
+        },
+        o,
+      ),
     ];
     this.registerOutputs({});
   }
@@ -123,49 +159,63 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
     this.adminUser = d.adminUser;
     this.cidrs = [args.access.cidr];
     this.safety = { protect: args.production, retainOnDelete: false, deletionProtection: args.production };
-    const instance = new gcp.sql.DatabaseInstance(`${name}-sql`, {
-      project: args.network.project,
-      region: args.network.region,
-      databaseVersion: `POSTGRES_${args.version}`,
-      encryptionKeyName: args.access.keyId,
-      // The provider's guard against `pulumi destroy`; settings.deletionProtectionEnabled is Cloud SQL's own.
-      deletionProtection: this.safety.deletionProtection,
-      settings: {
-        // Custom and shared-core tiers exist only in the Enterprise edition; PostgreSQL 16+ defaults
-        // to Enterprise Plus (https://cloud.google.com/sql/docs/editions-intro).
-        edition: "ENTERPRISE",
-        tier: args.tier ?? (args.production ? d.tier.production : d.tier.other),
-        // A standby in another zone of the region (https://cloud.google.com/sql/docs/postgres/high-availability).
-        availabilityType: args.highAvailability ? "REGIONAL" : "ZONAL",
-        diskType: "PD_SSD",
-        diskSize: args.diskSizeGb ?? d.diskSizeGb,
-        diskAutoresize: true,
-        deletionProtectionEnabled: this.safety.deletionProtection,
-        ipConfiguration: {
-          // Private address only, from the private services access range (https://cloud.google.com/sql/docs/postgres/configure-private-ip).
-          ipv4Enabled: args.publicAccess,
-          privateNetwork: args.network.networkId,
-          // TLS required on every connection (https://cloud.google.com/sql/docs/postgres/configure-ssl-instance#enforce-ssl).
-          sslMode: "ENCRYPTED_ONLY",
+    const instance = new gcp.sql.DatabaseInstance(
+      `${name}-sql`,
+      {
+        project: args.network.project,
+        region: args.network.region,
+        databaseVersion: `POSTGRES_${args.version}`,
+        encryptionKeyName: args.access.keyId,
+        // The provider's guard against `pulumi destroy`; settings.deletionProtectionEnabled is Cloud SQL's own.
+        deletionProtection: this.safety.deletionProtection,
+        settings: {
+          // Custom and shared-core tiers exist only in the Enterprise edition; PostgreSQL 16+ defaults
+          // to Enterprise Plus (https://cloud.google.com/sql/docs/editions-intro).
+          edition: "ENTERPRISE",
+          tier: args.tier ?? (args.production ? d.tier.production : d.tier.other),
+          // A standby in another zone of the region (https://cloud.google.com/sql/docs/postgres/high-availability).
+          availabilityType: args.highAvailability ? "REGIONAL" : "ZONAL",
+          diskType: "PD_SSD",
+          diskSize: args.diskSizeGb ?? d.diskSizeGb,
+          diskAutoresize: true,
+          deletionProtectionEnabled: this.safety.deletionProtection,
+          ipConfiguration: {
+            // Private address only, from the private services access range (https://cloud.google.com/sql/docs/postgres/configure-private-ip).
+            ipv4Enabled: args.publicAccess,
+            privateNetwork: args.network.networkId,
+            // TLS required on every connection (https://cloud.google.com/sql/docs/postgres/configure-ssl-instance#enforce-ssl).
+            sslMode: "ENCRYPTED_ONLY",
+          },
+          backupConfiguration: {
+            enabled: true,
+            startTime: "02:00",
+            // Write-ahead logs for point-in-time recovery (https://cloud.google.com/sql/docs/postgres/backup-recovery/pitr).
+            pointInTimeRecoveryEnabled: true,
+            transactionLogRetentionDays: Math.min(7, Math.max(1, args.backupRetentionDays)),
+            backupRetentionSettings: { retainedBackups: Math.max(1, args.backupRetentionDays), retentionUnit: "COUNT" },
+          },
+          // Automated backups outlive the instance; without it Cloud SQL deletes them with it
+          // (https://cloud.google.com/sql/docs/postgres/backup-recovery/retained-backups).
+          retainBackupsOnDelete: true,
+          // A final backup on delete, kept as long as the automated ones.
+          finalBackupConfig: args.skipFinalSnapshot
+            ? { enabled: false }
+            : { enabled: true, retentionDays: Math.max(1, args.backupRetentionDays) },
+          userLabels: { team: args.team, service: args.service },
         },
-        backupConfiguration: {
-          enabled: true,
-          startTime: "02:00",
-          // Write-ahead logs for point-in-time recovery (https://cloud.google.com/sql/docs/postgres/backup-recovery/pitr).
-          pointInTimeRecoveryEnabled: true,
-          transactionLogRetentionDays: Math.min(7, Math.max(1, args.backupRetentionDays)),
-          backupRetentionSettings: { retainedBackups: Math.max(1, args.backupRetentionDays), retentionUnit: "COUNT" },
-        },
-        // Automated backups outlive the instance; without it Cloud SQL deletes them with it
-        // (https://cloud.google.com/sql/docs/postgres/backup-recovery/retained-backups).
-        retainBackupsOnDelete: true,
-        // A final backup on delete, kept as long as the automated ones.
-        finalBackupConfig: args.skipFinalSnapshot ? { enabled: false } : { enabled: true, retentionDays: Math.max(1, args.backupRetentionDays) },
-        userLabels: { team: args.team, service: args.service },
       },
-    }, { ...o, protect: this.safety.protect, dependsOn: [args.access.connection, ...args.access.keyGrants] });
-    this.adminPassword = new random.RandomPassword(`${name}-admin`, { ...PASSWORD_RULES }, { parent: this, provider: args.randomProvider }).result;
-    new gcp.sql.User(`${name}-admin`, { project: args.network.project, instance: instance.name, name: d.adminUser, password: this.adminPassword }, o);
+      { ...o, protect: this.safety.protect, dependsOn: [args.access.connection, ...args.access.keyGrants] },
+    );
+    this.adminPassword = new random.RandomPassword(
+      `${name}-admin`,
+      { ...PASSWORD_RULES },
+      { parent: this, provider: args.randomProvider },
+    ).result;
+    new gcp.sql.User(
+      `${name}-admin`,
+      { project: args.network.project, instance: instance.name, name: d.adminUser, password: this.adminPassword },
+      o,
+    );
     this.host = instance.privateIpAddress;
     this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
     this.registerOutputs({ host: this.host });
@@ -200,21 +250,25 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
     this.port = d.redisTlsPort;
     this.cidrs = [args.access.cidr];
     this.safety = { protect: args.production, retainOnDelete: args.production, deletionProtection: false };
-    const instance = new gcp.redis.Instance(`${name}-redis`, {
-      project: args.network.project,
-      region: args.network.region,
-      tier: args.highAvailability ? "STANDARD_HA" : "BASIC",
-      memorySizeGb: args.memorySizeGb ?? (args.production ? d.memorySizeGb.production : d.memorySizeGb.other),
-      redisVersion: d.redisVersion,
-      authorizedNetwork: args.network.networkId,
-      connectMode: "PRIVATE_SERVICE_ACCESS",
-      // https://cloud.google.com/memorystore/docs/redis/about-redis-auth, .../in-transit-encryption
-      authEnabled: true,
-      transitEncryptionMode: "SERVER_AUTHENTICATION",
-      customerManagedKey: args.access.keyId,
-      persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "TWENTY_FOUR_HOURS" },
-      labels: { team: args.team, service: args.service },
-    }, { ...o, ...dataProtection(this.safety.protect), dependsOn: [args.access.connection, ...args.access.keyGrants] });
+    const instance = new gcp.redis.Instance(
+      `${name}-redis`,
+      {
+        project: args.network.project,
+        region: args.network.region,
+        tier: args.highAvailability ? "STANDARD_HA" : "BASIC",
+        memorySizeGb: args.memorySizeGb ?? (args.production ? d.memorySizeGb.production : d.memorySizeGb.other),
+        redisVersion: d.redisVersion,
+        authorizedNetwork: args.network.networkId,
+        connectMode: "PRIVATE_SERVICE_ACCESS",
+        // https://cloud.google.com/memorystore/docs/redis/about-redis-auth, .../in-transit-encryption
+        authEnabled: true,
+        transitEncryptionMode: "SERVER_AUTHENTICATION",
+        customerManagedKey: args.access.keyId,
+        persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "TWENTY_FOUR_HOURS" },
+        labels: { team: args.team, service: args.service },
+      },
+      { ...o, ...dataProtection(this.safety.protect), dependsOn: [args.access.connection, ...args.access.keyGrants] },
+    );
     this.host = instance.host;
     this.authString = pulumi.secret(instance.authString);
     this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
@@ -248,44 +302,64 @@ export class GkeVolumeBackups extends pulumi.ComponentResource {
     const o = { parent: this, provider: args.network.provider };
     const net = args.network;
     // The Backup for GKE service agent encrypts with the key (https://cloud.google.com/kubernetes-engine/docs/add-on/backup-for-gke/how-to/cmek).
-    const grant = new gcp.kms.CryptoKeyIAMMember(`${name}-gkebackup-key`, {
-      cryptoKeyId: args.kmsKeyId,
-      role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
-      member: `serviceAccount:service-${net.projectNumber}@gcp-sa-gkebackup.iam.gserviceaccount.com`,
-    }, o);
+    const grant = new gcp.kms.CryptoKeyIAMMember(
+      `${name}-gkebackup-key`,
+      {
+        cryptoKeyId: args.kmsKeyId,
+        role: "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        member: `serviceAccount:service-${net.projectNumber}@gcp-sa-gkebackup.iam.gserviceaccount.com`,
+      },
+      o,
+    );
     const schedule = `0 ${args.hourUtc} * * *`;
     const planName = `${args.clusterName}-volumes`;
-    const plan = new gcp.gkebackup.BackupPlan(`${name}-plan`, {
-      name: planName,
-      project: net.project,
-      location: net.region,
-      cluster: net.clusterId,
-      retentionPolicy: { backupRetainDays: args.retentionDays },
-      backupSchedule: { cronSchedule: schedule },
-      backupConfig: {
-        includeVolumeData: true,
-        includeSecrets: true,
-        selectedNamespaces: { namespaces: [...args.namespaces] },
-        encryptionKey: { gcpKmsEncryptionKey: args.kmsKeyId },
-      },
-    }, { ...o, dependsOn: [grant] });
-    for (const ns of args.namespaces) {
-      new gcp.gkebackup.RestorePlan(`${name}-restore-${ns}`, {
-        name: `${args.clusterName}-${ns}`.slice(0, 63),
+    const plan = new gcp.gkebackup.BackupPlan(
+      `${name}-plan`,
+      {
+        name: planName,
         project: net.project,
         location: net.region,
-        backupPlan: plan.id,
         cluster: net.clusterId,
-        restoreConfig: {
-          selectedNamespaces: { namespaces: [ns] },
-          // The namespace is replaced by the backup's, its volumes re-provisioned from the backup's data.
-          namespacedResourceRestoreMode: "DELETE_AND_RESTORE",
-          volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
-          clusterResourceRestoreScope: { noGroupKinds: true },
+        retentionPolicy: { backupRetainDays: args.retentionDays },
+        backupSchedule: { cronSchedule: schedule },
+        backupConfig: {
+          includeVolumeData: true,
+          includeSecrets: true,
+          selectedNamespaces: { namespaces: [...args.namespaces] },
+          encryptionKey: { gcpKmsEncryptionKey: args.kmsKeyId },
         },
-      }, o);
+      },
+      { ...o, dependsOn: [grant] },
+    );
+    for (const ns of args.namespaces) {
+      new gcp.gkebackup.RestorePlan(
+        `${name}-restore-${ns}`,
+        {
+          name: `${args.clusterName}-${ns}`.slice(0, 63),
+          project: net.project,
+          location: net.region,
+          backupPlan: plan.id,
+          cluster: net.clusterId,
+          restoreConfig: {
+            selectedNamespaces: { namespaces: [ns] },
+            // The namespace is replaced by the backup's, its volumes re-provisioned from the backup's data.
+            namespacedResourceRestoreMode: "DELETE_AND_RESTORE",
+            volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
+            clusterResourceRestoreScope: { noGroupKinds: true },
+          },
+        },
+        o,
+      );
     }
-    this.plan = { kind: "backup-for-gke", name: planName, target: `${net.project}/${net.region}`, schedule, hourUtc: args.hourUtc, retentionDays: args.retentionDays, namespaces: [...args.namespaces] };
+    this.plan = {
+      kind: "backup-for-gke",
+      name: planName,
+      target: `${net.project}/${net.region}`,
+      schedule,
+      hourUtc: args.hourUtc,
+      retentionDays: args.retentionDays,
+      namespaces: [...args.namespaces],
+    };
     this.registerOutputs({});
   }
 }

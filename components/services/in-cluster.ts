@@ -4,7 +4,15 @@ import { containerResources, restrictedContainerSecurityContext, type Quantities
 import { MANAGED_BY } from "../../lib/labels";
 import { ENSURE_USERS_SH, ENSURE_USERS_SQL, PG_HBA_CONF } from "../../lib/service-scripts";
 import {
-  BACKING_SERVICE_LABEL, bindingLabel, BOUND, databaseName, DEFAULT_PORTS, rotatingUsers, userOf, type Connection, type ServiceType,
+  BACKING_SERVICE_LABEL,
+  bindingLabel,
+  BOUND,
+  databaseName,
+  DEFAULT_PORTS,
+  rotatingUsers,
+  userOf,
+  type Connection,
+  type ServiceType,
 } from "../../lib/services";
 import { parseQuantity } from "../../lib/quantity";
 import { BindingSecret, generationPasswords } from "./credentials";
@@ -86,7 +94,10 @@ export class InClusterService extends pulumi.ComponentResource {
       storage: args.storage ?? d.storage,
     };
 
-    const passwords = generationPasswords(`${name}-password`, args.generation, { parent: this, provider: args.randomProvider });
+    const passwords = generationPasswords(`${name}-password`, args.generation, {
+      parent: this,
+      provider: args.randomProvider,
+    });
     const [userA, userB] = rotatingUsers(args.service);
     // Slot of generation g is users[g % 2]: the current generation's user gets the new password,
     // the other one keeps the previous generation's (none at generation 0).
@@ -101,101 +112,163 @@ export class InClusterService extends pulumi.ComponentResource {
           SERVICE_USER_B: pulumi.output(userB),
           SERVICE_PASSWORD_B: currentIsA ? previous : passwords.current,
         }
-      // Valkey: one user (`default`) with both passwords; ACL users may hold several
-      // (https://valkey.io/topics/acl/#acl-rules: `>password` adds one).
-      : { "users.acl": pulumi.all([passwords.current, previous]).apply(([c, p]) => `user default on ${[c, p].filter((x) => x).map((x) => `>${x}`).join(" ")} ~* &* +@all -@admin\n`) };
+      : // Valkey: one user (`default`) with both passwords; ACL users may hold several
+        // (https://valkey.io/topics/acl/#acl-rules: `>password` adds one).
+        {
+          "users.acl": pulumi.all([passwords.current, previous]).apply(
+            ([c, p]) =>
+              `user default on ${[c, p]
+                .filter((x) => x)
+                .map((x) => `>${x}`)
+                .join(" ")} ~* &* +@all -@admin\n`,
+          ),
+        };
     // Named after the generation: a rotation changes the pod template, so the server restarts and
     // applies the new users and passwords.
-    const serverSecret = new k8s.core.v1.Secret(`${name}-server`, {
-      metadata: meta(`${objectName}-server-g${args.generation}`),
-      type: "Opaque",
-      immutable: true,
-      stringData: pulumi.secret(pulumi.all(server)),
-    }, { ...parent, deleteBeforeReplace: true });
+    const serverSecret = new k8s.core.v1.Secret(
+      `${name}-server`,
+      {
+        metadata: meta(`${objectName}-server-g${args.generation}`),
+        type: "Opaque",
+        immutable: true,
+        stringData: pulumi.secret(pulumi.all(server)),
+      },
+      { ...parent, deleteBeforeReplace: true },
+    );
 
-    const scripts = args.type === "postgres" ? new k8s.core.v1.ConfigMap(`${name}-scripts`, {
-      metadata: meta(`${objectName}-scripts`),
-      data: { "ensure-users.sh": ENSURE_USERS_SH, "ensure-users.sql": ENSURE_USERS_SQL, "pg_hba.conf": PG_HBA_CONF },
-    }, parent) : undefined;
+    const scripts =
+      args.type === "postgres"
+        ? new k8s.core.v1.ConfigMap(
+            `${name}-scripts`,
+            {
+              metadata: meta(`${objectName}-scripts`),
+              data: {
+                "ensure-users.sh": ENSURE_USERS_SH,
+                "ensure-users.sql": ENSURE_USERS_SQL,
+                "pg_hba.conf": PG_HBA_CONF,
+              },
+            },
+            parent,
+          )
+        : undefined;
 
-    const service = new k8s.core.v1.Service(`${name}-service`, {
-      metadata: meta(objectName),
-      spec: { type: "ClusterIP", selector, ports: [{ name: args.type, port, targetPort: args.type, protocol: "TCP" }] },
-    }, parent);
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: meta(objectName),
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: args.type, port, targetPort: args.type, protocol: "TCP" }],
+        },
+      },
+      parent,
+    );
     this.host = pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`;
 
     // Only pods bound to this service reach it, only on its port; the instance itself reaches
     // nothing (the namespace's default deny, which the namespace-wide allow rule leaves in force for it).
-    new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
-      metadata: meta(objectName),
-      spec: {
-        podSelector: { matchLabels: selector },
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [{ podSelector: { matchLabels: { [bindingLabel(args.service)]: BOUND } } }], ports: [{ protocol: "TCP", port }] }],
-        egress: [],
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-ingress`,
+      {
+        metadata: meta(objectName),
+        spec: {
+          podSelector: { matchLabels: selector },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [
+            {
+              from: [{ podSelector: { matchLabels: { [bindingLabel(args.service)]: BOUND } } }],
+              ports: [{ protocol: "TCP", port }],
+            },
+          ],
+          egress: [],
+        },
       },
-    }, parent);
+      parent,
+    );
 
     const tmp = { name: "tmp", emptyDir: { sizeLimit: "64Mi" } };
-    const container = args.type === "postgres" ? this.postgresContainer(port, serverSecret) : this.valkeyContainer(port, args.resources.memory);
-    const volumes: k8s.types.input.core.v1.Volume[] = args.type === "postgres"
-      ? [
-          tmp,
-          { name: "run", emptyDir: { sizeLimit: "16Mi" } },
-          { name: "scripts", configMap: { name: scripts!.metadata.name, defaultMode: 0o555 } },
-        ]
-      : [tmp, { name: "acl", secret: { secretName: serverSecret.metadata.name, defaultMode: 0o400 } }];
+    const container =
+      args.type === "postgres"
+        ? this.postgresContainer(port, serverSecret)
+        : this.valkeyContainer(port, args.resources.memory);
+    const volumes: k8s.types.input.core.v1.Volume[] =
+      args.type === "postgres"
+        ? [
+            tmp,
+            { name: "run", emptyDir: { sizeLimit: "16Mi" } },
+            { name: "scripts", configMap: { name: scripts!.metadata.name, defaultMode: 0o555 } },
+          ]
+        : [tmp, { name: "acl", secret: { secretName: serverSecret.metadata.name, defaultMode: 0o400 } }];
 
-    new k8s.apps.v1.StatefulSet(`${name}-server`, {
-      metadata: meta(objectName),
-      spec: {
-        serviceName: objectName,
-        replicas: 1,
-        selector: { matchLabels: selector },
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-        template: {
-          metadata: { labels: podLabels },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            priorityClassName: args.priorityClassName,
-            terminationGracePeriodSeconds: 60,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: d.uid,
-              runAsGroup: d.uid,
-              fsGroup: d.uid,
-              fsGroupChangePolicy: "OnRootMismatch",
-              seccompProfile: { type: "RuntimeDefault" },
+    new k8s.apps.v1.StatefulSet(
+      `${name}-server`,
+      {
+        metadata: meta(objectName),
+        spec: {
+          serviceName: objectName,
+          replicas: 1,
+          selector: { matchLabels: selector },
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+          template: {
+            metadata: { labels: podLabels },
+            spec: {
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              priorityClassName: args.priorityClassName,
+              terminationGracePeriodSeconds: 60,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: d.uid,
+                runAsGroup: d.uid,
+                fsGroup: d.uid,
+                fsGroupChangePolicy: "OnRootMismatch",
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              containers: [
+                {
+                  ...container,
+                  image: args.image,
+                  imagePullPolicy: "IfNotPresent",
+                  ports: [{ name: args.type, containerPort: port, protocol: "TCP" }],
+                  resources: containerResources(this.footprint),
+                  securityContext: restrictedContainerSecurityContext(),
+                },
+              ],
+              volumes,
             },
-            containers: [{
-              ...container,
-              image: args.image,
-              imagePullPolicy: "IfNotPresent",
-              ports: [{ name: args.type, containerPort: port, protocol: "TCP" }],
-              resources: containerResources(this.footprint),
-              securityContext: restrictedContainerSecurityContext(),
-            }],
-            volumes,
           },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: "data", labels },
+              spec: {
+                accessModes: ["ReadWriteOnce"],
+                storageClassName: args.storageClassName,
+                resources: { requests: { storage: this.footprint.storage } },
+              },
+            },
+          ],
         },
-        volumeClaimTemplates: [{
-          metadata: { name: "data", labels },
-          spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClassName, resources: { requests: { storage: this.footprint.storage } } },
-        }],
       },
-    }, parent);
+      parent,
+    );
 
-    const connection: pulumi.Output<Connection> = pulumi.all([this.host, passwords.current]).apply(([host, password]) => ({
-      type: args.type,
-      host,
-      port,
-      username: args.type === "postgres" ? userOf(args.service, args.generation) : "default",
-      password,
-      database: args.type === "postgres" ? databaseName(args.service) : "0",
-      tls: false,
-    }));
-    const binding = new BindingSecret(`${name}-binding`, { service: args.service, generation: args.generation, namespace: args.namespace, connection, labels }, parent);
+    const connection: pulumi.Output<Connection> = pulumi
+      .all([this.host, passwords.current])
+      .apply(([host, password]) => ({
+        type: args.type,
+        host,
+        port,
+        username: args.type === "postgres" ? userOf(args.service, args.generation) : "default",
+        password,
+        database: args.type === "postgres" ? databaseName(args.service) : "0",
+        tls: false,
+      }));
+    const binding = new BindingSecret(
+      `${name}-binding`,
+      { service: args.service, generation: args.generation, namespace: args.namespace, connection, labels },
+      parent,
+    );
     this.secretName = binding.secretName;
     this.registerOutputs({ secretName: this.secretName, host: this.host });
   }
@@ -208,7 +281,17 @@ export class InClusterService extends pulumi.ComponentResource {
   private postgresContainer(port: number, serverSecret: k8s.core.v1.Secret): k8s.types.input.core.v1.Container {
     return {
       name: "postgres",
-      args: ["postgres", "-c", "hba_file=/etc/postgresql/scripts/pg_hba.conf", "-c", "password_encryption=scram-sha-256", "-c", `port=${port}`, "-c", "unix_socket_directories=/var/run/postgresql"],
+      args: [
+        "postgres",
+        "-c",
+        "hba_file=/etc/postgresql/scripts/pg_hba.conf",
+        "-c",
+        "password_encryption=scram-sha-256",
+        "-c",
+        `port=${port}`,
+        "-c",
+        "unix_socket_directories=/var/run/postgresql",
+      ],
       env: [
         { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
         // No superuser password exists: the entrypoint needs this to initialise without one, and
@@ -232,11 +315,26 @@ export class InClusterService extends pulumi.ComponentResource {
 
   /** Valkey with ACL users from the Secret, append-only persistence on the volume, and a memory bound. */
   private valkeyContainer(port: number, memoryLimit: string): k8s.types.input.core.v1.Container {
-    const maxMemory = Math.floor((parseQuantity(memoryLimit) ?? 512 * 2 ** 20) * inClusterDefaults.valkeyMaxMemoryShare);
+    const maxMemory = Math.floor(
+      (parseQuantity(memoryLimit) ?? 512 * 2 ** 20) * inClusterDefaults.valkeyMaxMemoryShare,
+    );
     return {
       name: "valkey",
       command: ["valkey-server"],
-      args: ["--port", String(port), "--aclfile", "/etc/valkey/users.acl", "--dir", "/data", "--appendonly", "yes", "--maxmemory", String(maxMemory), "--maxmemory-policy", "allkeys-lru"],
+      args: [
+        "--port",
+        String(port),
+        "--aclfile",
+        "/etc/valkey/users.acl",
+        "--dir",
+        "/data",
+        "--appendonly",
+        "yes",
+        "--maxmemory",
+        String(maxMemory),
+        "--maxmemory-policy",
+        "allkeys-lru",
+      ],
       readinessProbe: { tcpSocket: { port }, periodSeconds: 10, timeoutSeconds: 5 },
       livenessProbe: { tcpSocket: { port }, initialDelaySeconds: 15, periodSeconds: 20, timeoutSeconds: 5 },
       volumeMounts: [

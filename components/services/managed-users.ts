@@ -15,34 +15,72 @@ export const DATA_ADMIN_NAMESPACE = "blueprint-data";
  * quota and container limits. Create once per cluster.
  */
 export function dataAdminNamespace(opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
-  const ns = new k8s.core.v1.Namespace("blueprint-data", {
-    metadata: {
-      name: DATA_ADMIN_NAMESPACE,
-      labels: {
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        // The platform's own namespace, not a team's: team admission policies do not bind it.
-        "app.kubernetes.io/part-of": "platform",
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/audit": "restricted",
-        "pod-security.kubernetes.io/warn": "restricted",
+  const ns = new k8s.core.v1.Namespace(
+    "blueprint-data",
+    {
+      metadata: {
+        name: DATA_ADMIN_NAMESPACE,
+        labels: {
+          "app.kubernetes.io/managed-by": MANAGED_BY,
+          // The platform's own namespace, not a team's: team admission policies do not bind it.
+          "app.kubernetes.io/part-of": "platform",
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/audit": "restricted",
+          "pod-security.kubernetes.io/warn": "restricted",
+        },
       },
     },
-  }, opts);
+    opts,
+  );
   const child = { parent: opts.parent, provider: opts.provider, dependsOn: [ns] };
-  const meta = (name: string) => ({ name, namespace: ns.metadata.name, labels: { "app.kubernetes.io/managed-by": MANAGED_BY } });
-  new k8s.networking.v1.NetworkPolicy("blueprint-data-default-deny", { metadata: meta("default-deny"), spec: DEFAULT_DENY_POLICY }, child);
-  new k8s.networking.v1.NetworkPolicy("blueprint-data-dns", {
-    metadata: meta("allow-dns"),
-    spec: { podSelector: {}, policyTypes: ["Egress"], egress: ALLOW_NAMESPACE_AND_DNS_POLICY.egress as k8s.types.input.networking.v1.NetworkPolicyEgressRule[] },
-  }, child);
-  new k8s.core.v1.ResourceQuota("blueprint-data-quota", {
-    metadata: meta("data-quota"),
-    spec: { hard: { pods: "10", "requests.cpu": "1", "requests.memory": "1Gi", "limits.cpu": "2", "limits.memory": "2Gi", "requests.ephemeral-storage": "1Gi", "limits.ephemeral-storage": "2Gi" } },
-  }, child);
-  new k8s.core.v1.LimitRange("blueprint-data-limits", {
-    metadata: meta("data-limits"),
-    spec: { limits: [{ type: "Container", max: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "256Mi" } }] },
-  }, child);
+  const meta = (name: string) => ({
+    name,
+    namespace: ns.metadata.name,
+    labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
+  });
+  new k8s.networking.v1.NetworkPolicy(
+    "blueprint-data-default-deny",
+    { metadata: meta("default-deny"), spec: DEFAULT_DENY_POLICY },
+    child,
+  );
+  new k8s.networking.v1.NetworkPolicy(
+    "blueprint-data-dns",
+    {
+      metadata: meta("allow-dns"),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: ALLOW_NAMESPACE_AND_DNS_POLICY.egress as k8s.types.input.networking.v1.NetworkPolicyEgressRule[],
+      },
+    },
+    child,
+  );
+  new k8s.core.v1.ResourceQuota(
+    "blueprint-data-quota",
+    {
+      metadata: meta("data-quota"),
+      spec: {
+        hard: {
+          pods: "10",
+          "requests.cpu": "1",
+          "requests.memory": "1Gi",
+          "limits.cpu": "2",
+          "limits.memory": "2Gi",
+          "requests.ephemeral-storage": "1Gi",
+          "limits.ephemeral-storage": "2Gi",
+        },
+      },
+    },
+    child,
+  );
+  new k8s.core.v1.LimitRange(
+    "blueprint-data-limits",
+    {
+      metadata: meta("data-limits"),
+      spec: { limits: [{ type: "Container", max: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "256Mi" } }] },
+    },
+    child,
+  );
   return ns;
 }
 
@@ -73,60 +111,89 @@ export interface ManagedPostgresUsersArgs {
 export class ManagedPostgresUsers extends pulumi.ComponentResource {
   constructor(name: string, args: ManagedPostgresUsersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:ManagedPostgresUsers", name, {}, opts);
-    const labels = { "app.kubernetes.io/name": "postgres-users", "app.kubernetes.io/instance": `${args.team}-${args.service}`, "app.kubernetes.io/managed-by": MANAGED_BY };
+    const labels = {
+      "app.kubernetes.io/name": "postgres-users",
+      "app.kubernetes.io/instance": `${args.team}-${args.service}`,
+      "app.kubernetes.io/managed-by": MANAGED_BY,
+    };
     const [userA, userB] = rotatingUsers(args.service);
-    const secret = new k8s.core.v1.Secret(`${name}-admin`, {
-      metadata: { namespace: args.namespace, labels },
-      type: "Opaque",
-      immutable: true,
-      stringData: pulumi.secret(pulumi.all([args.adminPassword, args.passwordA, args.passwordB, args.host]).apply(([admin, a, b, host]) => ({
-        PGHOST: host,
-        PGPORT: String(args.port),
-        PGUSER: args.adminUser,
-        PGPASSWORD: admin,
-        // TLS to the instance (RDS and Cloud SQL require it).
-        PGSSLMODE: "require",
-        SERVICE_DATABASE: databaseName(args.service),
-        SERVICE_OWNER: `${databaseName(args.service)}_owner`,
-        SERVICE_USER_A: userA,
-        SERVICE_PASSWORD_A: a,
-        SERVICE_USER_B: userB,
-        SERVICE_PASSWORD_B: b,
-      }))),
-    }, { parent: this });
-    const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, {
-      metadata: { namespace: args.namespace, labels },
-      immutable: true,
-      data: { "ensure-users.sh": ENSURE_USERS_SH, "ensure-users.sql": ENSURE_USERS_SQL },
-    }, { parent: this });
-    new k8s.batch.v1.Job(`${name}-users`, {
-      metadata: { namespace: args.namespace, labels },
-      spec: {
-        backoffLimit: 6,
-        activeDeadlineSeconds: 900,
-        ttlSecondsAfterFinished: 86400,
-        template: {
-          metadata: { labels: { ...labels, [bindingLabel(args.service)]: BOUND } },
-          spec: {
-            restartPolicy: "Never",
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(999),
-            containers: [{
-              name: "users",
-              image: args.image,
-              imagePullPolicy: "IfNotPresent",
-              command: ["/bin/sh", "/scripts/ensure-users.sh"],
-              envFrom: [{ secretRef: { name: secret.metadata.name } }],
-              resources: containerResources({ requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" }, limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "128Mi" } }),
-              securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
-            }],
-            volumes: [{ name: "scripts", configMap: { name: scripts.metadata.name } }, { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+    const secret = new k8s.core.v1.Secret(
+      `${name}-admin`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        type: "Opaque",
+        immutable: true,
+        stringData: pulumi.secret(
+          pulumi.all([args.adminPassword, args.passwordA, args.passwordB, args.host]).apply(([admin, a, b, host]) => ({
+            PGHOST: host,
+            PGPORT: String(args.port),
+            PGUSER: args.adminUser,
+            PGPASSWORD: admin,
+            // TLS to the instance (RDS and Cloud SQL require it).
+            PGSSLMODE: "require",
+            SERVICE_DATABASE: databaseName(args.service),
+            SERVICE_OWNER: `${databaseName(args.service)}_owner`,
+            SERVICE_USER_A: userA,
+            SERVICE_PASSWORD_A: a,
+            SERVICE_USER_B: userB,
+            SERVICE_PASSWORD_B: b,
+          })),
+        ),
+      },
+      { parent: this },
+    );
+    const scripts = new k8s.core.v1.ConfigMap(
+      `${name}-scripts`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        immutable: true,
+        data: { "ensure-users.sh": ENSURE_USERS_SH, "ensure-users.sql": ENSURE_USERS_SQL },
+      },
+      { parent: this },
+    );
+    new k8s.batch.v1.Job(
+      `${name}-users`,
+      {
+        metadata: { namespace: args.namespace, labels },
+        spec: {
+          backoffLimit: 6,
+          activeDeadlineSeconds: 900,
+          ttlSecondsAfterFinished: 86400,
+          template: {
+            metadata: { labels: { ...labels, [bindingLabel(args.service)]: BOUND } },
+            spec: {
+              restartPolicy: "Never",
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurityContext(999),
+              containers: [
+                {
+                  name: "users",
+                  image: args.image,
+                  imagePullPolicy: "IfNotPresent",
+                  command: ["/bin/sh", "/scripts/ensure-users.sh"],
+                  envFrom: [{ secretRef: { name: secret.metadata.name } }],
+                  resources: containerResources({
+                    requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" },
+                    limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "128Mi" },
+                  }),
+                  securityContext: restrictedContainerSecurityContext(),
+                  volumeMounts: [
+                    { name: "scripts", mountPath: "/scripts", readOnly: true },
+                    { name: "tmp", mountPath: "/tmp" },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "scripts", configMap: { name: scripts.metadata.name } },
+                { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
+              ],
+            },
           },
         },
       },
-    }, { parent: this, dependsOn: args.dependsOn, customTimeouts: { create: "20m", update: "20m" } });
+      { parent: this, dependsOn: args.dependsOn, customTimeouts: { create: "20m", update: "20m" } },
+    );
     this.registerOutputs({});
   }
 }
@@ -148,18 +215,28 @@ export interface BoundEgressPolicyArgs {
 export class BoundEgressPolicy extends pulumi.ComponentResource {
   constructor(name: string, args: BoundEgressPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:BoundEgressPolicy", name, {}, opts);
-    new k8s.networking.v1.NetworkPolicy(name, {
-      metadata: {
-        name: `svc-${args.service}-egress`,
-        namespace: args.namespace,
-        labels: { "app.kubernetes.io/part-of": args.team, "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": "backing-service" },
+    new k8s.networking.v1.NetworkPolicy(
+      name,
+      {
+        metadata: {
+          name: `svc-${args.service}-egress`,
+          namespace: args.namespace,
+          labels: {
+            "app.kubernetes.io/part-of": args.team,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "app.kubernetes.io/component": "backing-service",
+          },
+        },
+        spec: {
+          podSelector: { matchLabels: { [bindingLabel(args.service)]: BOUND } },
+          policyTypes: ["Egress"],
+          egress: [
+            { to: args.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: args.port }] },
+          ],
+        },
       },
-      spec: {
-        podSelector: { matchLabels: { [bindingLabel(args.service)]: BOUND } },
-        policyTypes: ["Egress"],
-        egress: [{ to: args.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: args.port }] }],
-      },
-    }, { parent: this });
+      { parent: this },
+    );
     this.registerOutputs({});
   }
 }

@@ -26,7 +26,9 @@ const platformStack = config.require("platformStack");
 const team = config.require("team");
 const image = config.require("image");
 if (!isPinned(parsePinnedImage(image))) {
-  throw new pulumi.RunError(`team-app:image must be pinned by digest (repo@sha256:<64 hex>), got ${JSON.stringify(image)}`);
+  throw new pulumi.RunError(
+    `team-app:image must be pinned by digest (repo@sha256:<64 hex>), got ${JSON.stringify(image)}`,
+  );
 }
 
 /** The team's entry of the platform's contract, refused when the platform does not know the team. */
@@ -34,9 +36,18 @@ async function readContract(): Promise<TeamContract> {
   const details = await new pulumi.StackReference("platform", { name: platformStack }).getOutputDetails("contract");
   const byTeam = (details.secretValue ?? details.value) as Record<string, unknown> | undefined;
   const entry = byTeam?.[team] as Partial<TeamContract> | undefined;
-  if (entry === undefined) throw new pulumi.RunError(`the platform stack ${platformStack} exports no contract for team "${team}"`);
-  if (entry.version !== 2) throw new pulumi.RunError(`the platform stack ${platformStack} exports contract version ${JSON.stringify(entry.version)}; this program reads version 2`);
-  if (typeof entry.namespace !== "string" || typeof entry.clusterIdentifier !== "string" || typeof entry.registry?.mirrors !== "object" || typeof entry.priorityClasses?.standard !== "string") {
+  if (entry === undefined)
+    throw new pulumi.RunError(`the platform stack ${platformStack} exports no contract for team "${team}"`);
+  if (entry.version !== 2)
+    throw new pulumi.RunError(
+      `the platform stack ${platformStack} exports contract version ${JSON.stringify(entry.version)}; this program reads version 2`,
+    );
+  if (
+    typeof entry.namespace !== "string" ||
+    typeof entry.clusterIdentifier !== "string" ||
+    typeof entry.registry?.mirrors !== "object" ||
+    typeof entry.priorityClasses?.standard !== "string"
+  ) {
     throw new pulumi.RunError(`the platform stack ${platformStack} exports an incomplete contract for team "${team}"`);
   }
   return entry as TeamContract;
@@ -45,24 +56,32 @@ async function readContract(): Promise<TeamContract> {
 export = async () => {
   const contract = await readContract();
   const provider = new k8s.Provider("k8s", {
-    ...(contract.kubeconfig !== null ? { kubeconfig: pulumi.secret(contract.kubeconfig) } : contract.context !== null ? { context: contract.context } : {}),
+    ...(contract.kubeconfig !== null
+      ? { kubeconfig: pulumi.secret(contract.kubeconfig) }
+      : contract.context !== null
+        ? { context: contract.context }
+        : {}),
     enableServerSideApply: true,
     clusterIdentifier: contract.clusterIdentifier,
     namespace: contract.namespace,
   });
   const pulled = pullReferenceFor(image, contract.registry.mirrors);
-  const app = new Workload("hello", {
-    identity: { name: "hello", instance: "hello", component: "server", partOf: team },
-    namespace: contract.namespace,
-    image: pulled,
-    port: 9898,
-    replicas: 2,
-    resources: {
-      requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" },
-      limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "128Mi" },
+  const app = new Workload(
+    "hello",
+    {
+      identity: { name: "hello", instance: "hello", component: "server", partOf: team },
+      namespace: contract.namespace,
+      image: pulled,
+      port: 9898,
+      replicas: 2,
+      resources: {
+        requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "64Mi" },
+        limits: { cpu: "200m", memory: "128Mi", "ephemeral-storage": "128Mi" },
+      },
+      probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
+      priorityClassName: contract.priorityClasses.standard,
     },
-    probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
-    priorityClassName: contract.priorityClasses.standard,
-  }, { providers: [provider] });
+    { providers: [provider] },
+  );
   return { namespace: contract.namespace, image: pulled, deployment: app.deploymentName, url: app.url };
 };

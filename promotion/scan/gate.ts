@@ -38,7 +38,10 @@ export const vulnerabilityGateSchema = z.strictObject({
 export type SeverityCounts = Record<Severity, { readonly total: number; readonly fixable: number }>;
 
 export function countFindings(findings: readonly Finding[]): SeverityCounts {
-  const out = Object.fromEntries(SEVERITIES.map((s) => [s, { total: 0, fixable: 0 }])) as Record<Severity, { total: number; fixable: number }>;
+  const out = Object.fromEntries(SEVERITIES.map((s) => [s, { total: 0, fixable: 0 }])) as Record<
+    Severity,
+    { total: number; fixable: number }
+  >;
   for (const f of findings) {
     out[f.severity].total += 1;
     if (f.fix !== "no") out[f.severity].fixable += 1;
@@ -48,7 +51,8 @@ export function countFindings(findings: readonly Finding[]): SeverityCounts {
 
 /** Whether a finding of `found` severity counts against a limit at `limit` or above. */
 function countsAgainst(gate: VulnerabilityGate, found: Severity, limit: Severity): boolean {
-  if (found === "unknown") return gate.unknownAs === undefined || SEVERITIES.indexOf(gate.unknownAs) <= SEVERITIES.indexOf(limit);
+  if (found === "unknown")
+    return gate.unknownAs === undefined || SEVERITIES.indexOf(gate.unknownAs) <= SEVERITIES.indexOf(limit);
   return SEVERITIES.indexOf(found) <= SEVERITIES.indexOf(limit);
 }
 
@@ -83,31 +87,52 @@ export interface ImageVerdict<S extends ScanSummary = ScanSummary> {
  * against a stage's gate, using the newest scan attached to each digest. `scansOf` returns the
  * scans attached to a digest, in any order.
  */
-export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, digests: Readonly<Record<string, string>>, scansOf: (digest: string) => readonly S[], now: number, accepted: ReadonlySet<string> = new Set()): ImageVerdict<S>[] {
-  return Object.entries(digests).sort(([a], [b]) => a.localeCompare(b)).map(([image, digest]) => {
-    const judged = newest(scansOf(digest));
-    if (!judged) return { image, digest, problems: ["no scan report attached"] };
-    const scan = accepted.size > 0 ? withoutAccepted(judged, accepted) : judged;
-    const problems: string[] = [];
-    if (gate.maxAgeMs !== undefined) {
-      const at = scan.scannedAt ? Date.parse(scan.scannedAt) : Number.NaN;
-      if (Number.isNaN(at)) problems.push(`the ${scan.format} report does not say when it was scanned, and the stage needs one younger than ${gate.maxAge}`);
-      else if (now - at > gate.maxAgeMs) problems.push(`the newest report (${scan.scannedAt}) is older than ${gate.maxAge}: scan the digest again`);
-    }
-    for (const [field, limits, what] of [["total", gate.max, "findings"], ["fixable", gate.maxFixable, "findings with a fix available"]] as const) {
-      for (const severity of SEVERITIES) {
-        const limit = limits[severity];
-        if (limit === undefined) continue;
-        const n = atOrAbove(gate, scan.counts, severity, field);
-        if (n > limit) {
-          const worst = scan.top.filter((f) => countsAgainst(gate, f.severity, severity) && (field === "total" || f.fix !== "no")).slice(0, 3).map((f) => f.id);
-          const unknown = severity !== "unknown" && countsAgainst(gate, "unknown", severity) ? scan.counts.unknown[field] : 0;
-          problems.push(`${n} ${what} at ${severity} or above (at most ${limit})${unknown ? `, ${unknown} of them of unknown severity (counted ${gate.unknownAs ? `as ${gate.unknownAs}` : "against every limit"})` : ""}${worst.length ? `: ${worst.join(", ")}${n > worst.length ? ", ..." : ""}` : ""}`);
+export function evaluateGate<S extends ScanSummary>(
+  gate: VulnerabilityGate,
+  digests: Readonly<Record<string, string>>,
+  scansOf: (digest: string) => readonly S[],
+  now: number,
+  accepted: ReadonlySet<string> = new Set(),
+): ImageVerdict<S>[] {
+  return Object.entries(digests)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([image, digest]) => {
+      const judged = newest(scansOf(digest));
+      if (!judged) return { image, digest, problems: ["no scan report attached"] };
+      const scan = accepted.size > 0 ? withoutAccepted(judged, accepted) : judged;
+      const problems: string[] = [];
+      if (gate.maxAgeMs !== undefined) {
+        const at = scan.scannedAt ? Date.parse(scan.scannedAt) : Number.NaN;
+        if (Number.isNaN(at))
+          problems.push(
+            `the ${scan.format} report does not say when it was scanned, and the stage needs one younger than ${gate.maxAge}`,
+          );
+        else if (now - at > gate.maxAgeMs)
+          problems.push(`the newest report (${scan.scannedAt}) is older than ${gate.maxAge}: scan the digest again`);
+      }
+      for (const [field, limits, what] of [
+        ["total", gate.max, "findings"],
+        ["fixable", gate.maxFixable, "findings with a fix available"],
+      ] as const) {
+        for (const severity of SEVERITIES) {
+          const limit = limits[severity];
+          if (limit === undefined) continue;
+          const n = atOrAbove(gate, scan.counts, severity, field);
+          if (n > limit) {
+            const worst = scan.top
+              .filter((f) => countsAgainst(gate, f.severity, severity) && (field === "total" || f.fix !== "no"))
+              .slice(0, 3)
+              .map((f) => f.id);
+            const unknown =
+              severity !== "unknown" && countsAgainst(gate, "unknown", severity) ? scan.counts.unknown[field] : 0;
+            problems.push(
+              `${n} ${what} at ${severity} or above (at most ${limit})${unknown ? `, ${unknown} of them of unknown severity (counted ${gate.unknownAs ? `as ${gate.unknownAs}` : "against every limit"})` : ""}${worst.length ? `: ${worst.join(", ")}${n > worst.length ? ", ..." : ""}` : ""}`,
+            );
+          }
         }
       }
-    }
-    return { image, digest, scan: judged, problems };
-  });
+      return { image, digest, scan: judged, problems };
+    });
 }
 
 /**
@@ -115,7 +140,10 @@ export function evaluateGate<S extends ScanSummary>(gate: VulnerabilityGate, dig
  * (its worst {@link ScanSummary.top}) can be accepted by id; counted findings beyond those stay.
  */
 function withoutAccepted<S extends ScanSummary>(scan: S, accepted: ReadonlySet<string>): S {
-  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, { ...scan.counts[s] }])) as Record<Severity, { total: number; fixable: number }>;
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, { ...scan.counts[s] }])) as Record<
+    Severity,
+    { total: number; fixable: number }
+  >;
   for (const f of scan.top) {
     if (!accepted.has(f.id)) continue;
     counts[f.severity].total = Math.max(0, counts[f.severity].total - 1);

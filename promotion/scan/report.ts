@@ -98,7 +98,8 @@ function severityWord(v: unknown): Severity {
 /** A severity word as producers write it, or undefined when `v` is not one (`UNKNOWN` is one: the producer says it does not know). */
 function placeWord(v: unknown): Severity | undefined {
   const s = typeof v === "string" ? v.trim().toLowerCase() : "";
-  if (s === "critical" || s === "high" || s === "medium" || s === "low" || s === "negligible" || s === "unknown") return s;
+  if (s === "critical" || s === "high" || s === "medium" || s === "low" || s === "negligible" || s === "unknown")
+    return s;
   // Grafeas says MINIMAL and ECR says INFORMATIONAL for what the others call negligible.
   if (s === "minimal" || s === "informational") return "negligible";
   // ECR basic says UNDEFINED, Inspector UNTRIAGED and Grafeas SEVERITY_UNSPECIFIED for "not placed".
@@ -133,10 +134,16 @@ const trivySchema = z.looseObject({
   ArtifactName: str,
   CreatedAt: str,
   Metadata: z.looseObject({ RepoDigests: z.array(z.string()).optional() }).optional(),
-  Results: z.array(z.looseObject({
-    Vulnerabilities: z.array(trivyVulnerability).nullish(),
-    ExperimentalModifiedFindings: z.array(z.looseObject({ Type: str, Status: str, Finding: z.unknown() })).nullish(),
-  })).nullish(),
+  Results: z
+    .array(
+      z.looseObject({
+        Vulnerabilities: z.array(trivyVulnerability).nullish(),
+        ExperimentalModifiedFindings: z
+          .array(z.looseObject({ Type: str, Status: str, Finding: z.unknown() }))
+          .nullish(),
+      }),
+    )
+    .nullish(),
 });
 
 const grypeMatch = z.looseObject({
@@ -150,10 +157,12 @@ const grypeMatch = z.looseObject({
 const grypeSchema = z.looseObject({
   matches: z.array(grypeMatch),
   ignoredMatches: z.array(grypeMatch).nullish(),
-  source: z.looseObject({
-    type: str,
-    target: z.unknown(),
-  }).optional(),
+  source: z
+    .looseObject({
+      type: str,
+      target: z.unknown(),
+    })
+    .optional(),
   descriptor: z.looseObject({ name: str, version: str, timestamp: str }).optional(),
 });
 
@@ -167,26 +176,37 @@ const sarifRule = z.looseObject({
 const sarifComponent = z.looseObject({ name: z.string(), version: str, rules: z.array(sarifRule).optional() });
 const sarifSchema = z.looseObject({
   version: z.literal("2.1.0"),
-  runs: z.array(z.looseObject({
-    tool: z.looseObject({ driver: sarifComponent, extensions: z.array(sarifComponent).optional() }),
-    properties: z.looseObject({}).optional(),
-    invocations: z.array(z.looseObject({ endTimeUtc: str, startTimeUtc: str })).optional(),
-    results: z.array(z.looseObject({
-      ruleId: str,
-      ruleIndex: z.number().int().optional().catch(undefined),
-      rule: z.looseObject({
-        id: str,
-        guid: str,
-        index: z.number().int().optional().catch(undefined),
-        toolComponent: z.looseObject({ index: z.number().int().optional().catch(undefined), name: str }).optional(),
-      }).optional().catch(undefined),
-      kind: str,
-      level: str,
-      baselineState: str,
-      message: z.looseObject({ text: str }).optional(),
-      properties: z.looseObject({}).optional().catch(undefined),
-    })).optional(),
-  })),
+  runs: z.array(
+    z.looseObject({
+      tool: z.looseObject({ driver: sarifComponent, extensions: z.array(sarifComponent).optional() }),
+      properties: z.looseObject({}).optional(),
+      invocations: z.array(z.looseObject({ endTimeUtc: str, startTimeUtc: str })).optional(),
+      results: z
+        .array(
+          z.looseObject({
+            ruleId: str,
+            ruleIndex: z.number().int().optional().catch(undefined),
+            rule: z
+              .looseObject({
+                id: str,
+                guid: str,
+                index: z.number().int().optional().catch(undefined),
+                toolComponent: z
+                  .looseObject({ index: z.number().int().optional().catch(undefined), name: str })
+                  .optional(),
+              })
+              .optional()
+              .catch(undefined),
+            kind: str,
+            level: str,
+            baselineState: str,
+            message: z.looseObject({ text: str }).optional(),
+            properties: z.looseObject({}).optional().catch(undefined),
+          }),
+        )
+        .optional(),
+    }),
+  ),
 });
 
 const ecrSchema = z.looseObject({
@@ -198,15 +218,21 @@ const ecrSchema = z.looseObject({
     imageScanCompletedAt: z.union([z.string(), z.number()]).optional(),
     findingSeverityCounts: z.record(z.string(), z.number()).optional(),
     findings: z.array(z.looseObject({ name: z.string(), severity: str })).optional(),
-    enhancedFindings: z.array(z.looseObject({
-      severity: str,
-      fixAvailable: str,
-      title: str,
-      packageVulnerabilityDetails: z.looseObject({
-        vulnerabilityId: str,
-        vulnerablePackages: z.array(z.looseObject({ name: str, version: str })).optional(),
-      }).optional(),
-    })).optional(),
+    enhancedFindings: z
+      .array(
+        z.looseObject({
+          severity: str,
+          fixAvailable: str,
+          title: str,
+          packageVulnerabilityDetails: z
+            .looseObject({
+              vulnerabilityId: str,
+              vulnerablePackages: z.array(z.looseObject({ name: str, version: str })).optional(),
+            })
+            .optional(),
+        }),
+      )
+      .optional(),
   }),
 });
 
@@ -222,21 +248,32 @@ const occurrenceSchema = z.looseObject({
     cvssScore: z.number().optional().catch(undefined),
     fixAvailable: z.boolean().optional(),
     shortDescription: str,
-    packageIssue: z.array(z.looseObject({
-      affectedPackage: str,
-      fixAvailable: z.boolean().optional(),
-      effectiveSeverity: str,
-      fixedVersion: z.looseObject({ kind: str, name: str }).optional().catch(undefined),
-    })).optional(),
+    packageIssue: z
+      .array(
+        z.looseObject({
+          affectedPackage: str,
+          fixAvailable: z.boolean().optional(),
+          effectiveSeverity: str,
+          fixedVersion: z.looseObject({ kind: str, name: str }).optional().catch(undefined),
+        }),
+      )
+      .optional(),
   }),
 });
-const occurrencesSchema = z.union([z.array(occurrenceSchema), z.looseObject({ occurrences: z.array(occurrenceSchema) })]);
+const occurrencesSchema = z.union([
+  z.array(occurrenceSchema),
+  z.looseObject({ occurrences: z.array(occurrenceSchema) }),
+]);
 
 function readTrivy(r: z.infer<typeof trivySchema>): ScanReport {
   const findings: Finding[] = [];
   for (const result of r.Results ?? []) {
     // Findings a .trivyignore or VEX statement set aside (shown with --show-suppressed) still count.
-    const suppressed = (result.ExperimentalModifiedFindings ?? []).filter((m) => m.Type === "vulnerability").map((m) => trivyVulnerability.safeParse(m.Finding)).filter((p) => p.success).map((p) => p.data);
+    const suppressed = (result.ExperimentalModifiedFindings ?? [])
+      .filter((m) => m.Type === "vulnerability")
+      .map((m) => trivyVulnerability.safeParse(m.Finding))
+      .filter((p) => p.success)
+      .map((p) => p.data);
     for (const v of [...(result.Vulnerabilities ?? []), ...suppressed]) {
       findings.push({
         id: v.VulnerabilityID,
@@ -246,14 +283,25 @@ function readTrivy(r: z.infer<typeof trivySchema>): ScanReport {
       });
     }
   }
-  return { format: "trivy", scanner: "Trivy", digests: digestsIn([...(r.Metadata?.RepoDigests ?? []), r.ArtifactName]), scannedAt: isoTime(r.CreatedAt), findings };
+  return {
+    format: "trivy",
+    scanner: "Trivy",
+    digests: digestsIn([...(r.Metadata?.RepoDigests ?? []), r.ArtifactName]),
+    scannedAt: isoTime(r.CreatedAt),
+    findings,
+  };
 }
 
 function readGrype(r: z.infer<typeof grypeSchema>): ScanReport {
   const target = r.source?.target;
-  const targetFields = target && typeof target === "object"
-    ? [(target as Record<string, unknown>).manifestDigest, (target as Record<string, unknown>).userInput, ...((target as Record<string, unknown>).repoDigests as unknown[] ?? [])]
-    : [target];
+  const targetFields =
+    target && typeof target === "object"
+      ? [
+          (target as Record<string, unknown>).manifestDigest,
+          (target as Record<string, unknown>).userInput,
+          ...(((target as Record<string, unknown>).repoDigests as unknown[]) ?? []),
+        ]
+      : [target];
   // Matches a .grype.yaml ignore rule set aside still count (see the waiver note above).
   const findings = [...r.matches, ...(r.ignoredMatches ?? [])].map((m): Finding => {
     const state = m.vulnerability.fix?.state;
@@ -266,7 +314,13 @@ function readGrype(r: z.infer<typeof grypeSchema>): ScanReport {
     };
   });
   const scanner = ["grype", r.descriptor?.version].filter(Boolean).join(" ");
-  return { format: "grype", scanner, digests: digestsIn(Array.isArray(targetFields) ? targetFields : []), scannedAt: isoTime(r.descriptor?.timestamp), findings };
+  return {
+    format: "grype",
+    scanner,
+    digests: digestsIn(Array.isArray(targetFields) ? targetFields : []),
+    scannedAt: isoTime(r.descriptor?.timestamp),
+    findings,
+  };
 }
 
 type SarifRun = z.infer<typeof sarifSchema>["runs"][number];
@@ -280,7 +334,13 @@ type SarifRule = z.infer<typeof sarifRule>;
 function sarifRuleOf(run: SarifRun, res: NonNullable<SarifRun["results"]>[number]): SarifRule | undefined {
   const tc = res.rule?.toolComponent;
   const extensions = run.tool.extensions ?? [];
-  const component = tc === undefined ? undefined : tc.index !== undefined ? extensions[tc.index] : extensions.find((e) => e.name === tc.name) ?? (tc.name === run.tool.driver.name ? run.tool.driver : undefined);
+  const component =
+    tc === undefined
+      ? undefined
+      : tc.index !== undefined
+        ? extensions[tc.index]
+        : (extensions.find((e) => e.name === tc.name) ??
+          (tc.name === run.tool.driver.name ? run.tool.driver : undefined));
   const components = component ? [component] : [run.tool.driver, ...extensions];
   const index = res.ruleIndex ?? res.rule?.index;
   if (index !== undefined && index >= 0) {
@@ -313,7 +373,9 @@ function readSarif(r: z.infer<typeof sarifSchema>): ScanReport {
   const names = new Set<string>();
   for (const run of r.runs) {
     if (run.tool.driver.name.trim().toLowerCase() === "grype") {
-      throw new ScanReportError("grype's SARIF names no image digest and gives its fix only in help text: attach grype's JSON instead (grype <image>@<digest> -o json)");
+      throw new ScanReportError(
+        "grype's SARIF names no image digest and gives its fix only in help text: attach grype's JSON instead (grype <image>@<digest> -o json)",
+      );
     }
     names.add([run.tool.driver.name, run.tool.driver.version].filter(Boolean).join(" "));
     const props = (run.properties ?? {}) as Record<string, unknown>;
@@ -326,7 +388,8 @@ function readSarif(r: z.infer<typeof sarifSchema>): ScanReport {
       // Only failures are findings (§3.27.9: kind defaults to "fail"); a result the baseline marks
       // "absent" is one this scan no longer found (§3.27.24).
       const kind = res.kind ?? "fail";
-      if (kind === "pass" || kind === "notApplicable" || kind === "informational" || res.baselineState === "absent") continue;
+      if (kind === "pass" || kind === "notApplicable" || kind === "informational" || res.baselineState === "absent")
+        continue;
       const rule = sarifRuleOf(run, res);
       const text = res.message?.text ?? "";
       // Trivy writes "Fixed Version: <v>" into the message; SARIF itself has no fix field.
@@ -339,7 +402,13 @@ function readSarif(r: z.infer<typeof sarifSchema>): ScanReport {
       });
     }
   }
-  return { format: "sarif", scanner: [...names].join(", "), digests: digestsIn(digestSources), scannedAt: latest(times), findings };
+  return {
+    format: "sarif",
+    scanner: [...names].join(", "),
+    digests: digestsIn(digestSources),
+    scannedAt: latest(times),
+    findings,
+  };
 }
 
 /**
@@ -347,9 +416,17 @@ function readSarif(r: z.infer<typeof sarifSchema>): ScanReport {
  * message or the rule's help), then the `security-severity` score (the result's, then the rule's;
  * 0.0 places nothing), then the level (the result's, else the rule's default, else "warning").
  */
-function sarifSeverity(rule: SarifRule | undefined, resultProps: Record<string, unknown> | undefined, message: string, level: string | undefined): Severity {
+function sarifSeverity(
+  rule: SarifRule | undefined,
+  resultProps: Record<string, unknown> | undefined,
+  message: string,
+  level: string | undefined,
+): Severity {
   const props = (rule?.properties ?? {}) as Record<string, unknown>;
-  const tags = [...(Array.isArray(resultProps?.tags) ? resultProps.tags : []), ...(Array.isArray(props.tags) ? props.tags : [])];
+  const tags = [
+    ...(Array.isArray(resultProps?.tags) ? resultProps.tags : []),
+    ...(Array.isArray(props.tags) ? props.tags : []),
+  ];
   for (const tag of tags) {
     const s = placeWord(tag);
     if (s !== undefined) return s;
@@ -375,10 +452,14 @@ function readEcr(r: z.infer<typeof ecrSchema>): ScanReport {
   const f = r.imageScanFindings;
   const status = r.imageScanStatus?.status;
   if (status && status !== "COMPLETE" && status !== "ACTIVE") {
-    throw new ScanReportError(`the ECR scan has status ${status}, not COMPLETE: wait for the scan to finish and export the findings again`);
+    throw new ScanReportError(
+      `the ECR scan has status ${status}, not COMPLETE: wait for the scan to finish and export the findings again`,
+    );
   }
   if ((r.nextToken !== undefined && r.nextToken !== null) || (r.NextToken !== undefined && r.NextToken !== null)) {
-    throw new ScanReportError("this ECR answer has a nextToken, so it is one page of the findings, not the whole scan: export every page with `aws ecr describe-image-scan-findings --repository-name <repo> --image-id imageDigest=<digest> --output json` without --max-items, --page-size or --no-paginate (the AWS CLI then fetches all pages)");
+    throw new ScanReportError(
+      "this ECR answer has a nextToken, so it is one page of the findings, not the whole scan: export every page with `aws ecr describe-image-scan-findings --repository-name <repo> --image-id imageDigest=<digest> --output json` without --max-items, --page-size or --no-paginate (the AWS CLI then fetches all pages)",
+    );
   }
   if (f.findingSeverityCounts) {
     const listed = new Map<string, number>();
@@ -386,39 +467,65 @@ function readEcr(r: z.infer<typeof ecrSchema>): ScanReport {
       const word = (x.severity ?? "UNDEFINED").toUpperCase();
       listed.set(word, (listed.get(word) ?? 0) + 1);
     }
-    const words = [...new Set([...listed.keys(), ...Object.keys(f.findingSeverityCounts).map((k) => k.toUpperCase())])].sort();
-    const said = (w: string) => Object.entries(f.findingSeverityCounts!).filter(([k]) => k.toUpperCase() === w).reduce((n, [, v]) => n + v, 0);
+    const words = [
+      ...new Set([...listed.keys(), ...Object.keys(f.findingSeverityCounts).map((k) => k.toUpperCase())]),
+    ].sort();
+    const said = (w: string) =>
+      Object.entries(f.findingSeverityCounts!)
+        .filter(([k]) => k.toUpperCase() === w)
+        .reduce((n, [, v]) => n + v, 0);
     const off = words.filter((w) => said(w) !== (listed.get(w) ?? 0));
     if (off.length > 0) {
-      throw new ScanReportError(`this ECR report is inconsistent: findingSeverityCounts says ${off.map((w) => `${w} ${said(w)}`).join(", ")}, but it lists ${off.map((w) => `${listed.get(w) ?? 0} ${w}`).join(", ")}; export it again, whole and unedited`);
+      throw new ScanReportError(
+        `this ECR report is inconsistent: findingSeverityCounts says ${off.map((w) => `${w} ${said(w)}`).join(", ")}, but it lists ${off.map((w) => `${listed.get(w) ?? 0} ${w}`).join(", ")}; export it again, whole and unedited`,
+      );
     }
   }
-  const basic = (f.findings ?? []).map((x): Finding => ({ id: x.name, severity: severityWord(x.severity), fix: "unknown" }));
+  const basic = (f.findings ?? []).map((x): Finding => ({
+    id: x.name,
+    severity: severityWord(x.severity),
+    fix: "unknown",
+  }));
   const enhanced = (f.enhancedFindings ?? []).map((x): Finding => {
     const pkg = x.packageVulnerabilityDetails?.vulnerablePackages?.[0];
     return {
       id: x.packageVulnerabilityDetails?.vulnerabilityId ?? x.title ?? "(no id)",
       severity: severityWord(x.severity),
       // PARTIAL: some of the affected packages have a fixed version, which is a fix to take.
-      fix: x.fixAvailable === "YES" || x.fixAvailable === "PARTIAL" ? "yes" : x.fixAvailable === "NO" ? "no" : "unknown",
+      fix:
+        x.fixAvailable === "YES" || x.fixAvailable === "PARTIAL" ? "yes" : x.fixAvailable === "NO" ? "no" : "unknown",
       package: pkg?.name && (pkg.version ? `${pkg.name} ${pkg.version}` : pkg.name),
     };
   });
-  return { format: "ecr", scanner: enhanced.length > 0 ? "Amazon Inspector (ECR enhanced scanning)" : "Amazon ECR basic scanning", digests: digestsIn([r.imageId.imageDigest]), scannedAt: isoTime(f.imageScanCompletedAt), findings: [...basic, ...enhanced] };
+  return {
+    format: "ecr",
+    scanner: enhanced.length > 0 ? "Amazon Inspector (ECR enhanced scanning)" : "Amazon ECR basic scanning",
+    digests: digestsIn([r.imageId.imageDigest]),
+    scannedAt: isoTime(f.imageScanCompletedAt),
+    findings: [...basic, ...enhanced],
+  };
 }
 
 function readOccurrences(r: z.infer<typeof occurrencesSchema>): ScanReport {
   const list = (Array.isArray(r) ? r : r.occurrences).filter((o) => o.kind === undefined || o.kind === "VULNERABILITY");
   if (list.length === 0) {
-    throw new ScanReportError("an empty list of occurrences does not say which image it is about; export it with `gcloud artifacts docker images describe <image>@<digest> --show-package-vulnerability --format=json` instead");
+    throw new ScanReportError(
+      "an empty list of occurrences does not say which image it is about; export it with `gcloud artifacts docker images describe <image>@<digest> --show-package-vulnerability --format=json` instead",
+    );
   }
   const findings = list.map((o): Finding => {
     const v = o.vulnerability;
     // proto3 JSON leaves out a false boolean, so no fixAvailable is "no fix"; a fixed version of
     // kind MAXIMUM means none exists yet, one of kind NORMAL with a name is a fix.
-    const fixed = v.fixAvailable === true || (v.packageIssue ?? []).some((p) => p.fixAvailable === true || (p.fixedVersion?.kind === "NORMAL" && !!p.fixedVersion.name));
+    const fixed =
+      v.fixAvailable === true ||
+      (v.packageIssue ?? []).some(
+        (p) => p.fixAvailable === true || (p.fixedVersion?.kind === "NORMAL" && !!p.fixedVersion.name),
+      );
     // The distro's own severity (effectiveSeverity) when it gives one, else the note's, else the CVSS score.
-    const placed = [v.effectiveSeverity, ...(v.packageIssue ?? []).map((p) => p.effectiveSeverity), v.severity].map(placeWord).find((x) => x !== undefined && x !== "unknown");
+    const placed = [v.effectiveSeverity, ...(v.packageIssue ?? []).map((p) => p.effectiveSeverity), v.severity]
+      .map(placeWord)
+      .find((x) => x !== undefined && x !== "unknown");
     return {
       id: o.noteName?.split("/").pop() ?? v.shortDescription ?? "(no id)",
       severity: placed ?? (v.cvssScore !== undefined ? severityFromScore(v.cvssScore) : "unknown"),
@@ -426,31 +533,73 @@ function readOccurrences(r: z.infer<typeof occurrencesSchema>): ScanReport {
       package: v.packageIssue?.[0]?.affectedPackage,
     };
   });
-  return { format: "artifact-analysis", scanner: "Artifact Analysis", digests: digestsIn(list.map((o) => o.resourceUri)), scannedAt: latest(list.map((o) => isoTime(o.updateTime ?? o.createTime))), findings };
+  return {
+    format: "artifact-analysis",
+    scanner: "Artifact Analysis",
+    digests: digestsIn(list.map((o) => o.resourceUri)),
+    scannedAt: latest(list.map((o) => isoTime(o.updateTime ?? o.createTime))),
+    findings,
+  };
 }
 
 /** `gcloud artifacts docker images describe --show-package-vulnerability --format=json`: occurrences grouped by severity. */
 const describeSchema = z.looseObject({
   image_summary: z.looseObject({ digest: z.string(), fully_qualified_digest: str }),
-  package_vulnerability_summary: z.looseObject({ vulnerabilities: z.record(z.string(), z.array(occurrenceSchema)).optional() }).optional(),
+  package_vulnerability_summary: z
+    .looseObject({ vulnerabilities: z.record(z.string(), z.array(occurrenceSchema)).optional() })
+    .optional(),
 });
 
 function readDescribe(r: z.infer<typeof describeSchema>): ScanReport {
   const occurrences = Object.values(r.package_vulnerability_summary?.vulnerabilities ?? {}).flat();
   const digests = digestsIn([r.image_summary.digest, r.image_summary.fully_qualified_digest]);
-  const base = occurrences.length > 0 ? readOccurrences(occurrences) : { format: "artifact-analysis" as const, scanner: "Artifact Analysis", digests, findings: [] };
+  const base =
+    occurrences.length > 0
+      ? readOccurrences(occurrences)
+      : { format: "artifact-analysis" as const, scanner: "Artifact Analysis", digests, findings: [] };
   const stray = base.digests.filter((d) => !digests.includes(d));
-  if (stray.length > 0) throw new ScanReportError(`the report's occurrences name ${stray.join(", ")}, not the described image ${digests.join(", ")}`);
+  if (stray.length > 0)
+    throw new ScanReportError(
+      `the report's occurrences name ${stray.join(", ")}, not the described image ${digests.join(", ")}`,
+    );
   return { ...base, digests };
 }
 
-const READERS: readonly { format: ReportFormat; detect: (raw: Record<string, unknown> | unknown[]) => boolean; read: (raw: unknown) => ScanReport }[] = [
-  { format: "trivy", detect: (r) => !Array.isArray(r) && "SchemaVersion" in r && ("Results" in r || "ArtifactName" in r), read: (raw) => readTrivy(trivySchema.parse(raw)) },
-  { format: "grype", detect: (r) => !Array.isArray(r) && "matches" in r, read: (raw) => readGrype(grypeSchema.parse(raw)) },
-  { format: "sarif", detect: (r) => !Array.isArray(r) && "runs" in r && "version" in r, read: (raw) => readSarif(sarifSchema.parse(raw)) },
-  { format: "ecr", detect: (r) => !Array.isArray(r) && "imageScanFindings" in r, read: (raw) => readEcr(ecrSchema.parse(raw)) },
-  { format: "artifact-analysis", detect: (r) => !Array.isArray(r) && "image_summary" in r, read: (raw) => readDescribe(describeSchema.parse(raw)) },
-  { format: "artifact-analysis", detect: (r) => Array.isArray(r) || "occurrences" in r, read: (raw) => readOccurrences(occurrencesSchema.parse(raw)) },
+const READERS: readonly {
+  format: ReportFormat;
+  detect: (raw: Record<string, unknown> | unknown[]) => boolean;
+  read: (raw: unknown) => ScanReport;
+}[] = [
+  {
+    format: "trivy",
+    detect: (r) => !Array.isArray(r) && "SchemaVersion" in r && ("Results" in r || "ArtifactName" in r),
+    read: (raw) => readTrivy(trivySchema.parse(raw)),
+  },
+  {
+    format: "grype",
+    detect: (r) => !Array.isArray(r) && "matches" in r,
+    read: (raw) => readGrype(grypeSchema.parse(raw)),
+  },
+  {
+    format: "sarif",
+    detect: (r) => !Array.isArray(r) && "runs" in r && "version" in r,
+    read: (raw) => readSarif(sarifSchema.parse(raw)),
+  },
+  {
+    format: "ecr",
+    detect: (r) => !Array.isArray(r) && "imageScanFindings" in r,
+    read: (raw) => readEcr(ecrSchema.parse(raw)),
+  },
+  {
+    format: "artifact-analysis",
+    detect: (r) => !Array.isArray(r) && "image_summary" in r,
+    read: (raw) => readDescribe(describeSchema.parse(raw)),
+  },
+  {
+    format: "artifact-analysis",
+    detect: (r) => Array.isArray(r) || "occurrences" in r,
+    read: (raw) => readOccurrences(occurrencesSchema.parse(raw)),
+  },
 ];
 
 /**
@@ -459,20 +608,25 @@ const READERS: readonly { format: ReportFormat; detect: (raw: Record<string, unk
  * of no known format or lacks fields its format requires.
  */
 export function readScanReport(raw: unknown, format?: ReportFormat): ScanReport {
-  if (raw === null || typeof raw !== "object") throw new ScanReportError(`a scan report must be a JSON object or array; formats read: ${FORMATS.join(", ")}`);
+  if (raw === null || typeof raw !== "object")
+    throw new ScanReportError(`a scan report must be a JSON object or array; formats read: ${FORMATS.join(", ")}`);
   const shape = raw as Record<string, unknown> | unknown[];
   const reader = READERS.find((r) => (format ? r.format === format && r.detect(shape) : r.detect(shape)));
   if (!reader) {
-    throw new ScanReportError(format
-      ? `this is not a ${format} report (its top-level fields do not match)`
-      : `not a scan report of a known format (${FORMATS.join(", ")}): top-level fields ${Array.isArray(raw) ? "(an array)" : Object.keys(raw).slice(0, 8).join(", ") || "(none)"}`);
+    throw new ScanReportError(
+      format
+        ? `this is not a ${format} report (its top-level fields do not match)`
+        : `not a scan report of a known format (${FORMATS.join(", ")}): top-level fields ${Array.isArray(raw) ? "(an array)" : Object.keys(raw).slice(0, 8).join(", ") || "(none)"}`,
+    );
   }
   try {
     return reader.read(raw);
   } catch (e) {
     if (e instanceof z.ZodError) {
       const issue = e.issues[0];
-      throw new ScanReportError(`not a valid ${reader.format} report: ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+      throw new ScanReportError(
+        `not a valid ${reader.format} report: ${issue.path.join(".") || "(top level)"}: ${issue.message}`,
+      );
     }
     throw e;
   }

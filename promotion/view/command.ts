@@ -27,7 +27,8 @@ export interface ViewOptions {
 /** Checks `--format` before anything is read: an unknown format is bad usage naming the formats. */
 export function statusFormat(value: string | undefined): StatusFormat {
   if (value === undefined) return "text";
-  if (!(STATUS_FORMATS as readonly string[]).includes(value)) throw new UsageError(`--format is ${STATUS_FORMATS.join(", ")}, got "${value}"`);
+  if (!(STATUS_FORMATS as readonly string[]).includes(value))
+    throw new UsageError(`--format is ${STATUS_FORMATS.join(", ")}, got "${value}"`);
   return value as StatusFormat;
 }
 
@@ -40,14 +41,21 @@ export async function viewCommand(project: Project, deps: Deps, opts: ViewOption
   const format = statusFormat(opts.format);
   let target: string | undefined;
   if (opts.html !== undefined) {
-    if (opts.html.trim() === "" || opts.html.startsWith("-")) throw new UsageError(`--html needs a file name (--html status.html), got "${opts.html}"`);
+    if (opts.html.trim() === "" || opts.html.startsWith("-"))
+      throw new UsageError(`--html needs a file name (--html status.html), got "${opts.html}"`);
     target = path.resolve(opts.cwd, opts.html);
-    if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new UsageError(`--html ${opts.html} is a folder; give a file name (e.g. ${path.join(opts.html, "status.html")})`);
+    if (fs.existsSync(target) && fs.statSync(target).isDirectory())
+      throw new UsageError(
+        `--html ${opts.html} is a folder; give a file name (e.g. ${path.join(opts.html, "status.html")})`,
+      );
   }
   const view = await promotionView(project, deps, deps.now(), opts.lane);
   if (target) {
     writeFileAtomic(target, renderHtml(view));
-    if (format === "text") deps.out(`wrote ${opts.html}: ${view.lanes.length} lane(s) by ${view.stages.length} stage(s), history chains ${view.chain.intact ? "intact" : "BROKEN"}`);
+    if (format === "text")
+      deps.out(
+        `wrote ${opts.html}: ${view.lanes.length} lane(s) by ${view.stages.length} stage(s), history chains ${view.chain.intact ? "intact" : "BROKEN"}`,
+      );
   }
   if (format === "markdown") deps.out(renderMarkdown(view).trimEnd());
   if (format === "json") deps.out(JSON.stringify(view, null, 2));
@@ -86,5 +94,7 @@ export function nowFailingLines(project: Project, now: Date, lane?: string): str
       for (const p of problems) lines.push(`            - ${p.message}`);
     }
   }
-  return lines.length ? ["", "running, now fails the gate (rebuild: a new release walks the stages again):", ...lines] : [];
+  return lines.length
+    ? ["", "running, now fails the gate (rebuild: a new release walks the stages again):", ...lines]
+    : [];
 }

@@ -3,7 +3,12 @@ import { CANDIDATE, candidateFacts, RUNNING_GATE, shortId, VERIFICATION, when, w
 
 /** Text as HTML text or attribute value: everything a team writes is data, never markup. */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }
 const h = escapeHtml;
 
@@ -12,7 +17,8 @@ const h = escapeHtml;
  * itself included), only its own inline style. A browser then refuses any request the page could
  * make, so it opens the same offline, from a CI artifact or from a mail attachment.
  */
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 const STYLE = `
 :root { --ok: #1a7f37; --bad: #cf222e; --wait: #9a6700; --none: #6e7781; --line: #d0d7de; --soft: #f6f8fa; }
@@ -78,7 +84,9 @@ ul { margin: 4px 0; padding-left: 1.2em; } li { margin: 2px 0; overflow-wrap: an
  */
 export function renderHtml(view: PromotionView): string {
   const stages = view.stages.map((s) => s.name);
-  const failing = view.lanes.flatMap((l) => l.stages.filter((s) => s.running.gate === "fails").map((s) => ({ lane: l.name, s })));
+  const failing = view.lanes.flatMap((l) =>
+    l.stages.filter((s) => s.running.gate === "fails").map((s) => ({ lane: l.name, s })),
+  );
   const body = [
     `<h1>Promotion status of ${h(view.project)}</h1>`,
     `<p class="meta">Generated ${h(when(view.generatedAt))} by <code>npm run status -- --html</code>. Lanes: ${view.lanes.length}; stages: ${stages.map(h).join(" → ")}.</p>`,
@@ -88,7 +96,9 @@ export function renderHtml(view: PromotionView): string {
     ...view.lanes.map((l) => matrixRow(l, stages)),
     `</tbody></table>`,
     `<p class="legend">${[VERIFICATION.verified, VERIFICATION.failed, VERIFICATION.unverified, VERIFICATION.none, RUNNING_GATE.fails, CANDIDATE.ready, CANDIDATE.blocked].map((l) => `<span>${label(l)}</span>`).join("")}</p>`,
-    failing.length ? `<h2 id="now-fails">${label(RUNNING_GATE.fails)}</h2><ul>${failing.map(({ lane, s }) => `<li data-lane="${h(lane)}" data-stage="${h(s.name)}"><strong>${h(lane)} / ${h(s.name)}</strong> runs <code>${h(s.release ?? "")}</code><ul>${s.running.problems.map((p) => `<li>${h(p)}</li>`).join("")}</ul></li>`).join("")}</ul><p>A rebuild (same source, patched base image) becomes a new release that walks the stages again.</p>` : "",
+    failing.length
+      ? `<h2 id="now-fails">${label(RUNNING_GATE.fails)}</h2><ul>${failing.map(({ lane, s }) => `<li data-lane="${h(lane)}" data-stage="${h(s.name)}"><strong>${h(lane)} / ${h(s.name)}</strong> runs <code>${h(s.release ?? "")}</code><ul>${s.running.problems.map((p) => `<li>${h(p)}</li>`).join("")}</ul></li>`).join("")}</ul><p>A rebuild (same source, patched base image) becomes a new release that walks the stages again.</p>`
+      : "",
     `<h2 id="timelines">Timelines</h2>`,
     ...view.lanes.map(laneTimeline),
   ].join("\n");
@@ -114,13 +124,15 @@ function label(l: StateLabel): string {
 }
 
 function verdict(view: PromotionView): string {
-  if (view.chain.intact) return `<div class="verdict ok" id="chain" data-intact="true">${label({ symbol: "✓", word: "History chains intact", tone: "ok" })}: every record of every lane is in place and unedited.</div>`;
+  if (view.chain.intact)
+    return `<div class="verdict ok" id="chain" data-intact="true">${label({ symbol: "✓", word: "History chains intact", tone: "ok" })}: every record of every lane is in place and unedited.</div>`;
   return `<div class="verdict bad" id="chain" data-intact="false">${label({ symbol: "✗", word: "History chains BROKEN", tone: "bad" })}: promote, rollback, approve and verify of the lanes below refuse until repaired.<ul>${view.chain.problems.map((p) => `<li>${h(p)}</li>`).join("")}</ul></div>`;
 }
 
 function matrixRow(lane: LaneView, stages: readonly string[]): string {
   const cells = stages.map((name) => {
-    if (lane.error) return `<td class="cell" data-stage="${h(name)}">${label({ symbol: "✗", word: "lane unusable", tone: "bad" })}</td>`;
+    if (lane.error)
+      return `<td class="cell" data-stage="${h(name)}">${label({ symbol: "✗", word: "lane unusable", tone: "bad" })}</td>`;
     const s = lane.stages.find((x) => x.name === name);
     return s ? cell(lane.name, s) : `<td class="cell" data-stage="${h(name)}"></td>`;
   });
@@ -133,10 +145,17 @@ function cell(lane: string, s: StageView): string {
   if (s.release) {
     parts.push(`<code class="release" title="${h(s.release)}">${h(shortId(s.release))}</code>`);
     parts.push(label(VERIFICATION[s.verification]));
-    if (s.verifiedAt) parts.push(`<span class="facts">${s.verification === "verified" ? "since" : "at"} ${h(when(s.verifiedAt))}${s.verificationProblem ? `: ${h(s.verificationProblem)}` : ""}</span>`);
-    if (s.placed) parts.push(`<span class="facts">${s.placed.how === "rollback" ? "rolled back to" : "promoted"} ${h(when(s.placed.at))} by ${h(who(s.placed.by))}${s.placed.overridden.length ? ` (override: ${h(s.placed.overridden.join(", "))})` : ""}</span>`);
+    if (s.verifiedAt)
+      parts.push(
+        `<span class="facts">${s.verification === "verified" ? "since" : "at"} ${h(when(s.verifiedAt))}${s.verificationProblem ? `: ${h(s.verificationProblem)}` : ""}</span>`,
+      );
+    if (s.placed)
+      parts.push(
+        `<span class="facts">${s.placed.how === "rollback" ? "rolled back to" : "promoted"} ${h(when(s.placed.at))} by ${h(who(s.placed.by))}${s.placed.overridden.length ? ` (override: ${h(s.placed.overridden.join(", "))})` : ""}</span>`,
+      );
     if (s.running.gate === "fails") parts.push(`<div class="now-fails">${label(RUNNING_GATE.fails)}</div>`);
-    else if (s.running.gate === "passes") parts.push(`<span class="facts">scan gate: ${label(RUNNING_GATE.passes)}</span>`);
+    else if (s.running.gate === "passes")
+      parts.push(`<span class="facts">scan gate: ${label(RUNNING_GATE.passes)}</span>`);
   } else {
     parts.push(label(VERIFICATION.none));
   }
@@ -154,7 +173,12 @@ function candidate(c: Candidate): string {
 
 function laneTimeline(lane: LaneView): string {
   if (lane.error) return `<h3>${h(lane.name)}</h3><p>${h(lane.error)}</p>`;
-  const chain = lane.chain.intact ? label({ symbol: "✓", word: "chain intact", tone: "ok" }) : label({ symbol: "✗", word: "chain broken", tone: "bad" });
-  const rows = lane.timeline.map((t) => `<tr><td>${h(when(t.at))}</td><td>${h(t.stage)}</td><td>${h(t.kind)}</td><td><code title="${h(t.release)}">${h(shortId(t.release))}</code></td><td>${h(who(t.by))}</td><td>${h(t.detail)}</td></tr>`);
+  const chain = lane.chain.intact
+    ? label({ symbol: "✓", word: "chain intact", tone: "ok" })
+    : label({ symbol: "✗", word: "chain broken", tone: "bad" });
+  const rows = lane.timeline.map(
+    (t) =>
+      `<tr><td>${h(when(t.at))}</td><td>${h(t.stage)}</td><td>${h(t.kind)}</td><td><code title="${h(t.release)}">${h(shortId(t.release))}</code></td><td>${h(who(t.by))}</td><td>${h(t.detail)}</td></tr>`,
+  );
   return `<section class="lane-timeline" data-lane="${h(lane.name)}"><h3>${h(lane.name)} ${chain}</h3>${rows.length ? `<table class="timeline"><thead><tr><th scope="col">time</th><th scope="col">stage</th><th scope="col">event</th><th scope="col">release</th><th scope="col">by</th><th scope="col">detail</th></tr></thead><tbody>${rows.join("")}</tbody></table>` : "<p>No record yet.</p>"}</section>`;
 }

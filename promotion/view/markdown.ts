@@ -25,7 +25,11 @@ export function renderMarkdown(view: PromotionView, opts: { readonly timelineLim
   const limit = opts.timelineLimit ?? 30;
   const out: string[] = [];
   out.push(`## Promotion status of ${e(view.project)}`, "", `Generated ${when(view.generatedAt)}.`, "");
-  out.push(view.chain.intact ? "**History chains: ✓ intact** (every record in place, none edited)" : "**History chains: ✗ BROKEN**: promote, rollback, approve and verify refuse until repaired:");
+  out.push(
+    view.chain.intact
+      ? "**History chains: ✓ intact** (every record in place, none edited)"
+      : "**History chains: ✗ BROKEN**: promote, rollback, approve and verify refuse until repaired:",
+  );
   for (const p of view.chain.problems) out.push(`- ${e(p)}`);
   out.push("");
   const stages = view.stages.map((s) => s.name);
@@ -38,9 +42,15 @@ export function renderMarkdown(view: PromotionView, opts: { readonly timelineLim
     });
     out.push(`| **${e(lane.name)}** | ${cells.join(" | ")} |`);
   }
-  out.push("", `${[VERIFICATION.verified, VERIFICATION.failed, VERIFICATION.unverified, VERIFICATION.none, RUNNING_GATE.fails, CANDIDATE.ready, CANDIDATE.blocked].map((l) => `${l.symbol} ${l.word}`).join(" · ")}`, "");
+  out.push(
+    "",
+    `${[VERIFICATION.verified, VERIFICATION.failed, VERIFICATION.unverified, VERIFICATION.none, RUNNING_GATE.fails, CANDIDATE.ready, CANDIDATE.blocked].map((l) => `${l.symbol} ${l.word}`).join(" · ")}`,
+    "",
+  );
 
-  const failing = view.lanes.flatMap((l) => l.stages.filter((s) => s.running.gate === "fails").map((s) => ({ lane: l.name, s })));
+  const failing = view.lanes.flatMap((l) =>
+    l.stages.filter((s) => s.running.gate === "fails").map((s) => ({ lane: l.name, s })),
+  );
   if (failing.length) {
     out.push("### ⚠ Running, now fails the gate", "");
     for (const { lane, s } of failing) {
@@ -62,7 +72,9 @@ export function renderMarkdown(view: PromotionView, opts: { readonly timelineLim
         waiting++;
         const state = c.ready ? CANDIDATE.ready : CANDIDATE.blocked;
         const facts = candidateFacts(c);
-        out.push(`- **${e(lane.name)} → ${e(s.name)}**: \`${c.release}\` ${state.symbol} ${state.word}${c.ready ? "" : ` by ${[...new Set(c.blockers.map((b) => b.rule))].map(e).join(", ")}`}${facts.length ? ` (${facts.map(e).join("; ")})` : ""}`);
+        out.push(
+          `- **${e(lane.name)} → ${e(s.name)}**: \`${c.release}\` ${state.symbol} ${state.word}${c.ready ? "" : ` by ${[...new Set(c.blockers.map((b) => b.rule))].map(e).join(", ")}`}${facts.length ? ` (${facts.map(e).join("; ")})` : ""}`,
+        );
         for (const b of c.blockers) out.push(`  - [${e(b.rule)}] ${e(b.message)}`);
       }
       for (const n of s.notes) out.push(`- **${e(lane.name)} / ${e(s.name)}**: note: ${e(n)}`);
@@ -78,8 +90,13 @@ export function renderMarkdown(view: PromotionView, opts: { readonly timelineLim
     if (shown.length === 0) out.push("No record yet.");
     else {
       out.push("| time | stage | event | release | by | detail |", "|---|---|---|---|---|---|");
-      for (const t of shown) out.push(`| ${when(t.at)} | ${e(t.stage)} | ${t.kind} | \`${t.release}\` | ${e(who(t.by))} | ${e(t.detail)} |`);
-      if (lane.timeline.length > shown.length) out.push("", `${lane.timeline.length - shown.length} older record(s) not shown: npm run status -- --lane ${e(lane.name)} --html FILE`);
+      for (const t of shown)
+        out.push(`| ${when(t.at)} | ${e(t.stage)} | ${t.kind} | \`${t.release}\` | ${e(who(t.by))} | ${e(t.detail)} |`);
+      if (lane.timeline.length > shown.length)
+        out.push(
+          "",
+          `${lane.timeline.length - shown.length} older record(s) not shown: npm run status -- --lane ${e(lane.name)} --html FILE`,
+        );
     }
     out.push("", "</details>", "");
   }
@@ -88,5 +105,7 @@ export function renderMarkdown(view: PromotionView, opts: { readonly timelineLim
 
 function cell(s: StageView): string {
   if (!s.release) return `${VERIFICATION.none.symbol} ${VERIFICATION.none.word}`;
-  return `\`${shortId(s.release)}\` ${cellLabels(s).map((l) => `${l.symbol} ${l.word}`).join(", ")}`;
+  return `\`${shortId(s.release)}\` ${cellLabels(s)
+    .map((l) => `${l.symbol} ${l.word}`)
+    .join(", ")}`;
 }

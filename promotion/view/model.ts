@@ -83,7 +83,12 @@ export interface StageView {
   /** Why the last verification failed. */
   readonly verificationProblem?: string;
   /** The record that put the release there: promotion or rollback, when and by whom. */
-  readonly placed?: { readonly how: "promotion" | "rollback"; readonly at: string; readonly by: string; readonly overridden: readonly string[] };
+  readonly placed?: {
+    readonly how: "promotion" | "rollback";
+    readonly at: string;
+    readonly by: string;
+    readonly overridden: readonly string[];
+  };
   readonly running: { readonly gate: RunningGate; readonly problems: readonly string[] };
   readonly waiting: readonly Candidate[];
   /** Something about the stage that needs a person: an unreadable stack file, a pointer no record explains. */
@@ -120,7 +125,12 @@ const REGISTRY_TIMEOUT_MS = 15_000;
  * history and scans; asks the registry about stages with `registry:` (through `deps.registry`,
  * each reference once). Changes nothing.
  */
-export async function promotionView(project: Project, deps: Pick<Deps, "registry">, now: Date, lane?: string): Promise<PromotionView> {
+export async function promotionView(
+  project: Project,
+  deps: Pick<Deps, "registry">,
+  now: Date,
+  lane?: string,
+): Promise<PromotionView> {
   const registry = memo(deps.registry);
   const names = lane !== undefined ? [project.lane(lane).lane] : project.lanes;
   const lanes: LaneView[] = [];
@@ -138,7 +148,10 @@ export async function promotionView(project: Project, deps: Pick<Deps, "registry
     for (const stage of ws.stages.ordered) stages.push(await stageView(ws, registry, stage, history.records, now));
     lanes.push({
       name,
-      chain: { intact: history.problems.length === 0, problems: describeProblems(history.problems, (f) => shown(ws, f)) },
+      chain: {
+        intact: history.problems.length === 0,
+        problems: describeProblems(history.problems, (f) => shown(ws, f)),
+      },
       stages,
       timeline: timeline(history.records),
     });
@@ -148,7 +161,10 @@ export async function promotionView(project: Project, deps: Pick<Deps, "registry
     project: project.project,
     stages: project.stages.ordered.map((s) => ({ name: s.name, environment: s.environment, from: s.from })),
     lanes,
-    chain: { intact: lanes.every((l) => l.chain.intact), problems: lanes.flatMap((l) => l.chain.problems.map((p) => `lane ${l.name}: ${p}`)) },
+    chain: {
+      intact: lanes.every((l) => l.chain.intact),
+      problems: lanes.flatMap((l) => l.chain.problems.map((p) => `lane ${l.name}: ${p}`)),
+    },
   };
 }
 
@@ -163,7 +179,13 @@ export function stageRules(stage: Stage): string[] {
   ].filter(Boolean);
 }
 
-async function stageView(ws: Workspace, registry: Registry, stage: Stage, history: readonly HistoryRecord[], now: Date): Promise<StageView> {
+async function stageView(
+  ws: Workspace,
+  registry: Registry,
+  stage: Stage,
+  history: readonly HistoryRecord[],
+  now: Date,
+): Promise<StageView> {
   const file = stageFile(ws, stage);
   const notes: string[] = [];
   let release: string | null = null;
@@ -182,27 +204,52 @@ async function stageView(ws: Workspace, registry: Registry, stage: Stage, histor
       notes.push(`stack file unreadable: ${e.message}`);
     }
   }
-  const base = { name: stage.name, stack: stage.stack, environment: stage.environment, rules: stageRules(stage), release, images };
+  const base = {
+    name: stage.name,
+    stack: stage.stack,
+    environment: stage.environment,
+    rules: stageRules(stage),
+    release,
+    images,
+  };
   let verification: Verification = "none";
   let verifiedAt: string | undefined;
   let verificationProblem: string | undefined;
   let placed: StageView["placed"];
   if (release) {
     const state = releaseInStage(history, stage.name, release, now);
-    verification = state.verifiedSince ? "verified" : state.lastVerification?.result === "failed" ? "failed" : "unverified";
-    verifiedAt = state.verifiedSince?.toISOString() ?? (verification === "failed" ? state.lastVerification!.at.toISOString() : undefined);
+    verification = state.verifiedSince
+      ? "verified"
+      : state.lastVerification?.result === "failed"
+        ? "failed"
+        : "unverified";
+    verifiedAt =
+      state.verifiedSince?.toISOString() ??
+      (verification === "failed" ? state.lastVerification!.at.toISOString() : undefined);
     verificationProblem = verification === "failed" ? state.lastVerification!.problems[0] : undefined;
-    const last = [...history].reverse().find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
+    const last = [...history]
+      .reverse()
+      .find((r) => r.stage === stage.name && (r.kind === "promotion" || r.kind === "rollback"));
     if (last && last.release === release && (last.kind === "promotion" || last.kind === "rollback")) {
-      placed = { how: last.kind, at: last.at, by: last.by, overridden: last.kind === "promotion" ? (last.overridden ?? []).map((o) => o.rule) : [] };
+      placed = {
+        how: last.kind,
+        at: last.at,
+        by: last.by,
+        overridden: last.kind === "promotion" ? (last.overridden ?? []).map((o) => o.rule) : [],
+      };
     } else {
-      notes.push(last ? `the last ${last.kind} record (${last.release}) is not what the stack file names: the pointer write did not complete, or the file was edited` : "no record put this release here");
+      notes.push(
+        last
+          ? `the last ${last.kind} record (${last.release}) is not what the stack file names: the pointer write did not complete, or the file was edited`
+          : "no record put this release here",
+      );
     }
     if (!ws.releases.has(release)) notes.push(`release ${release} has no file ${shown(ws, ws.releases.file(release))}`);
   }
   const running = runningGate(ws, stage, release, now);
   const waiting: Candidate[] = [];
-  for (const cand of upstreamReleases(ws, stage, release)) waiting.push(await candidate(ws, registry, stage, cand, appImages, history, now));
+  for (const cand of upstreamReleases(ws, stage, release))
+    waiting.push(await candidate(ws, registry, stage, cand, appImages, history, now));
   return { ...base, verification, verifiedAt, verificationProblem, placed, running, waiting, notes };
 }
 
@@ -210,10 +257,13 @@ async function stageView(ws: Workspace, registry: Registry, stage: Stage, histor
 function runningGate(ws: Workspace, stage: Stage, release: string | null, now: Date): StageView["running"] {
   if (!release) return { gate: "no-release", problems: [] };
   if (!stage.vulnerabilities) return { gate: "no-gate", problems: [] };
-  if (!ws.releases.has(release)) return { gate: "fails", problems: [`release ${release} has no release file to judge`] };
+  if (!ws.releases.has(release))
+    return { gate: "fails", problems: [`release ${release} has no release file to judge`] };
   try {
     const { verdicts } = vulnerabilityProblems(stage, ws.releases.get(release), (d) => ws.scans.scansOf(d), now);
-    const problems = verdicts.filter((v) => v.problems.length > 0).map((v) => `image ${v.image} (${v.digest.slice(0, 19)}...): ${v.problems.join("; ")}`);
+    const problems = verdicts
+      .filter((v) => v.problems.length > 0)
+      .map((v) => `image ${v.image} (${v.digest.slice(0, 19)}...): ${v.problems.join("; ")}`);
     return { gate: problems.length ? "fails" : "passes", problems };
   } catch (e) {
     if (e instanceof Refusal) return { gate: "fails", problems: [e.message] };
@@ -237,13 +287,26 @@ function upstreamReleases(ws: Workspace, stage: Stage, current: string | null): 
   return [...ids];
 }
 
-async function candidate(ws: Workspace, registry: Registry, stage: Stage, id: string, appImages: Readonly<Record<string, string>> | undefined, history: readonly HistoryRecord[], now: Date): Promise<Candidate> {
+async function candidate(
+  ws: Workspace,
+  registry: Registry,
+  stage: Stage,
+  id: string,
+  appImages: Readonly<Record<string, string>> | undefined,
+  history: readonly HistoryRecord[],
+  now: Date,
+): Promise<Candidate> {
   const blockers: Problem[] = [...promotionProblems(stage, id, history, now)];
   let gate: Candidate["gate"] = stage.vulnerabilities ? "passes" : "no-gate";
   if (ws.releases.has(id)) {
     const release = ws.releases.get(id);
     const missing = Object.entries(appImages ?? {}).filter(([, image]) => !(image in release.images));
-    if (missing.length) blockers.push({ rule: "images", overridable: false, message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}` });
+    if (missing.length)
+      blockers.push({
+        rule: "images",
+        overridable: false,
+        message: `release ${id} has no image ${missing.map(([app, image]) => `"${image}" (used by blueprint:apps.${app}.image)`).join(", ")}`,
+      });
     try {
       const v = vulnerabilityProblems(stage, release, (d) => ws.scans.scansOf(d), now).problems;
       if (v.length) gate = "fails";
@@ -255,10 +318,22 @@ async function candidate(ws: Workspace, registry: Registry, stage: Stage, id: st
     }
     blockers.push(...(await registryBlockers(registry, stage, release)));
   } else {
-    blockers.push({ rule: "release", overridable: false, message: `release ${id} has no file ${shown(ws, ws.releases.file(id))}` });
+    blockers.push({
+      rule: "release",
+      overridable: false,
+      message: `release ${id} has no file ${shown(ws, ws.releases.file(id))}`,
+    });
   }
   const have = approvers(history, stage.name, id);
-  return { release: id, ready: blockers.length === 0, blockers, soakRemainingMs: soakRemaining(stage, id, history, now), soak: stage.soak, approvals: { given: have.length, needed: stage.approvals, by: have }, gate };
+  return {
+    release: id,
+    ready: blockers.length === 0,
+    blockers,
+    soakRemainingMs: soakRemaining(stage, id, history, now),
+    soak: stage.soak,
+    approvals: { given: have.length, needed: stage.approvals, by: have },
+    gate,
+  };
 }
 
 /**
@@ -278,17 +353,29 @@ function soakRemaining(stage: Stage, id: string, history: readonly HistoryRecord
 
 type Registry = Deps["registry"];
 
-async function registryBlockers(registry: Registry, stage: Stage, release: Parameters<typeof pulledImages>[1]): Promise<Problem[]> {
+async function registryBlockers(
+  registry: Registry,
+  stage: Stage,
+  release: Parameters<typeof pulledImages>[1],
+): Promise<Problem[]> {
   if (!stage.registry) return [];
   const problems: Problem[] = [];
   for (const [name, target] of Object.entries(pulledImages(stage, release))) {
     try {
       if (!(await registry.has(target, REGISTRY_TIMEOUT_MS))) {
-        problems.push({ rule: "registry", overridable: false, message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name}${laneArg(stage)} --copy, or ${registry.copyCommand(mapImage(release.images[name], undefined), target)}` });
+        problems.push({
+          rule: "registry",
+          overridable: false,
+          message: `${target} is not in ${stage.registry}: npm run promote -- ${stage.name}${laneArg(stage)} --copy, or ${registry.copyCommand(mapImage(release.images[name], undefined), target)}`,
+        });
       }
     } catch (e) {
       if (!(e instanceof RegistryError) && !(e instanceof Refusal)) throw e;
-      problems.push({ rule: "registry", overridable: false, message: `cannot check image ${name} in ${stage.registry}: ${e.message}` });
+      problems.push({
+        rule: "registry",
+        overridable: false,
+        message: `cannot check image ${name} in ${stage.registry}: ${e.message}`,
+      });
     }
   }
   return problems;
@@ -311,18 +398,34 @@ function memo(registry: Registry): Registry {
 function timeline(records: readonly HistoryRecord[]): TimelineEntry[] {
   return [...records]
     .sort((a, b) => (a.at === b.at ? b.seq - a.seq : b.at.localeCompare(a.at)))
-    .map((r) => ({ at: r.at, stage: r.stage, seq: r.seq, kind: r.kind, release: r.release, by: r.by, detail: detail(r) }));
+    .map((r) => ({
+      at: r.at,
+      stage: r.stage,
+      seq: r.seq,
+      kind: r.kind,
+      release: r.release,
+      by: r.by,
+      detail: detail(r),
+    }));
 }
 
 function detail(r: HistoryRecord): string {
   const reason = r.reason ? `reason: ${r.reason}` : "";
   switch (r.kind) {
     case "promotion":
-      return [`from ${r.from ?? "no release"}`, r.overridden?.length ? `override of ${r.overridden.map((o) => o.rule).join(", ")}` : "", reason].filter(Boolean).join("; ");
+      return [
+        `from ${r.from ?? "no release"}`,
+        r.overridden?.length ? `override of ${r.overridden.map((o) => o.rule).join(", ")}` : "",
+        reason,
+      ]
+        .filter(Boolean)
+        .join("; ");
     case "rollback":
       return [`from ${r.from ?? "no release"}`, reason].filter(Boolean).join("; ");
     case "verification":
-      return [r.result, r.evidence.map((e) => e.source).join(", "), r.problems[0] ?? "", reason].filter(Boolean).join("; ");
+      return [r.result, r.evidence.map((e) => e.source).join(", "), r.problems[0] ?? "", reason]
+        .filter(Boolean)
+        .join("; ");
     case "approval":
       return reason || "approved";
   }

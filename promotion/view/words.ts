@@ -43,8 +43,14 @@ export const who = (by: string): string => by.replace(/\s*<[^>]*>$/, "");
 /** Facts about a waiting release beyond its blockers: soak left, approvals, gate. */
 export function candidateFacts(c: Candidate): string[] {
   return [
-    c.soakRemainingMs === null ? `soak ${c.soak} not started: not verified upstream` : c.soakRemainingMs > 0 ? `soak ${formatDuration(c.soakRemainingMs)} left` : "",
-    c.approvals.needed > 0 ? `approvals ${c.approvals.given} of ${c.approvals.needed}${c.approvals.by.length ? ` (${c.approvals.by.map(who).join(", ")})` : ""}` : "",
+    c.soakRemainingMs === null
+      ? `soak ${c.soak} not started: not verified upstream`
+      : c.soakRemainingMs > 0
+        ? `soak ${formatDuration(c.soakRemainingMs)} left`
+        : "",
+    c.approvals.needed > 0
+      ? `approvals ${c.approvals.given} of ${c.approvals.needed}${c.approvals.by.length ? ` (${c.approvals.by.map(who).join(", ")})` : ""}`
+      : "",
     c.gate === "no-gate" ? "" : c.gate === "passes" ? "scan gate passes" : "scan gate fails",
   ].filter(Boolean);
 }

@@ -3,18 +3,37 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parsePlatform, parseTeam } from "../../config/load";
 import { readProject, readStackConfig } from "../../lib/project";
-import { compareObjectSets, contentDifferences, describeDifference, logicalName, sameObjectSet } from "../../tools/bench/compare";
+import {
+  compareObjectSets,
+  contentDifferences,
+  describeDifference,
+  logicalName,
+  sameObjectSet,
+} from "../../tools/bench/compare";
 import { isolationHolds } from "../../tools/bench/isolation";
 import { plainObjects } from "../../tools/bench/reference";
 import { summarise, table } from "../../tools/bench/stats";
-import { TEAM_SIZE, platformStackName, syntheticContract, syntheticEnvironment, toLayeredStacks, toSingleStackConfig, toStackFile } from "../../tools/bench/synth";
+import {
+  TEAM_SIZE,
+  platformStackName,
+  syntheticContract,
+  syntheticEnvironment,
+  toLayeredStacks,
+  toSingleStackConfig,
+  toStackFile,
+} from "../../tools/bench/synth";
 import { compiledProgram } from "../../tools/offline/render";
 import { timeValidation } from "../../tools/bench/validation";
 import { asPlatform, runStack } from "../helpers/program";
 
 type Manifest = Record<string, unknown>;
 
-const cm = (name: string, data: Record<string, string> = { A: "1" }): Manifest => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "t" }, data });
+const cm = (name: string, data: Record<string, string> = { A: "1" }): Manifest => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace: "t" },
+  data,
+});
 const deploy = (configMap: string, image = "r@sha256:1"): Manifest => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
@@ -23,31 +42,42 @@ const deploy = (configMap: string, image = "r@sha256:1"): Manifest => ({
 });
 
 describe("the synthetic environment", () => {
-  it.each([1, 10, 25, 1000])("with %i apps is a platform stack and a team stack per team, which pass the program's config validation", (apps) => {
-    const env = syntheticEnvironment(apps);
-    const stacks = toLayeredStacks(env);
-    const platformStack = platformStackName(env);
-    const platform = parsePlatform(stacks.get(platformStack)!.config, platformStack, "blueprint");
-    expect(Object.keys(platform.teams)).toHaveLength(Math.ceil(apps / TEAM_SIZE));
-    expect(stacks.size).toBe(Math.ceil(apps / TEAM_SIZE) + 1);
-    let count = 0;
-    for (const [stack, cfg] of stacks) {
-      if (stack === platformStack) continue;
-      const team = stack.slice(env.stack.length + 1);
-      const parsed = parseTeam(cfg.config, stack, "blueprint", new Set(), { found: true, value: { [team]: syntheticContract(env, team) } });
-      expect(Object.values(parsed.apps).every((a) => a.autoscaling && Object.keys(a.config).length > 0)).toBe(true);
-      count += Object.keys(parsed.apps).length;
-    }
-    expect(count).toBe(apps);
-  });
+  it.each([1, 10, 25, 1000])(
+    "with %i apps is a platform stack and a team stack per team, which pass the program's config validation",
+    (apps) => {
+      const env = syntheticEnvironment(apps);
+      const stacks = toLayeredStacks(env);
+      const platformStack = platformStackName(env);
+      const platform = parsePlatform(stacks.get(platformStack)!.config, platformStack, "blueprint");
+      expect(Object.keys(platform.teams)).toHaveLength(Math.ceil(apps / TEAM_SIZE));
+      expect(stacks.size).toBe(Math.ceil(apps / TEAM_SIZE) + 1);
+      let count = 0;
+      for (const [stack, cfg] of stacks) {
+        if (stack === platformStack) continue;
+        const team = stack.slice(env.stack.length + 1);
+        const parsed = parseTeam(cfg.config, stack, "blueprint", new Set(), {
+          found: true,
+          value: { [team]: syntheticContract(env, team) },
+        });
+        expect(Object.values(parsed.apps).every((a) => a.autoscaling && Object.keys(a.config).length > 0)).toBe(true);
+        count += Object.keys(parsed.apps).length;
+      }
+      expect(count).toBe(apps);
+    },
+  );
 
   it("reads back from its stack files exactly as the offline runner passes them to the program", () => {
     const env = syntheticEnvironment(12);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-synth-"));
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n");
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n",
+    );
     fs.mkdirSync(path.join(dir, "stacks"));
-    for (const [stack, cfg] of toLayeredStacks(env)) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
-    for (const [stack, cfg] of toLayeredStacks(env)) expect(readStackConfig(readProject(dir), stack).config).toEqual(cfg.config);
+    for (const [stack, cfg] of toLayeredStacks(env))
+      fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
+    for (const [stack, cfg] of toLayeredStacks(env))
+      expect(readStackConfig(readProject(dir), stack).config).toEqual(cfg.config);
   });
 
   it("is the same on every call, so every run measures the same work", () => {
@@ -61,9 +91,15 @@ describe("the synthetic environment", () => {
     const platformStack = platformStackName(env);
     const platform = await runStack(platformStack, stacks.get(platformStack)!);
     const objects = [...platform.objects];
-    for (const [stack, cfg] of stacks) if (stack !== platformStack) objects.push(...(await runStack(stack, cfg, { stacks: asPlatform(platform) })).objects);
+    for (const [stack, cfg] of stacks)
+      if (stack !== platformStack)
+        objects.push(...(await runStack(stack, cfg, { stacks: asPlatform(platform) })).objects);
     // The ConfigMap is left for the generator to name; any suffix stands in for the generated one.
-    const reference = plainObjects(env, (a) => `${a.name}-config-00000000`, (a) => `${a.repository}@${a.digest}`).map((o) => ({
+    const reference = plainObjects(
+      env,
+      (a) => `${a.name}-config-00000000`,
+      (a) => `${a.repository}@${a.digest}`,
+    ).map((o) => ({
       apiVersion: o.apiVersion,
       kind: o.kind,
       ...o.body,
@@ -79,19 +115,32 @@ describe("the object-set comparison", () => {
     expect(logicalName(cm("web-config-1a2b3c4d"))).toBe("web-config");
     expect(logicalName(cm("web-config-9kdh5t7fm2"))).toBe("web-config");
     expect(logicalName({ kind: "Deployment", metadata: { name: "web-1a2b3c4d" } })).toBe("web-1a2b3c4d");
-    expect(sameObjectSet(compareObjectSets([cm("web-config-1a2b3c4d"), deploy("web-config-1a2b3c4d")], [cm("web-config-k9t2hf5m7c"), deploy("web-config-k9t2hf5m7c")]))).toBe(true);
+    expect(
+      sameObjectSet(
+        compareObjectSets(
+          [cm("web-config-1a2b3c4d"), deploy("web-config-1a2b3c4d")],
+          [cm("web-config-k9t2hf5m7c"), deploy("web-config-k9t2hf5m7c")],
+        ),
+      ),
+    ).toBe(true);
   });
 
   it("reports a missing, an extra and a duplicated object", () => {
     const d = compareObjectSets(
       [cm("a-config-11111111"), deploy("x")],
-      [cm("a-config-11111111"), { kind: "Service", metadata: { name: "web", namespace: "t" } }, { kind: "Service", metadata: { name: "web", namespace: "t" } }],
+      [
+        cm("a-config-11111111"),
+        { kind: "Service", metadata: { name: "web", namespace: "t" } },
+        { kind: "Service", metadata: { name: "web", namespace: "t" } },
+      ],
     );
     expect(d.missing).toEqual(["Deployment/t/web"]);
     expect(d.extra).toEqual(["Service/t/web"]);
     expect(d.duplicates).toEqual(["Service/t/web"]);
     expect(sameObjectSet(d)).toBe(false);
-    expect(describeDifference(d)).toBe("1 missing (Deployment/t/web); 1 extra (Service/t/web); 1 duplicated (Service/t/web)");
+    expect(describeDifference(d)).toBe(
+      "1 missing (Deployment/t/web); 1 extra (Service/t/web); 1 duplicated (Service/t/web)",
+    );
   });
 
   it("tells objects in another namespace apart", () => {
@@ -102,8 +151,12 @@ describe("the object-set comparison", () => {
   it("finds content differences once generated names are normalised", () => {
     const ours = [cm("web-config-1a2b3c4d"), deploy("web-config-1a2b3c4d")];
     expect(contentDifferences(ours, [cm("web-config-zzzzzzzz"), deploy("web-config-zzzzzzzz")])).toEqual([]);
-    expect(contentDifferences(ours, [cm("web-config-zzzzzzzz"), deploy("web-config-zzzzzzzz", "r@sha256:2")])).toEqual(["Deployment/t/web"]);
-    expect(contentDifferences(ours, [cm("web-config-zzzzzzzz", { A: "2" }), deploy("web-config-zzzzzzzz")])).toEqual(["ConfigMap/t/web-config"]);
+    expect(contentDifferences(ours, [cm("web-config-zzzzzzzz"), deploy("web-config-zzzzzzzz", "r@sha256:2")])).toEqual([
+      "Deployment/t/web",
+    ]);
+    expect(contentDifferences(ours, [cm("web-config-zzzzzzzz", { A: "2" }), deploy("web-config-zzzzzzzz")])).toEqual([
+      "ConfigMap/t/web-config",
+    ]);
   });
 });
 

@@ -30,8 +30,14 @@ describe("a GKE cluster (prod-gke stack)", () => {
     const subnet = inputs(one(prod, "gcp:compute/subnetwork:Subnetwork"));
     expect(subnet.ipCidrRange).toBe("10.40.0.0/20");
     expect(subnet.privateIpGoogleAccess).toBe(true);
-    expect(subnet.secondaryIpRanges).toEqual([{ rangeName: "pods", ipCidrRange: "10.44.0.0/14" }, { rangeName: "services", ipCidrRange: "10.48.0.0/20" }]);
-    expect(cluster.ipAllocationPolicy).toEqual({ clusterSecondaryRangeName: "pods", servicesSecondaryRangeName: "services" });
+    expect(subnet.secondaryIpRanges).toEqual([
+      { rangeName: "pods", ipCidrRange: "10.44.0.0/14" },
+      { rangeName: "services", ipCidrRange: "10.48.0.0/20" },
+    ]);
+    expect(cluster.ipAllocationPolicy).toEqual({
+      clusterSecondaryRangeName: "pods",
+      servicesSecondaryRangeName: "services",
+    });
     expect(inputs(one(prod, "gcp:compute/network:Network")).autoCreateSubnetworks).toBe(false);
   });
 
@@ -41,7 +47,9 @@ describe("a GKE cluster (prod-gke stack)", () => {
     expect(c.inputs.location).toBe("europe-west1-b");
     expect(c.inputs.nodeLocations).toBeUndefined();
     expect(c.inputs.deletionProtection).toBe(false);
-    expect(gkeLocation({ regional: false, zones: ["europe-west1-b", "europe-west1-c"], region: "europe-west1" })).toEqual({ location: "europe-west1-b", nodeLocations: ["europe-west1-b", "europe-west1-c"] });
+    expect(
+      gkeLocation({ regional: false, zones: ["europe-west1-b", "europe-west1-c"], region: "europe-west1" }),
+    ).toEqual({ location: "europe-west1-b", nodeLocations: ["europe-west1-b", "europe-west1-c"] });
   });
 
   it("removes the default pool and runs a separate autoscaling pool with auto-repair and auto-upgrade", () => {
@@ -55,7 +63,11 @@ describe("a GKE cluster (prod-gke stack)", () => {
   it("follows a release channel above a pinned minimum version, upgrading only in the maintenance window", () => {
     expect(cluster.releaseChannel).toEqual({ channel: "STABLE" });
     expect(cluster.minMasterVersion).toBe("1.36");
-    expect(cluster.maintenancePolicy.recurringWindow).toEqual({ startTime: "2025-01-04T02:00:00Z", endTime: "2025-01-04T08:00:00Z", recurrence: "FREQ=WEEKLY;BYDAY=SA,SU" });
+    expect(cluster.maintenancePolicy.recurringWindow).toEqual({
+      startTime: "2025-01-04T02:00:00Z",
+      endTime: "2025-01-04T08:00:00Z",
+      recurrence: "FREQ=WEEKLY;BYDAY=SA,SU",
+    });
   });
 
   it("uses Workload Identity, shielded nodes with secure boot and the GKE metadata server", () => {
@@ -69,14 +81,18 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("has private nodes, a public endpoint only for the configured networks, and Cloud NAT for egress", () => {
     expect(cluster.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: false });
-    expect(cluster.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock)).toEqual(["203.0.113.0/24"]);
+    expect(cluster.masterAuthorizedNetworksConfig.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock)).toEqual([
+      "203.0.113.0/24",
+    ]);
     expect(cluster.masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled).toBe(false);
     expect(ofType(prod, "gcp:compute/routerNat:RouterNat")).toHaveLength(1);
   });
 
   it("has a private endpoint only when no networks are listed", async () => {
     const cfg = setConfig(stackConfig("prod-gke.platform"), "blueprint:cluster.gcp.publicAccessCidrs", []);
-    const c = (await clusterHandle("prod-gke.platform", cfg)).resources.find((r) => r.type === "gcp:container/cluster:Cluster")!;
+    const c = (await clusterHandle("prod-gke.platform", cfg)).resources.find(
+      (r) => r.type === "gcp:container/cluster:Cluster",
+    )!;
     expect(c.inputs.privateClusterConfig).toEqual({ enablePrivateNodes: true, enablePrivateEndpoint: true });
   });
 
@@ -97,7 +113,17 @@ describe("a GKE cluster (prod-gke stack)", () => {
   it("logs system and workload components, monitors with managed Prometheus, issues no client certificate and disables legacy ABAC", () => {
     expect(cluster.loggingConfig.enableComponents).toEqual(["SYSTEM_COMPONENTS", "WORKLOADS"]);
     // System metrics, and the kube-state-metrics packages and kubelet/cAdvisor scrapes the platform's alert rules read.
-    expect(cluster.monitoringConfig.enableComponents).toEqual(["SYSTEM_COMPONENTS", "DEPLOYMENT", "POD", "HPA", "STORAGE", "STATEFULSET", "DAEMONSET", "KUBELET", "CADVISOR"]);
+    expect(cluster.monitoringConfig.enableComponents).toEqual([
+      "SYSTEM_COMPONENTS",
+      "DEPLOYMENT",
+      "POD",
+      "HPA",
+      "STORAGE",
+      "STATEFULSET",
+      "DAEMONSET",
+      "KUBELET",
+      "CADVISOR",
+    ]);
     expect(cluster.monitoringConfig.managedPrometheus).toEqual({ enabled: true });
     expect(cluster.masterAuth.clientCertificateConfig).toEqual({ issueClientCertificate: false });
     expect(cluster.enableLegacyAbac).toBe(false);
@@ -105,8 +131,12 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("resolves team groups as Google Groups and binds them in the team RoleBindings", () => {
     expect(cluster.authenticatorGroupsConfig).toEqual({ securityGroup: "gke-security-groups@example.com" });
-    const binding = getObject(prod, "RoleBinding", "shop/team-maintainers") as unknown as { subjects: { kind: string; name: string }[] };
-    expect(binding.subjects).toEqual([expect.objectContaining({ kind: "Group", name: "shop-maintainers@example.com" })]);
+    const binding = getObject(prod, "RoleBinding", "shop/team-maintainers") as unknown as {
+      subjects: { kind: string; name: string }[];
+    };
+    expect(binding.subjects).toEqual([
+      expect.objectContaining({ kind: "Group", name: "shop-maintainers@example.com" }),
+    ]);
   });
 
   it("gives the default StorageClass pd-balanced disks from the PD CSI driver", () => {
@@ -121,12 +151,17 @@ describe("a GKE cluster (prod-gke stack)", () => {
     const ing = getObject(prod, "Ingress", "shop/frontend");
     // GKE picks its controller by annotation and ignores (or, with both set, refuses) ingressClassName.
     expect((ing.spec as { ingressClassName?: string }).ingressClassName).toBeUndefined();
-    expect(ing.metadata.annotations).toMatchObject({ "kubernetes.io/ingress.class": "gce", "networking.gke.io/managed-certificates": `${hostResourceName("shop.example.com")}-cert` });
+    expect(ing.metadata.annotations).toMatchObject({
+      "kubernetes.io/ingress.class": "gce",
+      "networking.gke.io/managed-certificates": `${hostResourceName("shop.example.com")}-cert`,
+    });
     // The certificate is Google-managed; no spec.tls points at a Secret that nobody creates.
     expect((ing.spec as { tls?: unknown }).tls).toBeUndefined();
     const cert = getObject(prod, "ManagedCertificate", `shop/${hostResourceName("shop.example.com")}-cert`);
     expect(cert.spec).toEqual({ domains: ["shop.example.com"] });
-    const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as { spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] } };
+    const np = getObject(prod, "NetworkPolicy", "shop/frontend-from-ingress") as unknown as {
+      spec: { ingress: { from: { ipBlock: { cidr: string } }[] }[] };
+    };
     expect(np.spec.ingress[0].from.map((p) => p.ipBlock.cidr)).toEqual(["35.191.0.0/16", "130.211.0.0/22"]);
   });
 
@@ -134,12 +169,20 @@ describe("a GKE cluster (prod-gke stack)", () => {
     expect(cluster.deletionProtection).toBe(true);
     expect(gkeSafety(true)).toEqual({ protect: true, deletionProtection: true });
     expect(gkeSafety(false)).toEqual({ protect: false, deletionProtection: false });
-    expect((await clusterHandle("prod-gke.platform")).handle.safety).toEqual({ protect: true, deletionProtection: true });
-    expect((await clusterHandle("prod-gke.platform", zonalDev())).handle.safety).toEqual({ protect: false, deletionProtection: false });
+    expect((await clusterHandle("prod-gke.platform")).handle.safety).toEqual({
+      protect: true,
+      deletionProtection: true,
+    });
+    expect((await clusterHandle("prod-gke.platform", zonalDev())).handle.safety).toEqual({
+      protect: false,
+      deletionProtection: false,
+    });
   });
 
   it("builds a secret kubeconfig with gke-gcloud-auth-plugin exec auth and no token", () => {
-    const kc = JSON.parse(unsecret(inputs(one(prod, "pulumi:providers:kubernetes", "blueprint-prod-gke-k8s")).kubeconfig) as string);
+    const kc = JSON.parse(
+      unsecret(inputs(one(prod, "pulumi:providers:kubernetes", "blueprint-prod-gke-k8s")).kubeconfig) as string,
+    );
     expect(kc.users[0].user.exec).toMatchObject({ command: "gke-gcloud-auth-plugin", provideClusterInfo: true });
     expect(kc.users[0].user.token).toBeUndefined();
     expect(kc.clusters[0].cluster.server).toMatch(/^https:\/\/\d+\.\d+\.\d+\.\d+$/);
@@ -150,7 +193,9 @@ describe("a GKE cluster (prod-gke stack)", () => {
     const gsa = "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com";
     const { platform, team } = withIdentity("prod-gke", "frontend", gsa);
     const result = await runLayers("prod-gke", platform, team);
-    expect(getObject(result, "ServiceAccount", "shop/frontend").metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": gsa });
+    expect(getObject(result, "ServiceAccount", "shop/frontend").metadata.annotations).toEqual({
+      "iam.gke.io/gcp-service-account": gsa,
+    });
     const member = inputs(one(result, "gcp:serviceaccount/iAMMember:IAMMember", "blueprint-prod-gke-wi-shop-frontend"));
     expect(member).toMatchObject({
       serviceAccountId: `projects/acme-blueprint-prod/serviceAccounts/${gsa}`,
@@ -161,8 +206,14 @@ describe("a GKE cluster (prod-gke stack)", () => {
 
   it("mirrors ghcr.io through an Artifact Registry remote repository and pulls the same digest from it", async () => {
     const repo = inputs(one(prod, "gcp:artifactregistry/repository:Repository"));
-    expect(repo).toMatchObject({ mode: "REMOTE_REPOSITORY", format: "DOCKER", remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: "https://ghcr.io" } } } });
+    expect(repo).toMatchObject({
+      mode: "REMOTE_REPOSITORY",
+      format: "DOCKER",
+      remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: "https://ghcr.io" } } },
+    });
     const { handle } = await clusterHandle("prod-gke.platform");
-    expect(handle.pullReference(`ghcr.io/stefanprodan/podinfo@${DIGEST}`)).toBe(`europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr/stefanprodan/podinfo@${DIGEST}`);
+    expect(handle.pullReference(`ghcr.io/stefanprodan/podinfo@${DIGEST}`)).toBe(
+      `europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr/stefanprodan/podinfo@${DIGEST}`,
+    );
   });
 });

@@ -13,13 +13,19 @@ export function ofType(result: Pick<RunResult, "resources">, type: string): Regi
 /** The single resource of a type; fails when there is not exactly one. */
 export function one(result: Pick<RunResult, "resources">, type: string, name?: string): RegisteredResource {
   const found = ofType(result, type).filter((r) => name === undefined || r.name === name);
-  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(`expected one ${type}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
   return found[0];
 }
 
 /** The clear value of a secret as the SDK serializes it into mock inputs. */
 export function unsecret(v: unknown): unknown {
-  if (v && typeof v === "object" && "value" in v && Object.keys(v).some((k) => k === "4dabf18193072939515e22adb298388d")) {
+  if (
+    v &&
+    typeof v === "object" &&
+    "value" in v &&
+    Object.keys(v).some((k) => k === "4dabf18193072939515e22adb298388d")
+  ) {
     return (v as { value: unknown }).value;
   }
   return v;
@@ -62,7 +68,11 @@ export async function runFailing(stack: string, cfg: StackConfig, stacks?: Stack
  * Runs only the cluster seam (`createCluster`) for a stack's config under the mock engine and
  * returns the handle it produced, with everything it registered.
  */
-export async function clusterHandle(stack: string, cfg: StackConfig = stackConfig(stack), createOpts: { offline?: boolean } = {}): Promise<{ handle: ClusterHandle; resources: RegisteredResource[] }> {
+export async function clusterHandle(
+  stack: string,
+  cfg: StackConfig = stackConfig(stack),
+  createOpts: { offline?: boolean } = {},
+): Promise<{ handle: ClusterHandle; resources: RegisteredResource[] }> {
   let handle: ClusterHandle | undefined;
   let resources: RegisteredResource[] = [];
   await underMocks(async () => {
@@ -79,7 +89,10 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
     await pulumi.runtime.runInPulumiStack(async () => {
       // A rejection here would escape as an unhandled one: keep it and rethrow once the engine is idle.
       try {
-        handle = await createCluster(parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)), createOpts);
+        handle = await createCluster(
+          parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys)),
+          createOpts,
+        );
       } catch (e) {
         failure = e;
       }
@@ -98,19 +111,36 @@ export async function clusterHandle(stack: string, cfg: StackConfig = stackConfi
  * platform's outputs) and merged into one result, platform first: what one stack held before
  * the layers. Each config may be edited; the outputs are the platform's.
  */
-export async function runLayers(env: string, platformCfg: StackConfig = stackConfig(`${env}.platform`), teamCfg: StackConfig = stackConfig(`${env}.shop`), team = "shop"): Promise<RunResult> {
+export async function runLayers(
+  env: string,
+  platformCfg: StackConfig = stackConfig(`${env}.platform`),
+  teamCfg: StackConfig = stackConfig(`${env}.shop`),
+  team = "shop",
+): Promise<RunResult> {
   const platform = await runStack(`${env}.platform`, platformCfg);
   const app = await runStack(`${env}.${team}`, teamCfg, { stacks: asPlatform(platform) });
-  return { ...platform, resources: [...platform.resources, ...app.resources], objects: [...platform.objects, ...app.objects], defaultProviderUses: [...platform.defaultProviderUses, ...app.defaultProviderUses] };
+  return {
+    ...platform,
+    resources: [...platform.resources, ...app.resources],
+    objects: [...platform.objects, ...app.objects],
+    defaultProviderUses: [...platform.defaultProviderUses, ...app.defaultProviderUses],
+  };
 }
 
 /**
  * Lets the team's app bind a cloud identity: the platform offers it to the team (for the app's
  * ServiceAccount and its release Job's), and the team stack names it.
  */
-export function withIdentity(env: string, app: string, cloudIdentity: string, team = "shop"): { platform: StackConfig; team: StackConfig } {
+export function withIdentity(
+  env: string,
+  app: string,
+  cloudIdentity: string,
+  team = "shop",
+): { platform: StackConfig; team: StackConfig } {
   return {
-    platform: setConfig(stackConfig(`${env}.platform`), `blueprint:teams.${team}.identities`, { [app]: { cloudIdentity, serviceAccounts: [app, `${app}-admin`] } }),
+    platform: setConfig(stackConfig(`${env}.platform`), `blueprint:teams.${team}.identities`, {
+      [app]: { cloudIdentity, serviceAccounts: [app, `${app}-admin`] },
+    }),
     team: setConfig(stackConfig(`${env}.${team}`), `blueprint:apps.${app}.identity`, app),
   };
 }
@@ -140,12 +170,18 @@ export function keyOfUrn(urn: string): ResourceKey {
  * carried to the engine. The mock hook never sees them; the monitor's requests do
  * (`getDependenciesList`, `getParent`), so ordering (`dependsOn`) can be asserted offline.
  */
-export async function runStackWithGraph(stack: string, cfg: StackConfig = stackConfig(stack), stacks?: StackOutputsByName): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
+export async function runStackWithGraph(
+  stack: string,
+  cfg: StackConfig = stackConfig(stack),
+  stacks?: StackOutputsByName,
+): Promise<{ result: RunResult; graph: Map<ResourceKey, Registration> }> {
   const graph = new Map<ResourceKey, Registration>();
   let result: RunResult | undefined;
   await underMocks(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: RegisterRequest, cb: unknown): Promise<void> } } };
+    const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as {
+      MockMonitor: { prototype: { registerResource(req: RegisterRequest, cb: unknown): Promise<void> } };
+    };
     const original = MockMonitor.prototype.registerResource;
     MockMonitor.prototype.registerResource = function (this: unknown, req: RegisterRequest, cb: unknown) {
       const parent = req.getParent();
@@ -180,7 +216,10 @@ interface RegisterRequest {
 /** The registration of `type::name`; fails when it was never registered. */
 export function registration(graph: ReadonlyMap<ResourceKey, Registration>, key: ResourceKey): Registration {
   const r = graph.get(key);
-  if (!r) throw new Error(`${key} was not registered; registered: ${[...graph.keys()].filter((k) => k.startsWith(key.split("::")[0])).join(", ")}`);
+  if (!r)
+    throw new Error(
+      `${key} was not registered; registered: ${[...graph.keys()].filter((k) => k.startsWith(key.split("::")[0])).join(", ")}`,
+    );
   return r;
 }
 

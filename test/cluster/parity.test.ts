@@ -15,8 +15,12 @@ const CERTIFICATE_KINDS = new Set(["ManagedCertificate", "VolumeSnapshotClass"])
  */
 const MONITORING_KINDS = new Set(["ServiceMonitor", "PrometheusRule", "PodMonitoring", "Rules", "ClusterRules"]);
 function isMonitoring(o: K8sObject): boolean {
-  return MONITORING_KINDS.has(o.kind) || ["monitoring", "gmp-public"].includes(o.metadata.namespace ?? "") || (o.kind === "Namespace" && o.metadata.name === "monitoring")
-    || (o.kind === "ConfigMap" && o.metadata.name.endsWith("-dashboard"));
+  return (
+    MONITORING_KINDS.has(o.kind) ||
+    ["monitoring", "gmp-public"].includes(o.metadata.namespace ?? "") ||
+    (o.kind === "Namespace" && o.metadata.name === "monitoring") ||
+    (o.kind === "ConfigMap" && o.metadata.name.endsWith("-dashboard"))
+  );
 }
 
 /**
@@ -28,7 +32,8 @@ const DATA_NAMESPACE = "blueprint-data";
 /** Objects keyed by kind/namespace/name, without the cloud's certificate objects and the monitoring flavour's. */
 function index(result: RunResult): Map<string, K8sObject> {
   const objects = (result.objects as K8sObject[]).filter((o) => !CERTIFICATE_KINDS.has(o.kind) && !isMonitoring(o));
-  const name = (o: K8sObject) => (o.metadata.namespace === DATA_NAMESPACE ? o.metadata.name.replace(/-[0-9a-f]{8}$/, "") : o.metadata.name);
+  const name = (o: K8sObject) =>
+    o.metadata.namespace === DATA_NAMESPACE ? o.metadata.name.replace(/-[0-9a-f]{8}$/, "") : o.metadata.name;
   return new Map(objects.map((o) => [`${o.kind}/${o.metadata.namespace ?? "-"}/${name(o)}`, o]));
 }
 
@@ -71,14 +76,16 @@ function withoutCloudFields(o: K8sObject): unknown {
     c.spec.variables = c.spec.variables.filter((v: { name: string }) => v.name !== "granted");
   }
   // The team Roles grant the flavour's monitor and rule kinds.
-  if (c.kind === "Role") c.rules = c.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.some((g) => g.startsWith("monitoring.")));
+  if (c.kind === "Role")
+    c.rules = c.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.some((g) => g.startsWith("monitoring.")));
   for (const container of c.spec?.template?.spec?.containers ?? []) container.image = imageIdentity(container.image);
   // Where the server's CA is not in the system roots (Cloud SQL, Memorystore), the binding carries it and pods mount it.
   if (c.kind === "Secret" && c.metadata.name.startsWith("svc-")) delete c.stringData?.["ca.crt"];
   const pod = c.spec?.template?.spec;
   if (pod) {
     pod.volumes = pod.volumes?.filter((v: { name: string }) => !/^svc-.*-ca$/.test(v.name));
-    for (const container of pod.containers) container.volumeMounts = container.volumeMounts?.filter((m: { name: string }) => !/^svc-.*-ca$/.test(m.name));
+    for (const container of pod.containers)
+      container.volumeMounts = container.volumeMounts?.filter((m: { name: string }) => !/^svc-.*-ca$/.test(m.name));
   }
   if (c.metadata.namespace === DATA_NAMESPACE) {
     c.metadata.name = c.metadata.name.replace(/-[0-9a-f]{8}$/, "");
@@ -99,10 +106,27 @@ describe("the same app on EKS and on GKE", () => {
     const gcp = withIdentity("prod-gke", "frontend", "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com");
     const aws = withIdentity("prod-gke", "frontend", "arn:aws:iam::123456789012:role/shop-frontend");
     const onGke = gcp.platform;
-    const onEks = setConfig(aws.platform, "blueprint:cluster", JSON.parse(stackConfig("prod.platform").config["blueprint:cluster"]));
+    const onEks = setConfig(
+      aws.platform,
+      "blueprint:cluster",
+      JSON.parse(stackConfig("prod.platform").config["blueprint:cluster"]),
+    );
     // prod-gke's teams name Google Groups: who may act as them on AWS is given per group, as production requires.
     const sso = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Shop_*";
-    setConfig(onEks, "blueprint:cluster.aws.groupPrincipals", Object.fromEntries(["shop-maintainers", "shop-developers", "shop-support", "payments-maintainers", "payments-developers", "payments-support"].map((g) => [`${g}@example.com`, [sso]])));
+    setConfig(
+      onEks,
+      "blueprint:cluster.aws.groupPrincipals",
+      Object.fromEntries(
+        [
+          "shop-maintainers",
+          "shop-developers",
+          "shop-support",
+          "payments-maintainers",
+          "payments-developers",
+          "payments-support",
+        ].map((g) => [`${g}@example.com`, [sso]]),
+      ),
+    );
     // Without a mirror, the cluster admits what it pulls from ghcr.io itself.
     setConfig(onEks, "blueprint:policy.allowedRegistries", ["ghcr.io"]);
     [gke, eks] = [await runLayers("prod-gke", onGke, gcp.team), await runLayers("prod-gke", onEks, aws.team)];
@@ -120,7 +144,11 @@ describe("the same app on EKS and on GKE", () => {
   });
 
   it("renders each app's monitor in the flavour of its cluster: a ServiceMonitor on EKS, a PodMonitoring on GKE, for the same apps", () => {
-    const monitors = (r: RunResult, kind: string) => (r.objects as K8sObject[]).filter((o) => o.kind === kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+    const monitors = (r: RunResult, kind: string) =>
+      (r.objects as K8sObject[])
+        .filter((o) => o.kind === kind)
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+        .sort();
     expect(monitors(eks, "ServiceMonitor").length).toBeGreaterThan(0);
     expect(monitors(eks, "ServiceMonitor")).toEqual(monitors(gke, "PodMonitoring"));
     expect(monitors(eks, "PodMonitoring")).toEqual([]);
@@ -146,6 +174,8 @@ describe("the same app on EKS and on GKE", () => {
     // A managed instance's addresses: the VPC's private subnets, or the private services range.
     differs("NetworkPolicy/shop/svc-db-egress", (o) => o.spec.egress[0].to);
     const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(image(b.get("Deployment/shop/frontend")).split("@")[1]);
+    expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(
+      image(b.get("Deployment/shop/frontend")).split("@")[1],
+    );
   });
 });

@@ -29,7 +29,10 @@ describe("pinned image references", () => {
   it.each([
     [`ghcr.io/acme/web@${DIGEST}`, "ghcr.io/acme/web"],
     [`localhost:5000/web@${DIGEST}`, "localhost:5000/web"],
-    [`123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web@${DIGEST}`, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web"],
+    [
+      `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web@${DIGEST}`,
+      "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web",
+    ],
     [`nginx@${DIGEST}`, "nginx"],
   ])("accepts %s", (ref, repo) => {
     const p = parsePinnedImage(ref);
@@ -38,20 +41,28 @@ describe("pinned image references", () => {
   });
 
   it("refuses a tag, naming the form that is allowed", () => {
-    expect(parsePinnedImage("ghcr.io/acme/web:latest")).toEqual({ error: 'must be pinned by digest (repo@sha256:<64 hex>), not by tag: got "ghcr.io/acme/web:latest"' });
+    expect(parsePinnedImage("ghcr.io/acme/web:latest")).toEqual({
+      error: 'must be pinned by digest (repo@sha256:<64 hex>), not by tag: got "ghcr.io/acme/web:latest"',
+    });
   });
 
   it("refuses a tag even next to a digest", () => {
     expect(isPinned(parsePinnedImage(`ghcr.io/acme/web:1.2@${DIGEST}`))).toBe(false);
   });
 
-  it.each([["ghcr.io/acme/web@sha256:abc"], [`ghcr.io/acme/web@sha256:${"A".repeat(64)}`], [`ghcr.io/acme/web@md5:${"a".repeat(64)}`]])("refuses the malformed digest %s", (ref) => {
+  it.each([
+    ["ghcr.io/acme/web@sha256:abc"],
+    [`ghcr.io/acme/web@sha256:${"A".repeat(64)}`],
+    [`ghcr.io/acme/web@md5:${"a".repeat(64)}`],
+  ])("refuses the malformed digest %s", (ref) => {
     const p = parsePinnedImage(ref);
     expect(isPinned(p)).toBe(false);
     expect(!isPinned(p) && p.error).toMatch(/malformed digest/);
   });
 
   it("refuses a bare name", () => {
-    expect(!isPinned(parsePinnedImage("web")) && parsePinnedImage("web")).toEqual({ error: 'must be pinned by digest (repo@sha256:<64 hex>): got "web"' });
+    expect(!isPinned(parsePinnedImage("web")) && parsePinnedImage("web")).toEqual({
+      error: 'must be pinned by digest (repo@sha256:<64 hex>): got "web"',
+    });
   });
 });

@@ -1,6 +1,14 @@
 import { parsePlatform, parseTeam, stackLayer } from "../../config/load";
 import type { ContractLookup } from "../../config/contract";
-import { contractLookup as shippedContractLookup, onExistingCluster, setConfig, stackConfig, withEdits, collect, type KeyPath } from "../helpers/program";
+import {
+  contractLookup as shippedContractLookup,
+  onExistingCluster,
+  setConfig,
+  stackConfig,
+  withEdits,
+  collect,
+  type KeyPath,
+} from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
@@ -10,7 +18,10 @@ const DIGEST = `sha256:${"b".repeat(64)}`;
  * here are about the team's own apps and volumes (what in-cluster services take is tested in
  * test/services/config.test.ts).
  */
-function contractLookup(stack: string, edit?: (teamContract: Record<string, unknown>) => void): Promise<ContractLookup> {
+function contractLookup(
+  stack: string,
+  edit?: (teamContract: Record<string, unknown>) => void,
+): Promise<ContractLookup> {
   return shippedContractLookup(stack, (c) => {
     for (const svc of Object.values(c.services as Record<string, { footprint: unknown }>)) svc.footprint = null;
     edit?.(c);
@@ -45,7 +56,7 @@ function contract(path: string, value: unknown): Promise<ContractLookup> {
 
 /** The problems of a team stack, checked against the contract of its shipped platform (or `lookup`). */
 async function problems(cfg: StackConfig, stack = "dev.shop", lookup?: ContractLookup): Promise<string[]> {
-  const found = lookup ?? await contractLookup(stack);
+  const found = lookup ?? (await contractLookup(stack));
   return collect(() => parseTeam(cfg.config, stack, "blueprint", new Set(cfg.secretKeys), found));
 }
 
@@ -59,7 +70,8 @@ describe("team and platform config validation", () => {
   it("accepts every shipped stack", async () => {
     for (const env of ["dev", "staging", "prod", "prod-gke", "local"]) {
       expect(platformProblems(stackConfig(`${env}.platform`), `${env}.platform`)).toEqual([]);
-      for (const team of ["shop", "payments"]) expect(await problems(stackConfig(`${env}.${team}`), `${env}.${team}`)).toEqual([]);
+      for (const team of ["shop", "payments"])
+        expect(await problems(stackConfig(`${env}.${team}`), `${env}.${team}`)).toEqual([]);
     }
   });
 
@@ -79,33 +91,53 @@ describe("team and platform config validation", () => {
 
   it("refuses unknown keys at the top level and inside objects, listing what is allowed", async () => {
     const found = await problems(dev(["blueprint:colour", "blue"], ["blueprint:apps.frontend.replica", 2]));
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:colour is not a known key \(allowed: blueprint:layer, .*blueprint:apps/));
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:apps\.frontend has unknown key "replica"; did you mean "replicas"\? \(allowed: image, port, .*replicas/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^blueprint:colour is not a known key \(allowed: blueprint:layer, .*blueprint:apps/),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^blueprint:apps\.frontend has unknown key "replica"; did you mean "replicas"\? \(allowed: image, port, .*replicas/,
+      ),
+    );
   });
 
   it("reports every problem at once", async () => {
-    const found = await problems(dev(["blueprint:apps.frontend.image", "nginx"], ["blueprint:apps.backend.probes.liveness", { path: "/readyz" }], ["blueprint:apps.backend.preStopSeconds", 40]));
+    const found = await problems(
+      dev(
+        ["blueprint:apps.frontend.image", "nginx"],
+        ["blueprint:apps.backend.probes.liveness", { path: "/readyz" }],
+        ["blueprint:apps.backend.preStopSeconds", 40],
+      ),
+    );
     expect(found.sort()).toEqual([
-      'blueprint:apps.backend.preStopSeconds must be less than terminationGracePeriodSeconds (30) so the app has time to drain after the pause, got 40',
+      "blueprint:apps.backend.preStopSeconds must be less than terminationGracePeriodSeconds (30) so the app has time to drain after the pause, got 40",
       "blueprint:apps.backend.probes.liveness must differ from the readiness probe (a failing dependency would restart every pod), both are /readyz",
       'blueprint:apps.frontend.image names an image that is not in blueprint:release.images (known: podinfo), got "nginx"',
     ]);
   });
 
   it("reports wrong types with the value given", async () => {
-    expect(await problems(dev(["blueprint:apps.frontend.port", "http"]))).toEqual(['blueprint:apps.frontend.port must be a number, got "http"']);
+    expect(await problems(dev(["blueprint:apps.frontend.port", "http"]))).toEqual([
+      'blueprint:apps.frontend.port must be a number, got "http"',
+    ]);
   });
 
   it("reports a missing required key", async () => {
-    expect(await problems(dev(["blueprint:apps.frontend.probes", undefined]))).toEqual(["blueprint:apps.frontend.probes is required (object)"]);
+    expect(await problems(dev(["blueprint:apps.frontend.probes", undefined]))).toEqual([
+      "blueprint:apps.frontend.probes is required (object)",
+    ]);
   });
 
   it("refuses an unknown enum value, listing the allowed ones", async () => {
-    expect(platformProblems(devPlatform(["blueprint:cluster.cloud", "azure"]))).toEqual(['blueprint:cluster.cloud must be one of "aws", "gcp", "existing", got "azure"']);
+    expect(platformProblems(devPlatform(["blueprint:cluster.cloud", "azure"]))).toEqual([
+      'blueprint:cluster.cloud must be one of "aws", "gcp", "existing", got "azure"',
+    ]);
   });
 
   it("refuses a malformed quantity", async () => {
-    expect((await problems(dev(["blueprint:apps.frontend.resources.limits.memory", "128MB"])))[0]).toMatch(/^blueprint:apps\.frontend\.resources\.limits\.memory must be a Kubernetes quantity/);
+    expect((await problems(dev(["blueprint:apps.frontend.resources.limits.memory", "128MB"])))[0]).toMatch(
+      /^blueprint:apps\.frontend\.resources\.limits\.memory must be a Kubernetes quantity/,
+    );
   });
 
   it("refuses references to unknown images", async () => {
@@ -128,16 +160,29 @@ describe("team and platform config validation", () => {
   });
 
   it("refuses platform keys in a team stack and team keys in a platform stack, saying where they belong", async () => {
-    expect(await problems(dev(["blueprint:teams", {}]))).toContain("blueprint:teams belongs in the platform stack (<env>.platform), not in a team stack");
-    expect(platformProblems(devPlatform(["blueprint:apps", {}]))).toContain("blueprint:apps belongs in a team stack (<env>.<team>), not in the platform stack");
+    expect(await problems(dev(["blueprint:teams", {}]))).toContain(
+      "blueprint:teams belongs in the platform stack (<env>.platform), not in a team stack",
+    );
+    expect(platformProblems(devPlatform(["blueprint:apps", {}]))).toContain(
+      "blueprint:apps belongs in a team stack (<env>.<team>), not in the platform stack",
+    );
   });
 
   it("refuses a team named platform", () => {
-    expect(platformProblems(devPlatform(["blueprint:teams.platform", {}]))).toContain('blueprint:teams.platform "platform" cannot be a team name: the stack <env>.platform is the platform\'s own');
+    expect(platformProblems(devPlatform(["blueprint:teams.platform", {}]))).toContain(
+      'blueprint:teams.platform "platform" cannot be a team name: the stack <env>.platform is the platform\'s own',
+    );
   });
 
   it("refuses an HPA whose minimum is not below its maximum", async () => {
-    expect(await problems(dev(["blueprint:apps.frontend.replicas", undefined], ["blueprint:apps.frontend.autoscaling", { minReplicas: 4, maxReplicas: 4 }]))).toEqual([
+    expect(
+      await problems(
+        dev(
+          ["blueprint:apps.frontend.replicas", undefined],
+          ["blueprint:apps.frontend.autoscaling", { minReplicas: 4, maxReplicas: 4 }],
+        ),
+      ),
+    ).toEqual([
       "blueprint:apps.frontend.autoscaling minReplicas (4) must be below maxReplicas (4); for a fixed count use replicas instead",
     ]);
   });
@@ -164,8 +209,12 @@ describe("team and platform config validation", () => {
 
   it("refuses a limit above the team's LimitRange max and ratio", async () => {
     const found = await problems(dev(["blueprint:apps.frontend.resources.limits.memory", "16Gi"]));
-    expect(found).toContain(`blueprint:apps.frontend.resources.limits.memory must not exceed the team's limits.max.memory (8Gi) set in ${WHERE}, got 16Gi`);
-    expect(found).toContain(`blueprint:apps.frontend.resources.limits.memory is more than 4x the request (the team's limits.maxLimitRequestRatio.memory set in ${WHERE}): 16Gi / 64Mi`);
+    expect(found).toContain(
+      `blueprint:apps.frontend.resources.limits.memory must not exceed the team's limits.max.memory (8Gi) set in ${WHERE}, got 16Gi`,
+    );
+    expect(found).toContain(
+      `blueprint:apps.frontend.resources.limits.memory is more than 4x the request (the team's limits.maxLimitRequestRatio.memory set in ${WHERE}): 16Gi / 64Mi`,
+    );
   });
 
   it("checks that the namespace quota holds every app at maximum scale plus surge", async () => {
@@ -179,9 +228,18 @@ describe("team and platform config validation", () => {
 
   it("counts percentage surge as the Deployment controller does (rounded up)", async () => {
     // 10 replicas + ceil(25% of 10) = 13 pods for frontend, 1 + 1 for backend.
-    const cfg = dev(["blueprint:apps.frontend.replicas", 10], ["blueprint:apps.frontend.rollingUpdate", { maxSurge: "25%", maxUnavailable: 0 }]);
+    const cfg = dev(
+      ["blueprint:apps.frontend.replicas", 10],
+      ["blueprint:apps.frontend.rollingUpdate", { maxSurge: "25%", maxUnavailable: 0 }],
+    );
     const lookup = await contractLookup("dev.shop", (c) => {
-      Object.assign(c.quota as object, { pods: 14, "requests.cpu": "10", "limits.cpu": "10", "limits.memory": "10Gi", "limits.ephemeral-storage": "20Gi" });
+      Object.assign(c.quota as object, {
+        pods: 14,
+        "requests.cpu": "10",
+        "limits.cpu": "10",
+        "limits.memory": "10Gi",
+        "limits.ephemeral-storage": "20Gi",
+      });
     });
     expect(await problems(cfg, "dev.shop", lookup)).toEqual([
       `blueprint:apps need 15 of pods at maximum scale plus rollout surge, but the team's quota is 14 (blueprint:teams.shop.quota.pods of ${WHERE}): scale the apps down or have the platform raise the quota`,
@@ -189,7 +247,9 @@ describe("team and platform config validation", () => {
   });
 
   it("checks quota for cpu and memory sums", async () => {
-    const lookup = await contractLookup("dev.shop", (c) => { (c.quota as Record<string, unknown>)["requests.cpu"] = "150m"; });
+    const lookup = await contractLookup("dev.shop", (c) => {
+      (c.quota as Record<string, unknown>)["requests.cpu"] = "150m";
+    });
     expect(await problems(dev(), "dev.shop", lookup)).toEqual([
       `blueprint:apps need 200m of requests.cpu at maximum scale plus rollout surge, but the team's quota is 150m (blueprint:teams.shop.quota.requests.cpu of ${WHERE}): scale the apps down or have the platform raise the quota`,
     ]);
@@ -222,8 +282,12 @@ describe("team and platform config validation", () => {
     delete apps.backend;
     cfg.config["blueprint:apps"] = JSON.stringify(apps);
     const found = await problems(cfg);
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:apps\.Front_End app name must be a DNS-1035 label of at most 47 characters/));
-    expect(found).toContainEqual(expect.stringMatching(new RegExp(`^blueprint:apps\\.${"a".repeat(48)} app name must be a DNS-1035 label`)));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^blueprint:apps\.Front_End app name must be a DNS-1035 label of at most 47 characters/),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(new RegExp(`^blueprint:apps\\.${"a".repeat(48)} app name must be a DNS-1035 label`)),
+    );
   });
 
   it("refuses a team name that is not a DNS label", () => {
@@ -231,7 +295,9 @@ describe("team and platform config validation", () => {
     const teams = JSON.parse(cfg.config["blueprint:teams"]);
     teams["Shop!"] = teams.shop;
     cfg.config["blueprint:teams"] = JSON.stringify(teams);
-    expect(platformProblems(cfg)).toContain("blueprint:teams.Shop! team name is the namespace name: it must be a DNS label of at most 63 characters");
+    expect(platformProblems(cfg)).toContain(
+      "blueprint:teams.Shop! team name is the namespace name: it must be a DNS label of at most 63 characters",
+    );
   });
 
   it("refuses plain config keys that look like credentials, saying how to set a secret", async () => {
@@ -241,13 +307,17 @@ describe("team and platform config validation", () => {
   });
 
   it("refuses a private key pasted into plain config", async () => {
-    expect(await problems(dev(["blueprint:apps.frontend.config.TLS_CA", "-----BEGIN RSA PRIVATE KEY-----\nabc"]))).toEqual([
-      "blueprint:apps.frontend.config.TLS_CA holds a private key: move it to blueprint:secrets",
-    ]);
+    expect(
+      await problems(dev(["blueprint:apps.frontend.config.TLS_CA", "-----BEGIN RSA PRIVATE KEY-----\nabc"])),
+    ).toEqual(["blueprint:apps.frontend.config.TLS_CA holds a private key: move it to blueprint:secrets"]);
   });
 
   it("refuses a declared secret without a value, and a value nobody declared", async () => {
-    const found = await problems(secret(dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { OTHER: "x" } }])));
+    const found = await problems(
+      secret(
+        dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { OTHER: "x" } }]),
+      ),
+    );
     expect(found).toEqual([
       "blueprint:secrets.frontend.API_TOKEN has no value: set it with `pulumi config set --secret --path 'secrets.frontend.API_TOKEN' <value>`",
       "blueprint:secrets.frontend.OTHER is not declared in apps.frontend.secrets (declared: API_TOKEN)",
@@ -255,14 +325,28 @@ describe("team and platform config validation", () => {
   });
 
   it("refuses secrets stored in clear in the stack file, saying how to set them", async () => {
-    expect(await problems(dev(["blueprint:apps.frontend.secrets", ["API_TOKEN"]], ["blueprint:secrets", { frontend: { API_TOKEN: "x" } }]))).toEqual([
+    expect(
+      await problems(
+        dev(
+          ["blueprint:apps.frontend.secrets", ["API_TOKEN"]],
+          ["blueprint:secrets", { frontend: { API_TOKEN: "x" } }],
+        ),
+      ),
+    ).toEqual([
       "blueprint:secrets holds secrets but is stored in clear in the stack file: remove it and set each value with `pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>`",
     ]);
   });
 
   it("never shows a secret value in a message", async () => {
-    const found = await problems(secret(dev(["blueprint:apps.frontend.secrets", ["API_PIN", "API_TOKEN"]], ["blueprint:secrets", { frontend: { API_PIN: 987654, API_TOKEN: "ok" } }])));
-    expect(found).toEqual(["blueprint:secrets.frontend.API_PIN must be a string, got \"(secret value not shown)\""]);
+    const found = await problems(
+      secret(
+        dev(
+          ["blueprint:apps.frontend.secrets", ["API_PIN", "API_TOKEN"]],
+          ["blueprint:secrets", { frontend: { API_PIN: 987654, API_TOKEN: "ok" } }],
+        ),
+      ),
+    );
+    expect(found).toEqual(['blueprint:secrets.frontend.API_PIN must be a string, got "(secret value not shown)"']);
     expect(found.join("\n")).not.toContain("987654");
   });
 
@@ -273,12 +357,14 @@ describe("team and platform config validation", () => {
   });
 
   it("refuses volume mounts of unknown volumes and ReadWriteOnce volumes on scaled apps", async () => {
-    const found = await problems(dev(
-      ["blueprint:volumes", { data: { size: "5Gi" } }],
-      ["blueprint:apps.frontend.volumeMounts", { cache: "/cache" }],
-      ["blueprint:apps.backend.volumeMounts", { data: "/data" }],
-      ["blueprint:apps.backend.replicas", 2],
-    ));
+    const found = await problems(
+      dev(
+        ["blueprint:volumes", { data: { size: "5Gi" } }],
+        ["blueprint:apps.frontend.volumeMounts", { cache: "/cache" }],
+        ["blueprint:apps.backend.volumeMounts", { data: "/data" }],
+        ["blueprint:apps.backend.replicas", 2],
+      ),
+    );
     expect(found).toEqual([
       "blueprint:apps.frontend.volumeMounts.cache names a volume that is not in blueprint:volumes (known: data)",
       "blueprint:apps.backend.volumeMounts.data volume is ReadWriteOnce but the app runs up to 2 replicas on different nodes; use ReadWriteMany or one replica",
@@ -287,17 +373,27 @@ describe("team and platform config validation", () => {
 
   it("keeps volumes within the team's PVC bounds and storage quota", async () => {
     const found = await problems(dev(["blueprint:volumes", { big: { size: "200Gi", storageClass: "fast" } }]));
-    expect(found).toContain(`blueprint:volumes.big.size must be between the team's limits.pvcMin (1Gi) and limits.pvcMax (100Gi) set in ${WHERE}, got 200Gi`);
-    expect(found).toContain(`blueprint:volumes.big.storageClass names a StorageClass ${WHERE} does not offer (offered: app-storage), got "fast"`);
-    expect(found).toContain(`blueprint:volumes need 200Gi of requests.storage at maximum scale plus rollout surge, but the team's quota is 10Gi (blueprint:teams.shop.quota.requests.storage of ${WHERE}): scale the apps down or have the platform raise the quota`);
+    expect(found).toContain(
+      `blueprint:volumes.big.size must be between the team's limits.pvcMin (1Gi) and limits.pvcMax (100Gi) set in ${WHERE}, got 200Gi`,
+    );
+    expect(found).toContain(
+      `blueprint:volumes.big.storageClass names a StorageClass ${WHERE} does not offer (offered: app-storage), got "fast"`,
+    );
+    expect(found).toContain(
+      `blueprint:volumes need 200Gi of requests.storage at maximum scale plus rollout surge, but the team's quota is 10Gi (blueprint:teams.shop.quota.requests.storage of ${WHERE}): scale the apps down or have the platform raise the quota`,
+    );
   });
 
   it("refuses two apps on the same ingress host and path", async () => {
     const ingress = { host: "shop.example.com" };
     const lookup = await contract("ingress.hosts", { "shop.example.com": { annotations: {}, tls: "host" } });
-    expect(await problems(dev(["blueprint:apps.frontend.ingress", ingress], ["blueprint:apps.backend.ingress", ingress]), "dev.shop", lookup)).toEqual([
-      'blueprint:apps.backend.ingress.host shop.example.com/ is already routed to app "frontend"',
-    ]);
+    expect(
+      await problems(
+        dev(["blueprint:apps.frontend.ingress", ingress], ["blueprint:apps.backend.ingress", ingress]),
+        "dev.shop",
+        lookup,
+      ),
+    ).toEqual(['blueprint:apps.backend.ingress.host shop.example.com/ is already routed to app "frontend"']);
   });
 
   it("refuses an ingress host the platform does not let the team serve", async () => {
@@ -307,7 +403,14 @@ describe("team and platform config validation", () => {
   });
 
   it("refuses a host two teams claim", () => {
-    expect(platformProblems(devPlatform(["blueprint:teams.shop.hosts", ["a.example.org"]], ["blueprint:teams.payments.hosts", ["a.example.org"]]))).toEqual([
+    expect(
+      platformProblems(
+        devPlatform(
+          ["blueprint:teams.shop.hosts", ["a.example.org"]],
+          ["blueprint:teams.payments.hosts", ["a.example.org"]],
+        ),
+      ),
+    ).toEqual([
       'blueprint:teams.payments.hosts "a.example.org" is already a host of team "shop": a host is served by one team',
     ]);
   });
@@ -316,7 +419,9 @@ describe("team and platform config validation", () => {
     expect(await problems(dev(["blueprint:apps.frontend.identity", "storage"]))).toEqual([
       `blueprint:apps.frontend.identity names an identity ${WHERE} does not let the team bind (identities: none), got "storage"`,
     ]);
-    const lookup = await contract("identities", { storage: { annotations: {}, serviceAccounts: ["backend"], egress: [] } });
+    const lookup = await contract("identities", {
+      storage: { annotations: {}, serviceAccounts: ["backend"], egress: [] },
+    });
     expect(await problems(dev(["blueprint:apps.frontend.identity", "storage"]), "dev.shop", lookup)).toEqual([
       `blueprint:apps.frontend.identity "storage" may be bound by the ServiceAccounts backend in ${WHERE}, not by frontend`,
     ]);
@@ -333,12 +438,20 @@ describe("team and platform config validation", () => {
     expect(platformProblems(devPlatform(["blueprint:cluster.existing", {}]))).toEqual([
       "blueprint:kubeconfig is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`",
     ]);
-    expect(platformProblems(secret(devPlatform(["blueprint:cluster.existing", {}], ["blueprint:kubeconfig", "apiVersion: v1"])))).toEqual([]);
+    expect(
+      platformProblems(
+        secret(devPlatform(["blueprint:cluster.existing", {}], ["blueprint:kubeconfig", "apiVersion: v1"])),
+      ),
+    ).toEqual([]);
   });
 
   it("refuses an unpinned or too old Kubernetes version", async () => {
-    expect(platformProblems(devPlatform(["blueprint:cluster.kubernetesVersion", "latest"]))[0]).toMatch(/^blueprint:cluster\.kubernetesVersion must be a pinned Kubernetes minor version from "1\.30" up/);
-    expect(platformProblems(devPlatform(["blueprint:cluster.kubernetesVersion", "1.29"]))).toEqual(['blueprint:cluster.kubernetesVersion must be a pinned Kubernetes minor version from "1.30" up, such as "1.36", got "1.29"']);
+    expect(platformProblems(devPlatform(["blueprint:cluster.kubernetesVersion", "latest"]))[0]).toMatch(
+      /^blueprint:cluster\.kubernetesVersion must be a pinned Kubernetes minor version from "1\.30" up/,
+    );
+    expect(platformProblems(devPlatform(["blueprint:cluster.kubernetesVersion", "1.29"]))).toEqual([
+      'blueprint:cluster.kubernetesVersion must be a pinned Kubernetes minor version from "1.30" up, such as "1.36", got "1.29"',
+    ]);
   });
 
   it("reports cluster rules that need the teams together with the other platform rules", () => {
@@ -346,8 +459,12 @@ describe("team and platform config validation", () => {
     setConfig(cfg, "blueprint:cluster.aws.zones", 2);
     setConfig(cfg, "blueprint:teams.shop.limits.default.cpu", "8");
     const found = platformProblems(cfg, "prod.platform");
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:cluster\.aws\.zones must be at least 3 in a production environment/));
-    expect(found).toContainEqual(expect.stringMatching(/^blueprint:teams\.shop\.limits\.default\.cpu must not exceed limits\.max\.cpu/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^blueprint:cluster\.aws\.zones must be at least 3 in a production environment/),
+    );
+    expect(found).toContainEqual(
+      expect.stringMatching(/^blueprint:teams\.shop\.limits\.default\.cpu must not exceed limits\.max\.cpu/),
+    );
   });
 
   it("accepts a valid digest for a second image from an allowed registry", async () => {

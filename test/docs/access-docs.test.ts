@@ -5,21 +5,40 @@ import { PROJECT_DIR } from "../helpers/program";
 /** What the docs say about a team's access and the migration's GKE step is what a real account needs. */
 
 const doc = (name: string) => fs.readFileSync(path.join(PROJECT_DIR, "docs", name), "utf8");
-const NEEDS = "a cloud identity, read access to the state backend, and the platform's secrets provider to decrypt `contract`; it needs no cloud-admin credentials";
+const NEEDS =
+  "a cloud identity, read access to the state backend, and the platform's secrets provider to decrypt `contract`; it needs no cloud-admin credentials";
 
 describe("the docs on team access", () => {
-  it.each(["architecture.md", "clusters.md", "promotion.md"])("%s says exactly what a team stack needs, and never that it needs no credential", (name) => {
-    const text = doc(name).replace(/\s+/g, " ");
-    expect(text).toContain(NEEDS);
-    expect(text).not.toMatch(/no cloud credential needed|team stacks need no cloud credentials/);
-  });
+  it.each(["architecture.md", "clusters.md", "promotion.md"])(
+    "%s says exactly what a team stack needs, and never that it needs no credential",
+    (name) => {
+      const text = doc(name).replace(/\s+/g, " ");
+      expect(text).toContain(NEEDS);
+      expect(text).not.toMatch(/no cloud credential needed|team stacks need no cloud credentials/);
+    },
+  );
 
   it("shows how a team member logs in on EKS, GKE and an existing cluster, with the commands", () => {
     const section = doc("clusters.md").split("## How a team member logs in")[1].split("\n## ")[0];
-    for (const command of ["aws sso login --profile", "aws eks update-kubeconfig", "role_arn =", "source_profile =", "gcloud container clusters get-credentials", "roles/container.clusterViewer", "kubectl config use-context", "kubectl auth can-i"]) {
+    for (const command of [
+      "aws sso login --profile",
+      "aws eks update-kubeconfig",
+      "role_arn =",
+      "source_profile =",
+      "gcloud container clusters get-credentials",
+      "roles/container.clusterViewer",
+      "kubectl config use-context",
+      "kubectl auth can-i",
+    ]) {
       expect([command, section.includes(command)]).toEqual([command, true]);
     }
-    for (const source of ["access-entries.html", "referencingpermissionsets.html", "role-based-access-control", "google-groups-rbac"]) expect(section).toContain(source);
+    for (const source of [
+      "access-entries.html",
+      "referencingpermissionsets.html",
+      "role-based-access-control",
+      "google-groups-rbac",
+    ])
+      expect(section).toContain(source);
   });
 });
 

@@ -10,7 +10,12 @@ const ROOT = path.join(__dirname, "..", "..");
 
 function markdownFiles(): string[] {
   const docs = path.join(ROOT, "docs");
-  const pages = fs.existsSync(docs) ? fs.readdirSync(docs, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".md")).map((f) => path.join("docs", f)) : [];
+  const pages = fs.existsSync(docs)
+    ? fs
+        .readdirSync(docs, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".md"))
+        .map((f) => path.join("docs", f))
+    : [];
   return ["README.md", ...pages.sort()];
 }
 
@@ -23,7 +28,11 @@ function headingSlugs(markdown: string): Set<string> {
     if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
     const m = !fenced && /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const base = m[1].toLowerCase().replace(/`/g, "").replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const base = m[1]
+      .toLowerCase()
+      .replace(/`/g, "")
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     slugs.add(n === 0 ? base : `${base}-${n}`);
@@ -44,8 +53,11 @@ function links(markdown: string): string[] {
 
 describe("documentation links", () => {
   it("computes GitHub's heading anchors, numbering repeats and dropping punctuation", () => {
-    expect([...headingSlugs("# Two commands\n## Clusters: EKS, GKE or an existing cluster\n## `npm run status`\n## Figures\n## Figures\n```\n# not a heading\n```")])
-      .toEqual(["two-commands", "clusters-eks-gke-or-an-existing-cluster", "npm-run-status", "figures", "figures-1"]);
+    expect([
+      ...headingSlugs(
+        "# Two commands\n## Clusters: EKS, GKE or an existing cluster\n## `npm run status`\n## Figures\n## Figures\n```\n# not a heading\n```",
+      ),
+    ]).toEqual(["two-commands", "clusters-eks-gke-or-an-existing-cluster", "npm-run-status", "figures", "figures-1"]);
   });
 
   const files = markdownFiles();
@@ -55,12 +67,16 @@ describe("documentation links", () => {
     for (const link of links(text)) {
       if (/^[a-z][a-z0-9+.-]*:/i.test(link)) continue;
       const [target, anchor] = link.split("#", 2);
-      const resolved = target === "" ? path.join(ROOT, file) : path.resolve(path.dirname(path.join(ROOT, file)), decodeURIComponent(target));
+      const resolved =
+        target === ""
+          ? path.join(ROOT, file)
+          : path.resolve(path.dirname(path.join(ROOT, file)), decodeURIComponent(target));
       if (!resolved.startsWith(ROOT + path.sep) || !fs.existsSync(resolved)) {
         broken.push(`${link} (no such file)`);
         continue;
       }
-      if (anchor && resolved.endsWith(".md") && !headingSlugs(fs.readFileSync(resolved, "utf8")).has(anchor)) broken.push(`${link} (no such heading)`);
+      if (anchor && resolved.endsWith(".md") && !headingSlugs(fs.readFileSync(resolved, "utf8")).has(anchor))
+        broken.push(`${link} (no such heading)`);
     }
     expect(broken).toEqual([]);
   });

@@ -34,7 +34,11 @@ let out: string;
 beforeAll(() => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), "render-paths-"));
   for (const target of ["dev", "dev.shop"]) {
-    const r = spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), target, "--out", out], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), target, "--out", out],
+      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 },
+    );
     if (r.status !== 0) throw new Error(`render ${target} failed: ${r.stderr}`);
   }
 }, 240_000);
@@ -53,7 +57,12 @@ describe.each(PAGES)("%s", (page) => {
 
   it("gives only patterns that are the render's layout", () => {
     const patterns = namedPaths(page).filter((p) => p.includes("<") && p.split("/").length > 2);
-    const wrong = patterns.filter((p) => !LAYOUTS.some((l) => p.replace(/^(rendered|<out>)\//, "") === l || l.startsWith(p.replace(/^(rendered|<out>)\//, ""))));
+    const wrong = patterns.filter(
+      (p) =>
+        !LAYOUTS.some(
+          (l) => p.replace(/^(rendered|<out>)\//, "") === l || l.startsWith(p.replace(/^(rendered|<out>)\//, "")),
+        ),
+    );
     expect(wrong).toEqual([]);
   });
 });

@@ -26,9 +26,16 @@ let app: string;
 
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "team-app-"));
-  const npm = (args: string[], cwd: string): string => execFileSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } });
+  const npm = (args: string[], cwd: string): string =>
+    execFileSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } });
   npm(["run", "-s", "build:lib"], PROJECT_DIR);
-  const tarball = path.join(work, npm(["pack", "--silent", "--pack-destination", work], path.join(PROJECT_DIR, "components")).trim().split("\n").pop()!);
+  const tarball = path.join(
+    work,
+    npm(["pack", "--silent", "--pack-destination", work], path.join(PROJECT_DIR, "components"))
+      .trim()
+      .split("\n")
+      .pop()!,
+  );
   app = path.join(work, "team-app");
   fs.cpSync(EXAMPLE, app, { recursive: true, filter: (src) => !/[/\\](node_modules|bin)$/.test(src) });
   // The dependency names the tarball before the install, so npm never asks the registry about the
@@ -52,12 +59,24 @@ afterAll(() => {
 /** Runs the example's compiled program under its own SDK's mocks. */
 function run(config: Record<string, string>, contract: unknown): MockRun {
   const input = path.join(work, `input-${Date.now()}.json`);
-  fs.writeFileSync(input, JSON.stringify({ project: "team-app", stack: "dev", config, stacks: { [PLATFORM]: { outputs: { contract }, secretOutputNames: ["contract"] } } }));
-  return JSON.parse(execFileSync(process.execPath, [RUNNER, app, "bin/index.js", input], { encoding: "utf8" })) as MockRun;
+  fs.writeFileSync(
+    input,
+    JSON.stringify({
+      project: "team-app",
+      stack: "dev",
+      config,
+      stacks: { [PLATFORM]: { outputs: { contract }, secretOutputNames: ["contract"] } },
+    }),
+  );
+  return JSON.parse(
+    execFileSync(process.execPath, [RUNNER, app, "bin/index.js", input], { encoding: "utf8" }),
+  ) as MockRun;
 }
 
 function exampleConfig(): Record<string, string> {
-  const doc = parseYaml(fs.readFileSync(path.join(EXAMPLE, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, string> };
+  const doc = parseYaml(fs.readFileSync(path.join(EXAMPLE, "Pulumi.dev.yaml"), "utf8")) as {
+    config: Record<string, string>;
+  };
   return { ...doc.config, "team-app:platformStack": PLATFORM };
 }
 
@@ -67,8 +86,12 @@ describe("the team-app example, installed from the packed library", () => {
     expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false);
     expect(fs.existsSync(path.join(installed, "dist", "components", "index.d.ts"))).toBe(true);
     expect(fs.existsSync(path.join(installed, "components"))).toBe(false);
-    const manifest = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    expect(manifest.dependencies["@blueprint/k8s-components"]).toMatch(/^file:.*blueprint-k8s-components-0\.1\.0\.tgz$/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies["@blueprint/k8s-components"]).toMatch(
+      /^file:.*blueprint-k8s-components-0\.1\.0\.tgz$/,
+    );
   });
 
   it("type-checks and compiles with its own tsc", () => {
@@ -77,14 +100,20 @@ describe("the team-app example, installed from the packed library", () => {
   });
 
   it("deploys its app into the contract's namespace, pulling through the contract's registry mirror", async () => {
-    const contract = (await platformOf("prod-gke.shop"))["prod-gke.platform"].outputs.contract as Record<string, { namespace: string; registry: { mirrors: Record<string, string> } }>;
+    const contract = (await platformOf("prod-gke.shop"))["prod-gke.platform"].outputs.contract as Record<
+      string,
+      { namespace: string; registry: { mirrors: Record<string, string> } }
+    >;
     const shop = contract.shop;
     expect(Object.keys(shop.registry.mirrors)).toContain("ghcr.io");
     const result = run(exampleConfig(), contract);
     expect(result.error).toBeUndefined();
     const deployments = result.resources!.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
     expect(deployments).toHaveLength(1);
-    const deployment = deployments[0].inputs as { metadata: { namespace: string }; spec: { template: { spec: { containers: { image: string }[] } } } };
+    const deployment = deployments[0].inputs as {
+      metadata: { namespace: string };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
     expect(deployment.metadata.namespace).toBe(shop.namespace);
     const released = exampleConfig()["team-app:image"];
     const expected = `${shop.registry.mirrors["ghcr.io"]}/${released.slice("ghcr.io/".length)}`;
@@ -95,7 +124,9 @@ describe("the team-app example, installed from the packed library", () => {
   });
 
   it("refuses a platform whose contract does not know the team, registering no Deployment", async () => {
-    const contract = structuredClone((await platformOf("prod-gke.shop"))["prod-gke.platform"].outputs.contract) as Record<string, unknown>;
+    const contract = structuredClone(
+      (await platformOf("prod-gke.shop"))["prod-gke.platform"].outputs.contract,
+    ) as Record<string, unknown>;
     delete contract.shop;
     const result = run(exampleConfig(), contract);
     expect(result.error).toBe(`the platform stack ${PLATFORM} exports no contract for team "shop"`);

@@ -18,7 +18,10 @@ async function main() {
     newResource(args) {
       if (args.type === "pulumi:pulumi:StackReference") {
         const found = input.stacks[args.inputs.name] ?? { outputs: {}, secretOutputNames: [] };
-        return { id: args.inputs.name, state: { name: args.inputs.name, outputs: found.outputs, secretOutputNames: found.secretOutputNames } };
+        return {
+          id: args.inputs.name,
+          state: { name: args.inputs.name, outputs: found.outputs, secretOutputNames: found.secretOutputNames },
+        };
       }
       resources.push({ type: args.type, name: args.name, inputs: args.inputs });
       return { id: `${args.name}-id`, state: args.inputs };

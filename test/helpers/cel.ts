@@ -43,9 +43,21 @@ export interface AdmissionRequest {
  */
 export function admissionFailures(spec: AdmissionSpec, object: unknown, request: AdmissionRequest = {}): string[] {
   const variables = new Map<string, CelInput>();
-  const namespace = request.namespace ?? ((object ?? request.oldObject) as { metadata?: { namespace?: string } } | null)?.metadata?.namespace ?? "";
-  const req = { operation: request.operation ?? "CREATE", namespace, userInfo: { username: request.username ?? "team-member" } };
-  const bindings = () => ({ object: toCel(object ?? null), oldObject: toCel(request.oldObject ?? null), request: toCel(req), variables });
+  const namespace =
+    request.namespace ??
+    ((object ?? request.oldObject) as { metadata?: { namespace?: string } } | null)?.metadata?.namespace ??
+    "";
+  const req = {
+    operation: request.operation ?? "CREATE",
+    namespace,
+    userInfo: { username: request.username ?? "team-member" },
+  };
+  const bindings = () => ({
+    object: toCel(object ?? null),
+    oldObject: toCel(request.oldObject ?? null),
+    request: toCel(req),
+    variables,
+  });
   const env = kubernetesLibraries(request.allowed ?? (() => false));
   const evaluate = (expression: string) => run(rewriteAuthorizer(expression), bindings(), env);
   for (const m of spec.matchConditions ?? []) {
@@ -60,7 +72,13 @@ export function admissionFailures(spec: AdmissionSpec, object: unknown, request:
   }
   return spec.validations.flatMap((val) => {
     const result = evaluate(val.expression);
-    return result === true ? [] : [isCelError(result) ? `${val.message ?? val.expression} (error: ${result.message})` : val.message ?? val.expression];
+    return result === true
+      ? []
+      : [
+          isCelError(result)
+            ? `${val.message ?? val.expression} (error: ${result.message})`
+            : (val.message ?? val.expression),
+        ];
   });
 }
 
@@ -70,7 +88,10 @@ export function admissionFailures(spec: AdmissionSpec, object: unknown, request:
  * expression's call chain is rewritten to `authz(g, r, n, v)`.
  */
 function rewriteAuthorizer(expression: string): string {
-  return expression.replace(/authorizer\.group\(('[^']*')\)\.resource\(('[^']*')\)\.namespace\(([^()]*)\)\.check\(('[^']*')\)\.allowed\(\)/g, "authz($1, $2, $3, $4)");
+  return expression.replace(
+    /authorizer\.group\(('[^']*')\)\.resource\(('[^']*')\)\.namespace\(([^()]*)\)\.check\(('[^']*')\)\.allowed\(\)/g,
+    "authz($1, $2, $3, $4)",
+  );
 }
 
 /** An IP block as a family, a masked address and a prefix length. */
@@ -84,11 +105,13 @@ function parseCidr(text: string): { v6: boolean; base: bigint; bits: number } {
     const h = head ? head.split(":") : [];
     const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
     const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
-    if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) throw new Error(`not an IPv6 address: ${addr}`);
+    if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g)))
+      throw new Error(`not an IPv6 address: ${addr}`);
     for (const g of groups) value = (value << 16n) | BigInt(parseInt(g, 16));
   } else {
     const octets = addr.split(".");
-    if (octets.length !== 4 || octets.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) throw new Error(`not an IPv4 address: ${addr}`);
+    if (octets.length !== 4 || octets.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255))
+      throw new Error(`not an IPv4 address: ${addr}`);
     for (const o of octets) value = (value << 8n) | BigInt(Number(o));
   }
   const bits = len === undefined ? width : Number(len);
@@ -113,10 +136,20 @@ function kubernetesLibraries(allowed: NonNullable<AdmissionRequest["allowed"]>):
   const S = CelScalar.STRING;
   return {
     funcs: [
-      celFunc("cidr", [S], S, (s) => { parseCidr(s); return s; }),
-      celFunc("ip", [S], S, (s) => { parseCidr(s); return s; }),
-      celMethod("containsCIDR", S, [S], CelScalar.BOOL, function (this: string, inner: string) { return containsCidr(this, inner); }),
-      celMethod("containsIP", S, [S], CelScalar.BOOL, function (this: string, addr: string) { return containsCidr(this, addr); }),
+      celFunc("cidr", [S], S, (s) => {
+        parseCidr(s);
+        return s;
+      }),
+      celFunc("ip", [S], S, (s) => {
+        parseCidr(s);
+        return s;
+      }),
+      celMethod("containsCIDR", S, [S], CelScalar.BOOL, function (this: string, inner: string) {
+        return containsCidr(this, inner);
+      }),
+      celMethod("containsIP", S, [S], CelScalar.BOOL, function (this: string, addr: string) {
+        return containsCidr(this, addr);
+      }),
       celFunc("authz", [S, S, S, S], CelScalar.BOOL, (g, r, n, v) => allowed(g, r, n, v)),
     ],
   };
@@ -124,7 +157,19 @@ function kubernetesLibraries(allowed: NonNullable<AdmissionRequest["allowed"]>):
 
 /** A pod as the ReplicaSet or Job controller would create it from a workload's template. */
 export function podFromTemplate(workload: K8sObject): K8sObject {
-  const spec = workload.spec as { template?: { metadata?: Record<string, unknown>; spec: unknown }; jobTemplate?: { spec: { template: { metadata?: Record<string, unknown>; spec: unknown } } } };
+  const spec = workload.spec as {
+    template?: { metadata?: Record<string, unknown>; spec: unknown };
+    jobTemplate?: { spec: { template: { metadata?: Record<string, unknown>; spec: unknown } } };
+  };
   const template = spec.template ?? spec.jobTemplate!.spec.template;
-  return { apiVersion: "v1", kind: "Pod", metadata: { name: `${workload.metadata.name}-pod`, namespace: workload.metadata.namespace, ...(template.metadata ?? {}) }, spec: template.spec };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: `${workload.metadata.name}-pod`,
+      namespace: workload.metadata.namespace,
+      ...(template.metadata ?? {}),
+    },
+    spec: template.spec,
+  };
 }

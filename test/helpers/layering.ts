@@ -63,7 +63,8 @@ export function layeringProblems(edges: readonly ImportEdge[]): string[] {
     const target = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
     if (from.startsWith("examples/")) {
       const own = from.split("/").slice(0, 2).join("/");
-      if (target !== own && !target.startsWith(`${own}/`)) problems.push(`${from} imports ${specifier}: an example imports the repository only through the package`);
+      if (target !== own && !target.startsWith(`${own}/`))
+        problems.push(`${from} imports ${specifier}: an example imports the repository only through the package`);
       continue;
     }
     if (target.startsWith("..")) {
@@ -74,8 +75,12 @@ export function layeringProblems(edges: readonly ImportEdge[]): string[] {
     const toLayer = targetLayer(target);
     const allowed = LAYERS[fromLayer].join(", ");
     // A folder the layers do not know (test/, stacks/, docs/, a new one) is never a dependency of the product.
-    if (!toLayer) problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${target.split("/")[0]}/, which is no layer`);
-    else if (!LAYERS[fromLayer].includes(toLayer)) problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${toLayer}/`);
+    if (!toLayer)
+      problems.push(
+        `${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${target.split("/")[0]}/, which is no layer`,
+      );
+    else if (!LAYERS[fromLayer].includes(toLayer))
+      problems.push(`${from} imports ${specifier}: ${fromLayer}/ may import only ${allowed}, not ${toLayer}/`);
     else {
       const cloud = cloudProblem(from, target);
       if (cloud) problems.push(`${from} imports ${specifier}: ${cloud}`);
@@ -90,7 +95,9 @@ export const CLOUD_FOLDERS: readonly string[] = ["eks", "gke"];
 /** `components/cluster/<cloud>` of a path, or undefined. */
 function cloudOf(file: string): string | undefined {
   const [a, b, c] = file.split("/");
-  return a === "components" && b === "cluster" && c !== undefined && CLOUD_FOLDERS.includes(c.replace(/\.ts$/, "")) ? c.replace(/\.ts$/, "") : undefined;
+  return a === "components" && b === "cluster" && c !== undefined && CLOUD_FOLDERS.includes(c.replace(/\.ts$/, ""))
+    ? c.replace(/\.ts$/, "")
+    : undefined;
 }
 
 /**
@@ -102,7 +109,9 @@ function cloudProblem(from: string, target: string): string | undefined {
   const to = cloudOf(target);
   if (!from.startsWith("components/") || to === undefined || cloudOf(from) === to) return undefined;
   const own = cloudOf(from);
-  return own ? `components/cluster/${own}/ may not import another cloud's folder (${to}/)` : `only components/cluster/${to}/ itself imports it; shared components stay free of a cloud SDK`;
+  return own
+    ? `components/cluster/${own}/ may not import another cloud's folder (${to}/)`
+    : `only components/cluster/${to}/ itself imports it; shared components stay free of a cloud SDK`;
 }
 
 /** The layer of a resolved import target: a file (`lib/images`), a folder (`components`) or the root program (`index`). */
@@ -124,7 +133,8 @@ export function repositoryImports(root: string): ImportEdge[] {
       if (entry.isDirectory()) {
         if (!SKIP.has(entry.name)) walk(child);
       } else if (entry.name.endsWith(".ts")) {
-        for (const specifier of importsOf(fs.readFileSync(path.join(root, child), "utf8"))) edges.push({ from: child, specifier });
+        for (const specifier of importsOf(fs.readFileSync(path.join(root, child), "utf8")))
+          edges.push({ from: child, specifier });
       }
     }
   };

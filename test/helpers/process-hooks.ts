@@ -7,7 +7,10 @@
  */
 const EVENTS = ["exit", "beforeExit"];
 type Listener = (...args: unknown[]) => void;
-const emitter = process as unknown as { listeners(e: string): Listener[]; removeListener(e: string, l: Listener): void };
+const emitter = process as unknown as {
+  listeners(e: string): Listener[];
+  removeListener(e: string, l: Listener): void;
+};
 let before = new Map<string, Set<Listener>>();
 
 beforeEach(() => {
@@ -15,5 +18,6 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const e of EVENTS) for (const l of emitter.listeners(e)) if (!before.get(e)?.has(l)) emitter.removeListener(e, l);
+  for (const e of EVENTS)
+    for (const l of emitter.listeners(e)) if (!before.get(e)?.has(l)) emitter.removeListener(e, l);
 });

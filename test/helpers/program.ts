@@ -72,7 +72,10 @@ export function withEdits(cfg: StackConfig, edits: ReadonlyArray<readonly [KeyPa
 }
 
 /** Points a config at an existing cluster (a kubeconfig context), whatever cloud the stack uses. */
-export function onExistingCluster(cfg: StackConfig, existing: Record<string, unknown> = { context: "test" }): StackConfig {
+export function onExistingCluster(
+  cfg: StackConfig,
+  existing: Record<string, unknown> = { context: "test" },
+): StackConfig {
   const version = getConfig(cfg, "blueprint:cluster.kubernetesVersion");
   return setConfig(cfg, "blueprint:cluster", { cloud: "existing", kubernetesVersion: version, existing });
 }
@@ -127,7 +130,11 @@ export async function underMocks<T>(body: () => Promise<T>): Promise<T> {
  * `cfg` to run with edited config. A team stack reads the contract of its shipped platform stack
  * unless `opts.stacks` says otherwise.
  */
-export async function runStack(stack: string, cfg: StackConfig = stackConfig(stack), opts: RunOptions = {}): Promise<RunResult> {
+export async function runStack(
+  stack: string,
+  cfg: StackConfig = stackConfig(stack),
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const stacks = opts.stacks ?? (cfg.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
   return underMocks(async () => {
     const { runProgram } = await import("../../tools/offline/run");
@@ -152,9 +159,15 @@ export function platformOf(stack: string): Promise<StackOutputsByName> {
  * The contract lookup a team stack's config is checked against: its shipped platform's contract
  * output, deep-copied so a test may edit it (`edit` receives the team's entry).
  */
-export async function contractLookup(stack: string, edit?: (teamContract: Record<string, unknown>) => void): Promise<ContractLookup> {
+export async function contractLookup(
+  stack: string,
+  edit?: (teamContract: Record<string, unknown>) => void,
+): Promise<ContractLookup> {
   const platform = `${stack.split(".")[0]}.platform`;
-  const contract = structuredClone((await platformOf(stack))[platform].outputs.contract) as Record<string, Record<string, unknown>>;
+  const contract = structuredClone((await platformOf(stack))[platform].outputs.contract) as Record<
+    string,
+    Record<string, unknown>
+  >;
   if (edit) edit(contract[stack.slice(stack.indexOf(".") + 1)]);
   return { found: true, value: contract };
 }
@@ -171,14 +184,17 @@ export function teamStacksOf(env: string): string[] {
 
 /** The shipped environments (those with a `<env>.platform` stack). */
 export function shippedEnvironments(): string[] {
-  return shippedStacks().filter((s) => s.endsWith(".platform")).map((s) => s.slice(0, -".platform".length));
+  return shippedStacks()
+    .filter((s) => s.endsWith(".platform"))
+    .map((s) => s.slice(0, -".platform".length));
 }
 
 /** A whole environment: its platform stack, then each team stack against the platform's outputs. */
 export async function runEnvironment(env: string): Promise<{ platform: RunResult; teams: Record<string, RunResult> }> {
   const platform = await runStack(`${env}.platform`);
   const teams: Record<string, RunResult> = {};
-  for (const stack of teamStacksOf(env)) teams[stack] = await runStack(stack, stackConfig(stack), { stacks: asPlatform(platform) });
+  for (const stack of teamStacksOf(env))
+    teams[stack] = await runStack(stack, stackConfig(stack), { stacks: asPlatform(platform) });
   return { platform, teams };
 }
 
@@ -229,35 +245,45 @@ export interface ComponentsScope {
  * Runs a test body that builds components directly (not through the program) under the same mock
  * engine, waits for every registration, and returns the Kubernetes objects and the body's value.
  */
-export async function runComponents<T>(body: (scope: ComponentsScope) => T | Promise<T>): Promise<{ objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T }> {
-  let out: { objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T } | undefined;
+export async function runComponents<T>(body: (scope: ComponentsScope) => T | Promise<T>): Promise<{
+  objects: K8sObject[];
+  resources: readonly import("../../tools/offline/mocks").RegisteredResource[];
+  value: T;
+}> {
+  let out:
+    | { objects: K8sObject[]; resources: readonly import("../../tools/offline/mocks").RegisteredResource[]; value: T }
+    | undefined;
   const { withOwnProcessHooks } = await import("../../tools/offline/run");
-  await withOwnProcessHooks(() => underMocks(async () => {
-    const pulumi = await import("@pulumi/pulumi");
-    const k8s = await import("@pulumi/kubernetes");
-    const components = await import("../../components/index");
-    const mocksModule = await import("../../tools/offline/mocks");
-    const mocks = new mocksModule.RecordingMocks();
-    await pulumi.runtime.setMocks(mocks, "blueprint", "test", false);
-    let value: T | undefined;
-    let failure: unknown;
-    await pulumi.runtime.runInPulumiStack(async () => {
-      try {
-        const provider = new k8s.Provider("test-k8s", { context: "test" });
-        value = await body({ pulumi, k8s, components, provider });
-      } catch (e) {
-        failure = e;
-      }
-      return {};
-    });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs();
-    if (failure) throw failure;
-    out = {
-      objects: mocks.resources.filter((r) => mocksModule.isKubernetesObject(r.type)).map((r) => mocksModule.toManifest(r.state) as K8sObject),
-      resources: mocks.resources,
-      value: value as T,
-    };
-  }));
+  await withOwnProcessHooks(() =>
+    underMocks(async () => {
+      const pulumi = await import("@pulumi/pulumi");
+      const k8s = await import("@pulumi/kubernetes");
+      const components = await import("../../components/index");
+      const mocksModule = await import("../../tools/offline/mocks");
+      const mocks = new mocksModule.RecordingMocks();
+      await pulumi.runtime.setMocks(mocks, "blueprint", "test", false);
+      let value: T | undefined;
+      let failure: unknown;
+      await pulumi.runtime.runInPulumiStack(async () => {
+        try {
+          const provider = new k8s.Provider("test-k8s", { context: "test" });
+          value = await body({ pulumi, k8s, components, provider });
+        } catch (e) {
+          failure = e;
+        }
+        return {};
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs();
+      if (failure) throw failure;
+      out = {
+        objects: mocks.resources
+          .filter((r) => mocksModule.isKubernetesObject(r.type))
+          .map((r) => mocksModule.toManifest(r.state) as K8sObject),
+        resources: mocks.resources,
+        value: value as T,
+      };
+    }),
+  );
   return out!;
 }

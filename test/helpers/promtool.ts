@@ -17,7 +17,11 @@ export function hasPromtool(): boolean {
 export function describePromtool(name: string, body: () => void): void {
   if (hasPromtool()) describe(name, body);
   else if (process.env.CI === "true") {
-    describe(name, () => it("needs promtool (Debian package prometheus; .ci/run installs it)", () => { throw new Error("promtool is not installed: apt-get install prometheus"); }));
+    describe(name, () =>
+      it("needs promtool (Debian package prometheus; .ci/run installs it)", () => {
+        throw new Error("promtool is not installed: apt-get install prometheus");
+      }),
+    );
   } else describe.skip(`${name} (promtool not installed)`, body);
 }
 
@@ -41,8 +45,14 @@ export function testRules(groups: readonly RuleGroup[], tests: Record<string, un
   const dir = scratch();
   try {
     fs.writeFileSync(path.join(dir, "rules.yaml"), stringify(ruleFile(groups)));
-    fs.writeFileSync(path.join(dir, "test.yaml"), stringify({ rule_files: ["rules.yaml"], evaluation_interval: "1m", ...tests }));
-    return execFileSync("promtool", ["test", "rules", path.join(dir, "test.yaml")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    fs.writeFileSync(
+      path.join(dir, "test.yaml"),
+      stringify({ rule_files: ["rules.yaml"], evaluation_interval: "1m", ...tests }),
+    );
+    return execFileSync("promtool", ["test", "rules", path.join(dir, "test.yaml")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
     throw new Error(`promtool test rules failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);

@@ -19,10 +19,16 @@ export const MANAGE_VERBS = ["get", "list", "watch", "create", "update", "patch"
  * a Service's Endpoints, a Job's Pods (pulumi-kubernetes provider/pkg/await).
  */
 const AWAIT_READS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
-  Deployment: [["apps", "replicasets"], ["", "pods"]],
+  Deployment: [
+    ["apps", "replicasets"],
+    ["", "pods"],
+  ],
   Service: [["", "endpoints"]],
   Job: [["", "pods"]],
-  Ingress: [["", "endpoints"], ["", "services"]],
+  Ingress: [
+    ["", "endpoints"],
+    ["", "services"],
+  ],
 };
 
 /** The API group and resource (plural) of a kind, as RBAC names them. */
@@ -36,7 +42,9 @@ export function resourceOf(obj: Pick<K8sObject, "apiVersion" | "kind">): { group
 }
 
 function allows(rules: readonly Rule[], group: string, resource: string, verb: string): boolean {
-  return rules.some((r) => (r.apiGroups ?? []).includes(group) && (r.resources ?? []).includes(resource) && r.verbs.includes(verb));
+  return rules.some(
+    (r) => (r.apiGroups ?? []).includes(group) && (r.resources ?? []).includes(resource) && r.verbs.includes(verb),
+  );
 }
 
 /**
@@ -51,13 +59,18 @@ export function roleViolations(objects: readonly K8sObject[], namespace: string,
       out.push(`${id} is cluster-scoped: a team's Role grants nothing outside its namespace`);
       continue;
     }
-    if (o.metadata.namespace !== namespace) out.push(`${id} is in namespace ${o.metadata.namespace}, not the team's ${namespace}`);
+    if (o.metadata.namespace !== namespace)
+      out.push(`${id} is in namespace ${o.metadata.namespace}, not the team's ${namespace}`);
     const { group, resource } = resourceOf(o);
     const missing = MANAGE_VERBS.filter((v) => !allows(rules, group, resource, v));
-    if (missing.length) out.push(`${id}: the Role does not allow ${missing.join(", ")} on ${group || "core"}/${resource}`);
+    if (missing.length)
+      out.push(`${id}: the Role does not allow ${missing.join(", ")} on ${group || "core"}/${resource}`);
     for (const [g, r] of AWAIT_READS[o.kind] ?? []) {
       const reads = ["get", "list", "watch"].filter((v) => !allows(rules, g, r, v));
-      if (reads.length) out.push(`${id}: Pulumi awaits it by reading ${g || "core"}/${r}, which the Role does not allow (${reads.join(", ")})`);
+      if (reads.length)
+        out.push(
+          `${id}: Pulumi awaits it by reading ${g || "core"}/${r}, which the Role does not allow (${reads.join(", ")})`,
+        );
     }
   }
   return out;
@@ -97,7 +110,13 @@ export const TEAM_ROLE_ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Every grant of `rules` the allow-list does not name, as `<group>/<resource> <verb>`; rules with resourceNames or nonResourceURLs count as grants too. */
-export function grantsBeyond(rules: readonly (Rule & { readonly resourceNames?: readonly string[]; readonly nonResourceURLs?: readonly string[] })[], allowed: Readonly<Record<string, readonly string[]>> = TEAM_ROLE_ALLOWED): string[] {
+export function grantsBeyond(
+  rules: readonly (Rule & {
+    readonly resourceNames?: readonly string[];
+    readonly nonResourceURLs?: readonly string[];
+  })[],
+  allowed: Readonly<Record<string, readonly string[]>> = TEAM_ROLE_ALLOWED,
+): string[] {
   const out: string[] = [];
   for (const r of rules) {
     for (const url of r.nonResourceURLs ?? []) out.push(`nonResourceURL ${url}`);

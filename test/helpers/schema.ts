@@ -18,7 +18,10 @@ export function schemaErrors(obj: K8sObject): string | undefined {
   if (CUSTOM_RESOURCES.has(`${obj.apiVersion}/${obj.kind}`)) return undefined;
   const group = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<string, new (d: unknown) => { validate(): void }>;
+  const mod = require(`kubernetes-models/${group}/${obj.kind}`) as Record<
+    string,
+    new (d: unknown) => { validate(): void }
+  >;
   try {
     new mod[obj.kind](obj).validate();
     return undefined;

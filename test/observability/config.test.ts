@@ -8,7 +8,7 @@ type Edit = [KeyPath, unknown];
 
 async function teamProblems(stack: string, edits: Edit[], lookup?: ContractLookup): Promise<string[]> {
   const cfg = withEdits(stackConfig(stack), edits);
-  const found = lookup ?? await contractLookup(stack);
+  const found = lookup ?? (await contractLookup(stack));
   return collect(() => parseTeam(cfg.config, stack, "blueprint", new Set(cfg.secretKeys), found));
 }
 
@@ -24,7 +24,10 @@ describe("observability config of a team stack: apps.<app>.metrics and .slo", ()
     expect(await teamProblems("dev.payments", [])).toEqual([]);
     expect(await teamProblems("prod-gke.payments", [])).toEqual([]);
     const cfg = stackConfig("prod.payments");
-    expect(JSON.parse(cfg.config["blueprint:apps"]).api).toMatchObject({ metrics: { port: 9797, path: "/metrics" }, slo: { objective: 99.5, window: "30d" } });
+    expect(JSON.parse(cfg.config["blueprint:apps"]).api).toMatchObject({
+      metrics: { port: 9797, path: "/metrics" },
+      slo: { objective: 99.5, window: "30d" },
+    });
   });
 
   it("refuses a metrics port that is the app's own http port, or the Service's port 80", async () => {
@@ -34,7 +37,9 @@ describe("observability config of a team stack: apps.<app>.metrics and .slo", ()
     expect(await teamProblems("dev.payments", [["blueprint:apps.api.metrics.port", 80]])).toEqual([
       `${F}.metrics.port is the Service's http port (80); the Service exposes the metrics port under its own number, so choose another`,
     ]);
-    expect(await teamProblems("dev.payments", [["blueprint:apps.api.metrics.port", 70000]])).toEqual([`${F}.metrics.port must be at most 65535, got 70000`]);
+    expect(await teamProblems("dev.payments", [["blueprint:apps.api.metrics.port", 70000]])).toEqual([
+      `${F}.metrics.port must be at most 65535, got 70000`,
+    ]);
   });
 
   it("refuses a metrics path without a leading slash or with a query", async () => {
@@ -62,22 +67,31 @@ describe("observability config of a team stack: apps.<app>.metrics and .slo", ()
         `${F}.slo.objective must be a percentage between 50 and 99.999, got ${objective}`,
       ]);
     }
-    expect(await teamProblems("dev.payments", [["blueprint:apps.api.slo.window", "7d"]])).toEqual([`${F}.slo.window must be one of 28d, 30d, got "7d"`]);
-    expect(await teamProblems("dev.payments", [["blueprint:apps.api.slo", { objective: 99.999, window: "28d" }]])).toEqual([]);
+    expect(await teamProblems("dev.payments", [["blueprint:apps.api.slo.window", "7d"]])).toEqual([
+      `${F}.slo.window must be one of 28d, 30d, got "7d"`,
+    ]);
+    expect(
+      await teamProblems("dev.payments", [["blueprint:apps.api.slo", { objective: 99.999, window: "28d" }]]),
+    ).toEqual([]);
   });
 
   it("refuses an SLO without metrics, and metrics where the platform runs no monitoring", async () => {
     expect(await teamProblems("dev.payments", [["blueprint:apps.api.metrics", undefined]])).toEqual([
       `${F}.slo needs apps.<app>.metrics: the error budget is computed from the app's own request metrics`,
     ]);
-    const none = await contractLookup("dev.payments", (c) => { c.monitoring = "none"; });
+    const none = await contractLookup("dev.payments", (c) => {
+      c.monitoring = "none";
+    });
     expect(await teamProblems("dev.payments", [], none)).toEqual([
       `${F}.metrics is declared, but the platform runs no monitoring (its contract says monitoring: none): remove it or ask the platform team to enable blueprint:observability.monitoring`,
     ]);
   });
 
   it("reports every problem of the stack at once, naming the stack file", async () => {
-    const cfg = withEdits(stackConfig("dev.payments"), [["blueprint:apps.api.metrics.path", "x"], ["blueprint:apps.api.slo.window", "1d"]]);
+    const cfg = withEdits(stackConfig("dev.payments"), [
+      ["blueprint:apps.api.metrics.path", "x"],
+      ["blueprint:apps.api.slo.window", "1d"],
+    ]);
     const lookup = await contractLookup("dev.payments");
     expect(() => parseTeam(cfg.config, "dev.payments", "blueprint", new Set(), lookup)).toThrow(
       /^2 configuration problems in stacks\/Pulumi\.dev\.payments\.yaml:\nstacks\/Pulumi\.dev\.payments\.yaml: blueprint:apps\.api\.metrics\.path .*\nstacks\/Pulumi\.dev\.payments\.yaml: blueprint:apps\.api\.slo\.window /,
@@ -87,18 +101,39 @@ describe("observability config of a team stack: apps.<app>.metrics and .slo", ()
 
 describe("observability config of a platform stack: blueprint:observability", () => {
   it("accepts the shipped platforms, and resolves the flavour and retention per cloud and production", () => {
-    for (const env of ["dev", "staging", "prod", "prod-gke", "local"]) expect(platformProblems(`${env}.platform`, [])).toEqual([]);
-    expect(resolveObservability({ retention: {}, alerting: { platform: { email: [] }, teams: {} }, rules: { controlPlane: false, cpuThrottling: false, overcommit: false } }, "gcp", true))
-      .toMatchObject({ monitoring: "gmp", logsDays: 90, metricsDays: 15 });
-    expect(resolveObservability({ retention: { logsDays: 30 }, alerting: { platform: { email: [] }, teams: {} }, rules: { controlPlane: false, cpuThrottling: false, overcommit: false } }, "aws", false))
-      .toMatchObject({ monitoring: "prometheus-operator", logsDays: 30, metricsDays: 7 });
+    for (const env of ["dev", "staging", "prod", "prod-gke", "local"])
+      expect(platformProblems(`${env}.platform`, [])).toEqual([]);
+    expect(
+      resolveObservability(
+        {
+          retention: {},
+          alerting: { platform: { email: [] }, teams: {} },
+          rules: { controlPlane: false, cpuThrottling: false, overcommit: false },
+        },
+        "gcp",
+        true,
+      ),
+    ).toMatchObject({ monitoring: "gmp", logsDays: 90, metricsDays: 15 });
+    expect(
+      resolveObservability(
+        {
+          retention: { logsDays: 30 },
+          alerting: { platform: { email: [] }, teams: {} },
+          rules: { controlPlane: false, cpuThrottling: false, overcommit: false },
+        },
+        "aws",
+        false,
+      ),
+    ).toMatchObject({ monitoring: "prometheus-operator", logsDays: 30, metricsDays: 7 });
   });
 
   it("refuses a monitoring flavour the cluster lacks", () => {
     expect(platformProblems("dev.platform", [["blueprint:observability.monitoring", "gmp"]])).toEqual([
       'blueprint:observability.monitoring "gmp" is not a monitoring flavour this blueprint runs on cloud aws (allowed: prometheus-operator, none)',
     ]);
-    expect(platformProblems("prod-gke.platform", [["blueprint:observability.monitoring", "prometheus-operator"]])).toEqual([
+    expect(
+      platformProblems("prod-gke.platform", [["blueprint:observability.monitoring", "prometheus-operator"]]),
+    ).toEqual([
       'blueprint:observability.monitoring "prometheus-operator" is not a monitoring flavour this blueprint runs on cloud gcp (allowed: gmp, none)',
     ]);
     expect(platformProblems("dev.platform", [["blueprint:observability.monitoring", "datadog"]])).toEqual([
@@ -107,7 +142,9 @@ describe("observability config of a platform stack: blueprint:observability", ()
   });
 
   it("refuses retention in production below the minimum, and a log retention CloudWatch does not accept", () => {
-    expect(platformProblems("prod.platform", [["blueprint:observability.retention", { logsDays: 30, metricsDays: 7 }]])).toEqual([
+    expect(
+      platformProblems("prod.platform", [["blueprint:observability.retention", { logsDays: 30, metricsDays: 7 }]]),
+    ).toEqual([
       "blueprint:observability.retention.logsDays must be at least 90 in a production environment (blueprint:production is true), got 30",
       "blueprint:observability.retention.metricsDays must be at least 15 in a production environment (blueprint:production is true), got 7",
     ]);
@@ -118,10 +155,18 @@ describe("observability config of a platform stack: blueprint:observability", ()
   });
 
   it("refuses alert routes of unknown teams, e-mail without a relay, and unknown keys", () => {
-    expect(platformProblems("dev.platform", [["blueprint:observability.alerting.teams", { billing: { slackChannel: "#billing" } }]])).toEqual([
+    expect(
+      platformProblems("dev.platform", [
+        ["blueprint:observability.alerting.teams", { billing: { slackChannel: "#billing" } }],
+      ]),
+    ).toEqual([
       "blueprint:observability.alerting.teams.billing names a team that is not in blueprint:teams (teams: shop, payments)",
     ]);
-    expect(platformProblems("dev.platform", [["blueprint:observability.alerting.teams", { shop: { email: ["oncall@example.com"] } }]])).toEqual([
+    expect(
+      platformProblems("dev.platform", [
+        ["blueprint:observability.alerting.teams", { shop: { email: ["oncall@example.com"] } }],
+      ]),
+    ).toEqual([
       "blueprint:observability.alerting.teams.shop.email needs blueprint:observability.alerting.smarthost and .from (the SMTP relay alert e-mails go through)",
     ]);
     expect(platformProblems("dev.platform", [["blueprint:observability.rules", { kubeScheduler: true }]])).toEqual([

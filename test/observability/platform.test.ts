@@ -11,11 +11,18 @@ import { scratch } from "../helpers/promtool";
 type Release = { name: string; chart: string; version: string; namespace: string; values: Record<string, unknown> };
 
 function releases(r: RunResult): Release[] {
-  return r.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release").map((x) => x.inputs as unknown as Release);
+  return r.resources
+    .filter((x) => x.type === "kubernetes:helm.sh/v3:Release")
+    .map((x) => x.inputs as unknown as Release);
 }
 function release(r: RunResult, chart: string): Release {
   const found = releases(r).find((x) => x.chart === chart);
-  if (!found) throw new Error(`no release of ${chart} among ${releases(r).map((x) => x.chart).join(", ")}`);
+  if (!found)
+    throw new Error(
+      `no release of ${chart} among ${releases(r)
+        .map((x) => x.chart)
+        .join(", ")}`,
+    );
   return found;
 }
 function groupNames(o: K8sObject): string[] {
@@ -28,7 +35,10 @@ describe("the platform's observability per flavour", () => {
     const dev = await runStack("dev.platform");
     const crds = release(dev, "prometheus-operator-crds");
     const stack = release(dev, "kube-prometheus-stack");
-    expect([crds.version, stack.version]).toEqual([observabilityCharts.operatorCrds.version, observabilityCharts.stack.version]);
+    expect([crds.version, stack.version]).toEqual([
+      observabilityCharts.operatorCrds.version,
+      observabilityCharts.stack.version,
+    ]);
     expect(crds.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(stack.values).toMatchObject({
       crds: { enabled: false },
@@ -36,26 +46,42 @@ describe("the platform's observability per flavour", () => {
       kubeScheduler: { enabled: false },
       kubeControllerManager: { enabled: false },
       nodeExporter: { enabled: false },
-      prometheus: { prometheusSpec: { retention: "7d", enforcedNamespaceLabel: "namespace", ruleSelectorNilUsesHelmValues: false, serviceMonitorSelectorNilUsesHelmValues: false } },
+      prometheus: {
+        prometheusSpec: {
+          retention: "7d",
+          enforcedNamespaceLabel: "namespace",
+          ruleSelectorNilUsesHelmValues: false,
+          serviceMonitorSelectorNilUsesHelmValues: false,
+        },
+      },
     });
-    const routes = (stack.values.alertmanager as { config: { route: { routes: { receiver: string; matchers: string[] }[] } } }).config.route.routes;
+    const routes = (
+      stack.values.alertmanager as { config: { route: { routes: { receiver: string; matchers: string[] }[] } } }
+    ).config.route.routes;
     // No team receiver configured: every alert goes to the platform's.
     expect(routes).toEqual([]);
     const rule = getObject(dev, "PrometheusRule", "monitoring/platform-alerts");
     expect(groupNames(rule)).toEqual(["team-payments", "team-shop"]);
     // Managed control plane, no Fluent Bit of the platform's, no Velero on EKS: those groups stay out.
     const prod = await runStack("prod.platform");
-    expect((release(prod, "kube-prometheus-stack").values.prometheus as { prometheusSpec: { retention: string } }).prometheusSpec.retention).toBe("15d");
+    expect(
+      (release(prod, "kube-prometheus-stack").values.prometheus as { prometheusSpec: { retention: string } })
+        .prometheusSpec.retention,
+    ).toBe("15d");
   });
 
   it("routes each team's alerts to its receiver, and the platform's to the platform's", async () => {
     const cfg = setConfig(stackConfig("dev.platform"), "blueprint:observability.alerting", {
-      smarthost: "smtp.example.com:587", from: "alerts@example.com",
+      smarthost: "smtp.example.com:587",
+      from: "alerts@example.com",
       platform: { email: ["platform@example.com"] },
       teams: { shop: { slackChannel: "#shop-alerts" }, payments: { email: ["payments-oncall@example.com"] } },
     });
     const dev = await runStack("dev.platform", cfg);
-    const values = release(dev, "kube-prometheus-stack").values.alertmanager as { config: { route: { receiver: string; routes: unknown[] }; receivers: { name: string }[] }; alertmanagerSpec: { secrets: string[] } };
+    const values = release(dev, "kube-prometheus-stack").values.alertmanager as {
+      config: { route: { receiver: string; routes: unknown[] }; receivers: { name: string }[] };
+      alertmanagerSpec: { secrets: string[] };
+    };
     expect(values.config.route.receiver).toBe("platform");
     expect(values.config.route.routes).toEqual([
       { receiver: "team-payments", matchers: ['team="payments"'], continue: false },
@@ -79,7 +105,9 @@ describe("the platform's observability per flavour", () => {
     const secret = getObject(gke, "Secret", "gmp-public/alertmanager");
     expect(Object.keys(secret.stringData as object)).toEqual(["alertmanager.yaml"]);
     // The rendered copy redacts it; the registered input holds the configuration.
-    const raw = gke.resources.find((x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs.metadata as { name: string }).name === "alertmanager")!;
+    const raw = gke.resources.find(
+      (x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs.metadata as { name: string }).name === "alertmanager",
+    )!;
     // The whole stringData is a secret: the SDK's wrapper holds it under `value`.
     const data = (raw.inputs.stringData as { value: Record<string, string> }).value;
     const config = parse(data["alertmanager.yaml"]) as { route: { receiver: string } };
@@ -99,19 +127,44 @@ describe("the platform's observability per flavour", () => {
     expect(os.values).toMatchObject({ sysctlInit: { enabled: false } });
     expect(JSON.stringify(os.values)).toContain("node.store.allow_mmap: false");
     for (const r of releases(local)) expect(TEAM_NAMESPACES).not.toContain(r.namespace);
-    expect(Object.fromEntries(releases(local).filter((r) => /fluent|opensearch|prometheus/.test(r.chart)).map((r) => [r.chart, r.namespace]))).toEqual({
-      "prometheus-operator-crds": "monitoring", "kube-prometheus-stack": "monitoring", opensearch: "opensearch", "opensearch-dashboards": "opensearch", "fluent-bit": "logging",
+    expect(
+      Object.fromEntries(
+        releases(local)
+          .filter((r) => /fluent|opensearch|prometheus/.test(r.chart))
+          .map((r) => [r.chart, r.namespace]),
+      ),
+    ).toEqual({
+      "prometheus-operator-crds": "monitoring",
+      "kube-prometheus-stack": "monitoring",
+      opensearch: "opensearch",
+      "opensearch-dashboards": "opensearch",
+      "fluent-bit": "logging",
     });
-    const level = (ns: string) => getObject(local, "Namespace", ns).metadata.labels?.["pod-security.kubernetes.io/enforce"];
-    expect([level("monitoring"), level("logging"), level("opensearch")]).toEqual(["baseline", "privileged", "baseline"]);
+    const level = (ns: string) =>
+      getObject(local, "Namespace", ns).metadata.labels?.["pod-security.kubernetes.io/enforce"];
+    expect([level("monitoring"), level("logging"), level("opensearch")]).toEqual([
+      "baseline",
+      "privileged",
+      "baseline",
+    ]);
     // The platform runs the shipper and Velero here: their alerts are in.
-    expect(groupNames(getObject(local, "PrometheusRule", "monitoring/platform-alerts"))).toEqual(["team-payments", "team-shop", "log-shipping", "backups"]);
-    const ism = JSON.parse((getObject(local, "ConfigMap", "opensearch/logs-retention-policy").data as Record<string, string>)["policy.json"]);
+    expect(groupNames(getObject(local, "PrometheusRule", "monitoring/platform-alerts"))).toEqual([
+      "team-payments",
+      "team-shop",
+      "log-shipping",
+      "backups",
+    ]);
+    const ism = JSON.parse(
+      (getObject(local, "ConfigMap", "opensearch/logs-retention-policy").data as Record<string, string>)["policy.json"],
+    );
     expect(ism.policy.states[0].transitions[0].conditions.min_index_age).toBe("14d");
   });
 
   it("renders nothing of a monitoring stack when monitoring is none", async () => {
-    const none = await runStack("dev.platform", setConfig(stackConfig("dev.platform"), "blueprint:observability", { monitoring: "none" }));
+    const none = await runStack(
+      "dev.platform",
+      setConfig(stackConfig("dev.platform"), "blueprint:observability", { monitoring: "none" }),
+    );
     expect(releases(none).filter((r) => /prometheus/.test(r.chart))).toEqual([]);
     expect(byKind(none, "PrometheusRule").size).toBe(0);
     expect(byKind(none, "Namespace").has("monitoring")).toBe(false);
@@ -130,18 +183,23 @@ const hasAmtool = spawnSync("amtool", ["--version"], { stdio: "ignore" }).status
   }
 
   it("passes amtool check-config with e-mail and Slack receivers", () => {
-    const r = check(alertmanagerConfig({
-      smarthost: "smtp.example.com:587", from: "alerts@example.com",
-      platform: { email: ["platform@example.com"] },
-      teams: { shop: { email: [], slackChannel: "#shop" }, payments: { email: ["p@example.com"] } },
-      slackUrlFile: (n) => `/etc/alertmanager/secrets/alertmanager-slack-${n}/url`,
-    }));
+    const r = check(
+      alertmanagerConfig({
+        smarthost: "smtp.example.com:587",
+        from: "alerts@example.com",
+        platform: { email: ["platform@example.com"] },
+        teams: { shop: { email: [], slackChannel: "#shop" }, payments: { email: ["p@example.com"] } },
+        slackUrlFile: (n) => `/etc/alertmanager/secrets/alertmanager-slack-${n}/url`,
+      }),
+    );
     expect(r.output).toContain("SUCCESS");
     expect(r.status).toBe(0);
   });
 
   it("fails amtool check-config for e-mail without a relay (the check is real)", () => {
-    const r = check(alertmanagerConfig({ platform: { email: ["platform@example.com"] }, teams: {}, slackUrlFile: () => "/x" }));
+    const r = check(
+      alertmanagerConfig({ platform: { email: ["platform@example.com"] }, teams: {}, slackUrlFile: () => "/x" }),
+    );
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/smarthost/i);
   });

@@ -12,16 +12,27 @@ function sections(markdown: string): Set<string> {
 /** Alerts whose runbook link has no section to land on. */
 function missingRunbooks(groups: readonly RuleGroup[], markdown: string): string[] {
   const anchors = sections(markdown);
-  return groups.flatMap((g) => g.rules).filter((r) => r.alert).filter((r) => {
-    const url = r.annotations?.runbook_url ?? "";
-    const [file, anchor] = url.split("#");
-    return file !== "docs/runbooks.md" || !anchors.has(anchor);
-  }).map((r) => r.alert!);
+  return groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert)
+    .filter((r) => {
+      const url = r.annotations?.runbook_url ?? "";
+      const [file, anchor] = url.split("#");
+      return file !== "docs/runbooks.md" || !anchors.has(anchor);
+    })
+    .map((r) => r.alert!);
 }
 
 describe("runbooks", () => {
   const all = [
-    ...platformRuleGroups({ teams: ["shop"], logShipper: true, velero: true, controlPlane: true, cpuThrottling: true, overcommit: true }),
+    ...platformRuleGroups({
+      teams: ["shop"],
+      logShipper: true,
+      velero: true,
+      controlPlane: true,
+      cpuThrottling: true,
+      overcommit: true,
+    }),
     ...sloRuleGroups({ app: "api", namespace: "shop", team: "shop", objective: 99.9, window: "30d" }),
   ];
 
@@ -34,7 +45,12 @@ describe("runbooks", () => {
   it("catch an alert without a section, and a link to another page", () => {
     const markdown = fs.readFileSync(RUNBOOKS, "utf8").replace(/^## TargetDown$/m, "## Target down");
     expect(missingRunbooks(all, markdown)).toEqual(["TargetDown"]);
-    const elsewhere: RuleGroup[] = [{ name: "x", rules: [{ alert: "TargetDown", expr: "up == 0", annotations: { runbook_url: "docs/other.md#targetdown" } }] }];
+    const elsewhere: RuleGroup[] = [
+      {
+        name: "x",
+        rules: [{ alert: "TargetDown", expr: "up == 0", annotations: { runbook_url: "docs/other.md#targetdown" } }],
+      },
+    ];
     expect(missingRunbooks(elsewhere, fs.readFileSync(RUNBOOKS, "utf8"))).toEqual(["TargetDown"]);
   });
 });

@@ -21,7 +21,11 @@ describe("npm run audit", () => {
     const result = await audit({ stack, stacks: stack.endsWith(".platform") ? undefined : await platformOf(stack) });
     expect(result.err).toEqual([]);
     expect(result.code).toBe(0);
-    expect(result.out.at(-1)).toMatch(new RegExp(`^audit ${stack}: \\d+ of ${RULES.length} policies over \\d+ Kubernetes objects: 0 mandatory, 0 advisory violation\\(s\\)$`));
+    expect(result.out.at(-1)).toMatch(
+      new RegExp(
+        `^audit ${stack}: \\d+ of ${RULES.length} policies over \\d+ Kubernetes objects: 0 mandatory, 0 advisory violation\\(s\\)$`,
+      ),
+    );
   });
 
   it("exits 1 on a program that bypasses the components in production, naming every violation", async () => {
@@ -45,8 +49,11 @@ describe("npm run audit", () => {
         /mandatory production-pod-disruption-budgets: Deployment scratch\/web/,
         /mandatory production-replicas: Deployment scratch\/web: replicas is 1/,
         /mandatory production-protected-data: Namespace scratch: is not protected/,
-      ]) expect(text).toMatch(expected);
-      expect(result.out.at(-1)).toMatch(/^audit prod\.platform: 10 of 10 policies over 4 Kubernetes objects: \d+ mandatory, 0 advisory violation\(s\)$/);
+      ])
+        expect(text).toMatch(expected);
+      expect(result.out.at(-1)).toMatch(
+        /^audit prod\.platform: 10 of 10 policies over 4 Kubernetes objects: \d+ mandatory, 0 advisory violation\(s\)$/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -58,9 +65,13 @@ describe("npm run audit", () => {
       await audit({ stack: "dev.platform", main: BYPASS, packConfigDir: dir, writePackConfig: true });
       const result = await audit({ stack: "dev.platform", main: BYPASS, packConfigDir: dir });
       expect(result.code).toBe(0);
-      expect(result.out.join("\n")).toMatch(/advisory no-host-access: Deployment scratch\/web: container "web" is privileged/);
+      expect(result.out.join("\n")).toMatch(
+        /advisory no-host-access: Deployment scratch\/web: container "web" is privileged/,
+      );
       expect(result.out.join("\n")).not.toMatch(/production-/);
-      expect(result.out.at(-1)).toMatch(/^audit dev\.platform: 7 of 10 policies over 4 Kubernetes objects: 0 mandatory, \d+ advisory violation\(s\)$/);
+      expect(result.out.at(-1)).toMatch(
+        /^audit dev\.platform: 7 of 10 policies over 4 Kubernetes objects: 0 mandatory, \d+ advisory violation\(s\)$/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -71,12 +82,22 @@ describe("npm run audit", () => {
     try {
       const missing = await audit({ stack: "prod.platform", packConfigDir: dir });
       expect(missing.code).toBe(1);
-      expect(missing.err).toEqual([expect.stringMatching(/is missing; write it with: npm run audit -- prod\.platform --write-pack-config$/)]);
-      const stale = packConfig({ production: false, allowedRegistries: ["ghcr.io"], platformNamespaces: ["kube-system"] });
+      expect(missing.err).toEqual([
+        expect.stringMatching(/is missing; write it with: npm run audit -- prod\.platform --write-pack-config$/),
+      ]);
+      const stale = packConfig({
+        production: false,
+        allowedRegistries: ["ghcr.io"],
+        platformNamespaces: ["kube-system"],
+      });
       fs.writeFileSync(path.join(dir, "prod.platform.json"), formatPackConfig(stale));
       const result = await audit({ stack: "prod.platform", packConfigDir: dir });
       expect(result.code).toBe(1);
-      expect(result.err).toEqual([expect.stringMatching(/prod\.platform\.json is out of date with stacks\/Pulumi\.prod\.platform\.yaml; write it with: npm run audit -- prod\.platform --write-pack-config$/)]);
+      expect(result.err).toEqual([
+        expect.stringMatching(
+          /prod\.platform\.json is out of date with stacks\/Pulumi\.prod\.platform\.yaml; write it with: npm run audit -- prod\.platform --write-pack-config$/,
+        ),
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -85,8 +106,13 @@ describe("npm run audit", () => {
   it("audits a team stack with the allow-list of its platform's contract, and of the platform's production setting", async () => {
     const result = await audit({ stack: "prod-gke.shop", stacks: await platformOf("prod-gke.shop") });
     expect(result.code).toBe(0);
-    const config = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "policy", "config", "prod-gke.shop.json"), "utf8")) as Record<string, { enforcementLevel: string; allowedRegistries?: string[] }>;
-    expect(config["images-from-allowed-registries"]).toEqual({ enforcementLevel: "mandatory", allowedRegistries: ["docker.io/library", "europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"] });
+    const config = JSON.parse(
+      fs.readFileSync(path.join(PROJECT_DIR, "policy", "config", "prod-gke.shop.json"), "utf8"),
+    ) as Record<string, { enforcementLevel: string; allowedRegistries?: string[] }>;
+    expect(config["images-from-allowed-registries"]).toEqual({
+      enforcementLevel: "mandatory",
+      allowedRegistries: ["docker.io/library", "europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"],
+    });
   });
 
   it("reports config errors of the stack and exits 1", async () => {
@@ -100,11 +126,21 @@ describe("npm run audit", () => {
 
 describe("the pack config per environment", () => {
   it("is mandatory for every policy in production, and names the allow-list and platform namespaces", () => {
-    const config = packConfig({ production: true, allowedRegistries: ["ghcr.io"], platformNamespaces: ["kube-system"] });
+    const config = packConfig({
+      production: true,
+      allowedRegistries: ["ghcr.io"],
+      platformNamespaces: ["kube-system"],
+    });
     expect(Object.keys(config)).toEqual(RULES.map((r) => r.name));
     for (const settings of Object.values(config)) expect(settings.enforcementLevel).toBe("mandatory");
-    expect(config["images-from-allowed-registries"]).toEqual({ enforcementLevel: "mandatory", allowedRegistries: ["ghcr.io"] });
-    expect(config["no-external-service-types"]).toEqual({ enforcementLevel: "mandatory", platformNamespaces: ["kube-system"] });
+    expect(config["images-from-allowed-registries"]).toEqual({
+      enforcementLevel: "mandatory",
+      allowedRegistries: ["ghcr.io"],
+    });
+    expect(config["no-external-service-types"]).toEqual({
+      enforcementLevel: "mandatory",
+      platformNamespaces: ["kube-system"],
+    });
   });
 
   it("is advisory elsewhere, with the production policies disabled", () => {

@@ -1,4 +1,11 @@
-import type { PolicyResource, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { crossGuardPolicies } from "../../policy/crossguard";
 import { RULES } from "../../policy/rules";
 
@@ -6,7 +13,10 @@ const deployment = (image: string, replicas = 3) => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
   metadata: { name: "web", namespace: "shop" },
-  spec: { replicas, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "app", image }] } } },
+  spec: {
+    replicas,
+    template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "app", image }] } },
+  },
 });
 const TYPE = "kubernetes:apps/v1:Deployment";
 const URN = "urn:pulumi:prod::blueprint::kubernetes:apps/v1:Deployment::web";
@@ -14,11 +24,24 @@ const URN = "urn:pulumi:prod::blueprint::kubernetes:apps/v1:Deployment::web";
 /** The arguments the engine hands a resource policy, with the config of `--policy-pack-config`. */
 function resourceArgs(props: Record<string, unknown>, config: object, protect = false): ResourceValidationArgs {
   return {
-    type: TYPE, name: "web", urn: URN, props, stackTags: new Map(),
-    opts: { protect, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } },
+    type: TYPE,
+    name: "web",
+    urn: URN,
+    props,
+    stackTags: new Map(),
+    opts: {
+      protect,
+      ignoreChanges: [],
+      aliases: [],
+      additionalSecretOutputs: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    },
     getConfig: <T extends object>() => config as T,
-    isType: () => false, asType: () => undefined,
-    notApplicable: () => { throw new Error("not applicable"); },
+    isType: () => false,
+    asType: () => undefined,
+    notApplicable: () => {
+      throw new Error("not applicable");
+    },
   };
 }
 
@@ -35,7 +58,9 @@ describe("the CrossGuard policy pack", () => {
 
   it("has one policy per rule, with a config schema where the rule reads config", () => {
     expect(policies.map((p) => p.name)).toEqual(RULES.map((r) => r.name));
-    expect(byName("images-from-allowed-registries").configSchema).toEqual({ properties: { allowedRegistries: { type: "array", items: { type: "string" } } } });
+    expect(byName("images-from-allowed-registries").configSchema).toEqual({
+      properties: { allowedRegistries: { type: "array", items: { type: "string" } } },
+    });
     expect(byName("images-pinned-by-digest").configSchema).toBeUndefined();
   });
 
@@ -61,10 +86,20 @@ describe("the CrossGuard policy pack", () => {
 
   it("reports a stack policy's violation against the offending resource's URN", async () => {
     const policy = byName("production-replicas") as StackValidationPolicy;
-    const resource = (replicas: number): PolicyResource => ({
-      ...resourceArgs(deployment("x", replicas), {}), dependencies: [], propertyDependencies: {},
-    } as unknown as PolicyResource);
-    const args = (replicas: number): StackValidationArgs => ({ resources: [resource(replicas)], stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable: () => { throw new Error("n/a"); } });
+    const resource = (replicas: number): PolicyResource =>
+      ({
+        ...resourceArgs(deployment("x", replicas), {}),
+        dependencies: [],
+        propertyDependencies: {},
+      }) as unknown as PolicyResource;
+    const args = (replicas: number): StackValidationArgs => ({
+      resources: [resource(replicas)],
+      stackTags: new Map(),
+      getConfig: <T extends object>() => ({}) as T,
+      notApplicable: () => {
+        throw new Error("n/a");
+      },
+    });
     const report = jest.fn();
     await policy.validateStack(args(3), report);
     expect(report).not.toHaveBeenCalled();

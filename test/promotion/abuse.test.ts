@@ -5,18 +5,40 @@ import { main } from "../../promotion/cli";
 import { chainRecord, MAX_RECORD_BYTES, type VerificationRecord } from "../../promotion/history";
 import { readPointer, writePointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
-import { COMMIT_B, digest, drain, harness, HOUR, outputsJson, PODINFO, podsJson, releaseVerifiedInDev, removeTempProjects, spawnCli, type Harness } from "./fixtures";
+import {
+  COMMIT_B,
+  digest,
+  drain,
+  harness,
+  HOUR,
+  outputsJson,
+  PODINFO,
+  podsJson,
+  releaseVerifiedInDev,
+  removeTempProjects,
+  spawnCli,
+  type Harness,
+} from "./fixtures";
 
 afterAll(removeTempProjects);
 
 const ref = (c: string) => `${PODINFO}@${digest(c)}`;
 const files = (h: Harness, stage: string) => {
   const dir = h.historyDir(stage);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).sort().map((f) => path.join(dir, f)) : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .sort()
+        .map((f) => path.join(dir, f))
+    : [];
 };
 const rel = (h: Harness, file: string) => path.relative(h.dir, file);
 const pointer = (h: Harness, stack: string) => readPointer(h.stackFile(stack), stack).pointer;
-const verifications = (h: Harness, stage: string) => h.ws().history.list(stage).filter((r): r is VerificationRecord => r.kind === "verification");
+const verifications = (h: Harness, stage: string) =>
+  h
+    .ws()
+    .history.list(stage)
+    .filter((r): r is VerificationRecord => r.kind === "verification");
 
 /** dev verified, then promoted to staging after the soak: staging runs the release, unverified. */
 async function inStaging(h: Harness): Promise<string> {
@@ -30,7 +52,11 @@ async function inStaging(h: Harness): Promise<string> {
 /** Output and exit code of one command, with the check that the error is a single line (when the command fails). */
 async function oneLine(h: Harness, ...argv: string[]): Promise<{ code: number; text: string }> {
   const r = await output(h, ...argv);
-  if (r.code !== 0) expect({ argv, lines: r.text.split("\n") }).toEqual({ argv, lines: [expect.stringMatching(new RegExp(`^${argv[0]}: \\S`))] });
+  if (r.code !== 0)
+    expect({ argv, lines: r.text.split("\n") }).toEqual({
+      argv,
+      lines: [expect.stringMatching(new RegExp(`^${argv[0]}: \\S`))],
+    });
   return r;
 }
 
@@ -47,28 +73,54 @@ describe("evidence must come from the stage", () => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "dev-outputs.json", id, ref("a"), "dev"));
+    const r = await oneLine(
+      h,
+      "verify",
+      "staging",
+      "--outputs",
+      outputsJson(h, "dev-outputs.json", id, ref("a"), "dev"),
+    );
     expect(r.code).toBe(1);
-    expect(r.text).toContain("is the outputs of stack dev.shop, which is stage dev, not staging (stack staging.shop). Evidence of one stage never counts for another; nothing recorded");
+    expect(r.text).toContain(
+      "is the outputs of stack dev.shop, which is stage dev, not staging (stack staging.shop). Evidence of one stage never counts for another; nothing recorded",
+    );
     expect(files(h, "staging")).toEqual(before);
   });
 
   it("refuses outputs of the right stack from another cluster (exit 1)", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging", { cluster: "aws/us-east-1/somewhere-else" }));
+    const r = await oneLine(
+      h,
+      "verify",
+      "staging",
+      "--outputs",
+      outputsJson(h, "o.json", id, ref("a"), "staging", { cluster: "aws/us-east-1/somewhere-else" }),
+    );
     expect(r.code).toBe(1);
-    expect(r.text).toContain('comes from cluster "aws/us-east-1/somewhere-else", but stage staging\'s stack file deploys to existing/kind-staging/blueprint-staging');
+    expect(r.text).toContain(
+      'comes from cluster "aws/us-east-1/somewhere-else", but stage staging\'s stack file deploys to existing/kind-staging/blueprint-staging',
+    );
   });
 
   it.each([
-    ["outputs of a stack that is no stage", { stack: "someone-elses" }, "is the outputs of stack someone-elses.shop, not staging.shop"],
+    [
+      "outputs of a stack that is no stage",
+      { stack: "someone-elses" },
+      "is the outputs of stack someone-elses.shop, not staging.shop",
+    ],
     ["outputs without a stack", { stack: "" }, "is the outputs of stack , not staging.shop"],
   ])("treats %s as bad usage (exit 2), recording nothing", async (_what, origin, message) => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const r = await oneLine(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging", origin));
+    const r = await oneLine(
+      h,
+      "verify",
+      "staging",
+      "--outputs",
+      outputsJson(h, "o.json", id, ref("a"), "staging", origin),
+    );
     expect(r.code).toBe(2);
     expect(r.text).toContain(message);
     expect(r.text).toMatch(/\(see npm run verify -- --help\)$/);
@@ -78,10 +130,22 @@ describe("evidence must come from the stage", () => {
 
   it.each([
     ["no stack output", { releaseId: "r-000000000000", images: { frontend: "x" } }, 'has no "stack" output'],
-    ["no releaseId output", { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", images: { frontend: "x" } }, 'has no "releaseId" output'],
-    ["no images", { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", releaseId: null, images: {} }, "reports no images"],
+    [
+      "no releaseId output",
+      { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", images: { frontend: "x" } },
+      'has no "releaseId" output',
+    ],
+    [
+      "no images",
+      { stack: "staging.shop", cluster: "existing/kind-staging/blueprint-staging", releaseId: null, images: {} },
+      "reports no images",
+    ],
     ["a list", [1, 2], "expected the JSON object of `pulumi stack output --json`"],
-    ["an image that is not a string", { stack: "staging.shop", images: { frontend: { a: 1 } } }, "images.frontend is not a string"],
+    [
+      "an image that is not a string",
+      { stack: "staging.shop", images: { frontend: { a: 1 } } },
+      "images.frontend is not a string",
+    ],
   ])("treats outputs with %s as bad usage (exit 2)", async (_what, json, message) => {
     const h = harness();
     await inStaging(h);
@@ -98,7 +162,9 @@ describe("evidence must come from the stage", () => {
     const h = harness();
     const id = await inStaging(h);
     const before = files(h, "staging");
-    const devPods = podsJson(h, "dev-pods.json", [{ name: "frontend-1", imageID: ref("a"), version: id, stack: "dev" }]);
+    const devPods = podsJson(h, "dev-pods.json", [
+      { name: "frontend-1", imageID: ref("a"), version: id, stack: "dev" },
+    ]);
     let r = await oneLine(h, "verify", "staging", "--pods", devPods);
     expect(r.code).toBe(1);
     expect(r.text).toContain("none of stack staging.shop; they are of stack dev.shop, which is stage dev, not staging");
@@ -108,12 +174,19 @@ describe("evidence must come from the stage", () => {
     expect(r.code).toBe(2);
     expect(r.text).toContain("has the blueprint.dev/stack annotation");
 
-    const unmanaged = podsJson(h, "system-pods.json", [{ name: "coredns", imageID: ref("9"), managed: false, stack: "staging" }]);
+    const unmanaged = podsJson(h, "system-pods.json", [
+      { name: "coredns", imageID: ref("9"), managed: false, stack: "staging" },
+    ]);
     r = await oneLine(h, "verify", "staging", "--pods", unmanaged);
     expect(r.code).toBe(2);
     expect(r.text).toContain("has no running pods labelled app.kubernetes.io/managed-by=pulumi");
 
-    for (const [json, message] of [['{"items":[null]}', "items[0] is null, not a pod"], ['{"items":[1]}', "items[0] is number, not a pod"], ["{\"items\":", "not valid JSON"], ['{"kind":"List"}', 'an object with "items"']]) {
+    for (const [json, message] of [
+      ['{"items":[null]}', "items[0] is null, not a pod"],
+      ['{"items":[1]}', "items[0] is number, not a pod"],
+      ['{"items":', "not valid JSON"],
+      ['{"kind":"List"}', 'an object with "items"'],
+    ]) {
       fs.writeFileSync(path.join(h.dir, "broken.json"), json);
       r = await oneLine(h, "verify", "staging", "--pods", path.join(h.dir, "broken.json"));
       expect(r.code).toBe(2);
@@ -150,7 +223,12 @@ describe("evidence must come from the stage", () => {
   it("records a real mismatch as a failed verification holding a bounded summary, never the evidence", async () => {
     const h = harness();
     const id = await inStaging(h);
-    const many = Array.from({ length: 3000 }, (_, i) => ({ name: `frontend-${i}-${"\u0000\"".repeat(200)}`, imageID: ref("b"), version: id, stack: "staging" }));
+    const many = Array.from({ length: 3000 }, (_, i) => ({
+      name: `frontend-${i}-${'\u0000"'.repeat(200)}`,
+      imageID: ref("b"),
+      version: id,
+      stack: "staging",
+    }));
     const pods = podsJson(h, "many-pods.json", many);
     expect(fs.statSync(pods).size).toBeGreaterThan(1024 * 1024);
     const r = await output(h, "verify", "staging", "--pods", pods);
@@ -159,7 +237,11 @@ describe("evidence must come from the stage", () => {
     const record = files(h, "staging").at(-1)!;
     expect(fs.statSync(record).size).toBeLessThan(MAX_RECORD_BYTES);
     expect(fs.readFileSync(record, "utf8")).not.toContain("\\u0000");
-    expect(verifications(h, "staging").at(-1)).toMatchObject({ result: "failed", problemCount: 3000, evidence: [{ pods: 3000, images: 3000 }] });
+    expect(verifications(h, "staging").at(-1)).toMatchObject({
+      result: "failed",
+      problemCount: 3000,
+      evidence: [{ pods: 3000, images: 3000 }],
+    });
     expect(verifications(h, "staging").at(-1)!.problems).toHaveLength(20);
   });
 
@@ -193,7 +275,12 @@ describe("the history is a hash chain per stage", () => {
     const h = harness();
     await inStaging(h);
     const [first] = files(h, "dev");
-    fs.writeFileSync(first, fs.readFileSync(first, "utf8").replace('"by": "Release Bot <ci@example.com>"', '"by": "Someone Else <else@example.com>"'));
+    fs.writeFileSync(
+      first,
+      fs
+        .readFileSync(first, "utf8")
+        .replace('"by": "Release Bot <ci@example.com>"', '"by": "Someone Else <else@example.com>"'),
+    );
     let r = await output(h, "status");
     expect(r.code).toBe(1);
     expect(r.text).toContain("HISTORY OF LANE shop BROKEN");
@@ -214,7 +301,10 @@ describe("the history is a hash chain per stage", () => {
     expect(r.code).toBe(1);
     expect(r.text.replace(/\s+/g, " ")).toContain("record 1 of stage dev, before this one, is missing (deleted?)");
     expect((await oneLine(h, "approve", "prod", "--release", pointer(h, "dev")!.id!)).code).toBe(0);
-    expect((await output(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev"))).text).toContain("the history of dev is broken");
+    expect(
+      (await output(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", pointer(h, "dev")!.id!, ref("a"), "dev")))
+        .text,
+    ).toContain("the history of dev is broken");
   });
 
   it("reports a run of missing records once, however far a record's number jumps", async () => {
@@ -223,7 +313,11 @@ describe("the history is a hash chain per stage", () => {
     const [, second] = files(h, "dev");
     const record = JSON.parse(fs.readFileSync(second, "utf8"));
     // Written as the store would write a record that follows a (missing) record 999998.
-    const far = chainRecord({ ...record, seq: undefined, prev: undefined }, { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) }, h.lane);
+    const far = chainRecord(
+      { ...record, seq: undefined, prev: undefined },
+      { record: { ...record, seq: 999_998 }, file: "x", hash: "f".repeat(64) },
+      h.lane,
+    );
     fs.writeFileSync(path.join(path.dirname(second), far.name), far.text);
     const r = await output(h, "status");
     expect(r.code).toBe(1);
@@ -237,7 +331,10 @@ describe("the history is a hash chain per stage", () => {
     const id = await inStaging(h);
     const [first, second] = files(h, "dev");
     const forged = JSON.parse(fs.readFileSync(second, "utf8"));
-    const copy = path.join(path.dirname(second), path.basename(second).replace(/[0-9a-f]{12}\.json$/, "0123456789ab.json"));
+    const copy = path.join(
+      path.dirname(second),
+      path.basename(second).replace(/[0-9a-f]{12}\.json$/, "0123456789ab.json"),
+    );
     fs.writeFileSync(copy, JSON.stringify({ ...forged, at: "2026-01-05T09:00:30.000Z" }));
     let r = await output(h, "status");
     expect(r.code).toBe(1);
@@ -271,8 +368,12 @@ describe("the history is a hash chain per stage", () => {
     fs.copyFileSync(theirs, path.join(h.historyDir("staging"), path.basename(theirs)));
     const r = await output(h, "status");
     expect(r.code).toBe(1);
-    expect(r.text.replace(/\s+/g, " ")).toContain("both follow record 1 of stage staging: two branches each appended to this stage (a fork)");
-    expect((await output(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"))).code).toBe(1);
+    expect(r.text.replace(/\s+/g, " ")).toContain(
+      "both follow record 1 of stage staging: two branches each appended to this stage (a fork)",
+    );
+    expect(
+      (await output(h, "verify", "staging", "--outputs", outputsJson(h, "o.json", id, ref("a"), "staging"))).code,
+    ).toBe(1);
   });
 
   it.each([
@@ -318,7 +419,17 @@ describe("the history is a hash chain per stage", () => {
     const id = await releaseVerifiedInDev(h);
     const store = h.ws().history;
     h.clock.advance(48 * HOUR);
-    store.append({ kind: "verification", stage: "staging", release: id, at: h.clock.now().toISOString(), by: "mallory", result: "passed", evidence: [{ source: "outputs:x", sha256: "0".repeat(64), bytes: 1, stack: "staging", images: 1 }], problems: [], problemCount: 0 });
+    store.append({
+      kind: "verification",
+      stage: "staging",
+      release: id,
+      at: h.clock.now().toISOString(),
+      by: "mallory",
+      result: "passed",
+      evidence: [{ source: "outputs:x", sha256: "0".repeat(64), bytes: 1, stack: "staging", images: 1 }],
+      problems: [],
+      problemCount: 0,
+    });
     store.append({ kind: "approval", stage: "prod", release: id, at: h.clock.now().toISOString(), by: "mallory" });
     const r = await output(h, "promote", "prod", "--release", id);
     expect(r.code).toBe(1);
@@ -334,7 +445,9 @@ describe("clocks", () => {
     const before = files(h, "dev");
     const r = await oneLine(h, "verify", "dev", "--outputs", outputsJson(h, "o.json", id, ref("a"), "dev"));
     expect(r.code).toBe(1);
-    expect(r.text).toContain(`this machine's clock says 2026-01-03T09:00:00.000Z, earlier than the last record ${rel(h, before.at(-1)!)}`);
+    expect(r.text).toContain(
+      `this machine's clock says 2026-01-03T09:00:00.000Z, earlier than the last record ${rel(h, before.at(-1)!)}`,
+    );
     expect(files(h, "dev")).toEqual(before);
   });
 
@@ -346,10 +459,14 @@ describe("clocks", () => {
     fs.cpSync(path.join(h.dir, "stacks"), path.join(ahead.dir, "stacks"), { recursive: true });
     ahead.clock.current = new Date(h.clock.now().getTime() + 2 * 24 * HOUR);
     expect(await ahead.cli("verify", "dev", "--outputs", outputsJson(ahead, "o.json", null, ref("b"), "dev"))).toBe(1);
-    for (const f of files(ahead, "dev")) if (!fs.existsSync(path.join(h.historyDir("dev"), path.basename(f)))) fs.copyFileSync(f, path.join(h.historyDir("dev"), path.basename(f)));
+    for (const f of files(ahead, "dev"))
+      if (!fs.existsSync(path.join(h.historyDir("dev"), path.basename(f))))
+        fs.copyFileSync(f, path.join(h.historyDir("dev"), path.basename(f)));
     h.clock.advance(HOUR);
     const r = await oneLine(h, "status");
-    expect(r.text.replace(/\s+/g, " ")).toContain("ignored verification record 3 of dev: it is dated 2026-01-07T09:00:00.000Z, in the future");
+    expect(r.text.replace(/\s+/g, " ")).toContain(
+      "ignored verification record 3 of dev: it is dated 2026-01-07T09:00:00.000Z, in the future",
+    );
     expect(await h.cli("promote", "staging")).toBe(0);
     expect(pointer(h, "staging")?.id).toBe(id);
   });
@@ -359,13 +476,16 @@ describe("processes that die or race", () => {
   /** A `--require` hook that runs `body` when the stack file of `stack` is about to be replaced. */
   function hookAtRename(h: Harness, stack: string, body: string): string {
     const hook = path.join(h.dir, `hook-${Math.random().toString(16).slice(2)}.cjs`);
-    fs.writeFileSync(hook, `const fs = require("node:fs");
+    fs.writeFileSync(
+      hook,
+      `const fs = require("node:fs");
 const rename = fs.renameSync;
 fs.renameSync = (from, to) => {
   if (String(to).endsWith("Pulumi.${stack}.${h.lane}.yaml")) { ${body} }
   return rename(from, to);
 };
-`);
+`,
+    );
     return hook;
   }
 
@@ -373,17 +493,26 @@ fs.renameSync = (from, to) => {
     const h = harness();
     await releaseVerifiedInDev(h, "a");
     h.clock.advance(HOUR);
-    const r1 = await spawnCli(h, ["promote", "staging"], hookAtRename(h, "staging", 'process.kill(process.pid, "SIGKILL");'));
+    const r1 = await spawnCli(
+      h,
+      ["promote", "staging"],
+      hookAtRename(h, "staging", 'process.kill(process.pid, "SIGKILL");'),
+    );
     expect(r1.code).toBeNull();
     const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.staging.lock`);
     expect(fs.existsSync(lock)).toBe(true);
     const leftovers = fs.readdirSync(path.join(h.dir, "stacks")).filter((f) => f.endsWith(".tmp"));
     expect(leftovers).toHaveLength(1);
-    const ignored = execFileSync("git", ["check-ignore", "--no-index", "-v", path.join("stacks", leftovers[0])], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const ignored = execFileSync("git", ["check-ignore", "--no-index", "-v", path.join("stacks", leftovers[0])], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    });
     expect(ignored).toContain(".gitignore");
     h.clock.current = new Date();
     const r2 = await oneLine(h, "promote", "staging");
-    expect(r2.text).toMatch(/took over the lock of lane shop, stage staging from "promote staging" of process test \(pid \d+, since .*\): that process no longer runs on this host/);
+    expect(r2.text).toMatch(
+      /took over the lock of lane shop, stage staging from "promote staging" of process test \(pid \d+, since .*\): that process no longer runs on this host/,
+    );
     expect(r2.code).toBe(0);
     expect(fs.existsSync(lock)).toBe(false);
   });
@@ -409,7 +538,11 @@ fs.renameSync = (from, to) => {
     // The first promote holds its lock until the second has finished (up to 60 s), however slowly
     // the second process starts on a busy machine.
     const go = path.join(h.dir, "second-done");
-    const slow = hookAtRename(h, "dev", `for (let i = 0; i < 3000 && !fs.existsSync(${JSON.stringify(go)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`);
+    const slow = hookAtRename(
+      h,
+      "dev",
+      `for (let i = 0; i < 3000 && !fs.existsSync(${JSON.stringify(go)}); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);`,
+    );
     const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.dev.lock`);
     const first = spawnCli(h, ["promote", "dev", "--release", b], slow, "first <one@example.com>");
     for (let i = 0; i < 200 && !fs.existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
@@ -444,11 +577,21 @@ describe("command lines", () => {
   it("tells a user whose flag npm took (npm run promote staging --force, without --) to put -- first", async () => {
     const h = harness();
     const out: string[] = [];
-    const code = await main(["promote", "staging"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
+    const code = await main(["promote", "staging"], {
+      projectDir: h.dir,
+      deps: { ...h.deps(), out: (l) => out.push(l) },
+      vars: { npm_lifecycle_event: "promote", npm_config_force: "true" },
+    });
     expect(code).toBe(2);
-    expect(out).toEqual(["promote: npm took --force for itself, so this command did not get it: put -- before the command's arguments, e.g. npm run promote -- <stage> --force ... (npm also passes what an .npmrc sets: remove force there) (see npm run promote -- --help)"]);
+    expect(out).toEqual([
+      "promote: npm took --force for itself, so this command did not get it: put -- before the command's arguments, e.g. npm run promote -- <stage> --force ... (npm also passes what an .npmrc sets: remove force there) (see npm run promote -- --help)",
+    ]);
     out.length = 0;
-    const withDashes = await main(["promote", "staging", "--lane", "shop", "--force", "--reason", "hotfix"], { projectDir: h.dir, deps: { ...h.deps(), out: (l) => out.push(l) }, vars: { npm_lifecycle_event: "promote", npm_config_force: "true" } });
+    const withDashes = await main(["promote", "staging", "--lane", "shop", "--force", "--reason", "hotfix"], {
+      projectDir: h.dir,
+      deps: { ...h.deps(), out: (l) => out.push(l) },
+      vars: { npm_lifecycle_event: "promote", npm_config_force: "true" },
+    });
     expect(out.join("\n")).not.toContain("npm took");
     expect(withDashes).toBe(1);
   });

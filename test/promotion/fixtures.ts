@@ -26,28 +26,39 @@ export const APPS: Readonly<Record<string, readonly string[]>> = { shop: ["front
  * Writes a team stack file `stacks/Pulumi.<environment>.<team>.yaml` as the layered program reads it,
  * with a pointer holding images but no release id (as before any promotion).
  */
-export function teamStackFile(dir: string, environment: string, team: string, apps: readonly string[] = APPS[team] ?? ["app"]): string {
+export function teamStackFile(
+  dir: string,
+  environment: string,
+  team: string,
+  apps: readonly string[] = APPS[team] ?? ["app"],
+): string {
   const file = path.join(dir, "stacks", `Pulumi.${environment}.${team}.yaml`);
-  fs.writeFileSync(file, [
-    `# ${environment}, team ${team} (written by the promotion tests)`,
-    "config:",
-    "  blueprint:layer: team",
-    `  blueprint:team: ${team}`,
-    `  blueprint:production: ${environment.startsWith("prod")}`,
-    "  blueprint:release:",
-    "    images:",
-    `      podinfo: ${INITIAL}`,
-    "  blueprint:apps:",
-    ...apps.flatMap((a) => [`    ${a}:`, "      image: podinfo", "      port: 9898"]),
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    file,
+    [
+      `# ${environment}, team ${team} (written by the promotion tests)`,
+      "config:",
+      "  blueprint:layer: team",
+      `  blueprint:team: ${team}`,
+      `  blueprint:production: ${environment.startsWith("prod")}`,
+      "  blueprint:release:",
+      "    images:",
+      `      podinfo: ${INITIAL}`,
+      "  blueprint:apps:",
+      ...apps.flatMap((a) => [`    ${a}:`, "      image: podinfo", "      port: 9898"]),
+      "",
+    ].join("\n"),
+  );
   return file;
 }
 
 /** Writes the platform stack file of an environment, with the cluster its team stacks' outputs name. */
 export function platformStackFile(dir: string, environment: string): string {
   const file = path.join(dir, "stacks", `Pulumi.${environment}.platform.yaml`);
-  fs.writeFileSync(file, `config:\n  blueprint:layer: platform\n  blueprint:production: ${environment.startsWith("prod")}\n  blueprint:cluster:\n    cloud: existing\n    existing:\n      context: kind-${environment}\n  blueprint:policy:\n    allowedRegistries: [ghcr.io]\n`);
+  fs.writeFileSync(
+    file,
+    `config:\n  blueprint:layer: platform\n  blueprint:production: ${environment.startsWith("prod")}\n  blueprint:cluster:\n    cloud: existing\n    existing:\n      context: kind-${environment}\n  blueprint:policy:\n    allowedRegistries: [ghcr.io]\n`,
+  );
   return file;
 }
 
@@ -155,7 +166,8 @@ export function shippedProject(): string {
   fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   fs.mkdirSync(path.join(dir, "stacks"));
   for (const f of fs.readdirSync(path.join(PROJECT_DIR, "stacks"))) {
-    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml") fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
+    if (/^Pulumi\..+\.yaml$/.test(f) || f === "stages.yaml")
+      fs.copyFileSync(path.join(PROJECT_DIR, "stacks", f), path.join(dir, "stacks", f));
   }
   for (const f of fs.readdirSync(path.join(dir, "stacks")).filter((x) => x.startsWith("Pulumi."))) {
     const file = path.join(dir, "stacks", f);
@@ -176,7 +188,8 @@ export function harnessIn(dir: string, lane: string = LANES[0]): Harness {
     out: [],
     actor: "Release Bot <ci@example.com>",
     deps: () => ({ now: h.clock.now, actor: () => h.actor, registry: h.registry, out: (l) => h.out.push(l) }),
-    cli: (...argv) => h.cliRaw(...argv, ...(argv.some((a) => a === "--lane" || a.startsWith("--lane=")) ? [] : ["--lane", lane])),
+    cli: (...argv) =>
+      h.cliRaw(...argv, ...(argv.some((a) => a === "--lane" || a.startsWith("--lane=")) ? [] : ["--lane", lane])),
     cliRaw: (...argv) => main(argv, { projectDir: dir, deps: h.deps(), vars: {} }),
     stackFile: (environment) => path.join(dir, "stacks", `Pulumi.${environment}.${lane}.yaml`),
     stackText: (environment) => fs.readFileSync(h.stackFile(environment), "utf8"),
@@ -193,33 +206,67 @@ const laneStack = (lane: string, stack: string) => (stack === "" || stack.includ
  * `releaseId` with `ref` for each of its apps: the stack and cluster identity come from the project
  * copy's stack files, as the programs compute them; `origin` overrides them (evidence from elsewhere).
  */
-export function outputsJson(where: { dir: string; lane: string }, name: string, releaseId: string | null, ref: string, environment: string, origin: { stack?: string; cluster?: string | null } = {}): string {
+export function outputsJson(
+  where: { dir: string; lane: string },
+  name: string,
+  releaseId: string | null,
+  ref: string,
+  environment: string,
+  origin: { stack?: string; cluster?: string | null } = {},
+): string {
   const { dir, lane } = where;
   const file = path.join(dir, name);
   const env = environment.split(".")[0];
   const platform = path.join(dir, "stacks", `Pulumi.${env}.platform.yaml`);
-  const cluster = origin.cluster === undefined ? clusterIdentity(readPointer(platform, env).cluster, "blueprint", env) : origin.cluster ?? undefined;
+  const cluster =
+    origin.cluster === undefined
+      ? clusterIdentity(readPointer(platform, env).cluster, "blueprint", env)
+      : (origin.cluster ?? undefined);
   const apps = readPointer(path.join(dir, "stacks", `Pulumi.${laneStack(lane, environment)}.yaml`), env).appImages;
-  fs.writeFileSync(file, JSON.stringify({ stack: laneStack(lane, origin.stack ?? environment), cluster, releaseId, images: Object.fromEntries(Object.keys(apps).map((a) => [a, ref])), cloud: "existing" }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      stack: laneStack(lane, origin.stack ?? environment),
+      cluster,
+      releaseId,
+      images: Object.fromEntries(Object.keys(apps).map((a) => [a, ref])),
+      cloud: "existing",
+    }),
+  );
   return file;
 }
 
 /** Pods JSON as `kubectl get pods -o json` prints it; a pod's `stack` without a dot is an environment of the lane. */
-export function podsJson(where: { dir: string; lane: string }, name: string, pods: { name: string; imageID: string; version?: string; managed?: boolean; stack?: string | null }[]): string {
+export function podsJson(
+  where: { dir: string; lane: string },
+  name: string,
+  pods: { name: string; imageID: string; version?: string; managed?: boolean; stack?: string | null }[],
+): string {
   const file = path.join(where.dir, name);
-  fs.writeFileSync(file, JSON.stringify({
-    apiVersion: "v1",
-    kind: "List",
-    items: pods.map((p) => ({
-      metadata: {
-        name: p.name,
-        namespace: where.lane,
-        labels: { ...(p.managed === false ? {} : { "app.kubernetes.io/managed-by": "pulumi" }), ...(p.version ? { "app.kubernetes.io/version": p.version } : {}) },
-        ...(p.stack === null ? {} : { annotations: { "blueprint.dev/stack": laneStack(where.lane, p.stack ?? "dev") } }),
-      },
-      status: { phase: "Running", containerStatuses: [{ name: "app", image: "ignored", imageID: p.imageID, ready: true }] },
-    })),
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: pods.map((p) => ({
+        metadata: {
+          name: p.name,
+          namespace: where.lane,
+          labels: {
+            ...(p.managed === false ? {} : { "app.kubernetes.io/managed-by": "pulumi" }),
+            ...(p.version ? { "app.kubernetes.io/version": p.version } : {}),
+          },
+          ...(p.stack === null
+            ? {}
+            : { annotations: { "blueprint.dev/stack": laneStack(where.lane, p.stack ?? "dev") } }),
+        },
+        status: {
+          phase: "Running",
+          containerStatuses: [{ name: "app", image: "ignored", imageID: p.imageID, ready: true }],
+        },
+      })),
+    }),
+  );
   return file;
 }
 
@@ -248,14 +295,36 @@ export function drain(h: Harness): string {
  * Runs the CLI in its own node process in the project copy, optionally with a `--require` hook
  * (to kill or slow the process at a chosen moment). Resolves with the exit code (null when killed) and output.
  */
-export function spawnCli(h: Harness, args: readonly string[], hook?: string, actor = "process test"): Promise<{ code: number | null; out: string }> {
-  if (!fs.existsSync(path.join(h.dir, "node_modules"))) fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(h.dir, "node_modules"));
+export function spawnCli(
+  h: Harness,
+  args: readonly string[],
+  hook?: string,
+  actor = "process test",
+): Promise<{ code: number | null; out: string }> {
+  if (!fs.existsSync(path.join(h.dir, "node_modules")))
+    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(h.dir, "node_modules"));
   return new Promise((resolve) => {
     const lane = args.includes("--lane") ? [] : ["--lane", h.lane];
-    const child = spawn(process.execPath, [...(hook ? ["--require", hook] : []), "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), ...args, ...lane], {
-      cwd: h.dir,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, BLUEPRINT_ACTOR: actor, NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        ...(hook ? ["--require", hook] : []),
+        "--import",
+        "tsx",
+        path.join(PROJECT_DIR, "promotion/cli.ts"),
+        ...args,
+        ...lane,
+      ],
+      {
+        cwd: h.dir,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          BLUEPRINT_ACTOR: actor,
+          NODE_PATH: path.join(PROJECT_DIR, "node_modules"),
+        },
+      },
+    );
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -270,6 +339,15 @@ export function spawnCli(h: Harness, args: readonly string[], hook?: string, act
 export async function attachCleanScan(h: Harness, release: string, c = "a"): Promise<void> {
   const ref = `${PODINFO}@${digest(c)}`;
   const file = path.join(h.dir, `trivy-${c}.json`);
-  fs.writeFileSync(file, JSON.stringify({ SchemaVersion: 2, CreatedAt: h.clock.now().toISOString(), ArtifactName: ref, Metadata: { RepoDigests: [ref] }, Results: [] }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      SchemaVersion: 2,
+      CreatedAt: h.clock.now().toISOString(),
+      ArtifactName: ref,
+      Metadata: { RepoDigests: [ref] },
+      Results: [],
+    }),
+  );
   expect(await h.cli("release", "scan", release, "--image", "podinfo", "--report", file)).toBe(0);
 }

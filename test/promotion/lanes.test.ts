@@ -4,7 +4,18 @@ import * as path from "node:path";
 import { main } from "../../promotion/cli";
 import { readPointer } from "../../promotion/pointer";
 import { openProject } from "../../promotion/workspace";
-import { drain, harness, HOUR, outputsJson, PODINFO, digest, releaseVerifiedInDev, removeTempProjects, teamStackFile, type Harness } from "./fixtures";
+import {
+  drain,
+  harness,
+  HOUR,
+  outputsJson,
+  PODINFO,
+  digest,
+  releaseVerifiedInDev,
+  removeTempProjects,
+  teamStackFile,
+  type Harness,
+} from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -29,7 +40,10 @@ function changed(before: Map<string, string>, after: Map<string, string>): strin
 }
 
 /** Whether a file under `stacks/` belongs to `lane`. */
-const ofLane = (lane: string) => (f: string) => f.startsWith(`stacks/releases/${lane}/`) || f.startsWith(`stacks/history/${lane}/`) || new RegExp(`^stacks/Pulumi\\.[^.]+\\.${lane}\\.yaml$`).test(f);
+const ofLane = (lane: string) => (f: string) =>
+  f.startsWith(`stacks/releases/${lane}/`) ||
+  f.startsWith(`stacks/history/${lane}/`) ||
+  new RegExp(`^stacks/Pulumi\\.[^.]+\\.${lane}\\.yaml$`).test(f);
 
 const run = (h: Harness, ...argv: string[]) => h.cliRaw(...argv);
 
@@ -56,14 +70,22 @@ describe("lanes are independent", () => {
     await releaseVerifiedInDev(p, "a");
     for (const lane of ["shop", "payments"]) {
       const records = openProject(h.dir).lane(lane).history.list("dev");
-      expect(records.map((r) => [r.lane, r.seq, r.kind])).toEqual([[lane, 1, "promotion"], [lane, 2, "verification"]]);
+      expect(records.map((r) => [r.lane, r.seq, r.kind])).toEqual([
+        [lane, 1, "promotion"],
+        [lane, 2, "verification"],
+      ]);
       expect(records[0].prev).toBeNull();
     }
     // The same release in both lanes, but each lane's record is its own: same sequence, kind and
     // release, a different hash, because the lane is part of what is hashed.
-    const [shop, payments] = ["shop", "payments"].map((l) => fs.readdirSync(path.join(h.dir, "stacks/history", l, "dev")).sort());
+    const [shop, payments] = ["shop", "payments"].map((l) =>
+      fs.readdirSync(path.join(h.dir, "stacks/history", l, "dev")).sort(),
+    );
     const parts = (f: string) => /^(\d{6}-[a-z]+-r-[0-9a-f]{12})-([0-9a-f]{12})\.json$/.exec(f)!.slice(1);
-    expect(shop.map((f) => parts(f)[0])).toEqual(["000001-promotion-r-c917d4067ced", "000002-verification-r-c917d4067ced"]);
+    expect(shop.map((f) => parts(f)[0])).toEqual([
+      "000001-promotion-r-c917d4067ced",
+      "000002-verification-r-c917d4067ced",
+    ]);
     expect(payments.map((f) => parts(f)[0])).toEqual(shop.map((f) => parts(f)[0]));
     for (const [i, f] of shop.entries()) expect(parts(f)[1]).not.toBe(parts(payments[i])[1]);
   });
@@ -76,7 +98,9 @@ describe("lanes are independent", () => {
     fs.copyFileSync(path.join(h.historyDir("dev"), first), path.join(h.dir, "stacks/history/payments/dev", first));
     drain(h);
     expect(await run(h, "promote", "staging", "--lane", "payments")).toBe(1);
-    expect(drain(h)).toContain(`stacks/history/payments/dev/${first}: is a record of lane "shop" in the folder of lane "payments"`);
+    expect(drain(h)).toContain(
+      `stacks/history/payments/dev/${first}: is a record of lane "shop" in the folder of lane "payments"`,
+    );
     expect(await run(h, "status")).toBe(1);
   });
 
@@ -84,29 +108,75 @@ describe("lanes are independent", () => {
     const h = harness();
     const lock = path.join(h.dir, "stacks/history/.locks/shop.dev.lock");
     fs.mkdirSync(path.dirname(lock), { recursive: true });
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), by: "Bob", since: h.clock.now().toISOString(), command: "promote dev" }));
-    expect(await run(h, "release", "create", "--lane", "payments", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        host: os.hostname(),
+        by: "Bob",
+        since: h.clock.now().toISOString(),
+        command: "promote dev",
+      }),
+    );
+    expect(
+      await run(
+        h,
+        "release",
+        "create",
+        "--lane",
+        "payments",
+        "--image",
+        `podinfo=${PODINFO}@${digest("a")}`,
+        "--commit",
+        "1".repeat(40),
+      ),
+    ).toBe(0);
     const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
     expect(await run(h, "promote", "dev", "--lane", "payments", "--release", id)).toBe(0);
-    expect(await run(h, "release", "create", "--lane", "shop", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    expect(
+      await run(
+        h,
+        "release",
+        "create",
+        "--lane",
+        "shop",
+        "--image",
+        `podinfo=${PODINFO}@${digest("a")}`,
+        "--commit",
+        "1".repeat(40),
+      ),
+    ).toBe(0);
     drain(h);
     expect(await run(h, "promote", "dev", "--lane", "shop", "--release", id)).toBe(1);
-    expect(drain(h)).toContain("shop.dev.lock is held by \"promote dev\"");
+    expect(drain(h)).toContain('shop.dev.lock is held by "promote dev"');
   });
 
   it("refuses evidence of another lane's stack in the same stage (exit 1)", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h, "a");
-    const theirs = outputsJson({ dir: h.dir, lane: "payments" }, "payments-dev.json", id, `${PODINFO}@${digest("a")}`, "dev");
+    const theirs = outputsJson(
+      { dir: h.dir, lane: "payments" },
+      "payments-dev.json",
+      id,
+      `${PODINFO}@${digest("a")}`,
+      "dev",
+    );
     drain(h);
     expect(await h.cli("verify", "dev", "--outputs", theirs)).toBe(1);
-    expect(drain(h)).toContain("is the outputs of stack dev.payments, which is stage dev of lane payments, not dev (stack dev.shop)");
+    expect(drain(h)).toContain(
+      "is the outputs of stack dev.payments, which is stage dev of lane payments, not dev (stack dev.shop)",
+    );
   });
 
   it("refuses a lane's stack file that says it is another team's", async () => {
     const h = harness();
-    fs.writeFileSync(h.stackFile("dev"), h.stackText("dev").replace("blueprint:team: shop", "blueprint:team: payments"));
-    expect(await h.cli("release", "create", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    fs.writeFileSync(
+      h.stackFile("dev"),
+      h.stackText("dev").replace("blueprint:team: shop", "blueprint:team: payments"),
+    );
+    expect(
+      await h.cli("release", "create", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40)),
+    ).toBe(0);
     const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
     expect(await h.cli("promote", "dev", "--release", id)).toBe(1);
     expect(drain(h)).toContain("the stack file of lane shop must be a team stack of team shop");
@@ -116,9 +186,17 @@ describe("lanes are independent", () => {
 describe("choosing a lane", () => {
   it("requires --lane when there are several lanes, naming them (exit 2)", async () => {
     const h = harness();
-    for (const argv of [["promote", "dev", "--release", "r-000000000000"], ["release", "create", "--image", "x=y"], ["verify", "dev", "--outputs", "o.json"], ["rollback", "dev"], ["approve", "prod", "--release", "r-000000000000"]]) {
+    for (const argv of [
+      ["promote", "dev", "--release", "r-000000000000"],
+      ["release", "create", "--image", "x=y"],
+      ["verify", "dev", "--outputs", "o.json"],
+      ["rollback", "dev"],
+      ["approve", "prod", "--release", "r-000000000000"],
+    ]) {
       expect(await run(h, ...argv)).toBe(2);
-      expect(drain(h)).toBe(`${argv[0]}: --lane <team> is required: this project has 2 lanes (payments, shop) (see npm run ${argv[0]} -- --help)`);
+      expect(drain(h)).toBe(
+        `${argv[0]}: --lane <team> is required: this project has 2 lanes (payments, shop) (see npm run ${argv[0]} -- --help)`,
+      );
     }
   });
 
@@ -135,7 +213,9 @@ describe("choosing a lane", () => {
   it("lets --lane be left out when the project has one lane", async () => {
     const h = harness(undefined, "shop", ["shop"]);
     fs.writeFileSync(path.join(h.dir, "stacks/stages.yaml"), "stages:\n  dev: {}\n  staging:\n    from: [dev]\n");
-    expect(await run(h, "release", "create", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    expect(
+      await run(h, "release", "create", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40)),
+    ).toBe(0);
     const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
     expect(await run(h, "promote", "dev", "--release", id)).toBe(0);
     expect(readPointer(h.stackFile("dev"), "dev").pointer?.id).toBe(id);
@@ -145,7 +225,9 @@ describe("choosing a lane", () => {
     const h = harness();
     fs.rmSync(path.join(h.dir, "stacks/Pulumi.staging.payments.yaml"));
     expect(await run(h, "promote", "dev", "--lane", "payments", "--release", "r-000000000000")).toBe(2);
-    expect(drain(h)).toContain("lane payments has no team stack file for stage staging (stacks/Pulumi.staging.payments.yaml)");
+    expect(drain(h)).toContain(
+      "lane payments has no team stack file for stage staging (stacks/Pulumi.staging.payments.yaml)",
+    );
   });
 
   it("shows a lane left out of one environment as incomplete, and status still works for every lane", async () => {
@@ -156,7 +238,9 @@ describe("choosing a lane", () => {
     expect(await run(h, "status")).toBe(0);
     const out = drain(h);
     const flat = out.replace(/\s+/g, " ");
-    expect(flat).toContain("note: lane payments is incomplete: it has no team stack for staging (stacks/Pulumi.staging.payments.yaml); its commands refuse until it has one in every stage's environment: npm run team -- add payments --environments staging (docs/teams.md)");
+    expect(flat).toContain(
+      "note: lane payments is incomplete: it has no team stack for staging (stacks/Pulumi.staging.payments.yaml); its commands refuse until it has one in every stage's environment: npm run team -- add payments --environments staging (docs/teams.md)",
+    );
     expect(out).toMatch(/^payments +- +\(no stack\) /m);
     expect(out).toMatch(new RegExp(`^shop +${id.slice(0, 10)} ✓`, "m"));
     expect(await run(h, "status", "--lane", "payments")).toBe(0);
@@ -171,12 +255,21 @@ describe("choosing a lane", () => {
 });
 
 describe("per-lane overrides in stages.yaml", () => {
-  const stages = (lanes: string) => `stages:\n  dev: {}\n  staging:\n    from: [dev]\n    soak: 1h\n  prod:\n    from: [staging]\n    approvals: 1\n${lanes}`;
+  const stages = (lanes: string) =>
+    `stages:\n  dev: {}\n  staging:\n    from: [dev]\n    soak: 1h\n  prod:\n    from: [staging]\n    approvals: 1\n${lanes}`;
 
   it("apply to the lane they name and to no other", async () => {
     const h = harness(stages("lanes:\n  payments:\n    staging: { soak: 4h }\n    prod: { approvals: 2 }\n"));
     const project = openProject(h.dir);
-    expect(["shop", "payments"].map((l) => [project.lane(l).stages.get("staging").soak, project.lane(l).stages.get("prod").approvals])).toEqual([["1h", 1], ["4h", 2]]);
+    expect(
+      ["shop", "payments"].map((l) => [
+        project.lane(l).stages.get("staging").soak,
+        project.lane(l).stages.get("prod").approvals,
+      ]),
+    ).toEqual([
+      ["1h", 1],
+      ["4h", 2],
+    ]);
     // Where a stage is and what feeds it stay the same.
     expect(project.lane("payments").stages.get("prod").from).toEqual(["staging"]);
 
@@ -193,11 +286,23 @@ describe("per-lane overrides in stages.yaml", () => {
   });
 
   it.each([
-    ["a stage that does not exist", "lanes:\n  payments:\n    qa: { soak: 1h }\n", 'lanes.payments.qa names "qa", which is not a stage'],
-    ["a lane without team stack files", "lanes:\n  shipping:\n    prod: { approvals: 2 }\n", "lanes.shipping overrides a lane that has no team stack file"],
+    [
+      "a stage that does not exist",
+      "lanes:\n  payments:\n    qa: { soak: 1h }\n",
+      'lanes.payments.qa names "qa", which is not a stage',
+    ],
+    [
+      "a lane without team stack files",
+      "lanes:\n  shipping:\n    prod: { approvals: 2 }\n",
+      "lanes.shipping overrides a lane that has no team stack file",
+    ],
     ["where a stage is", "lanes:\n  payments:\n    prod: { stack: staging }\n", "lanes.payments.prod"],
     ["what feeds a stage", "lanes:\n  payments:\n    prod: { from: [dev] }\n", "lanes.payments.prod"],
-    ["a soak on an entry stage", "lanes:\n  payments:\n    dev: { soak: 1h }\n", 'lanes.payments.dev.soak is counted from the upstream verification, so it needs "from"'],
+    [
+      "a soak on an entry stage",
+      "lanes:\n  payments:\n    dev: { soak: 1h }\n",
+      'lanes.payments.dev.soak is counted from the upstream verification, so it needs "from"',
+    ],
   ])("refuse an override of %s (exit 2)", async (_what, lanes, message) => {
     const h = harness(stages(lanes));
     expect(await h.cli("status")).toBe(2);
@@ -228,7 +333,9 @@ describe("status of every lane", () => {
     const id = await releaseVerifiedInDev(h, "a");
     h.clock.advance(HOUR);
     expect(await h.cli("promote", "staging")).toBe(0);
-    expect(await h.cli("verify", "dev", "--outputs", outputsJson(h, "bad.json", id, `${PODINFO}@${digest("b")}`, "dev"))).toBe(1);
+    expect(
+      await h.cli("verify", "dev", "--outputs", outputsJson(h, "bad.json", id, `${PODINFO}@${digest("b")}`, "dev")),
+    ).toBe(1);
     drain(h);
     expect(await run(h, "status")).toBe(0);
     expect(h.out[2].split(/\s+/)).toEqual(["shop", id.slice(0, 10), "✗", id.slice(0, 10), "?", "-", "-"]);
@@ -246,8 +353,13 @@ describe("status of every lane", () => {
 
   it("says so when there is no lane at all", async () => {
     const h = harness("stages:\n  dev: {}\n  staging:\n    from: [dev]\n");
-    for (const f of fs.readdirSync(path.join(h.dir, "stacks")).filter((x) => /^Pulumi\..*\.(shop|payments)\.yaml$/.test(x))) fs.rmSync(path.join(h.dir, "stacks", f));
-    expect(await main(["promote", "dev", "--release", "r-000000000000"], { projectDir: h.dir, deps: h.deps(), vars: {} })).toBe(2);
+    for (const f of fs
+      .readdirSync(path.join(h.dir, "stacks"))
+      .filter((x) => /^Pulumi\..*\.(shop|payments)\.yaml$/.test(x)))
+      fs.rmSync(path.join(h.dir, "stacks", f));
+    expect(
+      await main(["promote", "dev", "--release", "r-000000000000"], { projectDir: h.dir, deps: h.deps(), vars: {} }),
+    ).toBe(2);
     expect(drain(h)).toContain("no lane: there is no team stack file (stacks/Pulumi.<environment>.<team>.yaml)");
     teamStackFile(h.dir, "dev", "shop");
     expect(await run(h, "promote", "dev", "--release", "r-000000000000")).toBe(2);
@@ -261,7 +373,10 @@ describe("what status keeps of reading the records", () => {
     await releaseVerifiedInDev(h, "a");
     expect(await run(h, "status")).toBe(0);
     expect(fs.existsSync(path.join(h.dir, "stacks/history/.cache/shop.json"))).toBe(true);
-    const [first] = fs.readdirSync(h.historyDir("dev")).sort().map((f) => path.join(h.historyDir("dev"), f));
+    const [first] = fs
+      .readdirSync(h.historyDir("dev"))
+      .sort()
+      .map((f) => path.join(h.historyDir("dev"), f));
     const { mtime } = fs.statSync(first);
     const text = fs.readFileSync(first, "utf8");
     fs.writeFileSync(first, text.replace(/"by": "Release Bot/, '"by": "Mallory Bot'));
@@ -279,7 +394,11 @@ describe("what status keeps of reading the records", () => {
     expect(await run(h, "status")).toBe(0);
     const fresh = drain(h);
     const cache = path.join(h.dir, "stacks/history/.cache/shop.json");
-    for (const garble of ["{ not json", JSON.stringify({ version: 1, entries: { "dev/x.json": { id: [1, 2, 3, 4], hash: "0".repeat(64), record: {} } } }), ""]) {
+    for (const garble of [
+      "{ not json",
+      JSON.stringify({ version: 1, entries: { "dev/x.json": { id: [1, 2, 3, 4], hash: "0".repeat(64), record: {} } } }),
+      "",
+    ]) {
       fs.writeFileSync(cache, garble);
       expect(await run(h, "status")).toBe(0);
       expect(drain(h)).toBe(fresh);
@@ -292,8 +411,11 @@ describe("what status keeps of reading the records", () => {
     expect(await run(h, "status")).toBe(0);
     // A cache that says dev's verification failed: the commands read the records themselves.
     const cache = path.join(h.dir, "stacks/history/.cache/shop.json");
-    const json = JSON.parse(fs.readFileSync(cache, "utf8")) as { entries: Record<string, { value: { record: { kind: string; result?: string } } }> };
-    for (const e of Object.values(json.entries)) if (e.value.record.kind === "verification") e.value.record.result = "failed";
+    const json = JSON.parse(fs.readFileSync(cache, "utf8")) as {
+      entries: Record<string, { value: { record: { kind: string; result?: string } } }>;
+    };
+    for (const e of Object.values(json.entries))
+      if (e.value.record.kind === "verification") e.value.record.result = "failed";
     fs.writeFileSync(cache, JSON.stringify(json));
     h.clock.advance(HOUR);
     drain(h);
@@ -315,21 +437,50 @@ describe("files of no lane", () => {
     fs.mkdirSync(path.join(h.dir, "stacks/releases/shipping"), { recursive: true });
     expect(await run(h, "status")).toBe(0);
     const text = drain(h);
-    expect(text).toContain("note: stacks/history/shipping is not a lane's folder (lanes: payments, shop); nothing in it is read");
+    expect(text).toContain(
+      "note: stacks/history/shipping is not a lane's folder (lanes: payments, shop); nothing in it is read",
+    );
     expect(text).toContain("note: stacks/releases/shipping is not a lane's folder");
   });
 });
 
 describe("messages about a lane's override", () => {
   it("name the override where the lane has one, and the stage's setting where it has not", async () => {
-    const stages = "stages:\n  dev: {}\n  staging:\n    from: [dev]\n    approvals: 1\nlanes:\n  payments:\n    staging: { approvals: 0 }\n";
+    const stages =
+      "stages:\n  dev: {}\n  staging:\n    from: [dev]\n    approvals: 1\nlanes:\n  payments:\n    staging: { approvals: 0 }\n";
     const h = harness(stages);
-    expect(await run(h, "release", "create", "--lane", "payments", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    expect(
+      await run(
+        h,
+        "release",
+        "create",
+        "--lane",
+        "payments",
+        "--image",
+        `podinfo=${PODINFO}@${digest("a")}`,
+        "--commit",
+        "1".repeat(40),
+      ),
+    ).toBe(0);
     const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
     expect(await run(h, "approve", "staging", "--lane", "payments", "--release", id)).toBe(1);
-    expect(drain(h)).toContain("does not require approvals (stacks/stages.yaml: lanes.payments.staging.approvals is 0)");
+    expect(drain(h)).toContain(
+      "does not require approvals (stacks/stages.yaml: lanes.payments.staging.approvals is 0)",
+    );
     const plain = harness("stages:\n  dev: {}\n  staging:\n    from: [dev]\n");
-    expect(await run(plain, "release", "create", "--lane", "payments", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", "1".repeat(40))).toBe(0);
+    expect(
+      await run(
+        plain,
+        "release",
+        "create",
+        "--lane",
+        "payments",
+        "--image",
+        `podinfo=${PODINFO}@${digest("a")}`,
+        "--commit",
+        "1".repeat(40),
+      ),
+    ).toBe(0);
     drain(plain);
     expect(await run(plain, "approve", "staging", "--lane", "payments", "--release", id)).toBe(1);
     expect(drain(plain)).toContain("does not require approvals (stacks/stages.yaml: stages.staging.approvals is 0)");

@@ -5,7 +5,21 @@ import * as path from "node:path";
 import type { PromotionRecord } from "../../promotion/history";
 import { readPointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
-import { attachCleanScan, COMMIT_B, digest, drain, harness, HOUR, MINUTE, outputsJson, PODINFO, releaseVerifiedInDev, removeTempProjects, LANES, type Harness } from "./fixtures";
+import {
+  attachCleanScan,
+  COMMIT_B,
+  digest,
+  drain,
+  harness,
+  HOUR,
+  MINUTE,
+  outputsJson,
+  PODINFO,
+  releaseVerifiedInDev,
+  removeTempProjects,
+  LANES,
+  type Harness,
+} from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -14,7 +28,20 @@ const pointer = (h: Harness, stack: string) => readPointer(h.stackFile(stack), s
 
 /** Verifies `id` in `stage` from stack outputs that match it. */
 async function verifyIn(h: Harness, stage: string, id: string, c = "a"): Promise<void> {
-  expect(await h.cli("verify", stage, "--outputs", outputsJson(h, `${stage}-${id}-${h.clock.now().getTime()}.json`, id, `${PODINFO}@${digest(c)}`, h.ws().stages.get(stage).stack))).toBe(0);
+  expect(
+    await h.cli(
+      "verify",
+      stage,
+      "--outputs",
+      outputsJson(
+        h,
+        `${stage}-${id}-${h.clock.now().getTime()}.json`,
+        id,
+        `${PODINFO}@${digest(c)}`,
+        h.ws().stages.get(stage).stack,
+      ),
+    ),
+  ).toBe(0);
 }
 
 describe.each(LANES)("lane %s", (lane) => {
@@ -34,10 +61,19 @@ describe.each(LANES)("lane %s", (lane) => {
       expect(changed).toEqual([`    id: ${id}`, `      podinfo: ${PODINFO}@${digest("a")}`]);
       const text = h.out.join("\n");
       expect(text).toContain(`promoted dev: (no release) -> ${id}`);
-      expect(text).toContain(`image podinfo: ${PODINFO}@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e -> ${PODINFO}@${digest("a")}`);
+      expect(text).toContain(
+        `image podinfo: ${PODINFO}@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e -> ${PODINFO}@${digest("a")}`,
+      );
       expect(text).toContain("next: pulumi up -s dev");
       const [rec] = history(h, "dev").filter((r) => r.kind === "promotion") as PromotionRecord[];
-      expect(rec).toMatchObject({ stage: "dev", release: id, from: null, by: "Release Bot <ci@example.com>", at: "2026-01-05T09:00:00.000Z", images: { podinfo: `${PODINFO}@${digest("a")}` } });
+      expect(rec).toMatchObject({
+        stage: "dev",
+        release: id,
+        from: null,
+        by: "Release Bot <ci@example.com>",
+        at: "2026-01-05T09:00:00.000Z",
+        images: { podinfo: `${PODINFO}@${digest("a")}` },
+      });
     });
 
     it("does nothing when the stage already runs the release", async () => {
@@ -56,7 +92,9 @@ describe.each(LANES)("lane %s", (lane) => {
       await h.cli("release", "create", "--image", `web=${PODINFO}@${digest("a")}`, "--commit", COMMIT_B);
       const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
       expect(await h.cli("promote", "dev", "--release", id)).toBe(1);
-      expect(drain(h)).toContain(`stage dev: release ${id} has no image "podinfo" (used by blueprint:apps.${lane === "shop" ? "frontend" : "api"}.image)`);
+      expect(drain(h)).toContain(
+        `stage dev: release ${id} has no image "podinfo" (used by blueprint:apps.${lane === "shop" ? "frontend" : "api"}.image)`,
+      );
     });
   });
 
@@ -78,27 +116,40 @@ describe.each(LANES)("lane %s", (lane) => {
       h.clock.advance(2 * HOUR);
       drain(h);
       expect(await h.cli("promote", "staging")).toBe(1);
-      expect(drain(h)).toContain(`[verified-upstream] release ${id} is not verified in dev: no verification is recorded there`);
+      expect(drain(h)).toContain(
+        `[verified-upstream] release ${id} is not verified in dev: no verification is recorded there`,
+      );
     });
 
     it("refuses a release whose last upstream verification failed, and records the failure", async () => {
       const h = harness(undefined, lane);
       const id = await releaseVerifiedInDev(h);
       h.clock.advance(HOUR);
-      expect(await h.cli("verify", "dev", "--outputs", outputsJson(h, "stale.json", null, `${PODINFO}@${digest("f")}`, "dev"))).toBe(1);
+      expect(
+        await h.cli(
+          "verify",
+          "dev",
+          "--outputs",
+          outputsJson(h, "stale.json", null, `${PODINFO}@${digest("f")}`, "dev"),
+        ),
+      ).toBe(1);
       const failed = history(h, "dev").filter((r) => r.kind === "verification" && r.result === "failed");
       expect(failed).toHaveLength(1);
       h.clock.advance(2 * HOUR);
       drain(h);
       expect(await h.cli("promote", "staging")).toBe(1);
-      expect(drain(h)).toContain(`release ${id} is not verified in dev: its last verification there failed at 2026-01-05T10:00:00.000Z`);
+      expect(drain(h)).toContain(
+        `release ${id} is not verified in dev: its last verification there failed at 2026-01-05T10:00:00.000Z`,
+      );
     });
 
     it("lets --force --reason skip the order, and records the override and the reason", async () => {
       const h = harness(undefined, lane);
       await h.cli("release", "create", "--image", `podinfo=${PODINFO}@${digest("a")}`, "--commit", COMMIT_B);
       const id = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
-      expect(await h.cli("promote", "staging", "--release", id, "--force", "--reason", "hotfix for incident 42")).toBe(0);
+      expect(await h.cli("promote", "staging", "--release", id, "--force", "--reason", "hotfix for incident 42")).toBe(
+        0,
+      );
       const [rec] = history(h, "staging") as PromotionRecord[];
       expect(rec.reason).toBe("hotfix for incident 42");
       expect(rec.overridden?.map((o) => o.rule)).toEqual(["order"]);
@@ -128,7 +179,9 @@ describe.each(LANES)("lane %s", (lane) => {
       h.clock.advance(59 * MINUTE);
       drain(h);
       expect(await h.cli("promote", "staging")).toBe(1);
-      expect(drain(h)).toContain(`[soak] soak time 1h in dev has not elapsed: release ${id} was verified there at 2026-01-05T09:00:00.000Z (59m ago); it may come to staging at 2026-01-05T10:00:00.000Z (in 1m)`);
+      expect(drain(h)).toContain(
+        `[soak] soak time 1h in dev has not elapsed: release ${id} was verified there at 2026-01-05T09:00:00.000Z (59m ago); it may come to staging at 2026-01-05T10:00:00.000Z (in 1m)`,
+      );
       h.clock.advance(MINUTE);
       expect(await h.cli("promote", "staging")).toBe(0);
       expect(pointer(h, "staging")?.id).toBe(id);
@@ -163,7 +216,9 @@ describe.each(LANES)("lane %s", (lane) => {
       const id = await toProdReady(h);
       expect(await h.cli("promote", "prod")).toBe(1);
       const refused = drain(h);
-      expect(refused).toContain(`[approval] release ${id} needs ${needed(h)} approval(s) for prod, has 0: npm run approve -- prod --lane ${lane} --release ${id}`);
+      expect(refused).toContain(
+        `[approval] release ${id} needs ${needed(h)} approval(s) for prod, has 0: npm run approve -- prod --lane ${lane} --release ${id}`,
+      );
       expect(refused).not.toContain("[vulnerabilities]");
       expect(await h.cli("promote", "prod", "--force", "--reason", "in a hurry")).toBe(1);
       expect(drain(h)).toContain("[approval]");
@@ -179,7 +234,9 @@ describe.each(LANES)("lane %s", (lane) => {
         const said = drain(h);
         expect(said).toContain(`approved release ${id} for prod, recorded`);
         // Four eyes at approve time: if the approver promotes, their own approval does not count.
-        expect(said).toContain(`approvals: ${i + 1} of ${n} required, ${i} from someone other than the promoter if ${who} promotes: the promoter's own approval never counts, so someone else must promote, or ${n - i} more approval(s) from others are needed`);
+        expect(said).toContain(
+          `approvals: ${i + 1} of ${n} required, ${i} from someone other than the promoter if ${who} promotes: the promoter's own approval never counts, so someone else must promote, or ${n - i} more approval(s) from others are needed`,
+        );
       }
       expect(await h.cli("approve", "prod", "--release", id)).toBe(0);
       expect(drain(h)).toContain("already approved");
@@ -195,7 +252,9 @@ describe.each(LANES)("lane %s", (lane) => {
       const h = harness(undefined, lane);
       const id = await releaseVerifiedInDev(h);
       expect(await h.cli("approve", "staging", "--release", id)).toBe(1);
-      expect(drain(h)).toContain("stage staging: does not require approvals (stacks/stages.yaml: stages.staging.approvals is 0)");
+      expect(drain(h)).toContain(
+        "stage staging: does not require approvals (stacks/stages.yaml: stages.staging.approvals is 0)",
+      );
       expect(await h.cli("approve", "prod")).toBe(2);
       expect(drain(h)).toContain("--release ID is required");
     });
@@ -250,10 +309,21 @@ describe.each(LANES)("lane %s", (lane) => {
       h.clock.advance(HOUR);
       const lock = path.join(h.dir, `stacks/history/.locks/${h.lane}.staging.lock`);
       fs.mkdirSync(path.dirname(lock), { recursive: true });
-      fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), by: "Bob", since: "2026-01-05T09:59:00.000Z", command: "promote staging" }));
+      fs.writeFileSync(
+        lock,
+        JSON.stringify({
+          pid: process.pid,
+          host: os.hostname(),
+          by: "Bob",
+          since: "2026-01-05T09:59:00.000Z",
+          command: "promote staging",
+        }),
+      );
       drain(h);
       expect(await h.cli("promote", "staging")).toBe(1);
-      expect(drain(h)).toContain(`stage staging: another command is changing this stage: ${lock} is held by "promote staging" (pid ${process.pid}, running) of Bob`);
+      expect(drain(h)).toContain(
+        `stage staging: another command is changing this stage: ${lock} is held by "promote staging" (pid ${process.pid}, running) of Bob`,
+      );
       fs.rmSync(lock);
       expect(await h.cli("promote", "staging")).toBe(0);
       expect(fs.existsSync(lock)).toBe(false);
@@ -278,18 +348,26 @@ describe.each(LANES)("lane %s", (lane) => {
     });
 
     it("refuses when the pointer changes while the command runs, and writes nothing", async () => {
-      const h = harness("stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: registry.example.com/mirror\n", lane);
+      const h = harness(
+        "stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: registry.example.com/mirror\n",
+        lane,
+      );
       const id = await releaseVerifiedInDev(h);
       const staging = h.stackFile("staging");
       // Another run rewrites the pointer while this one checks the registry.
       h.registry.has = async () => {
-        fs.writeFileSync(staging, fs.readFileSync(staging, "utf8").replace("    images:", "    id: r-0123456789ab\n    images:"));
+        fs.writeFileSync(
+          staging,
+          fs.readFileSync(staging, "utf8").replace("    images:", "    id: r-0123456789ab\n    images:"),
+        );
         return true;
       };
       const changed = () => fs.readFileSync(staging, "utf8");
       drain(h);
       expect(await h.cli("promote", "mirror")).toBe(1);
-      expect(drain(h)).toContain(`stage mirror: stacks/Pulumi.staging.${lane}.yaml: blueprint:release changed while this command ran (was none, now r-0123456789ab); nothing written`);
+      expect(drain(h)).toContain(
+        `stage mirror: stacks/Pulumi.staging.${lane}.yaml: blueprint:release changed while this command ran (was none, now r-0123456789ab); nothing written`,
+      );
       expect(changed()).toContain("id: r-0123456789ab");
       expect(history(h, "mirror")).toEqual([]);
       expect(id).toMatch(/^r-/);
@@ -303,19 +381,38 @@ describe.each(LANES)("lane %s", (lane) => {
      */
     function promoteAndCrash(h: Harness, id: string, when: "before" | "after"): number | null {
       const hook = path.join(h.dir, "crash.cjs");
-      fs.writeFileSync(hook, `const fs = require("node:fs");
+      fs.writeFileSync(
+        hook,
+        `const fs = require("node:fs");
   const rename = fs.renameSync;
   fs.renameSync = (from, to) => {
     if (!String(to).endsWith("Pulumi.dev.${h.lane}.yaml")) return rename(from, to);
     if (${JSON.stringify(when)} === "after") rename(from, to);
     process.kill(process.pid, "SIGKILL");
   };
-  `);
-      const r = spawnSync(process.execPath, ["--require", hook, "--import", "tsx", path.join(PROJECT_DIR, "promotion/cli.ts"), "promote", "dev", "--release", id, "--lane", h.lane], {
-        cwd: h.dir,
-        env: { ...process.env, BLUEPRINT_ACTOR: "crash test", NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
-        encoding: "utf8",
-      });
+  `,
+      );
+      const r = spawnSync(
+        process.execPath,
+        [
+          "--require",
+          hook,
+          "--import",
+          "tsx",
+          path.join(PROJECT_DIR, "promotion/cli.ts"),
+          "promote",
+          "dev",
+          "--release",
+          id,
+          "--lane",
+          h.lane,
+        ],
+        {
+          cwd: h.dir,
+          env: { ...process.env, BLUEPRINT_ACTOR: "crash test", NODE_PATH: path.join(PROJECT_DIR, "node_modules") },
+          encoding: "utf8",
+        },
+      );
       return r.status ?? (r.signal === "SIGKILL" ? null : -1);
     }
 
@@ -333,7 +430,11 @@ describe.each(LANES)("lane %s", (lane) => {
       expect(h.stackText("dev")).toBe(before);
       expect(pointer(h, "dev")?.id).toBeUndefined();
       expect(await h.cli("status")).toBe(0);
-      expect(drain(h).replace(/\s+/g, " ")).toMatch(new RegExp(`note the last promotion record \\(${id} at [-0-9T:.]+Z\\) is not what stacks/Pulumi.dev.${lane}.yaml names \\(no release\\)`));
+      expect(drain(h).replace(/\s+/g, " ")).toMatch(
+        new RegExp(
+          `note the last promotion record \\(${id} at [-0-9T:.]+Z\\) is not what stacks/Pulumi.dev.${lane}.yaml names \\(no release\\)`,
+        ),
+      );
     });
 
     it("after the rename leaves the new file, complete", async () => {

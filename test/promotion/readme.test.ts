@@ -7,9 +7,14 @@ import { PROJECT_DIR } from "../helpers/program";
 
 describe("the promotion walkthrough in docs/promotion.md", () => {
   it("shows exactly what npm run demo prints, and the demo leaves the workspace untouched", () => {
-    const status = () => execFileSync("git", ["status", "--porcelain", "--", "stacks"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const status = () =>
+      execFileSync("git", ["status", "--porcelain", "--", "stacks"], { cwd: PROJECT_DIR, encoding: "utf8" });
     const before = status();
-    const printed = execFileSync(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "promotion/demo.ts")], { cwd: PROJECT_DIR, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    const printed = execFileSync(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "promotion/demo.ts")], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
     const page = fs.readFileSync(path.join(PROJECT_DIR, "docs", "promotion.md"), "utf8");
     const marker = page.indexOf("$ npm run demo\n");
     expect(marker).toBeGreaterThanOrEqual(0);
@@ -22,14 +27,23 @@ describe("the promotion walkthrough in docs/promotion.md", () => {
 
 describe("npm run demo", () => {
   const tsx = pathToFileURL(require.resolve("tsx")).href;
-  const demo = (cwd: string, ...args: string[]) => spawnSync(process.execPath, ["--import", tsx, path.join(PROJECT_DIR, "promotion/demo.ts"), ...args], { cwd, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const demo = (cwd: string, ...args: string[]) =>
+    spawnSync(process.execPath, ["--import", tsx, path.join(PROJECT_DIR, "promotion/demo.ts"), ...args], {
+      cwd,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
 
   it("starts from the shipped stacks as committed, whatever the working tree's stacks/ holds, and prints the same each run", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "demo-"));
     try {
       fs.copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
       fs.cpSync(path.join(PROJECT_DIR, "stacks"), path.join(dir, "stacks"), { recursive: true });
-      const git = (...a: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...a], { cwd: dir, stdio: "ignore" });
+      const git = (...a: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...a], {
+          cwd: dir,
+          stdio: "ignore",
+        });
       git("init", "-q");
       git("add", ".");
       git("commit", "-qm", "shipped");

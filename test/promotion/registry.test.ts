@@ -11,8 +11,12 @@ afterAll(removeTempProjects);
 
 describe("registry references", () => {
   it("map to the stage's registry keeping path and digest", () => {
-    expect(mapImage(`ghcr.io/stefanprodan/podinfo@${digest("a")}`, "europe-west1-docker.pkg.dev/acme/ghcr")).toBe(`europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@${digest("a")}`);
-    expect(mapImage(`nginx@${digest("a")}`, "127.0.0.1:5000/mirror")).toBe(`127.0.0.1:5000/mirror/library/nginx@${digest("a")}`);
+    expect(mapImage(`ghcr.io/stefanprodan/podinfo@${digest("a")}`, "europe-west1-docker.pkg.dev/acme/ghcr")).toBe(
+      `europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@${digest("a")}`,
+    );
+    expect(mapImage(`nginx@${digest("a")}`, "127.0.0.1:5000/mirror")).toBe(
+      `127.0.0.1:5000/mirror/library/nginx@${digest("a")}`,
+    );
     expect(mapImage(`ghcr.io/x/y@${digest("a")}`, undefined)).toBe(`ghcr.io/x/y@${digest("a")}`);
     expect(splitRepository("localhost:5000/a/b")).toEqual({ host: "localhost:5000", path: "a/b" });
   });
@@ -29,7 +33,9 @@ describe("registry references", () => {
 
   it("refuse a manifest whose bytes do not hash to the digest asked for", async () => {
     const lying = new SkopeoRegistry("skopeo", async () => ({ code: 0, stdout: Buffer.from("{}"), stderr: "" }));
-    await expect(lying.has(`a.io/x@${digest("a")}`)).rejects.toThrow("the registry returned a manifest with digest sha256:44136fa3");
+    await expect(lying.has(`a.io/x@${digest("a")}`)).rejects.toThrow(
+      "the registry returned a manifest with digest sha256:44136fa3",
+    );
   });
 
   it("give up on a registry after the time the caller allows (status waits less than promote)", async () => {
@@ -45,15 +51,23 @@ describe("registry references", () => {
 
   it("say why a registry cannot be read without repeating the reference", async () => {
     const ref = `a.io/x@${digest("a")}`;
-    const offline = new SkopeoRegistry("skopeo", async () => ({ code: 1, stdout: Buffer.alloc(0), stderr: `time="x" level=fatal msg="Error parsing image name \\"docker://${ref}\\": pinging container registry a.io: dial tcp: lookup a.io: no such host"` }));
-    await expect(offline.has(ref)).rejects.toThrow(`cannot read ${ref}: pinging container registry a.io: dial tcp: lookup a.io: no such host`);
+    const offline = new SkopeoRegistry("skopeo", async () => ({
+      code: 1,
+      stdout: Buffer.alloc(0),
+      stderr: `time="x" level=fatal msg="Error parsing image name \\"docker://${ref}\\": pinging container registry a.io: dial tcp: lookup a.io: no such host"`,
+    }));
+    await expect(offline.has(ref)).rejects.toThrow(
+      `cannot read ${ref}: pinging container registry a.io: dial tcp: lookup a.io: no such host`,
+    );
   });
 });
 
 const missing = missingTools();
 const inCI = process.env.CI === "true";
 if (missing.length > 0 && !inCI) {
-  console.log(`registry tests skipped: ${missing.join(", ")} not installed (apt-get install -y docker-registry skopeo); under CI=true they fail instead`);
+  console.log(
+    `registry tests skipped: ${missing.join(", ")} not installed (apt-get install -y docker-registry skopeo); under CI=true they fail instead`,
+  );
 }
 const describeWithTools = missing.length === 0 || inCI ? describe : describe.skip;
 
@@ -63,7 +77,8 @@ describeWithTools("a real OCI registry on loopback", () => {
   let pushed: string;
 
   beforeAll(async () => {
-    if (missing.length > 0) throw new Error(`registry tests need ${missing.join(" and ")} (apt-get install -y docker-registry skopeo)`);
+    if (missing.length > 0)
+      throw new Error(`registry tests need ${missing.join(" and ")} (apt-get install -y docker-registry skopeo)`);
     [a, b] = await Promise.all([LocalRegistry.start(), LocalRegistry.start()]);
     pushed = await a.pushImage("team/app", "one");
   });
@@ -93,7 +108,9 @@ describeWithTools("a real OCI registry on loopback", () => {
 
   it("promote refuses a digest missing from the stage's registry with the exact command, and copies it with --copy", async () => {
     const digestTwo = await a.pushImage("shop/podinfo", "two");
-    const dir = tempProject(`stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: ${b.host}/mirror\n`);
+    const dir = tempProject(
+      `stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: ${b.host}/mirror\n`,
+    );
     const out: string[] = [];
     const deps = { now: new FakeClock().now, actor: () => "registry test", out: (l: string) => out.push(l) };
     const cli = (...argv: string[]) => main([...argv, "--lane", "shop"], { projectDir: dir, deps, vars: {} });
@@ -101,12 +118,16 @@ describeWithTools("a real OCI registry on loopback", () => {
     expect(await cli("release", "create", "--image", `podinfo=${source}`, "--commit", COMMIT_A)).toBe(0);
     const id = openWorkspace(dir, "shop").releases.list()[0].id;
     expect(await cli("promote", "dev", "--release", id)).toBe(0);
-    expect(await cli("verify", "dev", "--outputs", outputsJson({ dir, lane: "shop" }, "o.json", id, source, "dev"))).toBe(0);
+    expect(
+      await cli("verify", "dev", "--outputs", outputsJson({ dir, lane: "shop" }, "o.json", id, source, "dev")),
+    ).toBe(0);
     out.length = 0;
 
     expect(await cli("promote", "mirror")).toBe(1);
     const target = `${b.host}/mirror/shop/podinfo@${digestTwo}`;
-    expect(out.join("\n")).toContain(`skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://${source} docker://${target}`);
+    expect(out.join("\n")).toContain(
+      `skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://${source} docker://${target}`,
+    );
     expect(await b.manifestDigest("mirror/shop/podinfo", digestTwo)).toBeUndefined();
 
     expect(await cli("promote", "mirror", "--copy")).toBe(0);

@@ -11,7 +11,9 @@ const ref = (c: string) => `${PODINFO}@${digest(c)}`;
 
 describe("release ids", () => {
   it("are a hash of the images and the commit only, independent of key order", () => {
-    expect(releaseId({ web: ref("a"), api: ref("b") }, COMMIT_A)).toBe(releaseId({ api: ref("b"), web: ref("a") }, COMMIT_A));
+    expect(releaseId({ web: ref("a"), api: ref("b") }, COMMIT_A)).toBe(
+      releaseId({ api: ref("b"), web: ref("a") }, COMMIT_A),
+    );
     expect(releaseId({ web: ref("a") }, COMMIT_A)).toMatch(/^r-[0-9a-f]{12}$/);
   });
 
@@ -27,7 +29,9 @@ describe("release ids", () => {
   });
 
   it("use canonical JSON with sorted keys at every level", () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: "x" } })).toBe('{"a":{"c":"x","d":[2,{"y":0,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: "x" } })).toBe(
+      '{"a":{"c":"x","d":[2,{"y":0,"z":1}]},"b":1}',
+    );
   });
 });
 
@@ -39,7 +43,13 @@ describe("release create", () => {
     expect(drain(h)).toContain(`created: release ${id}  stacks/releases/shop/${id}.json`);
     const file = path.join(h.dir, "stacks/releases/shop", `${id}.json`);
     const first = fs.readFileSync(file, "utf8");
-    expect(JSON.parse(first)).toEqual({ id, images: { podinfo: ref("a") }, commit: COMMIT_A, created: "2026-01-05T09:00:00.000Z", createdBy: h.actor });
+    expect(JSON.parse(first)).toEqual({
+      id,
+      images: { podinfo: ref("a") },
+      commit: COMMIT_A,
+      created: "2026-01-05T09:00:00.000Z",
+      createdBy: h.actor,
+    });
 
     h.clock.advance(1000);
     h.actor = "someone else";
@@ -64,8 +74,14 @@ describe("release create", () => {
 
   it.each([
     [["release", "create", "--image", `podinfo${ref("a")}`, "--commit", COMMIT_A], "--image must be <name>="],
-    [["release", "create", "--image", `podinfo=${ref("a")}`, "--commit", "abc1234"], "--commit must be a full git commit id"],
-    [["release", "create", "--image", `x=${ref("a")}`, "--image", `x=${ref("b")}`, "--commit", COMMIT_A], "--image x is given twice"],
+    [
+      ["release", "create", "--image", `podinfo=${ref("a")}`, "--commit", "abc1234"],
+      "--commit must be a full git commit id",
+    ],
+    [
+      ["release", "create", "--image", `x=${ref("a")}`, "--image", `x=${ref("b")}`, "--commit", COMMIT_A],
+      "--image x is given twice",
+    ],
     [["release", "make"], 'release subcommands are "create" and "scan", got "make"'],
     [["release", "create", "--tag", "x"], "Unknown option '--tag'"],
   ])("treats %j as bad usage (exit 2)", async (argv, message) => {
@@ -99,7 +115,7 @@ describe("release create", () => {
     const store = new ReleaseStore(path.join(harness().dir, "stacks/releases/shop"));
     expect(() => store.get("r-000000000000", "--to")).toThrow(UsageError);
     expect(() => store.get("r-000000000000", "--to")).toThrow("--to r-000000000000: no such release");
-    expect(() => store.get("latest")).toThrow('--release must be a release id (r- and 12 hex digits');
+    expect(() => store.get("latest")).toThrow("--release must be a release id (r- and 12 hex digits");
   });
 });
 
@@ -111,7 +127,7 @@ describe("stage definitions", () => {
   });
 
   it.each([
-    [{ a: { from: ["b"] }, b: { from: ["a"] } }, 'form a cycle'],
+    [{ a: { from: ["b"] }, b: { from: ["a"] } }, "form a cycle"],
     [{ a: { from: ["nope"] } }, 'stages.a.from names "nope", which is not a stage'],
     [{ a: { soak: "1h" } }, "stages.a.soak is counted from the upstream verification"],
     [{ A: {} }, "a stage name must be lowercase"],

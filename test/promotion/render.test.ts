@@ -7,7 +7,18 @@ import { STACK_ANNOTATION } from "../../promotion/evidence";
 import { expectedCluster } from "../../promotion/commands";
 import { openProject } from "../../promotion/workspace";
 import { PROJECT_DIR, runStack } from "../helpers/program";
-import { attachCleanScan, digest, drain, harnessIn, HOUR, PODINFO, releaseVerifiedInDev, removeTempProjects, shippedProject, type Harness } from "./fixtures";
+import {
+  attachCleanScan,
+  digest,
+  drain,
+  harnessIn,
+  HOUR,
+  PODINFO,
+  releaseVerifiedInDev,
+  removeTempProjects,
+  shippedProject,
+  type Harness,
+} from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -31,9 +42,21 @@ function index(result: RunResult): Map<string, unknown> {
 /** Paths (`a.b[0].c`) where two values differ, including keys present on one side only. */
 function diffPaths(a: unknown, b: unknown, at = ""): string[] {
   if (a === b) return [];
-  if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+  if (
+    a !== null &&
+    b !== null &&
+    typeof a === "object" &&
+    typeof b === "object" &&
+    Array.isArray(a) === Array.isArray(b)
+  ) {
     const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-    return [...keys].flatMap((k) => diffPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`));
+    return [...keys].flatMap((k) =>
+      diffPaths(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`,
+      ),
+    );
   }
   return [at];
 }
@@ -69,8 +92,11 @@ describe("promoting a release, rendered", () => {
     const objectsBefore = index(before);
     const objectsAfter = index(after);
     expect([...objectsAfter.keys()].sort()).toEqual([...objectsBefore.keys()].sort());
-    const changed = [...objectsAfter].flatMap(([key, obj]) => diffPaths(objectsBefore.get(key), obj).map((p) => `${key} ${p}`));
-    const allowed = /(\.containers\[\d+\]\.image|\.initContainers\[\d+\]\.image|\.labels\.app\.kubernetes\.io\/version)$/;
+    const changed = [...objectsAfter].flatMap(([key, obj]) =>
+      diffPaths(objectsBefore.get(key), obj).map((p) => `${key} ${p}`),
+    );
+    const allowed =
+      /(\.containers\[\d+\]\.image|\.initContainers\[\d+\]\.image|\.labels\.app\.kubernetes\.io\/version)$/;
     expect(changed.filter((p) => !allowed.test(p))).toEqual([]);
     // Every container of every workload of the lane moved to the release's digest, and nothing else did.
     const imagePaths = changed.filter((p) => p.endsWith(".image"));
@@ -101,14 +127,21 @@ describe("promoting a release, rendered", () => {
 
 describe("where evidence comes from, rendered", () => {
   const project = openProject(PROJECT_DIR);
-  const stacks = project.lanes.flatMap((lane) => project.lane(lane).stages.ordered.map((s) => [s.stack, lane, s.name] as const));
-  it.each(stacks)("team stack %s outputs its stack and the cluster identity verify expects, and every pod names the stack", async (stack, lane, stage) => {
-    const result = await runStack(stack);
-    const ws = project.lane(lane);
-    expect(result.outputs.stack).toBe(stack);
-    expect(result.outputs.cluster).toBe(expectedCluster(ws, ws.stages.get(stage)));
-    const templates = result.objects.filter((o) => o.kind === "Deployment" || o.kind === "Job").map((o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template);
-    expect(templates.length).toBeGreaterThan(0);
-    for (const t of templates) expect(t.metadata.annotations?.[STACK_ANNOTATION]).toBe(stack);
-  });
+  const stacks = project.lanes.flatMap((lane) =>
+    project.lane(lane).stages.ordered.map((s) => [s.stack, lane, s.name] as const),
+  );
+  it.each(stacks)(
+    "team stack %s outputs its stack and the cluster identity verify expects, and every pod names the stack",
+    async (stack, lane, stage) => {
+      const result = await runStack(stack);
+      const ws = project.lane(lane);
+      expect(result.outputs.stack).toBe(stack);
+      expect(result.outputs.cluster).toBe(expectedCluster(ws, ws.stages.get(stage)));
+      const templates = result.objects
+        .filter((o) => o.kind === "Deployment" || o.kind === "Job")
+        .map((o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template);
+      expect(templates.length).toBeGreaterThan(0);
+      for (const t of templates) expect(t.metadata.annotations?.[STACK_ANNOTATION]).toBe(stack);
+    },
+  );
 });

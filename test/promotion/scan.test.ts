@@ -17,7 +17,11 @@ function fixture(name: string): unknown {
 
 function tally(report: ScanReport): Record<string, string> {
   const c = countFindings(report.findings);
-  return Object.fromEntries(Object.entries(c).filter(([, v]) => v.total > 0).map(([s, v]) => [s, `${v.total}/${v.fixable}`]));
+  return Object.fromEntries(
+    Object.entries(c)
+      .filter(([, v]) => v.total > 0)
+      .map(([s, v]) => [s, `${v.total}/${v.fixable}`]),
+  );
 }
 
 function tmp(): string {
@@ -85,16 +89,22 @@ describe("scan reports of every supported format", () => {
   });
 
   it("refuses what is no report, naming the formats it reads", () => {
-    expect(() => readScanReport({ items: [] })).toThrow(/not a scan report of a known format \(trivy, grype, sarif, ecr, artifact-analysis\): top-level fields items/);
+    expect(() => readScanReport({ items: [] })).toThrow(
+      /not a scan report of a known format \(trivy, grype, sarif, ecr, artifact-analysis\): top-level fields items/,
+    );
     expect(() => readScanReport(null)).toThrow(ScanReportError);
     expect(() => readScanReport("CRITICAL: 0")).toThrow(/must be a JSON object or array/);
-    expect(() => readScanReport({ SchemaVersion: 2, Results: [{ Vulnerabilities: [{ Severity: "HIGH" }] }] })).toThrow(/not a valid trivy report: Results\.0\.Vulnerabilities\.0\.VulnerabilityID/);
+    expect(() => readScanReport({ SchemaVersion: 2, Results: [{ Vulnerabilities: [{ Severity: "HIGH" }] }] })).toThrow(
+      /not a valid trivy report: Results\.0\.Vulnerabilities\.0\.VulnerabilityID/,
+    );
     expect(() => readScanReport(fixture("grype.json"), "trivy")).toThrow(/this is not a trivy report/);
   });
 
   it("refuses an empty occurrence list, which names no image, and a describe output mixing images", () => {
     expect(() => readScanReport([])).toThrow(/empty list of occurrences does not say which image/);
-    const mixed = fixture("artifact-analysis-describe.json") as { package_vulnerability_summary: { vulnerabilities: { HIGH: { resourceUri: string }[] } } };
+    const mixed = fixture("artifact-analysis-describe.json") as {
+      package_vulnerability_summary: { vulnerabilities: { HIGH: { resourceUri: string }[] } };
+    };
     mixed.package_vulnerability_summary.vulnerabilities.HIGH[0].resourceUri = `https://europe-west1-docker.pkg.dev/p/r/x@${OTHER}`;
     expect(() => readScanReport(mixed)).toThrow(/occurrences name sha256:b{64}, not the described image/);
   });
@@ -106,18 +116,35 @@ describe("scan reports of every supported format", () => {
   });
 });
 
-function summary(counts: Partial<Record<"critical" | "high" | "medium", [number, number]>>, scannedAt?: string): ScanSummary {
+function summary(
+  counts: Partial<Record<"critical" | "high" | "medium", [number, number]>>,
+  scannedAt?: string,
+): ScanSummary {
   const full = countFindings([]);
-  const c = Object.fromEntries(Object.entries(full).map(([s, v]) => {
-    const given = counts[s as "critical"];
-    return [s, given ? { total: given[0], fixable: given[1] } : v];
-  })) as ScanSummary["counts"];
-  return { digest: PODINFO, format: "trivy", scanner: "Trivy", scannedAt, counts: c, top: [{ id: "CVE-1", severity: "critical", fix: "yes" }] };
+  const c = Object.fromEntries(
+    Object.entries(full).map(([s, v]) => {
+      const given = counts[s as "critical"];
+      return [s, given ? { total: given[0], fixable: given[1] } : v];
+    }),
+  ) as ScanSummary["counts"];
+  return {
+    digest: PODINFO,
+    format: "trivy",
+    scanner: "Trivy",
+    scannedAt,
+    counts: c,
+    top: [{ id: "CVE-1", severity: "critical", fix: "yes" }],
+  };
 }
 
 describe("the vulnerability gate", () => {
   const images = { web: PODINFO };
-  const strict: VulnerabilityGate = { max: { critical: 0 }, maxFixable: { high: 0 }, maxAgeMs: 7 * 86_400_000, maxAge: "7d" };
+  const strict: VulnerabilityGate = {
+    max: { critical: 0 },
+    maxFixable: { high: 0 },
+    maxAgeMs: 7 * 86_400_000,
+    maxAge: "7d",
+  };
   const at = (s: ScanSummary) => () => [s];
 
   it("passes an image whose only high finding has no fix", () => {
@@ -140,8 +167,12 @@ describe("the vulnerability gate", () => {
 
   it("refuses an unscanned image, a stale report and a report without a scan time", () => {
     expect(evaluateGate(strict, images, () => [], NOW.getTime())[0].problems[0]).toBe("no scan report attached");
-    expect(evaluateGate(strict, images, at(summary({}, "2026-11-20T00:00:00Z")), NOW.getTime())[0].problems).toEqual(["the newest report (2026-11-20T00:00:00Z) is older than 7d: scan the digest again"]);
-    expect(evaluateGate(strict, images, at(summary({})), NOW.getTime())[0].problems[0]).toMatch(/does not say when it was scanned/);
+    expect(evaluateGate(strict, images, at(summary({}, "2026-11-20T00:00:00Z")), NOW.getTime())[0].problems).toEqual([
+      "the newest report (2026-11-20T00:00:00Z) is older than 7d: scan the digest again",
+    ]);
+    expect(evaluateGate(strict, images, at(summary({})), NOW.getTime())[0].problems[0]).toMatch(
+      /does not say when it was scanned/,
+    );
   });
 
   it("judges by the newest scan of the digest", () => {
@@ -159,14 +190,32 @@ describe("attaching a report to a digest", () => {
     expect(created).toBe(true);
     expect(scan.report.sha256).toMatch(/^[a-f0-9]{64}$/);
     expect(scan.counts.critical).toEqual({ total: 1, fixable: 1 });
-    expect(scan.top[0]).toEqual({ id: "CVE-2022-41723", severity: "critical", fix: "yes", package: "golang.org/x/net v0.4.0" });
+    expect(scan.top[0]).toEqual({
+      id: "CVE-2022-41723",
+      severity: "critical",
+      fix: "yes",
+      package: "golang.org/x/net v0.4.0",
+    });
     expect(store.attach(path.join(FIXTURES, "trivy.json"), PODINFO, NOW, "ci@example.com").created).toBe(false);
     expect(store.scansOf(PODINFO)).toHaveLength(1);
   });
 
   it("keeps a summary small whatever the report's size", () => {
     const dir = tmp();
-    const many = { SchemaVersion: 2, ArtifactName: `x@${PODINFO}`, Results: [{ Vulnerabilities: Array.from({ length: 20_000 }, (_, i) => ({ VulnerabilityID: `CVE-2026-${i}`, PkgName: "p".repeat(500), Severity: "HIGH", FixedVersion: "1" })) }] };
+    const many = {
+      SchemaVersion: 2,
+      ArtifactName: `x@${PODINFO}`,
+      Results: [
+        {
+          Vulnerabilities: Array.from({ length: 20_000 }, (_, i) => ({
+            VulnerabilityID: `CVE-2026-${i}`,
+            PkgName: "p".repeat(500),
+            Severity: "HIGH",
+            FixedVersion: "1",
+          })),
+        },
+      ],
+    };
     const file = path.join(dir, "big.json");
     fs.writeFileSync(file, JSON.stringify(many));
     const store = new ScanStore(path.join(dir, "scans"), "shop");
@@ -180,12 +229,21 @@ describe("attaching a report to a digest", () => {
   it("refuses a report about another digest, naming what it is about", () => {
     const store = new ScanStore(tmp(), "shop");
     expect(() => store.attach(path.join(FIXTURES, "grype.json"), OTHER, NOW, "ci")).toThrow(Refusal);
-    expect(() => store.attach(path.join(FIXTURES, "grype.json"), OTHER, NOW, "ci")).toThrow(/is a grype report about sha256:4a72d3ce[0-9a-f]+, not sha256:b{64}/);
+    expect(() => store.attach(path.join(FIXTURES, "grype.json"), OTHER, NOW, "ci")).toThrow(
+      /is a grype report about sha256:4a72d3ce[0-9a-f]+, not sha256:b{64}/,
+    );
     expect(store.scansOf(OTHER)).toEqual([]);
   });
 
   it("refuses a report dated in the future", () => {
-    expect(() => new ScanStore(tmp(), "shop").attach(path.join(FIXTURES, "trivy.json"), PODINFO, new Date("2026-11-01T00:00:00Z"), "ci")).toThrow(/scanned at 2026-11-28T09:12:44.118Z, in the future/);
+    expect(() =>
+      new ScanStore(tmp(), "shop").attach(
+        path.join(FIXTURES, "trivy.json"),
+        PODINFO,
+        new Date("2026-11-01T00:00:00Z"),
+        "ci",
+      ),
+    ).toThrow(/scanned at 2026-11-28T09:12:44.118Z, in the future/);
   });
 
   it("gives usage errors for a missing, non-JSON, oversized or unknown report", () => {
@@ -194,8 +252,10 @@ describe("attaching a report to a digest", () => {
     expect(() => store.attach(path.join(dir, "nope.json"), PODINFO, NOW, "ci")).toThrow(UsageError);
     fs.writeFileSync(path.join(dir, "bad.json"), "{ not json");
     expect(() => store.attach(path.join(dir, "bad.json"), PODINFO, NOW, "ci")).toThrow(/bad\.json: not JSON/);
-    fs.writeFileSync(path.join(dir, "other.json"), "{\"items\":[null]}");
-    expect(() => store.attach(path.join(dir, "other.json"), PODINFO, NOW, "ci")).toThrow(/not a scan report of a known format/);
+    fs.writeFileSync(path.join(dir, "other.json"), '{"items":[null]}');
+    expect(() => store.attach(path.join(dir, "other.json"), PODINFO, NOW, "ci")).toThrow(
+      /not a scan report of a known format/,
+    );
     const huge = path.join(dir, "huge.json");
     fs.writeFileSync(huge, "");
     fs.truncateSync(huge, MAX_REPORT_BYTES + 1);
@@ -213,7 +273,9 @@ describe("attaching a report to a digest", () => {
     const file = path.join(folder, name);
     const text = fs.readFileSync(file, "utf8");
     fs.writeFileSync(file, text.replace('"total": 1', '"total": -1'));
-    expect(() => store.scansOf(PODINFO)).toThrow(new RegExp(`${name.replace(".", "\\.")} is not a scan summary: counts\\.\\w+\\.total`));
+    expect(() => store.scansOf(PODINFO)).toThrow(
+      new RegExp(`${name.replace(".", "\\.")} is not a scan summary: counts\\.\\w+\\.total`),
+    );
     fs.writeFileSync(file, "{");
     expect(() => store.scansOf(PODINFO)).toThrow(/is not valid JSON/);
     fs.mkdirSync(path.join(dir, "shop", OTHER.slice(7)));

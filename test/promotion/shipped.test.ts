@@ -9,26 +9,44 @@ describe("the shipped promotion files", () => {
   const lanes = project.lanes.flatMap((lane) => project.lane(lane).stages.ordered.map((s) => [lane, s.name] as const));
 
   it("define dev -> staging -> prod, and prod-gke fed from staging through its own registry", () => {
-    expect(project.stages.ordered.map((s) => [s.name, s.from])).toEqual([["dev", []], ["staging", ["dev"]], ["prod", ["staging"]], ["prod-gke", ["staging"]]]);
+    expect(project.stages.ordered.map((s) => [s.name, s.from])).toEqual([
+      ["dev", []],
+      ["staging", ["dev"]],
+      ["prod", ["staging"]],
+      ["prod-gke", ["staging"]],
+    ]);
     expect(project.stages.get("prod-gke").registry).toMatch(/^[a-z0-9-]+-docker\.pkg\.dev\/[a-z0-9-]+\/[a-z0-9-]+$/);
   });
 
   it("have two lanes, shop and payments, and payments' prod stages need two approvals", () => {
     expect(project.lanes).toEqual(["payments", "shop"]);
-    expect(project.lane("payments").stages.ordered.map((s) => [s.name, s.approvals])).toEqual([["dev", 0], ["staging", 0], ["prod", 2], ["prod-gke", 2]]);
-    expect(project.lane("shop").stages.ordered.map((s) => [s.name, s.approvals])).toEqual([["dev", 0], ["staging", 0], ["prod", 1], ["prod-gke", 1]]);
+    expect(project.lane("payments").stages.ordered.map((s) => [s.name, s.approvals])).toEqual([
+      ["dev", 0],
+      ["staging", 0],
+      ["prod", 2],
+      ["prod-gke", 2],
+    ]);
+    expect(project.lane("shop").stages.ordered.map((s) => [s.name, s.approvals])).toEqual([
+      ["dev", 0],
+      ["staging", 0],
+      ["prod", 1],
+      ["prod-gke", 1],
+    ]);
   });
 
-  it.each(lanes)("lane %s, stage %s: a team stack file whose pointer names a release that exists, with its images exactly", (lane, name) => {
-    const ws = project.lane(lane);
-    const stage = ws.stages.get(name);
-    const file = stageFile(ws, stage);
-    expect(path.basename(file)).toBe(`Pulumi.${stage.environment}.${lane}.yaml`);
-    const { pointer } = readPointer(file, name, lane);
-    expect(pointer).toBeDefined();
-    if (pointer?.id === undefined) return;
-    expect(pointer.images).toEqual(ws.releases.get(pointer.id).images);
-  });
+  it.each(lanes)(
+    "lane %s, stage %s: a team stack file whose pointer names a release that exists, with its images exactly",
+    (lane, name) => {
+      const ws = project.lane(lane);
+      const stage = ws.stages.get(name);
+      const file = stageFile(ws, stage);
+      expect(path.basename(file)).toBe(`Pulumi.${stage.environment}.${lane}.yaml`);
+      const { pointer } = readPointer(file, name, lane);
+      expect(pointer).toBeDefined();
+      if (pointer?.id === undefined) return;
+      expect(pointer.images).toEqual(ws.releases.get(pointer.id).images);
+    },
+  );
 
   it.each(project.lanes)("lane %s keeps a history every record of which is valid, in unbroken chains", (lane) => {
     const ws = project.lane(lane);
@@ -38,19 +56,29 @@ describe("the shipped promotion files", () => {
 
   it("start lane shop from r-61909ab161ac promoted to dev, and to staging with a recorded override, with no verification and no approval", () => {
     const records = project.lane("shop").history.list();
-    expect(records.map((r) => [r.lane, r.stage, r.kind, r.release])).toEqual([["shop", "dev", "promotion", "r-61909ab161ac"], ["shop", "staging", "promotion", "r-61909ab161ac"]]);
+    expect(records.map((r) => [r.lane, r.stage, r.kind, r.release])).toEqual([
+      ["shop", "dev", "promotion", "r-61909ab161ac"],
+      ["shop", "staging", "promotion", "r-61909ab161ac"],
+    ]);
     const staging = records[1];
     expect(staging.kind === "promotion" && staging.overridden?.map((o) => o.rule)).toEqual(["verified-upstream"]);
     expect(staging.reason).toMatch(/\S/);
     const shop = project.lane("shop");
-    expect(shop.stages.ordered.map((s) => readPointer(stageFile(shop, s), s.name, "shop").pointer?.id)).toEqual(["r-61909ab161ac", "r-61909ab161ac", undefined, undefined]);
+    expect(shop.stages.ordered.map((s) => readPointer(stageFile(shop, s), s.name, "shop").pointer?.id)).toEqual([
+      "r-61909ab161ac",
+      "r-61909ab161ac",
+      undefined,
+      undefined,
+    ]);
   });
 
   it("start lane payments with no release, no record and no release id in any of its stack files", () => {
     const payments = project.lane("payments");
     expect(payments.releases.list()).toEqual([]);
     expect(payments.history.list()).toEqual([]);
-    expect(payments.stages.ordered.map((s) => readPointer(stageFile(payments, s), s.name, "payments").pointer?.id)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(
+      payments.stages.ordered.map((s) => readPointer(stageFile(payments, s), s.name, "payments").pointer?.id),
+    ).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it("keep releases and history only in lanes' folders", () => {

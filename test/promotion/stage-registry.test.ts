@@ -2,7 +2,12 @@ import { openProject } from "../../promotion/workspace";
 import { PROJECT_DIR, runStack } from "../helpers/program";
 
 const project = openProject(PROJECT_DIR);
-const lanesWithRegistry = project.lanes.flatMap((lane) => project.lane(lane).stages.ordered.filter((s) => s.registry).map((s) => [s.name, s.stack, s.registry!] as const));
+const lanesWithRegistry = project.lanes.flatMap((lane) =>
+  project
+    .lane(lane)
+    .stages.ordered.filter((s) => s.registry)
+    .map((s) => [s.name, s.stack, s.registry!] as const),
+);
 
 describe("a stage's registry", () => {
   it("exists among the shipped stages", () => {

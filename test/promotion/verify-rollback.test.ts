@@ -7,7 +7,21 @@ import { verify } from "../../promotion/commands";
 import { SourceUnavailable } from "../../promotion/evidence";
 import type { PromotionRecord, VerificationRecord } from "../../promotion/history";
 import { readPointer } from "../../promotion/pointer";
-import { COMMIT_B, digest, drain, harness, HOUR, outputsJson, PODINFO, podsJson, releaseVerifiedInDev, removeTempProjects, APPS, LANES, type Harness } from "./fixtures";
+import {
+  COMMIT_B,
+  digest,
+  drain,
+  harness,
+  HOUR,
+  outputsJson,
+  PODINFO,
+  podsJson,
+  releaseVerifiedInDev,
+  removeTempProjects,
+  APPS,
+  LANES,
+  type Harness,
+} from "./fixtures";
 
 afterAll(removeTempProjects);
 
@@ -41,12 +55,21 @@ describe.each(LANES)("lane %s", (lane) => {
       drain(h);
       expect(await h.cli("verify", "dev", "--pods", pods)).toBe(1);
       const text = drain(h);
-      expect(text).toContain(`pod ${lane}/frontend-old container app runs ${digest("b")}, which is not a digest of release ${id}`);
+      expect(text).toContain(
+        `pod ${lane}/frontend-old container app runs ${digest("b")}, which is not a digest of release ${id}`,
+      );
       expect(text).toContain(`pod ${lane}/frontend-old has app.kubernetes.io/version "r-000000000000"`);
       expect(text).toContain(`pod ${lane}/frontend-pending container app has image ID "" with no sha256 digest`);
       expect(text).toContain(`recorded as a failed verification: stacks/history/${lane}/dev/`);
-      const last = history(h, "dev").filter((r): r is VerificationRecord => r.kind === "verification").pop()!;
-      expect(last).toMatchObject({ result: "failed", release: id, evidence: [{ source: `pods:${pods}`, pods: 3, images: 3, stack: `dev.${lane}`, bytes: fs.statSync(pods).size }], problemCount: 3 });
+      const last = history(h, "dev")
+        .filter((r): r is VerificationRecord => r.kind === "verification")
+        .pop()!;
+      expect(last).toMatchObject({
+        result: "failed",
+        release: id,
+        evidence: [{ source: `pods:${pods}`, pods: 3, images: 3, stack: `dev.${lane}`, bytes: fs.statSync(pods).size }],
+        problemCount: 3,
+      });
       expect(last.evidence[0].sha256).toBe(createHash("sha256").update(fs.readFileSync(pods)).digest("hex"));
       expect(last.problems).toHaveLength(3);
     });
@@ -58,13 +81,19 @@ describe.each(LANES)("lane %s", (lane) => {
       expect(await h.cli("verify", "dev", "--outputs", outputsJson(h, "o.json", null, ref("b"), "dev"))).toBe(1);
       const text = drain(h);
       expect(text).toContain(`releaseId is null, expected "${id}"`);
-      expect(text).toContain(`outputs.images.${APPS[lane][0]} is ${ref("b")}, which is not an image of release ${id} (${ref("a")})`);
+      expect(text).toContain(
+        `outputs.images.${APPS[lane][0]} is ${ref("b")}, which is not an image of release ${id} (${ref("a")})`,
+      );
     });
 
     it("refuses a stage whose pointer names no release", async () => {
       const h = harness(undefined, lane);
-      expect(await h.cli("verify", "staging", "--outputs", outputsJson(h, "o.json", null, ref("a"), "staging"))).toBe(1);
-      expect(drain(h)).toContain(`stage staging: stacks/Pulumi.staging.${lane}.yaml: blueprint:release has no id, so there is no release to verify`);
+      expect(await h.cli("verify", "staging", "--outputs", outputsJson(h, "o.json", null, ref("a"), "staging"))).toBe(
+        1,
+      );
+      expect(drain(h)).toContain(
+        `stage staging: stacks/Pulumi.staging.${lane}.yaml: blueprint:release has no id, so there is no release to verify`,
+      );
     });
 
     it.each([
@@ -83,8 +112,17 @@ describe.each(LANES)("lane %s", (lane) => {
       const h = harness(undefined, lane);
       await releaseVerifiedInDev(h);
       const count = history(h, "dev").length;
-      const live = { name: "live:pulumi", read: async () => { throw new SourceUnavailable("--live: cannot read the outputs of stack dev through the Pulumi Automation API: the pulumi CLI is not installed or not on PATH"); } };
-      await expect(verify(h.ws(), h.deps(), { stage: "dev", sources: [live] })).rejects.toThrow("stage dev: --live: cannot read the outputs of stack dev through the Pulumi Automation API: the pulumi CLI is not installed or not on PATH. Nothing was recorded");
+      const live = {
+        name: "live:pulumi",
+        read: async () => {
+          throw new SourceUnavailable(
+            "--live: cannot read the outputs of stack dev through the Pulumi Automation API: the pulumi CLI is not installed or not on PATH",
+          );
+        },
+      };
+      await expect(verify(h.ws(), h.deps(), { stage: "dev", sources: [live] })).rejects.toThrow(
+        "stage dev: --live: cannot read the outputs of stack dev through the Pulumi Automation API: the pulumi CLI is not installed or not on PATH. Nothing was recorded",
+      );
       expect(history(h, "dev")).toHaveLength(count);
     });
 
@@ -95,7 +133,9 @@ describe.each(LANES)("lane %s", (lane) => {
       fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(`podinfo: ${ref("a")}`, `podinfo: ${ref("c")}`));
       drain(h);
       expect(await h.cli("verify", "dev", "--outputs", outputsJson(h, "o.json", id, ref("c"), "dev"))).toBe(1);
-      expect(drain(h)).toContain(`blueprint:release.images differ from release ${id} (image podinfo: ${ref("c")} -> ${ref("a")})`);
+      expect(drain(h)).toContain(
+        `blueprint:release.images differ from release ${id} (image podinfo: ${ref("c")} -> ${ref("a")})`,
+      );
     });
   });
 
@@ -125,7 +165,9 @@ describe.each(LANES)("lane %s", (lane) => {
       await h.cli("release", "create", "--image", `podinfo=${ref("c")}`, "--commit", COMMIT_B);
       const c = /release (r-[0-9a-f]{12})/.exec(drain(h))![1];
       expect(await h.cli("rollback", "dev", "--to", c)).toBe(1);
-      expect(drain(h)).toContain(`stage dev: release ${c} was never verified in this stage, so it cannot be a rollback target`);
+      expect(drain(h)).toContain(
+        `stage dev: release ${c} was never verified in this stage, so it cannot be a rollback target`,
+      );
       expect(await h.cli("rollback", "staging", "--to", a)).toBe(1);
       expect(drain(h)).toContain(`stage staging: release ${a} was never verified in this stage`);
     });
@@ -140,7 +182,8 @@ describe.each(LANES)("lane %s", (lane) => {
   });
 
   describe("registry mapping", () => {
-    const stages = "stages:\n  dev: {}\n  gke:\n    stack: staging\n    from: [dev]\n    registry: europe-west1-docker.pkg.dev/acme/ghcr\n";
+    const stages =
+      "stages:\n  dev: {}\n  gke:\n    stack: staging\n    from: [dev]\n    registry: europe-west1-docker.pkg.dev/acme/ghcr\n";
     const mirrored = (c: string) => `europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@${digest(c)}`;
 
     it("refuses when the digest is not in the stage's registry, printing the exact copy command", async () => {
@@ -148,7 +191,9 @@ describe.each(LANES)("lane %s", (lane) => {
       await releaseVerifiedInDev(h);
       drain(h);
       expect(await h.cli("promote", "gke")).toBe(1);
-      expect(drain(h)).toContain(`stage gke: the stage pulls from europe-west1-docker.pkg.dev/acme/ghcr, which does not have ${mirrored("a")}. Copy by digest (or re-run with --copy):\n  skopeo copy --all --preserve-digests docker://${ref("a")} docker://${mirrored("a")}`);
+      expect(drain(h)).toContain(
+        `stage gke: the stage pulls from europe-west1-docker.pkg.dev/acme/ghcr, which does not have ${mirrored("a")}. Copy by digest (or re-run with --copy):\n  skopeo copy --all --preserve-digests docker://${ref("a")} docker://${mirrored("a")}`,
+      );
     });
 
     it("promotes when the digest is there, keeping the release references in the stack file", async () => {
@@ -157,7 +202,9 @@ describe.each(LANES)("lane %s", (lane) => {
       h.registry.present.add(mirrored("a"));
       expect(await h.cli("promote", "gke")).toBe(0);
       expect(pointer(h, "staging")).toEqual({ id, images: { podinfo: ref("a") } });
-      expect(await h.cli("verify", "gke", "--outputs", outputsJson(h, "gke.json", id, mirrored("a"), "staging"))).toBe(0);
+      expect(await h.cli("verify", "gke", "--outputs", outputsJson(h, "gke.json", id, mirrored("a"), "staging"))).toBe(
+        0,
+      );
     });
 
     it("copies by digest with --copy and records the copy", async () => {
@@ -174,7 +221,9 @@ describe.each(LANES)("lane %s", (lane) => {
       h.registry.unreachable = true;
       drain(h);
       expect(await h.cli("promote", "gke")).toBe(1);
-      expect(drain(h)).toContain("stage gke: cannot check image podinfo in the stage's registry europe-west1-docker.pkg.dev/acme/ghcr: cannot read");
+      expect(drain(h)).toContain(
+        "stage gke: cannot check image podinfo in the stage's registry europe-west1-docker.pkg.dev/acme/ghcr: cannot read",
+      );
     });
   });
 
@@ -189,7 +238,12 @@ describe.each(LANES)("lane %s", (lane) => {
       const lines = text.split("\n");
       expect(lines[0].split(/\s+/)).toEqual(["lane", "dev", "staging", "prod", "prod-gke"]);
       expect(lines[1].split(/\s+/)).toEqual([lane, id.slice(0, 10), "✓", "-", "-", "-"]);
-      expect(lines.filter((l) => /^\S+ {2}\(stack /.test(l)).map((l) => l.split(" ")[0])).toEqual(["dev", "staging", "prod", "prod-gke"]);
+      expect(lines.filter((l) => /^\S+ {2}\(stack /.test(l)).map((l) => l.split(" ")[0])).toEqual([
+        "dev",
+        "staging",
+        "prod",
+        "prod-gke",
+      ]);
       expect(lines.every((l) => l.length <= 100)).toBe(true);
       expect(text).toContain(`  release   ${id}, promoted 2026-01-05 09:00 by Release Bot`);
       expect(text).toContain("  verified  yes, 2026-01-05 09:00");
@@ -198,14 +252,21 @@ describe.each(LANES)("lane %s", (lane) => {
     });
 
     it("shows the registry among the blockers of a release waiting for a stage that pulls from its own registry", async () => {
-      const h = harness("stages:\n  dev: {}\n  gke:\n    stack: staging\n    from: [dev]\n    registry: europe-west1-docker.pkg.dev/acme/ghcr\n", lane);
+      const h = harness(
+        "stages:\n  dev: {}\n  gke:\n    stack: staging\n    from: [dev]\n    registry: europe-west1-docker.pkg.dev/acme/ghcr\n",
+        lane,
+      );
       await releaseVerifiedInDev(h);
       drain(h);
       expect(await h.cli("status")).toBe(0);
       const text = drain(h).replace(/\s+/g, " ");
       expect(text).toContain("waiting r-");
-      expect(text).toContain(": blocked by registry - [registry] europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@sha256:");
-      expect(text).toContain(`is not in europe-west1-docker.pkg.dev/acme/ghcr: npm run promote -- gke --lane ${lane} --copy`);
+      expect(text).toContain(
+        ": blocked by registry - [registry] europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@sha256:",
+      );
+      expect(text).toContain(
+        `is not in europe-west1-docker.pkg.dev/acme/ghcr: npm run promote -- gke --lane ${lane} --copy`,
+      );
       h.registry.present.add(`europe-west1-docker.pkg.dev/acme/ghcr/stefanprodan/podinfo@${digest("a")}`);
       expect(await h.cli("status")).toBe(0);
       expect(drain(h)).toContain(`ready: npm run promote -- gke --lane ${lane}`);
@@ -221,7 +282,9 @@ describe.each(LANES)("lane %s", (lane) => {
       await h.cli("status");
       const text = drain(h).replace(/\s+/g, " ");
       expect(text).toContain(`${id}: blocked by verified-upstream, images`);
-      expect(text).toContain(`[images] release ${id} has no image "web" (used by blueprint:apps.${APPS[lane][0]}.image)`);
+      expect(text).toContain(
+        `[images] release ${id} has no image "web" (used by blueprint:apps.${APPS[lane][0]}.image)`,
+      );
     });
 
     it("wraps to a narrower terminal", async () => {
@@ -249,16 +312,21 @@ describe.each(LANES)("lane %s", (lane) => {
   });
 
   describe("every command", () => {
-    it.each(["release", "promote", "approve", "verify", "rollback", "status"])("%s has --help (exit 0)", async (command) => {
-      const h = harness(undefined, lane);
-      expect(await h.cli(command, "--help")).toBe(0);
-      expect(drain(h)).toMatch(new RegExp(`^Usage: npm run ${command}\\b`));
-    });
+    it.each(["release", "promote", "approve", "verify", "rollback", "status"])(
+      "%s has --help (exit 0)",
+      async (command) => {
+        const h = harness(undefined, lane);
+        expect(await h.cli(command, "--help")).toBe(0);
+        expect(drain(h)).toMatch(new RegExp(`^Usage: npm run ${command}\\b`));
+      },
+    );
 
     it("treats an unknown command as bad usage", async () => {
       const h = harness(undefined, lane);
       expect(await h.cli("deploy")).toBe(2);
-      expect(drain(h)).toContain('unknown command "deploy"; commands: release, promote, approve, verify, rollback, status');
+      expect(drain(h)).toContain(
+        'unknown command "deploy"; commands: release, promote, approve, verify, rollback, status',
+      );
     });
   });
 

@@ -11,7 +11,14 @@ import { viewScenario, type Scenario } from "./view-scenario";
  * `chromium-headless-shell`, which .ci/run installs), driven by playwright-core. Outside CI a machine
  * without Chromium skips these tests and says so; under CI=true a missing Chromium fails them.
  */
-const CANDIDATES = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ["/usr/bin/chromium", "/usr/bin/chromium-headless-shell", "/usr/lib/chromium/chromium", "/usr/lib/chromium/chrome-headless-shell"];
+const CANDIDATES = process.env.CHROMIUM_PATH
+  ? [process.env.CHROMIUM_PATH]
+  : [
+      "/usr/bin/chromium",
+      "/usr/bin/chromium-headless-shell",
+      "/usr/lib/chromium/chromium",
+      "/usr/lib/chromium/chrome-headless-shell",
+    ];
 const executable = CANDIDATES.find((p) => fs.existsSync(p));
 const inCi = process.env.CI === "true";
 
@@ -20,7 +27,9 @@ const OUTPUT = path.resolve(__dirname, "../../test-output/promotion-view");
 const README_SHOT = path.resolve(__dirname, "../../docs/img/promotion-view.png");
 
 if (!executable && !inCi) {
-  console.warn(`view-browser: no Chromium at ${CANDIDATES.join(", ")}; skipped (apt-get install -y chromium, or set CHROMIUM_PATH). Under CI=true this fails.`);
+  console.warn(
+    `view-browser: no Chromium at ${CANDIDATES.join(", ")}; skipped (apt-get install -y chromium, or set CHROMIUM_PATH). Under CI=true this fails.`,
+  );
 }
 const suite = executable || inCi ? describe : describe.skip;
 
@@ -31,7 +40,10 @@ suite("the promotion view in headless Chromium", () => {
   let file: string;
 
   beforeAll(async () => {
-    if (!executable) throw new Error(`CI=true and no Chromium executable at ${CANDIDATES.join(", ")}: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
+    if (!executable)
+      throw new Error(
+        `CI=true and no Chromium executable at ${CANDIDATES.join(", ")}: .ci/run installs Debian's chromium (apt-get install -y chromium)`,
+      );
     s = await viewScenario();
     view = await s.view();
     file = path.join(s.h.dir, "status.html");
@@ -46,7 +58,10 @@ suite("the promotion view in headless Chromium", () => {
   });
 
   /** Opens the page with every request routed (and refused): returns what was asked and what the console said. */
-  async function open(viewport: { width: number; height: number }): Promise<{ page: Page; requests: string[]; console: string[] }> {
+  async function open(viewport: {
+    width: number;
+    height: number;
+  }): Promise<{ page: Page; requests: string[]; console: string[] }> {
     const page = await browser.newPage({ viewport });
     const requests: string[] = [];
     const messages: string[] = [];
@@ -71,18 +86,26 @@ suite("the promotion view in headless Chromium", () => {
     const { page, requests, console: messages } = await open({ width: 1280, height: 900 });
     const lanes = await page.$$eval("table.matrix tbody tr", (rows) => rows.map((r) => r.getAttribute("data-lane")));
     expect(lanes).toEqual(["payments", "shop"]);
-    const heads = await page.$$eval("table.matrix thead th", (th) => th.map((t) => t.childNodes[0]?.textContent?.trim()));
+    const heads = await page.$$eval("table.matrix thead th", (th) =>
+      th.map((t) => t.childNodes[0]?.textContent?.trim()),
+    );
     expect(heads).toEqual(["lane", "dev", "staging", "prod", "prod-gke"]);
     for (const lane of ["payments", "shop"]) {
-      const cells = await page.$$eval(`tr[data-lane="${lane}"] td.cell`, (tds) => tds.map((t) => t.getAttribute("data-stage")));
+      const cells = await page.$$eval(`tr[data-lane="${lane}"] td.cell`, (tds) =>
+        tds.map((t) => t.getAttribute("data-stage")),
+      );
       expect(cells).toEqual(["dev", "staging", "prod", "prod-gke"]);
     }
     const prod = page.locator('tr[data-lane="shop"] td[data-stage="prod"]');
     await expect(prod.innerText()).resolves.toMatch(/verified[\s\S]*⚠ running, now fails the gate/);
-    const blockers = await page.$$eval('tr[data-lane="shop"] td[data-stage="prod-gke"] .blockers li', (lis) => lis.map((l) => [l.getAttribute("data-rule"), l.textContent ?? ""]));
+    const blockers = await page.$$eval('tr[data-lane="shop"] td[data-stage="prod-gke"] .blockers li', (lis) =>
+      lis.map((l) => [l.getAttribute("data-rule"), l.textContent ?? ""]),
+    );
     expect(blockers.map(([rule]) => rule)).toEqual(["approval", "vulnerabilities", "registry"]);
     expect(blockers[0][1]).toContain("needs 1 approval(s) for prod-gke, has 0");
-    await expect(page.locator('tr[data-lane="payments"] td[data-stage="dev"]').innerText()).resolves.toContain("✗ verification failed");
+    await expect(page.locator('tr[data-lane="payments"] td[data-stage="dev"]').innerText()).resolves.toContain(
+      "✗ verification failed",
+    );
     await expect(page.locator("#now-fails").innerText()).resolves.toContain("running, now fails the gate");
     await expect(page.locator("#chain").innerText()).resolves.toContain("History chains intact");
     const timeline = await page.locator('section.lane-timeline[data-lane="shop"]').innerText();
@@ -105,7 +128,9 @@ suite("the promotion view in headless Chromium", () => {
 
   it("gives every state a word and a symbol, not only a colour", async () => {
     const { page } = await open({ width: 1280, height: 900 });
-    const states = await page.$$eval("td.cell .state", (els) => els.map((e) => ({ sym: e.querySelector(".sym")?.textContent ?? "", text: (e.textContent ?? "").trim() })));
+    const states = await page.$$eval("td.cell .state", (els) =>
+      els.map((e) => ({ sym: e.querySelector(".sym")?.textContent ?? "", text: (e.textContent ?? "").trim() })),
+    );
     expect(states.length).toBeGreaterThan(8);
     for (const st of states) {
       expect(st.sym.trim()).not.toBe("");
@@ -116,7 +141,9 @@ suite("the promotion view in headless Chromium", () => {
 
   it("reads on a phone without sideways scrolling", async () => {
     const { page } = await open({ width: 390, height: 844 });
-    const { scroll, width } = (await page.evaluate("({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })")) as { scroll: number; width: number };
+    const { scroll, width } = (await page.evaluate(
+      "({ scroll: document.documentElement.scrollWidth, width: window.innerWidth })",
+    )) as { scroll: number; width: number };
     expect(scroll).toBeLessThanOrEqual(width);
     await expect(page.locator('tr[data-lane="shop"] td[data-stage="prod"]').innerText()).resolves.toMatch(/^prod\n/);
     await page.screenshot({ path: path.join(OUTPUT, "phone.png"), fullPage: true });
@@ -136,11 +163,19 @@ suite("the promotion view in headless Chromium", () => {
   });
 
   it("shows a broken chain with the file, on a page built from a view whose chain is broken", async () => {
-    const broken: PromotionView = { ...view, chain: { intact: false, problems: ["lane shop: stacks/history/shop/prod/000001-approval-x.json: edited after it was written"] } };
+    const broken: PromotionView = {
+      ...view,
+      chain: {
+        intact: false,
+        problems: ["lane shop: stacks/history/shop/prod/000001-approval-x.json: edited after it was written"],
+      },
+    };
     fs.writeFileSync(file, renderHtml(broken));
     const { page, requests, console: messages } = await open({ width: 1280, height: 900 });
     await expect(page.locator("#chain").getAttribute("data-intact")).resolves.toBe("false");
-    await expect(page.locator("#chain").innerText()).resolves.toMatch(/✗\s+History chains BROKEN[\s\S]*000001-approval-x\.json: edited/);
+    await expect(page.locator("#chain").innerText()).resolves.toMatch(
+      /✗\s+History chains BROKEN[\s\S]*000001-approval-x\.json: edited/,
+    );
     expect([messages, requests]).toEqual([[], []]);
     await page.close();
   });

@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(removeTempProjects);
 
-const stage = (lane: string, name: string): StageView => view.lanes.find((l) => l.name === lane)!.stages.find((x) => x.name === name)!;
+const stage = (lane: string, name: string): StageView =>
+  view.lanes.find((l) => l.name === lane)!.stages.find((x) => x.name === name)!;
 
 describe("the promotion view's data", () => {
   it("has every lane by every stage, in promotion order", () => {
@@ -59,7 +60,11 @@ describe("the promotion view's data", () => {
   it("keeps each lane's timeline newest first with actor, time and reason", () => {
     const shop = view.lanes.find((l) => l.name === "shop")!;
     const approval = shop.timeline.find((t) => t.kind === "approval")!;
-    expect([approval.stage, approval.by, approval.detail]).toEqual(["prod", "Alice <alice@example.com>", "reason: change ticket CHG-1042"]);
+    expect([approval.stage, approval.by, approval.detail]).toEqual([
+      "prod",
+      "Alice <alice@example.com>",
+      "reason: change ticket CHG-1042",
+    ]);
     const times = shop.timeline.map((t) => t.at);
     expect(times).toEqual([...times].sort().reverse());
   });
@@ -67,7 +72,10 @@ describe("the promotion view's data", () => {
   it("says the chains are intact, and broken (with the file) when a record is edited", async () => {
     expect(view.chain).toEqual({ intact: true, problems: [] });
     const dir = path.join(s.h.dir, "stacks", "history", "shop", "prod");
-    const file = path.join(dir, fs.readdirSync(dir).find((f) => f.includes("-approval-"))!);
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.includes("-approval-"))!,
+    );
     const before = fs.readFileSync(file, "utf8");
     fs.writeFileSync(file, before.replace("CHG-1042", "CHG-9999"));
     try {
@@ -85,12 +93,18 @@ describe("the promotion view's data, at the edges", () => {
   it("marks a release ready once every rule passes, with no blocker and no soak left", async () => {
     const h = harness();
     const id = await releaseVerifiedInDev(h);
-    const before = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!.waiting[0];
+    const before = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find(
+      (x) => x.name === "staging",
+    )!.waiting[0];
     expect([before.ready, before.blockers.map((b) => b.rule)]).toEqual([false, ["soak"]]);
     h.clock.advance(HOUR);
-    const after = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!.waiting[0];
+    const after = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find(
+      (x) => x.name === "staging",
+    )!.waiting[0];
     expect(after).toMatchObject({ release: id, ready: true, blockers: [], soakRemainingMs: 0 });
-    expect(renderMarkdown(await promotionView(openProject(h.dir), h.deps(), h.clock.now()))).toContain(`- **shop → staging**: \`${id}\` → ready to promote`);
+    expect(renderMarkdown(await promotionView(openProject(h.dir), h.deps(), h.clock.now()))).toContain(
+      `- **shop → staging**: \`${id}\` → ready to promote`,
+    );
   });
 
   it("shows a lane without a team stack file as unusable, in every view, and the chains as not intact", async () => {
@@ -98,10 +112,14 @@ describe("the promotion view's data, at the edges", () => {
     fs.rmSync(path.join(h.dir, "stacks", "Pulumi.prod.payments.yaml"));
     const v = await promotionView(openProject(h.dir), h.deps(), h.clock.now());
     const payments = v.lanes.find((l) => l.name === "payments")!;
-    expect(payments.error).toMatch(/^lane payments has no team stack file for stage prod \(stacks\/Pulumi\.prod\.payments\.yaml\)/);
+    expect(payments.error).toMatch(
+      /^lane payments has no team stack file for stage prod \(stacks\/Pulumi\.prod\.payments\.yaml\)/,
+    );
     expect(payments.stages).toEqual([]);
     expect(v.chain.intact).toBe(false);
-    expect(renderHtml(v)).toContain('<tr data-lane="payments"><th scope="row">payments<span class="facts">lane payments has no team stack file');
+    expect(renderHtml(v)).toContain(
+      '<tr data-lane="payments"><th scope="row">payments<span class="facts">lane payments has no team stack file',
+    );
     expect(renderMarkdown(v)).toContain("| **payments** | unusable | unusable | unusable | unusable |");
   });
 
@@ -111,8 +129,13 @@ describe("the promotion view's data, at the edges", () => {
     const file = h.stackFile("staging");
     const dev = fs.readFileSync(h.stackFile("dev"), "utf8");
     const pointer = /  blueprint:release:\n(?:    .*\n|      .*\n)+/.exec(dev)![0];
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/  blueprint:release:\n(?:    .*\n|      .*\n)+/, pointer));
-    const staging = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find((x) => x.name === "staging")!;
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(file, "utf8").replace(/  blueprint:release:\n(?:    .*\n|      .*\n)+/, pointer),
+    );
+    const staging = (await promotionView(openProject(h.dir), h.deps(), h.clock.now(), "shop")).lanes[0].stages.find(
+      (x) => x.name === "staging",
+    )!;
     expect([staging.release, staging.verification]).toEqual([id, "unverified"]);
     expect(staging.notes).toEqual(["no record put this release here"]);
   });
@@ -126,16 +149,25 @@ describe("the Markdown view", () => {
     expect(md).toContain(`\`${s.running.slice(0, 10)}\` ✓ verified, ⚠ running, now fails the gate |`);
     expect(md).toContain(`| **payments** | \`${s.failed.slice(0, 10)}\` ✗ verification failed |`);
     expect(md).toContain("### ⚠ Running, now fails the gate");
-    expect(md).toMatch(/- \*\*shop → prod-gke\*\*: `r-[0-9a-f]{12}` ⊘ blocked by approval, vulnerabilities, registry \(approvals 0 of 1; scan gate fails\)/);
+    expect(md).toMatch(
+      /- \*\*shop → prod-gke\*\*: `r-[0-9a-f]{12}` ⊘ blocked by approval, vulnerabilities, registry \(approvals 0 of 1; scan gate fails\)/,
+    );
     expect(md).toContain("**History chains: ✓ intact**");
   });
 
   it("renders what teams write as text: no HTML, no table broken by a pipe or a line break", () => {
-    expect(escapeMarkdown("<img src=x onerror=alert(1)> a|b\nc *d*")).toBe("&lt;img src=x onerror=alert(1)&gt; a\\|b c \\*d\\*");
-    const hostile: PromotionView = { ...view, project: "x</summary><script>", lanes: view.lanes.map((l) => ({ ...l, timeline: l.timeline.map((t) => ({ ...t, detail: "a | b\n| c <b>" })) })) };
+    expect(escapeMarkdown("<img src=x onerror=alert(1)> a|b\nc *d*")).toBe(
+      "&lt;img src=x onerror=alert(1)&gt; a\\|b c \\*d\\*",
+    );
+    const hostile: PromotionView = {
+      ...view,
+      project: "x</summary><script>",
+      lanes: view.lanes.map((l) => ({ ...l, timeline: l.timeline.map((t) => ({ ...t, detail: "a | b\n| c <b>" })) })),
+    };
     const md = renderMarkdown(hostile);
     expect(md).not.toMatch(/<script>|<b>/);
-    for (const line of md.split("\n").filter((x) => x.startsWith("| 20"))) expect(line.split(/(?<!\\)\|/).length).toBe(8);
+    for (const line of md.split("\n").filter((x) => x.startsWith("| 20")))
+      expect(line.split(/(?<!\\)\|/).length).toBe(8);
   });
 
   it("folds long timelines after the limit and says how many are left out", () => {
@@ -148,13 +180,21 @@ describe("the HTML page", () => {
   it("is one file with no script and no external resource, under a policy that forbids loading anything", () => {
     const html = renderHtml(view);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">`,
+    );
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|href=|url\(|@import/i);
   });
 
   it("escapes everything a team writes", () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    const hostile: PromotionView = { ...view, lanes: view.lanes.map((l) => ({ ...l, timeline: l.timeline.map((t) => ({ ...t, by: `<script>alert(1)</script> <x@y>` })) })) };
+    const hostile: PromotionView = {
+      ...view,
+      lanes: view.lanes.map((l) => ({
+        ...l,
+        timeline: l.timeline.map((t) => ({ ...t, by: `<script>alert(1)</script> <x@y>` })),
+      })),
+    };
     expect(renderHtml(hostile)).not.toContain("<script>alert");
   });
 });
@@ -172,7 +212,9 @@ describe("npm run status --html and --format", () => {
     expect(md).not.toContain("payments");
     expect(await s.h.cliRaw("status", "--format", "json")).toBe(0);
     const json = JSON.parse(drain(s.h)) as PromotionView;
-    expect(json.lanes.find((l) => l.name === "shop")!.stages.find((x) => x.name === "prod")!.running.gate).toBe("fails");
+    expect(json.lanes.find((l) => l.name === "shop")!.stages.find((x) => x.name === "prod")!.running.gate).toBe(
+      "fails",
+    );
   });
 
   it("writes --html relative to the folder the command was run from (npm's INIT_CWD), not the project's", async () => {
@@ -183,7 +225,9 @@ describe("npm run status --html and --format", () => {
     const saved = { INIT_CWD: process.env.INIT_CWD, npm_lifecycle_event: process.env.npm_lifecycle_event };
     Object.assign(process.env, npm);
     try {
-      expect(await main(["status", "--html", "view.html"], { projectDir: s.h.dir, deps: s.h.deps(), vars: npm })).toBe(0);
+      expect(await main(["status", "--html", "view.html"], { projectDir: s.h.dir, deps: s.h.deps(), vars: npm })).toBe(
+        0,
+      );
     } finally {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
@@ -207,7 +251,11 @@ describe("npm run status --html and --format", () => {
   it("says what the text status says: the same releases in the same stages, the same blockers word for word", async () => {
     const lines: string[] = [];
     // Unwrapped (a terminal as wide as the longest line), so every message reads in one piece.
-    await main(["status"], { projectDir: s.h.dir, deps: { ...s.h.deps(), out: (l) => lines.push(l), columns: 1_000_000 }, vars: {} });
+    await main(["status"], {
+      projectDir: s.h.dir,
+      deps: { ...s.h.deps(), out: (l) => lines.push(l), columns: 1_000_000 },
+      vars: {},
+    });
     const text = lines.join("\n");
     for (const lane of view.lanes) {
       for (const st of lane.stages) {
@@ -217,9 +265,15 @@ describe("npm run status --html and --format", () => {
         }
       }
     }
-    expect(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers))).length).toBeGreaterThan(4);
+    expect(
+      view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers))).length,
+    ).toBeGreaterThan(4);
     // And the other way: every blocker the text lists is one the view shows.
-    const viewBlockers = new Set(view.lanes.flatMap((l) => l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers.map((b) => `- [${b.rule}] ${b.message}`)))));
+    const viewBlockers = new Set(
+      view.lanes.flatMap((l) =>
+        l.stages.flatMap((st) => st.waiting.flatMap((c) => c.blockers.map((b) => `- [${b.rule}] ${b.message}`))),
+      ),
+    );
     const textBlockers = lines.map((l) => l.trim()).filter((l) => /^- \[[a-z-]+\] /.test(l));
     expect(textBlockers.length).toBeGreaterThan(4);
     expect(textBlockers.filter((b) => !viewBlockers.has(b))).toEqual([]);

@@ -6,11 +6,20 @@ import type { RegisteredResource } from "../../tools/offline/mocks";
 /** The one cloud resource of `type` whose logical name is `name`. */
 function resource(result: RunResult, type: string, name: string): RegisteredResource {
   const found = result.resources.filter((r) => r.type === type && r.name === name);
-  if (found.length !== 1) throw new Error(`${found.length} ${type} named ${name}; there are: ${result.resources.filter((r) => r.type === type).map((r) => r.name).join(", ") || "none"}`);
+  if (found.length !== 1)
+    throw new Error(
+      `${found.length} ${type} named ${name}; there are: ${
+        result.resources
+          .filter((r) => r.type === type)
+          .map((r) => r.name)
+          .join(", ") || "none"
+      }`,
+    );
   return found[0];
 }
 
-function inputs(result: RunResult, type: string, name: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function inputs(result: RunResult, type: string, name: string): Record<string, any> {
   return resource(result, type, name).inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -40,7 +49,8 @@ describe("managed Postgres and cache on EKS (prod)", () => {
   it("keeps automated backups for the configured days with PITR, after the instance is deleted, and leaves a uniquely named final snapshot", () => {
     const db = inputs(prod, "aws:rds/instance:Instance", "shop-db-db");
     expect(db).toMatchObject({ backupRetentionPeriod: 14, deleteAutomatedBackups: false, skipFinalSnapshot: false });
-    const suffix = (resource(prod, "random:index/randomId:RandomId", "shop-db-final-snapshot").state as { hex: string }).hex;
+    const suffix = (resource(prod, "random:index/randomId:RandomId", "shop-db-final-snapshot").state as { hex: string })
+      .hex;
     expect(db.finalSnapshotIdentifier).toBe(`shop-db-final-${suffix}`);
     expect(suffix).toMatch(/^[0-9a-f]{8}$/);
   });
@@ -48,7 +58,8 @@ describe("managed Postgres and cache on EKS (prod)", () => {
   it("requires TLS on every connection to RDS", () => {
     const params = inputs(prod, "aws:rds/parameterGroup:ParameterGroup", "shop-db-params");
     expect(params).toMatchObject({ family: "postgres17", parameters: [{ name: "rds.force_ssl", value: "1" }] });
-    const name = (resource(prod, "aws:rds/parameterGroup:ParameterGroup", "shop-db-params").state as { name: string }).name;
+    const name = (resource(prod, "aws:rds/parameterGroup:ParameterGroup", "shop-db-params").state as { name: string })
+      .name;
     expect(name).toMatch(/^shop-db-params-/);
     expect(inputs(prod, "aws:rds/instance:Instance", "shop-db-db").parameterGroupName).toBe(name);
   });
@@ -74,8 +85,15 @@ describe("managed Postgres and cache on EKS (prod)", () => {
   });
 
   it("admits only the cluster's pods, on the engine's port, and lets only bound pods leave the namespace for it", () => {
-    for (const [svc, port] of [["db", 5432], ["cache", 6379]] as const) {
-      const rule = inputs(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", `shop-${svc}-from-cluster`);
+    for (const [svc, port] of [
+      ["db", 5432],
+      ["cache", 6379],
+    ] as const) {
+      const rule = inputs(
+        prod,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        `shop-${svc}-from-cluster`,
+      );
       expect(rule).toMatchObject({ ipProtocol: "tcp", fromPort: port, toPort: port });
       expect(String(rule.referencedSecurityGroupId)).toMatch(/^sg-/);
       expect(rule.cidrIpv4).toBeUndefined();
@@ -83,53 +101,116 @@ describe("managed Postgres and cache on EKS (prod)", () => {
       expect(egress).toEqual({
         podSelector: { matchLabels: { [`services.blueprint.dev/${svc}`]: "bound" } },
         policyTypes: ["Egress"],
-        egress: [{ to: ["10.30.0.0/19", "10.30.32.0/19", "10.30.64.0/19"].map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port }] }],
+        egress: [
+          {
+            to: ["10.30.0.0/19", "10.30.32.0/19", "10.30.64.0/19"].map((cidr) => ({ ipBlock: { cidr } })),
+            ports: [{ protocol: "TCP", port }],
+          },
+        ],
       });
     }
   });
 
   it("creates the app users with the admin login in the platform's own namespace, never in the team's", () => {
-    const job = getObject(prod, "Job", `blueprint-data/${(prod.objects as K8sObject[]).find((o) => o.kind === "Job")!.metadata.name}`);
+    const job = getObject(
+      prod,
+      "Job",
+      `blueprint-data/${(prod.objects as K8sObject[]).find((o) => o.kind === "Job")!.metadata.name}`,
+    );
     expect(job.metadata.namespace).toBe("blueprint-data");
-    const teamSecrets = (prod.objects as K8sObject[]).filter((o) => o.kind === "Secret" && o.metadata.namespace === "shop");
+    const teamSecrets = (prod.objects as K8sObject[]).filter(
+      (o) => o.kind === "Secret" && o.metadata.namespace === "shop",
+    );
     expect(teamSecrets.map((s) => s.metadata.name).sort()).toEqual(["svc-cache-g0", "svc-db-g0"]);
-    const adminPassword = (resource(prod, "random:index/randomPassword:RandomPassword", "shop-db-admin").state as { result: string }).result;
-    const shop = prod.resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as { namespace?: string }).namespace === "shop");
+    const adminPassword = (
+      resource(prod, "random:index/randomPassword:RandomPassword", "shop-db-admin").state as { result: string }
+    ).result;
+    const shop = prod.resources.filter(
+      (r) =>
+        r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as { namespace?: string }).namespace === "shop",
+    );
     expect(JSON.stringify(shop.map((r) => r.inputs))).not.toContain(adminPassword);
   });
 
   it("backs up the team volumes with AWS Backup: a vault under the platform's key, a daily plan, the CSI volumes of the team namespaces", () => {
     const key = resource(prod, "aws:kms/key:Key", "blueprint-prod-data");
-    expect(inputs(prod, "aws:backup/vault:Vault", "blueprint-prod-volumes-vault")).toMatchObject({ name: "blueprint-prod-volumes", kmsKeyArn: (key.state as { arn: string }).arn, forceDestroy: false });
+    expect(inputs(prod, "aws:backup/vault:Vault", "blueprint-prod-volumes-vault")).toMatchObject({
+      name: "blueprint-prod-volumes",
+      kmsKeyArn: (key.state as { arn: string }).arn,
+      forceDestroy: false,
+    });
     expect(prod.protectedResources).toContain("aws:backup/vault:Vault::blueprint-prod-volumes-vault");
-    expect(inputs(prod, "aws:backup/plan:Plan", "blueprint-prod-volumes-plan").rules).toEqual([expect.objectContaining({ schedule: "cron(0 3 * * ? *)", lifecycle: { deleteAfter: 14 } })]);
+    expect(inputs(prod, "aws:backup/plan:Plan", "blueprint-prod-volumes-plan").rules).toEqual([
+      expect.objectContaining({ schedule: "cron(0 3 * * ? *)", lifecycle: { deleteAfter: 14 } }),
+    ]);
     const selection = inputs(prod, "aws:backup/selection:Selection", "blueprint-prod-volumes-selection");
-    expect(selection.selectionTags).toEqual(["shop", "payments"].map((ns) => ({ type: "STRINGEQUALS", key: "kubernetes.io/created-for/pvc/namespace", value: ns })));
-    expect(selection.conditions).toEqual([{ stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] }]);
+    expect(selection.selectionTags).toEqual(
+      ["shop", "payments"].map((ns) => ({
+        type: "STRINGEQUALS",
+        key: "kubernetes.io/created-for/pvc/namespace",
+        value: ns,
+      })),
+    );
+    expect(selection.conditions).toEqual([
+      { stringEquals: [{ key: "aws:ResourceTag/ebs.csi.aws.com/cluster", value: "true" }] },
+    ]);
     // What alerting reads: names, schedule and retention, and nothing secret.
-    expect(prod.stackOutputs.outputs.volumeBackups).toEqual([{ kind: "aws-backup", name: "blueprint-prod-volumes", target: "blueprint-prod-volumes", schedule: "cron(0 3 * * ? *)", hourUtc: 3, retentionDays: 14, namespaces: ["shop", "payments"] }]);
+    expect(prod.stackOutputs.outputs.volumeBackups).toEqual([
+      {
+        kind: "aws-backup",
+        name: "blueprint-prod-volumes",
+        target: "blueprint-prod-volumes",
+        schedule: "cron(0 3 * * ? *)",
+        hourUtc: 3,
+        retentionDays: 14,
+        namespaces: ["shop", "payments"],
+      },
+    ]);
   });
 
   it("refuses a volume backup retention under the production minimum", async () => {
-    const cfg = withEdits(stackConfig("prod.platform"), [[["blueprint:platform", "volumeBackups", "retentionDays"], 3]]);
+    const cfg = withEdits(stackConfig("prod.platform"), [
+      [["blueprint:platform", "volumeBackups", "retentionDays"], 3],
+    ]);
     const { parsePlatform } = await import("../../config/load");
-    expect(() => parsePlatform(cfg.config, "prod.platform", "blueprint")).toThrow("stacks/Pulumi.prod.platform.yaml: blueprint:platform.volumeBackups.retentionDays must be at least 7 in a production environment, got 3");
+    expect(() => parsePlatform(cfg.config, "prod.platform", "blueprint")).toThrow(
+      "stacks/Pulumi.prod.platform.yaml: blueprint:platform.volumeBackups.retentionDays must be at least 7 in a production environment, got 3",
+    );
   });
 
   it("drops the production defaults outside production, where config allows it", async () => {
     const staging = await runStack("staging.platform");
-    expect(inputs(staging, "aws:rds/instance:Instance", "shop-db-db")).toMatchObject({ multiAz: false, deletionProtection: false, backupRetentionPeriod: 7, deleteAutomatedBackups: false, instanceClass: "db.t4g.medium" });
+    expect(inputs(staging, "aws:rds/instance:Instance", "shop-db-db")).toMatchObject({
+      multiAz: false,
+      deletionProtection: false,
+      backupRetentionPeriod: 7,
+      deleteAutomatedBackups: false,
+      instanceClass: "db.t4g.medium",
+    });
     expect(staging.protectedResources).not.toContain("aws:rds/instance:Instance::shop-db-db");
   });
 
   it("runs Aurora PostgreSQL when asked, with the same defaults on the cluster", async () => {
-    const cfg = withEdits(stackConfig("prod.platform"), [[["blueprint:teams", "shop", "services", "db", "engine"], "aurora"]]);
+    const cfg = withEdits(stackConfig("prod.platform"), [
+      [["blueprint:teams", "shop", "services", "db", "engine"], "aurora"],
+    ]);
     const aurora = await runStack("prod.platform", cfg);
     expect(inputs(aurora, "aws:rds/cluster:Cluster", "shop-db-cluster")).toMatchObject({
-      engine: "aurora-postgresql", storageEncrypted: true, deletionProtection: true, backupRetentionPeriod: 14, deleteAutomatedBackups: false, skipFinalSnapshot: false,
+      engine: "aurora-postgresql",
+      storageEncrypted: true,
+      deletionProtection: true,
+      backupRetentionPeriod: 14,
+      deleteAutomatedBackups: false,
+      skipFinalSnapshot: false,
     });
-    expect(aurora.resources.filter((r) => r.type === "aws:rds/clusterInstance:ClusterInstance").map((r) => r.inputs.publiclyAccessible)).toEqual([false, false]);
-    expect(inputs(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "shop-db-params").parameters).toEqual([{ name: "rds.force_ssl", value: "1" }]);
+    expect(
+      aurora.resources
+        .filter((r) => r.type === "aws:rds/clusterInstance:ClusterInstance")
+        .map((r) => r.inputs.publiclyAccessible),
+    ).toEqual([false, false]);
+    expect(inputs(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "shop-db-params").parameters).toEqual([
+      { name: "rds.force_ssl", value: "1" },
+    ]);
   });
 });
 
@@ -150,31 +231,50 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
         availabilityType: "REGIONAL",
         deletionProtectionEnabled: true,
         ipConfiguration: { ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY" },
-        backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" } },
+        backupConfiguration: {
+          enabled: true,
+          pointInTimeRecoveryEnabled: true,
+          backupRetentionSettings: { retainedBackups: 14, retentionUnit: "COUNT" },
+        },
         retainBackupsOnDelete: true,
         finalBackupConfig: { enabled: true, retentionDays: 14 },
       },
     });
     // The platform's data key (the mock engine's id of the CryptoKey).
-    expect(resource(gke, "gcp:kms/cryptoKey:CryptoKey", "blueprint-prod-gke-data").inputs.rotationPeriod).toBe("7776000s");
+    expect(resource(gke, "gcp:kms/cryptoKey:CryptoKey", "blueprint-prod-gke-data").inputs.rotationPeriod).toBe(
+      "7776000s",
+    );
     expect(sql.encryptionKeyName).toBe("blueprint-prod-gke-data-id");
     expect(gke.protectedResources).toContain("gcp:sql/databaseInstance:DatabaseInstance::shop-db-sql");
   });
 
   it("runs Memorystore with AUTH, TLS, CMEK, a replica in another zone, protected and retained", () => {
     const redis = inputs(gke, "gcp:redis/instance:Instance", "shop-cache-redis");
-    expect(redis).toMatchObject({ tier: "STANDARD_HA", authEnabled: true, transitEncryptionMode: "SERVER_AUTHENTICATION", connectMode: "PRIVATE_SERVICE_ACCESS" });
+    expect(redis).toMatchObject({
+      tier: "STANDARD_HA",
+      authEnabled: true,
+      transitEncryptionMode: "SERVER_AUTHENTICATION",
+      connectMode: "PRIVATE_SERVICE_ACCESS",
+    });
     expect(redis.customerManagedKey).toBeDefined();
     expect(gke.protectedResources).toContain("gcp:redis/instance:Instance::shop-cache-redis");
   });
 
   it("creates the instances after private services access and the key grants, so destroy removes them first (pulumi-gcp#3354)", () => {
-    for (const key of ["gcp:sql/databaseInstance:DatabaseInstance::shop-db-sql", "gcp:redis/instance:Instance::shop-cache-redis"]) {
+    for (const key of [
+      "gcp:sql/databaseInstance:DatabaseInstance::shop-db-sql",
+      "gcp:redis/instance:Instance::shop-cache-redis",
+    ]) {
       const deps = registration(graph, key).dependsOn;
       expect(deps).toContain("gcp:servicenetworking/connection:Connection::blueprint-prod-gke-psa");
       expect(deps).toContain("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember::blueprint-prod-gke-data-sql");
     }
-    expect(inputs(gke, "gcp:compute/globalAddress:GlobalAddress", "blueprint-prod-gke-psa")).toMatchObject({ purpose: "VPC_PEERING", addressType: "INTERNAL", address: "10.60.0.0", prefixLength: 20 });
+    expect(inputs(gke, "gcp:compute/globalAddress:GlobalAddress", "blueprint-prod-gke-psa")).toMatchObject({
+      purpose: "VPC_PEERING",
+      addressType: "INTERNAL",
+      address: "10.60.0.0",
+      prefixLength: 20,
+    });
   });
 
   it("backs up the team namespaces with Backup for GKE, volume data and CMEK, with a RestorePlan per namespace", () => {
@@ -183,19 +283,41 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
       name: "blueprint-prod-gke-volumes",
       retentionPolicy: { backupRetainDays: 14 },
       backupSchedule: { cronSchedule: "0 3 * * *" },
-      backupConfig: { includeVolumeData: true, includeSecrets: true, selectedNamespaces: { namespaces: ["shop", "payments"] }, encryptionKey: { gcpKmsEncryptionKey: "blueprint-prod-gke-data-id" } },
+      backupConfig: {
+        includeVolumeData: true,
+        includeSecrets: true,
+        selectedNamespaces: { namespaces: ["shop", "payments"] },
+        encryptionKey: { gcpKmsEncryptionKey: "blueprint-prod-gke-data-id" },
+      },
     });
     for (const ns of ["shop", "payments"]) {
-      expect(inputs(gke, "gcp:gkebackup/restorePlan:RestorePlan", `blueprint-prod-gke-volumes-restore-${ns}`).restoreConfig).toMatchObject({
-        selectedNamespaces: { namespaces: [ns] }, volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
+      expect(
+        inputs(gke, "gcp:gkebackup/restorePlan:RestorePlan", `blueprint-prod-gke-volumes-restore-${ns}`).restoreConfig,
+      ).toMatchObject({
+        selectedNamespaces: { namespaces: [ns] },
+        volumeDataRestorePolicy: "RESTORE_VOLUME_DATA_FROM_BACKUP",
       });
     }
-    expect(inputs(gke, "gcp:container/cluster:Cluster", "blueprint-prod-gke-gke").addonsConfig.gkeBackupAgentConfig).toEqual({ enabled: true });
+    expect(
+      inputs(gke, "gcp:container/cluster:Cluster", "blueprint-prod-gke-gke").addonsConfig.gkeBackupAgentConfig,
+    ).toEqual({ enabled: true });
   });
 
   it("gives bound apps the server CA and a verifying URL", () => {
-    const services = (gke.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop.services;
-    expect(services.db).toMatchObject({ flavour: "managed", tls: true, port: 5432, caFile: "/etc/blueprint/services/db/ca.crt", footprint: null });
-    expect(services.cache).toMatchObject({ flavour: "managed", tls: true, port: 6378, caFile: "/etc/blueprint/services/cache/ca.crt" });
+    const services = (gke.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
+      .services;
+    expect(services.db).toMatchObject({
+      flavour: "managed",
+      tls: true,
+      port: 5432,
+      caFile: "/etc/blueprint/services/db/ca.crt",
+      footprint: null,
+    });
+    expect(services.cache).toMatchObject({
+      flavour: "managed",
+      tls: true,
+      port: 6378,
+      caFile: "/etc/blueprint/services/cache/ca.crt",
+    });
   });
 });

@@ -2,7 +2,10 @@ import { runEnvironment, shippedEnvironments, type K8sObject } from "../helpers/
 import { revealSecrets } from "../../tools/offline/mocks";
 import type { RunResult } from "../../tools/offline/run";
 
-type Container = { name: string; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }> };
+type Container = {
+  name: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+};
 
 /** `<app>` -> the names of its container's variables, of every Deployment of a team stack. */
 function variableNames(result: RunResult): Record<string, string[]> {
@@ -35,17 +38,56 @@ describe("every environment, every stack", () => {
   it("binds the shop's apps to a Postgres and a cache in every environment, in its flavour", () => {
     const flavours: Record<string, string> = {};
     for (const [env, run] of Object.entries(runs)) {
-      const services = (run.platform.stackOutputs.outputs.contract as Record<string, { services: Record<string, { type: string; flavour: string }> }>).shop.services;
-      expect(Object.values(services).map((s) => s.type).sort()).toEqual(["postgres", "valkey"]);
+      const services = (
+        run.platform.stackOutputs.outputs.contract as Record<
+          string,
+          { services: Record<string, { type: string; flavour: string }> }
+        >
+      ).shop.services;
+      expect(
+        Object.values(services)
+          .map((s) => s.type)
+          .sort(),
+      ).toEqual(["postgres", "valkey"]);
       flavours[env] = services.db.flavour;
     }
-    expect(flavours).toEqual({ dev: "in-cluster", local: "in-cluster", staging: "managed", prod: "managed", "prod-gke": "managed" });
+    expect(flavours).toEqual({
+      dev: "in-cluster",
+      local: "in-cluster",
+      staging: "managed",
+      prod: "managed",
+      "prod-gke": "managed",
+    });
   });
 
   it("gives each bound app the same variable names in dev, staging, prod and prod-gke; only the values differ", () => {
-    const names = Object.fromEntries(["dev", "staging", "prod", "prod-gke"].map((env) => [env, variableNames(runs[env].teams[`${env}.shop`])]));
-    expect(names.dev.backend).toEqual(["PORT", "DB_URL", "DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD", "DB_DATABASE", "CACHE_URL", "CACHE_HOST", "CACHE_PORT", "CACHE_USERNAME", "CACHE_PASSWORD", "CACHE_DATABASE"]);
-    expect(names.dev.frontend).toEqual(["PORT", "CACHE_URL", "CACHE_HOST", "CACHE_PORT", "CACHE_USERNAME", "CACHE_PASSWORD", "CACHE_DATABASE"]);
+    const names = Object.fromEntries(
+      ["dev", "staging", "prod", "prod-gke"].map((env) => [env, variableNames(runs[env].teams[`${env}.shop`])]),
+    );
+    expect(names.dev.backend).toEqual([
+      "PORT",
+      "DB_URL",
+      "DB_HOST",
+      "DB_PORT",
+      "DB_USERNAME",
+      "DB_PASSWORD",
+      "DB_DATABASE",
+      "CACHE_URL",
+      "CACHE_HOST",
+      "CACHE_PORT",
+      "CACHE_USERNAME",
+      "CACHE_PASSWORD",
+      "CACHE_DATABASE",
+    ]);
+    expect(names.dev.frontend).toEqual([
+      "PORT",
+      "CACHE_URL",
+      "CACHE_HOST",
+      "CACHE_PORT",
+      "CACHE_USERNAME",
+      "CACHE_PASSWORD",
+      "CACHE_DATABASE",
+    ]);
     for (const env of ["staging", "prod", "prod-gke"]) expect(names[env]).toEqual(names.dev);
   });
 

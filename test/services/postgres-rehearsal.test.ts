@@ -16,7 +16,10 @@ const BIN = findBin();
 function findBin(): string | undefined {
   const root = "/usr/lib/postgresql";
   if (!fs.existsSync(root)) return undefined;
-  const versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin", "postgres"))).sort((a, b) => Number(b) - Number(a));
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => fs.existsSync(path.join(root, v, "bin", "postgres")))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.length ? path.join(root, versions[0], "bin") : undefined;
 }
 
@@ -64,11 +67,30 @@ describeIfServer("the in-cluster Postgres scripts against a real server", () => 
 
   /** A query over TCP with a password, as a bound app connects. */
   function query(user: string, password: string, sql: string, database = "db"): string {
-    return execFileSync(path.join(BIN!, "psql"), ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database, "-c", sql], {
-      env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    }).trim();
+    return execFileSync(
+      path.join(BIN!, "psql"),
+      [
+        "-X",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-U",
+        user,
+        "-d",
+        database,
+        "-c",
+        sql,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    ).trim();
   }
 
   function canLogIn(user: string, password: string): boolean {
@@ -80,7 +102,10 @@ describeIfServer("the in-cluster Postgres scripts against a real server", () => 
   }
 
   beforeAll(async () => {
-    if (!BIN) throw new Error("PostgreSQL server binaries are missing (/usr/lib/postgresql/<version>/bin): install Debian's postgresql package, as .ci/run does");
+    if (!BIN)
+      throw new Error(
+        "PostgreSQL server binaries are missing (/usr/lib/postgresql/<version>/bin): install Debian's postgresql package, as .ci/run does",
+      );
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-rehearsal-"));
     fs.mkdirSync(path.join(dir, "run"));
     fs.mkdirSync(path.join(dir, "scripts"));
@@ -89,10 +114,33 @@ describeIfServer("the in-cluster Postgres scripts against a real server", () => 
     fs.writeFileSync(path.join(dir, "scripts", "pg_hba.conf"), PG_HBA_CONF);
     fs.chmodSync(dir, 0o755);
     if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
-    asPostgres(path.join(BIN, "initdb"), ["-D", path.join(dir, "data", "pgdata"), "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+    asPostgres(path.join(BIN, "initdb"), [
+      "-D",
+      path.join(dir, "data", "pgdata"),
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+    ]);
     port = await freePort();
-    const args = ["-D", path.join(dir, "data", "pgdata"), "-c", `hba_file=${path.join(dir, "scripts", "pg_hba.conf")}`, "-c", "password_encryption=scram-sha-256", "-c", `port=${port}`, "-c", `unix_socket_directories=${socket()}`, "-c", "listen_addresses=127.0.0.1"];
-    server = isRoot ? spawn("runuser", ["-u", "postgres", "--", path.join(BIN, "postgres"), ...args], { stdio: "ignore" }) : spawn(path.join(BIN, "postgres"), args, { stdio: "ignore" });
+    const args = [
+      "-D",
+      path.join(dir, "data", "pgdata"),
+      "-c",
+      `hba_file=${path.join(dir, "scripts", "pg_hba.conf")}`,
+      "-c",
+      "password_encryption=scram-sha-256",
+      "-c",
+      `port=${port}`,
+      "-c",
+      `unix_socket_directories=${socket()}`,
+      "-c",
+      "listen_addresses=127.0.0.1",
+    ];
+    server = isRoot
+      ? spawn("runuser", ["-u", "postgres", "--", path.join(BIN, "postgres"), ...args], { stdio: "ignore" })
+      : spawn(path.join(BIN, "postgres"), args, { stdio: "ignore" });
     for (let i = 0; i < 100; i++) {
       try {
         execFileSync(path.join(BIN, "pg_isready"), ["-q", "-h", socket(), "-p", String(port)]);
@@ -120,7 +168,9 @@ describeIfServer("the in-cluster Postgres scripts against a real server", () => 
     expect(canLogIn("db_a", "wrong")).toBe(false);
     // What the app creates belongs to the owner role, so the other user can use it after a rotation.
     query("db_a", "first-password", "CREATE TABLE orders (id int PRIMARY KEY, total numeric NOT NULL)");
-    expect(query("db_a", "first-password", "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'")).toBe("db_owner");
+    expect(query("db_a", "first-password", "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'")).toBe(
+      "db_owner",
+    );
   });
 
   it("refuses the superuser over the network, with or without a password", () => {
@@ -151,10 +201,31 @@ describeIfServer("the in-cluster Postgres scripts against a real server", () => 
     const checksum = "SELECT count(*) || ':' || md5(string_agg(id || '=' || total, ',' ORDER BY id)) FROM orders";
     const before = query("db_a", pass, checksum);
     const dump = path.join(dir, "db.dump");
-    execFileSync(path.join(BIN!, "pg_dump"), ["-h", "127.0.0.1", "-p", String(port), "-U", "db_a", "-d", "db", "-Fc", "-f", dump], { env: { ...process.env, PGPASSWORD: pass } });
+    execFileSync(
+      path.join(BIN!, "pg_dump"),
+      ["-h", "127.0.0.1", "-p", String(port), "-U", "db_a", "-d", "db", "-Fc", "-f", dump],
+      { env: { ...process.env, PGPASSWORD: pass } },
+    );
     // docs/backups.md: restore into a new database owned by the same role, then compare.
-    asPostgres(path.join(BIN!, "psql"), ["-X", "-q", "-h", socket(), "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE db_restored OWNER db_owner"]);
-    execFileSync(path.join(BIN!, "pg_restore"), ["-h", "127.0.0.1", "-p", String(port), "-U", "db_a", "-d", "db_restored", "--no-owner", "--role=db_owner", dump], { env: { ...process.env, PGPASSWORD: pass } });
+    asPostgres(path.join(BIN!, "psql"), [
+      "-X",
+      "-q",
+      "-h",
+      socket(),
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-d",
+      "postgres",
+      "-c",
+      "CREATE DATABASE db_restored OWNER db_owner",
+    ]);
+    execFileSync(
+      path.join(BIN!, "pg_restore"),
+      ["-h", "127.0.0.1", "-p", String(port), "-U", "db_a", "-d", "db_restored", "--no-owner", "--role=db_owner", dump],
+      { env: { ...process.env, PGPASSWORD: pass } },
+    );
     const after = query("db_a", pass, checksum, "db_restored");
     expect(after).toBe(before);
     expect(before.startsWith("500:")).toBe(true);

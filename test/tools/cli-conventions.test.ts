@@ -28,12 +28,22 @@ function tool(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.P
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 describe("parseCommandLine", () => {
-  const options = { out: { type: "string" }, lane: { type: "string", multiple: true }, trace: { type: "boolean" } } as const;
+  const options = {
+    out: { type: "string" },
+    lane: { type: "string", multiple: true },
+    trace: { type: "boolean" },
+  } as const;
 
   it("refuses a single-valued flag given twice, in either spelling", () => {
-    expect(() => parseCommandLine(["--out", "a", "--out", "b"], options)).toThrow(new UsageError("--out was given more than once; give it once"));
-    expect(() => parseCommandLine(["--out=a", "--out", "b"], options)).toThrow(new UsageError("--out was given more than once; give it once"));
-    expect(() => parseCommandLine(["--trace", "--trace"], options)).toThrow(new UsageError("--trace was given more than once; give it once"));
+    expect(() => parseCommandLine(["--out", "a", "--out", "b"], options)).toThrow(
+      new UsageError("--out was given more than once; give it once"),
+    );
+    expect(() => parseCommandLine(["--out=a", "--out", "b"], options)).toThrow(
+      new UsageError("--out was given more than once; give it once"),
+    );
+    expect(() => parseCommandLine(["--trace", "--trace"], options)).toThrow(
+      new UsageError("--trace was given more than once; give it once"),
+    );
   });
 
   it("refuses an unknown flag, naming it", () => {
@@ -42,13 +52,21 @@ describe("parseCommandLine", () => {
   });
 
   it("accepts each flag once, a flag declared as repeatable more than once, and positionals", () => {
-    expect(parseCommandLine(["dev", "--out", "a", "--trace"], options)).toEqual({ values: { out: "a", trace: true }, positionals: ["dev"] });
+    expect(parseCommandLine(["dev", "--out", "a", "--trace"], options)).toEqual({
+      values: { out: "a", trace: true },
+      positionals: ["dev"],
+    });
     expect(parseCommandLine(["--lane", "a", "--lane", "b"], options).values).toEqual({ lane: ["a", "b"] });
   });
 
   it("takes the user's folder from INIT_CWD only when npm started this very command", () => {
     expect(userDirectory(["render"], { INIT_CWD: "/home/u/work", npm_lifecycle_event: "render" })).toBe("/home/u/work");
-    expect(userDirectory(["render", "render:compiled"], { INIT_CWD: "/home/u/work", npm_lifecycle_event: "render:compiled" })).toBe("/home/u/work");
+    expect(
+      userDirectory(["render", "render:compiled"], {
+        INIT_CWD: "/home/u/work",
+        npm_lifecycle_event: "render:compiled",
+      }),
+    ).toBe("/home/u/work");
     // An outer `npm test` leaves INIT_CWD in the environment of everything it starts.
     expect(userDirectory(["render"], { INIT_CWD: "/home/u/work", npm_lifecycle_event: "test" })).toBe(process.cwd());
     expect(userDirectory(["render"], { INIT_CWD: "/home/u/work" })).toBe(process.cwd());
@@ -71,7 +89,9 @@ describe("npm run render", () => {
 
   it("writes a relative --out under the folder the user ran `npm run render` in", () => {
     const user = tmp("render-user-");
-    const r = tool("tools/render.ts", ["dev.payments", "--out", "out"], { env: { INIT_CWD: user, npm_lifecycle_event: "render" } });
+    const r = tool("tools/render.ts", ["dev.payments", "--out", "out"], {
+      env: { INIT_CWD: user, npm_lifecycle_event: "render" },
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(fs.existsSync(path.join(user, "out", "dev.payments", "payments"))).toBe(true);
@@ -81,10 +101,20 @@ describe("npm run render", () => {
   it("writes a relative --out under its working folder when an outer npm script, not npm run render, set INIT_CWD", () => {
     const user = tmp("render-user-");
     const work = tmp("render-work-");
-    fs.writeFileSync(path.join(work, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+    fs.writeFileSync(
+      path.join(work, "Pulumi.yaml"),
+      `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+    );
     fs.mkdirSync(path.join(work, "stacks"));
-    for (const s of ["dev.platform", "dev.payments"]) fs.copyFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${s}.yaml`), path.join(work, "stacks", `Pulumi.${s}.yaml`));
-    const r = tool("tools/render.ts", ["dev.payments", "--out", "out"], { cwd: work, env: { INIT_CWD: user, npm_lifecycle_event: "test", BLUEPRINT_RENDER_CACHE: "off" } });
+    for (const s of ["dev.platform", "dev.payments"])
+      fs.copyFileSync(
+        path.join(PROJECT_DIR, "stacks", `Pulumi.${s}.yaml`),
+        path.join(work, "stacks", `Pulumi.${s}.yaml`),
+      );
+    const r = tool("tools/render.ts", ["dev.payments", "--out", "out"], {
+      cwd: work,
+      env: { INIT_CWD: user, npm_lifecycle_event: "test", BLUEPRINT_RENDER_CACHE: "off" },
+    });
     expect(r.code).toBe(0);
     expect(fs.existsSync(path.join(work, "out", "dev.payments"))).toBe(true);
     expect(fs.readdirSync(user)).toEqual([]);
@@ -92,18 +122,29 @@ describe("npm run render", () => {
 
   it("prints `none` for the kinds of a stack that registers no Kubernetes object", () => {
     const work = tmp("render-empty-");
-    fs.writeFileSync(path.join(work, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+    fs.writeFileSync(
+      path.join(work, "Pulumi.yaml"),
+      `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+    );
     fs.mkdirSync(path.join(work, "stacks"));
-    fs.copyFileSync(path.join(PROJECT_DIR, "stacks", "Pulumi.dev.platform.yaml"), path.join(work, "stacks", "Pulumi.dev.platform.yaml"));
+    fs.copyFileSync(
+      path.join(PROJECT_DIR, "stacks", "Pulumi.dev.platform.yaml"),
+      path.join(work, "stacks", "Pulumi.dev.platform.yaml"),
+    );
     const shop = fs.readFileSync(path.join(PROJECT_DIR, "stacks", "Pulumi.dev.shop.yaml"), "utf8");
     // The team without apps: everything from `blueprint:apps:` to the next top-level key goes.
     const empty = shop.replace(/\n {2}blueprint:apps:\n(?: {4}.*\n| *\n)*/, "\n");
     expect(empty).not.toContain("blueprint:apps");
     fs.writeFileSync(path.join(work, "stacks", "Pulumi.dev.shop.yaml"), empty);
-    const r = tool("tools/render.ts", ["dev.shop", "--out", path.join(work, "out")], { cwd: work, env: { BLUEPRINT_RENDER_CACHE: "off" } });
+    const r = tool("tools/render.ts", ["dev.shop", "--out", path.join(work, "out")], {
+      cwd: work,
+      env: { BLUEPRINT_RENDER_CACHE: "off" },
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^stack dev\.shop: 0 Kubernetes objects written to .*\n {2}kinds: {6}none\n {2}namespaces: none\n {2}images: {5}none\n/);
+    expect(r.stdout).toMatch(
+      /^stack dev\.shop: 0 Kubernetes objects written to .*\n {2}kinds: {6}none\n {2}namespaces: none\n {2}images: {5}none\n/,
+    );
   });
 });
 
@@ -121,7 +162,9 @@ describe("npm run audit", () => {
     expect(u.stderr).toMatch(/^audit: Unknown option '--write-pack-conf'.*\n\nUsage: npm run audit/);
     const t = tool("tools/audit.ts", ["dev.shop", "--write-pack-config", "--write-pack-config"]);
     expect(t.code).toBe(2);
-    expect(t.stderr).toMatch(/^audit: --write-pack-config was given more than once; give it once\n\nUsage: npm run audit/);
+    expect(t.stderr).toMatch(
+      /^audit: --write-pack-config was given more than once; give it once\n\nUsage: npm run audit/,
+    );
   });
 });
 
@@ -156,14 +199,34 @@ describe("npm run bench", () => {
 
   it("reads a relative --report from the folder the user ran `npm run bench` in", () => {
     const user = tmp("bench-user-");
-    const saved = { machine: { cpus: "2 x test", memory: "1 GiB", node: "v20", loadBefore: "0.00 0.00 0.00", loadAfter: "0.00 0.00 0.00" }, sizes: [], runs: 3, checks: [], results: [], targets: [{ name: "a target", goal: "<= 1.5x", measured: "1.2x", met: true }, { name: "another", goal: "<= 0.6x", measured: "0.7x", met: false }] };
+    const saved = {
+      machine: {
+        cpus: "2 x test",
+        memory: "1 GiB",
+        node: "v20",
+        loadBefore: "0.00 0.00 0.00",
+        loadAfter: "0.00 0.00 0.00",
+      },
+      sizes: [],
+      runs: 3,
+      checks: [],
+      results: [],
+      targets: [
+        { name: "a target", goal: "<= 1.5x", measured: "1.2x", met: true },
+        { name: "another", goal: "<= 0.6x", measured: "0.7x", met: false },
+      ],
+    };
     fs.writeFileSync(path.join(user, "saved.json"), JSON.stringify(saved));
-    const r = tool("tools/bench/bench.ts", ["--report", "saved.json"], { env: { INIT_CWD: user, npm_lifecycle_event: "bench" } });
+    const r = tool("tools/bench/bench.ts", ["--report", "saved.json"], {
+      env: { INIT_CWD: user, npm_lifecycle_event: "bench" },
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\na target +<= 1\.5x +1\.2x +met\n/);
     expect(r.stdout).toMatch(/\nanother +<= 0\.6x +0\.7x +NO(\n|$)/);
-    const missing = tool("tools/bench/bench.ts", ["--report", "nowhere.json"], { env: { INIT_CWD: user, npm_lifecycle_event: "bench" } });
+    const missing = tool("tools/bench/bench.ts", ["--report", "nowhere.json"], {
+      env: { INIT_CWD: user, npm_lifecycle_event: "bench" },
+    });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`bench: --report ${path.join(user, "nowhere.json")}: no such file\n`);
   });

@@ -19,10 +19,22 @@ describe("the precompiled render", () => {
   it("refuses in one line to run when a source changed since it was compiled", () => {
     const file = path.join(out, "compiled.json");
     const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest;
-    fs.writeFileSync(file, JSON.stringify({ ...manifest, files: { ...manifest.files, "config/load.ts": "0".repeat(64), "config/gone.ts": "0".repeat(64) } }));
-    const r = spawnSync(process.execPath, [path.join(out, "tools/render.js"), "dev", "--out", path.join(out, "rendered")], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 60_000 });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        ...manifest,
+        files: { ...manifest.files, "config/load.ts": "0".repeat(64), "config/gone.ts": "0".repeat(64) },
+      }),
+    );
+    const r = spawnSync(
+      process.execPath,
+      [path.join(out, "tools/render.js"), "dev", "--out", path.join(out, "rendered")],
+      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 60_000 },
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^render: the compiled render in .* is older than its sources \(config\/load\.ts, config\/gone\.ts changed\): run `npm run compile` again, or `npm run render`\n$/);
+    expect(r.stderr).toMatch(
+      /^render: the compiled render in .* is older than its sources \(config\/load\.ts, config\/gone\.ts changed\): run `npm run compile` again, or `npm run render`\n$/,
+    );
     expect(fs.existsSync(path.join(out, "rendered"))).toBe(false);
   });
 

@@ -4,7 +4,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { readProject } from "../../lib/project";
-import { ContractFileError, platformKey, readCachedPlatform, readContractFile, writeCachedPlatform } from "../../tools/offline/contract-cache";
+import {
+  ContractFileError,
+  platformKey,
+  readCachedPlatform,
+  readContractFile,
+  writeCachedPlatform,
+} from "../../tools/offline/contract-cache";
 import { platformOf, PROJECT_DIR } from "../helpers/program";
 
 /**
@@ -18,7 +24,10 @@ const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 /** A project with a program of its own (index.ts and lib/), and a platform stack file. */
 function programProject(): string {
   const dir = tmp("contract-key-");
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n");
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n",
+  );
   fs.mkdirSync(path.join(dir, "stacks"));
   fs.mkdirSync(path.join(dir, "lib"));
   fs.writeFileSync(path.join(dir, "index.ts"), "export = {};\n");
@@ -27,7 +36,10 @@ function programProject(): string {
   return dir;
 }
 
-const outputs = { outputs: { contract: { shop: { namespace: "shop" } }, kubeconfig: "k" }, secretOutputNames: ["kubeconfig"] };
+const outputs = {
+  outputs: { contract: { shop: { namespace: "shop" } }, kubeconfig: "k" },
+  secretOutputNames: ["kubeconfig"],
+};
 
 describe("the platform's content key", () => {
   it("changes when the stack file, a source, a new source or the evaluation day changes, and only then", () => {
@@ -91,7 +103,10 @@ describe("the cached platform outputs", () => {
       writeCachedPlatform(project, "dev.platform", "k1", outputs);
       expect(readCachedPlatform(project, "dev.platform", "k2")).toBeUndefined();
       expect(readCachedPlatform(project, "prod.platform", "k1")).toBeUndefined();
-      fs.writeFileSync(path.join(dir, "dev.platform.json"), '{"key":"k1","platform":"dev.platform","stackOutputs":{"outputs":null}}');
+      fs.writeFileSync(
+        path.join(dir, "dev.platform.json"),
+        '{"key":"k1","platform":"dev.platform","stackOutputs":{"outputs":null}}',
+      );
       expect(readCachedPlatform(project, "dev.platform", "k1")).toBeUndefined();
       fs.writeFileSync(path.join(dir, "dev.platform.json"), "{not json");
       expect(readCachedPlatform(project, "dev.platform", "k1")).toBeUndefined();
@@ -117,7 +132,10 @@ describe("--contract FILE", () => {
   };
 
   it("reads the outputs of pulumi stack output --json --show-secrets, every one as secret", () => {
-    expect(readContractFile(file(JSON.stringify({ contract: { shop: {} }, kubeconfig: "k" })))).toEqual({ outputs: { contract: { shop: {} }, kubeconfig: "k" }, secretOutputNames: ["contract", "kubeconfig"] });
+    expect(readContractFile(file(JSON.stringify({ contract: { shop: {} }, kubeconfig: "k" })))).toEqual({
+      outputs: { contract: { shop: {} }, kubeconfig: "k" },
+      secretOutputNames: ["contract", "kubeconfig"],
+    });
   });
 
   it.each([
@@ -128,23 +146,40 @@ describe("--contract FILE", () => {
   ])("refuses %s with what to do", (text, message) => {
     const f = file(text);
     expect(() => readContractFile(f)).toThrow(ContractFileError);
-    expect(() => readContractFile(f)).toThrow(new RegExp(`^--contract ${f.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${message.source}`));
+    expect(() => readContractFile(f)).toThrow(
+      new RegExp(`^--contract ${f.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${message.source}`),
+    );
   });
 
   it("refuses a file that is not there, naming it", () => {
-    expect(() => readContractFile("/nonexistent/outputs.json")).toThrow("--contract /nonexistent/outputs.json: cannot be read (ENOENT)");
+    expect(() => readContractFile("/nonexistent/outputs.json")).toThrow(
+      "--contract /nonexistent/outputs.json: cannot be read (ENOENT)",
+    );
   });
 });
 
 describe("npm run render -- <team stack>", () => {
   const TSX = pathToFileURL(require.resolve("tsx")).href;
-  const render = (cwd: string, args: string[], env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env } });
+  const render = (cwd: string, args: string[], env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], {
+      cwd,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, ...env },
+    });
   /** A project running the real program with the shipped dev platform and payments team. */
   const devProject = () => {
     const dir = tmp("contract-render-");
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+    );
     fs.mkdirSync(path.join(dir, "stacks"));
-    for (const s of ["dev.platform", "dev.payments"]) fs.copyFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${s}.yaml`), path.join(dir, "stacks", `Pulumi.${s}.yaml`));
+    for (const s of ["dev.platform", "dev.payments"])
+      fs.copyFileSync(
+        path.join(PROJECT_DIR, "stacks", `Pulumi.${s}.yaml`),
+        path.join(dir, "stacks", `Pulumi.${s}.yaml`),
+      );
     return dir;
   };
 
@@ -156,7 +191,9 @@ describe("npm run render -- <team stack>", () => {
     expect(first.stderr).toBe("");
     expect(first.stdout).toContain("\n  contract:   from dev.platform, rendered now\n");
     const second = render(dir, ["dev.payments", "--out", out], env);
-    expect(second.stdout).toContain("\n  contract:   from the last render of dev.platform (its stack file and the program's sources are unchanged; --fresh renders it again)\n");
+    expect(second.stdout).toContain(
+      "\n  contract:   from the last render of dev.platform (its stack file and the program's sources are unchanged; --fresh renders it again)\n",
+    );
     expect(second.stdout.replace(/\n {2}contract:.*\n/, "\n")).toBe(first.stdout.replace(/\n {2}contract:.*\n/, "\n"));
     const fresh = render(dir, ["dev.payments", "--out", out, "--fresh"], env);
     expect(fresh.stdout).toContain("\n  contract:   from dev.platform, rendered now\n");
@@ -170,16 +207,26 @@ describe("npm run render -- <team stack>", () => {
     const dir = devProject();
     const platform = (await platformOf("dev.payments"))["dev.platform"];
     fs.writeFileSync(path.join(dir, "dev-platform-outputs.json"), JSON.stringify(platform.outputs));
-    const r = render(dir, ["dev.payments", "--out", path.join(dir, "out"), "--contract", "dev-platform-outputs.json"], { BLUEPRINT_RENDER_CACHE: "off" });
+    const r = render(dir, ["dev.payments", "--out", path.join(dir, "out"), "--contract", "dev-platform-outputs.json"], {
+      BLUEPRINT_RENDER_CACHE: "off",
+    });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`\n  contract:   from the outputs in ${path.join(dir, "dev-platform-outputs.json")} (--contract)\n`);
-    const bad = render(dir, ["dev.payments", "--out", path.join(dir, "out"), "--contract", "missing.json"], { BLUEPRINT_RENDER_CACHE: "off" });
+    expect(r.stdout).toContain(
+      `\n  contract:   from the outputs in ${path.join(dir, "dev-platform-outputs.json")} (--contract)\n`,
+    );
+    const bad = render(dir, ["dev.payments", "--out", path.join(dir, "out"), "--contract", "missing.json"], {
+      BLUEPRINT_RENDER_CACHE: "off",
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(`render: --contract ${path.join(dir, "missing.json")}: cannot be read (ENOENT)\n`);
-    const env = render(dir, ["dev", "--out", path.join(dir, "out"), "--contract", "dev-platform-outputs.json"], { BLUEPRINT_RENDER_CACHE: "off" });
+    const env = render(dir, ["dev", "--out", path.join(dir, "out"), "--contract", "dev-platform-outputs.json"], {
+      BLUEPRINT_RENDER_CACHE: "off",
+    });
     expect(env.status).toBe(2);
-    expect(env.stderr).toBe("render: --contract applies to one team stack; an environment renders its own platform (give a stack such as dev.<team>)\n");
+    expect(env.stderr).toBe(
+      "render: --contract applies to one team stack; an environment renders its own platform (give a stack such as dev.<team>)\n",
+    );
   });
 });
 
@@ -187,12 +234,27 @@ describe("npm run render (the launcher)", () => {
   it("runs the render compiled from the current sources, with the same output as the sources through tsx", () => {
     const out = tmp("launch-");
     const env = { ...process.env, BLUEPRINT_RENDER_CACHE: "off", npm_lifecycle_event: undefined, INIT_CWD: undefined };
-    const launched = spawnSync(process.execPath, [path.join(PROJECT_DIR, "tools/render-launch.cjs"), "dev.payments", "--out", path.join(out, "a")], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 180_000, env });
+    const launched = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_DIR, "tools/render-launch.cjs"), "dev.payments", "--out", path.join(out, "a")],
+      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 180_000, env },
+    );
     expect(launched.stderr).toBe("");
     expect(launched.status).toBe(0);
     const tree = path.join(PROJECT_DIR, "node_modules", ".cache", "blueprint-render", "dist");
     expect(JSON.parse(fs.readFileSync(path.join(tree, "compiled.json"), "utf8")).source).toBe(PROJECT_DIR);
-    const tsx = spawnSync(process.execPath, ["--import", pathToFileURL(require.resolve("tsx")).href, path.join(PROJECT_DIR, "tools/render.ts"), "dev.payments", "--out", path.join(out, "b")], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 180_000, env });
+    const tsx = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        pathToFileURL(require.resolve("tsx")).href,
+        path.join(PROJECT_DIR, "tools/render.ts"),
+        "dev.payments",
+        "--out",
+        path.join(out, "b"),
+      ],
+      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 180_000, env },
+    );
     expect(launched.stdout.replaceAll(`${out}/a`, "X")).toBe(tsx.stdout.replaceAll(`${out}/b`, "X"));
   });
 });

@@ -6,7 +6,10 @@ import type { RunResult } from "../../tools/offline/run";
 describe("the offline runner", () => {
   it("reports every resource that would fall back to a default provider", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "default-provider-"));
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: probe\nruntime: nodejs\nmain: ${path.join(__dirname, "fixtures", "default-provider.ts")}\n`);
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      `name: probe\nruntime: nodejs\nmain: ${path.join(__dirname, "fixtures", "default-provider.ts")}\n`,
+    );
     let result: RunResult | undefined;
     await jest.isolateModulesAsync(async () => {
       const { runProgram } = await import("../../tools/offline/run");

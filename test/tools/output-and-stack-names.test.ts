@@ -12,9 +12,13 @@ const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 /** A project folder whose stacks/ holds the given stack files. */
 function project(stacks: Record<string, string>): string {
   const dir = tmp("stack-names-");
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n");
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: blueprint\nruntime: nodejs\nmain: index.ts\nstackConfigDir: stacks\n",
+  );
   fs.mkdirSync(path.join(dir, "stacks"));
-  for (const [name, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
+  for (const [name, text] of Object.entries(stacks))
+    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), text);
   return dir;
 }
 
@@ -30,7 +34,9 @@ function refusal(f: () => unknown): string {
 
 describe("stack names", () => {
   it.each(["../x", "..", ".", "a/b", "a\\b", "dev\n", "", "x".repeat(101), "dév"])("refuses %j", (name) => {
-    expect(stackNameProblem(name)).toMatch(/is not valid: use 1 to 100 letters, digits, '-', '_' or '.' \(no path separators\), as Pulumi does$/);
+    expect(stackNameProblem(name)).toMatch(
+      /is not valid: use 1 to 100 letters, digits, '-', '_' or '.' \(no path separators\), as Pulumi does$/,
+    );
   });
 
   it.each(["dev", "prod-gke", "feature_x.1", "x".repeat(100)])("accepts %j", (name) => {
@@ -41,7 +47,9 @@ describe("stack names", () => {
     const dir = project({ dev: "config: {}\n" });
     fs.writeFileSync(path.join(dir, "Pulumi.outside.yaml"), "config: {}\n");
     expect(refusal(() => readStackConfig(readProject(dir), "../Pulumi.outside"))).toMatch(/is not valid/);
-    expect(refusal(() => readStackConfig(readProject(dir), "Dev"))).toMatch(/^stack "Dev" has no config file stacks\/Pulumi\.Dev\.yaml \(stacks: dev\)/);
+    expect(refusal(() => readStackConfig(readProject(dir), "Dev"))).toMatch(
+      /^stack "Dev" has no config file stacks\/Pulumi\.Dev\.yaml \(stacks: dev\)/,
+    );
   });
 
   it("refuses a stack file that links outside the project", () => {
@@ -49,7 +57,9 @@ describe("stack names", () => {
     const outside = path.join(tmp("elsewhere-"), "secret.yaml");
     fs.writeFileSync(outside, "config: {}\n");
     fs.symlinkSync(outside, path.join(dir, "stacks", "Pulumi.linked.yaml"));
-    expect(refusal(() => readStackConfig(readProject(dir), "linked"))).toBe("stacks/Pulumi.linked.yaml is a link to a file outside the project; the render reads only the project's own files");
+    expect(refusal(() => readStackConfig(readProject(dir), "linked"))).toBe(
+      "stacks/Pulumi.linked.yaml is a link to a file outside the project; the render reads only the project's own files",
+    );
     fs.writeFileSync(path.join(dir, "stacks", "Pulumi.own.yaml"), "config: {}\n");
     fs.symlinkSync(path.join(dir, "stacks", "Pulumi.own.yaml"), path.join(dir, "stacks", "Pulumi.alias.yaml"));
     expect(readStackConfig(readProject(dir), "alias").config).toEqual({});
@@ -70,17 +80,33 @@ describe("config keys as the Pulumi CLI reads them", () => {
   });
 
   it("refuses a key given twice after that normalisation, with exit code 1", () => {
-    const dir = project({ dev: "config:\n  apps: {}\n  blueprint:apps: {}\n", legacy: "config:\n  blueprint:config:teams: {}\n  blueprint:teams: {}\n" });
-    const err = (() => { try { readStackConfig(readProject(dir), "dev"); } catch (e) { return e as ProjectError; } return undefined; })();
-    expect(err?.message).toBe('stacks/Pulumi.dev.yaml: blueprint:apps is given twice (as "apps" and "blueprint:apps"); keep one');
+    const dir = project({
+      dev: "config:\n  apps: {}\n  blueprint:apps: {}\n",
+      legacy: "config:\n  blueprint:config:teams: {}\n  blueprint:teams: {}\n",
+    });
+    const err = (() => {
+      try {
+        readStackConfig(readProject(dir), "dev");
+      } catch (e) {
+        return e as ProjectError;
+      }
+      return undefined;
+    })();
+    expect(err?.message).toBe(
+      'stacks/Pulumi.dev.yaml: blueprint:apps is given twice (as "apps" and "blueprint:apps"); keep one',
+    );
     expect(err?.exitCode).toBe(1);
     expect(refusal(() => readStackConfig(readProject(dir), "legacy"))).toMatch(/blueprint:teams is given twice/);
   });
 
   it("refuses a stack file whose config is not a mapping", () => {
     const dir = project({ list: "config: [a, b]\n", scalar: "just text\n" });
-    expect(refusal(() => readStackConfig(readProject(dir), "list"))).toBe('stacks/Pulumi.list.yaml: "config:" must be a mapping of keys to values');
-    expect(refusal(() => readStackConfig(readProject(dir), "scalar"))).toBe('stacks/Pulumi.scalar.yaml: must be a mapping with a "config:" section');
+    expect(refusal(() => readStackConfig(readProject(dir), "list"))).toBe(
+      'stacks/Pulumi.list.yaml: "config:" must be a mapping of keys to values',
+    );
+    expect(refusal(() => readStackConfig(readProject(dir), "scalar"))).toBe(
+      'stacks/Pulumi.scalar.yaml: must be a mapping with a "config:" section',
+    );
   });
 });
 
@@ -101,7 +127,9 @@ describe("the output folder", () => {
     const out = tmp("render-out-");
     fs.mkdirSync(path.join(out, "dev"));
     fs.writeFileSync(path.join(out, "dev", "thesis.tex"), "mine");
-    expect(refusal(() => checkOutput(out, "dev"))).toBe(`refusing to replace ${path.join(out, "dev")}: it has no ${RENDER_MARKER} marker, so the render did not write it; move it away or choose another --out`);
+    expect(refusal(() => checkOutput(out, "dev"))).toBe(
+      `refusing to replace ${path.join(out, "dev")}: it has no ${RENDER_MARKER} marker, so the render did not write it; move it away or choose another --out`,
+    );
     expect(() => replaceDirectory(path.join(out, "dev"), files)).toThrow(OutputRefused);
     expect(fs.readdirSync(path.join(out, "dev"))).toEqual(["thesis.tex"]);
   });
@@ -117,25 +145,36 @@ describe("the output folder", () => {
   it("refuses a <stack>.stack.json it did not write", () => {
     const out = tmp("render-out-");
     fs.writeFileSync(path.join(out, "dev.stack.json"), "{}");
-    expect(refusal(() => checkOutput(out, "dev"))).toMatch(/^refusing to overwrite .*dev\.stack\.json: no rendered folder .* sits beside it, so the render did not write it/);
+    expect(refusal(() => checkOutput(out, "dev"))).toMatch(
+      /^refusing to overwrite .*dev\.stack\.json: no rendered folder .* sits beside it, so the render did not write it/,
+    );
     replaceDirectory(path.join(out, "dev"), files);
     expect(() => checkOutput(out, "dev")).not.toThrow();
   });
 
   it.each([["/"], [os.homedir()]])("refuses to write into %s", (out) => {
-    expect(refusal(() => checkOutput(out, "dev"))).toMatch(/^refusing to write into .*: choose a dedicated --out folder/);
+    expect(refusal(() => checkOutput(out, "dev"))).toMatch(
+      /^refusing to write into .*: choose a dedicated --out folder/,
+    );
   });
 });
 
 describe("npm run render with hostile arguments", () => {
   const TSX = pathToFileURL(require.resolve("tsx")).href;
-  const render = (...args: string[]) => spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 60_000 });
+  const render = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
 
   it("refuses a stack name with a path, in one line, exit 2, writing nothing", () => {
     const out = tmp("render-out-");
     const r = render("../../tmp/x", "--out", out);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('render: stack name "../../tmp/x" is not valid: use 1 to 100 letters, digits, \'-\', \'_\' or \'.\' (no path separators), as Pulumi does\n');
+    expect(r.stderr).toBe(
+      "render: stack name \"../../tmp/x\" is not valid: use 1 to 100 letters, digits, '-', '_' or '.' (no path separators), as Pulumi does\n",
+    );
     expect(fs.readdirSync(out)).toEqual([]);
   });
 

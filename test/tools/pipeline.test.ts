@@ -13,13 +13,22 @@ const names = (changed: string[]) => affectedStacks(changed, stacks).map((s) => 
 function run(argv: string[]): { code: number; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  const code = main(argv, (l) => out.push(l), (l) => err.push(l), root);
+  const code = main(
+    argv,
+    (l) => out.push(l),
+    (l) => err.push(l),
+    root,
+  );
   return { code, out, err };
 }
 
 describe("the stages the pipelines read", () => {
   it("are the promotion stages' names, environments and registries, as the promotion commands read them", () => {
-    const full = loadStages(path.join(root, "stacks", "stages.yaml")).ordered.map((s) => ({ name: s.name, environment: s.environment, ...(s.registry ? { registry: s.registry } : {}) }));
+    const full = loadStages(path.join(root, "stacks", "stages.yaml")).ordered.map((s) => ({
+      name: s.name,
+      environment: s.environment,
+      ...(s.registry ? { registry: s.registry } : {}),
+    }));
     expect(pipelineStages(readProject(root))).toEqual(expect.arrayContaining(full));
     expect(pipelineStages(readProject(root))).toHaveLength(full.length);
   });
@@ -30,7 +39,9 @@ describe("the stages the pipelines read", () => {
       fs.copyFileSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
       fs.mkdirSync(path.join(dir, "stacks"));
       fs.writeFileSync(path.join(dir, "stacks", "stages.yaml"), "stages: []\n");
-      expect(() => pipelineStages(readProject(dir))).toThrow('stacks/stages.yaml: "stages:" must map each stage name to its settings');
+      expect(() => pipelineStages(readProject(dir))).toThrow(
+        'stacks/stages.yaml: "stages:" must map each stage name to its settings',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -39,7 +50,12 @@ describe("the stages the pipelines read", () => {
 
 describe("the stacks the pipelines deploy", () => {
   it("are the platform and team stacks of the stages' environments, never local, with each environment's cloud", () => {
-    expect(stacks.filter((s) => s.layer === "platform").map((s) => `${s.stack}:${s.cloud}`)).toEqual(["dev.platform:aws", "prod-gke.platform:gcp", "prod.platform:aws", "staging.platform:aws"]);
+    expect(stacks.filter((s) => s.layer === "platform").map((s) => `${s.stack}:${s.cloud}`)).toEqual([
+      "dev.platform:aws",
+      "prod-gke.platform:gcp",
+      "prod.platform:aws",
+      "staging.platform:aws",
+    ]);
     expect(stacks.some((s) => s.environment === "local")).toBe(false);
     expect(stacks.filter((s) => s.layer === "team").map((s) => s.stack)).toContain("prod-gke.shop");
   });
@@ -47,7 +63,8 @@ describe("the stacks the pipelines deploy", () => {
 
 describe("the stacks a change touches", () => {
   it("are every stack when the program or the policy pack's code changes", () => {
-    for (const f of ["components/workload.ts", "index.ts", "package-lock.json", "policy/rules.ts", "layers/team.ts"]) expect(names([f])).toHaveLength(stacks.length);
+    for (const f of ["components/workload.ts", "index.ts", "package-lock.json", "policy/rules.ts", "layers/team.ts"])
+      expect(names([f])).toHaveLength(stacks.length);
   });
 
   it("are one stack when only its file or its policy pack config changes", () => {
@@ -60,7 +77,18 @@ describe("the stacks a change touches", () => {
   });
 
   it("are none for promotion files, docs, tests, the local environment and files outside the project", () => {
-    expect(names(["stacks/history/shop/dev/000001-promotion-r-61909ab161ac-85ad597657b4.json", "stacks/releases/shop/r-61909ab161ac.json", "stacks/stages.yaml", "docs/ci.md", "test/tools/pipeline.test.ts", "stacks/Pulumi.local.platform.yaml", "README.md", "policy/config/local.shop.json"])).toEqual([]);
+    expect(
+      names([
+        "stacks/history/shop/dev/000001-promotion-r-61909ab161ac-85ad597657b4.json",
+        "stacks/releases/shop/r-61909ab161ac.json",
+        "stacks/stages.yaml",
+        "docs/ci.md",
+        "test/tools/pipeline.test.ts",
+        "stacks/Pulumi.local.platform.yaml",
+        "README.md",
+        "policy/config/local.shop.json",
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -79,7 +107,9 @@ describe("npm run pipeline", () => {
     const r = run(["cloud", "local"]);
     expect(r.code).toBe(2);
     expect(r.out).toEqual([]);
-    expect(r.err[0]).toMatch(/^pipeline: "local" is not an environment the pipelines deploy \(dev, prod-gke, prod, staging\)/);
+    expect(r.err[0]).toMatch(
+      /^pipeline: "local" is not an environment the pipelines deploy \(dev, prod-gke, prod, staging\)/,
+    );
   });
 
   it("refuses a bad layer, affected without --base, and an unknown subcommand", () => {
@@ -98,6 +128,9 @@ describe("npm run pipeline -- registry", () => {
 
   it("refuses a stage that stages.yaml does not define", () => {
     const r = run(["registry", "qa"]);
-    expect([r.code, r.err[0].split("\n")[0]]).toEqual([2, 'pipeline: "qa" is not a stage (dev, staging, prod, prod-gke)']);
+    expect([r.code, r.err[0].split("\n")[0]]).toEqual([
+      2,
+      'pipeline: "qa" is not a stage (dev, staging, prod, prod-gke)',
+    ]);
   });
 });

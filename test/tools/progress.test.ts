@@ -10,12 +10,28 @@ function fakeStream(isTTY: boolean): Writable & { isTTY: boolean; columns: numbe
       chunks.push(chunk.toString());
       cb();
     },
-  }) as Writable & { isTTY: boolean; columns: number; text: () => string; cursorTo: unknown; moveCursor: unknown; clearLine: unknown; clearScreenDown: unknown };
+  }) as Writable & {
+    isTTY: boolean;
+    columns: number;
+    text: () => string;
+    cursorTo: unknown;
+    moveCursor: unknown;
+    clearLine: unknown;
+    clearScreenDown: unknown;
+  };
   stream.isTTY = isTTY;
   stream.columns = 200;
   // What readline calls on a terminal stream (cli-progress moves the cursor through readline).
-  stream.cursorTo = (x: number, y?: number, cb?: () => void) => (stream.write(`\x1b[${(y ?? 0) + 1};${x + 1}H`), cb?.(), true);
-  stream.moveCursor = (dx: number, dy: number, cb?: () => void) => (stream.write(`\x1b[${dy}A\x1b[${dx}C`), cb?.(), true);
+  stream.cursorTo = (x: number, y?: number, cb?: () => void) => (
+    stream.write(`\x1b[${(y ?? 0) + 1};${x + 1}H`),
+    cb?.(),
+    true
+  );
+  stream.moveCursor = (dx: number, dy: number, cb?: () => void) => (
+    stream.write(`\x1b[${dy}A\x1b[${dx}C`),
+    cb?.(),
+    true
+  );
   stream.clearLine = (_dir: number, cb?: () => void) => (stream.write("\x1b[2K"), cb?.(), true);
   stream.clearScreenDown = (cb?: () => void) => (stream.write("\x1b[0J"), cb?.(), true);
   stream.text = () => chunks.join("");
@@ -65,7 +81,12 @@ describe("progress on a terminal", () => {
     expect(visible(tty.text())).toContain("bench: 10 apps: ours, run 1/3\n");
     // Stopping clears the bar's line and shows the cursor again (and does so once).
     expect(tty.text().slice(before)).toMatch(/\x1b\[\?25h/);
-    expect(tty.text().slice(before).match(/\x1b\[\?25h/g)).toHaveLength(1);
+    expect(
+      tty
+        .text()
+        .slice(before)
+        .match(/\x1b\[\?25h/g),
+    ).toHaveLength(1);
     p.log("after");
     expect(tty.text().endsWith("after\n")).toBe(true);
   });
@@ -100,7 +121,13 @@ describe("progress elsewhere", () => {
 
 describe("durations on the bar", () => {
   it("reads in seconds under a minute and in minutes above", () => {
-    expect([formatSeconds(0), formatSeconds(2_149), formatSeconds(59_940), formatSeconds(125_000), formatSeconds(-5)]).toEqual(["0.0 s", "2.1 s", "59.9 s", "2 min 05 s", "0.0 s"]);
+    expect([
+      formatSeconds(0),
+      formatSeconds(2_149),
+      formatSeconds(59_940),
+      formatSeconds(125_000),
+      formatSeconds(-5),
+    ]).toEqual(["0.0 s", "2.1 s", "59.9 s", "2 min 05 s", "0.0 s"]);
   });
 });
 
@@ -117,7 +144,13 @@ describe("the environment render's progress", () => {
       const p = renderProgress("dev", 3, quiet, { stdout: { isTTY: stdoutTTY }, stderr });
       stackDone(p, { stack: "dev.platform", ok: true }, 1_000);
       p.stop();
-      expect([stdoutTTY, stderrTTY, quiet, p.drawing, visible(stderr.text()).includes("render dev [")]).toEqual([stdoutTTY, stderrTTY, quiet, drawing, drawing]);
+      expect([stdoutTTY, stderrTTY, quiet, p.drawing, visible(stderr.text()).includes("render dev [")]).toEqual([
+        stdoutTTY,
+        stderrTTY,
+        quiet,
+        drawing,
+        drawing,
+      ]);
     }
   });
 });

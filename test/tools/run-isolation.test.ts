@@ -9,7 +9,11 @@ import { asPlatform, PROJECT_DIR, runStack, runStackError, setConfig, stackConfi
  */
 
 /** A run of `stack` in a module registry of its own (a fresh SDK instance and program). */
-async function isolatedRun(stack: string, cfg = stackConfig(stack), stacks?: Parameters<typeof runStack>[2]): Promise<RunResult> {
+async function isolatedRun(
+  stack: string,
+  cfg = stackConfig(stack),
+  stacks?: Parameters<typeof runStack>[2],
+): Promise<RunResult> {
   let result: RunResult | undefined;
   await jest.isolateModulesAsync(async () => {
     const { runProgram } = await import("../../tools/offline/run");
@@ -19,7 +23,12 @@ async function isolatedRun(stack: string, cfg = stackConfig(stack), stacks?: Par
 }
 
 /** What a run produced that a later run could be confused by: objects, registrations and outputs. */
-const seen = (r: RunResult) => ({ objects: r.objects, resources: r.resources.map((x) => `${x.type}::${x.name}`), outputs: r.outputs, stackOutputs: r.stackOutputs });
+const seen = (r: RunResult) => ({
+  objects: r.objects,
+  resources: r.resources.map((x) => `${x.type}::${x.name}`),
+  outputs: r.outputs,
+  stackOutputs: r.stackOutputs,
+});
 
 /** The SDK instance of this file's registry: the one runStack uses. */
 const sdk = () => require("@pulumi/pulumi") as typeof import("@pulumi/pulumi"); // eslint-disable-line @typescript-eslint/no-require-imports
@@ -37,7 +46,11 @@ describe("runs that follow one another in one process", () => {
     // The platform's keys are not left behind for a team stack either.
     await runStack("dev.platform");
     await runStack("dev.shop");
-    expect(Object.keys(sdk().runtime.allConfig()).filter((k) => k.startsWith("blueprint:cluster") || k === "blueprint:teams")).toEqual([]);
+    expect(
+      Object.keys(sdk().runtime.allConfig()).filter(
+        (k) => k.startsWith("blueprint:cluster") || k === "blueprint:teams",
+      ),
+    ).toEqual([]);
   });
 
   it("do not see each other's resources or stack outputs: a team run after its platform's equals a run in a fresh process", async () => {
@@ -45,7 +58,9 @@ describe("runs that follow one another in one process", () => {
     expect(platform.resources.some((r) => r.type.startsWith("aws:"))).toBe(true);
     expect(Object.keys(platform.outputs)).toContain("contract");
     const team = await runStack("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
-    expect(team.resources.filter((r) => r.type.startsWith("aws:") || r.type === "kubernetes:core/v1:Namespace")).toEqual([]);
+    expect(
+      team.resources.filter((r) => r.type.startsWith("aws:") || r.type === "kubernetes:core/v1:Namespace"),
+    ).toEqual([]);
     expect(Object.keys(team.outputs)).not.toContain("contract");
     expect(Object.keys(team.outputs)).not.toContain("kubeconfig");
     const fresh = await isolatedRun("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
@@ -55,7 +70,9 @@ describe("runs that follow one another in one process", () => {
   it("start clean after a run that failed: nothing it registered or exported reaches the next run", async () => {
     const platform = await runStack("dev.platform");
     const bad = setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.image", "nginx");
-    expect(await runStackError("dev.shop", bad, { stacks: asPlatform(platform) })).toMatch(/blueprint:apps\.frontend\.image names an image that is not in blueprint:release\.images/);
+    expect(await runStackError("dev.shop", bad, { stacks: asPlatform(platform) })).toMatch(
+      /blueprint:apps\.frontend\.image names an image that is not in blueprint:release\.images/,
+    );
     const after = await runStack("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
     const fresh = await isolatedRun("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(platform) });
     expect(seen(after)).toEqual(seen(fresh));

@@ -14,7 +14,10 @@ const PODINFO = "ghcr.io/stefanprodan/podinfo@sha256:4a72d3ce7eda670b78baadd8995
 /** A copy of the project's stack files in a folder running the real program. */
 function tempProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "team-add-"));
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+  );
   fs.cpSync(path.join(PROJECT_DIR, "stacks"), path.join(dir, "stacks"), { recursive: true });
   return dir;
 }
@@ -36,7 +39,12 @@ function files(dir: string): Map<string, string> {
 async function team(dir: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { projectDir: dir }, (l) => out.push(l), (l) => err.push(l));
+  const code = await main(
+    argv,
+    { projectDir: dir },
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
@@ -45,21 +53,36 @@ const ignoredByGit = (file: string) => file.startsWith("stacks/") && /^\..*\.tmp
 
 describe("npm run team -- add, for a team that then ships", () => {
   let dir: string;
-  beforeEach(() => { dir = tempProject(); });
+  beforeEach(() => {
+    dir = tempProject();
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("writes an example app that renders once uncommented and its image released", async () => {
     expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
     const file = path.join(dir, "stacks", "Pulumi.dev.billing.yaml");
     const text = fs.readFileSync(file, "utf8");
-    const uncommented = text.replace(/^ {2}# (blueprint:apps:|  .*)$/gm, "  $1").replace("    images: {}", `    images: { web: "${PODINFO}" }`);
+    const uncommented = text
+      .replace(/^ {2}# (blueprint:apps:|  .*)$/gm, "  $1")
+      .replace("    images: {}", `    images: { web: "${PODINFO}" }`);
     expect(uncommented).toContain("  blueprint:apps:\n    web:\n");
     fs.writeFileSync(file, uncommented);
     const project = readProject(dir);
-    const platform = await runProgram({ projectDir: dir, stack: "dev.platform", config: readStackConfig(project, "dev.platform") });
-    const run = await runProgram({ projectDir: dir, stack: "dev.billing", config: readStackConfig(project, "dev.billing"), stacks: { "dev.platform": platform.stackOutputs } });
+    const platform = await runProgram({
+      projectDir: dir,
+      stack: "dev.platform",
+      config: readStackConfig(project, "dev.platform"),
+    });
+    const run = await runProgram({
+      projectDir: dir,
+      stack: "dev.billing",
+      config: readStackConfig(project, "dev.billing"),
+      stacks: { "dev.platform": platform.stackOutputs },
+    });
     const deployment = run.objects.find((o) => o.kind === "Deployment");
-    const container = ((deployment?.spec as { template: { spec: { containers: { readinessProbe?: { httpGet?: { path?: string } } }[] } } }).template.spec.containers)[0];
+    const container = (
+      deployment?.spec as { template: { spec: { containers: { readinessProbe?: { httpGet?: { path?: string } } }[] } } }
+    ).template.spec.containers[0];
     expect(container.readinessProbe?.httpGet?.path).toBe("/readyz");
   }, 120_000);
 
@@ -71,13 +94,17 @@ describe("npm run team -- add, for a team that then ships", () => {
     expect(r.stdout.indexOf("npm run release -- create")).toBeLessThan(r.stdout.indexOf("pulumi up -s dev.platform"));
   }, 120_000);
 
-  it("says what is wrong with --environments \",\" and with a flag given twice", async () => {
+  it('says what is wrong with --environments "," and with a flag given twice', async () => {
     const empty = await team(dir, "add", "billing", "--environments", ",");
     expect(empty.code).toBe(2);
-    expect(empty.stderr).toBe("team: --environments \",\" names no environment: give a comma-separated list such as --environments dev,staging, or leave it out for every environment (usage: npm run team -- --help)");
+    expect(empty.stderr).toBe(
+      'team: --environments "," names no environment: give a comma-separated list such as --environments dev,staging, or leave it out for every environment (usage: npm run team -- --help)',
+    );
     const twice = await team(dir, "add", "billing", "--environments", "dev", "--environments", "prod");
     expect(twice.code).toBe(2);
-    expect(twice.stderr).toBe("team: --environments is given twice; it takes one comma-separated list (usage: npm run team -- --help)");
+    expect(twice.stderr).toBe(
+      "team: --environments is given twice; it takes one comma-separated list (usage: npm run team -- --help)",
+    );
     expect(fs.existsSync(path.join(dir, "stacks", "Pulumi.dev.billing.yaml"))).toBe(false);
   });
 });
@@ -90,19 +117,40 @@ describe("an add killed between file swaps", () => {
       const before = files(dir);
       // Kill the process right after the second stack file is replaced.
       const hook = path.join(dir, "kill-hook.cjs");
-      fs.writeFileSync(hook, `const fs = require("node:fs");
+      fs.writeFileSync(
+        hook,
+        `const fs = require("node:fs");
 let swaps = 0;
 const rename = fs.renameSync;
 fs.renameSync = (from, to) => { const r = rename(from, to); if (/Pulumi\\.[a-z-]+\\.platform\\.yaml$/.test(String(to)) && ++swaps === 2) process.kill(process.pid, "SIGKILL"); return r; };
-`);
-      const killed = spawnSync(process.execPath, ["--require", hook, "--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), "add", "billing", "--environments", "dev,staging,local"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+`,
+      );
+      const killed = spawnSync(
+        process.execPath,
+        [
+          "--require",
+          hook,
+          "--import",
+          TSX,
+          path.join(PROJECT_DIR, "tools/team/cli.ts"),
+          "add",
+          "billing",
+          "--environments",
+          "dev,staging,local",
+        ],
+        { cwd: dir, encoding: "utf8", timeout: 120_000 },
+      );
       expect(killed.signal).toBe("SIGKILL");
       fs.rmSync(hook);
       const after = files(dir);
       const changed = [...after.keys()].filter((f) => after.get(f) !== before.get(f));
       // Two environments' files were swapped and the third's not: a half-written set...
       const stackFiles = changed.filter((f) => /^stacks\/Pulumi\.[a-z.-]+\.yaml$/.test(f)).sort();
-      expect(stackFiles).toEqual(["stacks/Pulumi.dev.billing.yaml", "stacks/Pulumi.dev.platform.yaml", "stacks/Pulumi.local.platform.yaml"]);
+      expect(stackFiles).toEqual([
+        "stacks/Pulumi.dev.billing.yaml",
+        "stacks/Pulumi.dev.platform.yaml",
+        "stacks/Pulumi.local.platform.yaml",
+      ]);
       // ...and every other file it left is one the .gitignore rule covers.
       expect(changed.filter((f) => !stackFiles.includes(f)).filter((f) => !ignoredByGit(f))).toEqual([]);
       expect(changed.filter(ignoredByGit).length).toBeGreaterThan(0);
@@ -110,7 +158,9 @@ fs.renameSync = (from, to) => { const r = rename(from, to); if (/Pulumi\\.[a-z-]
       const again = await team(dir, "add", "billing", "--environments", "dev,staging,local");
       expect(again.stderr).toBe("");
       expect(again.code).toBe(0);
-      expect(again.stdout).toContain("an earlier run was interrupted while it replaced files; they were put back as they were first: stacks/Pulumi.dev.platform.yaml, stacks/Pulumi.dev.billing.yaml, stacks/Pulumi.local.platform.yaml");
+      expect(again.stdout).toContain(
+        "an earlier run was interrupted while it replaced files; they were put back as they were first: stacks/Pulumi.dev.platform.yaml, stacks/Pulumi.dev.billing.yaml, stacks/Pulumi.local.platform.yaml",
+      );
       expect((await team(clean, "add", "billing", "--environments", "dev,staging,local")).code).toBe(0);
       const finished = files(dir);
       expect([...finished.keys()].filter(ignoredByGit)).toEqual([]);

@@ -14,7 +14,10 @@ const TSX = pathToFileURL(require.resolve("tsx")).href;
 /** A copy of the project's stack files (releases and history too) in a folder running the real program. */
 function tempProject(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "team-"));
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+  );
   fs.cpSync(path.join(PROJECT_DIR, "stacks"), path.join(dir, "stacks"), { recursive: true });
   return dir;
 }
@@ -36,12 +39,18 @@ function snapshot(dir: string): Map<string, string> {
 async function team(dir: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { projectDir: dir }, (l) => out.push(l), (l) => err.push(l));
+  const code = await main(
+    argv,
+    { projectDir: dir },
+    (l) => out.push(l),
+    (l) => err.push(l),
+  );
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
 const read = (dir: string, stack: string) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8");
-const config = (dir: string, stack: string) => (parseYaml(read(dir, stack)) as { config: Record<string, unknown> }).config;
+const config = (dir: string, stack: string) =>
+  (parseYaml(read(dir, stack)) as { config: Record<string, unknown> }).config;
 
 /** Whether `lines` appear in `text` in the same order (other lines may sit between them). */
 function inOrder(lines: readonly string[], text: string): boolean {
@@ -54,24 +63,51 @@ function inOrder(lines: readonly string[], text: string): boolean {
 /** Runs a stack of the temp project as the render does, its platform's outputs answering its StackReference. */
 async function render(dir: string, env: string, teamName: string) {
   const project = readProject(dir);
-  const platform = await runProgram({ projectDir: dir, stack: `${env}.platform`, config: readStackConfig(project, `${env}.platform`) });
-  const teamRun = await runProgram({ projectDir: dir, stack: `${env}.${teamName}`, config: readStackConfig(project, `${env}.${teamName}`), stacks: { [`${env}.platform`]: platform.stackOutputs } });
+  const platform = await runProgram({
+    projectDir: dir,
+    stack: `${env}.platform`,
+    config: readStackConfig(project, `${env}.platform`),
+  });
+  const teamRun = await runProgram({
+    projectDir: dir,
+    stack: `${env}.${teamName}`,
+    config: readStackConfig(project, `${env}.${teamName}`),
+    stacks: { [`${env}.platform`]: platform.stackOutputs },
+  });
   return { platform, team: teamRun };
 }
 
 describe("npm run team -- add", () => {
   let dir: string;
-  beforeEach(() => { dir = tempProject(); });
+  beforeEach(() => {
+    dir = tempProject();
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("provisions the team in every environment, and the written stacks render", async () => {
     const before = snapshot(dir);
-    const r = await team(dir, "add", "billing", "--maintainers", "billing-maintainers@example.com", "--viewers", "billing-support@example.com");
+    const r = await team(
+      dir,
+      "add",
+      "billing",
+      "--maintainers",
+      "billing-maintainers@example.com",
+      "--viewers",
+      "billing-support@example.com",
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     for (const env of ["dev", "staging", "prod", "prod-gke", "local"]) {
-      const entry = (config(dir, `${env}.platform`)["blueprint:teams"] as Record<string, { groups: unknown; quota: Record<string, unknown> }>).billing;
-      expect(entry.groups).toEqual({ maintainers: ["billing-maintainers@example.com"], viewers: ["billing-support@example.com"] });
+      const entry = (
+        config(dir, `${env}.platform`)["blueprint:teams"] as Record<
+          string,
+          { groups: unknown; quota: Record<string, unknown> }
+        >
+      ).billing;
+      expect(entry.groups).toEqual({
+        maintainers: ["billing-maintainers@example.com"],
+        viewers: ["billing-support@example.com"],
+      });
       const stack = config(dir, `${env}.billing`);
       expect(stack["blueprint:layer"]).toBe("team");
       expect(stack["blueprint:team"]).toBe("billing");
@@ -80,13 +116,18 @@ describe("npm run team -- add", () => {
       expect(stack["blueprint:release"]).toEqual({ images: {} });
     }
     const { platform, team: teamRun } = await render(dir, "dev", "billing");
-    const namespaces = platform.objects.filter((o) => o.kind === "Namespace").map((o) => (o.metadata as { name: string }).name);
+    const namespaces = platform.objects
+      .filter((o) => o.kind === "Namespace")
+      .map((o) => (o.metadata as { name: string }).name);
     expect(namespaces).toContain("billing");
-    const quota = platform.objects.find((o) => o.kind === "ResourceQuota" && (o.metadata as { namespace?: string }).namespace === "billing");
+    const quota = platform.objects.find(
+      (o) => o.kind === "ResourceQuota" && (o.metadata as { namespace?: string }).namespace === "billing",
+    );
     expect((quota?.spec as { hard: Record<string, unknown> }).hard.pods).toBe("40");
     expect(teamRun.outputs.namespace).toBe("billing");
     // The shipped teams are untouched.
-    for (const [file, text] of before) if (/Pulumi\.[a-z-]+\.(shop|payments)\.yaml$/.test(file)) expect(snapshot(dir).get(file)).toBe(text);
+    for (const [file, text] of before)
+      if (/Pulumi\.[a-z-]+\.(shop|payments)\.yaml$/.test(file)) expect(snapshot(dir).get(file)).toBe(text);
   }, 180_000);
 
   it("keeps every comment and every other key of the platform files, adding only lines", async () => {
@@ -99,11 +140,15 @@ describe("npm run team -- add", () => {
       expect(inOrder(original.split("\n"), after)).toBe(true);
       expect(after.split("\n").length).toBeGreaterThan(original.split("\n").length);
       const { "blueprint:teams": teamsAfter, ...restAfter } = config(dir, `${env}.platform`);
-      const { "blueprint:teams": teamsBefore, ...restBefore } = (parseYaml(original) as { config: Record<string, unknown> }).config;
+      const { "blueprint:teams": teamsBefore, ...restBefore } = (
+        parseYaml(original) as { config: Record<string, unknown> }
+      ).config;
       expect(restAfter).toEqual(restBefore);
       expect(Object.keys(teamsAfter as object)).toEqual([...Object.keys(teamsBefore as object), "billing"]);
     }
-    expect(snapshot(dir).get("stacks/Pulumi.staging.platform.yaml")).toBe(before.get("stacks/Pulumi.staging.platform.yaml"));
+    expect(snapshot(dir).get("stacks/Pulumi.staging.platform.yaml")).toBe(
+      before.get("stacks/Pulumi.staging.platform.yaml"),
+    );
     expect(fs.existsSync(path.join(dir, "stacks/Pulumi.staging.billing.yaml"))).toBe(false);
   }, 120_000);
 
@@ -112,8 +157,12 @@ describe("npm run team -- add", () => {
     expect(r.code).toBe(0);
     const text = read(dir, "prod.platform");
     expect(text).toMatch(/# REPLACE: who may act as "billing-maintainers"/);
-    const cluster = config(dir, "prod.platform")["blueprint:cluster"] as { aws: { groupPrincipals: Record<string, string[]> } };
-    expect(cluster.aws.groupPrincipals["billing-maintainers"]).toEqual(["arn:aws:iam::123456789012:role/REPLACE-ME/billing-maintainers"]);
+    const cluster = config(dir, "prod.platform")["blueprint:cluster"] as {
+      aws: { groupPrincipals: Record<string, string[]> };
+    };
+    expect(cluster.aws.groupPrincipals["billing-maintainers"]).toEqual([
+      "arn:aws:iam::123456789012:role/REPLACE-ME/billing-maintainers",
+    ]);
     expect(r.stdout).toMatch(/groupPrincipals\.billing-maintainers is a placeholder/);
   }, 120_000);
 
@@ -149,7 +198,9 @@ describe("npm run team -- add", () => {
     expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
     const again = await team(dir, "add", "billing");
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/team "billing" already exists: stacks\/Pulumi\.dev\.platform\.yaml \(blueprint:teams\.billing\), stacks\/Pulumi\.dev\.billing\.yaml; .*--environments local,prod,prod-gke,staging/);
+    expect(again.stderr).toMatch(
+      /team "billing" already exists: stacks\/Pulumi\.dev\.platform\.yaml \(blueprint:teams\.billing\), stacks\/Pulumi\.dev\.billing\.yaml; .*--environments local,prod,prod-gke,staging/,
+    );
     const more = await team(dir, "add", "billing", "--environments", "staging");
     expect(more.stderr).toBe("");
     expect(more.code).toBe(0);
@@ -172,7 +223,9 @@ describe("npm run team -- add", () => {
     const before = snapshot(dir);
     const r = await team(dir, "add", "billing");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^team: stacks\/Pulumi\.staging\.platform\.yaml: blueprint:cluster\.aws\.nodeGroups\.general\.maxSize /m);
+    expect(r.stderr).toMatch(
+      /^team: stacks\/Pulumi\.staging\.platform\.yaml: blueprint:cluster\.aws\.nodeGroups\.general\.maxSize /m,
+    );
     expect(r.stderr).toMatch(/refused; nothing was written$/);
     expect(snapshot(dir)).toEqual(before);
   });
@@ -192,7 +245,9 @@ describe("npm run team -- add", () => {
     const before = snapshot(dir);
     const r = await team(dir, "add", "billing", "--maintainers", "billing-maintainers");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/stacks\/Pulumi\.prod-gke\.platform\.yaml: blueprint:teams\.billing\.groups\.maintainers .*Google Group email/);
+    expect(r.stderr).toMatch(
+      /stacks\/Pulumi\.prod-gke\.platform\.yaml: blueprint:teams\.billing\.groups\.maintainers .*Google Group email/,
+    );
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -206,12 +261,16 @@ describe("npm run team -- add", () => {
 
 describe("npm run team -- remove", () => {
   let dir: string;
-  beforeEach(() => { dir = tempProject(); });
+  beforeEach(() => {
+    dir = tempProject();
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("removes an empty team and leaves the platform files exactly as they were before it was added", async () => {
     const before = snapshot(dir);
-    expect((await team(dir, "add", "billing", "--maintainers", "billing-maintainers", "--environments", "dev,prod")).code).toBe(0);
+    expect(
+      (await team(dir, "add", "billing", "--maintainers", "billing-maintainers", "--environments", "dev,prod")).code,
+    ).toBe(0);
     expect(snapshot(dir)).not.toEqual(before);
     const r = await team(dir, "remove", "billing");
     expect(r.stderr).toBe("");
@@ -226,18 +285,29 @@ describe("npm run team -- remove", () => {
   it.each([
     ["apps", "  blueprint:apps:\n    web: { image: web, port: 8080 }\n", /blueprint:apps still has web/],
     ["volumes", "  blueprint:volumes:\n    data: { size: 1Gi }\n", /blueprint:volumes still has data/],
-    ["a release id", "  blueprint:release: { id: r-0123456789ab, images: {} }\n", /blueprint:release\.id is "r-0123456789ab"/],
-  ])("refuses to remove a team that still has %s, naming the file and key", async (_what, extra, message) => {
-    expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
-    const file = path.join(dir, "stacks/Pulumi.dev.billing.yaml");
-    const text = fs.readFileSync(file, "utf8").replace(/ {2}blueprint:release:\n {4}images: \{\}\n/, "");
-    fs.writeFileSync(file, `${text}${extra.includes("release") ? "" : "  blueprint:release: { images: {} }\n"}${extra}`);
-    const before = snapshot(dir);
-    const r = await team(dir, "remove", "billing");
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`stacks/Pulumi\\.dev\\.billing\\.yaml: ${message.source}`));
-    expect(snapshot(dir)).toEqual(before);
-  }, 120_000);
+    [
+      "a release id",
+      "  blueprint:release: { id: r-0123456789ab, images: {} }\n",
+      /blueprint:release\.id is "r-0123456789ab"/,
+    ],
+  ])(
+    "refuses to remove a team that still has %s, naming the file and key",
+    async (_what, extra, message) => {
+      expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
+      const file = path.join(dir, "stacks/Pulumi.dev.billing.yaml");
+      const text = fs.readFileSync(file, "utf8").replace(/ {2}blueprint:release:\n {4}images: \{\}\n/, "");
+      fs.writeFileSync(
+        file,
+        `${text}${extra.includes("release") ? "" : "  blueprint:release: { images: {} }\n"}${extra}`,
+      );
+      const before = snapshot(dir);
+      const r = await team(dir, "remove", "billing");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`stacks/Pulumi\\.dev\\.billing\\.yaml: ${message.source}`));
+      expect(snapshot(dir)).toEqual(before);
+    },
+    120_000,
+  );
 
   it("refuses to remove a team with release files or history", async () => {
     expect((await team(dir, "add", "billing", "--environments", "dev")).code).toBe(0);
@@ -257,7 +327,9 @@ describe("npm run team -- remove", () => {
   });
 
   it("refuses to remove a team that does not exist, or the platform", async () => {
-    expect((await team(dir, "remove", "billing")).stderr).toMatch(/there is no team "billing" \(teams: payments, shop\)/);
+    expect((await team(dir, "remove", "billing")).stderr).toMatch(
+      /there is no team "billing" \(teams: payments, shop\)/,
+    );
     expect((await team(dir, "remove", "platform")).code).toBe(1);
   });
 });
@@ -266,7 +338,12 @@ describe("the team command line", () => {
   it("runs as `npm run team` with one-line errors and exit codes", () => {
     const dir = tempProject();
     try {
-      const run = (...args: string[]) => spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), ...args], {
+          cwd: dir,
+          encoding: "utf8",
+          timeout: 60_000,
+        });
       const usage = run("add");
       expect(usage.status).toBe(2);
       expect(usage.stderr.trim().split("\n")).toHaveLength(1);

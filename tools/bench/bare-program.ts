@@ -1,6 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
+import {
+  admissionObjects,
+  appObjects,
+  configMapObject,
+  namespaceObject,
+  platformObjects,
+  teamObjects,
+  type ObjectSpec,
+} from "./reference";
 import { syntheticEnvironment } from "./synth";
 
 /**
@@ -11,7 +19,11 @@ import { syntheticEnvironment } from "./synth";
  * `BENCH_APPS`.
  */
 
-type K8sClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource & { readonly metadata: pulumi.Output<k8s.types.output.meta.v1.ObjectMeta> };
+type K8sClass = new (
+  name: string,
+  args: never,
+  opts?: pulumi.CustomResourceOptions,
+) => pulumi.CustomResource & { readonly metadata: pulumi.Output<k8s.types.output.meta.v1.ObjectMeta> };
 
 const classes: Readonly<Record<string, unknown>> = {
   PriorityClass: k8s.scheduling.v1.PriorityClass,
@@ -56,7 +68,8 @@ export = async () => {
     if (!Class) throw new Error(`bare program: no class for kind ${o.kind}`);
     return new Class(o.logicalName, o.body as never, { provider, ...opts });
   };
-  const group = (type: string, name: string) => (wrap ? new Group(`bench:bare:${type}`, name, { providers: [provider] }) : undefined);
+  const group = (type: string, name: string) =>
+    wrap ? new Group(`bench:bare:${type}`, name, { providers: [provider] }) : undefined;
   const done = (g: Group | undefined, outputs: Record<string, unknown>) => g?.done(outputs);
 
   for (const o of platformObjects()) create(o);

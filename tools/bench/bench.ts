@@ -43,7 +43,17 @@ Options:
   --help                   this text`;
 
 /** The variants measured per size, in the order each round runs them. */
-const VARIANTS = ["ours", "bare", "bare-components", "render", "render-current", "render-single", "cdk8s", "kustomize", "kustomize-teams"] as const;
+const VARIANTS = [
+  "ours",
+  "bare",
+  "bare-components",
+  "render",
+  "render-current",
+  "render-single",
+  "cdk8s",
+  "kustomize",
+  "kustomize-teams",
+] as const;
 type Variant = (typeof VARIANTS)[number];
 type KustomizeVariant = "kustomize" | "kustomize-teams";
 
@@ -126,7 +136,18 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const saved = JSON.parse(fs.readFileSync(file, "utf8")) as SavedResult;
-    console.log(report(saved.machine, saved.runs, saved.checks, saved.results, saved.coldStart, saved.isolation, saved.promotion, saved.targets));
+    console.log(
+      report(
+        saved.machine,
+        saved.runs,
+        saved.checks,
+        saved.results,
+        saved.coldStart,
+        saved.isolation,
+        saved.promotion,
+        saved.targets,
+      ),
+    );
     return 0;
   }
   const sizes = args.values.sizes!.split(",").map(Number);
@@ -135,14 +156,23 @@ async function main(argv: string[]): Promise<number> {
   const only = new Set(args.values.only!.split(",").filter(Boolean));
   const skip = new Set(args.values.skip!.split(",").filter(Boolean));
   const kustomizeTimeoutMs = Number(args.values["kustomize-timeout"]) * 1000;
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1 || [...only].some((v) => !VARIANTS.includes(v as Variant))) {
+  if (
+    sizes.some((n) => !Number.isInteger(n) || n < 1) ||
+    !Number.isInteger(runs) ||
+    runs < 1 ||
+    [...only].some((v) => !VARIANTS.includes(v as Variant))
+  ) {
     console.error(`bench: bad option value\n\n${USAGE}`);
     return 2;
   }
   const variants = VARIANTS.filter((v) => only.has(v));
   // Progress of the timed runs on a terminal (stderr), above which the log lines scroll; elsewhere, or
   // with --quiet, the log lines alone, as before.
-  const progress = startProgress(sizes.length * runs * variants.length, { label: "bench", unit: "runs", quiet: args.values.quiet || process.stdout.isTTY !== true });
+  const progress = startProgress(sizes.length * runs * variants.length, {
+    label: "bench",
+    unit: "runs",
+    quiet: args.values.quiet || process.stdout.isTTY !== true,
+  });
   const log = (s: string) => progress.log(s);
 
   fs.mkdirSync(BENCH_DIR, { recursive: true });
@@ -168,13 +198,20 @@ async function main(argv: string[]): Promise<number> {
     // Before timing: every reference must produce our set of objects.
     log(`bench: ${apps} apps: checking that the references produce our objects`);
     const ours = await dumpOf("ours", apps);
-    for (const ref of variants.filter((v) => v !== "ours" && v !== "render" && v !== "render-current" && v !== "render-single" && !gaveUp.has(v))) {
+    for (const ref of variants.filter(
+      (v) => v !== "ours" && v !== "render" && v !== "render-current" && v !== "render-single" && !gaveUp.has(v),
+    )) {
       let theirs: Record<string, unknown>[];
       if (ref === "kustomize" || ref === "kustomize-teams") {
         const file = path.join(BENCH_DIR, `${ref}-${apps}.out.yaml`);
-        const run = await measureProcess("kubectl", ["kustomize", builds[ref]], { stdoutFile: file, timeoutMs: kustomizeTimeoutMs });
+        const run = await measureProcess("kubectl", ["kustomize", builds[ref]], {
+          stdoutFile: file,
+          timeoutMs: kustomizeTimeoutMs,
+        });
         if (run.timedOut || run.code !== 0) {
-          const why = run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped; not run at larger sizes)` : `failed: ${run.stderr.trim()}`;
+          const why = run.timedOut
+            ? `over ${kustomizeTimeoutMs / 1000} s (stopped; not run at larger sizes)`
+            : `failed: ${run.stderr.trim()}`;
           gaveUp.set(ref, why);
           if (run.timedOut) tooSlow.set(ref, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
           checks.push({ apps, reference: ref, sameSet: false, detail: why, contentDiffers: 0 });
@@ -185,11 +222,19 @@ async function main(argv: string[]): Promise<number> {
         theirs = await dumpOf(ref as "bare" | "bare-components" | "cdk8s", apps);
       }
       const diff = compareObjectSets(ours, theirs);
-      const check = { apps, reference: ref, sameSet: sameObjectSet(diff), detail: describeDifference(diff), contentDiffers: contentDifferences(ours, theirs).length };
+      const check = {
+        apps,
+        reference: ref,
+        sameSet: sameObjectSet(diff),
+        detail: describeDifference(diff),
+        contentDiffers: contentDifferences(ours, theirs).length,
+      };
       checks.push(check);
       if (!check.sameSet) {
         progress.stop();
-        console.error(`bench: ${ref} does not produce the same objects as our program at ${apps} apps: ${check.detail}`);
+        console.error(
+          `bench: ${ref} does not produce the same objects as our program at ${apps} apps: ${check.detail}`,
+        );
         return 1;
       }
     }
@@ -200,9 +245,18 @@ async function main(argv: string[]): Promise<number> {
         if (gaveUp.has(v)) continue;
         log(`bench: ${apps} apps: ${v}, run ${r}/${runs}`);
         const sample = await runVariant(v, apps, { stack, program, single, builds, kustomizeTimeoutMs });
-        progress.done({ name: `${v} at ${apps} apps`, ms: sample.run.wallMs, ok: !sample.run.timedOut && sample.run.code === 0 });
+        progress.done({
+          name: `${v} at ${apps} apps`,
+          ms: sample.run.wallMs,
+          ok: !sample.run.timedOut && sample.run.code === 0,
+        });
         if (sample.run.timedOut || sample.run.code !== 0) {
-          gaveUp.set(v, sample.run.timedOut ? `over ${kustomizeTimeoutMs / 1000} s (stopped)` : `failed: ${sample.run.stderr.trim().split("\n").slice(-3).join(" ")}`);
+          gaveUp.set(
+            v,
+            sample.run.timedOut
+              ? `over ${kustomizeTimeoutMs / 1000} s (stopped)`
+              : `failed: ${sample.run.stderr.trim().split("\n").slice(-3).join(" ")}`,
+          );
           if (sample.run.timedOut) tooSlow.set(v, `skipped: over ${kustomizeTimeoutMs / 1000} s at a smaller size`);
           continue;
         }
@@ -218,10 +272,24 @@ async function main(argv: string[]): Promise<number> {
   const promotion = skip.has("promotion") ? undefined : await promotionTiming(runs, log);
   const validation = skip.has("validation") ? undefined : await validationTiming(VALIDATION_APPS, runs, log);
   const targets = evaluateTargets(results, cold, promotion, isolation, validation);
-  machine.loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  machine.loadAfter = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
   if (args.values.json) {
-    const saved: SavedResult = { machine, sizes, runs, checks, results, coldStart: cold, isolation, promotion, validation, targets };
+    const saved: SavedResult = {
+      machine,
+      sizes,
+      runs,
+      checks,
+      results,
+      coldStart: cold,
+      isolation,
+      promotion,
+      validation,
+      targets,
+    };
     console.log(JSON.stringify(saved, null, 2));
   } else {
     console.log(report(machine, runs, checks, results, cold, isolation, promotion, targets));
@@ -229,9 +297,16 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function dumpOf(variant: "ours" | "bare" | "bare-components" | "cdk8s", apps: number): Promise<Record<string, unknown>[]> {
+async function dumpOf(
+  variant: "ours" | "bare" | "bare-components" | "cdk8s",
+  apps: number,
+): Promise<Record<string, unknown>[]> {
   const file = path.join(BENCH_DIR, `${variant}-${apps}.objects.json`);
-  const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, variant, String(apps), "--dump", file], { cwd: ROOT });
+  const run = await measureProcess(
+    process.execPath,
+    [...nodeFlags(apps), "--import", "tsx", CHILD, variant, String(apps), "--dump", file],
+    { cwd: ROOT },
+  );
   if (run.code !== 0) throw new Error(`bench: ${variant} failed at ${apps} apps:\n${run.stderr}`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>[];
 }
@@ -239,14 +314,24 @@ async function dumpOf(variant: "ours" | "bare" | "bare-components" | "cdk8s", ap
 async function runVariant(
   v: Variant,
   apps: number,
-  ctx: { stack: string; program: string; single: { project: string; render: string }; builds: Record<KustomizeVariant, string>; kustomizeTimeoutMs: number },
+  ctx: {
+    stack: string;
+    program: string;
+    single: { project: string; render: string };
+    builds: Record<KustomizeVariant, string>;
+    kustomizeTimeoutMs: number;
+  },
 ): Promise<{ run: ProcessRun; report?: ChildReport }> {
   switch (v) {
     case "ours":
     case "bare":
     case "bare-components":
     case "cdk8s": {
-      const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", CHILD, v, String(apps)], { cwd: ROOT });
+      const run = await measureProcess(
+        process.execPath,
+        [...nodeFlags(apps), "--import", "tsx", CHILD, v, String(apps)],
+        { cwd: ROOT },
+      );
       const report = run.code === 0 ? (JSON.parse(run.stdout.trim().split("\n").pop()!) as ChildReport) : undefined;
       return { run, report };
     }
@@ -256,25 +341,47 @@ async function runVariant(
       // as on a fresh clone; "render-current" after a render of the same environment, so the
       // platform's contract is current and the team stacks start at once.
       const out = path.join(BENCH_DIR, "rendered");
-      const args = [...nodeFlags(apps), YOUNG_GENERATION, path.join(ROOT, "tools/render-launch.cjs"), ctx.stack, "--out", out, ...(v === "render" ? ["--fresh"] : [])];
+      const args = [
+        ...nodeFlags(apps),
+        YOUNG_GENERATION,
+        path.join(ROOT, "tools/render-launch.cjs"),
+        ctx.stack,
+        "--out",
+        out,
+        ...(v === "render" ? ["--fresh"] : []),
+      ];
       const run = await measureProcess(process.execPath, args, { cwd: ctx.program });
-      if (run.code === 0 && v === "render-current" && !run.stdout.includes("from the last render of")) throw new Error(`bench: render-current at ${apps} apps did not find the platform's contract current`);
+      if (run.code === 0 && v === "render-current" && !run.stdout.includes("from the last render of"))
+        throw new Error(`bench: render-current at ${apps} apps did not find the platform's contract current`);
       return { run };
     }
     case "render-single": {
       const out = path.join(BENCH_DIR, "rendered-single");
-      const run = await measureProcess(process.execPath, [...nodeFlags(apps), "--import", "tsx", ctx.single.render, ctx.stack, "--out", out], { cwd: ctx.single.project });
+      const run = await measureProcess(
+        process.execPath,
+        [...nodeFlags(apps), "--import", "tsx", ctx.single.render, ctx.stack, "--out", out],
+        { cwd: ctx.single.project },
+      );
       return { run };
     }
     case "kustomize":
     case "kustomize-teams": {
-      const run = await measureProcess("kubectl", ["kustomize", ctx.builds[v]], { stdoutFile: path.join(BENCH_DIR, `${v}-${apps}.out.yaml`), timeoutMs: ctx.kustomizeTimeoutMs });
+      const run = await measureProcess("kubectl", ["kustomize", ctx.builds[v]], {
+        stdoutFile: path.join(BENCH_DIR, `${v}-${apps}.out.yaml`),
+        timeoutMs: ctx.kustomizeTimeoutMs,
+      });
       return { run };
     }
   }
 }
 
-function summariseVariant(v: Variant, apps: number, samples: { run: ProcessRun; report?: ChildReport }[], note: string | undefined, objects: number): VariantResult {
+function summariseVariant(
+  v: Variant,
+  apps: number,
+  samples: { run: ProcessRun; report?: ChildReport }[],
+  note: string | undefined,
+  objects: number,
+): VariantResult {
   if (samples.length === 0) return { variant: v, apps, note: note ?? "not run" };
   const wallMs = summarise(samples.map((s) => s.run.wallMs));
   const rss = samples.map((s) => s.run.maxRssKb).filter((x) => Number.isFinite(x));
@@ -290,7 +397,7 @@ function summariseVariant(v: Variant, apps: number, samples: { run: ProcessRun; 
     wallMs,
     evalMs,
     maxRssKb: rss.length ? summarise(rss) : undefined,
-    objectsPerSecond: count / (((evalMs ?? wallMs).median) / 1000),
+    objectsPerSecond: count / ((evalMs ?? wallMs).median / 1000),
     note: note ?? (samples.length < 3 ? `${samples.length} run(s) only` : undefined),
   };
 }
@@ -302,15 +409,31 @@ function find(results: readonly VariantResult[], v: Variant, apps: number): Vari
 /** App count at which config validation is weighed against the render. */
 const VALIDATION_APPS = 1000;
 
-function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResult, promotion?: PromotionResult, isolation?: IsolationResult, validation?: ValidationResult): Target[] {
+function evaluateTargets(
+  results: readonly VariantResult[],
+  cold?: ColdStartResult,
+  promotion?: PromotionResult,
+  isolation?: IsolationResult,
+  validation?: ValidationResult,
+): Target[] {
   const targets: Target[] = [];
   const ours1k = find(results, "ours", 1000);
   const bare1k = find(results, "bare", 1000);
   if (ours1k?.evalMs && bare1k?.evalMs && ours1k.maxRssKb && bare1k.maxRssKb) {
     const t = ours1k.evalMs.median / bare1k.evalMs.median;
     const m = ours1k.maxRssKb.median / bare1k.maxRssKb.median;
-    targets.push({ name: "component overhead, time (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(t)} (${Math.round(ours1k.evalMs.median)} vs ${Math.round(bare1k.evalMs.median)} ms)`, met: t <= 1.15 });
-    targets.push({ name: "component overhead, peak RSS (1000 apps)", goal: "<= 1.15x bare SDK", measured: `${formatRatio(m)} (${formatMb(ours1k.maxRssKb)} vs ${formatMb(bare1k.maxRssKb)} MB)`, met: m <= 1.15 });
+    targets.push({
+      name: "component overhead, time (1000 apps)",
+      goal: "<= 1.15x bare SDK",
+      measured: `${formatRatio(t)} (${Math.round(ours1k.evalMs.median)} vs ${Math.round(bare1k.evalMs.median)} ms)`,
+      met: t <= 1.15,
+    });
+    targets.push({
+      name: "component overhead, peak RSS (1000 apps)",
+      goal: "<= 1.15x bare SDK",
+      measured: `${formatRatio(m)} (${formatMb(ours1k.maxRssKb)} vs ${formatMb(bare1k.maxRssKb)} MB)`,
+      met: m <= 1.15,
+    });
   }
   const wrapped1k = find(results, "bare-components", 1000);
   if (ours1k?.evalMs && bare1k?.evalMs && wrapped1k?.evalMs) {
@@ -326,17 +449,32 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   const render1k = find(results, "render", 1000);
   if (render1k?.wallMs && bare1k?.wallMs) {
     const r = render1k.wallMs.median / bare1k.wallMs.median;
-    targets.push({ name: "full render vs bare SDK, default settings (1000 apps, whole process)", goal: "<= 1.00x", measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(bare1k.wallMs.median)} ms)`, met: r <= 1 });
+    targets.push({
+      name: "full render vs bare SDK, default settings (1000 apps, whole process)",
+      goal: "<= 1.00x",
+      measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(bare1k.wallMs.median)} ms)`,
+      met: r <= 1,
+    });
   }
   const single1k = find(results, "render-single", 1000);
   if (render1k?.wallMs && single1k?.wallMs) {
     const r = render1k.wallMs.median / single1k.wallMs.median;
-    targets.push({ name: "layered environment render vs one stack (1000 apps, 100 teams, whole process; platform rendered first, --fresh)", goal: "<= 0.60x", measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(single1k.wallMs.median)} ms)`, met: r <= 0.6 });
+    targets.push({
+      name: "layered environment render vs one stack (1000 apps, 100 teams, whole process; platform rendered first, --fresh)",
+      goal: "<= 0.60x",
+      measured: `${formatRatio(r)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(single1k.wallMs.median)} ms)`,
+      met: r <= 0.6,
+    });
   }
   const current1k = find(results, "render-current", 1000);
   if (current1k?.wallMs && single1k?.wallMs) {
     const r = current1k.wallMs.median / single1k.wallMs.median;
-    targets.push({ name: "  the same, platform's contract current (team stacks start at once)", goal: "<= 0.60x", measured: `${formatRatio(r)} (${Math.round(current1k.wallMs.median)} vs ${Math.round(single1k.wallMs.median)} ms)`, met: r <= 0.6 });
+    targets.push({
+      name: "  the same, platform's contract current (team stacks start at once)",
+      goal: "<= 0.60x",
+      measured: `${formatRatio(r)} (${Math.round(current1k.wallMs.median)} vs ${Math.round(single1k.wallMs.median)} ms)`,
+      met: r <= 0.6,
+    });
   }
   if (render1k?.wallMs) {
     for (const v of ["kustomize", "kustomize-teams"] as const) {
@@ -347,7 +485,9 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
       targets.push({
         name: `full render vs ${v} (1000 apps)`,
         goal: "faster",
-        measured: k ? `${formatRatio(render1k.wallMs.median / k)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(k)} ms)` : `${Math.round(render1k.wallMs.median)} ms vs ${v} ${kust.note}`,
+        measured: k
+          ? `${formatRatio(render1k.wallMs.median / k)} (${Math.round(render1k.wallMs.median)} vs ${Math.round(k)} ms)`
+          : `${Math.round(render1k.wallMs.median)} ms vs ${v} ${kust.note}`,
         met: k ? render1k.wallMs.median < k : stopped ? true : undefined,
       });
     }
@@ -367,16 +507,41 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
   if (cold) {
     const base = cold.bareLoad.median;
     const current = cold.teamCurrent.median / base;
-    targets.push({ name: "render of one team stack (npm run render) vs loading the SDK, platform's contract current", goal: "<= 1.5x", measured: `${formatRatio(current)} (${Math.round(cold.teamCurrent.median)} vs ${Math.round(base)} ms)`, met: current <= 1.5 });
+    targets.push({
+      name: "render of one team stack (npm run render) vs loading the SDK, platform's contract current",
+      goal: "<= 1.5x",
+      measured: `${formatRatio(current)} (${Math.round(cold.teamCurrent.median)} vs ${Math.round(base)} ms)`,
+      met: current <= 1.5,
+    });
     const fresh = cold.teamFresh.median / base;
-    targets.push({ name: "render of one team stack (npm run render) vs loading the SDK, contract not current (--fresh)", goal: "<= 2.0x", measured: `${formatRatio(fresh)} (${Math.round(cold.teamFresh.median)} vs ${Math.round(base)} ms)`, met: fresh <= 2 });
+    targets.push({
+      name: "render of one team stack (npm run render) vs loading the SDK, contract not current (--fresh)",
+      goal: "<= 2.0x",
+      measured: `${formatRatio(fresh)} (${Math.round(cold.teamFresh.median)} vs ${Math.round(base)} ms)`,
+      met: fresh <= 2,
+    });
     const tsx = cold.teamTsx.median / base;
-    targets.push({ name: "  the same, sources through tsx (node --import tsx tools/render.ts), contract current", goal: "(for comparison)", measured: `${formatRatio(tsx)} (${Math.round(cold.teamTsx.median)} vs ${Math.round(base)} ms)`, met: undefined });
+    targets.push({
+      name: "  the same, sources through tsx (node --import tsx tools/render.ts), contract current",
+      goal: "(for comparison)",
+      measured: `${formatRatio(tsx)} (${Math.round(cold.teamTsx.median)} vs ${Math.round(base)} ms)`,
+      met: undefined,
+    });
     const compiled = cold.teamCompiled.median / base;
-    targets.push({ name: "  the same, precompiled (npm run render:compiled), contract current", goal: "(for comparison)", measured: `${formatRatio(compiled)} (${Math.round(cold.teamCompiled.median)} vs ${Math.round(base)} ms)`, met: undefined });
+    targets.push({
+      name: "  the same, precompiled (npm run render:compiled), contract current",
+      goal: "(for comparison)",
+      measured: `${formatRatio(compiled)} (${Math.round(cold.teamCompiled.median)} vs ${Math.round(base)} ms)`,
+      met: undefined,
+    });
   }
   if (isolation) {
-    targets.push({ name: "a stack loads only its cloud's SDK", goal: "aws stacks never load @pulumi/gcp and vice versa", measured: isolation.summary, met: isolation.ok });
+    targets.push({
+      name: "a stack loads only its cloud's SDK",
+      goal: "aws stacks never load @pulumi/gcp and vice versa",
+      measured: isolation.summary,
+      met: isolation.ok,
+    });
   }
   if (validation) {
     const ours = find(results, "ours", validation.apps)?.evalMs;
@@ -384,15 +549,29 @@ function evaluateTargets(results: readonly VariantResult[], cold?: ColdStartResu
     targets.push({
       name: `config validation (${validation.apps} apps) vs our program's evaluation`,
       goal: "< 5%",
-      measured: share === undefined ? `${formatMs(validation.ms)} ms (ours not measured at ${validation.apps} apps)` : `${(share * 100).toFixed(1)}% (${formatMs(validation.ms)} of ${Math.round(ours!.median)} ms)`,
+      measured:
+        share === undefined
+          ? `${formatMs(validation.ms)} ms (ours not measured at ${validation.apps} apps)`
+          : `${(share * 100).toFixed(1)}% (${formatMs(validation.ms)} of ${Math.round(ours!.median)} ms)`,
       met: share === undefined ? undefined : share < 0.05,
     });
   }
   if (promotion) {
     for (const c of promotion.commands) {
-      targets.push({ name: `${c.command} (100 releases, 1000 records)`, goal: "< 1 s", measured: c.wallMs ? `${formatMs(c.wallMs)} ms` : c.note ?? "-", met: c.wallMs ? c.wallMs.median < 1000 : undefined });
+      targets.push({
+        name: `${c.command} (100 releases, 1000 records)`,
+        goal: "< 1 s",
+        measured: c.wallMs ? `${formatMs(c.wallMs)} ms` : (c.note ?? "-"),
+        met: c.wallMs ? c.wallMs.median < 1000 : undefined,
+      });
     }
-    if (promotion.commands.length === 0) targets.push({ name: "promote / status", goal: "< 1 s", measured: promotion.note ?? "not measured", met: undefined });
+    if (promotion.commands.length === 0)
+      targets.push({
+        name: "promote / status",
+        goal: "< 1 s",
+        measured: promotion.note ?? "not measured",
+        met: undefined,
+      });
   }
   return targets;
 }
@@ -425,7 +604,10 @@ function machineInfo(): MachineInfo {
     cpus: `${cpus.length} x ${cpus[0]?.model.trim() ?? "unknown cpu"}`,
     memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     node: process.version,
-    loadBefore: os.loadavg().map((l) => l.toFixed(2)).join(" "),
+    loadBefore: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" "),
   };
 }
 
@@ -440,11 +622,18 @@ function report(
   targets: readonly Target[],
 ): string {
   const out: string[] = [];
-  out.push(`Machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}; load average before ${machine.loadBefore}, after ${machine.loadAfter}`);
+  out.push(
+    `Machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}; load average before ${machine.loadBefore}, after ${machine.loadAfter}`,
+  );
   out.push(`Each figure: median of ${runs} runs in fresh processes, ± spread = (max - min) / median.`);
   out.push("");
-  out.push("Object sets (kind, namespace, name; generated ConfigMap suffixes ignored) compared with ours before timing:");
-  for (const c of checks) out.push(`  ${String(c.apps).padStart(5)} apps  ${c.reference.padEnd(9)} ${c.sameSet ? "same objects" : "not checked"}${c.sameSet ? `, ${c.contentDiffers === 0 ? "identical content" : `${c.contentDiffers} objects with different content`}` : `: ${c.detail}`}`);
+  out.push(
+    "Object sets (kind, namespace, name; generated ConfigMap suffixes ignored) compared with ours before timing:",
+  );
+  for (const c of checks)
+    out.push(
+      `  ${String(c.apps).padStart(5)} apps  ${c.reference.padEnd(9)} ${c.sameSet ? "same objects" : "not checked"}${c.sameSet ? `, ${c.contentDiffers === 0 ? "identical content" : `${c.contentDiffers} objects with different content`}` : `: ${c.detail}`}`,
+    );
   out.push("");
   const rows = results.map((r) => {
     const ours = find(results, "ours", r.apps);
@@ -464,14 +653,39 @@ function report(
       r.note ?? "",
     ];
   });
-  out.push(table(["apps", "variant", "objects", "registered", "eval ms", "process ms", "objects/s", "peak RSS MB", "vs ours", "note"], rows));
+  out.push(
+    table(
+      [
+        "apps",
+        "variant",
+        "objects",
+        "registered",
+        "eval ms",
+        "process ms",
+        "objects/s",
+        "peak RSS MB",
+        "vs ours",
+        "note",
+      ],
+      rows,
+    ),
+  );
   out.push("");
-  out.push("eval ms: inside the process, from before the SDK loads until every object is registered (ours, bare) or synthesised (cdk8s).");
+  out.push(
+    "eval ms: inside the process, from before the SDK loads until every object is registered (ours, bare) or synthesised (cdk8s).",
+  );
   out.push("process ms: the whole process (node start, TypeScript loading, for render also writing the YAML files).");
   out.push("vs ours: eval time for bare; process time for the others (against ours' process time).");
-  out.push("bare-components: the bare program wrapped in empty components shaped like ours (what the SDK charges per component).");
-  out.push("kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.");
-  if (results.some((r) => r.apps > LARGE_HEAP_FROM)) out.push(`Above ${LARGE_HEAP_FROM} apps every node process ran with --max-old-space-size=${LARGE_HEAP_MB} (the default heap limit is about 4 GiB).`);
+  out.push(
+    "bare-components: the bare program wrapped in empty components shaped like ours (what the SDK charges per component).",
+  );
+  out.push(
+    "kustomize: one base and one overlay for everything; kustomize-teams: a base and overlay per team, aggregated.",
+  );
+  if (results.some((r) => r.apps > LARGE_HEAP_FROM))
+    out.push(
+      `Above ${LARGE_HEAP_FROM} apps every node process ran with --max-old-space-size=${LARGE_HEAP_MB} (the default heap limit is about 4 GiB).`,
+    );
   if (cold) {
     out.push("");
     out.push(`Cold start (${cold.teamCurrent.runs} runs, whole process, one-app team stack: ${cold.command}):`);
@@ -484,16 +698,25 @@ function report(
   if (isolation) {
     out.push("");
     out.push("Provider SDKs loaded per stack (files of each package in require.cache after the run):");
-    for (const s of isolation.stacks) out.push(`  ${s.stack.padEnd(12)} cloud ${s.cloud.padEnd(8)} aws ${String(s.aws).padStart(4)}  gcp ${String(s.gcp).padStart(4)}  kubernetes ${String(s.kubernetes).padStart(4)}  ${s.ok ? "ok" : "WRONG"}`);
+    for (const s of isolation.stacks)
+      out.push(
+        `  ${s.stack.padEnd(12)} cloud ${s.cloud.padEnd(8)} aws ${String(s.aws).padStart(4)}  gcp ${String(s.gcp).padStart(4)}  kubernetes ${String(s.kubernetes).padStart(4)}  ${s.ok ? "ok" : "WRONG"}`,
+      );
     out.push(`  ${isolation.summary}`);
   }
   if (promotion) {
     out.push("");
     out.push(`Promotion: ${promotion.note ?? ""}`);
-    for (const c of promotion.commands) out.push(`  ${c.command.padEnd(8)} ${c.wallMs ? `${formatMs(c.wallMs)} ms (process)` : c.note}`);
+    for (const c of promotion.commands)
+      out.push(`  ${c.command.padEnd(8)} ${c.wallMs ? `${formatMs(c.wallMs)} ms (process)` : c.note}`);
   }
   out.push("");
-  out.push(table(["target", "goal", "measured", "met"], targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? "n/a" : t.met ? "met" : "NO"])));
+  out.push(
+    table(
+      ["target", "goal", "measured", "met"],
+      targets.map((t) => [t.name, t.goal, t.measured, t.met === undefined ? "n/a" : t.met ? "met" : "NO"]),
+    ),
+  );
   return out.join("\n");
 }
 

@@ -2,7 +2,15 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { platformStackName, syntheticEnvironment, toLayeredStacks, type SyntheticApp } from "./synth";
-import { admissionObjects, appObjects, configMapObject, namespaceObject, platformObjects, teamObjects, type ObjectSpec } from "./reference";
+import {
+  admissionObjects,
+  appObjects,
+  configMapObject,
+  namespaceObject,
+  platformObjects,
+  teamObjects,
+  type ObjectSpec,
+} from "./reference";
 import { ROOT, bareProject } from "./workspace";
 
 /**
@@ -69,7 +77,10 @@ async function main(argv: string[]): Promise<void> {
  * stack, then each team stack reading the platform's outputs. The objects and registrations of
  * all of them.
  */
-async function runLayered(runProgram: typeof import("../offline/run").runProgram, env: ReturnType<typeof syntheticEnvironment>): Promise<{ objects: readonly Record<string, unknown>[]; resources: readonly unknown[] }> {
+async function runLayered(
+  runProgram: typeof import("../offline/run").runProgram,
+  env: ReturnType<typeof syntheticEnvironment>,
+): Promise<{ objects: readonly Record<string, unknown>[]; resources: readonly unknown[] }> {
   const stacks = toLayeredStacks(env);
   const platformStack = platformStackName(env);
   const platform = await runProgram({ projectDir: ROOT, stack: platformStack, config: stacks.get(platformStack)! });
@@ -77,7 +88,12 @@ async function runLayered(runProgram: typeof import("../offline/run").runProgram
   const resources: unknown[] = [...platform.resources];
   for (const [stack, config] of stacks) {
     if (stack === platformStack) continue;
-    const team = await runProgram({ projectDir: ROOT, stack, config, stacks: { [platformStack]: platform.stackOutputs } });
+    const team = await runProgram({
+      projectDir: ROOT,
+      stack,
+      config,
+      stacks: { [platformStack]: platform.stackOutputs },
+    });
     objects.push(...team.objects);
     resources.push(...team.resources);
   }
@@ -106,7 +122,11 @@ function buildCdk8s(apps: number) {
   const app = new cdk8s.App();
   const chart = new BenchChart(app, "bench");
   const add = (o: ObjectSpec) =>
-    new cdk8s.ApiObject(chart, o.kind === "ConfigMap" ? o.logicalName : `${o.kind}-${o.logicalName}`, { apiVersion: o.apiVersion, kind: o.kind, ...o.body });
+    new cdk8s.ApiObject(chart, o.kind === "ConfigMap" ? o.logicalName : `${o.kind}-${o.logicalName}`, {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      ...o.body,
+    });
   for (const o of platformObjects()) add(o);
   for (const team of env.teams) {
     add(namespaceObject(team));
@@ -142,17 +162,25 @@ async function shippedStack(stack: string) {
 /** Runs a shipped platform stack and writes its outputs, as its team stacks' StackReferences read them, to `file`. */
 async function platformOutputs(stack: string, file: string): Promise<void> {
   const { config, runProgram } = await shippedStack(stack);
-  fs.writeFileSync(file, JSON.stringify({ [stack]: (await runProgram({ projectDir: ROOT, stack, config })).stackOutputs }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ [stack]: (await runProgram({ projectDir: ROOT, stack, config })).stackOutputs }),
+  );
 }
 
 /** Runs a shipped stack and reports which provider SDK packages ended up loaded. */
 async function modules(stack: string, platformOutputs?: string): Promise<void> {
   const { config, runProgram } = await shippedStack(stack);
   const cloud = (JSON.parse(config.config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
-  const stacks = platformOutputs ? JSON.parse(fs.readFileSync(platformOutputs, "utf8")) as import("../offline/mocks").StackOutputsByName : undefined;
+  const stacks = platformOutputs
+    ? (JSON.parse(fs.readFileSync(platformOutputs, "utf8")) as import("../offline/mocks").StackOutputsByName)
+    : undefined;
   await runProgram({ projectDir: ROOT, stack, config, stacks });
-  const loaded = (pkg: string) => Object.keys(require.cache).filter((f) => f.includes(`/node_modules/@pulumi/${pkg}/`)).length;
-  process.stdout.write(`${JSON.stringify({ stack, cloud, modules: { aws: loaded("aws"), gcp: loaded("gcp"), kubernetes: loaded("kubernetes") } })}\n`);
+  const loaded = (pkg: string) =>
+    Object.keys(require.cache).filter((f) => f.includes(`/node_modules/@pulumi/${pkg}/`)).length;
+  process.stdout.write(
+    `${JSON.stringify({ stack, cloud, modules: { aws: loaded("aws"), gcp: loaded("gcp"), kubernetes: loaded("kubernetes") } })}\n`,
+  );
 }
 
 main(process.argv.slice(2)).then(

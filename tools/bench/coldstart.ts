@@ -35,7 +35,16 @@ export async function coldStart(runs: number, log: (s: string) => void): Promise
   const out = path.join(BENCH_DIR, "rendered");
   // As the npm scripts run them (package.json).
   const launch = [process.execPath, YOUNG_GENERATION, path.join(ROOT, "tools/render-launch.cjs"), stack, "--out", out];
-  const tsx = [process.execPath, YOUNG_GENERATION, "--import", "tsx", path.join(ROOT, "tools/render.ts"), stack, "--out", out];
+  const tsx = [
+    process.execPath,
+    YOUNG_GENERATION,
+    "--import",
+    "tsx",
+    path.join(ROOT, "tools/render.ts"),
+    stack,
+    "--out",
+    out,
+  ];
   const commands = {
     teamCurrent: launch,
     teamFresh: [...launch, "--fresh"],
@@ -43,14 +52,22 @@ export async function coldStart(runs: number, log: (s: string) => void): Promise
     teamCompiled: [process.execPath, YOUNG_GENERATION, path.join(compiled, "tools/render.js"), stack, "--out", out],
     bareLoad: [process.execPath, "-e", 'require("@pulumi/pulumi"); require("@pulumi/kubernetes")'],
   };
-  const times: Record<keyof typeof commands, number[]> = { teamCurrent: [], teamFresh: [], teamTsx: [], teamCompiled: [], bareLoad: [] };
+  const times: Record<keyof typeof commands, number[]> = {
+    teamCurrent: [],
+    teamFresh: [],
+    teamTsx: [],
+    teamCompiled: [],
+    bareLoad: [],
+  };
   for (let r = 0; r <= runs; r++) {
     if (r > 0) log(`bench: cold start, run ${r}/${runs}`);
     for (const [name, cmd] of Object.entries(commands) as [keyof typeof commands, string[]][]) {
       const run = await measureProcess(cmd[0], cmd.slice(1), { cwd: name === "bareLoad" ? ROOT : project });
       if (run.code !== 0) throw new Error(`bench: cold start: ${cmd.join(" ")} failed:\n${run.stderr}`);
-      if (name !== "bareLoad" && !/contract: +from /.test(run.stdout)) throw new Error(`bench: cold start: ${cmd.join(" ")} did not say where its contract came from:\n${run.stdout}`);
-      if ((name === "teamCurrent" || name === "teamTsx") && r > 0 && !run.stdout.includes("from the last render of")) throw new Error(`bench: cold start: the platform's contract was not current for ${stack}:\n${run.stdout}`);
+      if (name !== "bareLoad" && !/contract: +from /.test(run.stdout))
+        throw new Error(`bench: cold start: ${cmd.join(" ")} did not say where its contract came from:\n${run.stdout}`);
+      if ((name === "teamCurrent" || name === "teamTsx") && r > 0 && !run.stdout.includes("from the last render of"))
+        throw new Error(`bench: cold start: the platform's contract was not current for ${stack}:\n${run.stdout}`);
       if (r > 0) times[name].push(run.wallMs);
     }
   }

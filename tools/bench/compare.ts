@@ -63,8 +63,13 @@ export function sameObjectSet(d: SetDifference): boolean {
 /** One line describing a set difference, for errors. */
 export function describeDifference(d: SetDifference, limit = 5): string {
   const part = (label: string, keys: readonly string[]) =>
-    keys.length ? `${keys.length} ${label} (${keys.slice(0, limit).join(", ")}${keys.length > limit ? ", ..." : ""})` : undefined;
-  return [part("missing", d.missing), part("extra", d.extra), part("duplicated", d.duplicates)].filter(Boolean).join("; ") || "identical";
+    keys.length
+      ? `${keys.length} ${label} (${keys.slice(0, limit).join(", ")}${keys.length > limit ? ", ..." : ""})`
+      : undefined;
+  return (
+    [part("missing", d.missing), part("extra", d.extra), part("duplicated", d.duplicates)].filter(Boolean).join("; ") ||
+    "identical"
+  );
 }
 
 /** Replaces generated ConfigMap/Secret names everywhere in the objects by their logical names. */
@@ -74,7 +79,8 @@ function normalise(list: readonly Manifest[]): Map<string, string> {
   const rewrite = (v: unknown): unknown => {
     if (typeof v === "string") return renames.get(v) ?? v;
     if (Array.isArray(v)) return v.map(rewrite);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
+    if (v !== null && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
     return v;
   };
   return new Map(list.map((o) => [objectKey(o), stableJson(rewrite(o))]));
@@ -84,18 +90,31 @@ function normalise(list: readonly Manifest[]): Map<string, string> {
 export function contentDifferences(expected: readonly Manifest[], actual: readonly Manifest[]): string[] {
   const a = normalise(expected);
   const b = normalise(actual);
-  return [...a].filter(([k, text]) => b.has(k) && b.get(k) !== text).map(([k]) => k).sort();
+  return [...a]
+    .filter(([k, text]) => b.has(k) && b.get(k) !== text)
+    .map(([k]) => k)
+    .sort();
 }
 
 /** The first JSON path at which two values differ, for messages. */
 export function firstDifference(a: unknown, b: unknown, at = ""): string | undefined {
   if (stableJson(a) === stableJson(b)) return undefined;
-  if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || Array.isArray(a) !== Array.isArray(b)) {
+  if (
+    a === null ||
+    b === null ||
+    typeof a !== "object" ||
+    typeof b !== "object" ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
     return `${at || "."}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
   }
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of [...keys].sort()) {
-    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`);
+    const d = firstDifference(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+      Array.isArray(a) ? `${at}[${k}]` : `${at}.${k}`,
+    );
     if (d) return d;
   }
   return undefined;

@@ -46,22 +46,32 @@ export async function moduleIsolation(log: (s: string) => void): Promise<Isolati
     // A team stack must load no cloud SDK at all: it reads its platform's outputs, written by a
     // separate process so the platform's cloud SDK is not counted against the team.
     const team = config["blueprint:layer"] === "team";
-    const cloud = team ? "none (team stack)" : (JSON.parse(config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown";
+    const cloud = team
+      ? "none (team stack)"
+      : ((JSON.parse(config["blueprint:cluster"] ?? "{}") as { cloud?: string }).cloud ?? "unknown");
     const extra: string[] = [];
     if (team) {
       const platform = defaultPlatformStack(stack);
       const file = path.join(BENCH_DIR, `${platform}.outputs.json`);
       fs.mkdirSync(BENCH_DIR, { recursive: true });
-      const outputs = await measureProcess(process.execPath, ["--import", "tsx", child, "platform-outputs", platform, file], { cwd: ROOT });
+      const outputs = await measureProcess(
+        process.execPath,
+        ["--import", "tsx", child, "platform-outputs", platform, file],
+        { cwd: ROOT },
+      );
       if (outputs.code === 0) extra.push(file);
     }
-    const run = await measureProcess(process.execPath, ["--import", "tsx", child, "modules", stack, ...extra], { cwd: ROOT });
+    const run = await measureProcess(process.execPath, ["--import", "tsx", child, "modules", stack, ...extra], {
+      cwd: ROOT,
+    });
     if (run.code !== 0) {
       stacks.push({ stack, cloud, aws: NaN, gcp: NaN, kubernetes: NaN, ok: false });
       log(`bench: isolation: ${stack} failed to run: ${run.stderr.trim().split("\n").slice(-2).join(" ")}`);
       continue;
     }
-    const r = JSON.parse(run.stdout.trim().split("\n").pop()!) as { modules: { aws: number; gcp: number; kubernetes: number } };
+    const r = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
+      modules: { aws: number; gcp: number; kubernetes: number };
+    };
     const m = { stack, cloud, ...r.modules };
     stacks.push({ ...m, ok: isolationHolds(m) });
   }

@@ -21,7 +21,11 @@ const KUSTOMIZATION = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Ku
 export type KustomizeLayout = "single" | "per-team";
 
 /** A base (resources and ConfigMap generators) plus an overlay setting the images' digests. */
-function writeBaseAndOverlay(dir: string, objects: readonly ObjectSpec[], images: readonly { name: string; digest: string }[]): string {
+function writeBaseAndOverlay(
+  dir: string,
+  objects: readonly ObjectSpec[],
+  images: readonly { name: string; digest: string }[],
+): string {
   const base = path.join(dir, "base");
   const overlay = path.join(dir, "overlay");
   fs.mkdirSync(base, { recursive: true });
@@ -39,23 +43,40 @@ function writeBaseAndOverlay(dir: string, objects: readonly ObjectSpec[], images
       });
       continue;
     }
-    const ns = (o.body.metadata.namespace as string | undefined) ?? (o.kind === "Namespace" ? String(o.body.metadata.name) : "_cluster");
+    const ns =
+      (o.body.metadata.namespace as string | undefined) ??
+      (o.kind === "Namespace" ? String(o.body.metadata.name) : "_cluster");
     const file = `${ns}.yaml`;
     if (!files.has(file)) files.set(file, []);
     files.get(file)!.push(manifest(o));
   }
-  for (const [file, docs] of files) fs.writeFileSync(path.join(base, file), docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));
+  for (const [file, docs] of files)
+    fs.writeFileSync(path.join(base, file), docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n"));
   // JSON is YAML: kustomization files are written as JSON to keep this short.
-  fs.writeFileSync(path.join(base, "kustomization.yaml"), JSON.stringify({
-    ...KUSTOMIZATION,
-    resources: [...files.keys()].sort(),
-    ...(generators.length ? { configMapGenerator: generators } : {}),
-  }, null, 1));
-  fs.writeFileSync(path.join(overlay, "kustomization.yaml"), JSON.stringify({
-    ...KUSTOMIZATION,
-    resources: ["../base"],
-    ...(images.length ? { images } : {}),
-  }, null, 1));
+  fs.writeFileSync(
+    path.join(base, "kustomization.yaml"),
+    JSON.stringify(
+      {
+        ...KUSTOMIZATION,
+        resources: [...files.keys()].sort(),
+        ...(generators.length ? { configMapGenerator: generators } : {}),
+      },
+      null,
+      1,
+    ),
+  );
+  fs.writeFileSync(
+    path.join(overlay, "kustomization.yaml"),
+    JSON.stringify(
+      {
+        ...KUSTOMIZATION,
+        resources: ["../base"],
+        ...(images.length ? { images } : {}),
+      },
+      null,
+      1,
+    ),
+  );
   return overlay;
 }
 
@@ -67,16 +88,42 @@ function writeBaseAndOverlay(dir: string, objects: readonly ObjectSpec[], images
  */
 export function writeKustomization(env: SyntheticEnvironment, dir: string, layout: KustomizeLayout = "single"): string {
   fs.rmSync(dir, { recursive: true, force: true });
-  const objects = plainObjects(env, (a) => `${a.name}-config`, (a) => a.repository);
+  const objects = plainObjects(
+    env,
+    (a) => `${a.name}-config`,
+    (a) => a.repository,
+  );
   const images = (apps: SyntheticEnvironment["apps"]) => apps.map((a) => ({ name: a.repository, digest: a.digest }));
   if (layout === "single") return writeBaseAndOverlay(dir, objects, images(env.apps));
-  const namespaceOf = (o: ObjectSpec) => (o.kind === "Namespace" ? String(o.body.metadata.name) : (o.body.metadata.namespace as string | undefined));
-  const parts = [path.relative(dir, writeBaseAndOverlay(path.join(dir, "cluster"), objects.filter((o) => !namespaceOf(o)), []))];
+  const namespaceOf = (o: ObjectSpec) =>
+    o.kind === "Namespace" ? String(o.body.metadata.name) : (o.body.metadata.namespace as string | undefined);
+  const parts = [
+    path.relative(
+      dir,
+      writeBaseAndOverlay(
+        path.join(dir, "cluster"),
+        objects.filter((o) => !namespaceOf(o)),
+        [],
+      ),
+    ),
+  ];
   for (const team of env.teams) {
     const own = objects.filter((o) => namespaceOf(o) === team.name);
-    parts.push(path.relative(dir, writeBaseAndOverlay(path.join(dir, "teams", team.name), own, images(env.apps.filter((a) => a.team === team.name)))));
+    parts.push(
+      path.relative(
+        dir,
+        writeBaseAndOverlay(
+          path.join(dir, "teams", team.name),
+          own,
+          images(env.apps.filter((a) => a.team === team.name)),
+        ),
+      ),
+    );
   }
-  fs.writeFileSync(path.join(dir, "kustomization.yaml"), JSON.stringify({ ...KUSTOMIZATION, resources: parts }, null, 1));
+  fs.writeFileSync(
+    path.join(dir, "kustomization.yaml"),
+    JSON.stringify({ ...KUSTOMIZATION, resources: parts }, null, 1),
+  );
   return dir;
 }
 

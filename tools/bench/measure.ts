@@ -32,7 +32,11 @@ const TIME = "/usr/bin/time";
  * Runs a command under GNU time (for its peak RSS) in its own process group and measures its wall
  * time. The wrapper adds about a millisecond; every variant pays it alike.
  */
-export function measureProcess(command: string, args: readonly string[], opts: MeasureOptions = {}): Promise<ProcessRun> {
+export function measureProcess(
+  command: string,
+  args: readonly string[],
+  opts: MeasureOptions = {},
+): Promise<ProcessRun> {
   if (!fs.existsSync(TIME)) throw new Error(`bench: ${TIME} is needed for peak memory (Debian package "time")`);
   const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const out = opts.stdoutFile ? fs.openSync(opts.stdoutFile, "w") : "pipe";
@@ -51,13 +55,13 @@ export function measureProcess(command: string, args: readonly string[], opts: M
     let timedOut = false;
     const timer = opts.timeoutMs
       ? setTimeout(() => {
-        timedOut = true;
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }, opts.timeoutMs)
+          timedOut = true;
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }, opts.timeoutMs)
       : undefined;
     child.on("error", reject);
     child.on("close", (code) => {

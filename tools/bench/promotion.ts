@@ -95,7 +95,11 @@ function teamStackText(team: string, environment: string): string {
 }
 
 /** Builds the long-history project in `dir`; returns the lane and stage `promote` is timed on. */
-export function buildHistory(s: Stores, dir: string, now: Date): { lane: string; stage: string; lanes: number; records: number } {
+export function buildHistory(
+  s: Stores,
+  dir: string,
+  now: Date,
+): { lane: string; stage: string; lanes: number; records: number } {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, "stacks"), { recursive: true });
   fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
@@ -104,7 +108,8 @@ export function buildHistory(s: Stores, dir: string, now: Date): { lane: string;
   const all = s.loadStages(path.join(stacksDir, "stages.yaml"));
   const lanes = laneNames(all.overriddenLanes);
   for (const lane of lanes) {
-    for (const env of new Set(all.ordered.map((st) => st.environment))) fs.writeFileSync(path.join(stacksDir, `Pulumi.${env}.${lane}.yaml`), teamStackText(lane, env));
+    for (const env of new Set(all.ordered.map((st) => st.environment)))
+      fs.writeFileSync(path.join(stacksDir, `Pulumi.${env}.${lane}.yaml`), teamStackText(lane, env));
   }
   let records = 0;
   let stage = "";
@@ -117,7 +122,13 @@ export function buildHistory(s: Stores, dir: string, now: Date): { lane: string;
 }
 
 /** One lane's releases and history (see {@link buildHistory}). */
-function buildLane(s: Stores, stacksDir: string, stages: ReturnType<Stores["loadStages"]>, lane: string, now: Date): { stage: string; records: number } {
+function buildLane(
+  s: Stores,
+  stacksDir: string,
+  stages: ReturnType<Stores["loadStages"]>,
+  lane: string,
+  now: Date,
+): { stage: string; records: number } {
   const order = stages.ordered;
   const entry = order.find((st) => st.from.length === 0);
   const next = order.find((st) => entry && st.from.includes(entry.name));
@@ -137,13 +148,34 @@ function buildLane(s: Stores, stacksDir: string, stages: ReturnType<Stores["load
     tails.set(rec.stage, stored);
     records++;
   };
-  const verification = (stage: string, release: string, at: string) => add({
-    kind: "verification", stage, release, at, by: ACTOR, result: "passed", problems: [], problemCount: 0,
-    evidence: [{ source: `outputs:${stage}-outputs.json`, sha256: "0".repeat(64), bytes: 400, stack: stages.get(stage).stack, images: 2 }],
-  });
+  const verification = (stage: string, release: string, at: string) =>
+    add({
+      kind: "verification",
+      stage,
+      release,
+      at,
+      by: ACTOR,
+      result: "passed",
+      problems: [],
+      problemCount: 0,
+      evidence: [
+        {
+          source: `outputs:${stage}-outputs.json`,
+          sha256: "0".repeat(64),
+          bytes: 400,
+          stack: stages.get(stage).stack,
+          images: 2,
+        },
+      ],
+    });
   const images = (ref: string) => {
     const apps = s.readPointer(stackFile(entry.name), entry.name, lane).appImages;
-    return Object.fromEntries([...new Set(Object.values(apps))].map((img) => [img, `ghcr.io/acme/${img}@${fakeDigest(`${lane}-${img}-${ref}`)}`]));
+    return Object.fromEntries(
+      [...new Set(Object.values(apps))].map((img) => [
+        img,
+        `ghcr.io/acme/${img}@${fakeDigest(`${lane}-${img}-${ref}`)}`,
+      ]),
+    );
   };
   const current = new Map<string, { id: string; images: Record<string, string> } | undefined>();
   for (let i = 1; i <= RELEASES; i++) {
@@ -157,9 +189,25 @@ function buildLane(s: Stores, stacksDir: string, stages: ReturnType<Stores["load
       const at = () => new Date((t += 60_000)).toISOString();
       const before = current.get(st.name);
       for (let a = 0; a < st.approvals; a++) {
-        add({ kind: "approval", stage: st.name, release: release.id, at: at(), by: `approver-${a} <a${a}@example.com>` });
+        add({
+          kind: "approval",
+          stage: st.name,
+          release: release.id,
+          at: at(),
+          by: `approver-${a} <a${a}@example.com>`,
+        });
       }
-      add({ kind: "promotion", stage: st.name, release: release.id, at: at(), by: ACTOR, from: before?.id ?? null, upstream: [...st.from], before: before?.images ?? {}, images: { ...release.images } });
+      add({
+        kind: "promotion",
+        stage: st.name,
+        release: release.id,
+        at: at(),
+        by: ACTOR,
+        from: before?.id ?? null,
+        upstream: [...st.from],
+        before: before?.images ?? {},
+        images: { ...release.images },
+      });
       current.set(st.name, { id: release.id, images: { ...release.images } });
       verification(st.name, release.id, at());
     }
@@ -180,12 +228,25 @@ function buildLane(s: Stores, stacksDir: string, stages: ReturnType<Stores["load
 /** Times `status` and `promote <stage>` on the long history; reports a gap when the CLI is missing. */
 export async function promotionTiming(runs: number, log: (s: string) => void): Promise<PromotionResult> {
   const cli = path.join(ROOT, "promotion/cli.ts");
-  if (!fs.existsSync(cli)) return { lanes: LANES, releases: RELEASES, records: RECORDS, commands: [], note: "not measured: promotion/cli.ts does not exist yet" };
+  if (!fs.existsSync(cli))
+    return {
+      lanes: LANES,
+      releases: RELEASES,
+      records: RECORDS,
+      commands: [],
+      note: "not measured: promotion/cli.ts does not exist yet",
+    };
   let stores: Stores;
   try {
     stores = await loadStores();
   } catch (e) {
-    return { lanes: LANES, releases: RELEASES, records: RECORDS, commands: [], note: `not measured: the promotion modules did not load (${(e as Error).message.split("\n")[0]})` };
+    return {
+      lanes: LANES,
+      releases: RELEASES,
+      records: RECORDS,
+      commands: [],
+      note: `not measured: the promotion modules did not load (${(e as Error).message.split("\n")[0]})`,
+    };
   }
   const pristine = path.join(BENCH_DIR, "promotion", "pristine");
   const work = path.join(BENCH_DIR, "promotion", "work");
@@ -198,13 +259,23 @@ export async function promotionTiming(runs: number, log: (s: string) => void): P
   // status only writes its read cache, so it runs in the pristine copy: once without the cache (a
   // fresh clone, a CI job), then again with it (any later run on the same checkout).
   const timed: { name: string; args: string[]; before: () => void; cwd: string }[] = [
-    { name: `status, ${lanes} lanes, first run,`, args: ["status"], before: () => fs.rmSync(cache, { recursive: true, force: true }), cwd: pristine },
+    {
+      name: `status, ${lanes} lanes, first run,`,
+      args: ["status"],
+      before: () => fs.rmSync(cache, { recursive: true, force: true }),
+      cwd: pristine,
+    },
     { name: `status, ${lanes} lanes, again,`, args: ["status"], before: () => undefined, cwd: pristine },
     { name: "status --lane, again,", args: ["status", "--lane", lane], before: () => undefined, cwd: pristine },
-    { name: `promote ${stage}`, args: ["promote", stage, "--lane", lane], before: () => {
-      fs.rmSync(work, { recursive: true, force: true });
-      fs.cpSync(pristine, work, { recursive: true });
-    }, cwd: work },
+    {
+      name: `promote ${stage}`,
+      args: ["promote", stage, "--lane", lane],
+      before: () => {
+        fs.rmSync(work, { recursive: true, force: true });
+        fs.cpSync(pristine, work, { recursive: true });
+      },
+      cwd: work,
+    },
   ];
   const times = new Map<string, number[]>(timed.map((t) => [t.name, []]));
   const notes = new Map<string, string>();
@@ -214,7 +285,11 @@ export async function promotionTiming(runs: number, log: (s: string) => void): P
       t.before();
       log(`bench: promotion: ${t.name} run ${r}/${runs}`);
       const run = await measureProcess(node[0], [...node.slice(1), ...t.args], { cwd: t.cwd, env });
-      if (run.code !== 0) notes.set(t.name, `failed (exit ${run.code}): ${(run.stderr || run.stdout).trim().split("\n").slice(0, 3).join(" ")}`);
+      if (run.code !== 0)
+        notes.set(
+          t.name,
+          `failed (exit ${run.code}): ${(run.stderr || run.stdout).trim().split("\n").slice(0, 3).join(" ")}`,
+        );
       else times.get(t.name)!.push(run.wallMs);
     }
   }
@@ -222,17 +297,29 @@ export async function promotionTiming(runs: number, log: (s: string) => void): P
     const got = times.get(t.name)!;
     commands.push({ command: t.name, wallMs: got.length ? summarise(got) : undefined, note: notes.get(t.name) });
   }
-  return { lanes, releases: RELEASES, records, commands, note: `${lanes} lanes, each with ${RELEASES} releases and ${records} history records; stages from stacks/stages.yaml; whole-process time of \`node --import tsx promotion/cli.ts ...\`` };
+  return {
+    lanes,
+    releases: RELEASES,
+    records,
+    commands,
+    note: `${lanes} lanes, each with ${RELEASES} releases and ${records} history records; stages from stacks/stages.yaml; whole-process time of \`node --import tsx promotion/cli.ts ...\``,
+  };
 }
 
 /** `node --import tsx tools/bench/promotion.ts [runs]`: the promotion figures alone. */
 if (require.main === module) {
   const runs = Number(process.argv[2] ?? 5);
-  promotionTiming(Number.isInteger(runs) && runs > 0 ? runs : 5, (s) => console.error(s)).then((r) => {
-    console.log(r.note ?? "");
-    for (const c of r.commands) console.log(`${c.command.padEnd(32)} ${c.wallMs ? `median ${c.wallMs.median.toFixed(0)} ms, min ${c.wallMs.min.toFixed(0)}, max ${c.wallMs.max.toFixed(0)} (${c.wallMs.runs} runs)` : c.note}`);
-  }, (e: Error) => {
-    console.error(`bench: promotion: ${e.message}`);
-    process.exit(1);
-  });
+  promotionTiming(Number.isInteger(runs) && runs > 0 ? runs : 5, (s) => console.error(s)).then(
+    (r) => {
+      console.log(r.note ?? "");
+      for (const c of r.commands)
+        console.log(
+          `${c.command.padEnd(32)} ${c.wallMs ? `median ${c.wallMs.median.toFixed(0)} ms, min ${c.wallMs.min.toFixed(0)}, max ${c.wallMs.max.toFixed(0)} (${c.wallMs.runs} runs)` : c.note}`,
+        );
+    },
+    (e: Error) => {
+      console.error(`bench: promotion: ${e.message}`);
+      process.exit(1);
+    },
+  );
 }

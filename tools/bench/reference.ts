@@ -1,12 +1,38 @@
 import { teamNamespaceDefaults } from "../../lib/defaults";
-import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY, limitRangeItems, MAINTAINER_RULES, quotaHard, VIEWER_RULES } from "../../components/guardrails";
+import {
+  ALLOW_NAMESPACE_AND_DNS_POLICY,
+  DEFAULT_DENY_POLICY,
+  limitRangeItems,
+  MAINTAINER_RULES,
+  quotaHard,
+  VIEWER_RULES,
+} from "../../components/guardrails";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../../components/pod-security";
 import {
-  ALLOWED_REGISTRIES_ANNOTATION, GUARDRAIL_POLICY_NAME, IMAGE_POLICY_NAME, INGRESS_POLICY_NAME, NETWORK_POLICY_NAME, PLATFORM_OWNED_LABEL, platformGuardrailPolicySpec,
-  podSecurityPolicySpec, POD_SECURITY_POLICY_NAME, SERVICE_POLICY_NAME, teamBindingSpec, teamImagePolicySpec, teamIngressPolicySpec, teamNetworkPolicySpec, teamServicePolicySpec,
+  ALLOWED_REGISTRIES_ANNOTATION,
+  GUARDRAIL_POLICY_NAME,
+  IMAGE_POLICY_NAME,
+  INGRESS_POLICY_NAME,
+  NETWORK_POLICY_NAME,
+  PLATFORM_OWNED_LABEL,
+  platformGuardrailPolicySpec,
+  podSecurityPolicySpec,
+  POD_SECURITY_POLICY_NAME,
+  SERVICE_POLICY_NAME,
+  teamBindingSpec,
+  teamImagePolicySpec,
+  teamIngressPolicySpec,
+  teamNetworkPolicySpec,
+  teamServicePolicySpec,
 } from "../../components/admission-rules";
 import { allowedRegistries } from "../../lib/registries";
-import { KUBERNETES_VERSION, RELEASE_ID, type SyntheticApp, type SyntheticEnvironment, type SyntheticTeam } from "./synth";
+import {
+  KUBERNETES_VERSION,
+  RELEASE_ID,
+  type SyntheticApp,
+  type SyntheticEnvironment,
+  type SyntheticTeam,
+} from "./synth";
 
 /**
  * The Kubernetes objects our program renders for a synthetic environment, written out by hand as
@@ -33,8 +59,6 @@ export interface ObjectSpec {
 
 const MANAGED_BY = "pulumi";
 
-
-
 function spec(logicalName: string, apiVersion: string, kind: string, body: ObjectSpec["body"]): ObjectSpec {
   return { logicalName, apiVersion, kind, body };
 }
@@ -48,13 +72,15 @@ export function platformObjects(): ObjectSpec[] {
     ["low", "blueprint-low", 1000, "Batch and best-effort work; never preempts others."],
   ] as const;
   return [
-    ...tiers.map(([tier, name, value, description]) => spec(`priority-${tier}`, "scheduling.k8s.io/v1", "PriorityClass", {
-      metadata: { name, labels },
-      value,
-      globalDefault: false,
-      preemptionPolicy: tier === "low" ? "Never" : "PreemptLowerPriority",
-      description,
-    })),
+    ...tiers.map(([tier, name, value, description]) =>
+      spec(`priority-${tier}`, "scheduling.k8s.io/v1", "PriorityClass", {
+        metadata: { name, labels },
+        value,
+        globalDefault: false,
+        preemptionPolicy: tier === "low" ? "Never" : "PreemptLowerPriority",
+        description,
+      }),
+    ),
     spec("app-storage", "storage.k8s.io/v1", "StorageClass", {
       metadata: { name: "app-storage", labels },
       provisioner: "rancher.io/local-path",
@@ -71,18 +97,34 @@ export function admissionObjects(env: SyntheticEnvironment): ObjectSpec[] {
   const allowed = allowedRegistries(env.apps.map((a) => `${a.repository}@${a.digest}`));
   const labels = { "app.kubernetes.io/managed-by": MANAGED_BY };
   const teams = env.teams.map((t) => t.name);
-  const pair = (suffix: string, name: string, body: object, annotations?: Record<string, string>, objectLabels?: Record<string, string>): ObjectSpec[] => [
-    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", { metadata: { name, labels, ...(annotations ? { annotations } : {}) }, spec: body }),
-    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", { metadata: { name, labels }, spec: teamBindingSpec(name, teams, objectLabels) }),
+  const pair = (
+    suffix: string,
+    name: string,
+    body: object,
+    annotations?: Record<string, string>,
+    objectLabels?: Record<string, string>,
+  ): ObjectSpec[] => [
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", {
+      metadata: { name, labels, ...(annotations ? { annotations } : {}) },
+      spec: body,
+    }),
+    spec(`team-pods-${suffix}`, "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", {
+      metadata: { name, labels },
+      spec: teamBindingSpec(name, teams, objectLabels),
+    }),
   ];
   // The synthetic teams serve no hosts and have no LoadBalancer or NodePort quota.
   return [
-    ...pair("images", IMAGE_POLICY_NAME, teamImagePolicySpec(allowed), { [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(",") }),
+    ...pair("images", IMAGE_POLICY_NAME, teamImagePolicySpec(allowed), {
+      [ALLOWED_REGISTRIES_ANNOTATION]: allowed.join(","),
+    }),
     ...pair("pod-security", POD_SECURITY_POLICY_NAME, podSecurityPolicySpec()),
     ...pair("network-policies", NETWORK_POLICY_NAME, teamNetworkPolicySpec([])),
     ...pair("services", SERVICE_POLICY_NAME, teamServicePolicySpec([], [])),
     ...pair("ingresses", INGRESS_POLICY_NAME, teamIngressPolicySpec(Object.fromEntries(teams.map((t) => [t, []])))),
-    ...pair("guardrails", GUARDRAIL_POLICY_NAME, platformGuardrailPolicySpec(), undefined, { [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value }),
+    ...pair("guardrails", GUARDRAIL_POLICY_NAME, platformGuardrailPolicySpec(), undefined, {
+      [PLATFORM_OWNED_LABEL.key]: PLATFORM_OWNED_LABEL.value,
+    }),
   ];
 }
 
@@ -111,11 +153,12 @@ export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
   const labels = { "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": team.name };
   const meta = (name: string) => ({ name, namespace: ns, labels });
   const hard = quotaHard({ ...teamNamespaceDefaults.quota, ...team.quota });
-  const binding = (role: string, groups: readonly string[]) => spec(`${team.name}-${role}s`, "rbac.authorization.k8s.io/v1", "RoleBinding", {
-    metadata: meta(`${role}s`),
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
-    subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
-  });
+  const binding = (role: string, groups: readonly string[]) =>
+    spec(`${team.name}-${role}s`, "rbac.authorization.k8s.io/v1", "RoleBinding", {
+      metadata: meta(`${role}s`),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role },
+      subjects: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
+    });
   return [
     spec(`${team.name}-quota`, "v1", "ResourceQuota", { metadata: meta("team-quota"), spec: { hard } }),
     spec(`${team.name}-limits`, "v1", "LimitRange", {
@@ -130,9 +173,15 @@ export function teamObjects(team: SyntheticTeam, ns: Ref): ObjectSpec[] {
       metadata: meta("allow-namespace-and-dns"),
       spec: ALLOW_NAMESPACE_AND_DNS_POLICY,
     }),
-    spec(`${team.name}-team-maintainer`, "rbac.authorization.k8s.io/v1", "Role", { metadata: meta("team-maintainer"), rules: MAINTAINER_RULES }),
+    spec(`${team.name}-team-maintainer`, "rbac.authorization.k8s.io/v1", "Role", {
+      metadata: meta("team-maintainer"),
+      rules: MAINTAINER_RULES,
+    }),
     binding("team-maintainer", team.maintainers),
-    spec(`${team.name}-team-viewer`, "rbac.authorization.k8s.io/v1", "Role", { metadata: meta("team-viewer"), rules: VIEWER_RULES }),
+    spec(`${team.name}-team-viewer`, "rbac.authorization.k8s.io/v1", "Role", {
+      metadata: meta("team-viewer"),
+      rules: VIEWER_RULES,
+    }),
     binding("team-viewer", team.viewers),
   ];
 }
@@ -142,7 +191,11 @@ export function configMapObject(app: SyntheticApp, ns: Ref): ObjectSpec {
   return spec(`${app.name}-config`, "v1", "ConfigMap", {
     metadata: {
       namespace: ns,
-      labels: { "app.kubernetes.io/name": app.name, "app.kubernetes.io/part-of": app.team, "app.kubernetes.io/managed-by": MANAGED_BY },
+      labels: {
+        "app.kubernetes.io/name": app.name,
+        "app.kubernetes.io/part-of": app.team,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+      },
     },
     immutable: true,
     data: { ...app.config },
@@ -172,7 +225,13 @@ export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
   // As our Workload renders: the release label only on the pods.
   const labels = { ...stableLabels, "app.kubernetes.io/version": RELEASE_ID };
   const meta = { name: app.name, namespace: refs.namespace, labels: stableLabels };
-  const probe = (path: string) => ({ httpGet: { path, port: "http" }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+  const probe = (path: string) => ({
+    httpGet: { path, port: "http" },
+    initialDelaySeconds: 0,
+    periodSeconds: 10,
+    timeoutSeconds: 2,
+    failureThreshold: 3,
+  });
   const spread = (topologyKey: string) => ({
     topologyKey,
     maxSkew: 1,
@@ -235,7 +294,9 @@ export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: refs.deploymentName },
         minReplicas: app.autoscaling.minReplicas,
         maxReplicas: app.autoscaling.maxReplicas,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+        metrics: [
+          { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+        ],
         behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
       },
     }),
@@ -243,19 +304,25 @@ export function appObjects(app: SyntheticApp, refs: AppRefs): ObjectSpec[] {
 }
 
 /** Every object of the environment with plain-string references (for cdk8s and kustomize). */
-export function plainObjects(env: SyntheticEnvironment, configMapName: (app: SyntheticApp) => string, image: (app: SyntheticApp) => string): ObjectSpec[] {
+export function plainObjects(
+  env: SyntheticEnvironment,
+  configMapName: (app: SyntheticApp) => string,
+  image: (app: SyntheticApp) => string,
+): ObjectSpec[] {
   const out: ObjectSpec[] = [...platformObjects()];
   for (const team of env.teams) out.push(namespaceObject(team), ...teamObjects(team, team.name));
   for (const app of env.apps) {
     out.push(configMapObject(app, app.team));
-    out.push(...appObjects(app, {
-      namespace: app.team,
-      configMapName: configMapName(app),
-      serviceAccountName: app.name,
-      priorityClassName: "blueprint-standard",
-      deploymentName: app.name,
-      image: image(app),
-    }));
+    out.push(
+      ...appObjects(app, {
+        namespace: app.team,
+        configMapName: configMapName(app),
+        serviceAccountName: app.name,
+        priorityClassName: "blueprint-standard",
+        deploymentName: app.name,
+        image: image(app),
+      }),
+    );
   }
   out.push(...admissionObjects(env));
   return out;

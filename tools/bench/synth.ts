@@ -132,19 +132,23 @@ export function platformStackName(env: SyntheticEnvironment): string {
  */
 export function toLayeredStacks(env: SyntheticEnvironment): Map<string, StackConfig> {
   const teams: Record<string, unknown> = {};
-  for (const t of env.teams) teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
+  for (const t of env.teams)
+    teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
   const out = new Map<string, StackConfig>();
   const platform = platformStackName(env);
-  out.set(platform, configOf(`stacks/Pulumi.${platform}.yaml`, {
-    "pulumi:disable-default-providers": ["kubernetes"],
-    layer: "platform",
-    cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
-    production: false,
-    policy: { allowedRegistries: [REGISTRY] },
-    // The bench measures the platform's guardrails and the teams' apps, not an in-cluster monitoring and log stack.
-    observability: { monitoring: "none" },
-    teams,
-  }));
+  out.set(
+    platform,
+    configOf(`stacks/Pulumi.${platform}.yaml`, {
+      "pulumi:disable-default-providers": ["kubernetes"],
+      layer: "platform",
+      cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
+      production: false,
+      policy: { allowedRegistries: [REGISTRY] },
+      // The bench measures the platform's guardrails and the teams' apps, not an in-cluster monitoring and log stack.
+      observability: { monitoring: "none" },
+      teams,
+    }),
+  );
   for (const t of env.teams) {
     const images: Record<string, string> = {};
     const apps: Record<string, unknown> = {};
@@ -153,14 +157,17 @@ export function toLayeredStacks(env: SyntheticEnvironment): Map<string, StackCon
       apps[a.name] = appConfig(a);
     }
     const stack = `${env.stack}.${t.name}`;
-    out.set(stack, configOf(`stacks/Pulumi.${stack}.yaml`, {
-      "pulumi:disable-default-providers": ["kubernetes"],
-      layer: "team",
-      team: t.name,
-      production: false,
-      release: { id: RELEASE_ID, images },
-      apps,
-    }));
+    out.set(
+      stack,
+      configOf(`stacks/Pulumi.${stack}.yaml`, {
+        "pulumi:disable-default-providers": ["kubernetes"],
+        layer: "team",
+        team: t.name,
+        production: false,
+        release: { id: RELEASE_ID, images },
+        apps,
+      }),
+    );
   }
   return out;
 }
@@ -183,7 +190,8 @@ function appConfig(a: SyntheticApp): Record<string, unknown> {
  */
 export function toSingleStackConfig(env: SyntheticEnvironment): StackConfig {
   const teams: Record<string, unknown> = {};
-  for (const t of env.teams) teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
+  for (const t of env.teams)
+    teams[t.name] = { groups: { maintainers: [...t.maintainers], viewers: [...t.viewers] }, quota: { ...t.quota } };
   const images: Record<string, string> = {};
   const apps: Record<string, unknown> = {};
   for (const a of env.apps) {
@@ -224,7 +232,14 @@ export function syntheticContract(env: SyntheticEnvironment, team: string): Team
     limits: limitRangeSchema.parse({}),
     storageClasses: { names: ["app-storage"], default: "app-storage" },
     priorityClasses: { critical: "blueprint-critical", standard: "blueprint-standard", low: "blueprint-low" },
-    ingress: { className: "nginx", annotations: {}, allowFrom: [], serviceAnnotations: {}, healthCheck: null, hosts: {} },
+    ingress: {
+      className: "nginx",
+      annotations: {},
+      allowFrom: [],
+      serviceAnnotations: {},
+      healthCheck: null,
+      hosts: {},
+    },
     registry: { mirrors: {} },
     allowedRegistries: [REGISTRY],
     identities: {},

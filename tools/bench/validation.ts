@@ -29,17 +29,29 @@ export function timeValidation(apps: number): number {
   const t0 = performance.now();
   for (const [stack, cfg] of stacks) {
     if (stack === platformStack) parsePlatform(cfg.config, stack, "blueprint");
-    else parseTeam(cfg.config, stack, "blueprint", new Set(), { found: true, value: { [stack.slice(env.stack.length + 1)]: syntheticContract(env, stack.slice(env.stack.length + 1)) } });
+    else
+      parseTeam(cfg.config, stack, "blueprint", new Set(), {
+        found: true,
+        value: { [stack.slice(env.stack.length + 1)]: syntheticContract(env, stack.slice(env.stack.length + 1)) },
+      });
   }
   return performance.now() - t0;
 }
 
 /** `runs` fresh-process samples of {@link timeValidation}. */
-export async function validationTiming(apps: number, runs: number, log: (s: string) => void): Promise<ValidationResult> {
+export async function validationTiming(
+  apps: number,
+  runs: number,
+  log: (s: string) => void,
+): Promise<ValidationResult> {
   const samples: number[] = [];
   for (let r = 1; r <= runs; r++) {
     log(`bench: config validation, ${apps} apps, run ${r}/${runs}`);
-    const run = await measureProcess(process.execPath, ["--import", "tsx", path.join(ROOT, "tools/bench/validation.ts"), String(apps)], { cwd: ROOT });
+    const run = await measureProcess(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "tools/bench/validation.ts"), String(apps)],
+      { cwd: ROOT },
+    );
     if (run.code !== 0) throw new Error(`validation timing failed: ${run.stderr.trim()}`);
     samples.push(Number(run.stdout.trim()));
   }

@@ -16,7 +16,10 @@ export const BENCH_DIR = path.join(ROOT, ".bench");
 export function scratchProject(name: string, main: string): string {
   const dir = path.join(BENCH_DIR, name);
   fs.mkdirSync(path.join(dir, "stacks"), { recursive: true });
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${JSON.stringify(main)}\nstackConfigDir: stacks\n`);
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: blueprint\nruntime: nodejs\nmain: ${JSON.stringify(main)}\nstackConfigDir: stacks\n`,
+  );
   return dir;
 }
 
@@ -32,7 +35,8 @@ export function bareProject(): string {
 
 /** Writes a synthetic environment as the stack files of a scratch project (its platform and team stacks); returns the environment's name. */
 export function writeStack(projectDir: string, env: SyntheticEnvironment): string {
-  for (const [stack, cfg] of toLayeredStacks(env)) fs.writeFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
+  for (const [stack, cfg] of toLayeredStacks(env))
+    fs.writeFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), toStackFile(cfg));
   return env.stack;
 }
 
@@ -48,9 +52,13 @@ export function writeSingleStack(env: SyntheticEnvironment): { project: string; 
   if (!fs.existsSync(path.join(tree, "index.ts"))) {
     fs.mkdirSync(tree, { recursive: true });
     const archive = spawnSync("git", ["archive", SINGLE_STACK_REVISION], { cwd: ROOT, maxBuffer: 1 << 28 });
-    if (archive.status !== 0) throw new Error(`bench: cannot read revision ${SINGLE_STACK_REVISION} of the program: ${archive.stderr.toString().trim()}`);
+    if (archive.status !== 0)
+      throw new Error(
+        `bench: cannot read revision ${SINGLE_STACK_REVISION} of the program: ${archive.stderr.toString().trim()}`,
+      );
     const untar = spawnSync("tar", ["-x", "-C", tree], { input: archive.stdout });
-    if (untar.status !== 0) throw new Error(`bench: cannot unpack revision ${SINGLE_STACK_REVISION}: ${untar.stderr.toString().trim()}`);
+    if (untar.status !== 0)
+      throw new Error(`bench: cannot unpack revision ${SINGLE_STACK_REVISION}: ${untar.stderr.toString().trim()}`);
   }
   const project = scratchProject("single", path.join(tree, "index.ts"));
   fs.writeFileSync(path.join(project, "stacks", `Pulumi.${env.stack}.yaml`), toStackFile(toSingleStackConfig(env)));

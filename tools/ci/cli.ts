@@ -16,10 +16,26 @@ What the GitHub Actions workflows (.github/workflows/, docs/ci.md) ask of the pr
   registry  the host of the registry a stage pulls from (stacks/stages.yaml registry:), or nothing`;
 
 /** Runs one subcommand; returns the exit code (0 ok, 1 failed, 2 bad usage). */
-export function main(argv: readonly string[], out: (line: string) => void = (l) => console.log(l), err: (line: string) => void = (l) => console.error(l), projectDir: string = process.cwd()): number {
+export function main(
+  argv: readonly string[],
+  out: (line: string) => void = (l) => console.log(l),
+  err: (line: string) => void = (l) => console.error(l),
+  projectDir: string = process.cwd(),
+): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { base: { type: "string" }, head: { type: "string" }, layer: { type: "string" }, environment: { type: "string" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        base: { type: "string" },
+        head: { type: "string" },
+        layer: { type: "string" },
+        environment: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
   } catch (e) {
     err(`pipeline: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -34,25 +50,40 @@ export function main(argv: readonly string[], out: (line: string) => void = (l) 
     err(`pipeline: ${why}\n${USAGE}`);
     return 2;
   };
-  if (values.layer !== undefined && values.layer !== "platform" && values.layer !== "team") return usage(`--layer is platform or team, got "${values.layer}"`);
+  if (values.layer !== undefined && values.layer !== "platform" && values.layer !== "team")
+    return usage(`--layer is platform or team, got "${values.layer}"`);
   const layer = (s: PipelineStack) => values.layer === undefined || s.layer === values.layer;
   try {
     const stacks = pipelineStacks(projectDir);
     switch (command) {
       case "stacks":
         if (rest.length) return usage(`stacks takes no arguments, got ${rest.join(" ")}`);
-        out(JSON.stringify(stacks.filter((s) => layer(s) && (values.environment === undefined || s.environment === values.environment))));
+        out(
+          JSON.stringify(
+            stacks.filter(
+              (s) => layer(s) && (values.environment === undefined || s.environment === values.environment),
+            ),
+          ),
+        );
         return 0;
       case "affected": {
         if (!values.base) return usage("affected needs --base REF (the pull request's base commit)");
-        const changed = execFileSync("git", ["diff", "--name-only", `${values.base}...${values.head ?? "HEAD"}`], { cwd: projectDir, encoding: "utf8" }).split("\n").filter(Boolean);
+        const changed = execFileSync("git", ["diff", "--name-only", `${values.base}...${values.head ?? "HEAD"}`], {
+          cwd: projectDir,
+          encoding: "utf8",
+        })
+          .split("\n")
+          .filter(Boolean);
         out(JSON.stringify(affectedStacks(changed, stacks).filter(layer)));
         return 0;
       }
       case "cloud": {
         if (rest.length !== 1) return usage("cloud takes one environment");
         const found = stacks.find((s) => s.environment === rest[0]);
-        if (!found) return usage(`"${rest[0]}" is not an environment the pipelines deploy (${[...new Set(stacks.map((s) => s.environment))].join(", ")})`);
+        if (!found)
+          return usage(
+            `"${rest[0]}" is not an environment the pipelines deploy (${[...new Set(stacks.map((s) => s.environment))].join(", ")})`,
+          );
         out(found.cloud);
         return 0;
       }

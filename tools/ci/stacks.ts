@@ -20,9 +20,12 @@ export interface PipelineStage {
  */
 export function pipelineStages(project: ProjectFile): PipelineStage[] {
   const file = path.join(project.stackConfigDir, "stages.yaml");
-  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { stages?: Record<string, { stack?: unknown; registry?: unknown } | null> } | null;
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) as {
+    stages?: Record<string, { stack?: unknown; registry?: unknown } | null>;
+  } | null;
   const stages = doc?.stages;
-  if (!stages || typeof stages !== "object" || Array.isArray(stages) || Object.keys(stages).length === 0) throw new Error(`${path.relative(project.dir, file)}: "stages:" must map each stage name to its settings`);
+  if (!stages || typeof stages !== "object" || Array.isArray(stages) || Object.keys(stages).length === 0)
+    throw new Error(`${path.relative(project.dir, file)}: "stages:" must map each stage name to its settings`);
   return Object.entries(stages).map(([name, def]) => ({
     name,
     environment: typeof def?.stack === "string" ? def.stack : name,
@@ -73,13 +76,22 @@ function platformCloud(project: ProjectFile, environment: string): string {
     cloud = undefined;
   }
   if (cloud !== "aws" && cloud !== "gcp" && cloud !== "existing") {
-    throw new Error(`${path.relative(project.dir, file)}: blueprint:cluster.cloud must be aws, gcp or existing, got ${JSON.stringify(cloud)}`);
+    throw new Error(
+      `${path.relative(project.dir, file)}: blueprint:cluster.cloud must be aws, gcp or existing, got ${JSON.stringify(cloud)}`,
+    );
   }
   return cloud;
 }
 
 /** Files whose change can change what every stack deploys: the program, its libraries and the policy pack's code. */
-const PROGRAM = [/^index\.ts$/, /^Pulumi\.yaml$/, /^package(-lock)?\.json$/, /^tsconfig\.json$/, /^(layers|components|config|lib)\//, /^policy\/(?!config\/)/];
+const PROGRAM = [
+  /^index\.ts$/,
+  /^Pulumi\.yaml$/,
+  /^package(-lock)?\.json$/,
+  /^tsconfig\.json$/,
+  /^(layers|components|config|lib)\//,
+  /^policy\/(?!config\/)/,
+];
 
 /**
  * The stacks a change touches, for previews on a pull request: every stack when the program or the
@@ -96,6 +108,10 @@ export function affectedStacks(changed: readonly string[], stacks: readonly Pipe
     const m = /^stacks\/Pulumi\.(.+)\.yaml$/.exec(f) ?? /^policy\/config\/(.+)\.json$/.exec(f);
     if (m) named.add(m[1]);
   }
-  const platformsChanged = new Set(stacks.filter((s) => s.layer === "platform" && files.includes(`stacks/Pulumi.${s.stack}.yaml`)).map((s) => s.environment));
+  const platformsChanged = new Set(
+    stacks
+      .filter((s) => s.layer === "platform" && files.includes(`stacks/Pulumi.${s.stack}.yaml`))
+      .map((s) => s.environment),
+  );
   return stacks.filter((s) => named.has(s.stack) || (s.layer === "team" && platformsChanged.has(s.environment)));
 }

@@ -39,7 +39,8 @@ export function readActionsFiles(root: string): ActionsFile[] {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.ya?ml$/.test(e.name)) out.push(parseActionsFile(path.relative(root, p).replace(/\\/g, "/"), fs.readFileSync(p, "utf8")));
+      else if (/\.ya?ml$/.test(e.name))
+        out.push(parseActionsFile(path.relative(root, p).replace(/\\/g, "/"), fs.readFileSync(p, "utf8")));
     }
   };
   walk(path.join(root, ".github", "workflows"));
@@ -57,23 +58,31 @@ const isWorkflow = (f: ActionsFile) => f.file.startsWith(".github/workflows/");
 const jobsOf = (f: ActionsFile): [string, Job][] => Object.entries((f.doc.jobs ?? {}) as Record<string, Job>);
 /** Steps of a workflow job, or of a composite action (`runs.steps`). */
 const stepsOf = (job: Job): Record<string, unknown>[] => (Array.isArray(job.steps) ? job.steps : []);
-const actionSteps = (f: ActionsFile): Record<string, unknown>[] => ((f.doc.runs as { steps?: Record<string, unknown>[] } | undefined)?.steps ?? []);
+const actionSteps = (f: ActionsFile): Record<string, unknown>[] =>
+  (f.doc.runs as { steps?: Record<string, unknown>[] } | undefined)?.steps ?? [];
 const allSteps = (f: ActionsFile) => (isWorkflow(f) ? jobsOf(f).flatMap(([, j]) => stepsOf(j)) : actionSteps(f));
-const runText = (steps: readonly Record<string, unknown>[]) => steps.map((s) => (typeof s.run === "string" ? s.run : "")).join("\n");
+const runText = (steps: readonly Record<string, unknown>[]) =>
+  steps.map((s) => (typeof s.run === "string" ? s.run : "")).join("\n");
 
 /** `npm run [-s|--silent] <script>`: every script a workflow or action calls is in package.json. */
 export function checkNpmScripts(files: readonly ActionsFile[], facts: Pick<ProjectFacts, "scripts">): string[] {
   const problems: string[] = [];
   for (const f of files) {
     for (const m of runText(allSteps(f)).matchAll(/\bnpm run(?:\s+(?:-s|--silent))?\s+([A-Za-z0-9:_-]+)/g)) {
-      if (!facts.scripts.has(m[1])) problems.push(`${f.file}: runs "npm run ${m[1]}", which package.json does not define (scripts: ${[...facts.scripts].sort().join(", ")})`);
+      if (!facts.scripts.has(m[1]))
+        problems.push(
+          `${f.file}: runs "npm run ${m[1]}", which package.json does not define (scripts: ${[...facts.scripts].sort().join(", ")})`,
+        );
     }
   }
   return problems;
 }
 
 /** A literal stack name after `-s`/`--stack` or in a policy pack config path (expressions are skipped). */
-const STACK_REFS = [/(?:^|\s)(?:-s|--stack)\s+"?(?:\$\{STACK_PREFIX:-\})?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)"?(?=\s|$)/gm, /policy\/config\/([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\.json/g];
+const STACK_REFS = [
+  /(?:^|\s)(?:-s|--stack)\s+"?(?:\$\{STACK_PREFIX:-\})?([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)"?(?=\s|$)/gm,
+  /policy\/config\/([a-z0-9][a-z0-9.-]*\.[a-z0-9-]+)\.json/g,
+];
 
 /**
  * Stacks, lanes and stages the files name exist: a literal stack has its `stacks/Pulumi.<stack>.yaml`
@@ -81,40 +90,57 @@ const STACK_REFS = [/(?:^|\s)(?:-s|--stack)\s+"?(?:\$\{STACK_PREFIX:-\})?([a-z0-
  * lane passed to the lane workflow is a lane; a stage given to deploy-stage is a stage whose
  * environment is the one given; and every lane has a team stack for every stage the lane workflow deploys.
  */
-export function checkNames(files: readonly ActionsFile[], facts: Pick<ProjectFacts, "stacks" | "lanes" | "stages">): string[] {
+export function checkNames(
+  files: readonly ActionsFile[],
+  facts: Pick<ProjectFacts, "stacks" | "lanes" | "stages">,
+): string[] {
   const problems: string[] = [];
   const deployed: { file: string; job: string; stage: string; environment: string }[] = [];
   for (const f of files) {
     const text = runText(allSteps(f));
     for (const re of STACK_REFS) {
       for (const m of text.matchAll(re)) {
-        if (!facts.stacks.has(m[1])) problems.push(`${f.file}: names stack ${m[1]}, which has no stacks/Pulumi.${m[1]}.yaml`);
+        if (!facts.stacks.has(m[1]))
+          problems.push(`${f.file}: names stack ${m[1]}, which has no stacks/Pulumi.${m[1]}.yaml`);
       }
     }
     for (const m of text.matchAll(/--lane\s+([a-z0-9][a-z0-9-]*)(?=\s|$)/g)) {
-      if (!facts.lanes.has(m[1])) problems.push(`${f.file}: names lane ${m[1]}, which is not a lane (${[...facts.lanes].join(", ")})`);
+      if (!facts.lanes.has(m[1]))
+        problems.push(`${f.file}: names lane ${m[1]}, which is not a lane (${[...facts.lanes].join(", ")})`);
     }
     if (!isWorkflow(f)) continue;
     for (const [name, job] of jobsOf(f)) {
       const uses = typeof job.uses === "string" ? job.uses : "";
       const lane = (job.with as Record<string, unknown> | undefined)?.lane;
       if (uses.endsWith("/lane.yml")) {
-        if (typeof lane !== "string" || !facts.lanes.has(lane)) problems.push(`${f.file}: job ${name} calls the lane workflow with lane ${JSON.stringify(lane)}, which is not a lane (${[...facts.lanes].join(", ")})`);
+        if (typeof lane !== "string" || !facts.lanes.has(lane))
+          problems.push(
+            `${f.file}: job ${name} calls the lane workflow with lane ${JSON.stringify(lane)}, which is not a lane (${[...facts.lanes].join(", ")})`,
+          );
       }
       for (const s of stepsOf(job)) {
         if (s.uses !== "./.github/actions/deploy-stage") continue;
         const w = (s.with ?? {}) as Record<string, unknown>;
         const stage = String(w.stage);
         const environment = String(w.environment);
-        if (!facts.stages.has(stage)) problems.push(`${f.file}: job ${name} deploys stage ${stage}, which stacks/stages.yaml does not define (${[...facts.stages.keys()].join(", ")})`);
-        else if (facts.stages.get(stage) !== environment) problems.push(`${f.file}: job ${name} deploys stage ${stage} to environment ${environment}, but stacks/stages.yaml puts it in ${facts.stages.get(stage)}`);
+        if (!facts.stages.has(stage))
+          problems.push(
+            `${f.file}: job ${name} deploys stage ${stage}, which stacks/stages.yaml does not define (${[...facts.stages.keys()].join(", ")})`,
+          );
+        else if (facts.stages.get(stage) !== environment)
+          problems.push(
+            `${f.file}: job ${name} deploys stage ${stage} to environment ${environment}, but stacks/stages.yaml puts it in ${facts.stages.get(stage)}`,
+          );
         deployed.push({ file: f.file, job: name, stage, environment });
       }
     }
   }
   for (const lane of facts.lanes) {
     for (const d of deployed) {
-      if (!facts.stacks.has(`${d.environment}.${lane}`)) problems.push(`${d.file}: job ${d.job} deploys ${d.environment}.${lane} for lane ${lane}, which has no stacks/Pulumi.${d.environment}.${lane}.yaml`);
+      if (!facts.stacks.has(`${d.environment}.${lane}`))
+        problems.push(
+          `${d.file}: job ${d.job} deploys ${d.environment}.${lane} for lane ${lane}, which has no stacks/Pulumi.${d.environment}.${lane}.yaml`,
+        );
     }
   }
   return problems;
@@ -124,7 +150,8 @@ export function checkNames(files: readonly ActionsFile[], facts: Pick<ProjectFac
 function deployTargets(job: Job): string[] {
   const targets: string[] = [];
   for (const s of stepsOf(job)) {
-    if (s.uses === "./.github/actions/deploy-stage") targets.push(String((s.with as Record<string, unknown> | undefined)?.environment ?? "?"));
+    if (s.uses === "./.github/actions/deploy-stage")
+      targets.push(String((s.with as Record<string, unknown> | undefined)?.environment ?? "?"));
     const run = typeof s.run === "string" ? s.run : "";
     if (/\bpulumi\s+(?:up|destroy)\b/.test(run) || /\bnpm run(?:\s+-s)?\s+(?:promote|rollback)\b/.test(run)) {
       const m = /(?:-s|--stack)\s+"?(?:\$\{STACK_PREFIX:-\})?([a-z0-9-]+)\./.exec(run);
@@ -146,13 +173,23 @@ export function checkEnvironments(files: readonly ActionsFile[]): string[] {
       const targets = deployTargets(job);
       if (targets.length === 0) continue;
       const env = job.environment;
-      const envName = typeof env === "string" ? env : typeof (env as { name?: unknown } | undefined)?.name === "string" ? (env as { name: string }).name : undefined;
+      const envName =
+        typeof env === "string"
+          ? env
+          : typeof (env as { name?: unknown } | undefined)?.name === "string"
+            ? (env as { name: string }).name
+            : undefined;
       if (!envName) {
-        problems.push(`${f.file}: job ${name} deploys ${targets.join(", ")} without an environment: (a deploying job runs in its GitHub environment)`);
+        problems.push(
+          `${f.file}: job ${name} deploys ${targets.join(", ")} without an environment: (a deploying job runs in its GitHub environment)`,
+        );
         continue;
       }
       for (const t of targets.filter((t) => t === "prod" || t.startsWith("prod-"))) {
-        if (!envName.endsWith(t)) problems.push(`${f.file}: job ${name} deploys ${t} in environment "${envName}", which is not ${t}'s (its name must end with ${t})`);
+        if (!envName.endsWith(t))
+          problems.push(
+            `${f.file}: job ${name} deploys ${t} in environment "${envName}", which is not ${t}'s (its name must end with ${t})`,
+          );
       }
     }
   }
@@ -160,7 +197,19 @@ export function checkEnvironments(files: readonly ActionsFile[]): string[] {
 }
 
 /** Inputs and variables that carry long-lived cloud keys or backend tokens. */
-const LONG_LIVED = [/aws-access-key-id/i, /aws-secret-access-key/i, /AWS_ACCESS_KEY_ID/, /AWS_SECRET_ACCESS_KEY/, /credentials_json/, /GOOGLE_CREDENTIALS/, /GOOGLE_APPLICATION_CREDENTIALS\s*:/, /AZURE_CLIENT_SECRET/, /PULUMI_ACCESS_TOKEN\s*:/, /PULUMI_CONFIG_PASSPHRASE/, /pulumi-access-token/];
+const LONG_LIVED = [
+  /aws-access-key-id/i,
+  /aws-secret-access-key/i,
+  /AWS_ACCESS_KEY_ID/,
+  /AWS_SECRET_ACCESS_KEY/,
+  /credentials_json/,
+  /GOOGLE_CREDENTIALS/,
+  /GOOGLE_APPLICATION_CREDENTIALS\s*:/,
+  /AZURE_CLIENT_SECRET/,
+  /PULUMI_ACCESS_TOKEN\s*:/,
+  /PULUMI_CONFIG_PASSPHRASE/,
+  /pulumi-access-token/,
+];
 
 /**
  * No long-lived credential: no input or variable that carries a cloud key, a key file or a Pulumi
@@ -173,18 +222,31 @@ export function checkNoLongLivedKeys(files: readonly ActionsFile[]): string[] {
     const lines = f.text.split("\n");
     lines.forEach((line, i) => {
       const code = line.replace(/(^|\s)#.*$/, "");
-      for (const re of LONG_LIVED) if (re.test(code)) problems.push(`${f.file}:${i + 1}: ${line.trim()}: long-lived credentials are not allowed; use OIDC (docs/ci.md)`);
+      for (const re of LONG_LIVED)
+        if (re.test(code))
+          problems.push(
+            `${f.file}:${i + 1}: ${line.trim()}: long-lived credentials are not allowed; use OIDC (docs/ci.md)`,
+          );
       for (const m of code.matchAll(/secrets\.([A-Za-z0-9_]+)/g)) {
-        if (m[1] !== "GITHUB_TOKEN") problems.push(`${f.file}:${i + 1}: uses secrets.${m[1]}: the only secret a workflow reads is the job's GITHUB_TOKEN; cloud and Pulumi credentials come from OIDC (docs/ci.md)`);
+        if (m[1] !== "GITHUB_TOKEN")
+          problems.push(
+            `${f.file}:${i + 1}: uses secrets.${m[1]}: the only secret a workflow reads is the job's GITHUB_TOKEN; cloud and Pulumi credentials come from OIDC (docs/ci.md)`,
+          );
       }
-      if (/secrets:\s*inherit/.test(code)) problems.push(`${f.file}:${i + 1}: "secrets: inherit" hands every secret to the called workflow; pass none`);
+      if (/secrets:\s*inherit/.test(code))
+        problems.push(`${f.file}:${i + 1}: "secrets: inherit" hands every secret to the called workflow; pass none`);
     });
   }
   return problems;
 }
 
 /** Actions that request the job's OIDC token (they need `id-token: write`). */
-const OIDC_USERS = [/^\.\/\.github\/actions\/setup$/, /^aws-actions\/configure-aws-credentials@/, /^google-github-actions\/auth@/, /^pulumi\/auth-actions@/];
+const OIDC_USERS = [
+  /^\.\/\.github\/actions\/setup$/,
+  /^aws-actions\/configure-aws-credentials@/,
+  /^google-github-actions\/auth@/,
+  /^pulumi\/auth-actions@/,
+];
 
 /**
  * Least privilege: the workflow grants nothing by default (`permissions: {}`), every job (or call
@@ -195,7 +257,10 @@ export function checkPermissions(files: readonly ActionsFile[]): string[] {
   const problems: string[] = [];
   for (const f of files.filter(isWorkflow)) {
     const top = f.doc.permissions;
-    if (top === undefined || typeof top !== "object" || top === null || Object.keys(top).length > 0) problems.push(`${f.file}: the workflow must start from "permissions: {}" (each job then asks for what it needs), got ${JSON.stringify(top ?? "none")}`);
+    if (top === undefined || typeof top !== "object" || top === null || Object.keys(top).length > 0)
+      problems.push(
+        `${f.file}: the workflow must start from "permissions: {}" (each job then asks for what it needs), got ${JSON.stringify(top ?? "none")}`,
+      );
     for (const [name, job] of jobsOf(f)) {
       const p = job.permissions;
       if (p === undefined) {
@@ -208,7 +273,13 @@ export function checkPermissions(files: readonly ActionsFile[]): string[] {
       }
       const scopes = p as Record<string, unknown>;
       if (scopes["id-token"] === "write" && typeof job.uses !== "string") {
-        const oidc = stepsOf(job).some((s) => typeof s.uses === "string" && OIDC_USERS.some((re) => re.test(s.uses as string)) && (s.uses !== "./.github/actions/setup" || (s.with as Record<string, unknown> | undefined)?.pulumi === "true"));
+        const oidc = stepsOf(job).some(
+          (s) =>
+            typeof s.uses === "string" &&
+            OIDC_USERS.some((re) => re.test(s.uses as string)) &&
+            (s.uses !== "./.github/actions/setup" ||
+              (s.with as Record<string, unknown> | undefined)?.pulumi === "true"),
+        );
         if (!oidc) problems.push(`${f.file}: job ${name} has id-token: write but no step that requests an OIDC token`);
       }
     }
@@ -220,10 +291,13 @@ export function checkPermissions(files: readonly ActionsFile[]): string[] {
 export function checkPinned(files: readonly ActionsFile[]): string[] {
   const problems: string[] = [];
   for (const f of files) {
-    const uses = [...allSteps(f).map((s) => s.uses), ...(isWorkflow(f) ? jobsOf(f).map(([, j]) => j.uses) : [])].filter((u): u is string => typeof u === "string");
+    const uses = [...allSteps(f).map((s) => s.uses), ...(isWorkflow(f) ? jobsOf(f).map(([, j]) => j.uses) : [])].filter(
+      (u): u is string => typeof u === "string",
+    );
     for (const u of uses) {
       if (u.startsWith("./")) continue;
-      if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/.test(u)) problems.push(`${f.file}: uses ${u}: pin actions by full commit id (owner/repo@<40 hex> # tag)`);
+      if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/.test(u))
+        problems.push(`${f.file}: uses ${u}: pin actions by full commit id (owner/repo@<40 hex> # tag)`);
     }
   }
   return problems;
@@ -240,8 +314,12 @@ export function checkLaneConcurrency(files: readonly ActionsFile[]): string[] {
     const on = f.doc.on as Record<string, { inputs?: Record<string, unknown> }> | undefined;
     if (!on || typeof on !== "object" || !on.workflow_call?.inputs?.lane) continue;
     const c = f.doc.concurrency as { group?: unknown; "cancel-in-progress"?: unknown } | undefined;
-    if (!c || typeof c.group !== "string" || !/\$\{\{\s*inputs\.lane\s*\}\}/.test(c.group)) problems.push(`${f.file}: a lane workflow needs "concurrency: { group: lane-\${{ inputs.lane }} }" so that runs of one lane are serialised`);
-    else if (c["cancel-in-progress"] !== false) problems.push(`${f.file}: concurrency of a lane must not cancel a run in progress (cancel-in-progress: false)`);
+    if (!c || typeof c.group !== "string" || !/\$\{\{\s*inputs\.lane\s*\}\}/.test(c.group))
+      problems.push(
+        `${f.file}: a lane workflow needs "concurrency: { group: lane-\${{ inputs.lane }} }" so that runs of one lane are serialised`,
+      );
+    else if (c["cancel-in-progress"] !== false)
+      problems.push(`${f.file}: concurrency of a lane must not cancel a run in progress (cancel-in-progress: false)`);
   }
   return problems;
 }
@@ -249,7 +327,10 @@ export function checkLaneConcurrency(files: readonly ActionsFile[]): string[] {
 /** Every configuration variable (`vars.NAME`) a file reads is explained in docs/ci.md. */
 export function checkVariablesDocumented(files: readonly ActionsFile[], facts: Pick<ProjectFacts, "ciDoc">): string[] {
   const names = new Set(files.flatMap((f) => [...f.text.matchAll(/\bvars\.([A-Za-z0-9_]+)/g)].map((m) => m[1])));
-  return [...names].sort().filter((n) => !facts.ciDoc.includes(`\`${n}\``)).map((n) => `variable ${n} is read by a workflow but not explained in docs/ci.md (as \`${n}\`)`);
+  return [...names]
+    .sort()
+    .filter((n) => !facts.ciDoc.includes(`\`${n}\``))
+    .map((n) => `variable ${n} is read by a workflow but not explained in docs/ci.md (as \`${n}\`)`);
 }
 
 /** Every check over the files; empty when they pass. */

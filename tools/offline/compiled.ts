@@ -35,9 +35,12 @@ export function hashText(text: string): string {
  */
 export function staleSources(manifest: CompiledManifest): string[] {
   // A tree compiled before hashes were recorded cannot be checked: treat it as stale.
-  if (!Array.isArray(manifest.roots) || manifest.files === null || typeof manifest.files !== "object") return ["compiled.json"];
+  if (!Array.isArray(manifest.roots) || manifest.files === null || typeof manifest.files !== "object")
+    return ["compiled.json"];
   const now = sourceFiles(manifest.source, manifest.roots);
-  const changed = now.filter((rel) => manifest.files[rel] !== hashText(fs.readFileSync(path.join(manifest.source, rel), "utf8")));
+  const changed = now.filter(
+    (rel) => manifest.files[rel] !== hashText(fs.readFileSync(path.join(manifest.source, rel), "utf8")),
+  );
   const gone = Object.keys(manifest.files).filter((rel) => !now.includes(rel));
   return [...changed, ...gone];
 }

@@ -9,7 +9,15 @@ import type { StackOutputs } from "./mocks";
  * The folders and files whose content decides what a program run produces: the program and the
  * offline runner (its mocks compute auto-names and cloud outputs). Relative to the program's folder.
  */
-export const PROGRAM_ROOTS = ["index.ts", "layers", "lib", "components", "config", "tools/offline", "package-lock.json"] as const;
+export const PROGRAM_ROOTS = [
+  "index.ts",
+  "layers",
+  "lib",
+  "components",
+  "config",
+  "tools/offline",
+  "package-lock.json",
+] as const;
 
 /** Where the render keeps platform outputs between runs, unless `BLUEPRINT_RENDER_CACHE` names another folder. */
 export function cacheDir(project: ProjectFile): string {
@@ -43,7 +51,11 @@ export function platformKey(project: ProjectFile, platformStack: string): string
   add("project", path.join(project.dir, "Pulumi.yaml"));
   const programDir = path.dirname(path.resolve(project.main));
   add("main", path.resolve(project.main));
-  for (const rel of sourceFiles(programDir, PROGRAM_ROOTS.filter((r) => !r.endsWith(".json")))) add(rel, path.join(programDir, rel));
+  for (const rel of sourceFiles(
+    programDir,
+    PROGRAM_ROOTS.filter((r) => !r.endsWith(".json")),
+  ))
+    add(rel, path.join(programDir, rel));
   add("lock", path.join(programDir, "package-lock.json"));
   h.update(`day\0${process.env.BLUEPRINT_EVALUATION_DATE || new Date().toISOString().slice(0, 10)}`);
   return h.digest("hex");
@@ -71,7 +83,8 @@ export function readCachedPlatform(project: ProjectFile, platformStack: string, 
   }
   if (entry?.key !== key || entry.platform !== platformStack) return undefined;
   const so = entry.stackOutputs;
-  if (!so || typeof so.outputs !== "object" || so.outputs === null || !Array.isArray(so.secretOutputNames)) return undefined;
+  if (!so || typeof so.outputs !== "object" || so.outputs === null || !Array.isArray(so.secretOutputNames))
+    return undefined;
   return so;
 }
 
@@ -80,13 +93,20 @@ export function readCachedPlatform(project: ProjectFile, platformStack: string, 
  * (a reader sees the old entry or the new one). The outputs are the offline render's: secrets in
  * it are the render's placeholders, never a deployed stack's values.
  */
-export function writeCachedPlatform(project: ProjectFile, platformStack: string, key: string, stackOutputs: StackOutputs): void {
+export function writeCachedPlatform(
+  project: ProjectFile,
+  platformStack: string,
+  key: string,
+  stackOutputs: StackOutputs,
+): void {
   if (cacheDisabled()) return;
   const file = entryFile(project, platformStack);
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ key, platform: platformStack, stackOutputs } satisfies CacheEntry), { mode: 0o600 });
+    fs.writeFileSync(tmp, JSON.stringify({ key, platform: platformStack, stackOutputs } satisfies CacheEntry), {
+      mode: 0o600,
+    });
     fs.renameSync(tmp, file);
   } catch {
     // A cache that cannot be written only costs the next team render a platform render.
@@ -103,23 +123,33 @@ export function readContractFile(file: string): StackOutputs {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new ContractFileError(`--contract ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ContractFileError(
+      `--contract ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ContractFileError(`--contract ${file}: not JSON; write it with: pulumi stack output --json --show-secrets -s <platform stack> > ${path.basename(file)}`);
+    throw new ContractFileError(
+      `--contract ${file}: not JSON; write it with: pulumi stack output --json --show-secrets -s <platform stack> > ${path.basename(file)}`,
+    );
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ContractFileError(`--contract ${file}: expected the JSON object of a stack's outputs (pulumi stack output --json --show-secrets)`);
+    throw new ContractFileError(
+      `--contract ${file}: expected the JSON object of a stack's outputs (pulumi stack output --json --show-secrets)`,
+    );
   }
   const outputs = parsed as Record<string, unknown>;
   if (!Object.hasOwn(outputs, "contract")) {
-    throw new ContractFileError(`--contract ${file}: has no "contract" output; is it a platform stack's outputs (pulumi stack output --json --show-secrets)?`);
+    throw new ContractFileError(
+      `--contract ${file}: has no "contract" output; is it a platform stack's outputs (pulumi stack output --json --show-secrets)?`,
+    );
   }
   if (outputs.contract === "[secret]") {
-    throw new ContractFileError(`--contract ${file}: its "contract" output is hidden as [secret]; write it with --show-secrets`);
+    throw new ContractFileError(
+      `--contract ${file}: its "contract" output is hidden as [secret]; write it with --show-secrets`,
+    );
   }
   return { outputs, secretOutputNames: Object.keys(outputs) };
 }

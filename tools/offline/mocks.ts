@@ -21,7 +21,11 @@ export interface RegisteredResource {
 }
 
 /** Extra state a cloud mock adds for resources whose outputs a real provider computes. */
-export type ComputedState = (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+export type ComputedState = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | undefined;
 /** Answers function calls (`aws.getAvailabilityZones`, ...). */
 export type CallAnswer = (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
 
@@ -71,9 +75,24 @@ export class RecordingMocks implements pulumiType.runtime.Mocks {
       // Answered as the engine reads another stack: its outputs and which are secret
       // (StackReference.getOutputDetails returns `secretValue` for those).
       const name = String(inputs.name);
-      const found = Object.hasOwn(this.stacks, name) ? this.stacks[name] : Object.hasOwn(this.stacks, name.split("/").pop()!) ? this.stacks[name.split("/").pop()!] : undefined;
-      const state = { name, outputs: { ...(found?.outputs ?? {}) }, secretOutputNames: [...(found?.secretOutputNames ?? [])] };
-      this.resources.push({ type: args.type, name: args.name, inputs, state, provider: args.provider, custom: args.custom ?? true });
+      const found = Object.hasOwn(this.stacks, name)
+        ? this.stacks[name]
+        : Object.hasOwn(this.stacks, name.split("/").pop()!)
+          ? this.stacks[name.split("/").pop()!]
+          : undefined;
+      const state = {
+        name,
+        outputs: { ...(found?.outputs ?? {}) },
+        secretOutputNames: [...(found?.secretOutputNames ?? [])],
+      };
+      this.resources.push({
+        type: args.type,
+        name: args.name,
+        inputs,
+        state,
+        provider: args.provider,
+        custom: args.custom ?? true,
+      });
       return { id: name, state };
     }
     let state: Record<string, unknown> = { ...inputs };
@@ -86,7 +105,14 @@ export class RecordingMocks implements pulumiType.runtime.Mocks {
     } else {
       state = { ...inputs, ...this.computed(args.type, args.name, inputs) };
     }
-    this.resources.push({ type: args.type, name: args.name, inputs, state, provider: args.provider, custom: args.custom ?? true });
+    this.resources.push({
+      type: args.type,
+      name: args.name,
+      inputs,
+      state,
+      provider: args.provider,
+      custom: args.custom ?? true,
+    });
     return { id, state };
   }
 

@@ -31,8 +31,14 @@ export function fillSecretPlaceholders(stack: StackConfig, namespace: string): s
       for (const name of spec.secrets) {
         if (typeof name !== "string" || (own && Object.hasOwn(own, name))) continue;
         const key = `${namespace}:secrets.${app}.${name}`;
-        if (!Object.hasOwn(secrets, app)) Object.defineProperty(secrets, app, { value: {}, enumerable: true, writable: true, configurable: true });
-        Object.defineProperty(secrets[app] as object, name, { value: secretPlaceholder(key), enumerable: true, writable: true, configurable: true });
+        if (!Object.hasOwn(secrets, app))
+          Object.defineProperty(secrets, app, { value: {}, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(secrets[app] as object, name, {
+          value: secretPlaceholder(key),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         filled.push(key);
         changed = true;
       }
@@ -43,7 +49,12 @@ export function fillSecretPlaceholders(stack: StackConfig, namespace: string): s
     if (!stack.secretKeys.includes(`${namespace}:secrets`)) stack.secretKeys.push(`${namespace}:secrets`);
   }
   const cluster = parse("cluster") as { cloud?: string; existing?: { context?: string } } | undefined;
-  if (cluster?.cloud === "existing" && cluster.existing && !cluster.existing.context && stack.config[`${namespace}:kubeconfig`] === undefined) {
+  if (
+    cluster?.cloud === "existing" &&
+    cluster.existing &&
+    !cluster.existing.context &&
+    stack.config[`${namespace}:kubeconfig`] === undefined
+  ) {
     const key = `${namespace}:kubeconfig`;
     stack.config[key] = secretPlaceholder(key);
     stack.secretKeys.push(key);

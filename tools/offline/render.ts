@@ -27,7 +27,8 @@ function compiledTree(self: string): { out: string; manifest: CompiledManifest }
   let dir = path.dirname(self);
   for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
     const file = path.join(dir, "compiled.json");
-    if (fs.existsSync(file)) return { out: dir, manifest: JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest };
+    if (fs.existsSync(file))
+      return { out: dir, manifest: JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest };
   }
   return undefined;
 }
@@ -110,21 +111,44 @@ export async function renderStack(job: RenderJob): Promise<RenderOutcome> {
   const placeholders = [...stackConfig.placeholders, ...fillSecretPlaceholders(stackConfig, project.name)];
   let result: RunResult;
   try {
-    const run = () => runProgram({ projectDir: project.dir, stack: job.stack, config: stackConfig, main: programFile(project.main), stacks: job.stacks });
+    const run = () =>
+      runProgram({
+        projectDir: project.dir,
+        stack: job.stack,
+        config: stackConfig,
+        main: programFile(project.main),
+        stacks: job.stacks,
+      });
     result = job.trace ? await run() : await withoutStackTraces(run);
   } catch (e) {
     const err = e as Error;
     // Config errors are the user's to fix: print them plainly. Anything else is a bug: keep the trace.
-    const trace = job.trace ? (err.stack ?? err.message) : `${err.name}: ${err.message}\n(run again with --trace for the stack trace)`;
-    return { ok: false, stack: job.stack, message: err.name === "ConfigError" ? err.message : `render: the program failed for stack "${job.stack}": ${trace}` };
+    const trace = job.trace
+      ? (err.stack ?? err.message)
+      : `${err.name}: ${err.message}\n(run again with --trace for the stack trace)`;
+    return {
+      ok: false,
+      stack: job.stack,
+      message:
+        err.name === "ConfigError" ? err.message : `render: the program failed for stack "${job.stack}": ${trace}`,
+    };
   }
   if (result.defaultProviderUses.length > 0) {
-    return { ok: false, stack: job.stack, message: `render: ${result.defaultProviderUses.length} resource(s) of stack "${job.stack}" would use a default provider, which every stack disables (pulumi:disable-default-providers):\n  ${result.defaultProviderUses.join("\n  ")}` };
+    return {
+      ok: false,
+      stack: job.stack,
+      message: `render: ${result.defaultProviderUses.length} resource(s) of stack "${job.stack}" would use a default provider, which every stack disables (pulumi:disable-default-providers):\n  ${result.defaultProviderUses.join("\n  ")}`,
+    };
   }
   const files = new Map<string, string>();
   for (const obj of result.objects) {
     const rel = manifestPath(obj);
-    if (files.has(rel)) return { ok: false, stack: job.stack, message: `render: two objects of stack "${job.stack}" would be written to ${rel}` };
+    if (files.has(rel))
+      return {
+        ok: false,
+        stack: job.stack,
+        message: `render: two objects of stack "${job.stack}" would be written to ${rel}`,
+      };
     files.set(rel, toYaml(obj));
   }
   const inventory = cloudInventory(result.resources);
@@ -133,9 +157,25 @@ export async function renderStack(job: RenderJob): Promise<RenderOutcome> {
   if (job.writeTo) {
     for (const [rel, yaml] of files) writeUnder(job.writeTo, rel, yaml);
     fs.writeFileSync(path.join(path.dirname(job.writeTo), `${job.stack}.stack.json`), stackJson);
-    return { ok: true, stack: job.stack, files: [], objects: files.size, stackJson, summary: text, stackOutputs: result.stackOutputs };
+    return {
+      ok: true,
+      stack: job.stack,
+      files: [],
+      objects: files.size,
+      stackJson,
+      summary: text,
+      stackOutputs: result.stackOutputs,
+    };
   }
-  return { ok: true, stack: job.stack, files: [...files], objects: files.size, stackJson, summary: text, stackOutputs: result.stackOutputs };
+  return {
+    ok: true,
+    stack: job.stack,
+    files: [...files],
+    objects: files.size,
+    stackJson,
+    summary: text,
+    stackOutputs: result.stackOutputs,
+  };
 }
 
 /**
@@ -165,12 +205,18 @@ const WORKER = path.join(__dirname, `worker${path.extname(__filename)}`);
  * they get work, they load the program while the caller is busy (an environment's platform render).
  * `onDone` hears each outcome as it arrives.
  */
-export function startWorkers(count: number): { render(jobs: readonly RenderJob[], onDone?: (outcome: RenderOutcome) => void): Promise<RenderOutcome[]>; close(): void } {
+export function startWorkers(count: number): {
+  render(jobs: readonly RenderJob[], onDone?: (outcome: RenderOutcome) => void): Promise<RenderOutcome[]>;
+  close(): void;
+} {
   // The TypeScript source needs its loader in the worker too, also when the parent got it otherwise (jest).
-  const loader = __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? ["--import", "tsx"] : [];
+  const loader =
+    __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? ["--import", "tsx"] : [];
   const heap = process.execArgv.some((a) => a.startsWith("--max-semi-space-size")) ? [] : [YOUNG_GENERATION];
   const execArgv = [...process.execArgv, ...loader, ...heap];
-  const children = Array.from({ length: Math.max(1, count) }, () => fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv }));
+  const children = Array.from({ length: Math.max(1, count) }, () =>
+    fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv }),
+  );
   const close = () => {
     for (const c of children) if (c.connected) c.disconnect();
   };
@@ -201,7 +247,12 @@ export function startWorkers(count: number): { render(jobs: readonly RenderJob[]
           give();
         };
         const onExit = (code: number | null) => {
-          if (current >= 0) settle(current, { ok: false, stack: jobs[current].stack, message: `render: the worker for stack "${jobs[current].stack}" exited with code ${code} before reporting` });
+          if (current >= 0)
+            settle(current, {
+              ok: false,
+              stack: jobs[current].stack,
+              message: `render: the worker for stack "${jobs[current].stack}" exited with code ${code} before reporting`,
+            });
           resolve();
         };
         child.on("message", onMessage);
@@ -210,7 +261,13 @@ export function startWorkers(count: number): { render(jobs: readonly RenderJob[]
         else give();
       });
     return Promise.all(children.map(lane)).then(() => {
-      for (let i = 0; i < jobs.length; i++) if (!outcomes[i]) settle(i, { ok: false, stack: jobs[i].stack, message: `render: no worker rendered stack "${jobs[i].stack}"` });
+      for (let i = 0; i < jobs.length; i++)
+        if (!outcomes[i])
+          settle(i, {
+            ok: false,
+            stack: jobs[i].stack,
+            message: `render: no worker rendered stack "${jobs[i].stack}"`,
+          });
       return outcomes;
     });
   };
@@ -255,7 +312,9 @@ export interface ContractOptions {
 }
 
 /** A platform's outputs and the sentence that says where they came from. */
-export type PlatformOutputs = { readonly ok: true; readonly stackOutputs: StackOutputs; readonly source: string } | { readonly ok: false; readonly message: string };
+export type PlatformOutputs =
+  | { readonly ok: true; readonly stackOutputs: StackOutputs; readonly source: string }
+  | { readonly ok: false; readonly message: string };
 
 /**
  * The outputs a team stack's StackReference reads from `platformStack`: from `--contract FILE`;
@@ -263,14 +322,27 @@ export type PlatformOutputs = { readonly ok: true; readonly stackOutputs: StackO
  * unchanged (content hashes, see {@link platformKey}); else from a render of the platform now,
  * which is kept for the next time.
  */
-export async function platformOutputs(project: ProjectFile, platformStack: string, opts: ContractOptions): Promise<PlatformOutputs> {
+export async function platformOutputs(
+  project: ProjectFile,
+  platformStack: string,
+  opts: ContractOptions,
+): Promise<PlatformOutputs> {
   if (opts.contractFile) {
-    return { ok: true, stackOutputs: readContractFile(opts.contractFile), source: `the outputs in ${opts.contractFile} (--contract)` };
+    return {
+      ok: true,
+      stackOutputs: readContractFile(opts.contractFile),
+      source: `the outputs in ${opts.contractFile} (--contract)`,
+    };
   }
   const key = platformKey(project, platformStack);
   if (!opts.fresh) {
     const cached = readCachedPlatform(project, platformStack, key);
-    if (cached) return { ok: true, stackOutputs: cached, source: `the last render of ${platformStack} (its stack file and the program's sources are unchanged; --fresh renders it again)` };
+    if (cached)
+      return {
+        ok: true,
+        stackOutputs: cached,
+        source: `the last render of ${platformStack} (its stack file and the program's sources are unchanged; --fresh renders it again)`,
+      };
   }
   const run = opts.renderPlatform ?? renderStack;
   const base = await run({ stack: platformStack, trace: opts.trace, projectDir: project.dir });
@@ -330,26 +402,42 @@ export async function renderEnvironment(opts: EnvironmentOptions): Promise<Envir
     const teamJobs = (outputs: StackOutputs, source: string): RenderJob[] =>
       teams.map((stack) => {
         const layer = stack.slice(env.length + 1);
-        return { stack, projectDir: project.dir, stacks: { [platformStack]: contractFor(outputs, layer) }, trace: opts.trace, writeTo: path.join(staged.path, layer), contractSource: source };
+        return {
+          stack,
+          projectDir: project.dir,
+          stacks: { [platformStack]: contractFor(outputs, layer) },
+          trace: opts.trace,
+          writeTo: path.join(staged.path, layer),
+          contractSource: source,
+        };
       });
     const platformJob: RenderJob = { stack: platformStack, projectDir: project.dir, trace: opts.trace };
     let platform: RenderOutcome;
     let teamOutcomes: RenderOutcome[];
     if (cached) {
-      const early = workers.render(teamJobs(cached, `the last render of ${platformStack} (unchanged since; checked against this run's)`), report);
+      const early = workers.render(
+        teamJobs(cached, `the last render of ${platformStack} (unchanged since; checked against this run's)`),
+        report,
+      );
       platform = await renderStack(platformJob);
       report(platform);
       teamOutcomes = await early;
       if (platform.ok && stableJson(platform.stackOutputs) !== stableJson(cached)) {
         // The program is not deterministic for this platform: render the teams again against today's outputs.
-        for (const t of teams) fs.rmSync(path.join(staged.path, t.slice(env.length + 1)), { recursive: true, force: true });
+        for (const t of teams)
+          fs.rmSync(path.join(staged.path, t.slice(env.length + 1)), { recursive: true, force: true });
         done = 1;
-        teamOutcomes = await workers.render(teamJobs(platform.stackOutputs, `${platformStack}, rendered in this run`), report);
+        teamOutcomes = await workers.render(
+          teamJobs(platform.stackOutputs, `${platformStack}, rendered in this run`),
+          report,
+        );
       }
     } else {
       platform = await renderStack(platformJob);
       report(platform);
-      teamOutcomes = platform.ok ? await workers.render(teamJobs(platform.stackOutputs, `${platformStack}, rendered in this run`), report) : [];
+      teamOutcomes = platform.ok
+        ? await workers.render(teamJobs(platform.stackOutputs, `${platformStack}, rendered in this run`), report)
+        : [];
     }
     if (!platform.ok) {
       staged.discard();
@@ -360,7 +448,12 @@ export async function renderEnvironment(opts: EnvironmentOptions): Promise<Envir
     const failed = outcomes.filter((o): o is Extract<RenderOutcome, { ok: false }> => !o.ok);
     if (failed.length > 0) {
       staged.discard();
-      return { ok: false, outcomes, dir, message: `render: ${failed.length} of ${outcomes.length} stacks of ${env} failed; nothing was written\n${failed.map((f) => f.message).join("\n")}` };
+      return {
+        ok: false,
+        outcomes,
+        dir,
+        message: `render: ${failed.length} of ${outcomes.length} stacks of ${env} failed; nothing was written\n${failed.map((f) => f.message).join("\n")}`,
+      };
     }
     for (const [rel, text] of platform.files) staged.write(path.join("platform", rel), text);
     staged.write(`${platformStack}.stack.json`, platform.stackJson);
@@ -375,7 +468,12 @@ export async function renderEnvironment(opts: EnvironmentOptions): Promise<Envir
 }
 
 /** The lines printed for a rendered stack; `{where}` stands for the folder it is written to. */
-function summary(result: RunResult, inventory: ReturnType<typeof cloudInventory>, placeholders: readonly string[], contractSource: string | undefined): string {
+function summary(
+  result: RunResult,
+  inventory: ReturnType<typeof cloudInventory>,
+  placeholders: readonly string[],
+  contractSource: string | undefined,
+): string {
   const byKind = new Map<string, number>();
   const namespaces = new Set<string>();
   const images = new Set<string>();
@@ -386,12 +484,19 @@ function summary(result: RunResult, inventory: ReturnType<typeof cloudInventory>
     collectImages(o, images);
   }
   const recreate = result.objects
-    .filter((o) => o.kind === "Deployment" && (o.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type === "Recreate")
+    .filter(
+      (o) =>
+        o.kind === "Deployment" &&
+        (o.spec as { strategy?: { type?: string } } | undefined)?.strategy?.type === "Recreate",
+    )
     .map((o) => {
       const m = o.metadata as { name?: string; namespace?: string };
       return `${m.namespace}/${m.name}`;
     });
-  const kinds = [...byKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`).join(", ");
+  const kinds = [...byKind]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
   return [
     `stack ${result.stack}: ${result.objects.length} Kubernetes objects written to {where}/`,
     `  kinds:      ${kinds || "none"}`,
@@ -399,8 +504,14 @@ function summary(result: RunResult, inventory: ReturnType<typeof cloudInventory>
     `  images:     ${[...images].sort().join("\n              ") || "none"}`,
     `  cloud:      ${inventory.cloudResources.length} cloud resources, ${inventory.helmReleases.length} Helm releases (see ${result.stack}.stack.json)`,
     ...(contractSource ? [`  contract:   from ${contractSource}`] : []),
-    ...(recreate.length ? [`  rollout:    Recreate for ${recreate.sort().join(", ")} (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)`] : []),
-    ...(placeholders.length ? [`  secrets:    ${placeholders.length} rendered as placeholders (${placeholders.join(", ")})`] : []),
+    ...(recreate.length
+      ? [
+          `  rollout:    Recreate for ${recreate.sort().join(", ")} (one replica with a ReadWriteOnce volume: a surge pod on another node could not attach it)`,
+        ]
+      : []),
+    ...(placeholders.length
+      ? [`  secrets:    ${placeholders.length} rendered as placeholders (${placeholders.join(", ")})`]
+      : []),
   ].join("\n");
 }
 

@@ -1,5 +1,16 @@
 import * as path from "node:path";
-import { RecordingMocks, isKubernetesObject, redactSecrets, revealSecrets, toManifest, type CallAnswer, type ComputedState, type RegisteredResource, type StackOutputs, type StackOutputsByName } from "./mocks";
+import {
+  RecordingMocks,
+  isKubernetesObject,
+  redactSecrets,
+  revealSecrets,
+  toManifest,
+  type CallAnswer,
+  type ComputedState,
+  type RegisteredResource,
+  type StackOutputs,
+  type StackOutputsByName,
+} from "./mocks";
 import { cloudCalls, cloudState } from "./cloud-state";
 import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "../../lib/project";
 
@@ -85,7 +96,10 @@ const PROCESS_HOOKS = ["exit", "beforeExit"] as const;
  */
 export async function withOwnProcessHooks<T>(body: () => Promise<T>): Promise<T> {
   type Listener = (...args: unknown[]) => void;
-  const emitter = process as unknown as { listeners(e: string): Listener[]; removeListener(e: string, l: Listener): void };
+  const emitter = process as unknown as {
+    listeners(e: string): Listener[];
+    removeListener(e: string, l: Listener): void;
+  };
   const before = new Map(PROCESS_HOOKS.map((e) => [e, new Set(emitter.listeners(e))]));
   try {
     return await body();
@@ -117,7 +131,10 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(path.resolve(opts.main ?? project.main)) as unknown;
       const program = (mod as { default?: unknown }).default ?? mod;
-      exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<string, unknown>;
+      exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<
+        string,
+        unknown
+      >;
     } catch (e) {
       failure = e;
     }
@@ -132,7 +149,8 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
   for (const [k, v] of Object.entries(exported)) {
     outputs[k] = await plain(pulumi, v);
     revealed[k] = await plain(pulumi, v, true);
-    if (pulumi.Output.isInstance(v) && await (v as unknown as { isSecret: Promise<boolean> }).isSecret) secretOutputNames.push(k);
+    if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret))
+      secretOutputNames.push(k);
   }
 
   const kube = mocks.resources.filter((r) => isKubernetesObject(r.type));
@@ -144,12 +162,18 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     outputs,
     stackOutputs: { outputs: revealed, secretOutputNames },
     // Every stack disables all default providers: each cloud or Kubernetes resource needs an explicit one.
-    defaultProviderUses: mocks.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:") && !r.provider).map((r) => `${r.type} "${r.name}"`),
+    defaultProviderUses: mocks.resources
+      .filter((r) => r.custom && !r.type.startsWith("pulumi:") && !r.provider)
+      .map((r) => `${r.type} "${r.name}"`),
     protectedResources,
   };
 }
 
-interface RegisterRequest { getType(): string; getName(): string; getProtect(): boolean | undefined }
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getProtect(): boolean | undefined;
+}
 type RegisterResource = (req: RegisterRequest, callback: unknown) => unknown;
 
 /**
@@ -159,7 +183,10 @@ type RegisterResource = (req: RegisterRequest, callback: unknown) => unknown;
 function recordProtected(): Set<string> {
   const found = new Set<string>();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { registerResource: RegisterResource } }).getMonitor();
+  const settings = require("@pulumi/pulumi/runtime/settings") as {
+    getMonitor(): { registerResource: RegisterResource };
+  };
+  const monitor = settings.getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
     if (req.getProtect()) found.add(`${req.getType()}::${req.getName()}`);
@@ -171,8 +198,10 @@ function recordProtected(): Set<string> {
 async function waitForRegistrations(pulumi: typeof import("@pulumi/pulumi")): Promise<void> {
   // The SDK's own drain of outstanding RPCs (what `pulumi up` waits for before exiting).
   const settings = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const wait = settings.waitForRPCs ?? (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs;
+  const wait =
+    settings.waitForRPCs ??
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> }).waitForRPCs;
   await wait();
 }
 
@@ -180,13 +209,15 @@ async function waitForRegistrations(pulumi: typeof import("@pulumi/pulumi")): Pr
 async function plain(pulumi: typeof import("@pulumi/pulumi"), v: unknown, reveal = false): Promise<unknown> {
   if (pulumi.Output.isInstance(v)) {
     const out = v as import("@pulumi/pulumi").Output<unknown>;
-    if (!reveal && await (out as unknown as { isSecret: Promise<boolean> }).isSecret) return "[secret]";
+    if (!reveal && (await (out as unknown as { isSecret: Promise<boolean> }).isSecret)) return "[secret]";
     return plain(pulumi, await new Promise((resolve) => out.apply(resolve)), reveal);
   }
   if (v instanceof Promise) return plain(pulumi, await v, reveal);
   if (Array.isArray(v)) return Promise.all(v.map((x) => plain(pulumi, x, reveal)));
   if (v !== null && typeof v === "object") {
-    const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await plain(pulumi, x, reveal)] as const));
+    const entries = await Promise.all(
+      Object.entries(v).map(async ([k, x]) => [k, await plain(pulumi, x, reveal)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return reveal ? revealSecrets(v) : redactSecrets(v);

@@ -22,7 +22,10 @@ function worker(): void {
         process.send!({
           ok: false,
           stack: job.stack,
-          message: e instanceof ProjectError || e instanceof OutputRefused ? `render: ${e.message}` : `render: the program failed for stack "${job.stack}": ${e.stack ?? e.message}`,
+          message:
+            e instanceof ProjectError || e instanceof OutputRefused
+              ? `render: ${e.message}`
+              : `render: the program failed for stack "${job.stack}": ${e.stack ?? e.message}`,
         }),
     );
   });

@@ -9,7 +9,8 @@ import { stringify } from "yaml";
  * output folder cannot delete a user's files.
  */
 export const RENDER_MARKER = ".rendered-by-blueprint";
-const MARKER_TEXT = "Written by `npm run render`: the render replaces this folder, and only folders holding this file.\n";
+const MARKER_TEXT =
+  "Written by `npm run render`: the render replaces this folder, and only folders holding this file.\n";
 
 /** An output path the render refuses to write; reported as one line, exit 1. */
 export class OutputRefused extends Error {}
@@ -35,12 +36,17 @@ export function checkOutput(outDir: string, stack: string): void {
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new OutputRefused(`--out ${out} is not a folder`);
   const dir = path.join(out, stack);
   const dirState = ownership(dir);
-  if (dirState !== "absent" && dirState !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${dirState}; move it away or choose another --out`);
+  if (dirState !== "absent" && dirState !== "ours")
+    throw new OutputRefused(`refusing to replace ${dir}: ${dirState}; move it away or choose another --out`);
   const json = path.join(out, `${stack}.stack.json`);
   const jsonStat = fs.lstatSync(json, { throwIfNoEntry: false });
   if (jsonStat && (!jsonStat.isFile() || dirState !== "ours")) {
-    const why = jsonStat.isFile() ? `no rendered folder ${dir} with a ${RENDER_MARKER} marker sits beside it` : "it is not a regular file";
-    throw new OutputRefused(`refusing to overwrite ${json}: ${why}, so the render did not write it; move it away or choose another --out`);
+    const why = jsonStat.isFile()
+      ? `no rendered folder ${dir} with a ${RENDER_MARKER} marker sits beside it`
+      : "it is not a regular file";
+    throw new OutputRefused(
+      `refusing to overwrite ${json}: ${why}, so the render did not write it; move it away or choose another --out`,
+    );
   }
 }
 
@@ -84,7 +90,8 @@ export interface StagedDirectory {
  */
 export function stageDirectory(dir: string): StagedDirectory {
   const state = ownership(dir);
-  if (state !== "absent" && state !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${state}; move it away or choose another --out`);
+  if (state !== "absent" && state !== "ours")
+    throw new OutputRefused(`refusing to replace ${dir}: ${state}; move it away or choose another --out`);
   const parent = path.dirname(path.resolve(dir));
   // The first folder this creates, if any: a discarded render leaves no empty --out folder behind.
   const created = fs.mkdirSync(parent, { recursive: true });
@@ -96,7 +103,8 @@ export function stageDirectory(dir: string): StagedDirectory {
       fs.writeFileSync(path.join(tmp, RENDER_MARKER), MARKER_TEXT);
       // Checked again: the folder may have changed hands while the staged one was written.
       const now = ownership(dir);
-      if (now !== "absent" && now !== "ours") throw new OutputRefused(`refusing to replace ${dir}: ${now}; move it away or choose another --out`);
+      if (now !== "absent" && now !== "ours")
+        throw new OutputRefused(`refusing to replace ${dir}: ${now}; move it away or choose another --out`);
       const old = now === "ours" ? `${tmp.replace(".new-", ".old-")}` : undefined;
       if (old) fs.renameSync(dir, old);
       try {

@@ -17,23 +17,46 @@ const USAGE = `Usage: npm run team -- add <name> [--maintainers g1,g2] [--viewer
 Every written stack is validated as the render validates it before any file is replaced; on any
 problem nothing is written. See docs/teams.md.`;
 
-
 function splitList(text: string | undefined, option: string): string[] {
   if (text === undefined) return [];
-  const list = [...new Set(text.split(",").map((g) => g.trim()).filter((g) => g.length > 0))];
+  const list = [
+    ...new Set(
+      text
+        .split(",")
+        .map((g) => g.trim())
+        .filter((g) => g.length > 0),
+    ),
+  ];
   if (list.length === 0) {
-    throw new TeamUsageError(option === "environments"
-      ? `--environments ${JSON.stringify(text)} names no environment: give a comma-separated list such as --environments dev,staging, or leave it out for every environment`
-      : `--${option} ${JSON.stringify(text)} names no group: give a comma-separated list such as --${option} team-a,team-b`);
+    throw new TeamUsageError(
+      option === "environments"
+        ? `--environments ${JSON.stringify(text)} names no environment: give a comma-separated list such as --environments dev,staging, or leave it out for every environment`
+        : `--${option} ${JSON.stringify(text)} names no group: give a comma-separated list such as --${option} team-a,team-b`,
+    );
   }
   return list;
 }
 
 /** Runs the command; returns the exit code. */
-export async function main(argv: string[], ctx: TeamContext = { projectDir: process.cwd() }, out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+export async function main(
+  argv: string[],
+  ctx: TeamContext = { projectDir: process.cwd() },
+  out: (line: string) => void = console.log,
+  err: (line: string) => void = console.error,
+): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, tokens: true, options: { maintainers: { type: "string" }, viewers: { type: "string" }, environments: { type: "string" }, help: { type: "boolean", short: "h" } } });
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      tokens: true,
+      options: {
+        maintainers: { type: "string" },
+        viewers: { type: "string" },
+        environments: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
     const seen = new Set<string>();
     for (const t of args.tokens) {
       if (t.kind !== "option" || t.name === "help") continue;
@@ -51,7 +74,11 @@ export async function main(argv: string[], ctx: TeamContext = { projectDir: proc
   const [command, name, ...rest] = args.positionals;
   try {
     if ((command !== "add" && command !== "remove") || name === undefined || rest.length > 0) {
-      throw new TeamUsageError(command === "add" || command === "remove" ? `${command} takes exactly one team name` : `give a command: add or remove${command ? ` (got "${command}")` : ""}`);
+      throw new TeamUsageError(
+        command === "add" || command === "remove"
+          ? `${command} takes exactly one team name`
+          : `give a command: add or remove${command ? ` (got "${command}")` : ""}`,
+      );
     }
     let report: TeamReport;
     if (command === "add") {
@@ -59,10 +86,16 @@ export async function main(argv: string[], ctx: TeamContext = { projectDir: proc
         name,
         maintainers: splitList(args.values.maintainers, "maintainers"),
         viewers: splitList(args.values.viewers, "viewers"),
-        environments: args.values.environments === undefined ? undefined : splitList(args.values.environments, "environments"),
+        environments:
+          args.values.environments === undefined ? undefined : splitList(args.values.environments, "environments"),
       });
     } else {
-      if (args.values.maintainers !== undefined || args.values.viewers !== undefined || args.values.environments !== undefined) throw new TeamUsageError("remove takes only the team name: it removes the team from every environment");
+      if (
+        args.values.maintainers !== undefined ||
+        args.values.viewers !== undefined ||
+        args.values.environments !== undefined
+      )
+        throw new TeamUsageError("remove takes only the team name: it removes the team from every environment");
       report = await removeTeam(ctx, name);
     }
     for (const line of formatReport(command, name, report)) out(line);
@@ -87,8 +120,11 @@ export async function main(argv: string[], ctx: TeamContext = { projectDir: proc
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: Error) => {
-    console.error(`team: ${e.message.split("\n")[0]}`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      console.error(`team: ${e.message.split("\n")[0]}`);
+      process.exit(1);
+    },
+  );
 }

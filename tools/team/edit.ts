@@ -10,7 +10,8 @@ import { rel, stackPath, teamsKey, TeamRefused, type Workspace } from "./workspa
  * Account 123456789012 is the documentation account: the group role's trust policy allows only
  * principals whose ARN matches (`aws:PrincipalArn`), so until it is replaced nobody can assume it.
  */
-export const PRINCIPAL_PLACEHOLDER = (group: string) => `arn:aws:iam::123456789012:role/REPLACE-ME/${group.replace(/[^A-Za-z0-9+=,.@_-]/g, "-")}`;
+export const PRINCIPAL_PLACEHOLDER = (group: string) =>
+  `arn:aws:iam::123456789012:role/REPLACE-ME/${group.replace(/[^A-Za-z0-9+=,.@_-]/g, "-")}`;
 
 /** How edited stack files are written: as the shipped ones are (`[a, b]`, long lines kept whole). */
 export const YAML_OUTPUT = { flowCollectionPadding: false, lineWidth: 0 } as const;
@@ -18,7 +19,10 @@ export const YAML_OUTPUT = { flowCollectionPadding: false, lineWidth: 0 } as con
 /** Why `name` cannot name a team (a namespace and the second half of a stack name), or undefined. */
 export function nameProblem(name: string): string | undefined {
   if (!DNS_LABEL.test(name) || name.length > 63) {
-    const normal = name.trim().toLowerCase().replace(/[_.\s]+/g, "-");
+    const normal = name
+      .trim()
+      .toLowerCase()
+      .replace(/[_.\s]+/g, "-");
     const hint = DNS_LABEL.test(normal) && normal.length <= 63 ? `; did you mean "${normal}"?` : "";
     return `team name ${JSON.stringify(name)} is not valid: it is the namespace name, so a DNS label: at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit${hint}`;
   }
@@ -40,7 +44,8 @@ export function readPlatformFile(ws: Workspace, env: string): PlatformFile {
   const file = ownFile(ws, stackPath(ws, `${env}.platform`));
   const text = fs.readFileSync(file, "utf8");
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new TeamRefused([`${rel(ws, file)}: not valid YAML: ${doc.errors[0].message.split("\n")[0]}`]);
+  if (doc.errors.length > 0)
+    throw new TeamRefused([`${rel(ws, file)}: not valid YAML: ${doc.errors[0].message.split("\n")[0]}`]);
   const config = doc.get("config", true);
   if (!isMap(config)) throw new TeamRefused([`${rel(ws, file)}: "config:" must be a mapping of keys to values`]);
   return { env, file, text, doc, config, teamsKey: writtenKey(ws, config, teamsKey) };
@@ -48,7 +53,10 @@ export function readPlatformFile(ws: Workspace, env: string): PlatformFile {
 
 /** The file, when it is a regular file of the project: a link could make the tool read or replace a file elsewhere. */
 export function ownFile(ws: Workspace, file: string): string {
-  if (!fs.lstatSync(file).isFile()) throw new TeamRefused([`${rel(ws, file)} is not a regular file (a link?): the tool edits only the project's own files`]);
+  if (!fs.lstatSync(file).isFile())
+    throw new TeamRefused([
+      `${rel(ws, file)} is not a regular file (a link?): the tool edits only the project's own files`,
+    ]);
   return file;
 }
 
@@ -76,13 +84,17 @@ export function renderEdited(p: PlatformFile): string {
   const b = after.map(squash);
   // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
   const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const lines: string[] = [];
   let i = 0;
   let j = 0;
   while (j < b.length) {
-    if (i < a.length && a[i] === b[j]) { lines.push(before[i++]); j++; }
-    else if (i < a.length && lcs[i + 1][j] >= lcs[i][j + 1]) i++;
+    if (i < a.length && a[i] === b[j]) {
+      lines.push(before[i++]);
+      j++;
+    } else if (i < a.length && lcs[i + 1][j] >= lcs[i][j + 1]) i++;
     else lines.push(after[j++]);
   }
   const merged = lines.join("\n");
@@ -154,13 +166,15 @@ config:
 `;
 }
 
-
 /** The first promotion stage (no `from:`) of stacks/stages.yaml and its environment, if stages.yaml reads. */
 export function entryStage(ws: Workspace): { name: string; environment: string } | undefined {
   const file = path.join(ws.project.stackConfigDir, "stages.yaml");
   if (!fs.existsSync(file)) return undefined;
   const stages = asRecord(asRecord(parseYamlQuiet(fs.readFileSync(file, "utf8")))?.stages) ?? {};
-  const entry = Object.entries(stages).find(([, st]) => { const from = asRecord(st)?.from; return from === undefined || (Array.isArray(from) && from.length === 0); });
+  const entry = Object.entries(stages).find(([, st]) => {
+    const from = asRecord(st)?.from;
+    return from === undefined || (Array.isArray(from) && from.length === 0);
+  });
   if (!entry) return undefined;
   const stack = asRecord(entry[1])?.stack;
   return { name: entry[0], environment: typeof stack === "string" ? stack : entry[0] };
@@ -172,12 +186,18 @@ export function laneEnvironments(ws: Workspace): string[] {
   if (!fs.existsSync(file)) return [];
   try {
     const stages = asRecord(asRecord(parseYaml(fs.readFileSync(file, "utf8")))?.stages) ?? {};
-    return [...new Set(Object.entries(stages).map(([n, s]) => { const st = asRecord(s)?.stack; return typeof st === "string" ? st : n; }))];
+    return [
+      ...new Set(
+        Object.entries(stages).map(([n, s]) => {
+          const st = asRecord(s)?.stack;
+          return typeof st === "string" ? st : n;
+        }),
+      ),
+    ];
   } catch {
     return [];
   }
 }
-
 
 export function parseYamlQuiet(text: string): unknown {
   try {

@@ -2,7 +2,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, parse as parseYaml, type YAMLMap } from "yaml";
 import { NAMESPACE, RESERVED_TEAM_NAMES } from "../../config";
-import { asRecord, configValue, knownTeams, nameProblem, ownFile, parseYamlQuiet, readPlatformFile, renderEdited, teamNames, writtenKey } from "./edit";
+import {
+  asRecord,
+  configValue,
+  knownTeams,
+  nameProblem,
+  ownFile,
+  parseYamlQuiet,
+  readPlatformFile,
+  renderEdited,
+  teamNames,
+  writtenKey,
+} from "./edit";
 import { removeReview, undoneReview, type TeamReport } from "./report";
 import { validate } from "./stage";
 import { recoverInterrupted, swapFiles } from "./transaction";
@@ -14,12 +25,15 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
   const ws = openWorkspace(ctx);
   const bad = nameProblem(name);
   if (bad) throw new TeamUsageError(bad);
-  if (RESERVED_TEAM_NAMES.has(name)) throw new TeamRefused([`"${name}" is not a team: the stack <env>.${name} is the platform's own`]);
+  if (RESERVED_TEAM_NAMES.has(name))
+    throw new TeamRefused([`"${name}" is not a team: the stack <env>.${name} is the platform's own`]);
   const platforms = ws.envs.map((env) => readPlatformFile(ws, env));
   const withEntry = platforms.filter((p) => teamNames(ws, p).includes(name));
   const teamStacks = ws.stacks.filter((s) => s.slice(s.indexOf(".") + 1) === name);
   if (withEntry.length === 0 && teamStacks.length === 0) {
-    throw new TeamRefused([`there is no team "${name}" (teams: ${[...knownTeams(ws, platforms)].sort().join(", ") || "none"})`]);
+    throw new TeamRefused([
+      `there is no team "${name}" (teams: ${[...knownTeams(ws, platforms)].sort().join(", ") || "none"})`,
+    ]);
   }
 
   const blockers: string[] = [];
@@ -29,30 +43,47 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
     try {
       config = asRecord(asRecord(parseYaml(fs.readFileSync(ownFile(ws, stackPath(ws, stack)), "utf8")))?.config) ?? {};
     } catch (e) {
-      blockers.push(`${file}: not valid YAML (${(e as Error).message.split("\n")[0]}): cannot tell whether the team still has apps; repair it first`);
+      blockers.push(
+        `${file}: not valid YAML (${(e as Error).message.split("\n")[0]}): cannot tell whether the team still has apps; repair it first`,
+      );
       continue;
     }
     for (const what of ["apps", "volumes"] as const) {
       const value = configValue(ws, config, `${NAMESPACE}:${what}`);
       if (value === undefined || value === null) continue;
       const entries = asRecord(value);
-      if (!entries) blockers.push(`${file}: ${NAMESPACE}:${what} is not a map: cannot tell whether the team still has ${what}; repair it first`);
+      if (!entries)
+        blockers.push(
+          `${file}: ${NAMESPACE}:${what} is not a map: cannot tell whether the team still has ${what}; repair it first`,
+        );
       else if (Object.keys(entries).length > 0) {
-        blockers.push(`${file}: ${NAMESPACE}:${what} still has ${Object.keys(entries).join(", ")}: remove ${what === "apps" ? "the apps" : "the volumes (and their data)"} and \`pulumi up -s ${stack}\` first`);
+        blockers.push(
+          `${file}: ${NAMESPACE}:${what} still has ${Object.keys(entries).join(", ")}: remove ${what === "apps" ? "the apps" : "the volumes (and their data)"} and \`pulumi up -s ${stack}\` first`,
+        );
       }
     }
     const release = asRecord(configValue(ws, config, `${NAMESPACE}:release`));
-    if (release?.id !== undefined) blockers.push(`${file}: ${NAMESPACE}:release.id is ${JSON.stringify(release.id)}: the team has a release; a team with releases is kept`);
-    else if (Object.keys(asRecord(release?.images) ?? {}).length > 0) blockers.push(`${file}: ${NAMESPACE}:release.images is not empty: the team has a release pointer; a team with releases is kept`);
+    if (release?.id !== undefined)
+      blockers.push(
+        `${file}: ${NAMESPACE}:release.id is ${JSON.stringify(release.id)}: the team has a release; a team with releases is kept`,
+      );
+    else if (Object.keys(asRecord(release?.images) ?? {}).length > 0)
+      blockers.push(
+        `${file}: ${NAMESPACE}:release.images is not empty: the team has a release pointer; a team with releases is kept`,
+      );
   }
   for (const dir of ["releases", "history"]) {
     const where = path.join(ws.project.stackConfigDir, dir, name);
-    if (fs.existsSync(where)) blockers.push(`${rel(ws, where)}/: the team has ${dir === "releases" ? "release files" : "promotion history"}, its audit trail: a team with releases is kept`);
+    if (fs.existsSync(where))
+      blockers.push(
+        `${rel(ws, where)}/: the team has ${dir === "releases" ? "release files" : "promotion history"}, its audit trail: a team with releases is kept`,
+      );
   }
   const stagesFile = path.join(ws.project.stackConfigDir, "stages.yaml");
   if (fs.existsSync(stagesFile)) {
     const lanes = asRecord(asRecord(parseYamlQuiet(fs.readFileSync(stagesFile, "utf8")))?.lanes);
-    if (lanes && Object.hasOwn(lanes, name)) blockers.push(`${rel(ws, stagesFile)}: lanes.${name} overrides stages for this team: remove that entry first`);
+    if (lanes && Object.hasOwn(lanes, name))
+      blockers.push(`${rel(ws, stagesFile)}: lanes.${name} overrides stages for this team: remove that entry first`);
   }
   if (blockers.length > 0) throw new TeamRefused(blockers);
 
@@ -62,8 +93,18 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
   for (const p of withEntry) {
     const plain = asRecord(asRecord(p.doc.toJS())?.config) ?? {};
     const teams = asRecord(configValue(ws, plain, teamsKey)) ?? {};
-    const groupsOf = (t: unknown) => { const g = asRecord(asRecord(t)?.groups) ?? {}; return [...(Array.isArray(g.maintainers) ? g.maintainers : []), ...(Array.isArray(g.viewers) ? g.viewers : [])].map(String); };
-    const stillUsed = new Set(Object.entries(teams).filter(([t]) => t !== name).flatMap(([, t]) => groupsOf(t)));
+    const groupsOf = (t: unknown) => {
+      const g = asRecord(asRecord(t)?.groups) ?? {};
+      return [
+        ...(Array.isArray(g.maintainers) ? g.maintainers : []),
+        ...(Array.isArray(g.viewers) ? g.viewers : []),
+      ].map(String);
+    };
+    const stillUsed = new Set(
+      Object.entries(teams)
+        .filter(([t]) => t !== name)
+        .flatMap(([, t]) => groupsOf(t)),
+    );
     (p.config.get(p.teamsKey, true) as unknown as YAMLMap).delete(name);
     // The cluster refuses group mappings no team uses, so the team's own go with it.
     const clusterKey = writtenKey(ws, p.config, `${NAMESPACE}:cluster`);
@@ -72,10 +113,13 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
       const at = ["config", clusterKey ?? `${NAMESPACE}:cluster`, "aws", map];
       const node = clusterKey ? p.doc.getIn(at, true) : undefined;
       if (!isMap(node)) continue;
-      for (const g of orphans) if (node.has(g)) {
-        node.delete(g);
-        review.push(`${rel(ws, p.file)}: removed ${NAMESPACE}:cluster.aws.${map}.${g} (no other team uses the group)`);
-      }
+      for (const g of orphans)
+        if (node.has(g)) {
+          node.delete(g);
+          review.push(
+            `${rel(ws, p.file)}: removed ${NAMESPACE}:cluster.aws.${map}.${g} (no other team uses the group)`,
+          );
+        }
     }
     changes.set(p.file, renderEdited(p));
     originals.set(p.file, p.text);
@@ -88,7 +132,11 @@ export async function removeTeam(ctx: TeamContext, name: string): Promise<TeamRe
   await validate(ctx, ws, changes, []);
   swapFiles(changes, originals, ws);
 
-  const touched = withEntry.map((p) => ({ env: p.env, production: configValue(ws, asRecord(asRecord(parseYaml(p.text))?.config) ?? {}, `${NAMESPACE}:production`) === true }));
+  const touched = withEntry.map((p) => ({
+    env: p.env,
+    production:
+      configValue(ws, asRecord(asRecord(parseYaml(p.text))?.config) ?? {}, `${NAMESPACE}:production`) === true,
+  }));
   return {
     created: [],
     changed: withEntry.map((p) => rel(ws, p.file)),

@@ -15,7 +15,12 @@ import { stackPath, TeamRefused, type TeamContext, type Workspace } from "./work
  * temporary copy of the project; nothing in the project is touched. Throws {@link TeamRefused}
  * with every problem.
  */
-export async function validate(ctx: TeamContext, ws: Workspace, changes: ReadonlyMap<string, string | null>, teamStacks: readonly string[]): Promise<void> {
+export async function validate(
+  ctx: TeamContext,
+  ws: Workspace,
+  changes: ReadonlyMap<string, string | null>,
+  teamStacks: readonly string[],
+): Promise<void> {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "blueprint-team-"));
   try {
     const stackDir = path.join(staging, path.relative(ws.project.dir, ws.project.stackConfigDir));
@@ -28,7 +33,9 @@ export async function validate(ctx: TeamContext, ws: Workspace, changes: Readonl
       else fs.writeFileSync(to, text);
     }
     const project = readProject(staging);
-    const platformStacks = [...changes].filter(([f, t]) => t !== null && f.endsWith(".platform.yaml")).map(([f]) => path.basename(f).slice("Pulumi.".length, -".yaml".length));
+    const platformStacks = [...changes]
+      .filter(([f, t]) => t !== null && f.endsWith(".platform.yaml"))
+      .map(([f]) => path.basename(f).slice("Pulumi.".length, -".yaml".length));
     const problems: string[] = [];
     const read = (stack: string) => {
       const cfg = readStackConfig(project, stack);
@@ -62,7 +69,13 @@ export async function validate(ctx: TeamContext, ws: Workspace, changes: Readonl
       const env = stack.slice(0, -".platform".length);
       for (const team of teamStacks.filter((t) => t.startsWith(`${env}.`))) {
         try {
-          await runProgram({ projectDir: staging, stack: team, config: read(team), main, stacks: { [stack]: outputs } });
+          await runProgram({
+            projectDir: staging,
+            stack: team,
+            config: read(team),
+            main,
+            stacks: { [stack]: outputs },
+          });
         } catch (e) {
           failed(team, e);
         }
@@ -73,4 +86,3 @@ export async function validate(ctx: TeamContext, ws: Workspace, changes: Readonl
     fs.rmSync(staging, { recursive: true, force: true });
   }
 }
-

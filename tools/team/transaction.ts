@@ -62,7 +62,11 @@ export function recoverInterrupted(ws: Workspace): string[] {
  * names every file before the first is swapped: if any step fails the files already swapped are put
  * back, and if the process is killed between swaps the next run puts them back ({@link recoverInterrupted}).
  */
-export function swapFiles(changes: ReadonlyMap<string, string | null>, originals: ReadonlyMap<string, string | undefined>, ws: Workspace): void {
+export function swapFiles(
+  changes: ReadonlyMap<string, string | null>,
+  originals: ReadonlyMap<string, string | undefined>,
+  ws: Workspace,
+): void {
   const written: string[] = [];
   const undo: (() => void)[] = [];
   const entries: JournalEntry[] = [];
@@ -71,7 +75,8 @@ export function swapFiles(changes: ReadonlyMap<string, string | null>, originals
     for (const [file, text] of changes) {
       const before = originals.get(file);
       const now = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
-      if (now !== before) throw new TeamRefused([`${rel(ws, file)} changed while this command ran; nothing was written. Run it again`]);
+      if (now !== before)
+        throw new TeamRefused([`${rel(ws, file)} changed while this command ran; nothing was written. Run it again`]);
       const entry: { file: string; old?: string; next?: string } = { file };
       if (text !== null) {
         entry.next = tempName(file, "new");
@@ -109,7 +114,11 @@ export function swapFiles(changes: ReadonlyMap<string, string | null>, originals
         // Best effort: the remaining steps still restore what they can.
       }
     }
-    throw e instanceof TeamRefused ? e : new TeamRefused([`writing the stack files failed (${(e as Error).message.split("\n")[0]}); the files were restored`]);
+    throw e instanceof TeamRefused
+      ? e
+      : new TeamRefused([
+          `writing the stack files failed (${(e as Error).message.split("\n")[0]}); the files were restored`,
+        ]);
   } finally {
     // The journal goes first: once it is gone the swap is done (or undone), and a run killed while
     // the temporary files are removed leaves only files git ignores.

@@ -20,7 +20,6 @@ export interface TeamContext {
   readonly program?: string;
 }
 
-
 export interface Workspace {
   readonly project: ProjectFile;
   readonly stacks: readonly string[];

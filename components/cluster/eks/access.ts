@@ -14,7 +14,11 @@ export function groupRoleTrust(accountRoot: string, principals?: readonly string
   const statement = { Effect: "Allow", Principal: { AWS: accountRoot }, Action: ["sts:AssumeRole", "sts:TagSession"] };
   return {
     Version: "2012-10-17",
-    Statement: [principals && principals.length > 0 ? { ...statement, Condition: { ArnLike: { "aws:PrincipalArn": [...principals] } } } : statement],
+    Statement: [
+      principals && principals.length > 0
+        ? { ...statement, Condition: { ArnLike: { "aws:PrincipalArn": [...principals] } } }
+        : statement,
+    ],
   };
 }
 
@@ -23,7 +27,13 @@ export function groupRoleTrust(accountRoot: string, principals?: readonly string
  * Kubernetes groups the team RoleBindings bind, and cluster-admin entries for the admin roles.
  * Returns what the Kubernetes provider waits for.
  */
-export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsFacts, cluster: aws.eks.Cluster, o: pulumi.CustomResourceOptions): { entries: pulumi.Resource[]; groupRoles: Record<string, pulumi.Input<string>> } {
+export function eksAccessEntries(
+  name: string,
+  args: EksClusterArgs,
+  facts: AwsFacts,
+  cluster: aws.eks.Cluster,
+  o: pulumi.CustomResourceOptions,
+): { entries: pulumi.Resource[]; groupRoles: Record<string, pulumi.Input<string>> } {
   const cfg = args.aws;
   const { partition, accountId } = facts;
   const principals = new Map<string, { arn: pulumi.Input<string>; groups: string[] }>();
@@ -40,31 +50,53 @@ export function eksAccessEntries(name: string, args: EksClusterArgs, facts: AwsF
     }
     // A role per group that principals of this account may assume when their IAM policy allows it.
     // Config validation refuses groups whose resource-name-safe forms collide.
-    const role = new aws.iam.Role(`${name}-group-${groupResourceName(group)}`, {
-      description: `Members of "${group}" in EKS cluster ${args.name}`,
-      assumeRolePolicy: JSON.stringify(groupRoleTrust(`arn:${partition}:iam::${accountId}:root`, cfg.groupPrincipals[group])),
-    }, o);
+    const role = new aws.iam.Role(
+      `${name}-group-${groupResourceName(group)}`,
+      {
+        description: `Members of "${group}" in EKS cluster ${args.name}`,
+        assumeRolePolicy: JSON.stringify(
+          groupRoleTrust(`arn:${partition}:iam::${accountId}:root`, cfg.groupPrincipals[group]),
+        ),
+      },
+      o,
+    );
     principals.set(`created:${group}`, { arn: role.arn, groups: [group] });
     groupRoles[group] = role.arn;
   }
   const accessEntries: pulumi.Resource[] = [];
   [...principals.entries()].forEach(([key, p], i) => {
     const id = key.startsWith("created:") ? groupResourceName(key.slice("created:".length)) : `role-${i}`;
-    accessEntries.push(new aws.eks.AccessEntry(`${name}-team-${id}`, {
-      clusterName: cluster.name,
-      principalArn: p.arn,
-      type: "STANDARD",
-      kubernetesGroups: p.groups,
-    }, o));
+    accessEntries.push(
+      new aws.eks.AccessEntry(
+        `${name}-team-${id}`,
+        {
+          clusterName: cluster.name,
+          principalArn: p.arn,
+          type: "STANDARD",
+          kubernetesGroups: p.groups,
+        },
+        o,
+      ),
+    );
   });
   cfg.adminRoleArns.forEach((roleArn, i) => {
-    const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn: roleArn, type: "STANDARD" }, o);
-    accessEntries.push(new aws.eks.AccessPolicyAssociation(`${name}-admin-${i}`, {
-      clusterName: cluster.name,
-      principalArn: roleArn,
-      policyArn: `arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-      accessScope: { type: "cluster" },
-    }, { ...o, dependsOn: [entry] }));
+    const entry = new aws.eks.AccessEntry(
+      `${name}-admin-${i}`,
+      { clusterName: cluster.name, principalArn: roleArn, type: "STANDARD" },
+      o,
+    );
+    accessEntries.push(
+      new aws.eks.AccessPolicyAssociation(
+        `${name}-admin-${i}`,
+        {
+          clusterName: cluster.name,
+          principalArn: roleArn,
+          policyArn: `arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+          accessScope: { type: "cluster" },
+        },
+        { ...o, dependsOn: [entry] },
+      ),
+    );
   });
   return { entries: accessEntries, groupRoles };
 }

@@ -43,7 +43,13 @@ export class EksCluster extends pulumi.ComponentResource {
   /** The IAM role each team group's members sign in as (its access entry carries the group). */
   public readonly groupRoles: Readonly<Record<string, pulumi.Input<string>>>;
 
-  private constructor(name: string, args: EksClusterArgs, awsProvider: aws.Provider, facts: AwsFacts, opts?: pulumi.ComponentResourceOptions) {
+  private constructor(
+    name: string,
+    args: EksClusterArgs,
+    awsProvider: aws.Provider,
+    facts: AwsFacts,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("blueprint:cluster:Eks", name, {}, opts);
     const o = { parent: this, provider: awsProvider };
     this.safety = eksSafety(args.production);
@@ -78,39 +84,66 @@ export class EksCluster extends pulumi.ComponentResource {
       oidc: { providerArn: control.oidcProvider.arn, issuerHost: control.issuerHost },
     };
     const beforeNodes = deployAddOns(eksAddOns.beforeNodes, context, this);
-    const nodeGroups = eksNodeGroups(name, args, {
-      cluster,
-      nodeRole: nodeRole.role,
-      zones: facts.zones,
-      privateSubnets: network.privateSubnets,
-      waitFor: [...nodeRole.policies, ...beforeNodes.nodesWaitFor],
-    }, o);
+    const nodeGroups = eksNodeGroups(
+      name,
+      args,
+      {
+        cluster,
+        nodeRole: nodeRole.role,
+        zones: facts.zones,
+        privateSubnets: network.privateSubnets,
+        waitFor: [...nodeRole.policies, ...beforeNodes.nodesWaitFor],
+      },
+      o,
+    );
     const afterNodes = deployAddOns(eksAddOns.afterNodes, { ...context, nodeGroups }, this, beforeNodes);
     const { entries: accessEntries, groupRoles } = eksAccessEntries(name, args, facts, cluster, o);
     this.groupRoles = groupRoles;
 
     // --- Kubernetes access: exec auth with `aws eks get-token`; only stable fields, no token.
-    this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) =>
-      execKubeconfig({ name: n, server: endpoint, certificateAuthorityData: ca?.data ?? "", exec: awsExec(n, args.aws.region) })));
-    this.provider = new k8s.Provider(`${name}-k8s`, {
-      kubeconfig: this.kubeconfig,
-      enableServerSideApply: true,
-      // Only a new cluster replaces the provider (and so every object on it); a changed
-      // credential or kubeconfig text is an update (pulumi-kubernetes#1148, #2745).
-      clusterIdentifier: cluster.arn,
-      // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
-      deleteUnreachable: !args.production,
-    }, {
-      parent: this,
-      dependsOn: [...nodeGroups, ...afterNodes.kubernetesWaitsFor, ...accessEntries],
-    });
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([cluster.name, cluster.endpoint, cluster.certificateAuthority]).apply(([n, endpoint, ca]) =>
+        execKubeconfig({
+          name: n,
+          server: endpoint,
+          certificateAuthorityData: ca?.data ?? "",
+          exec: awsExec(n, args.aws.region),
+        }),
+      ),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+        // Only a new cluster replaces the provider (and so every object on it); a changed
+        // credential or kubeconfig text is an update (pulumi-kubernetes#1148, #2745).
+        clusterIdentifier: cluster.arn,
+        // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
+        deleteUnreachable: !args.production,
+      },
+      {
+        parent: this,
+        dependsOn: [...nodeGroups, ...afterNodes.kubernetesWaitsFor, ...accessEntries],
+      },
+    );
 
-    const all = deployAddOns(eksAddOns.onKubernetes, { ...context, nodeGroups, provider: this.provider }, this, afterNodes);
+    const all = deployAddOns(
+      eksAddOns.onKubernetes,
+      { ...context, nodeGroups, provider: this.provider },
+      this,
+      afterNodes,
+    );
     this.ingressDependencies = all.ingressDependencies;
     this.finalizerOwners = all.finalizerOwners;
     this.mirror = all.mirror;
 
-    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, oidcProviderArn: this.oidcProviderArn, oidcIssuer: this.oidcIssuer });
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      kubeconfig: this.kubeconfig,
+      oidcProviderArn: this.oidcProviderArn,
+      oidcIssuer: this.oidcIssuer,
+    });
   }
 
   /** Looks up the account, partition and zones through the cluster's own AWS provider, then declares the cluster. */
@@ -130,7 +163,9 @@ export class EksCluster extends pulumi.ComponentResource {
  * link-local (instance metadata) stay closed
  * (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html).
  */
-export const eksCloudIdentityEgress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [publicInternetEgress(443)];
+export const eksCloudIdentityEgress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = [
+  publicInternetEgress(443),
+];
 
 /** The {@link ClusterHandle} of an EKS cluster. */
 export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<ClusterHandle> {
@@ -142,7 +177,11 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
     clusterIdentifier: c.clusterArn,
     kubeconfig: c.kubeconfig,
     // EKS has had no default StorageClass since 1.30 (gp2 is no longer marked default).
-    storage: { provisioner: eksDefaults.storage.provisioner, parameters: { ...eksDefaults.storage.parameters }, isDefault: true },
+    storage: {
+      provisioner: eksDefaults.storage.provisioner,
+      parameters: { ...eksDefaults.storage.parameters },
+      isDefault: true,
+    },
     ingress: {
       className: eksDefaults.ingressClass,
       annotations: { ...eksDefaults.ingressAnnotations },
@@ -152,7 +191,10 @@ export async function eksCluster(args: EksClusterArgs, opts?: pulumi.ComponentRe
       host: () => ({ annotations: {}, tls: "host" }),
       serviceAnnotations: {},
       // The ALB health-checks the pods where Kubernetes does: the readiness path (the default is `/`).
-      healthCheck: { pathAnnotation: "alb.ingress.kubernetes.io/healthcheck-path", portAnnotation: "alb.ingress.kubernetes.io/healthcheck-port" },
+      healthCheck: {
+        pathAnnotation: "alb.ingress.kubernetes.io/healthcheck-path",
+        portAnnotation: "alb.ingress.kubernetes.io/healthcheck-port",
+      },
       dependsOn: c.ingressDependencies,
     },
     finalizerOwners: c.finalizerOwners,

@@ -19,16 +19,26 @@ export async function awsFacts(args: EksClusterArgs, provider: aws.Provider): Pr
   const [partition, identity, azs] = await Promise.all([
     aws.getPartition({}, invoke),
     aws.getCallerIdentity({}, invoke),
-    aws.getAvailabilityZones({ region, state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, invoke),
+    aws.getAvailabilityZones(
+      { region, state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },
+      invoke,
+    ),
   ]);
   const names = [...(azs.names ?? [])].sort();
   if (names.length < args.aws.zones) {
-    throw new ConfigError(args.configFile ?? `cluster ${args.name}`, [{
-      key: "blueprint:cluster.aws.zones",
-      message: `asks for ${args.aws.zones} availability zones, but region ${region} offers ${names.length} (${names.join(", ") || "none"})`,
-    }]);
+    throw new ConfigError(args.configFile ?? `cluster ${args.name}`, [
+      {
+        key: "blueprint:cluster.aws.zones",
+        message: `asks for ${args.aws.zones} availability zones, but region ${region} offers ${names.length} (${names.join(", ") || "none"})`,
+      },
+    ]);
   }
-  return { partition: partition.partition, dnsSuffix: partition.dnsSuffix, accountId: identity.accountId, zones: names.slice(0, args.aws.zones) };
+  return {
+    partition: partition.partition,
+    dnsSuffix: partition.dnsSuffix,
+    accountId: identity.accountId,
+    zones: names.slice(0, args.aws.zones),
+  };
 }
 
 /**
@@ -62,7 +72,10 @@ export interface EksKubernetesContext extends EksNodesContext {
 }
 
 /** `{ parent, provider }` for an AWS resource of the cluster. */
-export function awsOpts(ctx: Pick<EksAddOnContext, "awsProvider">, parent: pulumi.Resource): pulumi.CustomResourceOptions {
+export function awsOpts(
+  ctx: Pick<EksAddOnContext, "awsProvider">,
+  parent: pulumi.Resource,
+): pulumi.CustomResourceOptions {
   return { parent, provider: ctx.awsProvider };
 }
 
@@ -91,18 +104,39 @@ export interface IrsaRoleSpec {
 /** An IAM role only the given Kubernetes ServiceAccount can assume (IRSA). */
 export function irsaRole(ctx: EksAddOnContext, parent: pulumi.Resource, spec: IrsaRoleSpec): aws.iam.Role {
   const o = awsOpts(ctx, parent);
-  const role = new aws.iam.Role(`${ctx.name}-${spec.id}`, {
-    assumeRolePolicy: pulumi.all([ctx.oidc.providerArn, ctx.oidc.issuerHost]).apply(([providerArn, host]) => JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{
-        Effect: "Allow",
-        Principal: { Federated: providerArn },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: { StringEquals: { [`${host}:sub`]: `system:serviceaccount:${spec.namespace}:${spec.serviceAccount}`, [`${host}:aud`]: "sts.amazonaws.com" } },
-      }],
-    })),
-  }, o);
-  (spec.policies ?? []).forEach((p) => new aws.iam.RolePolicyAttachment(`${ctx.name}-${spec.id}-${p}`, { role: role.name, policyArn: managedPolicyArn(ctx.facts, p) }, o));
-  if (spec.inline) new aws.iam.RolePolicy(`${ctx.name}-${spec.id}`, { role: role.id, policy: JSON.stringify(spec.inline) }, o);
+  const role = new aws.iam.Role(
+    `${ctx.name}-${spec.id}`,
+    {
+      assumeRolePolicy: pulumi.all([ctx.oidc.providerArn, ctx.oidc.issuerHost]).apply(([providerArn, host]) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Federated: providerArn },
+              Action: "sts:AssumeRoleWithWebIdentity",
+              Condition: {
+                StringEquals: {
+                  [`${host}:sub`]: `system:serviceaccount:${spec.namespace}:${spec.serviceAccount}`,
+                  [`${host}:aud`]: "sts.amazonaws.com",
+                },
+              },
+            },
+          ],
+        }),
+      ),
+    },
+    o,
+  );
+  (spec.policies ?? []).forEach(
+    (p) =>
+      new aws.iam.RolePolicyAttachment(
+        `${ctx.name}-${spec.id}-${p}`,
+        { role: role.name, policyArn: managedPolicyArn(ctx.facts, p) },
+        o,
+      ),
+  );
+  if (spec.inline)
+    new aws.iam.RolePolicy(`${ctx.name}-${spec.id}`, { role: role.id, policy: JSON.stringify(spec.inline) }, o);
   return role;
 }

@@ -34,13 +34,26 @@ export const eksDefaults = {
     logGroups: ["application", "dataplane", "host", "performance"],
   },
   /** Node autoscaling: Cluster Autoscaler scales the managed node groups within their configured bounds. */
-  clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.50.1", serviceAccount: "cluster-autoscaler" },
+  clusterAutoscaler: {
+    repo: "https://kubernetes.github.io/autoscaler",
+    chart: "cluster-autoscaler",
+    version: "9.50.1",
+    serviceAccount: "cluster-autoscaler",
+  },
   /** Ingress: the AWS Load Balancer Controller turns each Ingress into an ALB with IP targets. */
-  loadBalancerController: { repo: "https://aws.github.io/eks-charts", chart: "aws-load-balancer-controller", version: "1.14.1", serviceAccount: "aws-load-balancer-controller" },
+  loadBalancerController: {
+    repo: "https://aws.github.io/eks-charts",
+    chart: "aws-load-balancer-controller",
+    version: "1.14.1",
+    serviceAccount: "aws-load-balancer-controller",
+  },
   ebsCsiServiceAccount: "ebs-csi-controller-sa",
   vpcCniServiceAccount: "aws-node",
   /** Encrypted gp3 volumes (AWS-managed EBS key) through the EBS CSI driver. */
-  storage: { provisioner: "ebs.csi.aws.com", parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" } },
+  storage: {
+    provisioner: "ebs.csi.aws.com",
+    parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" },
+  },
   ingressClass: "alb",
   ingressAnnotations: {
     "alb.ingress.kubernetes.io/scheme": "internet-facing",

@@ -18,16 +18,20 @@ export interface GkeIdentityScope {
  */
 export function gkeWorkloadIdentity(scope: GkeIdentityScope, b: WorkloadIdentityBinding): Record<string, string> {
   const gsaProject = /@([^.]+)\.iam\.gserviceaccount\.com$/.exec(b.cloudIdentity)?.[1] ?? scope.project;
-  new gcp.serviceaccount.IAMMember(`${scope.name}-wi-${b.namespace}-${b.serviceAccount}`, {
-    serviceAccountId: `projects/${gsaProject}/serviceAccounts/${b.cloudIdentity}`,
-    role: "roles/iam.workloadIdentityUser",
-    member: `serviceAccount:${scope.project}.svc.id.goog[${b.namespace}/${b.serviceAccount}]`,
-  }, {
-    parent: scope.parent,
-    provider: scope.gcpProvider,
-    // The pool `<project>.svc.id.goog` comes into being with the first Workload Identity cluster;
-    // binding before it fails with "Identity Pool does not exist".
-    dependsOn: [scope.cluster],
-  });
+  new gcp.serviceaccount.IAMMember(
+    `${scope.name}-wi-${b.namespace}-${b.serviceAccount}`,
+    {
+      serviceAccountId: `projects/${gsaProject}/serviceAccounts/${b.cloudIdentity}`,
+      role: "roles/iam.workloadIdentityUser",
+      member: `serviceAccount:${scope.project}.svc.id.goog[${b.namespace}/${b.serviceAccount}]`,
+    },
+    {
+      parent: scope.parent,
+      provider: scope.gcpProvider,
+      // The pool `<project>.svc.id.goog` comes into being with the first Workload Identity cluster;
+      // binding before it fails with "Identity Pool does not exist".
+      dependsOn: [scope.cluster],
+    },
+  );
   return { "iam.gke.io/gcp-service-account": b.cloudIdentity };
 }

@@ -3,7 +3,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { deployAddOns } from "../addon";
 import { publicInternetEgress } from "../egress";
-import type { ClusterHandle, ClusterSafety, GcpDataNetwork, IngressHostRequest, WorkloadIdentityBinding } from "../handle";
+import type {
+  ClusterHandle,
+  ClusterSafety,
+  GcpDataNetwork,
+  IngressHostRequest,
+  WorkloadIdentityBinding,
+} from "../handle";
 import { execKubeconfig, gkeExec } from "../kubeconfig";
 import { pullReference, type RegistryMirror } from "../registry";
 import { gkeWorkloadIdentity } from "./access";
@@ -44,7 +50,13 @@ export class GkeCluster extends pulumi.ComponentResource {
   private readonly project: string;
   private readonly resourceName: string;
 
-  private constructor(name: string, args: GkeClusterArgs, gcpProvider: gcp.Provider, projectNumber: string, opts?: pulumi.ComponentResourceOptions) {
+  private constructor(
+    name: string,
+    args: GkeClusterArgs,
+    gcpProvider: gcp.Provider,
+    projectNumber: string,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("blueprint:cluster:Gke", name, {}, opts);
     const project = args.gcp.project;
     this.gcpProvider = gcpProvider;
@@ -56,20 +68,43 @@ export class GkeCluster extends pulumi.ComponentResource {
     const { network, subnet } = gkeNetwork(name, args, o);
     const secrets = gkeSecretsKey(name, args, projectNumber, o);
     const nodeAccount = gkeNodeAccount(name, args, o);
-    const context: GkeAddOnContext = { name, args, gcpProvider, projectNumber, network, subnet, secretsKey: secrets.key, nodeMember: nodeAccount.member };
-    const beforeNodes = deployAddOns(gkeAddOns.beforeNodes, context, this);
-
-    const cluster = gkeControlPlane(name, args, {
+    const context: GkeAddOnContext = {
+      name,
+      args,
+      gcpProvider,
+      projectNumber,
       network,
       subnet,
       secretsKey: secrets.key,
-      nodeAccountEmail: nodeAccount.account.email,
-      waitFor: [secrets.grant, ...nodeAccount.grants, ...beforeNodes.nodesWaitFor],
-    }, this.safety, o);
+      nodeMember: nodeAccount.member,
+    };
+    const beforeNodes = deployAddOns(gkeAddOns.beforeNodes, context, this);
+
+    const cluster = gkeControlPlane(
+      name,
+      args,
+      {
+        network,
+        subnet,
+        secretsKey: secrets.key,
+        nodeAccountEmail: nodeAccount.account.email,
+        waitFor: [secrets.grant, ...nodeAccount.grants, ...beforeNodes.nodesWaitFor],
+      },
+      this.safety,
+      o,
+    );
     this.clusterName = cluster.name;
     this.cluster = cluster;
     this.clusterId = cluster.id;
-    this.dataNetwork = { cloud: "gcp", provider: gcpProvider, project, region: args.gcp.region, projectNumber, networkId: network.id, clusterId: cluster.id };
+    this.dataNetwork = {
+      cloud: "gcp",
+      provider: gcpProvider,
+      project,
+      region: args.gcp.region,
+      projectNumber,
+      networkId: network.id,
+      clusterId: cluster.id,
+    };
     // The pool exists once the cluster does (it is created with Workload Identity on).
     this.workloadPool = cluster.workloadIdentityConfig.apply((w) => w?.workloadPool ?? `${project}.svc.id.goog`);
 
@@ -80,34 +115,54 @@ export class GkeCluster extends pulumi.ComponentResource {
     // roles/container.clusterViewer grants that and nothing that reaches into the cluster
     // (https://cloud.google.com/kubernetes-engine/docs/how-to/iam#predefined).
     for (const group of [...new Set(args.teamGroups ?? [])].sort()) {
-      new gcp.projects.IAMMember(`${name}-cluster-viewer-${groupResourceName(group)}`, {
-        project,
-        role: "roles/container.clusterViewer",
-        member: `group:${group}`,
-      }, o);
+      new gcp.projects.IAMMember(
+        `${name}-cluster-viewer-${groupResourceName(group)}`,
+        {
+          project,
+          role: "roles/container.clusterViewer",
+          member: `group:${group}`,
+        },
+        o,
+      );
     }
     const nodesContext = { ...context, cluster, nodePools, workloadPool: this.workloadPool };
     const afterNodes = deployAddOns(gkeAddOns.afterNodes, nodesContext, this, beforeNodes);
 
     // --- Kubernetes access: exec auth with gke-gcloud-auth-plugin; only stable fields, no token.
     const { location } = gkeLocation(args.gcp);
-    this.kubeconfig = pulumi.secret(pulumi.all([cluster.name, cluster.endpoint, cluster.masterAuth]).apply(([n, endpoint, auth]) =>
-      execKubeconfig({ name: `gke_${project}_${location}_${n}`, server: `https://${endpoint}`, certificateAuthorityData: auth?.clusterCaCertificate ?? "", exec: gkeExec() })));
-    this.provider = new k8s.Provider(`${name}-k8s`, {
-      kubeconfig: this.kubeconfig,
-      enableServerSideApply: true,
-      // Only a new cluster replaces the provider (and every object on it); a kubeconfig change is an update.
-      clusterIdentifier: cluster.id,
-      // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
-      deleteUnreachable: !args.production,
-    }, { parent: this, dependsOn: [...nodePools, ...afterNodes.kubernetesWaitsFor] });
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([cluster.name, cluster.endpoint, cluster.masterAuth]).apply(([n, endpoint, auth]) =>
+        execKubeconfig({
+          name: `gke_${project}_${location}_${n}`,
+          server: `https://${endpoint}`,
+          certificateAuthorityData: auth?.clusterCaCertificate ?? "",
+          exec: gkeExec(),
+        }),
+      ),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+        // Only a new cluster replaces the provider (and every object on it); a kubeconfig change is an update.
+        clusterIdentifier: cluster.id,
+        // Outside production a cluster deleted behind Pulumi's back should not block `pulumi destroy`.
+        deleteUnreachable: !args.production,
+      },
+      { parent: this, dependsOn: [...nodePools, ...afterNodes.kubernetesWaitsFor] },
+    );
 
     const all = deployAddOns(gkeAddOns.onKubernetes, { ...nodesContext, provider: this.provider }, this, afterNodes);
     this.ingressDependencies = all.ingressDependencies;
     this.finalizerOwners = all.finalizerOwners;
     this.mirror = all.mirror;
 
-    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, workloadPool: this.workloadPool });
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      kubeconfig: this.kubeconfig,
+      workloadPool: this.workloadPool,
+    });
   }
 
   /** Looks up the project number (for the GKE service agent), then declares the cluster. */
@@ -126,7 +181,16 @@ export class GkeCluster extends pulumi.ComponentResource {
    * `roles/iam.workloadIdentityUser` to the ServiceAccount's principal and returns its annotation.
    */
   bindWorkloadIdentity(b: WorkloadIdentityBinding): Record<string, string> {
-    return gkeWorkloadIdentity({ name: this.resourceName, project: this.project, gcpProvider: this.gcpProvider, cluster: this.cluster, parent: this }, b);
+    return gkeWorkloadIdentity(
+      {
+        name: this.resourceName,
+        project: this.project,
+        gcpProvider: this.gcpProvider,
+        cluster: this.cluster,
+        parent: this,
+      },
+      b,
+    );
   }
 
   /** A reserved global address for one app's Ingress, so DNS for its host survives the Ingress being re-created. */
@@ -156,11 +220,18 @@ export async function gkeCluster(args: GkeClusterArgs, opts?: pulumi.ComponentRe
     provider: c.provider,
     clusterIdentifier: c.clusterId,
     kubeconfig: c.kubeconfig,
-    storage: { provisioner: gkeDefaults.storage.provisioner, parameters: { ...gkeDefaults.storage.parameters }, isDefault: true },
+    storage: {
+      provisioner: gkeDefaults.storage.provisioner,
+      parameters: { ...gkeDefaults.storage.parameters },
+      isDefault: true,
+    },
     ingress: {
       annotations: { ...gkeDefaults.ingressAnnotations },
       allowFrom: gkeDefaults.loadBalancerRanges.map((cidr) => ({ ipBlock: { cidr } })),
-      host: (req) => ({ annotations: { ...managedCertificate(req, c.provider), ...c.address(req) }, tls: "annotation" }),
+      host: (req) => ({
+        annotations: { ...managedCertificate(req, c.provider), ...c.address(req) },
+        tls: "annotation",
+      }),
       // Behind NEGs, GKE derives the load balancer's health check from the pods' readiness probe, so
       // the readiness path needs no annotation.
       serviceAnnotations: { ...gkeDefaults.negAnnotation },

@@ -35,6 +35,9 @@ export interface GkeKubernetesContext extends GkeNodesContext {
 }
 
 /** `{ parent, provider }` for a Google Cloud resource of the cluster. */
-export function gcpOpts(ctx: Pick<GkeAddOnContext, "gcpProvider">, parent: pulumi.Resource): pulumi.CustomResourceOptions {
+export function gcpOpts(
+  ctx: Pick<GkeAddOnContext, "gcpProvider">,
+  parent: pulumi.Resource,
+): pulumi.CustomResourceOptions {
   return { parent, provider: ctx.gcpProvider };
 }

@@ -16,14 +16,27 @@ export const gkeDefaults = {
    * the alerts (https://cloud.google.com/kubernetes-engine/docs/how-to/kube-state-metrics,
    * https://cloud.google.com/kubernetes-engine/docs/how-to/cadvisor-kubelet-metrics).
    */
-  monitoringComponents: ["SYSTEM_COMPONENTS", "DEPLOYMENT", "POD", "HPA", "STORAGE", "STATEFULSET", "DAEMONSET", "KUBELET", "CADVISOR"],
+  monitoringComponents: [
+    "SYSTEM_COMPONENTS",
+    "DEPLOYMENT",
+    "POD",
+    "HPA",
+    "STORAGE",
+    "STATEFULSET",
+    "DAEMONSET",
+    "KUBELET",
+    "CADVISOR",
+  ],
   /** Dataplane V2 (eBPF): enforces NetworkPolicy without a separate add-on. */
   datapathProvider: "ADVANCED_DATAPATH",
   imageType: "COS_CONTAINERD",
   /** Grants just what nodes need to write logs and metrics. */
   nodeRole: "roles/container.defaultNodeServiceAccount",
   /** Balanced persistent disks through the PD CSI driver (encrypted at rest by Google). */
-  storage: { provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-balanced", "csi.storage.k8s.io/fstype": "ext4" } },
+  storage: {
+    provisioner: "pd.csi.storage.gke.io",
+    parameters: { type: "pd-balanced", "csi.storage.k8s.io/fstype": "ext4" },
+  },
   /** GKE Ingress is selected by the `kubernetes.io/ingress.class` annotation; it ignores `ingressClassName: gce`. */
   ingressAnnotations: { "kubernetes.io/ingress.class": "gce", "kubernetes.io/ingress.allow-http": "false" },
   /** Google Front End and health-check ranges that container-native load balancing connects from. */

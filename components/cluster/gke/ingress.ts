@@ -8,13 +8,22 @@ import type { IngressHostRequest } from "../handle";
  * certificate, which is provisioned only once DNS points at the load balancer) stays valid when
  * the Ingress is re-created (https://cloud.google.com/kubernetes-engine/docs/tutorials/configuring-domain-name-static-ip).
  */
-export function ingressAddress(name: string, project: string, req: IngressHostRequest, o: pulumi.CustomResourceOptions): Record<string, pulumi.Output<string>> {
-  const address = new gcp.compute.GlobalAddress(`${name}-ingress-${req.name}`, {
-    project,
-    addressType: "EXTERNAL",
-    ipVersion: "IPV4",
-    description: `Ingress of ${req.host}`,
-  }, o);
+export function ingressAddress(
+  name: string,
+  project: string,
+  req: IngressHostRequest,
+  o: pulumi.CustomResourceOptions,
+): Record<string, pulumi.Output<string>> {
+  const address = new gcp.compute.GlobalAddress(
+    `${name}-ingress-${req.name}`,
+    {
+      project,
+      addressType: "EXTERNAL",
+      ipVersion: "IPV4",
+      description: `Ingress of ${req.host}`,
+    },
+    o,
+  );
   return { "kubernetes.io/ingress.global-static-ip-name": address.name };
 }
 
@@ -23,13 +32,20 @@ export function ingressAddress(name: string, project: string, req: IngressHostRe
  * Ingress takes certificates from Secrets or from ManagedCertificates; this way nobody has to
  * create and rotate a Secret, and the Ingress has no `spec.tls` that points at a missing one.
  */
-export function managedCertificate(req: IngressHostRequest, provider: k8s.Provider): Record<string, pulumi.Output<string>> {
+export function managedCertificate(
+  req: IngressHostRequest,
+  provider: k8s.Provider,
+): Record<string, pulumi.Output<string>> {
   const name = `${req.name}-cert`;
-  const cert = new k8s.apiextensions.CustomResource(name, {
-    apiVersion: "networking.gke.io/v1",
-    kind: "ManagedCertificate",
-    metadata: { name, namespace: req.namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
-    spec: { domains: [req.host] },
-  }, { provider });
+  const cert = new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: "networking.gke.io/v1",
+      kind: "ManagedCertificate",
+      metadata: { name, namespace: req.namespace, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
+      spec: { domains: [req.host] },
+    },
+    { provider },
+  );
   return { "networking.gke.io/managed-certificates": cert.metadata.name };
 }

@@ -33,19 +33,40 @@ export const cloudWatchObservability: AddOn<EksNodesContext> = {
   name: "cloudwatch-observability",
   deploy(ctx, parent) {
     const o = eksDefaults.observability;
-    const role = irsaRole(ctx, parent, { id: "cloudwatch-observability", namespace: o.namespace, serviceAccount: o.serviceAccount, policies: [o.policy] });
+    const role = irsaRole(ctx, parent, {
+      id: "cloudwatch-observability",
+      namespace: o.namespace,
+      serviceAccount: o.serviceAccount,
+      policies: [o.policy],
+    });
     const cfg = ctx.args.aws;
-    const retentionInDays = ctx.args.containerLogRetentionDays ?? cfg.logRetentionDays ?? (ctx.args.production ? eksDefaults.logRetentionDays.production : eksDefaults.logRetentionDays.other);
-    const groups = containerInsightsLogGroups(ctx.args.name).map((name, i) => new aws.cloudwatch.LogGroup(`${ctx.name}-containerinsights-${o.logGroups[i]}`, {
-      name,
-      retentionInDays,
-      kmsKeyId: ctx.secretsKey.arn,
-    }, awsOpts(ctx, parent)));
-    eksManagedAddon(ctx, parent, "amazon-cloudwatch-observability", {
-      serviceAccountRoleArn: role.arn,
-      addonVersion: cfg.addonVersions["amazon-cloudwatch-observability"] ?? o.addonVersion,
-      configurationValues: JSON.stringify(cloudWatchObservabilityConfiguration()),
-    }, [...ctx.nodeGroups, ...groups]);
+    const retentionInDays =
+      ctx.args.containerLogRetentionDays ??
+      cfg.logRetentionDays ??
+      (ctx.args.production ? eksDefaults.logRetentionDays.production : eksDefaults.logRetentionDays.other);
+    const groups = containerInsightsLogGroups(ctx.args.name).map(
+      (name, i) =>
+        new aws.cloudwatch.LogGroup(
+          `${ctx.name}-containerinsights-${o.logGroups[i]}`,
+          {
+            name,
+            retentionInDays,
+            kmsKeyId: ctx.secretsKey.arn,
+          },
+          awsOpts(ctx, parent),
+        ),
+    );
+    eksManagedAddon(
+      ctx,
+      parent,
+      "amazon-cloudwatch-observability",
+      {
+        serviceAccountRoleArn: role.arn,
+        addonVersion: cfg.addonVersions["amazon-cloudwatch-observability"] ?? o.addonVersion,
+        configurationValues: JSON.stringify(cloudWatchObservabilityConfiguration()),
+      },
+      [...ctx.nodeGroups, ...groups],
+    );
     return {};
   },
 };

@@ -12,9 +12,16 @@ export function clusterAutoscalerPolicy(clusterName: string): object {
       {
         Effect: "Allow",
         Action: [
-          "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeLaunchConfigurations",
-          "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-          "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements", "eks:DescribeNodegroup",
+          "autoscaling:DescribeAutoScalingGroups",
+          "autoscaling:DescribeAutoScalingInstances",
+          "autoscaling:DescribeLaunchConfigurations",
+          "autoscaling:DescribeScalingActivities",
+          "autoscaling:DescribeTags",
+          "ec2:DescribeImages",
+          "ec2:DescribeInstanceTypes",
+          "ec2:DescribeLaunchTemplateVersions",
+          "ec2:GetInstanceTypesFromInstanceRequirements",
+          "eks:DescribeNodegroup",
         ],
         Resource: "*",
       },
@@ -36,24 +43,39 @@ export const clusterAutoscaler: AddOn<EksKubernetesContext> = {
   name: "cluster-autoscaler",
   deploy(ctx, parent) {
     const ca = eksDefaults.clusterAutoscaler;
-    const role = irsaRole(ctx, parent, { id: "cluster-autoscaler", namespace: "kube-system", serviceAccount: ca.serviceAccount, inline: clusterAutoscalerPolicy(ctx.args.name) });
-    new k8s.helm.v3.Release(`${ctx.name}-cluster-autoscaler`, {
-      name: "cluster-autoscaler",
-      chart: ca.chart,
-      version: ca.version,
-      repositoryOpts: { repo: ca.repo },
+    const role = irsaRole(ctx, parent, {
+      id: "cluster-autoscaler",
       namespace: "kube-system",
-      values: {
-        cloudProvider: "aws",
-        awsRegion: ctx.args.aws.region,
-        autoDiscovery: { clusterName: ctx.args.name },
-        // The autoscaler's minor version must match the cluster's.
-        image: { tag: clusterAutoscalerImageTag(ctx.args.kubernetesVersion) },
-        rbac: { serviceAccount: { name: ca.serviceAccount, annotations: { "eks.amazonaws.com/role-arn": role.arn } } },
-        extraArgs: { "balance-similar-node-groups": true, "skip-nodes-with-system-pods": false, expander: "least-waste" },
-        priorityClassName: "system-cluster-critical",
+      serviceAccount: ca.serviceAccount,
+      inline: clusterAutoscalerPolicy(ctx.args.name),
+    });
+    new k8s.helm.v3.Release(
+      `${ctx.name}-cluster-autoscaler`,
+      {
+        name: "cluster-autoscaler",
+        chart: ca.chart,
+        version: ca.version,
+        repositoryOpts: { repo: ca.repo },
+        namespace: "kube-system",
+        values: {
+          cloudProvider: "aws",
+          awsRegion: ctx.args.aws.region,
+          autoDiscovery: { clusterName: ctx.args.name },
+          // The autoscaler's minor version must match the cluster's.
+          image: { tag: clusterAutoscalerImageTag(ctx.args.kubernetesVersion) },
+          rbac: {
+            serviceAccount: { name: ca.serviceAccount, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+          },
+          extraArgs: {
+            "balance-similar-node-groups": true,
+            "skip-nodes-with-system-pods": false,
+            expander: "least-waste",
+          },
+          priorityClassName: "system-cluster-critical",
+        },
       },
-    }, { parent, provider: ctx.provider });
+      { parent, provider: ctx.provider },
+    );
     return {};
   },
 };

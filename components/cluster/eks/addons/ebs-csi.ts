@@ -14,8 +14,19 @@ import { eksManagedAddon } from "./managed";
 export const ebsCsi: AddOn<EksNodesContext> = {
   name: "ebs-csi",
   deploy(ctx, parent) {
-    const role = irsaRole(ctx, parent, { id: "ebs-csi", namespace: "kube-system", serviceAccount: eksDefaults.ebsCsiServiceAccount, policies: ["service-role/AmazonEBSCSIDriverPolicy"] });
-    const addon = eksManagedAddon(ctx, parent, "aws-ebs-csi-driver", { serviceAccountRoleArn: role.arn }, ctx.nodeGroups);
+    const role = irsaRole(ctx, parent, {
+      id: "ebs-csi",
+      namespace: "kube-system",
+      serviceAccount: eksDefaults.ebsCsiServiceAccount,
+      policies: ["service-role/AmazonEBSCSIDriverPolicy"],
+    });
+    const addon = eksManagedAddon(
+      ctx,
+      parent,
+      "aws-ebs-csi-driver",
+      { serviceAccountRoleArn: role.arn },
+      ctx.nodeGroups,
+    );
     return { finalizerOwners: [addon] };
   },
 };

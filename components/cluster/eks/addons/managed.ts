@@ -8,15 +8,30 @@ import { awsOpts, type EksAddOnContext } from "../context";
  * version upgrade moves every add-on with it. Conflicts with what is already in the cluster are
  * resolved in favour of the add-on's configuration.
  */
-export function eksManagedAddon(ctx: EksAddOnContext, parent: pulumi.Resource, addonName: string, extra: Partial<aws.eks.AddonArgs> = {}, dependsOn: readonly pulumi.Resource[] = []): aws.eks.Addon {
+export function eksManagedAddon(
+  ctx: EksAddOnContext,
+  parent: pulumi.Resource,
+  addonName: string,
+  extra: Partial<aws.eks.AddonArgs> = {},
+  dependsOn: readonly pulumi.Resource[] = [],
+): aws.eks.Addon {
   const pinned = ctx.args.aws.addonVersions[addonName];
-  const addonVersion = pinned ?? aws.eks.getAddonVersionOutput({ addonName, kubernetesVersion: ctx.args.kubernetesVersion, mostRecent: false }, { provider: ctx.awsProvider }).version;
-  return new aws.eks.Addon(`${ctx.name}-${addonName}`, {
-    clusterName: ctx.cluster.name,
-    addonName,
-    addonVersion,
-    resolveConflictsOnCreate: "OVERWRITE",
-    resolveConflictsOnUpdate: "OVERWRITE",
-    ...extra,
-  }, { ...awsOpts(ctx, parent), dependsOn: [...dependsOn] });
+  const addonVersion =
+    pinned ??
+    aws.eks.getAddonVersionOutput(
+      { addonName, kubernetesVersion: ctx.args.kubernetesVersion, mostRecent: false },
+      { provider: ctx.awsProvider },
+    ).version;
+  return new aws.eks.Addon(
+    `${ctx.name}-${addonName}`,
+    {
+      clusterName: ctx.cluster.name,
+      addonName,
+      addonVersion,
+      resolveConflictsOnCreate: "OVERWRITE",
+      resolveConflictsOnUpdate: "OVERWRITE",
+      ...extra,
+    },
+    { ...awsOpts(ctx, parent), dependsOn: [...dependsOn] },
+  );
 }

@@ -18,23 +18,33 @@ export const registryMirror: AddOn<EksAddOnContext> = {
     const { partition, accountId, dnsSuffix } = ctx.facts;
     const region = ctx.args.aws.region;
     const prefix = mirror.prefix ?? mirrorName(mirror.upstream);
-    new aws.ecr.PullThroughCacheRule(`${ctx.name}-mirror`, {
-      ecrRepositoryPrefix: prefix,
-      upstreamRegistryUrl: mirror.upstream,
-      credentialArn: mirror.credentialArn,
-    }, o);
+    new aws.ecr.PullThroughCacheRule(
+      `${ctx.name}-mirror`,
+      {
+        ecrRepositoryPrefix: prefix,
+        upstreamRegistryUrl: mirror.upstream,
+        credentialArn: mirror.credentialArn,
+      },
+      o,
+    );
     // The first pull of an image through the cache creates its repository: nodes may do that, only under the prefix.
-    const nodePull = new aws.iam.RolePolicy(`${ctx.name}-node-mirror`, {
-      role: ctx.nodeRole.id,
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Action: ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-          Resource: `arn:${partition}:ecr:${region}:${accountId}:repository/${prefix}/*`,
-        }],
-      }),
-    }, o);
+    const nodePull = new aws.iam.RolePolicy(
+      `${ctx.name}-node-mirror`,
+      {
+        role: ctx.nodeRole.id,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+              Resource: `arn:${partition}:ecr:${region}:${accountId}:repository/${prefix}/*`,
+            },
+          ],
+        }),
+      },
+      o,
+    );
     // Every image the cache pulls is scanned by Amazon Inspector, continuously, as new CVEs are
     // published (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-enabling.html).
     // The cache creates its repositories on first pull, so the filter is on the prefix, at registry
@@ -42,11 +52,23 @@ export const registryMirror: AddOn<EksAddOnContext> = {
     // on creates Inspector's service-linked role, which the deploying principal must be allowed to
     // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html).
     if (mirror.scanning === "ENHANCED") {
-      new aws.ecr.RegistryScanningConfiguration(`${ctx.name}-mirror-scanning`, {
-        scanType: "ENHANCED",
-        rules: [{ scanFrequency: "CONTINUOUS_SCAN", repositoryFilters: [{ filter: `${prefix}/*`, filterType: "WILDCARD" }] }],
-      }, o);
+      new aws.ecr.RegistryScanningConfiguration(
+        `${ctx.name}-mirror-scanning`,
+        {
+          scanType: "ENHANCED",
+          rules: [
+            {
+              scanFrequency: "CONTINUOUS_SCAN",
+              repositoryFilters: [{ filter: `${prefix}/*`, filterType: "WILDCARD" }],
+            },
+          ],
+        },
+        o,
+      );
     }
-    return { nodesWaitFor: [nodePull], mirror: { upstream: mirror.upstream, registry: `${accountId}.dkr.ecr.${region}.${dnsSuffix}/${prefix}` } };
+    return {
+      nodesWaitFor: [nodePull],
+      mirror: { upstream: mirror.upstream, registry: `${accountId}.dkr.ecr.${region}.${dnsSuffix}/${prefix}` },
+    };
   },
 };

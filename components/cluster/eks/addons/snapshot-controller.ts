@@ -17,13 +17,17 @@ export const snapshotController: AddOn<EksKubernetesContext> = {
   name: "snapshot-controller",
   deploy(ctx, parent) {
     const addon = eksManagedAddon(ctx, parent, "snapshot-controller", {}, ctx.nodeGroups);
-    new k8s.apiextensions.CustomResource(`${ctx.name}-${EBS_SNAPSHOT_CLASS}`, {
-      apiVersion: "snapshot.storage.k8s.io/v1",
-      kind: "VolumeSnapshotClass",
-      metadata: { name: EBS_SNAPSHOT_CLASS, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
-      driver: "ebs.csi.aws.com",
-      deletionPolicy: "Retain",
-    }, { parent, provider: ctx.provider, dependsOn: [addon] });
+    new k8s.apiextensions.CustomResource(
+      `${ctx.name}-${EBS_SNAPSHOT_CLASS}`,
+      {
+        apiVersion: "snapshot.storage.k8s.io/v1",
+        kind: "VolumeSnapshotClass",
+        metadata: { name: EBS_SNAPSHOT_CLASS, labels: { "app.kubernetes.io/managed-by": "pulumi" } },
+        driver: "ebs.csi.aws.com",
+        deletionPolicy: "Retain",
+      },
+      { parent, provider: ctx.provider, dependsOn: [addon] },
+    );
     return { finalizerOwners: [addon] };
   },
 };

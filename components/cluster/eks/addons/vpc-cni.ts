@@ -11,10 +11,18 @@ import { eksManagedAddon } from "./managed";
 export const vpcCni: AddOn<EksAddOnContext> = {
   name: "vpc-cni",
   deploy(ctx, parent) {
-    const role = irsaRole(ctx, parent, { id: "vpc-cni", namespace: "kube-system", serviceAccount: eksDefaults.vpcCniServiceAccount, policies: ["AmazonEKS_CNI_Policy"] });
+    const role = irsaRole(ctx, parent, {
+      id: "vpc-cni",
+      namespace: "kube-system",
+      serviceAccount: eksDefaults.vpcCniServiceAccount,
+      policies: ["AmazonEKS_CNI_Policy"],
+    });
     const addon = eksManagedAddon(ctx, parent, "vpc-cni", {
       serviceAccountRoleArn: role.arn,
-      configurationValues: JSON.stringify({ enableNetworkPolicy: "true", nodeAgent: { enablePolicyEventLogs: "false" } }),
+      configurationValues: JSON.stringify({
+        enableNetworkPolicy: "true",
+        nodeAgent: { enablePolicyEventLogs: "false" },
+      }),
     });
     return { nodesWaitFor: [addon], kubernetesWaitsFor: [addon] };
   },

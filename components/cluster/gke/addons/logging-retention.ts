@@ -14,12 +14,16 @@ export const loggingRetention: AddOn<GkeAddOnContext> = {
   deploy(ctx, parent) {
     const days = ctx.args.logsRetentionDays;
     if (days === undefined) return {};
-    new gcp.logging.ProjectBucketConfig(`${ctx.name}-logs-default`, {
-      project: ctx.args.gcp.project,
-      location: "global",
-      bucketId: "_Default",
-      retentionDays: days,
-    }, gcpOpts(ctx, parent));
+    new gcp.logging.ProjectBucketConfig(
+      `${ctx.name}-logs-default`,
+      {
+        project: ctx.args.gcp.project,
+        location: "global",
+        bucketId: "_Default",
+        retentionDays: days,
+      },
+      gcpOpts(ctx, parent),
+    );
     return {};
   },
 };

@@ -23,23 +23,40 @@ export const registryMirror: AddOn<GkeAddOnContext> = {
     // repository, so no image enters unscanned; left on when the stack goes, as other repositories
     // of the project may rely on it.
     const scanningApi = mirror.scanning
-      ? [new gcp.projects.Service(`${ctx.name}-container-scanning`, { project, service: "containerscanning.googleapis.com", disableOnDestroy: false }, o)]
+      ? [
+          new gcp.projects.Service(
+            `${ctx.name}-container-scanning`,
+            { project, service: "containerscanning.googleapis.com", disableOnDestroy: false },
+            o,
+          ),
+        ]
       : [];
-    const repo = new gcp.artifactregistry.Repository(`${ctx.name}-mirror`, {
-      location: region,
-      repositoryId,
-      format: "DOCKER",
-      mode: "REMOTE_REPOSITORY",
-      description: `Pull-through cache of ${mirror.upstream} for ${ctx.args.name}`,
-      remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: `https://${mirror.upstream}` } } },
-      vulnerabilityScanningConfig: { enablementConfig: mirror.scanning ? "INHERITED" : "DISABLED" },
-    }, { ...o, dependsOn: scanningApi });
-    const nodesRead = new gcp.artifactregistry.RepositoryIamMember(`${ctx.name}-mirror-nodes`, {
-      location: region,
-      repository: repo.name,
-      role: "roles/artifactregistry.reader",
-      member: ctx.nodeMember,
-    }, o);
-    return { nodesWaitFor: [nodesRead], mirror: { upstream: mirror.upstream, registry: `${region}-docker.pkg.dev/${project}/${repositoryId}` } };
+    const repo = new gcp.artifactregistry.Repository(
+      `${ctx.name}-mirror`,
+      {
+        location: region,
+        repositoryId,
+        format: "DOCKER",
+        mode: "REMOTE_REPOSITORY",
+        description: `Pull-through cache of ${mirror.upstream} for ${ctx.args.name}`,
+        remoteRepositoryConfig: { dockerRepository: { customRepository: { uri: `https://${mirror.upstream}` } } },
+        vulnerabilityScanningConfig: { enablementConfig: mirror.scanning ? "INHERITED" : "DISABLED" },
+      },
+      { ...o, dependsOn: scanningApi },
+    );
+    const nodesRead = new gcp.artifactregistry.RepositoryIamMember(
+      `${ctx.name}-mirror-nodes`,
+      {
+        location: region,
+        repository: repo.name,
+        role: "roles/artifactregistry.reader",
+        member: ctx.nodeMember,
+      },
+      o,
+    );
+    return {
+      nodesWaitFor: [nodesRead],
+      mirror: { upstream: mirror.upstream, registry: `${region}-docker.pkg.dev/${project}/${repositoryId}` },
+    };
   },
 };
