@@ -111,6 +111,17 @@ describeWithTools("a real OCI registry on loopback", () => {
     const dir = tempProject(
       `stages:\n  dev: {}\n  mirror:\n    stack: staging\n    from: [dev]\n    registry: ${b.host}/mirror\n`,
     );
+    // The environments' admission policies must allow the loopback registries, as a platform
+    // serving these stages would list its own registry (release create and promote check it).
+    for (const env of ["dev", "staging"]) {
+      const file = path.join(dir, `stacks/Pulumi.${env}.platform.yaml`);
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync(file, "utf8")
+          .replace("allowedRegistries: [", `allowedRegistries: [${a.host}, ${b.host}/mirror, `),
+      );
+    }
     const out: string[] = [];
     const deps = { now: new FakeClock().now, actor: () => "registry test", out: (l: string) => out.push(l) };
     const cli = (...argv: string[]) => main([...argv, "--lane", "shop"], { projectDir: dir, deps, vars: {} });
