@@ -218,7 +218,7 @@ async function stageStatus(
   now: Date,
 ): Promise<StageStatus> {
   const file = stageFile(ws, stage);
-  const base = { stage, gates: gatesOf(stage), stackFile: shown(ws, file), images: {}, notes: [], scans: [] };
+  const base = { stage, gates: stageRules(stage), stackFile: shown(ws, file), images: {}, notes: [], scans: [] };
   if (!fs.existsSync(file)) return { ...base, mark: "missing", waiting: [] };
   let stack: StackPointer;
   try {
@@ -448,7 +448,8 @@ function matrix(data: StatusData): string[] {
   return out;
 }
 
-function gatesOf(stage: Stage): string[] {
+/** The stage's rules in words. */
+export function stageRules(stage: Stage): string[] {
   return [
     stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI",
     stage.soak ? `soak ${stage.soak}` : "",
@@ -536,7 +537,7 @@ function waitingRows(s: StageStatus): string[] {
 }
 
 /** Releases the upstream stages run that this stage does not. */
-function upstreamCandidates(ws: Workspace, stage: Stage, current: string | undefined): string[] {
+export function upstreamCandidates(ws: Workspace, stage: Stage, current: string | undefined): string[] {
   const ids = new Set<string>();
   for (const up of stage.from) {
     const upFile = stageFile(ws, ws.stages.get(up));

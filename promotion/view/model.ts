@@ -5,8 +5,8 @@ import { describeProblems, type HistoryRecord } from "../history";
 import { readPointer } from "../pointer";
 import { mapImage, RegistryError } from "../registry";
 import { approvers, promotionProblems, releaseInStage, vulnerabilityProblems, type Problem } from "../rules";
-import { describeGate } from "../scan/gate";
 import { laneArg, type Stage } from "../stages";
+import { stageRules, upstreamCandidates } from "../status";
 import { shown, stageFile, type Deps, type Project, type Workspace } from "../workspace";
 
 /**
@@ -168,17 +168,6 @@ export async function promotionView(
   };
 }
 
-/** The stage's rules in words. */
-export function stageRules(stage: Stage): string[] {
-  return [
-    stage.from.length ? `from ${stage.from.join(stage.require === "all" ? " + " : " | ")}` : "entry: CI",
-    stage.soak ? `soak ${stage.soak}` : "",
-    stage.approvals ? `${stage.approvals} approval(s)` : "",
-    stage.registry ? `registry ${stage.registry}` : "",
-    stage.vulnerabilities ? `vulnerabilities ${describeGate(stage.vulnerabilities)}` : "",
-  ].filter(Boolean);
-}
-
 async function stageView(
   ws: Workspace,
   registry: Registry,
@@ -248,7 +237,7 @@ async function stageView(
   }
   const running = runningGate(ws, stage, release, now);
   const waiting: Candidate[] = [];
-  for (const cand of upstreamReleases(ws, stage, release))
+  for (const cand of upstreamCandidates(ws, stage, release ?? undefined))
     waiting.push(await candidate(ws, registry, stage, cand, appImages, history, now));
   return { ...base, verification, verifiedAt, verificationProblem, placed, running, waiting, notes };
 }
@@ -269,22 +258,6 @@ function runningGate(ws: Workspace, stage: Stage, release: string | null, now: D
     if (e instanceof Refusal) return { gate: "fails", problems: [e.message] };
     throw e;
   }
-}
-
-/** Releases the upstream stages run that this stage does not. */
-function upstreamReleases(ws: Workspace, stage: Stage, current: string | null): string[] {
-  const ids = new Set<string>();
-  for (const up of stage.from) {
-    const upFile = stageFile(ws, ws.stages.get(up));
-    if (!fs.existsSync(upFile)) continue;
-    try {
-      const id = readPointer(upFile, up, ws.lane).pointer?.id;
-      if (id && id !== current) ids.add(id);
-    } catch (e) {
-      if (!(e instanceof Refusal)) throw e;
-    }
-  }
-  return [...ids];
 }
 
 async function candidate(
