@@ -1,52 +1,14 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
 import { runProgram } from "../../tools/offline/run";
 import { readProject, readStackConfig } from "../../lib/project";
-import { main } from "../../tools/team";
+import { snapshot, team, tempProject } from "../helpers/team";
 
 const TSX = pathToFileURL(require.resolve("tsx")).href;
 const PODINFO = "ghcr.io/stefanprodan/podinfo@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
-
-/** A copy of the project's stack files in a folder running the real program. */
-function tempProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "team-add-"));
-  fs.writeFileSync(
-    path.join(dir, "Pulumi.yaml"),
-    `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
-  );
-  fs.cpSync(path.join(PROJECT_DIR, "stacks"), path.join(dir, "stacks"), { recursive: true });
-  return dir;
-}
-
-/** Every file under stacks/, relative, with its text. */
-function files(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), fs.readFileSync(p, "utf8"));
-    }
-  };
-  walk(path.join(dir, "stacks"));
-  return out;
-}
-
-async function team(dir: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    { projectDir: dir },
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-}
 
 /** Whether git would pick a file up, by the project's .gitignore rule for temporary files beside stack files. */
 const ignoredByGit = (file: string) => file.startsWith("stacks/") && /^\..*\.tmp$/.test(path.basename(file));
@@ -114,7 +76,7 @@ describe("an add killed between file swaps", () => {
     const dir = tempProject();
     const clean = tempProject();
     try {
-      const before = files(dir);
+      const before = snapshot(dir);
       // Kill the process right after the second stack file is replaced.
       const hook = path.join(dir, "kill-hook.cjs");
       fs.writeFileSync(
@@ -142,7 +104,7 @@ fs.renameSync = (from, to) => { const r = rename(from, to); if (/Pulumi\\.[a-z-]
       );
       expect(killed.signal).toBe("SIGKILL");
       fs.rmSync(hook);
-      const after = files(dir);
+      const after = snapshot(dir);
       const changed = [...after.keys()].filter((f) => after.get(f) !== before.get(f));
       // Two environments' files were swapped and the third's not: a half-written set...
       const stackFiles = changed.filter((f) => /^stacks\/Pulumi\.[a-z.-]+\.yaml$/.test(f)).sort();
@@ -162,9 +124,9 @@ fs.renameSync = (from, to) => { const r = rename(from, to); if (/Pulumi\\.[a-z-]
         "an earlier run was interrupted while it replaced files; they were put back as they were first: stacks/Pulumi.dev.platform.yaml, stacks/Pulumi.dev.billing.yaml, stacks/Pulumi.local.platform.yaml",
       );
       expect((await team(clean, "add", "billing", "--environments", "dev,staging,local")).code).toBe(0);
-      const finished = files(dir);
+      const finished = snapshot(dir);
       expect([...finished.keys()].filter(ignoredByGit)).toEqual([]);
-      expect(finished).toEqual(files(clean));
+      expect(finished).toEqual(snapshot(clean));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(clean, { recursive: true, force: true });

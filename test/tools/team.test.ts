@@ -1,52 +1,14 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { PROJECT_DIR } from "../helpers/program";
 import { runProgram } from "../../tools/offline/run";
 import { readProject, readStackConfig } from "../../lib/project";
-import { main } from "../../tools/team";
+import { snapshot, team, tempProject } from "../helpers/team";
 
 const TSX = pathToFileURL(require.resolve("tsx")).href;
-
-/** A copy of the project's stack files (releases and history too) in a folder running the real program. */
-function tempProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "team-"));
-  fs.writeFileSync(
-    path.join(dir, "Pulumi.yaml"),
-    `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
-  );
-  fs.cpSync(path.join(PROJECT_DIR, "stacks"), path.join(dir, "stacks"), { recursive: true });
-  return dir;
-}
-
-/** Every file under the project's stacks folder, with its text. */
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else files.set(path.relative(dir, p), fs.readFileSync(p, "utf8"));
-    }
-  };
-  walk(path.join(dir, "stacks"));
-  return files;
-}
-
-async function team(dir: string, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    { projectDir: dir },
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-}
 
 const read = (dir: string, stack: string) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8");
 const config = (dir: string, stack: string) =>
