@@ -77,8 +77,19 @@ const valkeySchema = z.strictObject({
 
 /** One granted service. */
 export const serviceSchema = z.discriminatedUnion("type", [postgresSchema, valkeySchema], {
-  error: (issue) => (issue.code === "invalid_union" ? `needs a type: one of ${SERVICE_TYPES.join(", ")}` : undefined),
+  error: (issue) =>
+    issue.code === "invalid_union"
+      ? `needs a type: one of ${SERVICE_TYPES.join(", ")}${unknownKeys(issue.input)}`
+      : undefined,
 });
+
+/** Keys no service type knows (a misspelt `type` among them), named so the typo is found at once. */
+function unknownKeys(input: unknown): string {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return "";
+  const known = new Set([...Object.keys(postgresSchema.shape), ...Object.keys(valkeySchema.shape)]);
+  const unknown = Object.keys(input).filter((k) => !known.has(k));
+  return unknown.length ? ` (unknown key${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")})` : "";
+}
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type PostgresServiceConfig = z.infer<typeof postgresSchema>;
 export type ValkeyServiceConfig = z.infer<typeof valkeySchema>;

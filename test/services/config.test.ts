@@ -32,6 +32,13 @@ describe("backing services in the platform config", () => {
     );
   });
 
+  it("names a misspelt type key among the keys no service type knows", () => {
+    const cfg = platform("dev.platform", [DB, { tpye: "postgres", flavour: "in-cluster", storage: "5Gi" }]);
+    expect(platformProblems(cfg, "dev.platform")).toEqual([
+      "blueprint:teams.shop.services.db.type needs a type: one of postgres, valkey (unknown key: tpye)",
+    ]);
+  });
+
   it("refuses a service name that is not a DNS label, or too long for its Secret", () => {
     const bad = platform("dev.platform", [
       ["blueprint:teams", "shop", "services", "Main_DB"],
