@@ -1,14 +1,11 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { runProgram } from "../../tools/offline/run";
 import { readProject, readStackConfig } from "../../lib/project";
 import { snapshot, team, tempProject } from "../helpers/team";
-
-const TSX = pathToFileURL(require.resolve("tsx")).href;
 
 const read = (dir: string, stack: string) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8");
 const config = (dir: string, stack: string) =>
@@ -301,7 +298,7 @@ describe("the team command line", () => {
     const dir = tempProject();
     try {
       const run = (...args: string[]) =>
-        spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), ...args], {
+        spawnSync(process.execPath, launch("tools/team/cli", ...args), {
           cwd: dir,
           encoding: "utf8",
           timeout: 60_000,
