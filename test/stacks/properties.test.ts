@@ -206,7 +206,13 @@ describe("properties of every rendered environment (platform and team stacks tog
       const deny = byKind(r, "NetworkPolicy").get(`${ns}/default-deny`);
       expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
       // Team namespaces: team-quota and team-limits; the platform's data namespace has its own.
-      expect([...byKind(r, "ResourceQuota").values()].filter((q) => q.metadata.namespace === ns)).toHaveLength(1);
+      const quotas = [...byKind(r, "ResourceQuota").values()].filter((q) => q.metadata.namespace === ns);
+      expect(quotas.map((q) => q.metadata.name)).toEqual(["team-quota"]);
+      // Every limit the platform stack file sets for the team is the quota's, value for value.
+      const declared = (JSON.parse(stackConfig(`${env}.platform`).config["blueprint:teams"]) as Record<string, { quota?: Record<string, string | number> }>)[ns].quota ?? {};
+      expect(Object.keys(declared).length).toBeGreaterThan(3);
+      const hard = (quotas[0].spec as { hard: Record<string, string> }).hard;
+      expect(Object.fromEntries(Object.keys(declared).map((k) => [k, hard[k]]))).toEqual(Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, String(v)])));
       expect([...byKind(r, "LimitRange").values()].filter((l) => l.metadata.namespace === ns)).toHaveLength(1);
     }
   });
