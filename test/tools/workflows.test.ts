@@ -618,6 +618,18 @@ describe("the environment check reads the stage each step deploys", () => {
     ).toEqual([]);
   });
 
+  it("refuses a variable an earlier step may have changed through $GITHUB_ENV", () => {
+    const jobWith = (first: string) =>
+      wf(
+        `jobs:\n  deploy:\n    environment: staging\n    env: { STAGE: staging }\n    steps:\n${first}      - name: go\n        run: npm run promote -- "$STAGE" --lane shop\n`,
+      );
+    expect(checkEnvironments([jobWith('      - run: echo "STAGE=prod" >>"$GITHUB_ENV"\n')], facts)).toEqual([
+      `.github/workflows/bad.yml: job deploy step "go" (npm run promote -- "$STAGE" --lane shop): the stage it deploys cannot be read from the file ($STAGE is written to $GITHUB_ENV by an earlier step); name it literally, or as an expression the job's environment repeats (environment: \${{ inputs.stage }}), so that it is checked against environment "staging"`,
+    ]);
+    expect(checkEnvironments([jobWith('      - run: echo "OTHER=prod" >>"$GITHUB_ENV"\n')], facts)).toEqual([]);
+    expect(checkEnvironments([jobWith("")], facts)).toEqual([]);
+  });
+
   it("refuses an environment of another lane's stage or one that only ends like it", () => {
     const step = run("npm run promote -- prod --lane shop");
     for (const environment of ["payments-staging", "preprod", "billing-prod", "prod-gke", "${{ inputs.stage }}-prod"])

@@ -232,6 +232,8 @@ interface Scope {
   readonly inputs?: ReadonlyMap<string, readonly Value[]>;
   /** The scripts of `.github/scripts/` a command may run. */
   readonly shellScripts: ReadonlyMap<string, string>;
+  /** Variables an earlier step of the job may have set through `$GITHUB_ENV`: their value is the run's. */
+  readonly githubEnv?: ReadonlySet<string>;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> =>
@@ -262,6 +264,8 @@ function resolveWord(word: Word, locals: ReadonlyMap<string, readonly Value[]>, 
     if (p.kind === "dynamic") return [{ kind: "unknown", why: `${p.text} is only known when the step runs` }];
     const local = locals.get(p.name);
     if (local) return [...local];
+    if (scope.githubEnv?.has(p.name))
+      return [{ kind: "unknown", name: p.name, why: `$${p.name} is written to $GITHUB_ENV by an earlier step` }];
     const env = scope.env.find((e) => Object.prototype.hasOwnProperty.call(e, p.name));
     if (env) return template(env[p.name], scope);
     return [
@@ -372,6 +376,8 @@ function stackFlag(args: readonly (readonly Value[])[]): readonly Value[] | unde
 /** What the steps of one job have done so far that later steps depend on: the stack `pulumi stack select` chose. */
 interface JobState {
   selected?: readonly Value[];
+  /** Names a step wrote to `$GITHUB_ENV` (every `NAME=` of a script that mentions it): later steps see the run's value. */
+  readonly githubEnv: Set<string>;
 }
 
 /** The targets of one shell script (a `run:`), in a scope. */
@@ -558,9 +564,18 @@ function stepsTargets(
 ): Target[] {
   const targets: Target[] = [];
   for (const [i, s] of steps.entries()) {
-    const scope: Scope = { env: [asRecord(s.env), ...outer], shellScripts, ...(inputs ? { inputs } : {}) };
+    const scope: Scope = {
+      env: [asRecord(s.env), ...outer],
+      shellScripts,
+      githubEnv: new Set(state.githubEnv),
+      ...(inputs ? { inputs } : {}),
+    };
     const where = `${prefix}${stepLabel(s, i)}`;
-    if (typeof s.run === "string") targets.push(...scriptTargets(s.run, scope, state, where));
+    if (typeof s.run === "string") {
+      targets.push(...scriptTargets(s.run, scope, state, where));
+      if (s.run.includes("GITHUB_ENV"))
+        for (const m of s.run.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)=/g)) state.githubEnv.add(m[1]);
+    }
     const uses = typeof s.uses === "string" ? s.uses : "";
     const w = asRecord(s.with);
     if (/^pulumi\/actions@/.test(uses) && PULUMI_CHANGES.has(String(w.command ?? ""))) {
@@ -650,7 +665,7 @@ export function checkEnvironments(
         undefined,
         files,
         facts.shellScripts,
-        {},
+        { githubEnv: new Set() },
         "",
       );
       if (targets.length === 0) continue;
