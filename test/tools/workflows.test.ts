@@ -353,25 +353,36 @@ describe("the environment check reads the stage each step deploys", () => {
     wf(`jobs:\n  deploy:\n    environment: ${environment}\n    steps:\n      - name: go\n${step}`);
   const run = (line: string) => `        run: ${line}\n`;
   const block = (...lines: string[]) => `        run: |\n${lines.map((l) => `          ${l}\n`).join("")}`;
-  const refusal = (command: string, target: string, environment: string, own = target) =>
-    `.github/workflows/bad.yml: job deploy step "go" (${command}) deploys ${target} in environment "${environment}", which is not its own: it runs in "${own}" or "<lane>-${own}"`;
+  /** The refusal of the step "go" running `command`, which deploys `target`, in `environment`: it runs in one of `own`. */
+  const refusal = (command: string, target: string, environment: string, own: readonly string[]) =>
+    `.github/workflows/bad.yml: job deploy step "go" (${command}) deploys ${target} in environment "${environment}", which is not its own: it runs in ${own.map((o) => `"${o}"`).join(" or ")}`;
 
-  // [spelling, the step, the command as the message shows it, what it deploys, an environment that is its own]
-  const spellings: [string, string, string, string, string][] = [
+  // [spelling, the step, the command as the message shows it, what it deploys, an environment that is
+  // its own, the environments the refusal names]
+  const spellings: [string, string, string, string, string, string[]][] = [
     [
       "promote with its lane after",
       run("npm run promote -- prod --lane shop"),
       "npm run promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
-    ["promote without a lane", run("npm run promote -- prod"), "npm run promote -- prod", "stage prod", "prod"],
+    [
+      "promote without a lane",
+      run("npm run promote -- prod"),
+      "npm run promote -- prod",
+      "stage prod",
+      "prod",
+      ["prod", "<lane>-prod"],
+    ],
     [
       "npm run -s",
       run("npm run -s promote -- prod"),
       "npm run -s promote -- prod",
       "stage prod",
       "${{ inputs.lane }}-prod",
+      ["prod", "<lane>-prod"],
     ],
     [
       "npm run --silent",
@@ -379,13 +390,15 @@ describe("the environment check reads the stage each step deploys", () => {
       "npm run --silent promote -- prod-gke",
       "stage prod-gke",
       "shop-prod-gke",
+      ["prod-gke", "<lane>-prod-gke"],
     ],
     [
       "the lane before the stage",
       run("npm run promote -- --lane shop prod"),
       "npm run promote -- --lane shop prod",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "flags with values before the stage",
@@ -393,104 +406,116 @@ describe("the environment check reads the stage each step deploys", () => {
       "npm run promote -- --release r-0123456789ab --copy --expect-current none prod",
       "stage prod",
       "shop-prod",
+      ["prod", "<lane>-prod"],
     ],
     [
       "rollback",
       run("npm run rollback -- prod --lane shop --to r-0123456789ab"),
       "npm run rollback -- prod --lane shop --to r-0123456789ab",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "verify",
       run("npm run verify -- --live prod --lane shop"),
       "npm run verify -- --live prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "the promotion CLI run directly",
       run("node tools/launch.cjs promotion/cli promote prod --lane shop"),
       "node tools/launch.cjs promotion/cli promote prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "a multi-line block",
       block("git pull -q --rebase origin main", "npm run promote -- prod --lane shop", "echo done"),
       "npm run promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "an && chain",
       run("npm run -s status -- --lane shop && npm run promote -- prod --lane shop"),
       "npm run promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "line continuations",
       block("npm run promote -- \\", "  prod \\", "  --lane shop"),
       "npm run promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "a variable of the step's env",
       `        env: { STAGE: prod }\n${run('npm run promote -- "$STAGE" --lane shop')}`,
       'npm run promote -- "$STAGE" --lane shop',
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "a variable the script sets",
       block("stage=prod", 'npm run verify -- "${stage}" --lane shop'),
       'npm run verify -- "${stage}" --lane shop',
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "inside an if",
       block("if npm run -s status -- --lane shop; then", "  npm run promote -- prod --lane shop", "fi"),
       "npm run promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "inside a command substitution",
       run('out="$(npm run -s promote -- prod --lane shop)"'),
       "npm run -s promote -- prod --lane shop",
-      "stage prod",
+      "stage prod of lane shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "pulumi up -s",
       run('pulumi up --yes -s "${STACK_PREFIX:-}prod.platform"'),
       'pulumi up --yes -s "${STACK_PREFIX:-}prod.platform"',
-      "the stack environment prod",
+      "the stack environment prod of layer platform",
       "prod",
+      ["prod"],
     ],
     [
       "pulumi destroy --stack=",
       run("pulumi destroy --yes --stack=acme/blueprint/prod.shop"),
       "pulumi destroy --yes --stack=acme/blueprint/prod.shop",
-      "the stack environment prod",
+      "the stack environment prod of layer shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
     [
       "pulumi stack select, then up",
       block("pulumi stack select prod.shop", "pulumi up --yes"),
       "pulumi up --yes",
-      "the stack environment prod",
+      "the stack environment prod of layer shop",
       "shop-prod",
+      ["prod", "shop-prod"],
     ],
   ];
 
-  it.each(spellings)("refuses a stage of another environment: %s", (_, step, command, target) => {
-    expect(checkEnvironments([job("staging", step)], facts)).toEqual([
-      refusal(command, target, "staging", target.split(" ").pop()),
-    ]);
+  it.each(spellings)("refuses a stage of another environment: %s", (_, step, command, target, _own, runsIn) => {
+    expect(checkEnvironments([job("staging", step)], facts)).toEqual([refusal(command, target, "staging", runsIn)]);
   });
 
   it.each(spellings)("accepts the stage's own environment: %s", (_, step, _command, _target, own) => {
@@ -498,33 +523,40 @@ describe("the environment check reads the stage each step deploys", () => {
   });
 
   // An expression the file cannot resolve: the environment must repeat it.
-  const expressions: [string, string, string, string][] = [
+  // [spelling, the step, the command as the message shows it, the expression, the lane it names]
+  const expressions: [string, string, string, string, string | undefined][] = [
     [
       "${{ matrix.stage }} in the command",
       run("npm run promote -- ${{ matrix.stage }} --lane shop"),
       "npm run promote -- ${{ matrix.stage }} --lane shop",
       "${{ matrix.stage }}",
+      "shop",
     ],
     [
       "${{ inputs.stage }} through env:",
       `        env: { STAGE: "\${{ inputs.stage }}" }\n${run('npm run promote -- "$STAGE"')}`,
       'npm run promote -- "$STAGE"',
       "${{ inputs.stage }}",
+      undefined,
     ],
     [
       "${{ inputs.stage }} through the job's env:",
       run('npm run rollback -- "$STAGE" --lane shop'),
       'npm run rollback -- "$STAGE" --lane shop',
       "${{ inputs.stage }}",
+      "shop",
     ],
   ];
   const withJobEnv = (f: ReturnType<typeof wf>) =>
     wf(f.text.replace("    steps:\n", '    env:\n      STAGE: "${{ inputs.stage }}"\n    steps:\n'));
 
-  it.each(expressions)("refuses an expression the environment does not repeat: %s", (_, step, command, expr) => {
+  it.each(expressions)("refuses an expression the environment does not repeat: %s", (_, step, command, expr, lane) => {
     for (const environment of ["prod", "${{ inputs.lane }}-prod", "${{ matrix.other }}"])
       expect(checkEnvironments([withJobEnv(job(environment, step))], facts)).toEqual([
-        refusal(command, `stage ${expr}`, environment, expr),
+        refusal(command, `stage ${expr}${lane ? ` of lane ${lane}` : ""}`, environment, [
+          expr,
+          `${lane ?? "<lane>"}-${expr}`,
+        ]),
       ]);
   });
 
@@ -571,7 +603,7 @@ describe("the environment check reads the stage each step deploys", () => {
     // --dry is no flag of promote's here: taken as one with a value, but never a value starting with "-".
     const step = run("npm run promote -- --dry --lane shop prod");
     expect(checkEnvironments([job("staging", step)], facts)).toEqual([
-      refusal("npm run promote -- --dry --lane shop prod", "stage prod", "staging", "prod"),
+      refusal("npm run promote -- --dry --lane shop prod", "stage prod of lane shop", "staging", ["prod", "shop-prod"]),
     ]);
     expect(checkEnvironments([job("shop-prod", step)], facts)).toEqual([]);
   });
@@ -587,7 +619,7 @@ describe("the environment check reads the stage each step deploys", () => {
       `.github/workflows/bad.yml: job deploy step "go" (${command}), in .github/scripts/deploy.sh (npm run promote -- "$1" --lane "$2")`;
     for (const command of [".github/scripts/deploy.sh prod shop", "bash ./.github/scripts/deploy.sh prod shop"]) {
       expect(checkEnvironments([job("staging", run(command))], withScript)).toEqual([
-        `${where(command)} deploys stage prod in environment "staging", which is not its own: it runs in "prod" or "<lane>-prod"`,
+        `${where(command)} deploys stage prod of lane shop in environment "staging", which is not its own: it runs in "prod" or "shop-prod"`,
       ]);
       expect(checkEnvironments([job("shop-prod", run(command))], withScript)).toEqual([]);
     }
@@ -603,7 +635,7 @@ describe("the environment check reads the stage each step deploys", () => {
     const action = (stack: string) =>
       `        uses: pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d\n        with: { command: up, stack-name: "${stack}" }\n`;
     expect(checkEnvironments([job("staging", action("acme/blueprint/prod.platform"))], facts)).toEqual([
-      `.github/workflows/bad.yml: job deploy step "go" (pulumi/actions up) deploys the stack environment prod in environment "staging", which is not its own: it runs in "prod" or "<lane>-prod"`,
+      `.github/workflows/bad.yml: job deploy step "go" (pulumi/actions up) deploys the stack environment prod of layer platform in environment "staging", which is not its own: it runs in "prod"`,
     ]);
     expect(checkEnvironments([job("prod", action("acme/blueprint/prod.platform"))], facts)).toEqual([]);
     expect(
@@ -632,10 +664,47 @@ describe("the environment check reads the stage each step deploys", () => {
 
   it("refuses an environment of another lane's stage or one that only ends like it", () => {
     const step = run("npm run promote -- prod --lane shop");
-    for (const environment of ["payments-staging", "preprod", "billing-prod", "prod-gke", "${{ inputs.stage }}-prod"])
+    for (const environment of [
+      "payments-prod",
+      "payments-staging",
+      "preprod",
+      "billing-prod",
+      "prod-gke",
+      "${{ inputs.stage }}-prod",
+    ])
       expect(checkEnvironments([job(environment, step)], facts)).toEqual([
-        refusal("npm run promote -- prod --lane shop", "stage prod", environment, "prod"),
+        refusal("npm run promote -- prod --lane shop", "stage prod of lane shop", environment, ["prod", "shop-prod"]),
       ]);
+    // deploy-stage's lane is its input: shop's stage in payments' environment is refused, in shop's accepted.
+    const deployStage = (environment: string) =>
+      wf(
+        `jobs:\n  deploy:\n    environment: ${environment}\n    steps:\n      - uses: ./.github/actions/deploy-stage\n        with: { lane: shop, stage: prod, environment: prod, release: r-0123456789ab, expect-current: none }\n`,
+      );
+    expect(checkEnvironments([deployStage("payments-prod"), ...actions], facts)).toEqual([
+      expect.stringContaining('its step "promote" (npm run promote -- "$STAGE" --lane "$LANE"'),
+      expect.stringContaining('its step "pulumi up" (pulumi up'),
+      expect.stringContaining('its step "verify" (npm run verify -- "$STAGE"'),
+    ]);
+    expect(checkEnvironments([deployStage("payments-prod"), ...actions], facts)).toEqual(
+      Array(3).fill(
+        expect.stringMatching(
+          / of (lane|layer) shop in environment "payments-prod", which is not its own: it runs in "prod" or "shop-prod"$/,
+        ),
+      ),
+    );
+    expect(checkEnvironments([deployStage("shop-prod"), ...actions], facts)).toEqual([]);
+    // The lane of a stack is its layer: the platform's stack runs in no lane's environment.
+    expect(checkEnvironments([job("shop-prod", run("pulumi up --yes -s prod.platform"))], facts)).toEqual([
+      refusal("pulumi up --yes -s prod.platform", "the stack environment prod of layer platform", "shop-prod", [
+        "prod",
+      ]),
+    ]);
+    expect(checkEnvironments([job("payments-prod", run("pulumi up --yes -s prod.shop"))], facts)).toEqual([
+      refusal("pulumi up --yes -s prod.shop", "the stack environment prod of layer shop", "payments-prod", [
+        "prod",
+        "shop-prod",
+      ]),
+    ]);
   });
 
   it("finds no deployment in what only looks like one: quoted text, comments, heredocs, help, other scripts, previews", () => {
@@ -657,25 +726,22 @@ describe("the environment check reads the stage each step deploys", () => {
       expect(f.text).toContain(from);
       return checkEnvironments([parseActionsFile(file, f.text.replace(from, to)), ...actions], facts);
     };
+    const lane = `.github/workflows/lane.yml: job prod step 3 (./.github/actions/deploy-stage), its step`;
+    const wrong =
+      'in environment "${{ inputs.lane }}-staging", which is not its own: it runs in "prod" or "${{ inputs.lane }}-prod"';
     expect(
       swap(".github/workflows/lane.yml", "name: ${{ inputs.lane }}-prod\n", "name: ${{ inputs.lane }}-staging\n"),
     ).toEqual([
-      expect.stringMatching(
-        /^\.github\/workflows\/lane\.yml: job prod step 3 \(\.\/\.github\/actions\/deploy-stage\), its step "promote" \(npm run promote -- "\$STAGE".* deploys stage prod in environment "\$\{\{ inputs\.lane \}\}-staging", which is not its own/,
-      ),
-      expect.stringMatching(
-        /its step "pulumi up" .* deploys the stack environment prod in environment "\$\{\{ inputs\.lane \}\}-staging"/,
-      ),
-      expect.stringMatching(
-        /its step "verify" .* deploys stage prod in environment "\$\{\{ inputs\.lane \}\}-staging"/,
-      ),
+      `${lane} "promote" (npm run promote -- "$STAGE" --lane "$LANE" --release "$RELEASE" --expect-current "$EXPECT" "\${copy[@]}") deploys stage prod of lane \${{ inputs.lane }} ${wrong}`,
+      `${lane} "pulumi up" (pulumi up --yes --non-interactive -s "\${STACK_PREFIX:-}$stack" --policy-pack policy --policy-pack-config "policy/config/$stack.json") deploys the stack environment prod of layer \${{ inputs.lane }} ${wrong}`,
+      `${lane} "verify" (npm run verify -- "$STAGE" --lane "$LANE" "\${args[@]}") deploys stage prod of lane \${{ inputs.lane }} ${wrong}`,
     ]);
     expect(swap(".github/workflows/platform.yml", "name: prod-gke\n", "name: prod\n")).toEqual([
       refusal(
         'pulumi up --yes --non-interactive -s "${STACK_PREFIX:-}prod-gke.platform" --policy-pack policy --policy-pack-config policy/config/prod-gke.platform.json',
-        "the stack environment prod-gke",
+        "the stack environment prod-gke of layer platform",
         "prod",
-        "prod-gke",
+        ["prod-gke"],
       )
         .replace('job deploy step "go"', 'job up-prod-gke step "pulumi up prod-gke.platform"')
         .replace("bad.yml", "platform.yml"),

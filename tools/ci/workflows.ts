@@ -222,6 +222,8 @@ interface Target {
   /** `stage`: a promotion stage (promote, rollback, verify, deploy-stage); `stack`: a stack's environment (`pulumi up -s <environment>.<layer>`). */
   readonly kind: "stage" | "stack";
   readonly target: Named;
+  /** The lane it deploys (`--lane`, or a stack's layer), literal or an expression; undefined when not read. */
+  readonly lane?: string;
   /** The step and its command, for messages. */
   readonly where: string;
 }
@@ -289,6 +291,22 @@ function named(v: readonly Value[], what: string): Named {
   return { name: v.map((p) => (p as { text: string }).text).join(""), literal: v.every((p) => p.kind === "text") };
 }
 
+/** A stack target: the environment of the stack and its layer (a lane, or `platform`) when the file shows it. */
+function stackTarget(v: readonly Value[], where: string): Target {
+  const environment = stackEnvironment(v);
+  const dot = v.findIndex((p) => p.kind === "text" && p.text.includes("."));
+  let layer: string | undefined;
+  if (dot >= 0) {
+    const first = v[dot] as { text: string };
+    const rest = named(
+      [{ kind: "text", text: first.text.slice(first.text.indexOf(".") + 1) }, ...v.slice(dot + 1)],
+      "",
+    );
+    if ("name" in rest && rest.name) layer = rest.name;
+  }
+  return { kind: "stack", target: environment, where, ...(layer ? { lane: layer } : {}) };
+}
+
 /**
  * The environment of a stack name (`[org/[project/]]<environment>.<layer>`): the text before its
  * first dot, after any `/`. `$STACK_PREFIX` (the organisation, set by the setup action) may come first.
@@ -340,6 +358,23 @@ function stageArgument(args: readonly (readonly Value[])[], booleans: ReadonlySe
     return named(a, "the stage");
   }
   return { why: "no stage is given" };
+}
+
+/** The value of `--lane X` or `--lane=X` among a stage command's arguments, when the file shows it. */
+function laneArgument(args: readonly (readonly Value[])[]): string | undefined {
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    const head = a[0]?.kind === "text" ? a[0].text : undefined;
+    if (head === "--") return undefined;
+    let value: readonly Value[] | undefined;
+    if (head === "--lane" && a.length === 1) value = args[k + 1];
+    else if (head?.startsWith("--lane=")) value = [{ kind: "text", text: head.slice("--lane=".length) }, ...a.slice(1)];
+    if (value) {
+      const lane = named(value, "the lane");
+      return "name" in lane ? lane.name : undefined;
+    }
+  }
+  return undefined;
 }
 
 /** The arguments npm passes to the script of `npm run <script> ...`: its positionals before `--`, and all after. */
@@ -509,7 +544,9 @@ function commandTargets(
     const booleans = STAGE_COMMANDS.get(name);
     if (!booleans) return [];
     const stage = stageArgument(args, booleans);
-    return stage === "help" ? [] : [{ kind: "stage", target: stage, where }];
+    if (stage === "help") return [];
+    const lane = laneArgument(args);
+    return [{ kind: "stage", target: stage, where, ...(lane ? { lane } : {}) }];
   }
   // pulumi up | destroy | refresh ... -s <stack>, and pulumi stack select <stack> for the ones after it.
   if (head === "pulumi" || head?.endsWith("/pulumi")) {
@@ -524,11 +561,9 @@ function commandTargets(
     if (sub && PULUMI_CHANGES.has(sub)) {
       const stack = stackFlag(w.slice(k + 1)) ?? state.selected;
       return [
-        {
-          kind: "stack",
-          target: stack ? stackEnvironment(stack) : { why: "it names no stack (-s) and none was selected" },
-          where,
-        },
+        stack
+          ? stackTarget(stack, where)
+          : { kind: "stack", target: { why: "it names no stack (-s) and none was selected" }, where },
       ];
     }
   }
@@ -580,11 +615,12 @@ function stepsTargets(
     const w = asRecord(s.with);
     if (/^pulumi\/actions@/.test(uses) && PULUMI_CHANGES.has(String(w.command ?? ""))) {
       const stack = template(w["stack-name"], scope);
-      targets.push({
-        kind: "stack",
-        target: stack.length ? stackEnvironment(stack) : { why: "pulumi/actions is given no stack-name" },
-        where: `${where} (${uses.split("@")[0]} ${String(w.command)})`,
-      });
+      const at = `${where} (${uses.split("@")[0]} ${String(w.command)})`;
+      targets.push(
+        stack.length
+          ? stackTarget(stack, at)
+          : { kind: "stack", target: { why: "pulumi/actions is given no stack-name" }, where: at },
+      );
     }
     if (uses.startsWith("./") && !uses.startsWith("./.github/workflows/")) {
       const action = localAction(files, uses);
@@ -629,6 +665,10 @@ function jobEnvironment(job: Job): string | undefined {
     .map((p) => (p.kind === "text" || p.kind === "expr" ? p.text : ""))
     .join("");
 }
+
+const isExpression = (text: string) => text.includes("${{");
+/** Two lanes can be compared when both are literal or both are expressions; a literal against an expression cannot. */
+const comparable = (a: string, b: string) => isExpression(a) === isExpression(b);
 
 /** A lane's prefix of an environment name: a lane, or an expression of one (`${{ inputs.lane }}`). */
 const lanePrefix = (prefix: string, lanes: ReadonlySet<string>) =>
@@ -686,13 +726,29 @@ export function checkEnvironments(
           continue;
         }
         const allowed = allowedEnvironments(t, t.target.name, facts.stages);
-        const ok = allowed.some(
-          (a) =>
-            envName === a || (envName.endsWith(`-${a}`) && lanePrefix(envName.slice(0, -(a.length + 1)), facts.lanes)),
-        );
+        const ok = allowed.some((a) => {
+          if (envName === a) return true;
+          if (!envName.endsWith(`-${a}`)) return false;
+          const prefix = envName.slice(0, -(a.length + 1));
+          return (
+            lanePrefix(prefix, facts.lanes) &&
+            (t.lane === undefined || !comparable(prefix, t.lane) || prefix === t.lane)
+          );
+        });
+        // The lane's own environments: <lane>-<name> for a lane (or an expression of one), none for the platform layer.
+        const laneNames = (a: string) =>
+          t.lane === undefined
+            ? [`<lane>-${a}`]
+            : isExpression(t.lane) || facts.lanes.has(t.lane)
+              ? [`${t.lane}-${a}`]
+              : [];
+        const of = t.lane === undefined ? "" : ` of ${t.kind === "stage" ? "lane" : "layer"} ${t.lane}`;
         if (!ok)
           problems.push(
-            `${f.file}: job ${name} ${t.where} deploys ${what} ${t.target.name} in environment "${envName}", which is not its own: it runs in ${allowed.map((a) => `"${a}" or "<lane>-${a}"`).join(" or ")}`,
+            `${f.file}: job ${name} ${t.where} deploys ${what} ${t.target.name}${of} in environment "${envName}", which is not its own: it runs in ${allowed
+              .flatMap((a) => [a, ...laneNames(a)])
+              .map((a) => `"${a}"`)
+              .join(" or ")}`,
           );
       }
     }
