@@ -481,6 +481,14 @@ describe("the environment check reads the stage each step deploys", () => {
       ["prod", "shop-prod"],
     ],
     [
+      "an if on one line",
+      run("if [[ -f ready ]]; then npm run promote -- prod --lane shop; else exit 1; fi"),
+      "npm run promote -- prod --lane shop",
+      "stage prod of lane shop",
+      "shop-prod",
+      ["prod", "shop-prod"],
+    ],
+    [
       "inside a command substitution",
       run('out="$(npm run -s promote -- prod --lane shop)"'),
       "npm run -s promote -- prod --lane shop",
@@ -648,6 +656,24 @@ describe("the environment check reads the stage each step deploys", () => {
         facts,
       ),
     ).toEqual([]);
+  });
+
+  it("reads ${{ inputs.X }} of a caller's env: as the workflow's inputs, and of a local action's as the caller's with:", () => {
+    const action = parseActionsFile(
+      ".github/actions/fake/action.yml",
+      'name: fake\ndescription: x\ninputs:\n  stage: { required: true }\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      env: { INNER: "${{ inputs.stage }}" }\n      run: npm run promote -- "$OUTER" && npm run verify -- "$INNER"\n',
+    );
+    const caller = (environment: string) =>
+      wf(
+        `jobs:\n  deploy:\n    environment: ${environment}\n    steps:\n      - uses: ./.github/actions/fake\n        env: { OUTER: "\${{ inputs.stage }}" }\n        with: { stage: dev }\n`,
+      );
+    const where = ".github/workflows/bad.yml: job deploy step 1 (./.github/actions/fake), its step 1";
+    expect(checkEnvironments([caller("dev"), action], facts)).toEqual([
+      `${where} (npm run promote -- "$OUTER") deploys stage \${{ inputs.stage }} in environment "dev", which is not its own: it runs in "\${{ inputs.stage }}" or "<lane>-\${{ inputs.stage }}"`,
+    ]);
+    expect(checkEnvironments([caller("${{ inputs.stage }}"), action], facts)).toEqual([
+      `${where} (npm run verify -- "$INNER") deploys stage dev in environment "\${{ inputs.stage }}", which is not its own: it runs in "dev" or "<lane>-dev"`,
+    ]);
   });
 
   it("refuses a variable an earlier step may have changed through $GITHUB_ENV", () => {

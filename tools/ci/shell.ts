@@ -50,6 +50,8 @@ export function templateParts(value: string): WordPart[] {
   }
 }
 
+/** Reserved words that lead to a command in a compound one (`if x; then cmd; fi`). */
+const LEADING = new Set(["if", "then", "elif", "else", "do", "while", "until", "!", "time", "{"]);
 const OPERATOR = new Set([";", "&", "|", "(", ")", "\n"]);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 
@@ -63,8 +65,13 @@ export function parseShell(script: string): ShellCommand[] {
 
   const flush = () => {
     if (words.length === 0) return;
+    // The text shown starts at the command itself, after the keywords that lead to it (then, do...).
+    const shown =
+      words.find(
+        (w) => !(w.word.length === 1 && w.word[0].kind === "text" && !w.word[0].quoted && LEADING.has(w.word[0].text)),
+      ) ?? words[0];
     const text = s
-      .slice(words[0].start, words[words.length - 1].end)
+      .slice(shown.start, words[words.length - 1].end)
       .replace(/\\\n/g, " ")
       .replace(/\s+/g, " ")
       .trim();

@@ -215,7 +215,7 @@ type Value =
   | { readonly kind: "unknown"; readonly why: string; readonly name?: string };
 
 /** What a value names: literal text, an expression (its text), or why it cannot be read. */
-type Named = { readonly name: string; readonly literal: boolean } | { readonly why: string };
+type Named = { readonly name: string } | { readonly why: string };
 
 /** Where a step deploys, as read from the file. */
 interface Target {
@@ -228,9 +228,15 @@ interface Target {
   readonly where: string;
 }
 
+/** One `env:` mapping, with the inputs its `${{ inputs.X }}` mean (a local action's, or none: the workflow's own). */
+interface EnvLayer {
+  readonly vars: Record<string, unknown>;
+  readonly inputs?: ReadonlyMap<string, readonly Value[]>;
+}
+
 /** The variables a step sees (innermost first: the step's env, the job's, the workflow's) and, in a local action, its inputs. */
 interface Scope {
-  readonly env: readonly Record<string, unknown>[];
+  readonly env: readonly EnvLayer[];
   readonly inputs?: ReadonlyMap<string, readonly Value[]>;
   /** The scripts of `.github/scripts/` a command may run. */
   readonly shellScripts: ReadonlyMap<string, string>;
@@ -268,8 +274,8 @@ function resolveWord(word: Word, locals: ReadonlyMap<string, readonly Value[]>, 
     if (local) return [...local];
     if (scope.githubEnv?.has(p.name))
       return [{ kind: "unknown", name: p.name, why: `$${p.name} is written to $GITHUB_ENV by an earlier step` }];
-    const env = scope.env.find((e) => Object.prototype.hasOwnProperty.call(e, p.name));
-    if (env) return template(env[p.name], scope);
+    const layer = scope.env.find((e) => Object.prototype.hasOwnProperty.call(e.vars, p.name));
+    if (layer) return template(layer.vars[p.name], { ...scope, inputs: layer.inputs });
     return [
       {
         kind: "unknown",
@@ -288,7 +294,7 @@ function named(v: readonly Value[], what: string): Named {
   const unknown = v.find((p) => p.kind === "unknown");
   if (unknown) return { why: (unknown as { why: string }).why };
   if (v.length === 0) return { why: `${what} is empty` };
-  return { name: v.map((p) => (p as { text: string }).text).join(""), literal: v.every((p) => p.kind === "text") };
+  return { name: v.map((p) => (p as { text: string }).text).join("") };
 }
 
 /** A stack target: the environment of the stack and its layer (a lane, or `platform`) when the file shows it. */
@@ -589,7 +595,7 @@ function localAction(files: readonly ActionsFile[], uses: string): ActionsFile |
  */
 function stepsTargets(
   steps: readonly Record<string, unknown>[],
-  outer: readonly Record<string, unknown>[],
+  outer: readonly EnvLayer[],
   inputs: ReadonlyMap<string, readonly Value[]> | undefined,
   files: readonly ActionsFile[],
   shellScripts: ReadonlyMap<string, string>,
@@ -600,7 +606,7 @@ function stepsTargets(
   const targets: Target[] = [];
   for (const [i, s] of steps.entries()) {
     const scope: Scope = {
-      env: [asRecord(s.env), ...outer],
+      env: [{ vars: asRecord(s.env), ...(inputs ? { inputs } : {}) }, ...outer],
       shellScripts,
       githubEnv: new Set(state.githubEnv),
       ...(inputs ? { inputs } : {}),
@@ -701,7 +707,7 @@ export function checkEnvironments(
       if (typeof job.uses === "string") continue;
       const targets = stepsTargets(
         stepsOf(job),
-        [asRecord(job.env), asRecord(f.doc.env)],
+        [{ vars: asRecord(job.env) }, { vars: asRecord(f.doc.env) }],
         undefined,
         files,
         facts.shellScripts,
