@@ -594,6 +594,12 @@ describe("the environment check reads the stage each step deploys", () => {
       'npm run promote -- "$s"',
       "$s is set by a for loop",
     );
+    // A variable read when the step runs (`while IFS= read`: the assignment before read is read's own).
+    unreadable(
+      block("while IFS=$'\\t' read -r TARGET; do npm run promote -- \"$TARGET\"; done <stages.txt"),
+      'npm run promote -- "$TARGET"',
+      "$TARGET is read when the step runs",
+    );
     unreadable(run("npm run promote -- --lane shop"), "npm run promote -- --lane shop", "no stage is given");
     unreadable(run("pulumi up --yes"), "pulumi up --yes", "it names no stack (-s) and none was selected", "stack");
     unreadable(

@@ -459,7 +459,10 @@ function commandTargets(
   // Keywords of compound commands and wrappers: what follows is the command.
   for (;;) {
     const head = lit(0);
+    const first = w[0]?.[0];
     if (head !== undefined && (SHELL_KEYWORDS.has(head) || SHELL_WRAPPERS.has(head))) w = w.slice(1);
+    // NAME=value before a command after a keyword (`while IFS= read -r x`): the command's own environment.
+    else if (first?.kind === "text" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(first.text) && w.length > 1) w = w.slice(1);
     else if (head === "env") {
       w = w.slice(1);
       while (w.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(lit(0) ?? "") || (lit(0) ?? "").startsWith("-")))
