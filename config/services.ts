@@ -3,6 +3,8 @@ import { isQuantity, parseQuantity } from "../lib/quantity";
 import type { ConfigProblem } from "../lib/errors";
 import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
+import { parseRdsBundle, RDS_CA_REFRESH_COMMAND, rdsRootCommonName } from "../lib/rds-ca";
+import { RDS_BUNDLE_SOURCE, RDS_GLOBAL_BUNDLE } from "../lib/rds-ca-bundle";
 import {
   bindingVariables,
   cacheNodeTypeOffered,
@@ -100,6 +102,8 @@ export const bindingsSchema = z.array(z.string()).default([]);
 /** What the platform rules need to know about the environment. */
 export interface ServiceEnvironment {
   readonly cloud: "aws" | "gcp" | "existing" | undefined;
+  /** `cluster.aws.region`, where managed Postgres needs the region's RDS root CA. */
+  readonly awsRegion?: string;
   readonly production: boolean;
   readonly teams: Readonly<Record<string, { readonly services: Readonly<Record<string, ServiceConfig>> }>>;
   /** The registries the cluster's admission policy allows (`policy.allowedRegistries`). */
@@ -111,6 +115,17 @@ export interface ServiceEnvironment {
 }
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+let bundleRegions: Set<string> | undefined;
+/** The regions whose RDS root of the CA this project sets is in the shipped bundle (parsed once). */
+function rdsBundleRegions(): Set<string> {
+  bundleRegions ??= new Set(
+    parseRdsBundle(RDS_GLOBAL_BUNDLE)
+      .filter((r) => r.region && r.commonName === rdsRootCommonName(r.region))
+      .map((r) => r.region!),
+  );
+  return bundleRegions;
+}
 
 /** The platform-side rules of granted services; keys are relative to `blueprint:`. */
 export function serviceProblems(env: ServiceEnvironment): ConfigProblem[] {
@@ -158,6 +173,12 @@ function flavourProblems(
       add(
         `${key}.instanceClass`,
         `is not a DB instance class ${svc.engine === "aurora" ? "Aurora" : "RDS"} for PostgreSQL offers (such as db.t4g.medium, db.m7g.large, db.r7g.large), got "${svc.instanceClass}"`,
+      );
+    }
+    if (svc.flavour === "managed" && cloud === "aws" && env.awsRegion && !rdsBundleRegions().has(env.awsRegion)) {
+      add(
+        `${key}.flavour`,
+        `is "managed" on RDS in ${env.awsRegion}, but the shipped RDS CA bundle (lib/rds-ca-bundle.ts, read ${RDS_BUNDLE_SOURCE.read}) has no root CA for that region, so apps could not verify the server; refresh it: ${RDS_CA_REFRESH_COMMAND}`,
       );
     }
     if (svc.tier !== undefined && cloud === "gcp" && !cloudSqlTierOffered(svc.tier)) {

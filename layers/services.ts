@@ -277,8 +277,8 @@ function managedService(
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
-    // RDS's CA is not in the system roots (sslmode=require encrypts); Cloud SQL's server CA is given to the app.
-    ca = "ca" in instance ? instance.ca : undefined;
+    // Neither RDS's regional roots nor Cloud SQL's server CA are in the system roots: the app gets them.
+    ca = instance.ca;
     username = userOf(name, svc.rotation);
     const currentIsA = svc.rotation % 2 === 0;
     const previous = passwords.previous ?? pulumi.output("");
@@ -293,6 +293,7 @@ function managedService(
         port,
         adminUser: instance.adminUser,
         adminPassword: instance.adminPassword,
+        ca: net.cloud === "aws" ? instance.ca : undefined,
         passwordA: currentIsA ? passwords.current : previous,
         passwordB: currentIsA ? previous : passwords.current,
         dependsOn: [instance],

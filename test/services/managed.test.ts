@@ -1,7 +1,8 @@
 import { getObject, runStack, stackConfig, withEdits, type K8sObject } from "../helpers/program";
 import { registration, runStackWithGraph, type Registration, type ResourceKey } from "../cluster/harness";
 import type { RunResult } from "../../tools/offline/run";
-import type { RegisteredResource } from "../../tools/offline/mocks";
+import { revealSecrets, type RegisteredResource } from "../../tools/offline/mocks";
+import { parseRdsBundle } from "../../lib/rds-ca";
 
 /** The one cloud resource of `type` whose logical name is `name`. */
 function resource(result: RunResult, type: string, name: string): RegisteredResource {
@@ -17,6 +18,29 @@ function resource(result: RunResult, type: string, name: string): RegisteredReso
     );
   return found[0];
 }
+
+/** The clear-text stringData of a Secret as the program registered it (tests only; renders redact it). */
+function secretData(result: RunResult, name: string): Record<string, string> {
+  const r = result.resources.find(
+    (x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs.metadata as { name?: string })?.name === name,
+  );
+  if (!r) throw new Error(`no Secret ${name}`);
+  return revealSecrets(r.inputs.stringData) as Record<string, string>;
+}
+
+/** The common names of the certificates of a PEM bundle, sorted. */
+function caNames(pem: string): string[] {
+  return parseRdsBundle(pem)
+    .map((r) => r.commonName)
+    .sort();
+}
+
+const EU_WEST_1_ROOTS = [
+  "Amazon RDS eu-west-1 Root CA ECC384 G1",
+  "Amazon RDS eu-west-1 Root CA RSA2048 G1",
+  "Amazon RDS eu-west-1 Root CA RSA4096 G1",
+];
+const VERIFY_DB = "sslmode=verify-full&sslrootcert=%2Fetc%2Fblueprint%2Fservices%2Fdb%2Fca.crt";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function inputs(result: RunResult, type: string, name: string): Record<string, any> {
@@ -62,6 +86,65 @@ describe("managed Postgres and cache on EKS (prod)", () => {
       .name;
     expect(name).toMatch(/^shop-db-params-/);
     expect(inputs(prod, "aws:rds/instance:Instance", "shop-db-db").parameterGroupName).toBe(name);
+  });
+
+  it("gives bound apps the region's RDS roots and a URL that verifies the server, with the instance's CA pinned to the root they carry", () => {
+    expect(inputs(prod, "aws:rds/instance:Instance", "shop-db-db").caCertIdentifier).toBe("rds-ca-rsa2048-g1");
+    const data = secretData(prod, "svc-db-g0");
+    expect(data.url).toMatch(/^postgresql:\/\/db_a:[A-Za-z0-9]{32}@[^/]+:5432\/db\?/);
+    expect(data.url.endsWith(`?${VERIFY_DB}`)).toBe(true);
+    expect(caNames(data["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
+    const services = (prod.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
+      .services;
+    expect(services.db).toMatchObject({ tls: true, caFile: "/etc/blueprint/services/db/ca.crt" });
+    // The cache's server certificate is public (ElastiCache): no CA to give.
+    expect(services.cache).toMatchObject({ tls: true, caFile: null });
+    expect(secretData(prod, "svc-cache-g0")["ca.crt"]).toBeUndefined();
+  });
+
+  it("lets the users Job verify the server too, with the same roots", () => {
+    const admin = prod.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:Secret" &&
+        (r.inputs.metadata as { namespace?: string }).namespace === "blueprint-data",
+    )!;
+    expect(revealSecrets(admin.inputs.stringData)).toMatchObject({
+      PGSSLMODE: "verify-full",
+      PGSSLROOTCERT: "/scripts/ca.crt",
+    });
+    const scripts = prod.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:ConfigMap" &&
+        (r.inputs.metadata as { namespace?: string }).namespace === "blueprint-data",
+    )!;
+    expect(caNames((scripts.inputs.data as Record<string, string>)["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
+  });
+
+  it("mounts the CA where the URL says, in the bound app's pods", async () => {
+    const shop = await runStack("prod.shop");
+    const pod = (
+      getObject(shop, "Deployment", "shop/backend").spec as {
+        template: { spec: { volumes: Array<Record<string, unknown>>; containers: Array<{ volumeMounts: unknown[] }> } };
+      }
+    ).template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: "svc-db-ca",
+      secret: { secretName: "svc-db-g0", items: [{ key: "ca.crt", path: "ca.crt" }], defaultMode: 0o444 },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: "svc-db-ca",
+      mountPath: "/etc/blueprint/services/db/ca.crt",
+      subPath: "ca.crt",
+      readOnly: true,
+    });
+  });
+
+  it("refuses managed Postgres in a region the shipped RDS CA bundle has no root for, before any resource", async () => {
+    const cfg = withEdits(stackConfig("prod.platform"), [[["blueprint:cluster", "aws", "region"], "ap-east-2"]]);
+    const { parsePlatform } = await import("../../config/load");
+    expect(() => parsePlatform(cfg.config, "prod.platform", "blueprint")).toThrow(
+      /stacks\/Pulumi.prod.platform.yaml: blueprint:teams.shop.services.db.flavour is "managed" on RDS in ap-east-2, but the shipped RDS CA bundle \(lib\/rds-ca-bundle.ts, read [0-9-]+\) has no root CA for that region.*npm run rds-ca/,
+    );
   });
 
   it("runs ElastiCache for Valkey with cluster mode off, TLS and AUTH required, encrypted, Multi-AZ, snapshots kept, protected and retained", () => {
@@ -211,6 +294,15 @@ describe("managed Postgres and cache on EKS (prod)", () => {
     expect(inputs(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "shop-db-params").parameters).toEqual([
       { name: "rds.force_ssl", value: "1" },
     ]);
+    // Each instance of the cluster serves a certificate of the CA whose root the binding carries.
+    expect(
+      aurora.resources
+        .filter((r) => r.type === "aws:rds/clusterInstance:ClusterInstance")
+        .map((r) => r.inputs.caCertIdentifier),
+    ).toEqual(["rds-ca-rsa2048-g1", "rds-ca-rsa2048-g1"]);
+    const data = secretData(aurora, "svc-db-g0");
+    expect(data.url.endsWith(`?${VERIFY_DB}`)).toBe(true);
+    expect(caNames(data["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
   });
 });
 
