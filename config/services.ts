@@ -75,6 +75,12 @@ const valkeySchema = z.strictObject({
   nodeType: z.string().optional(),
   /** GCP: Memorystore capacity in GB. */
   memorySizeGb: z.number().int().optional(),
+  /**
+   * GCP (Memorystore): the newest credential generation whose instance is deleted. A rotation
+   * creates a new instance (Memorystore makes the AUTH string itself) and keeps the previous one
+   * until this reaches `rotation - 1`, once every bound Deployment has rolled.
+   */
+  retiredRotation: z.number().int().min(0).max(1_000_000).optional(),
 });
 
 /** One granted service. */
@@ -202,6 +208,16 @@ function flavourProblems(
       wrongCloud("nodeType", "managed services on AWS (cluster.cloud: aws)");
     if (svc.memorySizeGb !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
       wrongCloud("memorySizeGb", "managed services on GCP (cluster.cloud: gcp)");
+    if (svc.retiredRotation !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
+      wrongCloud(
+        "retiredRotation",
+        "Memorystore (managed valkey, cluster.cloud: gcp); elsewhere the previous credential is revoked by the next rotation",
+      );
+    else if (svc.retiredRotation !== undefined && svc.retiredRotation >= svc.rotation)
+      add(
+        `${key}.retiredRotation`,
+        `must be below rotation (${svc.rotation}): the instance of the current generation serves the bound apps, got ${svc.retiredRotation}`,
+      );
     if (svc.nodeType !== undefined && cloud === "aws" && !cacheNodeTypeOffered(svc.nodeType)) {
       add(
         `${key}.nodeType`,

@@ -331,6 +331,8 @@ function managedService(
       network: net,
       access: shared.gcpAccess(),
       memorySizeGb: svc.memorySizeGb,
+      generation: svc.rotation,
+      retiredGeneration: svc.retiredRotation,
     });
     host = instance.host;
     port = instance.port;

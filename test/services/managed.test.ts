@@ -395,6 +395,112 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
     ).toEqual({ enabled: true });
   });
 
+  describe("rotating the Memorystore AUTH string from config", () => {
+    const rotated = (edits: ReadonlyArray<readonly [string[], unknown]>) =>
+      runStack(
+        "prod-gke.platform",
+        withEdits(
+          stackConfig("prod-gke.platform"),
+          edits.map(([k, v]) => [["blueprint:teams", "shop", "services", "cache", ...k], v] as const),
+        ),
+      );
+    const instances = (r: RunResult) =>
+      r.resources
+        .filter((x) => x.type === "gcp:redis/instance:Instance")
+        .map((x) => x.name)
+        .sort();
+    const state = (r: RunResult, name: string) =>
+      revealSecrets(resource(r, "gcp:redis/instance:Instance", name).state) as { host: string; authString: string };
+
+    it("creates the next generation's instance and points a new Secret at it, keeping the previous instance and its AUTH string", async () => {
+      const r = await rotated([[["rotation"], 1]]);
+      expect(instances(r)).toEqual(["shop-cache-redis", "shop-cache-redis-g1"]);
+      const next = state(r, "shop-cache-redis-g1");
+      const data = secretData(r, "svc-cache-g1");
+      expect(data).toMatchObject({ host: next.host, port: "6378", username: "default", password: next.authString });
+      expect(data.url).toBe(`rediss://default:${next.authString}@${next.host}:6378/0`);
+      expect(data["ca.crt"]).toContain("BEGIN CERTIFICATE");
+      // The previous instance is untouched but for its guard: its AUTH string still admits the pods that have not rolled.
+      const previous = inputs(r, "gcp:redis/instance:Instance", "shop-cache-redis");
+      expect(previous).toMatchObject({ authEnabled: true, tier: "STANDARD_HA", memorySizeGb: 5 });
+      expect(state(r, "shop-cache-redis").authString).not.toBe(next.authString);
+      const services = (r.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
+        .services;
+      expect(services.cache).toMatchObject({ secretName: "svc-cache-g1", host: next.host });
+    });
+
+    it("guards only the current instance, so retiring the previous one later is a plain delete", async () => {
+      const r = await rotated([[["rotation"], 1]]);
+      expect(instances(r)).toContain("shop-cache-redis");
+      expect(r.protectedResources).toContain("gcp:redis/instance:Instance::shop-cache-redis-g1");
+      expect(r.protectedResources).not.toContain("gcp:redis/instance:Instance::shop-cache-redis");
+    });
+
+    it("deletes the previous generation's instance once retiredRotation reaches it, and keeps it at the next rotation until then", async () => {
+      expect(
+        instances(
+          await rotated([
+            [["rotation"], 1],
+            [["retiredRotation"], 0],
+          ]),
+        ),
+      ).toEqual(["shop-cache-redis-g1"]);
+      expect(
+        instances(
+          await rotated([
+            [["rotation"], 2],
+            [["retiredRotation"], 0],
+          ]),
+        ),
+      ).toEqual(["shop-cache-redis-g1", "shop-cache-redis-g2"]);
+    });
+
+    it("keeps the instance of generation 0 under its old name, so a stack that never rotated replaces nothing", () => {
+      expect(instances(gke)).toEqual(["shop-cache-redis"]);
+    });
+
+    it("refuses retiring the current generation, and retiredRotation where it does not apply", async () => {
+      const { parsePlatform } = await import("../../config/load");
+      const parse = (stack: string, edits: ReadonlyArray<readonly [string[], unknown]>) => () =>
+        parsePlatform(
+          withEdits(
+            stackConfig(stack),
+            edits.map(([k, v]) => [["blueprint:teams", "shop", "services", "cache", ...k], v] as const),
+          ).config,
+          stack,
+          "blueprint",
+        );
+      expect(
+        parse("prod-gke.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 1],
+        ]),
+      ).toThrow(
+        "stacks/Pulumi.prod-gke.platform.yaml: blueprint:teams.shop.services.cache.retiredRotation must be below rotation (1): the instance of the current generation serves the bound apps, got 1",
+      );
+      expect(parse("prod-gke.platform", [[["retiredRotation"], 0]])).toThrow(
+        "blueprint:teams.shop.services.cache.retiredRotation must be below rotation (0)",
+      );
+      expect(
+        parse("prod.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 0],
+        ]),
+      ).toThrow(
+        "stacks/Pulumi.prod.platform.yaml: blueprint:teams.shop.services.cache.retiredRotation applies to Memorystore (managed valkey, cluster.cloud: gcp); elsewhere the previous credential is revoked by the next rotation only; this environment's cluster is aws",
+      );
+      expect(
+        parse("dev.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 0],
+        ]),
+      ).toThrow("blueprint:teams.shop.services.cache.retiredRotation applies to Memorystore");
+      expect(parse("prod-gke.platform", [[["retiredRotation"], -1]])).toThrow(
+        "blueprint:teams.shop.services.cache.retiredRotation",
+      );
+    });
+  });
+
   it("gives bound apps the server CA and a verifying URL", () => {
     const services = (gke.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
       .services;
