@@ -7,22 +7,9 @@ import { DEFAULT_PORTS, PASSWORD_RULES } from "../../lib/services";
 import { RDS_CA_IDENTIFIER, rdsRegionBundle } from "../../lib/rds-ca";
 import { RDS_GLOBAL_BUNDLE } from "../../lib/rds-ca-bundle";
 import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
+import { awsDataDefaults } from "./defaults";
 
-/** Defaults of managed data on AWS, in one visible place. */
-export const awsDataDefaults = {
-  postgresVersion: { "16": "16", "17": "17" } as Readonly<Record<string, string>>,
-  instanceClass: { production: "db.m7g.large", other: "db.t4g.medium" },
-  auroraInstanceClass: { production: "db.r7g.large", other: "db.t4g.medium" },
-  allocatedStorageGiB: 20,
-  /** Storage autoscaling ceiling, as a multiple of the allocated storage. */
-  maxStorageFactor: 5,
-  nodeType: { production: "cache.m7g.large", other: "cache.t4g.small" },
-  /** ElastiCache for Valkey 8.0, cluster mode off: the default parameter group of the family. */
-  valkeyVersion: "8.0",
-  valkeyParameterGroup: "default.valkey8",
-  adminUser: "blueprint_admin",
-  kmsDeletionWindowDays: { production: 30, other: 7 },
-} as const;
+export { awsDataDefaults };
 
 /** Engine and cloud deletion guards chosen for one managed instance; exposed because resource options are not visible under mocks. */
 export interface DataSafety {

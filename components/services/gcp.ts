@@ -6,21 +6,9 @@ import { dataProtection } from "../protection";
 import { memorystoreGenerations, PASSWORD_RULES } from "../../lib/services";
 import type { DataSafety } from "./aws";
 import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
+import { gcpDataDefaults } from "./defaults";
 
-/** Defaults of managed data on GCP, in one visible place. */
-export const gcpDataDefaults = {
-  tier: { production: "db-custom-2-7680", other: "db-custom-1-3840" },
-  diskSizeGb: 20,
-  memorySizeGb: { production: 5, other: 1 },
-  redisVersion: "REDIS_7_2",
-  /** Memorystore for Redis serves TLS on 6378 (https://cloud.google.com/memorystore/docs/redis/in-transit-encryption). */
-  redisTlsPort: 6378,
-  postgresPort: 5432,
-  adminUser: "blueprint_admin",
-  keyRotationPeriod: "7776000s",
-  /** The range reserved for Google-managed services (Cloud SQL, Memorystore) peered into the VPC. */
-  privateServicesPrefixLength: 20,
-} as const;
+export { gcpDataDefaults };
 
 /**
  * Private services access: an address range of the VPC reserved for Google's service producer
