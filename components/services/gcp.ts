@@ -250,6 +250,12 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
   public readonly cidrs: readonly string[];
   /** The generations whose instance exists, oldest first. */
   public readonly generations: readonly number[];
+  /** The previous generation's instance while it is kept: pods that have not rolled still use it. */
+  public readonly previous?: {
+    readonly host: pulumi.Output<string>;
+    readonly authString: pulumi.Output<string>;
+    readonly ca: pulumi.Output<string>;
+  };
 
   constructor(name: string, args: MemorystoreRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:MemorystoreRedis", name, {}, opts);
@@ -267,6 +273,14 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
     this.host = instance.host;
     this.authString = pulumi.secret(instance.authString);
     this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
+    if (instances.length > 1) {
+      const old = instances[0];
+      this.previous = {
+        host: old.host,
+        authString: pulumi.secret(old.authString),
+        ca: old.serverCaCerts.apply((c) => c?.[0]?.cert ?? ""),
+      };
+    }
     this.registerOutputs({ host: this.host });
   }
 

@@ -102,6 +102,25 @@ describe("managed Postgres and cache on EKS (prod)", () => {
     expect(secretData(prod, "svc-cache-g0")["ca.crt"]).toBeUndefined();
   });
 
+  it("keeps the previous generation's Secret after a rotation, with the credentials that still work", async () => {
+    const r = await runStack(
+      "prod.platform",
+      withEdits(stackConfig("prod.platform"), [
+        [["blueprint:teams", "shop", "services", "db", "rotation"], 1],
+        [["blueprint:teams", "shop", "services", "cache", "rotation"], 1],
+      ]),
+    );
+    const before = secretData(prod, "svc-db-g0");
+    expect(secretData(r, "svc-db-g0")).toEqual(before);
+    expect(secretData(r, "svc-db-g1")).toMatchObject({ username: "db_b" });
+    expect(secretData(r, "svc-db-g1").password).not.toBe(before.password);
+    // ElastiCache keeps the previous token (ROTATE), so its Secret stays too.
+    expect(secretData(r, "svc-cache-g0")).toEqual(secretData(prod, "svc-cache-g0"));
+    expect(
+      inputs(r, "aws:elasticache/replicationGroup:ReplicationGroup", "shop-cache-valkey").authTokenUpdateStrategy,
+    ).toBe("ROTATE");
+  });
+
   it("lets the users Job verify the server too, with the same roots", () => {
     const admin = prod.resources.find(
       (r) =>
@@ -427,6 +446,19 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
       const services = (r.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
         .services;
       expect(services.cache).toMatchObject({ secretName: "svc-cache-g1", host: next.host });
+      // The previous Secret stays, pointing at the previous instance with its AUTH string and CA.
+      const old = state(r, "shop-cache-redis");
+      expect(secretData(r, "svc-cache-g0")).toMatchObject({ host: old.host, password: old.authString });
+      expect(secretData(r, "svc-cache-g0").url).toBe(`rediss://default:${old.authString}@${old.host}:6378/0`);
+    });
+
+    it("drops the previous Secret with the previous instance", async () => {
+      const r = await rotated([
+        [["rotation"], 1],
+        [["retiredRotation"], 0],
+      ]);
+      expect(() => secretData(r, "svc-cache-g0")).toThrow("no Secret svc-cache-g0");
+      expect(secretData(r, "svc-cache-g1").password).toBe(state(r, "shop-cache-redis-g1").authString);
     });
 
     it("guards only the current instance, so retiring the previous one later is a plain delete", async () => {
