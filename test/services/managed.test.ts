@@ -533,6 +533,11 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
     });
   });
 
+  it("keeps the URN of a binding Secret from before each generation had its own resource (an alias, so nothing is replaced)", () => {
+    expect(registration(graph, "kubernetes:core/v1:Secret::shop-cache-g0").aliases).toEqual(["shop-cache"]);
+    expect(registration(graph, "kubernetes:core/v1:Secret::shop-db-g0").aliases).toEqual(["shop-db"]);
+  });
+
   it("gives bound apps the server CA and a verifying URL", () => {
     const services = (gke.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
       .services;
