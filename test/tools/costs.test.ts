@@ -50,15 +50,25 @@ describe("npm run costs", () => {
 
   it("prices every shipped environment from the shipped sheet, and says which prices were not found", () => {
     const sheet = shipped();
-    const byEnv = Object.fromEntries(platformConfigs(PROJECT_DIR).map((e) => [e.environment, monthly(e, sheet)]));
-    // Only the KMS key has a price on its page; the rest of the sheet says "not found".
-    expect(byEnv).toEqual({
-      dev: { usd: 1, unpriced: 2 },
-      local: { usd: 0, unpriced: 0 },
-      staging: { usd: 1, unpriced: 3 },
-      prod: { usd: 1, unpriced: 3 },
-      "prod-gke": { usd: 0, unpriced: 5 },
-    });
+    const envs = platformConfigs(PROJECT_DIR);
+    expect(envs.map((e) => e.environment)).toEqual(["dev", "local", "staging", "prod", "prod-gke"]);
+    for (const env of envs) {
+      const region = env.cluster.cloud === "aws" ? env.cluster.aws!.region : env.cluster.gcp?.region;
+      for (const c of price(env, sheet)) {
+        if (c.item === undefined) continue;
+        const entry =
+          sheet.prices.find((p) => p.item === c.item && p.region === region) ??
+          sheet.prices.find((p) => p.item === c.item && p.region === "global")!;
+        // A price the page did not show is "not found", never a number; one it showed is value × quantity.
+        expect(c.monthly).toBe(entry.value === null ? "not found" : entry.value * c.quantity!);
+      }
+    }
+    // Each AWS environment with a team has the platform's one KMS key, at AWS's $1 a month.
+    expect(
+      envs
+        .filter((e) => e.cluster.cloud === "aws")
+        .map((e) => price(e, sheet).find((c) => c.item === "aws.kms.key")?.monthly),
+    ).toEqual([1, 1, 1]);
     for (const p of sheet.prices) {
       expect(p.url).toMatch(/^https:\/\/(aws\.amazon\.com|cloud\.google\.com)\//);
       if (p.value === null) expect(p.note).toMatch(/^not found: /);

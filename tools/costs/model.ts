@@ -45,8 +45,10 @@ function cloudSqlShape(tier: string): { vcpus: number; memoryGb: number } | unde
 }
 
 /**
- * Memorystore for Redis prices each GB by the instance's capacity tier: M1 1-4 GB, M2 5-10, M3
- * 11-35, M4 36-100, M5 over 100 (https://cloud.google.com/memorystore/docs/redis/pricing).
+ * Memorystore for Redis prices each GB by the instance's capacity tier, M1 (smallest) to M5
+ * (https://cloud.google.com/memorystore/docs/redis/pricing). The bounds used here (M1 1-4 GB, M2
+ * 5-10, M3 11-35, M4 36-100, M5 over 100) could not be read from a stored copy of that page; they
+ * only choose which sheet entry prices a size, so a wrong bound shows as a missing entry.
  */
 export function memorystoreCapacityTier(gb: number): string {
   if (gb <= 4) return "M1";
