@@ -37,6 +37,10 @@ const SECRET_KEYS: ReadonlyMap<string, string> = new Map([
   ["secrets", "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>"],
   ["kubeconfig", "pulumi config set --secret kubeconfig < kubeconfig.yaml"],
   ["serviceUrls", "pulumi config set --secret --path 'serviceUrls.<team>.<service>' <url>"],
+  [
+    "backupStoreCredentials",
+    "pulumi config set --secret --path 'backupStoreCredentials.accessKeyId' <id>` and `pulumi config set --secret --path 'backupStoreCredentials.secretAccessKey' <key>",
+  ],
 ]);
 /** Keys of Pulumi's own namespace that a stack sets. */
 const PULUMI_KEYS = ["disable-default-providers", "tags"];
@@ -161,6 +165,7 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
     "serviceUrls",
     "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace",
   ],
+  ["backupStoreCredentials", "the platform stack (<env>.platform): its Velero writes the volume backups"],
 ]);
 
 /**
@@ -348,6 +353,7 @@ function platformParts(values: Record<string, unknown>): PartialPlatform {
     observability:
       part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
     serviceUrls: part(platformKeys.serviceUrls, values.serviceUrls) ?? platformKeys.serviceUrls.parse(undefined),
+    backupStoreCredentials: part(platformKeys.backupStoreCredentials, values.backupStoreCredentials),
   };
 }
 

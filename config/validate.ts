@@ -11,6 +11,7 @@ import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
 import { appObservabilityProblems, observabilityProblems } from "./observability";
 import { bindingProblems, serviceProblems, type ServiceEnvironment } from "./services";
+import { backupStoreProblems } from "./backups";
 import { PRODUCTION_MIN_BACKUP_DAYS } from "../lib/services";
 import { isSystemIdentity, reservedNamespaceProblem } from "../lib/namespaces";
 
@@ -96,6 +97,14 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   );
   checkServiceAccountJoins(env, problems);
   problems.push(...serviceProblems(serviceEnvironment(env)));
+  problems.push(
+    ...backupStoreProblems({
+      cloud: env.cluster?.cloud,
+      production: env.production,
+      objectStore: env.platform.volumeBackups.objectStore,
+      hasCredentials: env.backupStoreCredentials !== undefined,
+    }),
+  );
   if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
     add(
       "platform.volumeBackups.retentionDays",
