@@ -21,6 +21,7 @@ export {
   existingCluster,
   ExistingClusterAddOns,
   type ExistingClusterArgs,
+  type ExistingKubernetesContext,
   type VeleroBackupArgs,
   type VeleroObjectStore,
 } from "./existing";

@@ -4,6 +4,6 @@
  * @module
  */
 export { existingCluster, ExistingClusterAddOns, type ExistingClusterArgs } from "./cluster";
-export type { VeleroBackupArgs, VeleroObjectStore } from "./context";
+export type { ExistingKubernetesContext, VeleroBackupArgs, VeleroObjectStore } from "./context";
 export { veleroChart, veleroImages, veleroValues, veleroSchedule, VELERO_NAMESPACE } from "./addons/velero";
 export { minioImage, MINIO_NAMESPACE } from "./addons/minio";
