@@ -211,10 +211,14 @@ export function deployMinio(
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
+            // Endpoint removal and SIGTERM happen together: the pause lets Velero's connections
+            // move off before MinIO stops, and MinIO then finishes its requests.
+            terminationGracePeriodSeconds: 30,
             securityContext: podSecurity,
             containers: [
               {
                 name: "minio",
+                lifecycle: { preStop: { sleep: { seconds: 5 } } },
                 image: minioImage,
                 imagePullPolicy: "IfNotPresent",
                 command: ["minio"],
@@ -253,6 +257,16 @@ export function deployMinio(
       },
     },
     { ...inNs, dependsOn: [ns, pvc] },
+  );
+
+  // One replica: a drain may evict it (a backup then retries), but never leaves an unhealthy pod stuck.
+  new k8s.policy.v1.PodDisruptionBudget(
+    `${name}-pdb`,
+    {
+      metadata: meta("minio"),
+      spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow", selector: { matchLabels: selector } },
+    },
+    inNs,
   );
 
   // Pulumi waits for the Job to complete, so the bucket exists before Velero's storage location
