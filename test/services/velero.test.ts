@@ -53,6 +53,12 @@ describe("Velero volume backups on the local (existing) cluster", () => {
       namespace: "velero",
     });
     const v = release.values;
+    // The server by digest (the chart's `image.digest` takes the tag's place), and the restore helper with it.
+    expect(v.image).toMatchObject({
+      repository: "docker.io/velero/velero",
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+    expect(v.configMaps["fs-restore-action-config"].data.image).toBe(`docker.io/velero/velero@${v.image.digest}`);
     expect(v.initContainers).toEqual([
       expect.objectContaining({
         name: "velero-plugin-for-aws",

@@ -26,13 +26,18 @@ export const veleroChart = {
 } as const;
 
 /**
- * The server image is the chart's own (v1.18.1, by tag: no digest of it could be confirmed from
- * two sources here). The AWS object-store plugin v1.14.2 is the line paired with Velero 1.18
- * (velero-plugin-for-aws README compatibility table) and is pinned by the digest public Velero
- * deployments run it at (v1.14.2 includes the CVE fixes of the 1.14 line).
+ * The server image is the chart's own version, v1.18.1, pinned by the digest Docker Hub's tag API
+ * gave for it (as a public project recorded it, 2026-08-20); the chart puts the digest in place of
+ * the tag. The AWS object-store plugin v1.14.2 is the line paired with Velero 1.18
+ * (velero-plugin-for-aws README compatibility table), pinned by the digest several public Velero
+ * deployments run it at (v1.14.2 carries the CVE fixes of the 1.14 line).
  */
 export const veleroImages = {
-  server: { repository: "docker.io/velero/velero", tag: "v1.18.1" },
+  server: {
+    repository: "docker.io/velero/velero",
+    tag: "v1.18.1",
+    digest: "sha256:11459094b1b21ec7c817b08f8067d9e89380835547915cac9c4132ff05b55b90",
+  },
   awsPlugin:
     "docker.io/velero/velero-plugin-for-aws:v1.14.2@sha256:0751144c1c8e52d52c48717fbd13ad5a3061e612ae4d7ad744a946cd5b139d1a",
 } as const;
@@ -160,7 +165,8 @@ export function veleroValues(): Record<string, unknown> {
       "fs-restore-action-config": {
         labels: { "velero.io/plugin-config": "", "velero.io/pod-volume-restore": "RestoreItemAction" },
         data: {
-          image: `${veleroImages.server.repository}:${veleroImages.server.tag}`,
+          // The server's own image, by digest (Velero uses a reference with a tag or digest as written).
+          image: `${veleroImages.server.repository}@${veleroImages.server.digest}`,
           cpuRequest: "100m",
           memRequest: "128Mi",
           cpuLimit: "500m",
