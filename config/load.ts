@@ -343,10 +343,14 @@ function entries<T>(schema: z.ZodType<T>, v: unknown): Record<string, T> {
 
 /** The platform keys (and, for maps, the entries) that are schema-valid on their own. */
 function platformParts(values: Record<string, unknown>): PartialPlatform {
+  const platform = part(platformKeys.platform, values.platform);
+  const rawBackups = (values.platform as { volumeBackups?: { objectStore?: unknown } } | undefined)?.volumeBackups;
   return {
+    // The object store's own schema problem is reported; the rules that read it would only guess.
+    objectStoreUnreadable: platform === undefined && rawBackups?.objectStore !== undefined,
     cluster: part(platformKeys.cluster, values.cluster),
     production: part(platformKeys.production, values.production) ?? false,
-    platform: part(platformKeys.platform, values.platform) ?? platformKeys.platform.parse(undefined),
+    platform: platform ?? platformKeys.platform.parse(undefined),
     teams: entries(teamSchema, values.teams),
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },

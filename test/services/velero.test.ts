@@ -363,11 +363,15 @@ describe("refusals of the object storage settings, before any resource", () => {
     const unknownType = withEdits(stackConfig("local.platform"), [
       [["blueprint:platform", "volumeBackups", "objectStore"], { type: "gcs" }],
     ]);
-    expect((await problems("local.platform", unknownType)).join("\n")).toMatch(/objectStore/);
+    expect(await problems("local.platform", unknownType)).toEqual([
+      `${store}.type Invalid discriminator value. Expected 'minio' | 's3', got "gcs"`,
+    ]);
     const unknownKey = withEdits(stackConfig("local.platform"), [
       [["blueprint:platform", "volumeBackups", "objectStore"], { type: "minio", bucket: "x" }],
     ]);
-    expect((await problems("local.platform", unknownKey)).join("\n")).toMatch(/objectStore.*bucket/);
+    expect(await problems("local.platform", unknownKey)).toEqual([`${store} has unknown key "bucket"`]);
+    const noBucket = withS3(stackConfig("local.platform"), { type: "s3", region: "eu-west-1" });
+    expect(await problems("local.platform", noBucket)).toEqual([`${store}.bucket is required (string)`]);
     // The stack file is named in the error itself.
     const { parsePlatform } = await import("../../config/load");
     expect(() => parsePlatform(unknownKey.config, "local.platform", "blueprint", new Set())).toThrow(LOCAL);
