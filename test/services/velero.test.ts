@@ -177,6 +177,9 @@ describe("Velero volume backups on the local (existing) cluster", () => {
     expect(getObject(local, "Namespace", "velero").metadata.labels).toMatchObject({
       "pod-security.kubernetes.io/enforce": "privileged",
     });
+    const { VELERO_NAMESPACE, MINIO_NAMESPACE } = await import("../../components/cluster/existing");
+    const { EXISTING_ADD_ON_NAMESPACES } = await import("../../lib/namespaces");
+    expect([...EXISTING_ADD_ON_NAMESPACES].sort()).toEqual([MINIO_NAMESPACE, VELERO_NAMESPACE].sort());
     for (const team of ["velero", "minio"]) {
       const cfg = withEdits(stackConfig("local.platform"), [
         [["blueprint:teams", team], { groups: { maintainers: ["x"], viewers: [] } }],

@@ -147,8 +147,10 @@ export function veleroValues(): Record<string, unknown> {
     },
     // The node-agent DaemonSet: kopia reads each pod's volumes from the node. It mounts the
     // kubelet's pod directory through hostPath and runs as root (the chart's default), not
-    // privileged: privileged mode is only needed for block volumes and SELinux hosts
-    // (https://velero.io/docs/v1.18/file-system-backup/#install-velero-node-agent).
+    // privileged: Velero needs privileged fs-backup pods only for some platforms such as
+    // OpenShift (https://velero.io/docs/v1.18/customize-installation/#enable-file-system-backup).
+    // hostPath alone already fails Pod Security baseline (rackerlabs/openCenter-gitops-base#48
+    // shows the DaemonSet refused), hence the namespace's `privileged` level.
     deployNodeAgent: true,
     nodeAgent: {
       podVolumePath: "/var/lib/kubelet/pods",
