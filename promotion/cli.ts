@@ -89,7 +89,7 @@ grown too old) is listed as "running, now fails the gate".
                the GitHub workflows read); text (default): this report`,
 };
 
-const USAGE = `Usage: npm run <command> -- [args]   (node --import tsx promotion/cli.ts <command> [args])
+const USAGE = `Usage: npm run <command> -- [args]   (node tools/launch.cjs promotion/cli <command> [args])
 
 Commands: release create | release scan | promote | approve | verify | rollback | status; each has --help.
 Every command takes --lane <team> (a lane is a team); it may be left out when there is one lane.
@@ -374,8 +374,9 @@ export function userDir(command: string, vars: NodeJS.ProcessEnv): string {
   return vars.INIT_CWD && vars.npm_lifecycle_event === command ? vars.INIT_CWD : process.cwd();
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs {@link main} as a command (`npm run release`, `promote`...): the exit code, and one line for an error. */
+export function cli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (e: unknown) => {
       console.error(`failed: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
@@ -383,3 +384,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) cli(process.argv.slice(2));

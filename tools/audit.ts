@@ -244,8 +244,9 @@ function report(
   return mandatory > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs {@link main} as a command (`npm run audit`): the exit code, and one line for an error. */
+export function cli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (e: Error) => {
       console.error(`audit: ${e.message}`);
@@ -253,3 +254,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) cli(process.argv.slice(2));

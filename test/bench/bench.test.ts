@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { parsePlatform, parseTeam } from "../../config/load";
 import { readProject, readStackConfig } from "../../lib/project";
 import {
@@ -23,8 +25,7 @@ import {
   toStackFile,
 } from "../../tools/bench/synth";
 import { compiledProgram } from "../../tools/offline/render";
-import { timeValidation } from "../../tools/bench/validation";
-import { asPlatform, runStack } from "../helpers/program";
+import { asPlatform, PROJECT_DIR, runStack } from "../helpers/program";
 
 type Manifest = Record<string, unknown>;
 
@@ -185,9 +186,68 @@ describe("the SDK isolation rule", () => {
   });
 });
 
-describe("config validation timing", () => {
-  it("validates a synthetic environment without problems and reports its time", () => {
-    expect(timeValidation(TEAM_SIZE)).toBeGreaterThan(0);
+describe("the report's figures, from given measurements", () => {
+  // Figures written as a saved result and printed by `npm run bench -- --report FILE`: what the bench
+  // computes from them is checked against values worked out by hand, never against a clock.
+  const summary = (median: number, min = median, max = median) => ({
+    median,
+    min,
+    max,
+    spread: (max - min) / median,
+    runs: 3,
+  });
+  it("sets each variant against ours at its size: eval time for the programs, process time for the renders", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-report-"));
+    const file = path.join(dir, "saved.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        machine: { cpus: "2 x test", memory: "1 GiB", node: "v22", loadBefore: "0.00", loadAfter: "0.00" },
+        sizes: [100],
+        runs: 3,
+        checks: [],
+        results: [
+          {
+            variant: "ours",
+            apps: 100,
+            objects: 900,
+            evalMs: summary(200, 190, 210),
+            wallMs: summary(1000, 950, 1050),
+          },
+          { variant: "bare", apps: 100, objects: 900, evalMs: summary(50), wallMs: summary(400) },
+          { variant: "render", apps: 100, wallMs: summary(1500, 1400, 1700) },
+          { variant: "cdk8s", apps: 100, note: "failed: no cdk8s" },
+        ],
+        targets: [],
+      }),
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        pathToFileURL(require.resolve("tsx")).href,
+        path.join(PROJECT_DIR, "tools/bench/bench.ts"),
+        "--report",
+        file,
+      ],
+      { encoding: "utf8", env: { ...process.env, INIT_CWD: undefined, npm_lifecycle_event: undefined } },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const row = (variant: string) =>
+      r.stdout
+        .split("\n")
+        .find((l) => new RegExp(`^ *100 +${variant} `).test(l))
+        ?.trim()
+        .split(/ {2,}/);
+    // apps, variant, objects, registered, eval ms, process ms, objects/s, peak RSS MB, vs ours, note
+    expect(row("ours")).toEqual(["100", "ours", "900", "-", "200 ±10%", "1000 ±10%", "-", "-", "1.00x"]);
+    // bare: 50 / 200 ms of evaluation, though its process time is below ours.
+    expect(row("bare")).toEqual(["100", "bare", "900", "-", "50.0 ±0%", "400 ±0%", "-", "-", "0.25x"]);
+    // render: 1500 / 1000 ms of process time, spread (1700 - 1400) / 1500 = 20%.
+    expect(row("render")).toEqual(["100", "render", "-", "-", "-", "1500 ±20%", "-", "-", "1.50x"]);
+    expect(row("cdk8s")).toEqual(["100", "cdk8s", "-", "-", "-", "-", "-", "-", "-", "failed: no cdk8s"]);
   });
 });
 

@@ -161,18 +161,76 @@ describe("the same app on EKS and on GKE", () => {
     for (const [key, obj] of a) expect([key, withoutCloudFields(obj)]).toEqual([key, withoutCloudFields(b.get(key)!)]);
   });
 
-  it("differs exactly in the cloud-specific fields", () => {
+  it("differs exactly in the cloud-specific fields, each with its own cloud's value", () => {
     const a = index(eks);
     const b = index(gke);
-    const differs = (key: string, pick: (o: any) => unknown) => expect(pick(a.get(key))).not.toEqual(pick(b.get(key))); // eslint-disable-line @typescript-eslint/no-explicit-any
-    differs("StorageClass/-/app-storage", (o) => o.parameters);
-    differs("Ingress/shop/frontend", (o) => o.metadata.annotations);
-    differs("ServiceAccount/shop/frontend", (o) => o.metadata.annotations);
-    differs("Service/shop/frontend", (o) => o.metadata.annotations);
-    differs("NetworkPolicy/shop/frontend-egress", (o) => o.spec.egress);
-    differs("NetworkPolicy/shop/frontend-from-ingress", (o) => o.spec.ingress[0].from);
-    // A managed instance's addresses: the VPC's private subnets, or the private services range.
-    differs("NetworkPolicy/shop/svc-db-egress", (o) => o.spec.egress[0].to);
+    // [EKS, GKE] of one field of one object.
+    const both = (key: string, pick: (o: any) => unknown) => [pick(a.get(key)), pick(b.get(key))]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // Volumes: EBS gp3, encrypted; Persistent Disk balanced (encrypted at rest by Google, no parameter).
+    expect(both("StorageClass/-/app-storage", (o) => o.parameters)).toEqual([
+      { "csi.storage.k8s.io/fstype": "ext4", encrypted: "true", type: "gp3" },
+      { "csi.storage.k8s.io/fstype": "ext4", type: "pd-balanced" },
+    ]);
+    // Ingress: an internet-facing ALB to pod IPs, TLS only; GCE's load balancer with a Google-managed
+    // certificate and a reserved global address, no plain HTTP.
+    expect(both("Ingress/shop/frontend", (o) => o.metadata.annotations)).toEqual([
+      {
+        "alb.ingress.kubernetes.io/healthcheck-path": "/readyz",
+        "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "alb.ingress.kubernetes.io/ssl-redirect": "443",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+      },
+      {
+        "kubernetes.io/ingress.allow-http": "false",
+        "kubernetes.io/ingress.class": "gce",
+        "kubernetes.io/ingress.global-static-ip-name": expect.stringMatching(/^blueprint-prod-gke-ingress-shop-/),
+        "networking.gke.io/managed-certificates": expect.stringMatching(/^shop-[0-9a-f]+-cert$/),
+      },
+    ]);
+    // The app's cloud identity, as this test gives it: an IAM role (IRSA), a Google service account (Workload Identity).
+    expect(both("ServiceAccount/shop/frontend", (o) => o.metadata.annotations)).toEqual([
+      { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/shop-frontend" },
+      { "iam.gke.io/gcp-service-account": "shop-frontend@acme-blueprint-prod.iam.gserviceaccount.com" },
+    ]);
+    // Container-native load balancing (network endpoint groups) on GKE only.
+    expect(both("Service/shop/frontend", (o) => o.metadata.annotations ?? {})).toEqual([
+      {},
+      { "cloud.google.com/neg": '{"ingress": true}' },
+    ]);
+    // Both reach public HTTPS only; GKE's pods also reach the metadata addresses Workload Identity answers
+    // tokens from (169.254.169.254:80, and 169.254.169.252:988 under Dataplane V2; components/cluster/gke/cluster.ts).
+    const publicHttps = {
+      ports: [{ port: 443, protocol: "TCP" }],
+      to: [
+        {
+          ipBlock: {
+            cidr: "0.0.0.0/0",
+            except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+          },
+        },
+      ],
+    };
+    expect(both("NetworkPolicy/shop/frontend-egress", (o) => o.spec.egress)).toEqual([
+      [publicHttps],
+      [
+        { ports: [{ port: 80, protocol: "TCP" }], to: [{ ipBlock: { cidr: "169.254.169.254/32" } }] },
+        { ports: [{ port: 988, protocol: "TCP" }], to: [{ ipBlock: { cidr: "169.254.169.252/32" } }] },
+        publicHttps,
+      ],
+    ]);
+    // Who the load balancer is: the ALB in prod's public subnets (a /22 per zone at the top of its
+    // vpcCidr 10.30.0.0/16); Google's front ends and health checkers (35.191.0.0/16, 130.211.0.0/22).
+    expect(both("NetworkPolicy/shop/frontend-from-ingress", (o) => o.spec.ingress[0].from)).toEqual([
+      ["10.30.224.0/22", "10.30.228.0/22", "10.30.232.0/22"].map((cidr) => ({ ipBlock: { cidr } })),
+      ["35.191.0.0/16", "130.211.0.0/22"].map((cidr) => ({ ipBlock: { cidr } })),
+    ]);
+    // A managed instance's addresses: the VPC's private /19 per zone, or the private services range (default 10.60.0.0/20).
+    expect(both("NetworkPolicy/shop/svc-db-egress", (o) => o.spec.egress[0].to)).toEqual([
+      ["10.30.0.0/19", "10.30.32.0/19", "10.30.64.0/19"].map((cidr) => ({ ipBlock: { cidr } })),
+      [{ ipBlock: { cidr: "10.60.0.0/20" } }],
+    ]);
     const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(
       image(b.get("Deployment/shop/frontend")).split("@")[1],

@@ -2,7 +2,6 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { classifyReadFailure, readContract, type ContractLookup } from "../../config/contract";
 import { parseTeam } from "../../config/load";
 import {
@@ -15,6 +14,7 @@ import {
 } from "../../lib/stacks";
 import { auditStack } from "../../tools/audit";
 import { collect, contractLookup, platformOf, PROJECT_DIR, stackConfig, withEdits } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { harnessIn, removeTempProjects, shippedProject } from "../promotion/fixtures";
 import type { StackConfig } from "../../lib/project";
 
@@ -166,18 +166,11 @@ describe("a team stack reading another environment's platform is refused", () =>
       `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
     );
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "env-render-"));
-    const r = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        pathToFileURL(require.resolve("tsx")).href,
-        path.join(PROJECT_DIR, "tools/render.ts"),
-        "dev.shop",
-        "--out",
-        out,
-      ],
-      { cwd: dir, encoding: "utf8", timeout: 120_000 },
-    );
+    const r = spawnSync(process.execPath, launch("tools/render", "dev.shop", "--out", out), {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /stacks\/Pulumi\.dev\.shop\.yaml: blueprint:platformStack names "staging\.platform": the team stack "dev\.shop" belongs to environment "dev", but reads the platform stack "staging\.platform" of environment "staging"/,

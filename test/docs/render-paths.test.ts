@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 
 /**
  * README.md and docs/architecture.md say where the render writes; what they say is what it
@@ -28,17 +28,16 @@ function namedPaths(page: string): string[] {
   return [...text.matchAll(/(?:rendered|<out>)\/[A-Za-z0-9_.<>/-]*/g)].map((m) => m[0].replace(/[.]$/, ""));
 }
 
-const TSX = pathToFileURL(require.resolve("tsx")).href;
 let out: string;
 
 beforeAll(() => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), "render-paths-"));
   for (const target of ["dev", "dev.shop"]) {
-    const r = spawnSync(
-      process.execPath,
-      ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), target, "--out", out],
-      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 120_000 },
-    );
+    const r = spawnSync(process.execPath, launch("tools/render", target, "--out", out), {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     if (r.status !== 0) throw new Error(`render ${target} failed: ${r.stderr}`);
   }
 }, 240_000);

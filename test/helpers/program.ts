@@ -117,10 +117,10 @@ export interface RunOptions {
  * Stack traces are off while the body runs (see withoutStackTraces): the SDK records one for every
  * internal promise and every resource, and jest maps each through source maps, which was a third
  * of a run's time. Set
- * `BLUEPRINT_TEST_TRACE=1` to keep them when debugging the program.
+ * `BLUEPRINT_TRACE=1` to keep them when debugging the program (runProgram reads it too).
  */
 export async function underMocks<T>(body: () => Promise<T>): Promise<T> {
-  if (process.env.BLUEPRINT_TEST_TRACE) return body();
+  if (process.env.BLUEPRINT_TRACE === "1") return body();
   const { withoutStackTraces } = await import("../../tools/offline/run");
   return withoutStackTraces(body);
 }

@@ -225,7 +225,11 @@ describe("the policy rules", () => {
   it("production-replicas wants 2 replicas, counting the HPA's minReplicas where one owns them", () => {
     expect(check("production-replicas", prod)).toEqual([]);
     const noHpa = prod.filter((v) => v.props.kind !== "HorizontalPodAutoscaler");
-    expect(check("production-replicas", noHpa)).toHaveLength(2);
+    // Without their HPAs, neither Deployment sets replicas, so each runs Kubernetes' default of 1.
+    expect(check("production-replicas", noHpa).sort()).toEqual([
+      expect.stringMatching(/Deployment shop\/backend: replicas is 1; production needs at least 2$/),
+      expect.stringMatching(/Deployment shop\/frontend: replicas is 1; production needs at least 2$/),
+    ]);
     const oneReplica = prod.map((v) =>
       v.props.kind === "HorizontalPodAutoscaler" && (v.props.metadata as { name: string }).name === "frontend"
         ? edit(v, (p) => {

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { main } from "../../promotion/cli";
 import { clusterIdentity, readPointer, writePointer } from "../../promotion/pointer";
 import type { Registry } from "../../promotion/registry";
@@ -307,14 +308,7 @@ export function spawnCli(
     const lane = args.includes("--lane") ? [] : ["--lane", h.lane];
     const child = spawn(
       process.execPath,
-      [
-        ...(hook ? ["--require", hook] : []),
-        "--import",
-        "tsx",
-        path.join(PROJECT_DIR, "promotion/cli.ts"),
-        ...args,
-        ...lane,
-      ],
+      [...(hook ? ["--require", hook] : []), ...launch("promotion/cli"), ...args, ...lane],
       {
         cwd: h.dir,
         env: {

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { PromotionRecord } from "../../promotion/history";
 import { readPointer } from "../../promotion/pointer";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import {
   attachCleanScan,
   COMMIT_B,
@@ -394,19 +395,7 @@ describe.each(LANES)("lane %s", (lane) => {
       );
       const r = spawnSync(
         process.execPath,
-        [
-          "--require",
-          hook,
-          "--import",
-          "tsx",
-          path.join(PROJECT_DIR, "promotion/cli.ts"),
-          "promote",
-          "dev",
-          "--release",
-          id,
-          "--lane",
-          h.lane,
-        ],
+        ["--require", hook, ...launch("promotion/cli"), "promote", "dev", "--release", id, "--lane", h.lane],
         {
           cwd: h.dir,
           env: { ...process.env, BLUEPRINT_ACTOR: "crash test", NODE_PATH: path.join(PROJECT_DIR, "node_modules") },

@@ -3,6 +3,7 @@ import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 import type { RunResult } from "../../tools/offline/run";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { STACK_ANNOTATION } from "../../promotion/evidence";
 import { expectedCluster } from "../../promotion/commands";
 import { openProject } from "../../promotion/workspace";
@@ -10,6 +11,7 @@ import { PROJECT_DIR, runStack } from "../helpers/program";
 import {
   attachCleanScan,
   digest,
+  APPS,
   drain,
   harnessIn,
   HOUR,
@@ -118,8 +120,10 @@ describe("promoting a release, rendered", () => {
     drain(h);
 
     const [dev, prod] = [await render(h, "dev.shop"), await render(h, "prod.shop")];
-    expect(images(prod).length).toBeGreaterThan(0);
-    expect(new Set(images(prod))).toEqual(new Set(images(dev)));
+    // One container per app of the lane (frontend, backend), each on the release's digest, in dev and prod alike.
+    const released = `${PODINFO}@${digest("a")}`;
+    expect(images(prod)).toEqual(APPS.shop.map(() => released));
+    expect(images(dev)).toEqual(images(prod));
     expect(Buffer.from(images(prod)[0])).toEqual(Buffer.from(`${PODINFO}@${digest("a")}`));
     expect(prod.outputs.images).toEqual(dev.outputs.images);
   });
@@ -137,10 +141,20 @@ describe("where evidence comes from, rendered", () => {
       const ws = project.lane(lane);
       expect(result.outputs.stack).toBe(stack);
       expect(result.outputs.cluster).toBe(expectedCluster(ws, ws.stages.get(stage)));
-      const templates = result.objects
-        .filter((o) => o.kind === "Deployment" || o.kind === "Job")
-        .map((o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template);
-      expect(templates.length).toBeGreaterThan(0);
+      const workloads = result.objects.filter((o) => o.kind === "Deployment" || o.kind === "Job");
+      const templates = workloads.map(
+        (o) => (o.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template,
+      );
+      // The workloads are the apps the stack file declares, one Deployment each, in the team's namespace.
+      const file = parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: { "blueprint:apps": object };
+      };
+      const apps = Object.keys(file.config["blueprint:apps"]);
+      const names = workloads.map((o) => {
+        const m = o.metadata as { name: string; namespace: string };
+        return `${String(o.kind)} ${m.namespace}/${m.name}`;
+      });
+      expect(names.sort()).toEqual(apps.map((a) => `Deployment ${lane}/${a}`).sort());
       for (const t of templates) expect(t.metadata.annotations?.[STACK_ANNOTATION]).toBe(stack);
     },
   );

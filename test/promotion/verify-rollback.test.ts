@@ -71,7 +71,12 @@ describe.each(LANES)("lane %s", (lane) => {
         problemCount: 3,
       });
       expect(last.evidence[0].sha256).toBe(createHash("sha256").update(fs.readFileSync(pods)).digest("hex"));
-      expect(last.problems).toHaveLength(3);
+      // The record keeps the three problems, each with the evidence it was found in and what was expected.
+      expect([...last.problems].sort()).toEqual([
+        `pods:${pods}: pod ${lane}/frontend-old container app runs ${digest("b")}, which is not a digest of release ${id} (${digest("a")})`,
+        `pods:${pods}: pod ${lane}/frontend-old has app.kubernetes.io/version "r-000000000000", expected "${id}"`,
+        `pods:${pods}: pod ${lane}/frontend-pending container app has image ID "" with no sha256 digest (not pulled yet?)`,
+      ]);
     });
 
     it("refuses outputs of another release, naming what was found and what was expected", async () => {

@@ -28,7 +28,19 @@ function prng(seed: number): () => number {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Path = (string | number)[];
 
-const NASTY_NAMES = ["constructor", "__proto__", "toString", "hasOwnProperty", "../etc", "A B", "", "x".repeat(300), "Shop", "dév", "-"];
+const NASTY_NAMES = [
+  "constructor",
+  "__proto__",
+  "toString",
+  "hasOwnProperty",
+  "../etc",
+  "A B",
+  "",
+  "x".repeat(300),
+  "Shop",
+  "dév",
+  "-",
+];
 
 function leaves(v: Json, at: Path, out: Path[]): Path[] {
   if (at.length > 0) out.push(at);
@@ -52,7 +64,8 @@ function mutate(config: Record<string, Json>, rand: () => number): string {
   const old = obj[key as string];
   const where = p.join(".");
   const op = Math.floor(rand() * 7);
-  const set = (v: Json) => Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+  const set = (v: Json) =>
+    Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
   switch (op) {
     case 0:
       if (Array.isArray(parent)) parent.splice(key as number, 1);
@@ -66,12 +79,28 @@ function mutate(config: Record<string, Json>, rand: () => number): string {
       return `misspell ${where} as ${typo}`;
     }
     case 2: {
-      const wrong: Json = typeof old === "number" ? "seven" : typeof old === "string" ? 7 : typeof old === "boolean" ? "yes" : Array.isArray(old) ? { a: 1 } : ["x"];
+      const wrong: Json =
+        typeof old === "number"
+          ? "seven"
+          : typeof old === "string"
+            ? 7
+            : typeof old === "boolean"
+              ? "yes"
+              : Array.isArray(old)
+                ? { a: 1 }
+                : ["x"];
       set(wrong);
       return `${where} = ${JSON.stringify(wrong)}`;
     }
     case 3: {
-      const huge: Json = typeof old === "number" ? 2 ** 40 : typeof old === "string" ? "x".repeat(70_000) : Array.isArray(old) ? Array(500).fill(old[0] ?? "x") : old;
+      const huge: Json =
+        typeof old === "number"
+          ? 2 ** 40
+          : typeof old === "string"
+            ? "x".repeat(70_000)
+            : Array.isArray(old)
+              ? Array(500).fill(old[0] ?? "x")
+              : old;
       set(huge);
       return `${where} made huge`;
     }
@@ -96,7 +125,10 @@ function mutate(config: Record<string, Json>, rand: () => number): string {
 /** A project folder holding one stack file. */
 function projectWith(stack: string, text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corpus-"));
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`);
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: blueprint\nruntime: nodejs\nmain: ${path.join(PROJECT_DIR, "index.ts")}\nstackConfigDir: stacks\n`,
+  );
   fs.mkdirSync(path.join(dir, "stacks"));
   fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), text);
   return dir;
@@ -114,7 +146,8 @@ async function judge(stack: string, text: string): Promise<Outcome> {
   try {
     const cfg = readStackConfig(readProject(dir), stack);
     fillSecretPlaceholders(cfg, "blueprint");
-    if (stackLayer(cfg.config, stack) === "platform") parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys));
+    if (stackLayer(cfg.config, stack) === "platform")
+      parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys));
     else parseTeam(cfg.config, stack, "blueprint", new Set(cfg.secretKeys), lookup ?? { found: false });
     return { kind: "accepted", cfg };
   } catch (e) {
@@ -148,60 +181,103 @@ const MUTATIONS_PER_STACK = 60;
 const RENDERS_PER_STACK = 2;
 
 describe("a corpus of bad stack files", () => {
-  it.each(shippedStacks())("mutations of %s are refused with the key named, or render schema-valid objects", async (stack) => {
-    const text = fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), "utf8");
-    const rand = prng([...stack].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
-    const accepted: [string, StackConfig][] = [];
-    let refused = 0;
-    for (let i = 0; i < MUTATIONS_PER_STACK; i++) {
-      const doc = parseYaml(text) as { config: Record<string, Json> };
-      const what = `${stack} #${i}: ${mutate(doc.config, rand)}`;
-      let outcome: Outcome;
-      try {
-        outcome = await judge(stack, stringify(doc));
-      } catch (e) {
-        throw new Error(`${what}: failed with ${(e as Error).stack}`);
-      }
-      if (outcome.kind === "refused") {
-        refused++;
-        expectWellFormedRefusal(stack, outcome.message, what);
-      } else accepted.push([what, outcome.cfg]);
-    }
-    expect(refused).toBeGreaterThan(MUTATIONS_PER_STACK / 2);
-    // Accepted mutations are rendered until RENDERS_PER_STACK of them rendered: one the program
-    // refuses (a rule that needs more than the file) counts as a well-formed refusal, not as a render.
-    let rendered = 0;
-    for (const [what, cfg] of accepted) {
-      if (rendered === RENDERS_PER_STACK) break;
-      let objects: K8sObject[];
-      try {
-        objects = (await runStack(stack, cfg)).objects as K8sObject[];
-      } catch (e) {
-        if (e instanceof Error && e.name === "ConfigError") {
-          expectWellFormedRefusal(stack, e.message, what);
-          continue;
+  it.each(shippedStacks())(
+    "mutations of %s are refused with the key named, or render schema-valid objects",
+    async (stack) => {
+      const text = fs.readFileSync(path.join(PROJECT_DIR, "stacks", `Pulumi.${stack}.yaml`), "utf8");
+      const rand = prng([...stack].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
+      const accepted: [string, StackConfig][] = [];
+      let refused = 0;
+      for (let i = 0; i < MUTATIONS_PER_STACK; i++) {
+        const doc = parseYaml(text) as { config: Record<string, Json> };
+        const what = `${stack} #${i}: ${mutate(doc.config, rand)}`;
+        let outcome: Outcome;
+        try {
+          outcome = await judge(stack, stringify(doc));
+        } catch (e) {
+          throw new Error(`${what}: failed with ${(e as Error).stack}`);
         }
-        throw new Error(`${what}: the program failed with ${(e as Error).stack}`);
+        if (outcome.kind === "refused") {
+          refused++;
+          expectWellFormedRefusal(stack, outcome.message, what);
+        } else accepted.push([what, outcome.cfg]);
       }
-      rendered++;
-      expect({ what, errors: objects.map(schemaErrors).filter(Boolean) }).toEqual({ what, errors: [] });
-    }
-    expect({ stack, rendered }).toEqual({ stack, rendered: RENDERS_PER_STACK });
-  });
+      expect(refused).toBeGreaterThan(MUTATIONS_PER_STACK / 2);
+      // Accepted mutations are rendered until RENDERS_PER_STACK of them rendered: one the program
+      // refuses (a rule that needs more than the file) counts as a well-formed refusal, not as a render.
+      let rendered = 0;
+      for (const [what, cfg] of accepted) {
+        if (rendered === RENDERS_PER_STACK) break;
+        let objects: K8sObject[];
+        try {
+          objects = (await runStack(stack, cfg)).objects as K8sObject[];
+        } catch (e) {
+          if (e instanceof Error && e.name === "ConfigError") {
+            expectWellFormedRefusal(stack, e.message, what);
+            continue;
+          }
+          throw new Error(`${what}: the program failed with ${(e as Error).stack}`);
+        }
+        rendered++;
+        expect({ what, errors: objects.map(schemaErrors).filter(Boolean) }).toEqual({ what, errors: [] });
+      }
+      expect({ stack, rendered }).toEqual({ stack, rendered: RENDERS_PER_STACK });
+    },
+  );
 
   const dev = fs.readFileSync(path.join(PROJECT_DIR, "stacks/Pulumi.dev.shop.yaml"), "utf8");
   const platform = fs.readFileSync(path.join(PROJECT_DIR, "stacks/Pulumi.dev.platform.yaml"), "utf8");
   const handWritten: [string, string, string, RegExp][] = [
-    ["a misspelt namespace that would drop every app", "dev.shop", dev.replace("blueprint:apps:", "blueprnt:apps:"), /blueprnt:apps is in namespace "blueprnt".*did you mean blueprint:apps\?/],
-    ["a deleted production line", "dev.shop", dev.replace("  blueprint:production: false\n", ""), /blueprint:production is required/],
-    ["a deleted production line in the platform", "dev.platform", platform.replace("  blueprint:production: false\n", ""), /blueprint:production is required/],
-    ["the same key with and without namespace", "dev.shop", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  production: true\n"), /blueprint:production is given twice/],
+    [
+      "a misspelt namespace that would drop every app",
+      "dev.shop",
+      dev.replace("blueprint:apps:", "blueprnt:apps:"),
+      /blueprnt:apps is in namespace "blueprnt".*did you mean blueprint:apps\?/,
+    ],
+    [
+      "a deleted production line",
+      "dev.shop",
+      dev.replace("  blueprint:production: false\n", ""),
+      /blueprint:production is required/,
+    ],
+    [
+      "a deleted production line in the platform",
+      "dev.platform",
+      platform.replace("  blueprint:production: false\n", ""),
+      /blueprint:production is required/,
+    ],
+    [
+      "the same key with and without namespace",
+      "dev.shop",
+      dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  production: true\n"),
+      /blueprint:production is given twice/,
+    ],
     ["an empty file", "dev.shop", "", /blueprint:layer is required/],
-    ["a team stack that says it is the platform", "dev.shop", dev.replace("blueprint:layer: team", "blueprint:layer: platform"), /blueprint:layer is "platform", but the stack "dev\.shop" is named as a team stack/],
+    [
+      "a team stack that says it is the platform",
+      "dev.shop",
+      dev.replace("blueprint:layer: team", "blueprint:layer: platform"),
+      /blueprint:layer is "platform", but the stack "dev\.shop" is named as a team stack/,
+    ],
     ["a config list", "dev.shop", "config: [1, 2]\n", /"config:" must be a mapping/],
-    ["duplicate YAML keys", "dev.shop", dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  blueprint:production: true\n"), /not valid YAML: Map keys must be unique/],
-    ["an alias bomb", "dev.shop", `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n${dev}`, /not valid YAML/],
-    ["an app named __proto__", "dev.shop", dev.replace("    backend:\n      image: podinfo", "    __proto__:\n      image: podinfo"), /blueprint:apps\.__proto__ cannot be used as a name/],
+    [
+      "duplicate YAML keys",
+      "dev.shop",
+      dev.replace("  blueprint:production: false\n", "  blueprint:production: false\n  blueprint:production: true\n"),
+      /not valid YAML: Map keys must be unique/,
+    ],
+    [
+      "an alias bomb",
+      "dev.shop",
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n${dev}`,
+      /not valid YAML/,
+    ],
+    [
+      "an app named __proto__",
+      "dev.shop",
+      dev.replace("    backend:\n      image: podinfo", "    __proto__:\n      image: podinfo"),
+      /blueprint:apps\.__proto__ cannot be used as a name/,
+    ],
   ];
   it.each(handWritten)("refuses %s", async (what, stack, text, message) => {
     const outcome = await judge(stack, text);
@@ -211,6 +287,13 @@ describe("a corpus of bad stack files", () => {
   });
 
   it("accepts a team named constructor, an ordinary name", async () => {
-    expect((await judge("dev.platform", platform.replace("  blueprint:teams:\n", "  blueprint:teams:\n    constructor: {}\n"))).kind).toBe("accepted");
+    expect(
+      (
+        await judge(
+          "dev.platform",
+          platform.replace("  blueprint:teams:\n", "  blueprint:teams:\n    constructor: {}\n"),
+        )
+      ).kind,
+    ).toBe("accepted");
   });
 });

@@ -1,5 +1,17 @@
 import type { RunResult } from "../../tools/offline/run";
-import { asPlatform, byKind, onExistingCluster, platformOf, runEnvironment, runStack, setConfig, shippedEnvironments, stackConfig, teamStacksOf, type K8sObject } from "../helpers/program";
+import {
+  asPlatform,
+  byKind,
+  onExistingCluster,
+  platformOf,
+  runEnvironment,
+  runStack,
+  setConfig,
+  shippedEnvironments,
+  stackConfig,
+  teamStacksOf,
+  type K8sObject,
+} from "../helpers/program";
 import { schemaErrors } from "../helpers/schema";
 import { grantsBeyond, type Rule } from "../helpers/rbac";
 import { EXISTING_ADD_ON_NAMESPACES } from "../../lib/namespaces";
@@ -7,13 +19,23 @@ import type { StackConfig } from "../../lib/project";
 
 /** `cfg` with Velero writing to an S3-compatible bucket, its keys set as a secret. */
 function withBackupBucket(cfg: StackConfig): StackConfig {
-  setConfig(cfg, "blueprint:platform.volumeBackups.objectStore", { type: "s3", bucket: "acme-backups", region: "eu-west-1" });
+  setConfig(cfg, "blueprint:platform.volumeBackups.objectStore", {
+    type: "s3",
+    bucket: "acme-backups",
+    region: "eu-west-1",
+  });
   setConfig(cfg, "blueprint:backupStoreCredentials", { accessKeyId: "id", secretAccessKey: "key" });
   cfg.secretKeys.push("blueprint:backupStoreCredentials");
   return cfg;
 }
 
-type Pod = { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes?: Array<Record<string, unknown>> } };
+type Pod = {
+  metadata?: { labels?: Record<string, string> };
+  spec: Record<string, unknown> & {
+    containers: Array<Record<string, unknown>>;
+    volumes?: Array<Record<string, unknown>>;
+  };
+};
 
 /** Kinds whose `spec.template` is a pod template (a Velero Schedule's `spec.template` is a backup's). */
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"]);
@@ -33,10 +55,12 @@ function references(o: K8sObject): Array<[string, string, string]> {
   const pod = podTemplate(o);
   if (pod) {
     const spec = pod.spec;
-    if (spec.serviceAccountName) refs.push(["serviceAccountName", "ServiceAccount", at(String(spec.serviceAccountName))]);
+    if (spec.serviceAccountName)
+      refs.push(["serviceAccountName", "ServiceAccount", at(String(spec.serviceAccountName))]);
     if (spec.priorityClassName) refs.push(["priorityClassName", "PriorityClass", String(spec.priorityClassName)]);
     for (const c of spec.containers) {
-      for (const e of (c.envFrom as Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }> | undefined) ?? []) {
+      for (const e of (c.envFrom as
+        Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }> | undefined) ?? []) {
         if (e.configMapRef) refs.push(["envFrom.configMapRef", "ConfigMap", at(e.configMapRef.name)]);
         if (e.secretRef) refs.push(["envFrom.secretRef", "Secret", at(e.secretRef.name)]);
       }
@@ -64,7 +88,9 @@ function references(o: K8sObject): Array<[string, string, string]> {
     }
     const cert = annotations["networking.gke.io/managed-certificates"];
     if (cert) refs.push(["managed-certificates", "ManagedCertificate", at(cert)]);
-    for (const rule of (o.spec as { rules: Array<{ http: { paths: Array<{ backend: { service: { name: string } } }> } }> }).rules) {
+    for (const rule of (
+      o.spec as { rules: Array<{ http: { paths: Array<{ backend: { service: { name: string } } }> } }> }
+    ).rules) {
       for (const p of rule.http.paths) refs.push(["backend.service", "Service", at(p.backend.service.name)]);
     }
   }
@@ -93,17 +119,25 @@ function merged(platform: RunResult, teams: readonly RunResult[]): RunResult {
 
 /** The teams an environment's platform stack file declares, sorted. */
 function teamsOf(env: string): string[] {
-  return Object.keys(JSON.parse(stackConfig(`${env}.platform`).config["blueprint:teams"]) as Record<string, unknown>).sort();
+  return Object.keys(
+    JSON.parse(stackConfig(`${env}.platform`).config["blueprint:teams"]) as Record<string, unknown>,
+  ).sort();
 }
 
-/** Every app (`<team>/<app>`) the environment's team stack files declare, sorted. */
 /** An object of a cluster add-on the platform runs (the in-cluster MinIO of Velero's backups), not a team's. */
 function platformAddOnNamespace(o: K8sObject): boolean {
   return (EXISTING_ADD_ON_NAMESPACES as readonly string[]).includes(o.metadata.namespace ?? "");
 }
 
+/** Every app (`<team>/<app>`) the environment's team stack files declare, sorted. */
 function appsOf(env: string): string[] {
-  return teamStacksOf(env).flatMap((stack) => Object.keys(JSON.parse(stackConfig(stack).config["blueprint:apps"]) as Record<string, unknown>).map((app) => `${stack.split(".")[1]}/${app}`)).sort();
+  return teamStacksOf(env)
+    .flatMap((stack) =>
+      Object.keys(JSON.parse(stackConfig(stack).config["blueprint:apps"]) as Record<string, unknown>).map(
+        (app) => `${stack.split(".")[1]}/${app}`,
+      ),
+    )
+    .sort();
 }
 
 const environments = shippedEnvironments();
@@ -114,7 +148,8 @@ beforeAll(async () => {
     results.set(env, merged(platform, Object.values(teams)));
   }
 });
-const each = (name: string, fn: (r: RunResult, env: string) => void) => it.each(environments)(`%s: ${name}`, (e) => fn(results.get(e)!, e));
+const each = (name: string, fn: (r: RunResult, env: string) => void) =>
+  it.each(environments)(`%s: ${name}`, (e) => fn(results.get(e)!, e));
 
 describe("properties of every rendered environment (platform and team stacks together)", () => {
   each("no resource relies on a default provider", (r) => {
@@ -129,8 +164,14 @@ describe("properties of every rendered environment (platform and team stacks tog
   });
 
   each("every name reference resolves to a rendered object", (r) => {
-    const present = new Set((r.objects as K8sObject[]).map((o) => `${o.kind}:${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`));
-    const refs = (r.objects as K8sObject[]).flatMap((o) => references(o).map(([what, kind, id]) => ({ from: `${o.kind}/${o.metadata.name} ${what}`, to: `${kind}:${id}` })));
+    const present = new Set(
+      (r.objects as K8sObject[]).map(
+        (o) => `${o.kind}:${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`,
+      ),
+    );
+    const refs = (r.objects as K8sObject[]).flatMap((o) =>
+      references(o).map(([what, kind, id]) => ({ from: `${o.kind}/${o.metadata.name} ${what}`, to: `${kind}:${id}` })),
+    );
     expect(refs.length).toBeGreaterThan(10);
     expect(refs.filter((x) => !present.has(x.to))).toEqual([]);
   });
@@ -139,7 +180,10 @@ describe("properties of every rendered environment (platform and team stacks tog
     const workloads = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
     for (const d of byKind(r, "Deployment").values()) {
       const sel = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
-      const others = workloads.filter((w) => w !== d && w.metadata.namespace === d.metadata.namespace && matches(sel, podTemplate(w)!.metadata?.labels));
+      const others = workloads.filter(
+        (w) =>
+          w !== d && w.metadata.namespace === d.metadata.namespace && matches(sel, podTemplate(w)!.metadata?.labels),
+      );
       expect(others.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual([]);
     }
   });
@@ -151,12 +195,18 @@ describe("properties of every rendered environment (platform and team stacks tog
       const labels = podTemplate(d)!.metadata!.labels;
       const sel = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
       expect(matches(sel, labels)).toBe(true);
-      const services = [...byKind(r, "Service").values()].filter((s) => s.metadata.namespace === d.metadata.namespace && s.metadata.name === d.metadata.name);
-      const pdbs = [...byKind(r, "PodDisruptionBudget").values()].filter((p) => p.metadata.namespace === d.metadata.namespace && p.metadata.name === d.metadata.name);
+      const services = [...byKind(r, "Service").values()].filter(
+        (s) => s.metadata.namespace === d.metadata.namespace && s.metadata.name === d.metadata.name,
+      );
+      const pdbs = [...byKind(r, "PodDisruptionBudget").values()].filter(
+        (p) => p.metadata.namespace === d.metadata.namespace && p.metadata.name === d.metadata.name,
+      );
       expect(services).toHaveLength(1);
       expect(pdbs).toHaveLength(1);
       expect(matches((services[0].spec as { selector: Record<string, string> }).selector, labels)).toBe(true);
-      expect(matches((pdbs[0].spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels)).toBe(true);
+      expect(
+        matches((pdbs[0].spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels, labels),
+      ).toBe(true);
     }
     // A backing service's policies select its StatefulSet's pods, or the pods bound to it (Deployments, Jobs).
     const workloads = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
@@ -164,7 +214,9 @@ describe("properties of every rendered environment (platform and team stacks tog
       // The log store's pods come from its Helm chart, not from a rendered Deployment.
       if (p.metadata.namespace === "opensearch") continue;
       const sel = (p.spec as { podSelector: { matchLabels?: Record<string, string> } }).podSelector.matchLabels ?? {};
-      const selected = workloads.filter((d) => d.metadata.namespace === p.metadata.namespace && matches(sel, podTemplate(d)!.metadata!.labels));
+      const selected = workloads.filter(
+        (d) => d.metadata.namespace === p.metadata.namespace && matches(sel, podTemplate(d)!.metadata!.labels),
+      );
       expect(selected.length).toBeGreaterThan(0);
     }
   });
@@ -172,7 +224,12 @@ describe("properties of every rendered environment (platform and team stacks tog
   each("pods meet Pod Security restricted, with resources, probes and graceful shutdown", (r, env) => {
     const withPods = (r.objects as K8sObject[]).filter((o) => podTemplate(o));
     // Every app of every team stack of the environment is among the checked workloads.
-    expect(withPods.filter((o) => o.kind === "Deployment" && !platformAddOnNamespace(o)).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual(appsOf(env));
+    expect(
+      withPods
+        .filter((o) => o.kind === "Deployment" && !platformAddOnNamespace(o))
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+        .sort(),
+    ).toEqual(appsOf(env));
     for (const o of withPods) {
       const pod = podTemplate(o)!;
       const spec = pod.spec as Record<string, unknown> & Pod["spec"];
@@ -182,7 +239,11 @@ describe("properties of every rendered environment (platform and team stacks tog
       for (const v of spec.volumes ?? []) expect(v.hostPath).toBeUndefined();
       for (const c of spec.containers) {
         expect(c.image).toMatch(/@sha256:[0-9a-f]{64}$/);
-        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
         const res = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
         for (const key of ["cpu", "memory", "ephemeral-storage"]) {
           expect(res.requests[key]).toBeDefined();
@@ -201,9 +262,15 @@ describe("properties of every rendered environment (platform and team stacks tog
 
   each("RBAC grants no exec, attach or wildcards and binds only Roles defined here", (r, env) => {
     // A maintainer and a viewer Role in every team namespace: the checks below see them all.
-    expect([...byKind(r, "Role").keys()].sort()).toEqual(teamsOf(env).flatMap((t) => [`${t}/team-maintainer`, `${t}/team-viewer`]));
+    expect([...byKind(r, "Role").keys()].sort()).toEqual(
+      teamsOf(env).flatMap((t) => [`${t}/team-maintainer`, `${t}/team-viewer`]),
+    );
     // An allow-list of what a team Role may grant: anything it does not name fails.
-    for (const role of byKind(r, "Role").values()) expect([role.metadata.name, grantsBeyond((role as unknown as { rules: Rule[] }).rules)]).toEqual([role.metadata.name, []]);
+    for (const role of byKind(r, "Role").values())
+      expect([role.metadata.name, grantsBeyond((role as unknown as { rules: Rule[] }).rules)]).toEqual([
+        role.metadata.name,
+        [],
+      ]);
     for (const role of [...byKind(r, "Role").values(), ...byKind(r, "ClusterRole").values()]) {
       for (const rule of (role as unknown as { rules: Array<{ resources?: string[]; verbs: string[] }> }).rules) {
         expect(rule.resources ?? []).not.toEqual(expect.arrayContaining(["pods/exec"]));
@@ -219,13 +286,29 @@ describe("properties of every rendered environment (platform and team stacks tog
   each("every team namespace has a default-deny policy and a quota", (r, env) => {
     // The platform's observability namespaces (monitoring, logging, opensearch) are not team
     // namespaces; they have no default-deny or quota yet (docs/observability.md, known limits).
-    const teamNamespaces = [...byKind(r, "Namespace").values()].filter((n) => n.metadata.labels?.["app.kubernetes.io/part-of"] !== "platform").map((n) => n.metadata.name);
+    const teamNamespaces = [...byKind(r, "Namespace").values()]
+      .filter((n) => n.metadata.labels?.["app.kubernetes.io/part-of"] !== "platform")
+      .map((n) => n.metadata.name);
     expect(teamNamespaces.sort()).toEqual(teamsOf(env));
     for (const ns of teamNamespaces) {
       const deny = byKind(r, "NetworkPolicy").get(`${ns}/default-deny`);
       expect(deny?.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
       // Team namespaces: team-quota and team-limits; the platform's data namespace has its own.
-      expect([...byKind(r, "ResourceQuota").values()].filter((q) => q.metadata.namespace === ns)).toHaveLength(1);
+      const quotas = [...byKind(r, "ResourceQuota").values()].filter((q) => q.metadata.namespace === ns);
+      expect(quotas.map((q) => q.metadata.name)).toEqual(["team-quota"]);
+      // Every limit the platform stack file sets for the team is the quota's, value for value.
+      const declared =
+        (
+          JSON.parse(stackConfig(`${env}.platform`).config["blueprint:teams"]) as Record<
+            string,
+            { quota?: Record<string, string | number> }
+          >
+        )[ns].quota ?? {};
+      expect(Object.keys(declared).length).toBeGreaterThan(3);
+      const hard = (quotas[0].spec as { hard: Record<string, string> }).hard;
+      expect(Object.fromEntries(Object.keys(declared).map((k) => [k, hard[k]]))).toEqual(
+        Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, String(v)])),
+      );
       expect([...byKind(r, "LimitRange").values()].filter((l) => l.metadata.namespace === ns)).toHaveLength(1);
     }
   });
@@ -258,8 +341,16 @@ describe("config reaches the output", () => {
 
   it("rolls the Deployment when its config changes, by renaming the ConfigMap", async () => {
     const before = await runStack("dev.shop");
-    const after = await runStack("dev.shop", setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"));
-    const configMapOf = (r: RunResult) => (podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom as { configMapRef?: { name: string } }[]).flatMap((e) => e.configMapRef ? [e.configMapRef.name] : []);
+    const after = await runStack(
+      "dev.shop",
+      setConfig(stackConfig("dev.shop"), "blueprint:apps.frontend.config.PODINFO_UI_MESSAGE", "hello"),
+    );
+    const configMapOf = (r: RunResult) =>
+      (
+        podTemplate(byKind(r, "Deployment").get("shop/frontend")!)!.spec.containers[0].envFrom as {
+          configMapRef?: { name: string };
+        }[]
+      ).flatMap((e) => (e.configMapRef ? [e.configMapRef.name] : []));
     const [old] = configMapOf(before);
     const [renamed] = configMapOf(after);
     expect(old).toMatch(/^frontend-config-/);
@@ -269,17 +360,52 @@ describe("config reaches the output", () => {
     expect(byKind(after, "ConfigMap").get(`shop/${renamed}`)!.data).toMatchObject({ PODINFO_UI_MESSAGE: "hello" });
     expect(byKind(after, "ConfigMap").has(`shop/${old}`)).toBe(false);
     // The other app's config did not change, so its ConfigMap keeps its name.
-    expect([...byKind(after, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-"))).toEqual([...byKind(before, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-")));
+    expect([...byKind(after, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-"))).toEqual(
+      [...byKind(before, "ConfigMap").keys()].filter((k) => k.startsWith("shop/backend-config-")),
+    );
   });
 
   it.each([
-    ["dev.shop", "blueprint:apps.backend.replicas", 2, "Deployment", "shop/backend", (o: K8sObject) => (o.spec as { replicas: number }).replicas, 2],
-    ["dev.platform", "blueprint:teams.shop.quota.pods", 9, "ResourceQuota", "shop/team-quota", (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods, "9"],
-    ["dev.shop", "blueprint:apps.frontend.preStopSeconds", 3, "Deployment", "shop/frontend", (o: K8sObject) => podTemplate(o)!.spec.containers[0].lifecycle, { preStop: { sleep: { seconds: 3 } } }],
-    ["dev.platform", "blueprint:production", true, "StorageClass", "app-storage", (o: K8sObject) => o.reclaimPolicy, "Retain"],
+    [
+      "dev.shop",
+      "blueprint:apps.backend.replicas",
+      2,
+      "Deployment",
+      "shop/backend",
+      (o: K8sObject) => (o.spec as { replicas: number }).replicas,
+      2,
+    ],
+    [
+      "dev.platform",
+      "blueprint:teams.shop.quota.pods",
+      9,
+      "ResourceQuota",
+      "shop/team-quota",
+      (o: K8sObject) => (o.spec as { hard: Record<string, string> }).hard.pods,
+      "9",
+    ],
+    [
+      "dev.shop",
+      "blueprint:apps.frontend.preStopSeconds",
+      3,
+      "Deployment",
+      "shop/frontend",
+      (o: K8sObject) => podTemplate(o)!.spec.containers[0].lifecycle,
+      { preStop: { sleep: { seconds: 3 } } },
+    ],
+    [
+      "dev.platform",
+      "blueprint:production",
+      true,
+      "StorageClass",
+      "app-storage",
+      (o: K8sObject) => o.reclaimPolicy,
+      "Retain",
+    ],
   ] as const)("%s: setting %s renders what it says", async (stack, key, value, kind, id, read, expected) => {
     // An existing cluster in production keeps its backups in a bucket outside it (config/backups.ts).
-    const base = stack === "dev.platform" ? withBackupBucket(onExistingCluster(stackConfig(stack))) : stackConfig(stack);
+    const base =
+      stack === "dev.platform" ? withBackupBucket(onExistingCluster(stackConfig(stack))) : stackConfig(stack);
     const before = read(byKind(await runStack(stack, base), kind).get(id)!);
     const after = read(byKind(await runStack(stack, setConfig(base, key, value)), kind).get(id)!);
     expect(after).toEqual(expected);
@@ -295,7 +421,18 @@ describe("config reaches the output", () => {
     await jest.isolateModulesAsync(async () => {
       const { runProgram } = await import("../../tools/offline/run");
       const { PROJECT_DIR } = await import("../helpers/program");
-      await runProgram({ projectDir: PROJECT_DIR, stack: "dev.shop", config: cfg, stacks, computed: (type) => { types.push(type); return undefined; } }).catch((e: Error) => { message = e.message; });
+      await runProgram({
+        projectDir: PROJECT_DIR,
+        stack: "dev.shop",
+        config: cfg,
+        stacks,
+        computed: (type) => {
+          types.push(type);
+          return undefined;
+        },
+      }).catch((e: Error) => {
+        message = e.message;
+      });
     });
     expect(message).toMatch(/blueprint:apps\.frontend\.image names an image that is not in blueprint:release\.images/);
     expect(types).toEqual(["pulumi:pulumi:Stack"]);

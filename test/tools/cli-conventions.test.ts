@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch, type Entry } from "../helpers/cli";
 import { parseCommandLine, UsageError, userDirectory } from "../../tools/offline/cli";
 
 /**
@@ -14,9 +15,17 @@ import { parseCommandLine, UsageError, userDirectory } from "../../tools/offline
 
 const TSX = pathToFileURL(require.resolve("tsx")).href;
 
+/** The tools `npm run` starts through tools/launch.cjs (compiled); the others run through tsx. */
+const LAUNCHED: Readonly<Record<string, Entry>> = {
+  "tools/render.ts": "tools/render",
+  "tools/audit.ts": "tools/audit",
+};
+
 /** Runs a tool as `npm run <script>` would start it, from `cwd`, with `env` added. */
 function tool(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, file), ...args], {
+  const entry = LAUNCHED[file];
+  const argv = entry ? launch(entry, ...args) : ["--import", TSX, path.join(PROJECT_DIR, file), ...args];
+  const r = spawnSync(process.execPath, argv, {
     cwd: opts.cwd ?? PROJECT_DIR,
     encoding: "utf8",
     timeout: 120_000,

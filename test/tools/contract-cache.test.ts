@@ -12,6 +12,7 @@ import {
   writeCachedPlatform,
 } from "../../tools/offline/contract-cache";
 import { platformOf, PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 
 /**
  * A team stack's render reads its platform's contract from the platform's last render only while
@@ -159,9 +160,8 @@ describe("--contract FILE", () => {
 });
 
 describe("npm run render -- <team stack>", () => {
-  const TSX = pathToFileURL(require.resolve("tsx")).href;
   const render = (cwd: string, args: string[], env: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], {
+    spawnSync(process.execPath, launch("tools/render", ...args), {
       cwd,
       encoding: "utf8",
       timeout: 120_000,
@@ -234,14 +234,15 @@ describe("npm run render (the launcher)", () => {
   it("runs the render compiled from the current sources, with the same output as the sources through tsx", () => {
     const out = tmp("launch-");
     const env = { ...process.env, BLUEPRINT_RENDER_CACHE: "off", npm_lifecycle_event: undefined, INIT_CWD: undefined };
-    const launched = spawnSync(
-      process.execPath,
-      [path.join(PROJECT_DIR, "tools/render-launch.cjs"), "dev.payments", "--out", path.join(out, "a")],
-      { cwd: PROJECT_DIR, encoding: "utf8", timeout: 180_000, env },
-    );
+    const launched = spawnSync(process.execPath, launch("tools/render", "dev.payments", "--out", path.join(out, "a")), {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      timeout: 180_000,
+      env,
+    });
     expect(launched.stderr).toBe("");
     expect(launched.status).toBe(0);
-    const tree = path.join(PROJECT_DIR, "node_modules", ".cache", "blueprint-render", "dist");
+    const tree = path.join(PROJECT_DIR, "node_modules", ".cache", "blueprint", "dist");
     expect(JSON.parse(fs.readFileSync(path.join(tree, "compiled.json"), "utf8")).source).toBe(PROJECT_DIR);
     const tsx = spawnSync(
       process.execPath,

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { normaliseKey, ProjectError, readProject, readStackConfig, stackNameProblem } from "../../lib/project";
 import { checkOutput, OutputRefused, RENDER_MARKER, replaceDirectory } from "../../tools/offline/write";
 
@@ -160,9 +160,8 @@ describe("the output folder", () => {
 });
 
 describe("npm run render with hostile arguments", () => {
-  const TSX = pathToFileURL(require.resolve("tsx")).href;
   const render = (...args: string[]) =>
-    spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/render.ts"), ...args], {
+    spawnSync(process.execPath, launch("tools/render", ...args), {
       cwd: PROJECT_DIR,
       encoding: "utf8",
       timeout: 60_000,

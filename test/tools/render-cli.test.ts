@@ -2,15 +2,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { RENDER_MARKER } from "../../tools/offline/write";
 
-const TSX = pathToFileURL(require.resolve("tsx")).href;
-const RENDER = path.join(PROJECT_DIR, "tools/render.ts");
-
 function render(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", TSX, RENDER, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, launch("tools/render", ...args), { cwd, encoding: "utf8", timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

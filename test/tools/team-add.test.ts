@@ -1,13 +1,11 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
-import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { runProgram } from "../../tools/offline/run";
 import { readProject, readStackConfig } from "../../lib/project";
 import { snapshot, team, tempProject } from "../helpers/team";
 
-const TSX = pathToFileURL(require.resolve("tsx")).href;
 const PODINFO = "ghcr.io/stefanprodan/podinfo@sha256:4a72d3ce7eda670b78baadd8995384db29483dfc76e12f81a24e1fc1256c0a8e";
 
 /** Whether git would pick a file up, by the project's .gitignore rule for temporary files beside stack files. */
@@ -89,17 +87,7 @@ fs.renameSync = (from, to) => { const r = rename(from, to); if (/Pulumi\\.[a-z-]
       );
       const killed = spawnSync(
         process.execPath,
-        [
-          "--require",
-          hook,
-          "--import",
-          TSX,
-          path.join(PROJECT_DIR, "tools/team/cli.ts"),
-          "add",
-          "billing",
-          "--environments",
-          "dev,staging,local",
-        ],
+        ["--require", hook, ...launch("tools/team/cli"), "add", "billing", "--environments", "dev,staging,local"],
         { cwd: dir, encoding: "utf8", timeout: 120_000 },
       );
       expect(killed.signal).toBe("SIGKILL");

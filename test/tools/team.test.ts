@@ -1,14 +1,11 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 import { runProgram } from "../../tools/offline/run";
 import { readProject, readStackConfig } from "../../lib/project";
 import { snapshot, team, tempProject } from "../helpers/team";
-
-const TSX = pathToFileURL(require.resolve("tsx")).href;
 
 const read = (dir: string, stack: string) => fs.readFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), "utf8");
 const config = (dir: string, stack: string) =>
@@ -233,7 +230,24 @@ describe("npm run team -- remove", () => {
     expect(
       (await team(dir, "add", "billing", "--maintainers", "billing-maintainers", "--environments", "dev,prod")).code,
     ).toBe(0);
-    expect(snapshot(dir)).not.toEqual(before);
+    // What the add wrote: a team stack file in each environment named, and the team in those
+    // environments' platform files (a production EKS cluster also gets a principal entry for the group).
+    const added = snapshot(dir);
+    const changed = [...added.keys()].filter((f) => added.get(f) !== before.get(f)).sort();
+    expect(changed).toEqual([
+      "stacks/Pulumi.dev.billing.yaml",
+      "stacks/Pulumi.dev.platform.yaml",
+      "stacks/Pulumi.prod.billing.yaml",
+      "stacks/Pulumi.prod.platform.yaml",
+    ]);
+    expect([...before.keys()].filter((f) => !added.has(f))).toEqual([]);
+    for (const env of ["dev", "prod"]) {
+      const teams = config(dir, `${env}.platform`)["blueprint:teams"] as Record<string, { groups: unknown }>;
+      expect([env, teams.billing.groups]).toEqual([env, { maintainers: ["billing-maintainers"], viewers: [] }]);
+      expect(config(dir, `${env}.billing`)["blueprint:team"]).toBe("billing");
+    }
+    const prodAws = (config(dir, "prod.platform")["blueprint:cluster"] as { aws: { groupPrincipals: object } }).aws;
+    expect(Object.keys(prodAws.groupPrincipals)).toContain("billing-maintainers");
     const r = await team(dir, "remove", "billing");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -301,7 +315,7 @@ describe("the team command line", () => {
     const dir = tempProject();
     try {
       const run = (...args: string[]) =>
-        spawnSync(process.execPath, ["--import", TSX, path.join(PROJECT_DIR, "tools/team/cli.ts"), ...args], {
+        spawnSync(process.execPath, launch("tools/team/cli", ...args), {
           cwd: dir,
           encoding: "utf8",
           timeout: 60_000,

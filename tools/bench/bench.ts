@@ -344,7 +344,8 @@ async function runVariant(
       const args = [
         ...nodeFlags(apps),
         YOUNG_GENERATION,
-        path.join(ROOT, "tools/render-launch.cjs"),
+        path.join(ROOT, "tools/launch.cjs"),
+        "tools/render",
         ctx.stack,
         "--out",
         out,

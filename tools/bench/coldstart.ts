@@ -8,7 +8,7 @@ import { BENCH_DIR, ROOT, programProject, writeStack } from "./workspace";
 
 /** Cold start figures: the render of one team stack (one app) against loading the SDK alone. */
 export interface ColdStartResult {
-  /** The default command (`npm run render -- <env>.<team>`: tools/render-launch.cjs) when the platform's last render is current. */
+  /** The default command (`npm run render -- <env>.<team>`: tools/launch.cjs tools/render) when the platform's last render is current. */
   readonly teamCurrent: Summary;
   /** The same with `--fresh`: the platform is rendered first, in memory, as when its contract is not current. */
   readonly teamFresh: Summary;
@@ -34,7 +34,15 @@ export async function coldStart(runs: number, log: (s: string) => void): Promise
   precompile(compiled);
   const out = path.join(BENCH_DIR, "rendered");
   // As the npm scripts run them (package.json).
-  const launch = [process.execPath, YOUNG_GENERATION, path.join(ROOT, "tools/render-launch.cjs"), stack, "--out", out];
+  const launch = [
+    process.execPath,
+    YOUNG_GENERATION,
+    path.join(ROOT, "tools/launch.cjs"),
+    "tools/render",
+    stack,
+    "--out",
+    out,
+  ];
   const tsx = [
     process.execPath,
     YOUNG_GENERATION,
@@ -77,6 +85,6 @@ export async function coldStart(runs: number, log: (s: string) => void): Promise
     teamTsx: summarise(times.teamTsx),
     teamCompiled: summarise(times.teamCompiled),
     bareLoad: summarise(times.bareLoad),
-    command: `node ${YOUNG_GENERATION} tools/render-launch.cjs ${stack} (npm run render; one-app team stack, in .bench/program)`,
+    command: `node ${YOUNG_GENERATION} tools/launch.cjs tools/render ${stack} (npm run render; one-app team stack, in .bench/program)`,
   };
 }

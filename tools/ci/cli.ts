@@ -105,4 +105,9 @@ export function main(
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+/** Runs {@link main} as a command (`npm run pipeline`). */
+export function cli(argv: string[]): void {
+  process.exitCode = main(argv);
+}
+
+if (require.main === module) cli(process.argv.slice(2));

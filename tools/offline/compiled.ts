@@ -44,3 +44,47 @@ export function staleSources(manifest: CompiledManifest): string[] {
   const gone = Object.keys(manifest.files).filter((rel) => !now.includes(rel));
   return [...changed, ...gone];
 }
+
+/**
+ * The compiled tree a file belongs to, when it runs as compiled JavaScript (a folder above it
+ * holds the `compiled.json` naming the source folder). Undefined otherwise.
+ */
+export function compiledTree(self: string): { out: string; manifest: CompiledManifest } | undefined {
+  if (!self.endsWith(".js")) return undefined;
+  // Compiled files sit at most two folders below the tree's root (tools/offline/, promotion/view/).
+  let dir = path.dirname(self);
+  for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
+    const file = path.join(dir, "compiled.json");
+    if (fs.existsSync(file))
+      return { out: dir, manifest: JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest };
+  }
+  return undefined;
+}
+
+/**
+ * The program file to run: when `self` runs as compiled JavaScript, the program compiled in the
+ * same tree (`<out>/index.js` for `index.ts`), so no TypeScript loader is needed. Undefined otherwise.
+ */
+export function compiledProgram(main: string, self: string = __filename): string | undefined {
+  const tree = compiledTree(self);
+  if (!tree || !main.endsWith(".ts")) return undefined;
+  const rel = path.relative(tree.manifest.source, main);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
+  const js = path.join(tree.out, rel.replace(/\.ts$/, ".js"));
+  return fs.existsSync(js) ? js : undefined;
+}
+
+/**
+ * The file an offline run loads for the program `main`: the one compiled in the same tree when
+ * the tools run compiled, else `main` itself. Compiled tools asked to run a TypeScript program
+ * outside their tree (a project of its own) load it through tsx.
+ */
+export function programFile(main: string): string {
+  const compiled = compiledProgram(main);
+  if (compiled) return compiled;
+  if (main.endsWith(".ts") && __filename.endsWith(".js")) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("tsx/cjs/api") as { register(): void }).register();
+  }
+  return main;
+}

@@ -1,8 +1,10 @@
 import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runProgram, withoutStackTraces, type RunResult } from "./run";
-import { staleSources, type CompiledManifest } from "./compiled";
+import { runProgram, type RunResult } from "./run";
+import { compiledTree, staleSources } from "./compiled";
+
+export { compiledProgram } from "./compiled";
 import { readProject, readStackConfig, type ProjectFile } from "../../lib/project";
 import { environments, platformStackName, teamStacks } from "../../lib/stacks";
 import { stableJson, type StackOutputs, type StackOutputsByName } from "./mocks";
@@ -16,48 +18,6 @@ import { platformKey, readCachedPlatform, readContractFile, writeCachedPlatform 
  * team stack in worker processes). `npm run render`, `npm run audit`, `npm run team` and the bench
  * are command lines over it.
  */
-
-/**
- * The compiled tree a file belongs to, when it runs as compiled JavaScript (a folder above it
- * holds the `compiled.json` naming the source folder). Undefined otherwise.
- */
-function compiledTree(self: string): { out: string; manifest: CompiledManifest } | undefined {
-  if (!self.endsWith(".js")) return undefined;
-  // The compiled tools sit at most two folders below the tree's root (tools/, tools/offline/).
-  let dir = path.dirname(self);
-  for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
-    const file = path.join(dir, "compiled.json");
-    if (fs.existsSync(file))
-      return { out: dir, manifest: JSON.parse(fs.readFileSync(file, "utf8")) as CompiledManifest };
-  }
-  return undefined;
-}
-
-/**
- * The program file to run: when `self` runs as compiled JavaScript, the program compiled in the
- * same tree (`<out>/index.js` for `index.ts`), so no TypeScript loader is needed. Undefined otherwise.
- */
-export function compiledProgram(main: string, self: string = __filename): string | undefined {
-  const tree = compiledTree(self);
-  if (!tree || !main.endsWith(".ts")) return undefined;
-  const rel = path.relative(tree.manifest.source, main);
-  if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
-  const js = path.join(tree.out, rel.replace(/\.ts$/, ".js"));
-  return fs.existsSync(js) ? js : undefined;
-}
-
-/**
- * The program file a render runs: the compiled one beside a compiled render, else `main` itself.
- * A compiled render asked to run a TypeScript program outside its tree (a project of its own)
- * loads it through tsx.
- */
-function programFile(main: string): string | undefined {
-  const compiled = compiledProgram(main);
-  if (compiled || !main.endsWith(".ts") || __filename.endsWith(".ts")) return compiled;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require("tsx/cjs/api") as { register(): void }).register();
-  return undefined;
-}
 
 /** Why the compiled render must not run (its sources changed since), or undefined. */
 export function staleCompiled(self: string = __filename): string | undefined {
@@ -111,15 +71,13 @@ export async function renderStack(job: RenderJob): Promise<RenderOutcome> {
   const placeholders = [...stackConfig.placeholders, ...fillSecretPlaceholders(stackConfig, project.name)];
   let result: RunResult;
   try {
-    const run = () =>
-      runProgram({
-        projectDir: project.dir,
-        stack: job.stack,
-        config: stackConfig,
-        main: programFile(project.main),
-        stacks: job.stacks,
-      });
-    result = job.trace ? await run() : await withoutStackTraces(run);
+    result = await runProgram({
+      projectDir: project.dir,
+      stack: job.stack,
+      config: stackConfig,
+      stacks: job.stacks,
+      trace: job.trace,
+    });
   } catch (e) {
     const err = e as Error;
     // Config errors are the user's to fix: print them plainly. Anything else is a bug: keep the trace.

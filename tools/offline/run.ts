@@ -12,6 +12,7 @@ import {
   type StackOutputsByName,
 } from "./mocks";
 import { cloudCalls, cloudState } from "./cloud-state";
+import { programFile } from "./compiled";
 import { readProject, readStackConfig, type ProjectFile, type StackConfig } from "../../lib/project";
 
 /** The Pulumi organization of an offline run (the default of a self-managed backend). */
@@ -30,6 +31,12 @@ export interface RunOptions {
   readonly calls?: CallAnswer;
   /** Outputs of other stacks (the platform's, for a team stack), answering its StackReferences. */
   readonly stacks?: StackOutputsByName;
+  /**
+   * Keep stack traces while the program runs (render's `--trace`). Off by default, unless the
+   * environment sets `BLUEPRINT_TRACE=1` (for debugging the program under tests and tools): see
+   * {@link withoutStackTraces}. An error thrown by the program keeps its name and message either way.
+   */
+  readonly trace?: boolean;
 }
 
 /** Everything one offline run of the program produced. */
@@ -60,7 +67,8 @@ export interface RunResult {
  * process hooks it added, so runs may follow one another in a process (the render's workers do).
  */
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-  return withOwnProcessHooks(() => runOnce(opts));
+  const run = () => withOwnProcessHooks(() => runOnce(opts));
+  return (opts.trace ?? process.env.BLUEPRINT_TRACE === "1") ? run() : withoutStackTraces(run);
 }
 
 /**
@@ -129,7 +137,7 @@ async function runOnce(opts: RunOptions): Promise<RunResult> {
     // here and rethrow once the engine is idle, as the Pulumi host reports a failed program.
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(path.resolve(opts.main ?? project.main)) as unknown;
+      const mod = require(programFile(path.resolve(opts.main ?? project.main))) as unknown;
       const program = (mod as { default?: unknown }).default ?? mod;
       exported = ((typeof program === "function" ? await (program as () => unknown)() : program) ?? {}) as Record<
         string,

@@ -1,6 +1,7 @@
 import { readProject, ProjectError } from "../../lib/project";
 import { OutputRefused } from "./write";
-import { compiledProgram, renderStack, type RenderJob } from "./render";
+import { renderStack, type RenderJob } from "./render";
+import { compiledProgram } from "./compiled";
 
 /**
  * A render worker (forked by startWorkers): renders each stack the parent sends, one at a time,

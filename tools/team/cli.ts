@@ -119,8 +119,9 @@ export async function main(
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs {@link main} as a command (`npm run team`): the exit code, and one line for an error. */
+export function cli(argv: string[]): void {
+  main(argv).then(
     (code) => process.exit(code),
     (e: Error) => {
       console.error(`team: ${e.message.split("\n")[0]}`);
@@ -128,3 +129,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) cli(process.argv.slice(2));
