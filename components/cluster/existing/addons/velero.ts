@@ -270,6 +270,8 @@ export const velero: AddOn<ExistingKubernetesContext> = {
         repositoryOpts: { repo: veleroChart.repo },
         namespace: ns.metadata.name,
         values: veleroValues(),
+        // Helm waits for the node-agent on every node and runs the CRD hook: more than the default 300 s on a cold kind node.
+        timeout: 600,
       },
       { ...opts, dependsOn: [ns, secret] },
     );
