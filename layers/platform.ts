@@ -34,6 +34,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       parameters: cluster.storage.parameters,
       reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
       isDefault: cluster.storage.isDefault,
+      annotations: cluster.storage.annotations,
     },
     k8sOpts,
   );

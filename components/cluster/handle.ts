@@ -98,6 +98,8 @@ export interface ClusterHandle {
     readonly provisioner: string;
     readonly parameters: Readonly<Record<string, string>>;
     readonly isDefault: boolean;
+    /** Annotations of the `app-storage` class that the provisioner reads (an existing cluster's local-path). */
+    readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly ingress: {
     /** IngressClass of the cluster's ingress controller; undefined where an annotation selects it (GKE). */

@@ -120,6 +120,19 @@ describe("Velero volume backups on the local (existing) cluster", () => {
     ]);
   });
 
+  it("has local-path make team volumes of type local, which file-system backup reads (it skips hostPath volumes)", async () => {
+    expect(getObject(local, "StorageClass", "app-storage").metadata.annotations).toEqual({
+      defaultVolumeType: "local",
+    });
+    // Another provisioner does not read the annotation, and gets none.
+    const other = withEdits(stackConfig("local.platform"), [
+      [["blueprint:cluster", "existing", "storageProvisioner"], "example.com/nfs"],
+    ]);
+    expect(
+      getObject(await runStack("local.platform", other), "StorageClass", "app-storage").metadata.annotations,
+    ).toBeUndefined();
+  });
+
   it("exports the plan for alerting, kind velero, with no credential in any output", () => {
     expect(local.stackOutputs.outputs.volumeBackups).toEqual([
       {

@@ -69,7 +69,12 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
     context: kubeconfig === undefined ? args.context : undefined,
     kubeconfig,
     // The cluster keeps its own default StorageClass (kind's `standard`, or whatever its owner chose).
-    storage: { provisioner: args.storageProvisioner, parameters: args.storageParameters, isDefault: false },
+    storage: {
+      provisioner: args.storageProvisioner,
+      parameters: args.storageParameters,
+      isDefault: false,
+      annotations: storageAnnotations(args),
+    },
     ingress: {
       className: args.ingressClass,
       annotations: {},
@@ -98,4 +103,21 @@ export function existingCluster(args: ExistingClusterArgs, opts?: pulumi.CustomR
     bindWorkloadIdentity: () => ({}),
     volumeBackups: addOns.volumeBackups,
   };
+}
+
+/** The provisioner of kind and k3s, which makes `hostPath` volumes unless told otherwise. */
+export const LOCAL_PATH_PROVISIONER = "rancher.io/local-path";
+
+/**
+ * Where Velero backs up volumes by copying their files, local-path must make `local` volumes:
+ * Velero's file-system backup skips volumes whose PersistentVolume is `hostPath`, local-path's
+ * default, and still reports the backup `Completed` (https://velero.io/docs/v1.18/file-system-backup/#limitations).
+ * The StorageClass annotation `defaultVolumeType` switches it
+ * (https://github.com/rancher/local-path-provisioner#volume-types). Volumes made before keep
+ * their type.
+ */
+function storageAnnotations(args: ExistingClusterArgs): Readonly<Record<string, string>> | undefined {
+  return args.volumeBackups && args.storageProvisioner === LOCAL_PATH_PROVISIONER
+    ? { defaultVolumeType: "local" }
+    : undefined;
 }
