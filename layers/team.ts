@@ -1,15 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-// "../components/index", not the folder: the folder's package.json points at the built package (dist/).
-import {
-  AdminJob,
-  AppConfig,
-  AppEgressPolicy,
-  AppMonitoring,
-  Volume,
-  Workload,
-  type WorkloadArgs,
-} from "../components/index";
+// Each component from its own file, not the components' index: a team stack's run then loads
+// only the components it uses (the index loads the platform's too: admission, guardrails...).
+import { AdminJob } from "../components/admin-job";
+import { AppConfig } from "../components/app-config";
+import { AppMonitoring } from "../components/monitoring";
+import { Volume } from "../components/volume";
+import { AppEgressPolicy, Workload, type WorkloadArgs } from "../components/workload";
 import { recommendedLabels, selectorLabels } from "../lib/labels";
 import { classifyReadFailure, type ContractLookup, type TeamContract } from "../config/contract";
 import { qualifiedStackName } from "../lib/stacks";

@@ -240,10 +240,15 @@ async function demo(argv: readonly string[]): Promise<number> {
   }
 }
 
-demo(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    console.error(`demo: failed: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  },
-);
+/** Runs the demo as a command (`npm run demo`): the exit code, and one line for an error. */
+export function cli(argv: string[]): void {
+  demo(argv).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(`demo: failed: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) cli(process.argv.slice(2));

@@ -30,6 +30,8 @@ export function precompile(
   const ts = require("typescript") as typeof import("typescript");
   const files = sourceFiles(ROOT, roots);
   const hashes: Record<string, string> = {};
+  const stats: Record<string, [number, number]> = {};
+  const compiledAt = Date.now();
   // The folder is deleted first: only ever one this function wrote (it holds compiled.json), or an empty one.
   if (
     fs.existsSync(outDir) &&
@@ -42,8 +44,12 @@ export function precompile(
   }
   fs.rmSync(outDir, { recursive: true, force: true });
   for (const rel of files) {
+    // The time is taken before the text is read: a write in between leaves a later time, so the
+    // check hashes the file again rather than trusting an old text.
+    const st = fs.statSync(path.join(ROOT, rel));
     const text = fs.readFileSync(path.join(ROOT, rel), "utf8");
     hashes[rel] = hashText(text);
+    stats[rel] = [st.size, st.mtimeMs];
     const out = ts.transpileModule(text, {
       fileName: rel,
       compilerOptions: {
@@ -58,7 +64,7 @@ export function precompile(
     fs.writeFileSync(target, out.outputText);
   }
   // Tells the compiled render which source folder this tree mirrors, and what it was compiled from.
-  const manifest: CompiledManifest = { source: ROOT, roots, files: hashes };
+  const manifest: CompiledManifest = { source: ROOT, roots, files: hashes, stats, compiledAt };
   fs.writeFileSync(path.join(outDir, "compiled.json"), `${JSON.stringify(manifest)}\n`);
   return files.length;
 }

@@ -15,7 +15,14 @@ const TREE = path.join(ROOT, "node_modules", ".cache", "blueprint", "dist");
 // Everything a command line imports: the program, and every tool.
 const ROOTS = ["index.ts", "layers", "lib", "components", "config", "tools", "promotion", "policy"];
 // The command lines, each a module exporting `cli(argv)`.
-const ENTRIES = new Set(["tools/render", "tools/audit", "tools/team/cli", "tools/ci/cli", "promotion/cli"]);
+const ENTRIES = new Set([
+  "tools/render",
+  "tools/audit",
+  "tools/team/cli",
+  "tools/ci/cli",
+  "promotion/cli",
+  "promotion/demo",
+]);
 
 /** Whether the compiled tree exists and every source it was compiled from is unchanged. */
 function current(tree) {

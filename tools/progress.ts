@@ -1,4 +1,4 @@
-import { MultiBar, type SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 
 /**
  * Progress of long work on a terminal: how many steps (stacks, runs) are done out of how many,
@@ -77,6 +77,9 @@ export function startProgress(total: number, opts: ProgressOptions): Progress {
     slowest: slowest ? `slowest so far ${slowest.name} ${formatSeconds(slowest.ms)}` : "",
     failed: failed ? `, ${failed} failed` : "",
   });
+  // Loaded only when a bar is drawn: a command whose output is not a terminal never needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MultiBar } = require("cli-progress") as typeof import("cli-progress");
   const multi = new MultiBar({
     stream: stream as NodeJS.WriteStream,
     format: "{label} [{bar}] {value}/{total} {unit}{failed} | {elapsed} | {slowest}",

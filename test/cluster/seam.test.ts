@@ -63,8 +63,8 @@ describe("the cluster seam", () => {
     ["prod.platform", { aws: true, gcp: false }],
     ["local.platform", { aws: false, gcp: false }],
   ])("a run of %s loads only its own cloud's SDK", async (stack, expected) => {
-    const script = path.join(__dirname, "fixtures", "loaded-sdks.ts");
-    const { stdout } = await run(process.execPath, ["--import", "tsx", script, stack], {
+    const script = path.join(__dirname, "fixtures", "loaded-sdks.cjs");
+    const { stdout } = await run(process.execPath, [script, stack], {
       cwd: PROJECT_DIR,
       timeout: 60_000,
     });
@@ -84,8 +84,8 @@ describe("the cluster seam", () => {
     async (stack) => {
       const outputs = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "platform-outputs-")), "platform.json");
       fs.writeFileSync(outputs, JSON.stringify(await platformOf(stack)));
-      const script = path.join(__dirname, "fixtures", "loaded-sdks.ts");
-      const { stdout } = await run(process.execPath, ["--import", "tsx", script, stack, outputs], {
+      const script = path.join(__dirname, "fixtures", "loaded-sdks.cjs");
+      const { stdout } = await run(process.execPath, [script, stack, outputs], {
         cwd: PROJECT_DIR,
         timeout: 60_000,
       });

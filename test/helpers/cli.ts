@@ -2,7 +2,8 @@ import * as path from "node:path";
 import { PROJECT_DIR } from "./program";
 
 /** The command lines `tools/launch.cjs` starts, as the npm scripts name them. */
-export type Entry = "tools/render" | "tools/audit" | "tools/team/cli" | "tools/ci/cli" | "promotion/cli";
+export type Entry =
+  "tools/render" | "tools/audit" | "tools/team/cli" | "tools/ci/cli" | "promotion/cli" | "promotion/demo";
 
 /**
  * The node arguments that start `entry` as its npm script does (`npm run render`, `audit`, `team`,

@@ -1,9 +1,13 @@
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { ConfigError } from "../../lib/errors";
 import type { RunResult } from "../../tools/offline/run";
 import type { StackOutputsByName } from "../../tools/offline/mocks";
 import type { ContractLookup } from "../../config/contract";
-import { readProject, readStackConfig, type StackConfig } from "../../lib/project";
+import { readProject, readStackConfig, stackFilePath, type StackConfig } from "../../lib/project";
+import { platformKey } from "../../tools/offline/contract-cache";
 import { fillSecretPlaceholders } from "../../tools/offline/placeholders";
 
 // Kubernetes version support is judged on a pinned day, so every run of the program in tests gives
@@ -130,16 +134,88 @@ export async function underMocks<T>(body: () => Promise<T>): Promise<T> {
  * `cfg` to run with edited config. A team stack reads the contract of its shipped platform stack
  * unless `opts.stacks` says otherwise.
  */
-export async function runStack(
-  stack: string,
-  cfg: StackConfig = stackConfig(stack),
-  opts: RunOptions = {},
-): Promise<RunResult> {
-  const stacks = opts.stacks ?? (cfg.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
-  return underMocks(async () => {
-    const { runProgram } = await import("../../tools/offline/run");
-    return runProgram({ projectDir: PROJECT_DIR, stack, config: cfg, stacks });
-  });
+export async function runStack(stack: string, cfg?: StackConfig, opts: RunOptions = {}): Promise<RunResult> {
+  const config = cfg ?? stackConfig(stack);
+  const stacks = opts.stacks ?? (config.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
+  const run = () =>
+    underMocks(async () => {
+      const { runProgram } = await import("../../tools/offline/run");
+      return runProgram({ projectDir: PROJECT_DIR, stack, config, stacks });
+    });
+  return (await isShippedRun(stack, config, opts.stacks)) ? sharedRun(stack, run) : run();
+}
+
+/**
+ * Whether a run is of a shipped stack as shipped: its config unchanged and, for a team stack, its
+ * platform's outputs those of the shipped platform. Only such runs are shared between test files.
+ */
+async function isShippedRun(stack: string, cfg: StackConfig, stacks: StackOutputsByName | undefined): Promise<boolean> {
+  if (process.env.BLUEPRINT_TEST_RUN_CACHE === "off" || !shippedStacks().includes(stack)) return false;
+  const shipped = stackConfig(stack);
+  if (
+    !isDeepStrictEqual(cfg.config, shipped.config) ||
+    !isDeepStrictEqual([...cfg.secretKeys], [...shipped.secretKeys])
+  )
+    return false;
+  return stacks === undefined || isDeepStrictEqual(stacks, await platformOf(stack));
+}
+
+/** Where runs of shipped stacks are kept between test files (and test runs): derived, disposable. */
+const RUN_CACHE = path.join(PROJECT_DIR, "node_modules", ".cache", "blueprint", "test-runs");
+
+const runKeys = new Map<string, string>();
+
+/**
+ * The content key of a shipped stack's run: its platform's (the platform stack file, the project
+ * file, every source of the program and the offline runner, the lockfile, the evaluation day; see
+ * `platformKey`), plus the team stack file for a team stack. Any change to any of them is another key.
+ */
+function runKey(stack: string): string {
+  const project = readProject(PROJECT_DIR);
+  const platform = `${stack.split(".")[0]}.platform`;
+  // The sources do not change while a test file runs; the stack files might (a test may write one).
+  const files = [platform, stack].map((s) => fs.readFileSync(stackFilePath(project, s), "utf8")).join("\0");
+  const memo = `${stack}\0${files}`;
+  let key = runKeys.get(memo);
+  if (!key) {
+    const hash = createHash("sha256").update(platformKey(project, platform));
+    if (stack !== platform) hash.update("\0team\0").update(fs.readFileSync(stackFilePath(project, stack)));
+    key = hash.digest("hex");
+    runKeys.set(memo, key);
+  }
+  return key;
+}
+
+/**
+ * A run of a shipped stack as shipped, shared by every test file: the first file that needs it
+ * runs the program and keeps the result under its content key; the others read it. Each call
+ * returns a fresh copy, which the caller may change. Many suites assert on the same fifteen runs,
+ * and a platform's run costs about a second. `BLUEPRINT_TEST_RUN_CACHE=off` runs every time.
+ */
+async function sharedRun(stack: string, run: () => Promise<RunResult>): Promise<RunResult> {
+  const file = path.join(RUN_CACHE, `${stack}.${runKey(stack)}.json`);
+  try {
+    const kept = JSON.parse(fs.readFileSync(file, "utf8")) as RunResult & { protectedResources: string[] };
+    return { ...kept, protectedResources: new Set(kept.protectedResources) };
+  } catch {
+    // Not kept yet (or half-written by a process that died): run it.
+  }
+  const result = await run();
+  try {
+    fs.mkdirSync(RUN_CACHE, { recursive: true, mode: 0o700 });
+    // Results of older sources are of no use any more.
+    for (const old of fs.readdirSync(RUN_CACHE))
+      if (old.startsWith(`${stack}.`) && old !== path.basename(file))
+        fs.rmSync(path.join(RUN_CACHE, old), { force: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ ...result, protectedResources: [...result.protectedResources] }), {
+      mode: 0o600,
+    });
+    fs.renameSync(tmp, file);
+  } catch {
+    // A run that cannot be kept only costs the next file a run.
+  }
+  return result;
 }
 
 const platforms = new Map<string, Promise<StackOutputsByName>>();

@@ -2,15 +2,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { PROJECT_DIR } from "../helpers/program";
+import { launch } from "../helpers/cli";
 
 describe("the promotion walkthrough in docs/promotion.md", () => {
   it("shows exactly what npm run demo prints, and the demo leaves the workspace untouched", () => {
     const status = () =>
       execFileSync("git", ["status", "--porcelain", "--", "stacks"], { cwd: PROJECT_DIR, encoding: "utf8" });
     const before = status();
-    const printed = execFileSync(process.execPath, ["--import", "tsx", path.join(PROJECT_DIR, "promotion/demo.ts")], {
+    const printed = execFileSync(process.execPath, launch("promotion/demo"), {
       cwd: PROJECT_DIR,
       encoding: "utf8",
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
@@ -26,9 +26,8 @@ describe("the promotion walkthrough in docs/promotion.md", () => {
 });
 
 describe("npm run demo", () => {
-  const tsx = pathToFileURL(require.resolve("tsx")).href;
   const demo = (cwd: string, ...args: string[]) =>
-    spawnSync(process.execPath, ["--import", tsx, path.join(PROJECT_DIR, "promotion/demo.ts"), ...args], {
+    spawnSync(process.execPath, launch("promotion/demo", ...args), {
       cwd,
       encoding: "utf8",
       env: { PATH: process.env.PATH, HOME: process.env.HOME },

@@ -8,12 +8,15 @@ import { staleSources, type CompiledManifest } from "../../tools/offline/compile
 describe("the precompiled render", () => {
   const out = path.join(PROJECT_DIR, ".bench", `compiled-test-${process.pid}`);
   afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+  /** The manifest as compiled (a later test edits the file). */
+  let compiled: CompiledManifest;
 
   it("records what it was compiled from, and finds nothing stale right after", () => {
     precompile(out);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, "compiled.json"), "utf8")) as CompiledManifest;
     expect(Object.keys(manifest.files)).toContain("config/load.ts");
     expect(staleSources(manifest)).toEqual([]);
+    compiled = manifest;
   });
 
   it("refuses in one line to run when a source changed since it was compiled", () => {
@@ -24,6 +27,8 @@ describe("the precompiled render", () => {
       JSON.stringify({
         ...manifest,
         files: { ...manifest.files, "config/load.ts": "0".repeat(64), "config/gone.ts": "0".repeat(64) },
+        // An edit after compiling leaves another modification time than the one recorded.
+        stats: { ...manifest.stats, "config/load.ts": [1, 0] },
       }),
     );
     const r = spawnSync(
@@ -36,6 +41,23 @@ describe("the precompiled render", () => {
       /^render: the compiled render in .* is older than its sources \(config\/load\.ts, config\/gone\.ts changed\): run `npm run compile` again, or `npm run render`\n$/,
     );
     expect(fs.existsSync(path.join(out, "rendered"))).toBe(false);
+  });
+
+  it("trusts a recorded time only when it lies well before compiling, and hashes otherwise", () => {
+    const manifest = compiled;
+    const rel = "config/load.ts";
+    const [size, mtime] = manifest.stats![rel];
+    const wrongHash = { ...manifest.files, [rel]: "0".repeat(64) };
+    // Same size and time, written long before compiling: the time is trusted, the file not read.
+    expect(staleSources({ ...manifest, files: wrongHash, compiledAt: mtime + 60_000 })).toEqual([]);
+    // Written within two seconds before compiling: a second edit could carry the same time, so it is hashed.
+    expect(staleSources({ ...manifest, files: wrongHash, compiledAt: mtime + 1_000 })).toEqual([rel]);
+    // Another time or size (a checkout, a copy, an edit): hashed, and the same content is not stale.
+    const moved = { ...manifest.stats, [rel]: [size, mtime - 1] as const };
+    expect(staleSources({ ...manifest, stats: moved, compiledAt: mtime + 60_000 })).toEqual([]);
+    expect(staleSources({ ...manifest, stats: moved, files: wrongHash, compiledAt: mtime + 60_000 })).toEqual([rel]);
+    // No times recorded (an older tree): every file is hashed.
+    expect(staleSources({ ...manifest, stats: undefined, files: wrongHash })).toEqual([rel]);
   });
 
   it("treats a tree compiled without source hashes as stale", () => {

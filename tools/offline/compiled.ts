@@ -10,6 +10,10 @@ export interface CompiledManifest {
   readonly roots: readonly string[];
   /** Every compiled source file (relative path) with the SHA-256 of its text. */
   readonly files: Readonly<Record<string, string>>;
+  /** Every compiled source file's size and modification time (ms) when it was read. */
+  readonly stats?: Readonly<Record<string, readonly [number, number]>>;
+  /** When compiling started (ms since the epoch). */
+  readonly compiledAt?: number;
 }
 
 /** The TypeScript sources under `roots` (relative to `source`), sorted. */
@@ -28,18 +32,31 @@ export function hashText(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** How long before compiling started a file must have last changed for its time to be trusted (ms). */
+const RACY_MS = 2000;
+
 /**
- * Sources that changed, appeared or disappeared since they were compiled. Content, not
- * modification times, decides: a checkout or a copy changes times without changing code, and an
- * edit within the same second would slip past a time check.
+ * Sources that changed, appeared or disappeared since they were compiled. Content decides: a file
+ * is hashed again unless its size and modification time are the ones recorded and that time lies
+ * well before compiling started. Any write after that gives a later time, so a time check alone
+ * can only hash more, never miss an edit; a checkout or a copy changes times without changing
+ * code, and then the hash says the file is the same. A file written just before compiling (within
+ * {@link RACY_MS}) is always hashed: a second edit could carry the same time.
  */
 export function staleSources(manifest: CompiledManifest): string[] {
   // A tree compiled before hashes were recorded cannot be checked: treat it as stale.
   if (!Array.isArray(manifest.roots) || manifest.files === null || typeof manifest.files !== "object")
     return ["compiled.json"];
   const now = sourceFiles(manifest.source, manifest.roots);
+  const trusted = (rel: string): boolean => {
+    const recorded = manifest.stats?.[rel];
+    if (!recorded || typeof manifest.compiledAt !== "number") return false;
+    const st = fs.statSync(path.join(manifest.source, rel));
+    return st.size === recorded[0] && st.mtimeMs === recorded[1] && recorded[1] < manifest.compiledAt - RACY_MS;
+  };
   const changed = now.filter(
-    (rel) => manifest.files[rel] !== hashText(fs.readFileSync(path.join(manifest.source, rel), "utf8")),
+    (rel) =>
+      !trusted(rel) && manifest.files[rel] !== hashText(fs.readFileSync(path.join(manifest.source, rel), "utf8")),
   );
   const gone = Object.keys(manifest.files).filter((rel) => !now.includes(rel));
   return [...changed, ...gone];
