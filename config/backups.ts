@@ -49,6 +49,15 @@ export function backupStoreProblems(env: BackupEnvironment): ConfigProblem[] {
       );
     return problems;
   }
+  if (store.type === "none") {
+    if (env.production)
+      add(
+        `${OBJECT_STORE}.type`,
+        'is "none", but a production environment backs up its team volumes: name an S3-compatible bucket (type: s3)',
+      );
+    if (env.hasCredentials) add(CREDENTIALS, 'is set, but the objectStore is "none": remove it');
+    return problems;
+  }
   if (store.type === "minio") {
     if (env.production)
       add(

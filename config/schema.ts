@@ -269,8 +269,15 @@ const customTimeoutsSchema = z.strictObject({
  */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** Where Velero writes an existing cluster's backups: MinIO in the cluster (local, dev), or an S3-compatible bucket. */
+/**
+ * Where Velero writes an existing cluster's backups: MinIO in the cluster (local, dev), an
+ * S3-compatible bucket, or nowhere (`none`: no Velero, for a throwaway cluster; not in production).
+ */
 export const objectStoreSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    /** No volume backups and no Velero: a cluster whose data is disposable (a benchmark, a demo). */
+    type: z.literal("none"),
+  }),
   z.strictObject({
     /** MinIO in the cluster, made by the platform (credentials generated): for local and dev only. */
     type: z.literal("minio"),
@@ -320,7 +327,7 @@ const platformSchema = z.strictObject({
     .strictObject({
       hourUtc: z.number().int().min(0).max(23).default(3),
       retentionDays: z.number().int().min(1).max(3650).default(14),
-      /** Existing clusters only: where Velero writes. @default { type: minio } outside production; required in production */
+      /** Existing clusters only: where Velero writes (`minio`, `s3`, or `none`). @default { type: minio } outside production; required in production */
       objectStore: objectStoreSchema.optional(),
     })
     .prefault({}),

@@ -79,13 +79,14 @@ export async function createCluster(
 /**
  * Velero's backups of an existing cluster's team namespaces: schedule and retention from
  * `blueprint:platform.volumeBackups`, into its objectStore (MinIO in the cluster when none is
- * named; config/backups.ts refuses that in production). None without teams.
+ * named; config/backups.ts refuses that in production). None without teams, or with `type: none`.
  */
 function veleroBackups(env: PlatformConfig): VeleroBackupArgs | undefined {
   const namespaces = Object.keys(env.teams);
   if (namespaces.length === 0) return undefined;
   const { hourUtc, retentionDays, objectStore } = env.platform.volumeBackups;
   const store = objectStore ?? objectStoreSchema.parse({ type: "minio" });
+  if (store.type === "none") return undefined;
   return {
     hourUtc,
     retentionDays,

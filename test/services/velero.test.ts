@@ -264,6 +264,21 @@ describe("Velero volume backups on the local (existing) cluster", () => {
     expect(rules).toContain("VeleroBackupFailed");
   });
 
+  it("runs no Velero, exports no plan and renders no Velero alerts with objectStore none", async () => {
+    const cfg = withEdits(stackConfig("local.platform"), [
+      [["blueprint:platform", "volumeBackups", "objectStore"], { type: "none" }],
+    ]);
+    const none = await runStack("local.platform", cfg);
+    const namespaces = none.objects.map((o) => (o.metadata as { namespace?: string; name: string }).namespace);
+    expect(namespaces).not.toContain("velero");
+    expect(namespaces).not.toContain("minio");
+    expect(none.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.name)).not.toContain(
+      "blueprint-local-velero",
+    );
+    expect(none.stackOutputs.outputs.volumeBackups).toEqual([]);
+    expect(JSON.stringify(getObject(none, "PrometheusRule", "monitoring/platform-alerts"))).not.toContain("Velero");
+  });
+
   it("writes to an S3-compatible bucket instead when one is configured, with no MinIO", async () => {
     const cfg = withS3(stackConfig("local.platform"), {
       type: "s3",
@@ -338,6 +353,13 @@ describe("refusals of the object storage settings, before any resource", () => {
     expect(await problems("local.platform", minio)).toContainEqual(
       `${store}.type is "minio", which runs in the cluster it backs up: a production environment needs its backups outside the cluster (type: s3, with a bucket of an S3-compatible store)`,
     );
+    const none = withEdits(stackConfig("local.platform"), [
+      ["blueprint:production", true],
+      [["blueprint:platform", "volumeBackups", "objectStore"], { type: "none" }],
+    ]);
+    expect(await problems("local.platform", none)).toContainEqual(
+      `${store}.type is "none", but a production environment backs up its team volumes: name an S3-compatible bucket (type: s3)`,
+    );
     const missing = withEdits(stackConfig("local.platform"), [["blueprint:production", true]]);
     expect(await problems("local.platform", missing)).toContainEqual(
       expect.stringMatching(
@@ -380,7 +402,7 @@ describe("refusals of the object storage settings, before any resource", () => {
       [["blueprint:platform", "volumeBackups", "objectStore"], { type: "gcs" }],
     ]);
     expect(await problems("local.platform", unknownType)).toEqual([
-      `${store}.type Invalid discriminator value. Expected 'minio' | 's3', got "gcs"`,
+      `${store}.type Invalid discriminator value. Expected 'none' | 'minio' | 's3', got "gcs"`,
     ]);
     const unknownKey = withEdits(stackConfig("local.platform"), [
       [["blueprint:platform", "volumeBackups", "objectStore"], { type: "minio", bucket: "x" }],
