@@ -3,6 +3,8 @@ import { isQuantity, parseQuantity } from "../lib/quantity";
 import type { ConfigProblem } from "../lib/errors";
 import { isAllowedImage } from "../lib/registries";
 import { pullReferenceFor } from "../lib/mirrors";
+import { parseRdsBundle, RDS_CA_REFRESH_COMMAND, rdsRootCommonName } from "../lib/rds-ca";
+import { RDS_BUNDLE_SOURCE, RDS_GLOBAL_BUNDLE } from "../lib/rds-ca-bundle";
 import {
   bindingVariables,
   cacheNodeTypeOffered,
@@ -73,6 +75,12 @@ const valkeySchema = z.strictObject({
   nodeType: z.string().optional(),
   /** GCP: Memorystore capacity in GB. */
   memorySizeGb: z.number().int().optional(),
+  /**
+   * GCP (Memorystore): the newest credential generation whose instance is deleted. A rotation
+   * creates a new instance (Memorystore makes the AUTH string itself) and keeps the previous one
+   * until this reaches `rotation - 1`, once every bound Deployment has rolled.
+   */
+  retiredRotation: z.number().int().min(0).max(1_000_000).optional(),
 });
 
 /** One granted service. */
@@ -100,6 +108,8 @@ export const bindingsSchema = z.array(z.string()).default([]);
 /** What the platform rules need to know about the environment. */
 export interface ServiceEnvironment {
   readonly cloud: "aws" | "gcp" | "existing" | undefined;
+  /** `cluster.aws.region`, where managed Postgres needs the region's RDS root CA. */
+  readonly awsRegion?: string;
   readonly production: boolean;
   readonly teams: Readonly<Record<string, { readonly services: Readonly<Record<string, ServiceConfig>> }>>;
   /** The registries the cluster's admission policy allows (`policy.allowedRegistries`). */
@@ -111,6 +121,17 @@ export interface ServiceEnvironment {
 }
 
 const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+let bundleRegions: Set<string> | undefined;
+/** The regions whose RDS root of the CA this project sets is in the shipped bundle (parsed once). */
+function rdsBundleRegions(): Set<string> {
+  bundleRegions ??= new Set(
+    parseRdsBundle(RDS_GLOBAL_BUNDLE)
+      .filter((r) => r.region && r.commonName === rdsRootCommonName(r.region))
+      .map((r) => r.region!),
+  );
+  return bundleRegions;
+}
 
 /** The platform-side rules of granted services; keys are relative to `blueprint:`. */
 export function serviceProblems(env: ServiceEnvironment): ConfigProblem[] {
@@ -160,6 +181,12 @@ function flavourProblems(
         `is not a DB instance class ${svc.engine === "aurora" ? "Aurora" : "RDS"} for PostgreSQL offers (such as db.t4g.medium, db.m7g.large, db.r7g.large), got "${svc.instanceClass}"`,
       );
     }
+    if (svc.flavour === "managed" && cloud === "aws" && env.awsRegion && !rdsBundleRegions().has(env.awsRegion)) {
+      add(
+        `${key}.flavour`,
+        `is "managed" on RDS in ${env.awsRegion}, but the shipped RDS CA bundle (lib/rds-ca-bundle.ts, read ${RDS_BUNDLE_SOURCE.read}) has no root CA for that region, so apps could not verify the server; refresh it: ${RDS_CA_REFRESH_COMMAND}`,
+      );
+    }
     if (svc.tier !== undefined && cloud === "gcp" && !cloudSqlTierOffered(svc.tier)) {
       add(
         `${key}.tier`,
@@ -181,6 +208,16 @@ function flavourProblems(
       wrongCloud("nodeType", "managed services on AWS (cluster.cloud: aws)");
     if (svc.memorySizeGb !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
       wrongCloud("memorySizeGb", "managed services on GCP (cluster.cloud: gcp)");
+    if (svc.retiredRotation !== undefined && !(svc.flavour === "managed" && cloud === "gcp"))
+      wrongCloud(
+        "retiredRotation",
+        "Memorystore (managed valkey, cluster.cloud: gcp); elsewhere the previous credential is revoked by the next rotation",
+      );
+    else if (svc.retiredRotation !== undefined && svc.retiredRotation >= svc.rotation)
+      add(
+        `${key}.retiredRotation`,
+        `must be below rotation (${svc.rotation}): the instance of the current generation serves the bound apps, got ${svc.retiredRotation}`,
+      );
     if (svc.nodeType !== undefined && cloud === "aws" && !cacheNodeTypeOffered(svc.nodeType)) {
       add(
         `${key}.nodeType`,

@@ -122,6 +122,7 @@ export function serviceEnvironment(env: PartialPlatform): ServiceEnvironment {
   const mirror = env.cluster?.aws?.registryMirror?.upstream ?? env.cluster?.gcp?.registryMirror?.upstream;
   return {
     cloud: env.cluster?.cloud,
+    awsRegion: env.cluster?.aws?.region,
     production: env.production,
     teams: env.teams,
     // A mirror's registry joins the allow-list by itself (layers/platform.ts), so what it mirrors is allowed.

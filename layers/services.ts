@@ -254,6 +254,10 @@ function managedService(
   let ca: pulumi.Output<string> | undefined;
   let password: pulumi.Output<string> = passwords.current;
   let username: string;
+  // The previous generation's credential while it stays valid, for its kept Secret.
+  let previous:
+    | { host: pulumi.Output<string>; username: string; password: pulumi.Output<string>; ca?: pulumi.Output<string> }
+    | undefined;
   if (svc.type === "postgres") {
     const instance =
       net.cloud === "aws"
@@ -277,11 +281,13 @@ function managedService(
     host = instance.host;
     port = instance.port;
     cidrs = instance.cidrs;
-    // RDS's CA is not in the system roots (sslmode=require encrypts); Cloud SQL's server CA is given to the app.
-    ca = "ca" in instance ? instance.ca : undefined;
+    // Neither RDS's regional roots nor Cloud SQL's server CA are in the system roots: the app gets them.
+    ca = instance.ca;
     username = userOf(name, svc.rotation);
+    if (passwords.previous)
+      previous = { host, username: userOf(name, svc.rotation - 1), password: passwords.previous, ca };
     const currentIsA = svc.rotation % 2 === 0;
-    const previous = passwords.previous ?? pulumi.output("");
+    const previousPassword = passwords.previous ?? pulumi.output("");
     new ManagedPostgresUsers(
       id,
       {
@@ -293,8 +299,9 @@ function managedService(
         port,
         adminUser: instance.adminUser,
         adminPassword: instance.adminPassword,
-        passwordA: currentIsA ? passwords.current : previous,
-        passwordB: currentIsA ? previous : passwords.current,
+        ca: net.cloud === "aws" ? instance.ca : undefined,
+        passwordA: currentIsA ? passwords.current : previousPassword,
+        passwordB: currentIsA ? previousPassword : passwords.current,
         dependsOn: [instance],
       },
       { provider: cluster.provider },
@@ -324,12 +331,16 @@ function managedService(
     port = instance.port;
     cidrs = instance.cidrs;
     username = "default";
+    // ROTATE keeps the previous token valid until the next rotation.
+    if (passwords.previous) previous = { host, username, password: passwords.previous };
   } else {
     const instance = new shared.gcp!.MemorystoreRedis(id, {
       ...common,
       network: net,
       access: shared.gcpAccess(),
       memorySizeGb: svc.memorySizeGb,
+      generation: svc.rotation,
+      retiredGeneration: svc.retiredRotation,
     });
     host = instance.host;
     port = instance.port;
@@ -338,6 +349,14 @@ function managedService(
     // Memorystore generates the AUTH string itself (the `default` user's password).
     password = instance.authString;
     username = "default";
+    // The previous generation's instance, while retiredRotation has not retired it.
+    if (instance.previous)
+      previous = {
+        host: instance.previous.host,
+        username,
+        password: instance.previous.authString,
+        ca: instance.previous.ca,
+      };
   }
   new BoundEgressPolicy(
     id,
@@ -345,16 +364,18 @@ function managedService(
     parts.k8sOpts,
   );
   const caFile = ca ? caPath(name) : undefined;
-  const connection = pulumi.all([host, password]).apply(([h, p]): Connection => ({
-    type: svc.type,
-    host: h,
-    port,
-    username,
-    password: p,
-    database: svc.type === "postgres" ? databaseNameOf(name) : "0",
-    tls: true,
-    caFile,
-  }));
+  const connectionOf = (hostOf: pulumi.Output<string>, user: string, secret: pulumi.Output<string>) =>
+    pulumi.all([hostOf, secret]).apply(([h, p]): Connection => ({
+      type: svc.type,
+      host: h,
+      port,
+      username: user,
+      password: p,
+      database: svc.type === "postgres" ? databaseNameOf(name) : "0",
+      tls: true,
+      caFile,
+    }));
+  const connection = connectionOf(host, username, password);
   const binding = new BindingSecret(
     id,
     {
@@ -363,6 +384,12 @@ function managedService(
       namespace: parts.namespace,
       connection: pulumi.secret(connection),
       ca,
+      previous: previous
+        ? {
+            connection: pulumi.secret(connectionOf(previous.host, previous.username, previous.password)),
+            ca: previous.ca,
+          }
+        : undefined,
       labels: {
         "app.kubernetes.io/part-of": parts.team,
         "app.kubernetes.io/managed-by": MANAGED_BY,

@@ -232,6 +232,18 @@ export function cloudSqlTierOffered(tier: string): boolean {
   return mib % 256 === 0 && mib >= 0.9 * 1024 * cpus && mib <= 6.5 * 1024 * cpus;
 }
 
+/**
+ * The credential generations whose Memorystore instance exists: the current one, and the one
+ * before it until `retiredRotation` retires it. Memorystore generates the AUTH string and changes
+ * it only by turning AUTH off and on, which invalidates the old string at once
+ * (https://cloud.google.com/memorystore/docs/redis/about-redis-auth), so a rotation that keeps the
+ * old credential working needs a second instance with its own string.
+ */
+export function memorystoreGenerations(rotation: number, retiredRotation?: number): number[] {
+  const keepPrevious = rotation > 0 && (retiredRotation === undefined || retiredRotation < rotation - 1);
+  return keepPrevious ? [rotation - 1, rotation] : [rotation];
+}
+
 /** Memorystore for Redis capacity bounds in GB (https://cloud.google.com/memorystore/docs/redis/pricing#instance_pricing). */
 export const MEMORYSTORE_GB = { min: 1, max: 300 } as const;
 

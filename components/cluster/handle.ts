@@ -51,6 +51,8 @@ export interface AwsDataNetwork {
   readonly cloud: "aws";
   /** The cluster's AWS provider (its region and default tags). */
   readonly provider: pulumi.ProviderResource;
+  /** The provider's region, e.g. `eu-west-1`: RDS clients verify servers with that region's root CA. */
+  readonly region: string;
   readonly vpcId: pulumi.Output<string>;
   readonly privateSubnetIds: readonly pulumi.Output<string>[];
   /** The private subnets' blocks: where a managed instance's addresses are. */

@@ -4,23 +4,12 @@ import * as random from "@pulumi/random";
 import type { AwsDataNetwork } from "../cluster/handle";
 import { dataProtection } from "../protection";
 import { DEFAULT_PORTS, PASSWORD_RULES } from "../../lib/services";
+import { RDS_CA_IDENTIFIER, rdsRegionBundle } from "../../lib/rds-ca";
+import { RDS_GLOBAL_BUNDLE } from "../../lib/rds-ca-bundle";
 import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
+import { awsDataDefaults } from "./defaults";
 
-/** Defaults of managed data on AWS, in one visible place. */
-export const awsDataDefaults = {
-  postgresVersion: { "16": "16", "17": "17" } as Readonly<Record<string, string>>,
-  instanceClass: { production: "db.m7g.large", other: "db.t4g.medium" },
-  auroraInstanceClass: { production: "db.r7g.large", other: "db.t4g.medium" },
-  allocatedStorageGiB: 20,
-  /** Storage autoscaling ceiling, as a multiple of the allocated storage. */
-  maxStorageFactor: 5,
-  nodeType: { production: "cache.m7g.large", other: "cache.t4g.small" },
-  /** ElastiCache for Valkey 8.0, cluster mode off: the default parameter group of the family. */
-  valkeyVersion: "8.0",
-  valkeyParameterGroup: "default.valkey8",
-  adminUser: "blueprint_admin",
-  kmsDeletionWindowDays: { production: 30, other: 7 },
-} as const;
+export { awsDataDefaults };
 
 /** Engine and cloud deletion guards chosen for one managed instance; exposed because resource options are not visible under mocks. */
 export interface DataSafety {
@@ -136,6 +125,11 @@ export class RdsPostgres extends pulumi.ComponentResource {
   public readonly safety: DataSafety;
   /** Where the instance's addresses are: the private subnets. */
   public readonly cidrs: readonly string[];
+  /**
+   * The root CAs (PEM) of the instance's region that clients verify it with (`sslmode=verify-full`):
+   * RDS server certificates chain to a regional root that no system trust store carries.
+   */
+  public readonly ca: pulumi.Output<string>;
 
   constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:RdsPostgres", name, {}, opts);
@@ -146,6 +140,11 @@ export class RdsPostgres extends pulumi.ComponentResource {
     this.adminUser = d.adminUser;
     this.cidrs = args.network.privateSubnetCidrs;
     this.safety = { protect: args.production, retainOnDelete: false, deletionProtection: args.production };
+    // The bundle ships with the program (lib/rds-ca-bundle.ts, refreshed by `npm run rds-ca`) rather
+    // than being downloaded at `pulumi up`: what apps trust changes only through a reviewed commit,
+    // and neither a deploy nor an offline render depends on a download. The roots live until 2061
+    // (RSA2048) and 2121; a region newer than the bundle is refused in config, naming the refresh.
+    this.ca = pulumi.output(rdsRegionBundle(RDS_GLOBAL_BUNDLE, args.network.region));
     this.adminPassword = new random.RandomPassword(
       `${name}-admin`,
       { ...PASSWORD_RULES },
@@ -215,6 +214,9 @@ export class RdsPostgres extends pulumi.ComponentResource {
               args.instanceClass ?? (args.production ? d.auroraInstanceClass.production : d.auroraInstanceClass.other),
             dbSubnetGroupName: subnets.name,
             publiclyAccessible: args.publicAccess,
+            // Each Aurora instance has its own server certificate; the cluster's
+            // caCertificateIdentifier applies to Multi-AZ DB clusters only (pulumi-aws rds.Cluster docs).
+            caCertIdentifier: RDS_CA_IDENTIFIER,
             autoMinorVersionUpgrade: true,
           },
           guard,
@@ -244,7 +246,10 @@ export class RdsPostgres extends pulumi.ComponentResource {
           username: d.adminUser,
           password: this.adminPassword,
           parameterGroupName: pg.name,
-          caCertIdentifier: "rds-ca-rsa2048-g1",
+          // Set explicitly, not left to the region's default, so the CA the server's certificate chains
+          // to is the one whose root the binding's ca.crt carries
+          // (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html).
+          caCertIdentifier: RDS_CA_IDENTIFIER,
           autoMinorVersionUpgrade: true,
         },
         guard,

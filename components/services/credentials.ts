@@ -36,36 +36,49 @@ export interface BindingSecretArgs {
   /** The server's CA certificate (PEM), where the system roots do not verify it. */
   readonly ca?: pulumi.Input<string>;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The previous generation's connection, whose credential stays valid until the next rotation:
+   * its Secret `svc-<service>-g<generation - 1>` is kept beside the new one, so a pod of a
+   * ReplicaSet that has not rolled yet can still start. Absent at generation 0, and where the old
+   * credential is gone (an external URL, a retired Memorystore instance).
+   */
+  readonly previous?: { readonly connection: pulumi.Input<Connection>; readonly ca?: pulumi.Input<string> };
 }
 
 /**
  * The Secret a bound app reads: url, host, port, username, password, database (and ca.crt). Its
  * name carries the generation, so a rotation gives Deployments a new name to roll to; replaced
- * (delete first) when the instance moves, since the name is fixed.
+ * (delete first) when the instance moves, since the name is fixed. Each generation's Secret is
+ * its own resource (`<name>-g<generation>`), so the previous one is kept, unchanged, until the
+ * next rotation deletes it.
  */
 export class BindingSecret extends pulumi.ComponentResource {
   public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: BindingSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:BindingSecret", name, {}, opts);
-    const data = pulumi
-      .all([pulumi.output(args.connection), pulumi.output(args.ca)])
-      .apply(([c, ca]) => ({ ...bindingSecretData(c), ...(ca ? { [CA_KEY]: ca } : {}) }));
-    const secret = new k8s.core.v1.Secret(
-      name,
-      {
-        metadata: {
-          name: bindingSecretName(args.service, args.generation),
-          namespace: args.namespace,
-          labels: { ...args.labels },
+    const secret = (generation: number, connection: pulumi.Input<Connection>, ca: pulumi.Input<string> | undefined) => {
+      const data = pulumi
+        .all([pulumi.output(connection), pulumi.output(ca)])
+        .apply(([c, pem]) => ({ ...bindingSecretData(c), ...(pem ? { [CA_KEY]: pem } : {}) }));
+      return new k8s.core.v1.Secret(
+        `${name}-g${generation}`,
+        {
+          metadata: {
+            name: bindingSecretName(args.service, generation),
+            namespace: args.namespace,
+            labels: { ...args.labels },
+          },
+          type: "Opaque",
+          immutable: true,
+          stringData: pulumi.secret(data),
         },
-        type: "Opaque",
-        immutable: true,
-        stringData: pulumi.secret(data),
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
-    this.secretName = secret.metadata.name;
+        // Stacks from before generations had their own resources knew the current Secret as `name`.
+        { parent: this, deleteBeforeReplace: true, aliases: generation === args.generation ? [{ name }] : [] },
+      );
+    };
+    this.secretName = secret(args.generation, args.connection, args.ca).metadata.name;
+    if (args.previous && args.generation > 0) secret(args.generation - 1, args.previous.connection, args.previous.ca);
     this.registerOutputs({ secretName: this.secretName });
   }
 }

@@ -3,24 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { GcpDataNetwork } from "../cluster/handle";
 import { dataProtection } from "../protection";
-import { PASSWORD_RULES } from "../../lib/services";
+import { memorystoreGenerations, PASSWORD_RULES } from "../../lib/services";
 import type { DataSafety } from "./aws";
 import type { VolumeBackupPlan, VolumeBackupSettings } from "./backups";
+import { gcpDataDefaults } from "./defaults";
 
-/** Defaults of managed data on GCP, in one visible place. */
-export const gcpDataDefaults = {
-  tier: { production: "db-custom-2-7680", other: "db-custom-1-3840" },
-  diskSizeGb: 20,
-  memorySizeGb: { production: 5, other: 1 },
-  redisVersion: "REDIS_7_2",
-  /** Memorystore for Redis serves TLS on 6378 (https://cloud.google.com/memorystore/docs/redis/in-transit-encryption). */
-  redisTlsPort: 6378,
-  postgresPort: 5432,
-  adminUser: "blueprint_admin",
-  keyRotationPeriod: "7776000s",
-  /** The range reserved for Google-managed services (Cloud SQL, Memorystore) peered into the VPC. */
-  privateServicesPrefixLength: 20,
-} as const;
+export { gcpDataDefaults };
 
 /**
  * Private services access: an address range of the VPC reserved for Google's service producer
@@ -225,16 +213,34 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
 /** Arguments of a {@link MemorystoreRedis}. */
 export interface MemorystoreRedisArgs extends GcpManagedArgs {
   readonly memorySizeGb?: number;
+  /** The credential generation (`rotation`): each has its own instance and AUTH string. @default 0 */
+  readonly generation?: number;
+  /** The newest generation whose instance is deleted (`retiredRotation`); the one before the current is kept until then. */
+  readonly retiredGeneration?: number;
+}
+
+/** The logical name of a generation's instance; generation 0 keeps the name instances had before rotation existed. */
+export function memorystoreInstanceName(name: string, generation: number): string {
+  return generation === 0 ? `${name}-redis` : `${name}-redis-g${generation}`;
 }
 
 /**
- * Memorystore for Redis (the Redis protocol Valkey speaks; Memorystore for Valkey authenticates
- * with IAM only, which would change what clients do): private services access, AUTH, TLS with a
- * server CA, CMEK, STANDARD_HA (a replica in another zone, automatic failover) in production and
- * RDB snapshots. Memorystore has no deletion protection flag: in production it is registered with
- * `protect` and `retainOnDelete`.
+ * Memorystore for Redis (the Redis protocol Valkey speaks; Memorystore for Valkey's own password
+ * tokens are in beta, hashicorp/terraform-provider-google#27309): private services access, AUTH,
+ * TLS with a server CA, CMEK, STANDARD_HA (a replica in another zone, automatic failover) in
+ * production and RDB snapshots. Memorystore has no deletion protection flag: in production the
+ * current instance is registered with `protect` and `retainOnDelete`.
+ *
+ * Rotation: Memorystore generates the AUTH string and changes it only by turning AUTH off and on,
+ * which refuses the old string to every new connection at once
+ * (https://cloud.google.com/memorystore/docs/redis/about-redis-auth). So each credential
+ * generation is its own instance: a rotation creates the new one and keeps the previous one, AUTH
+ * string and data, for the pods that have not rolled yet, until `retiredGeneration` retires it.
+ * The previous instance loses `protect` and `retainOnDelete` in the rotation's own update, so
+ * retiring it later is a plain delete.
  */
 export class MemorystoreRedis extends pulumi.ComponentResource {
+  /** The current generation's instance: its address, AUTH string and server CA. */
   public readonly host: pulumi.Output<string>;
   public readonly port: number;
   /** The AUTH string Memorystore generates (a secret). */
@@ -242,6 +248,14 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
   public readonly ca: pulumi.Output<string>;
   public readonly safety: DataSafety;
   public readonly cidrs: readonly string[];
+  /** The generations whose instance exists, oldest first. */
+  public readonly generations: readonly number[];
+  /** The previous generation's instance while it is kept: pods that have not rolled still use it. */
+  public readonly previous?: {
+    readonly host: pulumi.Output<string>;
+    readonly authString: pulumi.Output<string>;
+    readonly ca: pulumi.Output<string>;
+  };
 
   constructor(name: string, args: MemorystoreRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("blueprint:services:MemorystoreRedis", name, {}, opts);
@@ -250,8 +264,36 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
     this.port = d.redisTlsPort;
     this.cidrs = [args.access.cidr];
     this.safety = { protect: args.production, retainOnDelete: args.production, deletionProtection: false };
-    const instance = new gcp.redis.Instance(
-      `${name}-redis`,
+    const current = args.generation ?? 0;
+    this.generations = memorystoreGenerations(current, args.retiredGeneration);
+    const instances = this.generations.map((g) =>
+      this.instance(name, args, g, g === current ? this.safety.protect : false, o),
+    );
+    const instance = instances[instances.length - 1];
+    this.host = instance.host;
+    this.authString = pulumi.secret(instance.authString);
+    this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
+    if (instances.length > 1) {
+      const old = instances[0];
+      this.previous = {
+        host: old.host,
+        authString: pulumi.secret(old.authString),
+        ca: old.serverCaCerts.apply((c) => c?.[0]?.cert ?? ""),
+      };
+    }
+    this.registerOutputs({ host: this.host });
+  }
+
+  private instance(
+    name: string,
+    args: MemorystoreRedisArgs,
+    generation: number,
+    guarded: boolean,
+    o: pulumi.CustomResourceOptions,
+  ): gcp.redis.Instance {
+    const d = gcpDataDefaults;
+    return new gcp.redis.Instance(
+      memorystoreInstanceName(name, generation),
       {
         project: args.network.project,
         region: args.network.region,
@@ -265,14 +307,10 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
         transitEncryptionMode: "SERVER_AUTHENTICATION",
         customerManagedKey: args.access.keyId,
         persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "TWENTY_FOUR_HOURS" },
-        labels: { team: args.team, service: args.service },
+        labels: { team: args.team, service: args.service, generation: String(generation) },
       },
-      { ...o, ...dataProtection(this.safety.protect), dependsOn: [args.access.connection, ...args.access.keyGrants] },
+      { ...o, ...dataProtection(guarded), dependsOn: [args.access.connection, ...args.access.keyGrants] },
     );
-    this.host = instance.host;
-    this.authString = pulumi.secret(instance.authString);
-    this.ca = instance.serverCaCerts.apply((c) => c?.[0]?.cert ?? "");
-    this.registerOutputs({ host: this.host });
   }
 }
 

@@ -264,9 +264,28 @@ export class InClusterService extends pulumi.ComponentResource {
         database: args.type === "postgres" ? databaseName(args.service) : "0",
         tls: false,
       }));
+    // The previous generation's credential stays valid (the other Postgres user, the second Valkey password).
+    const previousConnection = passwords.previous
+      ? pulumi.all([this.host, passwords.previous]).apply(([host, password]): Connection => ({
+          type: args.type,
+          host,
+          port,
+          username: args.type === "postgres" ? userOf(args.service, args.generation - 1) : "default",
+          password,
+          database: args.type === "postgres" ? databaseName(args.service) : "0",
+          tls: false,
+        }))
+      : undefined;
     const binding = new BindingSecret(
       `${name}-binding`,
-      { service: args.service, generation: args.generation, namespace: args.namespace, connection, labels },
+      {
+        service: args.service,
+        generation: args.generation,
+        namespace: args.namespace,
+        connection,
+        labels,
+        previous: previousConnection ? { connection: previousConnection } : undefined,
+      },
       parent,
     );
     this.secretName = binding.secretName;

@@ -95,6 +95,8 @@ export interface ManagedPostgresUsersArgs {
   readonly port: number;
   readonly adminUser: string;
   readonly adminPassword: pulumi.Input<string>;
+  /** The server's root CAs (PEM): the admin login then verifies the server (`verify-full`), else only encrypts. */
+  readonly ca?: pulumi.Input<string>;
   /** Passwords of the two rotating users ("" disables one). */
   readonly passwordA: pulumi.Input<string>;
   readonly passwordB: pulumi.Input<string>;
@@ -129,8 +131,8 @@ export class ManagedPostgresUsers extends pulumi.ComponentResource {
             PGPORT: String(args.port),
             PGUSER: args.adminUser,
             PGPASSWORD: admin,
-            // TLS to the instance (RDS and Cloud SQL require it).
-            PGSSLMODE: "require",
+            // TLS to the instance (RDS and Cloud SQL require it), verifying the server where its CA is known.
+            ...(args.ca ? { PGSSLMODE: "verify-full", PGSSLROOTCERT: "/scripts/ca.crt" } : { PGSSLMODE: "require" }),
             SERVICE_DATABASE: databaseName(args.service),
             SERVICE_OWNER: `${databaseName(args.service)}_owner`,
             SERVICE_USER_A: userA,
@@ -147,7 +149,11 @@ export class ManagedPostgresUsers extends pulumi.ComponentResource {
       {
         metadata: { namespace: args.namespace, labels },
         immutable: true,
-        data: { "ensure-users.sh": ENSURE_USERS_SH, "ensure-users.sql": ENSURE_USERS_SQL },
+        data: pulumi.output(args.ca).apply((ca) => ({
+          "ensure-users.sh": ENSURE_USERS_SH,
+          "ensure-users.sql": ENSURE_USERS_SQL,
+          ...(ca ? { "ca.crt": ca } : {}),
+        })),
       },
       { parent: this },
     );

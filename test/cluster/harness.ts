@@ -157,6 +157,8 @@ export interface Registration {
   readonly dependencyUrns: ReadonlySet<string>;
   /** The provider reference, `urn::id`. */
   readonly provider?: string;
+  /** The names this resource was known by before (its `aliases`), as the engine receives them. */
+  readonly aliases: readonly string[];
 }
 
 /** `type::name` of a URN (the last type of a parent-qualified type). */
@@ -190,6 +192,10 @@ export async function runStackWithGraph(
         dependsOn: new Set(req.getDependenciesList().map(keyOfUrn)),
         dependencyUrns: new Set(req.getDependenciesList()),
         provider: req.getProvider() || undefined,
+        aliases: [
+          ...req.getAliasurnsList().map((urn) => urn.split("::").pop() ?? urn),
+          ...req.getAliasesList().map((a) => a.getSpec()?.getName() || (a.getUrn().split("::").pop() ?? "")),
+        ],
       });
       return original.call(this, req, cb);
     };
@@ -211,6 +217,8 @@ interface RegisterRequest {
   getParent(): string;
   getDependenciesList(): string[];
   getProvider(): string;
+  getAliasurnsList(): string[];
+  getAliasesList(): Array<{ getUrn(): string; getSpec(): { getName(): string } | undefined }>;
 }
 
 /** The registration of `type::name`; fails when it was never registered. */

@@ -71,6 +71,12 @@ function withoutCloudFields(o: K8sObject): unknown {
   if (c.kind === "NetworkPolicy" && c.metadata.name === "allow-metrics-scrape") {
     for (const rule of c.spec.ingress) delete rule.from;
   }
+  // The platform's users Job verifies RDS with the region's RDS root CAs; Cloud SQL's Job only encrypts.
+  if (c.kind === "ConfigMap" && c.metadata.namespace === "blueprint-data") delete c.data["ca.crt"];
+  if (c.kind === "Secret" && c.metadata.namespace === "blueprint-data") delete (c.stringData ?? c.data).PGSSLROOTCERT;
+  if (c.kind === "Job" && c.metadata.namespace === "blueprint-data") {
+    for (const v of c.spec.template.spec.volumes) if (v.configMap) delete v.configMap.name;
+  }
   // The metadata egress the cluster's identity binding needs (GKE's metadata server), which admission lets NetworkPolicies name exactly.
   if (c.kind === "ValidatingAdmissionPolicy" && c.metadata.name === "blueprint-team-network-policies") {
     c.spec.variables = c.spec.variables.filter((v: { name: string }) => v.name !== "granted");
@@ -231,6 +237,13 @@ describe("the same app on EKS and on GKE", () => {
       ["10.30.0.0/19", "10.30.32.0/19", "10.30.64.0/19"].map((cidr) => ({ ipBlock: { cidr } })),
       [{ ipBlock: { cidr: "10.60.0.0/20" } }],
     ]);
+    // The platform's users Job verifies RDS with the region's three RDS root CAs; Cloud SQL's Job only encrypts.
+    expect(
+      both(
+        "ConfigMap/blueprint-data/shop-db-scripts",
+        (o) => o.data["ca.crt"]?.match(/BEGIN CERTIFICATE/g)?.length ?? 0,
+      ),
+    ).toEqual([3, 0]);
     const image = (o: any) => o.spec.template.spec.containers[0].image as string; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(image(a.get("Deployment/shop/frontend")).split("@")[1]).toBe(
       image(b.get("Deployment/shop/frontend")).split("@")[1],

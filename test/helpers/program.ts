@@ -138,11 +138,47 @@ export async function runStack(stack: string, cfg?: StackConfig, opts: RunOption
   const config = cfg ?? stackConfig(stack);
   const stacks = opts.stacks ?? (config.config["blueprint:layer"] === "team" ? await platformOf(stack) : undefined);
   const run = () =>
+    warmRun(stack, config, stacks) ??
     underMocks(async () => {
       const { runProgram } = await import("../../tools/offline/run");
       return runProgram({ projectDir: PROJECT_DIR, stack, config, stacks });
     });
   return (await isShippedRun(stack, config, opts.stacks)) ? sharedRun(stack, run) : run();
+}
+
+/** What the suite's test environment (test/helpers/environment.cjs) answers a run with. */
+type WarmReply = { ok: true; json: string } | { ok: false; name: string; message: string };
+
+/**
+ * Runs the program in the warm process of this jest worker (test/helpers/run-server.cjs), which
+ * loaded the SDK and the program once for every test file the worker runs, instead of in this
+ * file's module registry. Undefined when there is none (another test environment) or
+ * `BLUEPRINT_TEST_RUN_SERVER=off`. An error keeps its name and message, as an offline run's does.
+ */
+function warmRun(
+  stack: string,
+  config: StackConfig,
+  stacks: StackOutputsByName | undefined,
+): Promise<RunResult> | undefined {
+  const server = (globalThis as { __blueprintRunServer?: (job: unknown) => Promise<WarmReply> }).__blueprintRunServer;
+  if (!server || process.env.BLUEPRINT_TEST_RUN_SERVER === "off") return undefined;
+  const job = {
+    projectDir: PROJECT_DIR,
+    stack,
+    config: { config: config.config, secretKeys: config.secretKeys },
+    stacks,
+    evaluationDate: process.env.BLUEPRINT_EVALUATION_DATE,
+  };
+  return server(job).then((reply) => {
+    if (!reply.ok) {
+      const error = new Error(reply.message);
+      error.name = reply.name;
+      error.stack = `${reply.name}: ${reply.message}`;
+      throw error;
+    }
+    const kept = JSON.parse(reply.json) as RunResult & { protectedResources: string[] };
+    return { ...kept, protectedResources: new Set(kept.protectedResources) };
+  });
 }
 
 /**

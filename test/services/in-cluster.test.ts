@@ -155,6 +155,23 @@ describe("in-cluster Postgres and Valkey (dev, local)", () => {
     expect(acl).toBe(
       `user default on >${secretData(rotated, "svc-cache-g1").password} >${secretData(dev, "svc-cache-g0").password} ~* &* +@all -@admin\n`,
     );
+    // The previous Secret stays, unchanged, so a pod of the old ReplicaSet can still start until the next rotation.
+    expect(secretData(rotated, "svc-db-g0")).toEqual(before);
+    expect(secretData(rotated, "svc-cache-g0")).toEqual(secretData(dev, "svc-cache-g0"));
+    const twice = await runStack(
+      "dev.platform",
+      withEdits(stackConfig("dev.platform"), [[["blueprint:teams", "shop", "services", "db", "rotation"], 2]]),
+    );
+    const names = (r: typeof dev) =>
+      r.resources
+        .filter((x) => x.type === "kubernetes:core/v1:Secret")
+        .map((x) => (x.inputs.metadata as { name?: string }).name)
+        .filter((n) => n?.match(/^svc-db-g\d+$/))
+        .sort();
+    expect(names(dev)).toEqual(["svc-db-g0"]);
+    expect(names(rotated)).toEqual(["svc-db-g0", "svc-db-g1"]);
+    expect(names(twice)).toEqual(["svc-db-g1", "svc-db-g2"]);
+    expect(secretData(twice, "svc-db-g1").username).toBe("db_b");
     // The bound Deployment rolls: its variables now come from the new Secret.
     const shop = await runStack("dev.shop", stackConfig("dev.shop"), { stacks: asPlatform(rotated) });
     const env = podOf(getObject(shop, "Deployment", "shop/backend")).containers[0].env as Array<{

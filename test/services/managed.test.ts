@@ -1,7 +1,8 @@
 import { getObject, runStack, stackConfig, withEdits, type K8sObject } from "../helpers/program";
 import { registration, runStackWithGraph, type Registration, type ResourceKey } from "../cluster/harness";
 import type { RunResult } from "../../tools/offline/run";
-import type { RegisteredResource } from "../../tools/offline/mocks";
+import { revealSecrets, type RegisteredResource } from "../../tools/offline/mocks";
+import { parseRdsBundle } from "../../lib/rds-ca";
 
 /** The one cloud resource of `type` whose logical name is `name`. */
 function resource(result: RunResult, type: string, name: string): RegisteredResource {
@@ -17,6 +18,29 @@ function resource(result: RunResult, type: string, name: string): RegisteredReso
     );
   return found[0];
 }
+
+/** The clear-text stringData of a Secret as the program registered it (tests only; renders redact it). */
+function secretData(result: RunResult, name: string): Record<string, string> {
+  const r = result.resources.find(
+    (x) => x.type === "kubernetes:core/v1:Secret" && (x.inputs.metadata as { name?: string })?.name === name,
+  );
+  if (!r) throw new Error(`no Secret ${name}`);
+  return revealSecrets(r.inputs.stringData) as Record<string, string>;
+}
+
+/** The common names of the certificates of a PEM bundle, sorted. */
+function caNames(pem: string): string[] {
+  return parseRdsBundle(pem)
+    .map((r) => r.commonName)
+    .sort();
+}
+
+const EU_WEST_1_ROOTS = [
+  "Amazon RDS eu-west-1 Root CA ECC384 G1",
+  "Amazon RDS eu-west-1 Root CA RSA2048 G1",
+  "Amazon RDS eu-west-1 Root CA RSA4096 G1",
+];
+const VERIFY_DB = "sslmode=verify-full&sslrootcert=%2Fetc%2Fblueprint%2Fservices%2Fdb%2Fca.crt";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function inputs(result: RunResult, type: string, name: string): Record<string, any> {
@@ -62,6 +86,84 @@ describe("managed Postgres and cache on EKS (prod)", () => {
       .name;
     expect(name).toMatch(/^shop-db-params-/);
     expect(inputs(prod, "aws:rds/instance:Instance", "shop-db-db").parameterGroupName).toBe(name);
+  });
+
+  it("gives bound apps the region's RDS roots and a URL that verifies the server, with the instance's CA pinned to the root they carry", () => {
+    expect(inputs(prod, "aws:rds/instance:Instance", "shop-db-db").caCertIdentifier).toBe("rds-ca-rsa2048-g1");
+    const data = secretData(prod, "svc-db-g0");
+    expect(data.url).toMatch(/^postgresql:\/\/db_a:[A-Za-z0-9]{32}@[^/]+:5432\/db\?/);
+    expect(data.url.endsWith(`?${VERIFY_DB}`)).toBe(true);
+    expect(caNames(data["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
+    const services = (prod.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
+      .services;
+    expect(services.db).toMatchObject({ tls: true, caFile: "/etc/blueprint/services/db/ca.crt" });
+    // The cache's server certificate is public (ElastiCache): no CA to give.
+    expect(services.cache).toMatchObject({ tls: true, caFile: null });
+    expect(secretData(prod, "svc-cache-g0")["ca.crt"]).toBeUndefined();
+  });
+
+  it("keeps the previous generation's Secret after a rotation, with the credentials that still work", async () => {
+    const r = await runStack(
+      "prod.platform",
+      withEdits(stackConfig("prod.platform"), [
+        [["blueprint:teams", "shop", "services", "db", "rotation"], 1],
+        [["blueprint:teams", "shop", "services", "cache", "rotation"], 1],
+      ]),
+    );
+    const before = secretData(prod, "svc-db-g0");
+    expect(secretData(r, "svc-db-g0")).toEqual(before);
+    expect(secretData(r, "svc-db-g1")).toMatchObject({ username: "db_b" });
+    expect(secretData(r, "svc-db-g1").password).not.toBe(before.password);
+    // ElastiCache keeps the previous token (ROTATE), so its Secret stays too.
+    expect(secretData(r, "svc-cache-g0")).toEqual(secretData(prod, "svc-cache-g0"));
+    expect(
+      inputs(r, "aws:elasticache/replicationGroup:ReplicationGroup", "shop-cache-valkey").authTokenUpdateStrategy,
+    ).toBe("ROTATE");
+  });
+
+  it("lets the users Job verify the server too, with the same roots", () => {
+    const admin = prod.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:Secret" &&
+        (r.inputs.metadata as { namespace?: string }).namespace === "blueprint-data",
+    )!;
+    expect(revealSecrets(admin.inputs.stringData)).toMatchObject({
+      PGSSLMODE: "verify-full",
+      PGSSLROOTCERT: "/scripts/ca.crt",
+    });
+    const scripts = prod.resources.find(
+      (r) =>
+        r.type === "kubernetes:core/v1:ConfigMap" &&
+        (r.inputs.metadata as { namespace?: string }).namespace === "blueprint-data",
+    )!;
+    expect(caNames((scripts.inputs.data as Record<string, string>)["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
+  });
+
+  it("mounts the CA where the URL says, in the bound app's pods", async () => {
+    const shop = await runStack("prod.shop");
+    const pod = (
+      getObject(shop, "Deployment", "shop/backend").spec as {
+        template: { spec: { volumes: Array<Record<string, unknown>>; containers: Array<{ volumeMounts: unknown[] }> } };
+      }
+    ).template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: "svc-db-ca",
+      secret: { secretName: "svc-db-g0", items: [{ key: "ca.crt", path: "ca.crt" }], defaultMode: 0o444 },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: "svc-db-ca",
+      mountPath: "/etc/blueprint/services/db/ca.crt",
+      subPath: "ca.crt",
+      readOnly: true,
+    });
+  });
+
+  it("refuses managed Postgres in a region the shipped RDS CA bundle has no root for, before any resource", async () => {
+    const cfg = withEdits(stackConfig("prod.platform"), [[["blueprint:cluster", "aws", "region"], "ap-east-2"]]);
+    const { parsePlatform } = await import("../../config/load");
+    expect(() => parsePlatform(cfg.config, "prod.platform", "blueprint")).toThrow(
+      /stacks\/Pulumi.prod.platform.yaml: blueprint:teams.shop.services.db.flavour is "managed" on RDS in ap-east-2, but the shipped RDS CA bundle \(lib\/rds-ca-bundle.ts, read [0-9-]+\) has no root CA for that region.*npm run rds-ca/,
+    );
   });
 
   it("runs ElastiCache for Valkey with cluster mode off, TLS and AUTH required, encrypted, Multi-AZ, snapshots kept, protected and retained", () => {
@@ -211,6 +313,15 @@ describe("managed Postgres and cache on EKS (prod)", () => {
     expect(inputs(aurora, "aws:rds/clusterParameterGroup:ClusterParameterGroup", "shop-db-params").parameters).toEqual([
       { name: "rds.force_ssl", value: "1" },
     ]);
+    // Each instance of the cluster serves a certificate of the CA whose root the binding carries.
+    expect(
+      aurora.resources
+        .filter((r) => r.type === "aws:rds/clusterInstance:ClusterInstance")
+        .map((r) => r.inputs.caCertIdentifier),
+    ).toEqual(["rds-ca-rsa2048-g1", "rds-ca-rsa2048-g1"]);
+    const data = secretData(aurora, "svc-db-g0");
+    expect(data.url.endsWith(`?${VERIFY_DB}`)).toBe(true);
+    expect(caNames(data["ca.crt"])).toEqual(EU_WEST_1_ROOTS);
   });
 });
 
@@ -301,6 +412,130 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
     expect(
       inputs(gke, "gcp:container/cluster:Cluster", "blueprint-prod-gke-gke").addonsConfig.gkeBackupAgentConfig,
     ).toEqual({ enabled: true });
+  });
+
+  describe("rotating the Memorystore AUTH string from config", () => {
+    const rotated = (edits: ReadonlyArray<readonly [string[], unknown]>) =>
+      runStack(
+        "prod-gke.platform",
+        withEdits(
+          stackConfig("prod-gke.platform"),
+          edits.map(([k, v]) => [["blueprint:teams", "shop", "services", "cache", ...k], v] as const),
+        ),
+      );
+    const instances = (r: RunResult) =>
+      r.resources
+        .filter((x) => x.type === "gcp:redis/instance:Instance")
+        .map((x) => x.name)
+        .sort();
+    const state = (r: RunResult, name: string) =>
+      revealSecrets(resource(r, "gcp:redis/instance:Instance", name).state) as { host: string; authString: string };
+
+    it("creates the next generation's instance and points a new Secret at it, keeping the previous instance and its AUTH string", async () => {
+      const r = await rotated([[["rotation"], 1]]);
+      expect(instances(r)).toEqual(["shop-cache-redis", "shop-cache-redis-g1"]);
+      const next = state(r, "shop-cache-redis-g1");
+      const data = secretData(r, "svc-cache-g1");
+      expect(data).toMatchObject({ host: next.host, port: "6378", username: "default", password: next.authString });
+      expect(data.url).toBe(`rediss://default:${next.authString}@${next.host}:6378/0`);
+      expect(data["ca.crt"]).toContain("BEGIN CERTIFICATE");
+      // The previous instance is untouched but for its guard: its AUTH string still admits the pods that have not rolled.
+      const previous = inputs(r, "gcp:redis/instance:Instance", "shop-cache-redis");
+      expect(previous).toMatchObject({ authEnabled: true, tier: "STANDARD_HA", memorySizeGb: 5 });
+      expect(state(r, "shop-cache-redis").authString).not.toBe(next.authString);
+      const services = (r.stackOutputs.outputs.contract as Record<string, { services: Record<string, unknown> }>).shop
+        .services;
+      expect(services.cache).toMatchObject({ secretName: "svc-cache-g1", host: next.host });
+      // The previous Secret stays, pointing at the previous instance with its AUTH string and CA.
+      const old = state(r, "shop-cache-redis");
+      expect(secretData(r, "svc-cache-g0")).toMatchObject({ host: old.host, password: old.authString });
+      expect(secretData(r, "svc-cache-g0").url).toBe(`rediss://default:${old.authString}@${old.host}:6378/0`);
+    });
+
+    it("drops the previous Secret with the previous instance", async () => {
+      const r = await rotated([
+        [["rotation"], 1],
+        [["retiredRotation"], 0],
+      ]);
+      expect(() => secretData(r, "svc-cache-g0")).toThrow("no Secret svc-cache-g0");
+      expect(secretData(r, "svc-cache-g1").password).toBe(state(r, "shop-cache-redis-g1").authString);
+    });
+
+    it("guards only the current instance, so retiring the previous one later is a plain delete", async () => {
+      const r = await rotated([[["rotation"], 1]]);
+      expect(instances(r)).toContain("shop-cache-redis");
+      expect(r.protectedResources).toContain("gcp:redis/instance:Instance::shop-cache-redis-g1");
+      expect(r.protectedResources).not.toContain("gcp:redis/instance:Instance::shop-cache-redis");
+    });
+
+    it("deletes the previous generation's instance once retiredRotation reaches it, and keeps it at the next rotation until then", async () => {
+      expect(
+        instances(
+          await rotated([
+            [["rotation"], 1],
+            [["retiredRotation"], 0],
+          ]),
+        ),
+      ).toEqual(["shop-cache-redis-g1"]);
+      expect(
+        instances(
+          await rotated([
+            [["rotation"], 2],
+            [["retiredRotation"], 0],
+          ]),
+        ),
+      ).toEqual(["shop-cache-redis-g1", "shop-cache-redis-g2"]);
+    });
+
+    it("keeps the instance of generation 0 under its old name, so a stack that never rotated replaces nothing", () => {
+      expect(instances(gke)).toEqual(["shop-cache-redis"]);
+    });
+
+    it("refuses retiring the current generation, and retiredRotation where it does not apply", async () => {
+      const { parsePlatform } = await import("../../config/load");
+      const parse = (stack: string, edits: ReadonlyArray<readonly [string[], unknown]>) => () =>
+        parsePlatform(
+          withEdits(
+            stackConfig(stack),
+            edits.map(([k, v]) => [["blueprint:teams", "shop", "services", "cache", ...k], v] as const),
+          ).config,
+          stack,
+          "blueprint",
+        );
+      expect(
+        parse("prod-gke.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 1],
+        ]),
+      ).toThrow(
+        "stacks/Pulumi.prod-gke.platform.yaml: blueprint:teams.shop.services.cache.retiredRotation must be below rotation (1): the instance of the current generation serves the bound apps, got 1",
+      );
+      expect(parse("prod-gke.platform", [[["retiredRotation"], 0]])).toThrow(
+        "blueprint:teams.shop.services.cache.retiredRotation must be below rotation (0)",
+      );
+      expect(
+        parse("prod.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 0],
+        ]),
+      ).toThrow(
+        "stacks/Pulumi.prod.platform.yaml: blueprint:teams.shop.services.cache.retiredRotation applies to Memorystore (managed valkey, cluster.cloud: gcp); elsewhere the previous credential is revoked by the next rotation only; this environment's cluster is aws",
+      );
+      expect(
+        parse("dev.platform", [
+          [["rotation"], 1],
+          [["retiredRotation"], 0],
+        ]),
+      ).toThrow("blueprint:teams.shop.services.cache.retiredRotation applies to Memorystore");
+      expect(parse("prod-gke.platform", [[["retiredRotation"], -1]])).toThrow(
+        "blueprint:teams.shop.services.cache.retiredRotation",
+      );
+    });
+  });
+
+  it("keeps the URN of a binding Secret from before each generation had its own resource (an alias, so nothing is replaced)", () => {
+    expect(registration(graph, "kubernetes:core/v1:Secret::shop-cache-g0").aliases).toEqual(["shop-cache"]);
+    expect(registration(graph, "kubernetes:core/v1:Secret::shop-db-g0").aliases).toEqual(["shop-db"]);
   });
 
   it("gives bound apps the server CA and a verifying URL", () => {

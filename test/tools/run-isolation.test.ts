@@ -8,6 +8,13 @@ import { asPlatform, PROJECT_DIR, runStack, runStackError, setConfig, stackConfi
  * also after a run that failed.
  */
 
+// These runs must happen, in this file's process, where the SDK's state can be inspected after
+// each: not in the suite's warm run process (test/helpers/environment.cjs), which runs programs one
+// after another by the same runProgram whose isolation this file proves, and not read from the
+// shared runs of shipped stacks.
+process.env.BLUEPRINT_TEST_RUN_SERVER = "off";
+process.env.BLUEPRINT_TEST_RUN_CACHE = "off";
+
 /** A run of `stack` in a module registry of its own (a fresh SDK instance and program). */
 async function isolatedRun(
   stack: string,

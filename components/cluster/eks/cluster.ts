@@ -65,6 +65,7 @@ export class EksCluster extends pulumi.ComponentResource {
     this.dataNetwork = {
       cloud: "aws",
       provider: awsProvider,
+      region: args.aws.region,
       vpcId: network.vpc.id,
       privateSubnetIds: network.privateSubnets.map((s) => s.id),
       privateSubnetCidrs: network.plan.private,

@@ -1,0 +1,209 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { PROJECT_DIR, stackConfig, withEdits, type KeyPath } from "../helpers/program";
+import { parsePlatform, type PlatformConfig } from "../../config/load";
+import { costTable, platformConfigs, PRICE_SHEET, readmeCostProblem, withTable } from "../../tools/costs/cli";
+import { memorystoreCapacityTier, price, total } from "../../tools/costs/model";
+import { PriceSheetError, readPriceSheet, type PriceEntry, type PriceSheet } from "../../tools/costs/sheet";
+
+const shipped = () => readPriceSheet(path.join(PROJECT_DIR, PRICE_SHEET), PRICE_SHEET);
+
+/** The shipped sheet with every price set to a test value (1 USD per unit) plus `extra` items at 2: test data, not prices. */
+function testSheet(extra: ReadonlyArray<readonly [string, string]> = []): PriceSheet {
+  const base = shipped();
+  const filled: PriceEntry[] = base.prices.map((p) => ({ ...p, value: p.value ?? 1 }));
+  for (const [item, region] of extra) filled.push({ ...filled[1], item, region, value: 2 });
+  return { ...base, file: "test-sheet.json", prices: filled };
+}
+
+/** A shipped platform stack with edits, parsed by the program's loader. */
+function platform(stack: string, edits: ReadonlyArray<readonly [KeyPath, unknown]> = []): PlatformConfig {
+  const cfg = withEdits(stackConfig(stack), edits);
+  return parsePlatform(cfg.config, stack, "blueprint", new Set(cfg.secretKeys));
+}
+
+const monthly = (env: PlatformConfig, sheet: PriceSheet) => total(price(env, sheet));
+const db = (...k: string[]): KeyPath => ["blueprint:teams", "shop", "services", "db", ...k];
+const cache = (...k: string[]): KeyPath => ["blueprint:teams", "shop", "services", "cache", ...k];
+
+describe("npm run costs", () => {
+  it("prints exactly the table README.md embeds between its markers", () => {
+    const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+    const problem = readmeCostProblem(readme, costTable(platformConfigs(PROJECT_DIR), shipped()));
+    if (problem) throw new Error(problem);
+  });
+
+  it("notices a README whose table differs from the command's output, naming the command to run", () => {
+    const table = costTable(platformConfigs(PROJECT_DIR), shipped());
+    const readme = withTable(fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8"), table);
+    expect(readmeCostProblem(readme, table)).toBeUndefined();
+    expect(readmeCostProblem(readme.replace("KMS key: $1.00", "KMS key: $0.50"), table)).toBe(
+      "README.md's cost table is not what `npm run costs` prints for the stacks and price sheet as they are: run `npm run costs -- --write` and commit README.md",
+    );
+    expect(readmeCostProblem("# no table here\n", table)).toMatch(
+      /^README.md has no cost table between .* `npm run costs -- --write`/,
+    );
+  });
+
+  it("prices every shipped environment from the shipped sheet, and says which prices were not found", () => {
+    const sheet = shipped();
+    const envs = platformConfigs(PROJECT_DIR);
+    expect(envs.map((e) => e.environment)).toEqual(["dev", "local", "staging", "prod", "prod-gke"]);
+    for (const env of envs) {
+      const region = env.cluster.cloud === "aws" ? env.cluster.aws!.region : env.cluster.gcp?.region;
+      for (const c of price(env, sheet)) {
+        if (c.item === undefined) continue;
+        const entry =
+          sheet.prices.find((p) => p.item === c.item && p.region === region) ??
+          sheet.prices.find((p) => p.item === c.item && p.region === "global")!;
+        // A price the page did not show is "not found", never a number; one it showed is value × quantity.
+        expect(c.monthly).toBe(entry.value === null ? "not found" : entry.value * c.quantity!);
+      }
+    }
+    // Each AWS environment with a team has the platform's one KMS key, at AWS's $1 a month.
+    expect(
+      envs
+        .filter((e) => e.cluster.cloud === "aws")
+        .map((e) => price(e, sheet).find((c) => c.item === "aws.kms.key")?.monthly),
+    ).toEqual([1, 1, 1]);
+    for (const p of sheet.prices) {
+      expect(p.url).toMatch(/^https:\/\/(aws\.amazon\.com|cloud\.google\.com)\//);
+      if (p.value === null) expect(p.note).toMatch(/^not found: /);
+    }
+  });
+
+  it("costs more when a size in the config is raised: instance class, storage, node type, Multi-AZ, cache capacity", () => {
+    const sheet = testSheet([
+      ["aws.rds.postgres.instance:db.m7g.xlarge", "eu-west-1"],
+      ["aws.elasticache.valkey.node:cache.m7g.xlarge", "eu-west-1"],
+      ["gcp.memorystore.redis:standard-M3", "europe-west1"],
+    ]);
+    const prod = monthly(platform("prod.platform"), sheet).usd;
+    // With 1 USD per unit: 2 × 730 instance-hours + 2 × 20 GB + 2 × 730 node-hours + 1 key.
+    expect(prod).toBe(2 * 730 + 2 * 20 + 2 * 730 + 1);
+    expect(monthly(platform("prod.platform", [[db("storage"), "100Gi"]]), sheet).usd).toBe(prod + 2 * 80);
+    // The bigger class and node type cost 2 per hour in this sheet, the shipped ones 1.
+    expect(monthly(platform("prod.platform", [[db("instanceClass"), "db.m7g.xlarge"]]), sheet).usd).toBe(
+      prod + 2 * 730,
+    );
+    expect(monthly(platform("prod.platform", [[cache("nodeType"), "cache.m7g.xlarge"]]), sheet).usd).toBe(
+      prod + 2 * 730,
+    );
+    const staging = monthly(platform("staging.platform"), sheet).usd;
+    expect(monthly(platform("staging.platform", [[db("highAvailability"), true]]), sheet).usd).toBe(staging + 730 + 20);
+    const gke = monthly(platform("prod-gke.platform"), sheet).usd;
+    // 12 GB is capacity tier M3 (2 per GB-hour here) instead of 5 GB at M2 (1).
+    expect(monthly(platform("prod-gke.platform", [[cache("memorySizeGb"), 12]]), sheet).usd).toBe(
+      gke - 5 * 730 + 12 * 2 * 730,
+    );
+  });
+
+  it("counts a Memorystore generation that a rotation keeps until retiredRotation retires it", () => {
+    const sheet = testSheet();
+    const gke = monthly(platform("prod-gke.platform"), sheet).usd;
+    expect(monthly(platform("prod-gke.platform", [[cache("rotation"), 1]]), sheet).usd).toBe(gke + 5 * 730);
+    expect(
+      monthly(
+        platform("prod-gke.platform", [
+          [cache("rotation"), 1],
+          [cache("retiredRotation"), 0],
+        ]),
+        sheet,
+      ).usd,
+    ).toBe(gke);
+  });
+
+  it("refuses a class in use that the sheet has no price for, naming the class and the sheet", () => {
+    const env = platform("prod.platform", [[db("instanceClass"), "db.r7g.xlarge"]]);
+    expect(() => price(env, shipped())).toThrow(
+      new PriceSheetError(
+        `tools/costs/prices.json has no price for "db.r7g.xlarge" (aws.rds.postgres.instance:db.r7g.xlarge) in eu-west-1: add an entry { "item": "aws.rds.postgres.instance:db.r7g.xlarge", "region": "eu-west-1", "value": <USD or null with a note>, "unit", "url", "read" } read from the provider's pricing page`,
+      ),
+    );
+    const gke = platform("prod-gke.platform", [[cache("memorySizeGb"), 40]]);
+    expect(() => price(gke, shipped())).toThrow(
+      /has no price for "standard-M4" \(gcp.memorystore.redis:standard-M4\) in europe-west1/,
+    );
+  });
+
+  it("places a cache size in Memorystore's capacity tiers", () => {
+    expect([1, 4, 5, 10, 11, 35, 36, 100, 101, 300].map(memorystoreCapacityTier)).toEqual([
+      "M1",
+      "M1",
+      "M2",
+      "M2",
+      "M3",
+      "M3",
+      "M4",
+      "M4",
+      "M5",
+      "M5",
+    ]);
+  });
+});
+
+describe("the price sheet", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "costs-"));
+  const write = (name: string, body: unknown) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, typeof body === "string" ? body : JSON.stringify(body));
+    return file;
+  };
+  const good = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, PRICE_SHEET), "utf8")) as {
+    prices: Record<string, unknown>[];
+  };
+
+  it("refuses a file that is not JSON, naming it", () => {
+    expect(() => readPriceSheet(write("a.json", "{ not json"))).toThrow(
+      new RegExp(`^${path.join(dir, "a.json").replace(/[/.]/g, "\\$&")}: not a readable JSON price sheet`),
+    );
+  });
+
+  it("refuses an entry without its page or date, or with a price of the wrong kind, naming the entry", () => {
+    const bad = structuredClone(good);
+    delete bad.prices[0].url;
+    bad.prices[1].read = "yesterday";
+    bad.prices[2].value = "0.5";
+    bad.prices[3].unit = "per month";
+    expect(() => readPriceSheet(write("b.json", bad), "b.json")).toThrow(
+      /^b.json: not a valid price sheet:\n {2}prices.0.url: .*\n {2}prices.1.read: .*\n {2}prices.2.value: .*\n {2}prices.3.unit: /,
+    );
+  });
+
+  it("refuses a price given twice for one region, and a missing price that does not say why", () => {
+    const twice = structuredClone(good);
+    twice.prices.push(twice.prices[0]);
+    expect(() => readPriceSheet(write("c.json", twice), "c.json")).toThrow(
+      "c.json: aws.kms.key in global is priced twice",
+    );
+    const silent = structuredClone(good);
+    delete silent.prices[1].note;
+    expect(() => readPriceSheet(write("d.json", silent), "d.json")).toThrow(
+      "d.json: aws.rds.postgres.instance:db.t4g.medium in eu-west-1 has no value and no note saying why",
+    );
+  });
+
+  it("makes the command exit 1 with the sheet's problem, and print the table with a good one", () => {
+    const tsx = pathToFileURL(require.resolve("tsx")).href;
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ["--import", tsx, path.join(PROJECT_DIR, "tools/costs/cli.ts"), ...args], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, npm_lifecycle_event: undefined, INIT_CWD: undefined },
+      });
+    const silent = structuredClone(good);
+    delete silent.prices[1].note;
+    const bad = run(["--prices", write("e.json", silent)]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(
+      /e.json: aws.rds.postgres.instance:db.t4g.medium in eu-west-1 has no value and no note saying why/,
+    );
+    const ok = run([]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toBe(`${costTable(platformConfigs(PROJECT_DIR), shipped())}\n`);
+  });
+});
