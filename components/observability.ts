@@ -74,6 +74,15 @@ export interface PlatformObservabilityArgs {
   readonly managedControlPlane: boolean;
   /** Protect the namespaces holding metrics and logs from deletion (production). @default false */
   readonly protect?: boolean;
+  /**
+   * A Service whose metrics the platform's Prometheus scrapes (Velero's on an existing cluster,
+   * whose alert rules read them): its namespace, selector labels and port name.
+   */
+  readonly backupMetrics?: {
+    readonly namespace: string;
+    readonly selector: Readonly<Record<string, string>>;
+    readonly port: string;
+  };
 }
 
 function namespace(
@@ -347,6 +356,25 @@ export class PlatformObservability extends pulumi.ComponentResource {
         ...parent,
         dependsOn: [crds],
       });
+      if (args.backupMetrics) {
+        // Made here rather than by the backup chart: the chart would look for the operator's CRDs
+        // before this stack has installed them, and skip its monitor.
+        const m = args.backupMetrics;
+        new k8s.apiextensions.CustomResource(
+          `${name}-backup-metrics`,
+          {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "ServiceMonitor",
+            metadata: { name: "volume-backups", namespace: m.namespace, labels },
+            spec: {
+              namespaceSelector: { matchNames: [m.namespace] },
+              selector: { matchLabels: { ...m.selector } },
+              endpoints: [{ port: m.port, interval: "30s" }],
+            },
+          },
+          { ...parent, dependsOn: [crds] },
+        );
+      }
       for (const d of [clusterDashboard(), namespaceDashboard()]) {
         new k8s.core.v1.ConfigMap(
           `${name}-${d.uid}`,

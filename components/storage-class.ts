@@ -16,6 +16,8 @@ export interface StorageClassArgs {
   readonly allowVolumeExpansion?: boolean;
   /** Mark it the cluster's default StorageClass (claims without a class get it). @default false */
   readonly isDefault?: boolean;
+  /** Annotations the provisioner reads (e.g. local-path's `defaultVolumeType`). */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -33,7 +35,13 @@ export class StorageClass extends pulumi.ComponentResource {
         metadata: {
           name: args.name,
           labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
-          annotations: args.isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : undefined,
+          annotations:
+            args.isDefault || args.annotations
+              ? {
+                  ...args.annotations,
+                  ...(args.isDefault ? { "storageclass.kubernetes.io/is-default-class": "true" } : {}),
+                }
+              : undefined,
         },
         provisioner: args.provisioner,
         parameters: { ...args.parameters },

@@ -37,6 +37,10 @@ const SECRET_KEYS: ReadonlyMap<string, string> = new Map([
   ["secrets", "pulumi config set --secret --path 'secrets.<app>.<NAME>' <value>"],
   ["kubeconfig", "pulumi config set --secret kubeconfig < kubeconfig.yaml"],
   ["serviceUrls", "pulumi config set --secret --path 'serviceUrls.<team>.<service>' <url>"],
+  [
+    "backupStoreCredentials",
+    "pulumi config set --secret --path 'backupStoreCredentials.accessKeyId' <id>` and `pulumi config set --secret --path 'backupStoreCredentials.secretAccessKey' <key>",
+  ],
 ]);
 /** Keys of Pulumi's own namespace that a stack sets. */
 const PULUMI_KEYS = ["disable-default-providers", "tags"];
@@ -161,6 +165,7 @@ const OTHER_LAYER_KEYS: ReadonlyMap<string, string> = new Map([
     "serviceUrls",
     "the platform stack (<env>.platform): it writes each service's credentials to a Secret in the team namespace",
   ],
+  ["backupStoreCredentials", "the platform stack (<env>.platform): its Velero writes the volume backups"],
 ]);
 
 /**
@@ -338,16 +343,21 @@ function entries<T>(schema: z.ZodType<T>, v: unknown): Record<string, T> {
 
 /** The platform keys (and, for maps, the entries) that are schema-valid on their own. */
 function platformParts(values: Record<string, unknown>): PartialPlatform {
+  const platform = part(platformKeys.platform, values.platform);
+  const rawBackups = (values.platform as { volumeBackups?: { objectStore?: unknown } } | undefined)?.volumeBackups;
   return {
+    // The object store's own schema problem is reported; the rules that read it would only guess.
+    objectStoreUnreadable: platform === undefined && rawBackups?.objectStore !== undefined,
     cluster: part(platformKeys.cluster, values.cluster),
     production: part(platformKeys.production, values.production) ?? false,
-    platform: part(platformKeys.platform, values.platform) ?? platformKeys.platform.parse(undefined),
+    platform: platform ?? platformKeys.platform.parse(undefined),
     teams: entries(teamSchema, values.teams),
     kubeconfig: part(platformKeys.kubeconfig, values.kubeconfig),
     policy: part(platformKeys.policy, values.policy) ?? { allowedRegistries: [] },
     observability:
       part(platformKeys.observability, values.observability) ?? platformKeys.observability.parse(undefined),
     serviceUrls: part(platformKeys.serviceUrls, values.serviceUrls) ?? platformKeys.serviceUrls.parse(undefined),
+    backupStoreCredentials: part(platformKeys.backupStoreCredentials, values.backupStoreCredentials),
   };
 }
 

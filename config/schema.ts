@@ -263,6 +263,54 @@ const customTimeoutsSchema = z.strictObject({
   delete: duration.optional(),
 });
 
+/**
+ * S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with
+ * a letter or digit (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+ */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Where Velero writes an existing cluster's backups: MinIO in the cluster (local, dev), an
+ * S3-compatible bucket, or nowhere (`none`: no Velero, for a throwaway cluster; not in production).
+ */
+export const objectStoreSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    /** No volume backups and no Velero: a cluster whose data is disposable (a benchmark, a demo). */
+    type: z.literal("none"),
+  }),
+  z.strictObject({
+    /** MinIO in the cluster, made by the platform (credentials generated): for local and dev only. */
+    type: z.literal("minio"),
+    /** MinIO's data volume. @default "10Gi" */
+    storage: quantity.default("10Gi"),
+  }),
+  z.strictObject({
+    /** An S3-compatible bucket that exists; its keys come from the secret `blueprint:backupStoreCredentials`. */
+    type: z.literal("s3"),
+    bucket: z.string().regex(BUCKET_NAME, {
+      message:
+        "must be an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+    }),
+    /** The bucket's region (any non-empty string for stores without regions, e.g. `us-east-1` for MinIO). */
+    region: z.string().regex(/^[a-z0-9-]{1,40}$/, { message: "must be a region name such as eu-west-1" }),
+    /** The S3 API endpoint of a store other than AWS S3, e.g. `https://s3.example.com`. */
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: "must be an http(s) URL without query or fragment" })
+      .optional(),
+    /** Address the bucket in the path (`<url>/<bucket>`), as most S3-compatible stores need. @default false */
+    pathStyle: z.boolean().default(false),
+    /** Folder in the bucket for this cluster's backups. */
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*$/, {
+        message: "must be an object key prefix without leading or trailing slash",
+      })
+      .optional(),
+  }),
+]);
+export type ObjectStoreConfig = z.infer<typeof objectStoreSchema>;
+
 const platformSchema = z.strictObject({
   /** Per-operation timeouts for Kubernetes resources, e.g. `"10m"`. */
   customTimeouts: customTimeoutsSchema.default({}),
@@ -270,11 +318,17 @@ const platformSchema = z.strictObject({
   reclaimPolicy: z.enum(["Delete", "Retain"]).optional(),
   /** GKE: the VPC range reserved for private services access (managed Cloud SQL and Memorystore). @default "10.60.0.0/20" */
   privateServicesCidr: ipv4Cidr.default("10.60.0.0/20"),
-  /** Daily backups of the team volumes (AWS Backup on EKS, Backup for GKE): start hour (UTC) and days kept (at least 7 in production). */
+  /**
+   * Daily backups of the team volumes (AWS Backup on EKS, Backup for GKE, Velero on an existing
+   * cluster): start hour (UTC), days kept (at least 7 in production), and on an existing cluster
+   * the object storage Velero writes to (docs/backups.md).
+   */
   volumeBackups: z
     .strictObject({
       hourUtc: z.number().int().min(0).max(23).default(3),
       retentionDays: z.number().int().min(1).max(3650).default(14),
+      /** Existing clusters only: where Velero writes (`minio`, `s3`, or `none`). @default { type: minio } outside production; required in production */
+      objectStore: objectStoreSchema.optional(),
     })
     .prefault({}),
 });
@@ -313,6 +367,13 @@ export const platformKeys = {
   observability: observabilitySchema.prefault({}),
   /** Secret config: team -> service -> URL of an `external` service, credentials included. */
   serviceUrls: nameRecord(nameRecord(z.string().min(1))).prefault({}),
+  /** Secret config: the access key of `platform.volumeBackups.objectStore` of type `s3`. */
+  backupStoreCredentials: z
+    .strictObject({
+      accessKeyId: z.string().regex(/^[\x21-\x7e]{1,128}$/, { message: "must be 1-128 printable characters" }),
+      secretAccessKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, { message: "must be 1-128 printable characters" }),
+    })
+    .optional(),
 } as const;
 export const platformStackSchema = z.strictObject(platformKeys);
 export type PlatformStackSchema = z.infer<typeof platformStackSchema>;

@@ -11,6 +11,7 @@ import { pullReferenceFor } from "../lib/mirrors";
 import { looksLikeCredential } from "../lib/credentials";
 import { appObservabilityProblems, observabilityProblems } from "./observability";
 import { bindingProblems, serviceProblems, type ServiceEnvironment } from "./services";
+import { backupStoreProblems } from "./backups";
 import { PRODUCTION_MIN_BACKUP_DAYS } from "../lib/services";
 import { isSystemIdentity, reservedNamespaceProblem } from "../lib/namespaces";
 
@@ -32,6 +33,8 @@ const PRIVATE_KEY_VALUE = /-BEGIN\s+.*PRIVATE KEY-/i;
 /** A platform stack whose parts may have failed the schema: those are left out (cluster) or empty. */
 export type PartialPlatform = Omit<PlatformStackSchema, "cluster" | "layer"> & {
   readonly cluster?: PlatformStackSchema["cluster"];
+  /** `platform.volumeBackups.objectStore` is in the stack file but failed the schema (already reported). */
+  readonly objectStoreUnreadable?: boolean;
 };
 /** A team stack whose parts may have failed the schema: those are empty. */
 export type PartialTeam = Omit<TeamStackSchema, "layer">;
@@ -96,6 +99,15 @@ export function validatePlatform(env: PartialPlatform): ConfigProblem[] {
   );
   checkServiceAccountJoins(env, problems);
   problems.push(...serviceProblems(serviceEnvironment(env)));
+  if (!env.objectStoreUnreadable)
+    problems.push(
+      ...backupStoreProblems({
+        cloud: env.cluster?.cloud,
+        production: env.production,
+        objectStore: env.platform.volumeBackups.objectStore,
+        hasCredentials: env.backupStoreCredentials !== undefined,
+      }),
+    );
   if (env.production && env.platform.volumeBackups.retentionDays < PRODUCTION_MIN_BACKUP_DAYS) {
     add(
       "platform.volumeBackups.retentionDays",

@@ -3,7 +3,9 @@ import { placeholderProblems, validateCluster } from "../config/cluster-rules";
 import type { PlatformConfig } from "../config/load";
 import { clusterContext } from "../config/validate";
 import { resolveObservability } from "../config/observability";
-import type { ClusterHandle } from "../components/cluster";
+import { objectStoreSchema } from "../config/schema";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterHandle, VeleroBackupArgs } from "../components/cluster";
 
 /**
  * The one seam between an environment and its cluster: returns the {@link ClusterHandle} for the
@@ -68,9 +70,42 @@ export async function createCluster(
         ingressClass: ex.ingressClass,
         ingressNamespace: ex.ingressNamespace,
         certificateIssuer: ex.certificateIssuer,
+        volumeBackups: veleroBackups(env),
       });
     }
   }
+}
+
+/**
+ * Velero's backups of an existing cluster's team namespaces: schedule and retention from
+ * `blueprint:platform.volumeBackups`, into its objectStore (MinIO in the cluster when none is
+ * named; config/backups.ts refuses that in production). None without teams, or with `type: none`.
+ */
+function veleroBackups(env: PlatformConfig): VeleroBackupArgs | undefined {
+  const namespaces = Object.keys(env.teams);
+  if (namespaces.length === 0) return undefined;
+  const { hourUtc, retentionDays, objectStore } = env.platform.volumeBackups;
+  const store = objectStore ?? objectStoreSchema.parse({ type: "minio" });
+  if (store.type === "none") return undefined;
+  return {
+    hourUtc,
+    retentionDays,
+    namespaces,
+    podSecurityVersion: `v${env.cluster.kubernetesVersion}`,
+    objectStore:
+      store.type === "minio"
+        ? { type: "minio", storage: String(store.storage) }
+        : {
+            type: "s3",
+            bucket: store.bucket,
+            region: store.region,
+            url: store.url,
+            pathStyle: store.pathStyle,
+            prefix: store.prefix,
+            // config/backups.ts refuses an s3 store without them, before any resource.
+            credentials: pulumi.secret({ ...env.backupStoreCredentials! }),
+          },
+  };
 }
 
 /** The cluster's name: `blueprint:cluster.name`, else `<project>-<environment>`. */

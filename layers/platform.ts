@@ -34,6 +34,7 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       parameters: cluster.storage.parameters,
       reclaimPolicy: env.platform.reclaimPolicy ?? (env.production ? "Retain" : "Delete"),
       isDefault: cluster.storage.isDefault,
+      annotations: cluster.storage.annotations,
     },
     k8sOpts,
   );
@@ -115,7 +116,9 @@ export async function platformProgram(): Promise<Record<string, unknown>> {
       // `monitoring: none` runs no observability stack in the cluster, the log store included.
       logStore: cluster.cloud === "existing" && observability.monitoring !== "none",
       teams: Object.keys(env.teams),
-      rules: { velero: cluster.cloud === "existing", ...observability.rules },
+      // Velero's rules where Velero runs (an existing cluster's add-on), and its metrics scraped.
+      rules: { velero: cluster.volumeBackups?.kind === "velero", ...observability.rules },
+      backupMetrics: cluster.volumeBackups?.metrics,
       metricsDays: observability.metricsDays,
       logsDays: observability.logsDays,
       alerting: observability.alerting,

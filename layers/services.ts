@@ -413,7 +413,8 @@ function managedService(
 /**
  * Daily backups of the team volumes where the cloud has a service for it: AWS Backup on EKS,
  * Backup for GKE on GKE. Returns what each plan backs up when, for the stack output
- * `volumeBackups` (alerting watches it); an existing cluster has none here (docs/backups.md).
+ * `volumeBackups` (alerting watches it). On an existing cluster the Velero add-on backs them up
+ * (components/cluster/existing/addons/velero.ts): its plan comes from the cluster handle.
  */
 export function volumeBackups(
   env: PlatformConfig,
@@ -421,6 +422,10 @@ export function volumeBackups(
   shared: ServicesShared,
   namespaces: readonly string[],
 ): VolumeBackupPlan[] {
+  if (cluster.volumeBackups) {
+    const { metrics: _metrics, ...plan } = cluster.volumeBackups;
+    return [{ ...plan, namespaces: [...plan.namespaces] }];
+  }
   const net = cluster.dataNetwork;
   if (!net || namespaces.length === 0) return [];
   const settings = {

@@ -10,6 +10,13 @@ import type { ClusterConfig } from "./cluster-config";
 const KUBERNETES = { names: ["default"], prefixes: ["kube-"] } as const;
 
 /**
+ * The namespaces of an existing cluster's add-ons (components/cluster/existing/addons): Velero's,
+ * which is Pod Security `privileged` for its node-agent, and its in-cluster MinIO's. A team of
+ * that name would get its Role and workloads into them.
+ */
+export const EXISTING_ADD_ON_NAMESPACES = ["velero", "minio"] as const;
+
+/**
  * Per cloud: the namespaces the platform's add-ons run in (EKS: the CloudWatch Observability
  * add-on's `amazon-cloudwatch`; the load balancer controller and the autoscaler run in
  * kube-system), and the prefixes the cloud reserves for itself (GKE: `gke-` for its managed
@@ -31,7 +38,11 @@ export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "exist
       return { names: [...KUBERNETES.names], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
     case "existing":
       return {
-        names: [...KUBERNETES.names, ...(cluster.existing ? [cluster.existing.ingressNamespace] : [])],
+        names: [
+          ...KUBERNETES.names,
+          ...EXISTING_ADD_ON_NAMESPACES,
+          ...(cluster.existing ? [cluster.existing.ingressNamespace] : []),
+        ],
         prefixes: [...KUBERNETES.prefixes],
       };
     default:

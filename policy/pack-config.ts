@@ -22,6 +22,8 @@ export interface PolicyEnvironment {
   readonly production: boolean;
   /** Registry prefixes images may come from (the admission policy's list). */
   readonly allowedRegistries: readonly string[];
+  /** Images the platform runs in its own namespaces, allowed as written (pinned by digest). @default [] */
+  readonly platformImages?: readonly string[];
   /** Namespaces run by the platform, where LoadBalancer and NodePort Services are allowed. */
   readonly platformNamespaces: readonly string[];
   /** The cluster's Kubernetes minor, which Pod Security is pinned to. */
@@ -42,6 +44,9 @@ export function packConfig(env: PolicyEnvironment, rules: readonly Rule[] = RULE
         : "advisory";
     const props: RuleConfig = {
       ...(rule.configProperties?.allowedRegistries ? { allowedRegistries: [...env.allowedRegistries] } : {}),
+      ...(rule.configProperties?.platformImages && env.platformImages?.length
+        ? { platformImages: [...env.platformImages] }
+        : {}),
       ...(rule.configProperties?.platformNamespaces ? { platformNamespaces: [...env.platformNamespaces] } : {}),
       ...(rule.configProperties?.podSecurityVersion && env.podSecurityVersion
         ? { podSecurityVersion: env.podSecurityVersion }

@@ -23,6 +23,12 @@ export interface PolicyResourceView {
 export interface RuleConfig {
   /** Registry prefixes images may come from (`images-from-allowed-registries`). */
   readonly allowedRegistries?: readonly string[];
+  /**
+   * Images the platform itself runs in its own namespaces, outside the teams' allow-list, each
+   * pinned by digest and allowed as written (`images-from-allowed-registries`): the in-cluster
+   * MinIO of an existing cluster's volume backups.
+   */
+  readonly platformImages?: readonly string[];
   /** Namespaces of the platform, where Services may be of type LoadBalancer or NodePort. */
   readonly platformNamespaces?: readonly string[];
   /** The Kubernetes minor Pod Security is pinned to (`pod-security-restricted`), e.g. "1.34". */
@@ -143,16 +149,20 @@ const imagesAllowed: ResourceRule = {
   description:
     "Every container image comes from a registry on the environment's allow-list (the registry or mirror it pulls from).",
   productionOnly: false,
-  configProperties: { allowedRegistries: { type: "array", items: { type: "string" } } },
+  configProperties: {
+    allowedRegistries: { type: "array", items: { type: "string" } },
+    platformImages: { type: "array", items: { type: "string" } },
+  },
   validateResource: (r, config, report) => {
     const allowed = config.allowedRegistries;
+    const platformImages = new Set(config.platformImages ?? []);
     forEachContainer(
       r,
       (c) => {
         if (!allowed)
           return "cannot be checked: the pack has no allowedRegistries; run it with --policy-pack-config policy/config/<stack>.json";
         const image = String(c.image ?? "");
-        return isAllowedImage(image, allowed)
+        return isAllowedImage(image, allowed) || platformImages.has(image)
           ? undefined
           : `image "${image}" is not from an allowed registry (${allowed.join(", ") || "none"})`;
       },

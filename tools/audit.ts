@@ -10,6 +10,7 @@ import type { StackOutputsByName } from "./offline/mocks";
 import { platformOutputs, renderInWorker } from "./offline/render";
 import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
+import { minioImage } from "../components/cluster/existing/addons/minio";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import {
   formatPackConfig,
@@ -28,6 +29,9 @@ pack config policy/config/<stack>.json. Exit 0: no mandatory violation; 1: a man
 a stale pack config or a program error; 2: bad usage.
   --write-pack-config  write policy/config/<stack>.json for this stack, then audit
   --help               this text, with the project's stacks`;
+
+/** Images the platform runs in its own namespaces, outside the teams' allow-list (pinned by digest). */
+const PLATFORM_IMAGES: readonly string[] = [minioImage];
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
@@ -53,6 +57,10 @@ export function policyEnvironment(
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
   if (contractRegistries)
     return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
+  // The platform's own pinned images that this stack runs (MinIO for an existing cluster's backups).
+  const platformImages = PLATFORM_IMAGES.filter((image) =>
+    result.objects.some((o) => JSON.stringify(o).includes(`"image":${JSON.stringify(image)}`)),
+  );
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find(
@@ -65,6 +73,7 @@ export function policyEnvironment(
   return {
     production,
     allowedRegistries: listed ? listed.split(",") : [],
+    platformImages,
     platformNamespaces,
     podSecurityVersion,
   };

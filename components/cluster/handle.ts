@@ -100,6 +100,8 @@ export interface ClusterHandle {
     readonly provisioner: string;
     readonly parameters: Readonly<Record<string, string>>;
     readonly isDefault: boolean;
+    /** Annotations of the `app-storage` class that the provisioner reads (an existing cluster's local-path). */
+    readonly annotations?: Readonly<Record<string, string>>;
   };
   readonly ingress: {
     /** IngressClass of the cluster's ingress controller; undefined where an annotation selects it (GKE). */
@@ -162,4 +164,29 @@ export interface ClusterHandle {
   bindWorkloadIdentity(binding: WorkloadIdentityBinding): Readonly<Record<string, pulumi.Input<string>>>;
   /** Where managed backing services go; undefined where the cloud offers none (an existing cluster). */
   readonly dataNetwork?: AwsDataNetwork | GcpDataNetwork;
+  /**
+   * The volume backups the cluster's own add-ons run (an existing cluster's Velero); undefined
+   * where the cloud's backup service does it (layers/services.ts) or nothing does.
+   */
+  readonly volumeBackups?: ClusterVolumeBackups;
+}
+
+/** Volume backups run by a cluster add-on, as plain data, and where Prometheus finds their metrics. */
+export interface ClusterVolumeBackups {
+  readonly kind: "velero";
+  /** The Velero Schedule's name (the `schedule` label of its metrics). */
+  readonly name: string;
+  /** Where its backups go: `s3://<bucket>/<prefix>` (the in-cluster MinIO's bucket included). */
+  readonly target: string;
+  /** Cron expression of the Schedule, in UTC. */
+  readonly schedule: string;
+  readonly hourUtc: number;
+  readonly retentionDays: number;
+  readonly namespaces: readonly string[];
+  /** The Service serving Velero's metrics: its namespace, selector labels and port name. */
+  readonly metrics: {
+    readonly namespace: string;
+    readonly selector: Readonly<Record<string, string>>;
+    readonly port: string;
+  };
 }

@@ -9,6 +9,7 @@ export type {
   AwsDataNetwork,
   ClusterHandle,
   ClusterSafety,
+  ClusterVolumeBackups,
   Cloud,
   GcpDataNetwork,
   IngressHost,
@@ -16,6 +17,13 @@ export type {
   IngressTlsMode,
   WorkloadIdentityBinding,
 } from "./handle";
-export { existingCluster, type ExistingClusterArgs } from "./existing";
+export {
+  existingCluster,
+  ExistingClusterAddOns,
+  type ExistingClusterArgs,
+  type ExistingKubernetesContext,
+  type VeleroBackupArgs,
+  type VeleroObjectStore,
+} from "./existing";
 export { execKubeconfig, awsExec, gkeExec, type ExecCredential, type KubeconfigFields } from "./kubeconfig";
 export { mirrorName, pullReference, type RegistryMirror } from "./registry";

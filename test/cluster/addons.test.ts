@@ -5,6 +5,7 @@ import type { RunResult } from "../../tools/offline/run";
 import { deployAddOns, type AddOn, type AddOnResult } from "../../components/cluster/addon";
 import { eksAddOns } from "../../components/cluster/eks/addons";
 import { gkeAddOns } from "../../components/cluster/gke/addons";
+import { existingAddOns } from "../../components/cluster/existing/addons";
 import { onExistingCluster, stackConfig } from "../helpers/program";
 import { clusterHandle, registration, runStackWithGraph, urnOf, type Registration, type ResourceKey } from "./harness";
 
@@ -159,10 +160,13 @@ describe("the add-on interface", () => {
   it.each([
     ["eks", eksAddOns],
     ["gke", gkeAddOns],
+    ["existing", { beforeNodes: [], afterNodes: [], onKubernetes: existingAddOns }],
   ] as const)("lists every add-on file of %s once, under the name its file has", (cloud, list) => {
     const dir = path.resolve(__dirname, `../../components/cluster/${cloud}/addons`);
     const listed = [...list.beforeNodes, ...list.afterNodes, ...list.onKubernetes] as AddOn<unknown>[];
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "index.ts" && f !== "managed.ts");
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".ts") && !["index.ts", "managed.ts", "minio.ts"].includes(f));
     const exported = files.flatMap((f) =>
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       Object.values(require(path.join(dir, f)) as Record<string, unknown>)

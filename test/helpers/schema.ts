@@ -10,6 +10,9 @@ const CUSTOM_RESOURCES = new Set([
   "monitoring.googleapis.com/v1/ClusterRules",
   // The snapshot class of the EKS snapshot controller.
   "snapshot.storage.k8s.io/v1/VolumeSnapshotClass",
+  // Velero's storage location and Schedule (test/services/velero.test.ts checks their specs).
+  "velero.io/v1/BackupStorageLocation",
+  "velero.io/v1/Schedule",
 ]);
 
 /** Validates an object against the Kubernetes OpenAPI schema of its kind (kubernetes-models); the error, if any. */

@@ -59,7 +59,10 @@ describe("the CrossGuard policy pack", () => {
   it("has one policy per rule, with a config schema where the rule reads config", () => {
     expect(policies.map((p) => p.name)).toEqual(RULES.map((r) => r.name));
     expect(byName("images-from-allowed-registries").configSchema).toEqual({
-      properties: { allowedRegistries: { type: "array", items: { type: "string" } } },
+      properties: {
+        allowedRegistries: { type: "array", items: { type: "string" } },
+        platformImages: { type: "array", items: { type: "string" } },
+      },
     });
     expect(byName("images-pinned-by-digest").configSchema).toBeUndefined();
   });

@@ -76,6 +76,24 @@ describe("the policy rules", () => {
     ]);
   });
 
+  it("images-from-allowed-registries allows the platform's own images exactly as listed, not their registry", () => {
+    const d = find("Deployment", "backend");
+    const minio = `docker.io/minio/minio@${DIGEST}`;
+    const withImage = (image: string) =>
+      edit(d, (p) => {
+        podSpec(p).containers[0].image = image;
+      });
+    const config = { ...CONFIG, platformImages: [minio] };
+    expect(check("images-from-allowed-registries", [withImage(minio)], config)).toEqual([]);
+    // Another image of the same repository, or the listed one without the list, is refused.
+    expect(check("images-from-allowed-registries", [withImage(`docker.io/minio/mc@${DIGEST}`)], config)).toEqual([
+      expect.stringMatching(/image "docker.io\/minio\/mc@sha256:b+" is not from an allowed registry/),
+    ]);
+    expect(check("images-from-allowed-registries", [withImage(minio)])).toEqual([
+      expect.stringMatching(/image "docker.io\/minio\/minio@sha256:b+" is not from an allowed registry/),
+    ]);
+  });
+
   it("pod-security-restricted names each way a pod breaks restricted", () => {
     const d = find("Deployment", "frontend");
     expect(check("pod-security-restricted", [d])).toEqual([]);

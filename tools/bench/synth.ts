@@ -144,8 +144,10 @@ export function toLayeredStacks(env: SyntheticEnvironment): Map<string, StackCon
       cluster: { cloud: "existing", kubernetesVersion: KUBERNETES_VERSION, existing: { context: "bench" } },
       production: false,
       policy: { allowedRegistries: [REGISTRY] },
-      // The bench measures the platform's guardrails and the teams' apps, not an in-cluster monitoring and log stack.
+      // The bench measures the platform's guardrails and the teams' apps, not an in-cluster monitoring and log stack,
+      // nor volume backups.
       observability: { monitoring: "none" },
+      platform: { volumeBackups: { objectStore: { type: "none" } } },
       teams,
     }),
   );
