@@ -58,6 +58,24 @@ function ensureCompiled() {
   return current(TREE) ? TREE : compile();
 }
 
+/**
+ * Keeps V8's compiled code of every module a command loads (v8-compile-cache; Node 22's
+ * `module.enableCompileCache` does the same, Node 20 has none), in node_modules/.cache/blueprint/v8:
+ * the next start reads it instead of compiling the SDK and the tools again, about a fifth of a
+ * command's start. V8 checks each entry against its source, so a changed file is compiled afresh.
+ * `DISABLE_V8_COMPILE_CACHE=1` switches it off. Render workers inherit it (tools/offline/render.ts).
+ */
+function useCompileCache() {
+  if (process.env.DISABLE_V8_COMPILE_CACHE === "1") return;
+  process.env.V8_COMPILE_CACHE_CACHE_DIR ??= path.join(ROOT, "node_modules", ".cache", "blueprint", "v8");
+  try {
+    require("v8-compile-cache");
+    process.env.BLUEPRINT_COMPILE_CACHE = require.resolve("v8-compile-cache");
+  } catch {
+    // Not installed (an older node_modules): the command only starts slower.
+  }
+}
+
 module.exports = { ensureCompiled, ENTRIES };
 
 if (require.main === module) {
@@ -66,6 +84,7 @@ if (require.main === module) {
     console.error(`launch: the first argument names a command line, one of: ${[...ENTRIES].join(", ")}`);
     process.exit(2);
   }
+  useCompileCache();
   if (process.env.BLUEPRINT_TSX === "1") {
     require("tsx/cjs/api").register();
     require(path.join(ROOT, `${entry}.ts`)).cli(argv);

@@ -103,6 +103,25 @@ describe("npm run audit", () => {
     }
   });
 
+  it("refuses a folder where the pack config belongs, written or read, and leaves it as it was", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+    try {
+      fs.mkdirSync(path.join(dir, "prod.platform.json", "kept"), { recursive: true });
+      for (const writePackConfig of [false, true]) {
+        const result = await audit({ stack: "prod.platform", packConfigDir: dir, writePackConfig });
+        expect(result.code).toBe(1);
+        expect(result.err).toEqual([
+          expect.stringMatching(
+            /prod\.platform\.json is a folder, not a pack config; move it away, then write the pack config with: npm run audit -- prod\.platform --write-pack-config$/,
+          ),
+        ]);
+      }
+      expect(fs.readdirSync(path.join(dir, "prod.platform.json"))).toEqual(["kept"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("audits a team stack with the allow-list of its platform's contract, and of the platform's production setting", async () => {
     const result = await audit({ stack: "prod-gke.shop", stacks: await platformOf("prod-gke.shop") });
     expect(result.code).toBe(0);

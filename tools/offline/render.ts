@@ -171,7 +171,9 @@ export function startWorkers(count: number): {
   const loader =
     __filename.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx")) ? ["--import", "tsx"] : [];
   const heap = process.execArgv.some((a) => a.startsWith("--max-semi-space-size")) ? [] : [YOUNG_GENERATION];
-  const execArgv = [...process.execArgv, ...loader, ...heap];
+  // The code cache the command line started with (tools/launch.cjs), for the workers' modules too.
+  const cache = process.env.BLUEPRINT_COMPILE_CACHE ? ["--require", process.env.BLUEPRINT_COMPILE_CACHE] : [];
+  const execArgv = [...process.execArgv, ...loader, ...heap, ...cache];
   const children = Array.from({ length: Math.max(1, count) }, () =>
     fork(WORKER, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv }),
   );
