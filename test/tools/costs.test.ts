@@ -69,6 +69,12 @@ describe("npm run costs", () => {
         .filter((e) => e.cluster.cloud === "aws")
         .map((e) => price(e, sheet).find((c) => c.item === "aws.kms.key")?.monthly),
     ).toEqual([1, 1, 1]);
+    // The GKE environment's data key is one SOFTWARE key version, at Google's $0.06 a month.
+    expect(
+      envs
+        .filter((e) => e.cluster.cloud === "gcp")
+        .map((e) => price(e, sheet).find((c) => c.item === "gcp.kms.key-version")?.monthly),
+    ).toEqual([0.06]);
     for (const p of sheet.prices) {
       expect(p.url).toMatch(/^https:\/\/(aws\.amazon\.com|cloud\.google\.com)\//);
       if (p.value === null) expect(p.note).toMatch(/^not found: /);
@@ -95,9 +101,11 @@ describe("npm run costs", () => {
     const staging = monthly(platform("staging.platform"), sheet).usd;
     expect(monthly(platform("staging.platform", [[db("highAvailability"), true]]), sheet).usd).toBe(staging + 730 + 20);
     const gke = monthly(platform("prod-gke.platform"), sheet).usd;
-    // 12 GB is capacity tier M3 (2 per GB-hour here) instead of 5 GB at M2 (1).
-    expect(monthly(platform("prod-gke.platform", [[cache("memorySizeGb"), 12]]), sheet).usd).toBe(
+    // 12 GB is capacity tier M3 (2 per GB-hour here) instead of 5 GB at M2 (1); the sum carries the
+    // key's $0.06, so it is compared to the cent's millionth rather than bit for bit.
+    expect(monthly(platform("prod-gke.platform", [[cache("memorySizeGb"), 12]]), sheet).usd).toBeCloseTo(
       gke - 5 * 730 + 12 * 2 * 730,
+      8,
     );
   });
 
