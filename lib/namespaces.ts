@@ -17,12 +17,20 @@ const KUBERNETES = { names: ["default"], prefixes: ["kube-"] } as const;
 export const EXISTING_ADD_ON_NAMESPACES = ["velero", "minio"] as const;
 
 /**
+ * The platform's namespace for the Job that sets up the users of managed databases: it holds their
+ * admin credentials and runs the platform's own pinned Postgres image, outside every team policy.
+ * A team of that name would get its Role, and the team admission policies, in it.
+ */
+export const DATA_ADMIN_NAMESPACE = "blueprint-data";
+
+/**
  * Per cloud: the namespaces the platform's add-ons run in (EKS: the CloudWatch Observability
  * add-on's `amazon-cloudwatch`; the load balancer controller and the autoscaler run in
  * kube-system), and the prefixes the cloud reserves for itself (GKE: `gke-` for its managed
  * components such as gke-managed-system, and `gmp-` for Managed Service for Prometheus,
  * gmp-system and gmp-public). An existing cluster's ingress controller runs in its configured
- * namespace.
+ * namespace. The platform's data namespace is reserved on every cluster, so team names stay valid
+ * when an environment moves to a cloud.
  */
 export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "existing"> | undefined): {
   readonly names: readonly string[];
@@ -31,22 +39,23 @@ export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "exist
   switch (cluster?.cloud) {
     case "aws":
       return {
-        names: [...KUBERNETES.names, "amazon-cloudwatch"],
+        names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE, "amazon-cloudwatch"],
         prefixes: [...KUBERNETES.prefixes, "amazon-", "aws-"],
       };
     case "gcp":
-      return { names: [...KUBERNETES.names], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
+      return { names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
     case "existing":
       return {
         names: [
           ...KUBERNETES.names,
+          DATA_ADMIN_NAMESPACE,
           ...EXISTING_ADD_ON_NAMESPACES,
           ...(cluster.existing ? [cluster.existing.ingressNamespace] : []),
         ],
         prefixes: [...KUBERNETES.prefixes],
       };
     default:
-      return KUBERNETES;
+      return { names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE], prefixes: [...KUBERNETES.prefixes] };
   }
 }
 

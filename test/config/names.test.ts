@@ -47,6 +47,14 @@ describe("a team name is never a namespace Kubernetes, the cloud or the platform
       undefined,
       /teams\.amazon-cloudwatch cannot be a team name: .*amazon-cloudwatch/,
     ],
+    // The platform's namespace for the users Job of managed databases, outside every team policy.
+    [
+      "blueprint-data",
+      "prod.platform",
+      undefined,
+      /teams\.blueprint-data cannot be a team name: .*"blueprint-data" is a namespace Kubernetes or the platform's add-ons use/,
+    ],
+    ["blueprint-data", "prod-gke.platform", undefined, /teams\.blueprint-data cannot be a team name/],
     ["gmp-system", "prod-gke.platform", undefined, /teams\.gmp-system cannot be a team name: .*"gmp-"/],
     ["gke-managed-system", "prod-gke.platform", undefined, /teams\.gke-managed-system cannot be a team name/],
     [
