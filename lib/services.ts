@@ -260,6 +260,14 @@ export const IN_CLUSTER_IMAGES: Readonly<Record<ServiceType, string>> = {
   valkey: "docker.io/valkey/valkey@sha256:fea8b3e67b15729d4bb70589eb03367bab9ad1ee89c876f54327fc7c6e618571",
 };
 
+/**
+ * The image of the platform's Job that sets up the users of managed Postgres (namespace
+ * `blueprint-data`): the in-cluster flavour's Postgres, for its `psql`. A platform image: the
+ * policy pack allows this exact reference (as the cluster pulls it), so the teams' allow-list,
+ * `blueprint:policy.allowedRegistries`, needs no `docker.io/library` for it.
+ */
+export const MANAGED_USERS_IMAGE = IN_CLUSTER_IMAGES.postgres;
+
 /** Whole GiB of a storage quantity such as `20Gi`; undefined when none is given. */
 export function parseGiB(q: string | number | undefined): number | undefined {
   if (q === undefined) return undefined;

@@ -26,7 +26,8 @@ export interface RuleConfig {
   /**
    * Images the platform itself runs in its own namespaces, outside the teams' allow-list, each
    * pinned by digest and allowed as written (`images-from-allowed-registries`): the in-cluster
-   * MinIO of an existing cluster's volume backups.
+   * MinIO of an existing cluster's volume backups, and the Postgres image of the Job that sets up
+   * the users of managed databases (namespace `blueprint-data`), as the cluster pulls them.
    */
   readonly platformImages?: readonly string[];
   /** Namespaces of the platform, where Services may be of type LoadBalancer or NodePort. */

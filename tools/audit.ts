@@ -10,7 +10,10 @@ import type { StackOutputsByName } from "./offline/mocks";
 import { platformOutputs, renderInWorker } from "./offline/render";
 import { parseCommandLine, UsageError } from "./offline/cli";
 import { ALLOWED_REGISTRIES_ANNOTATION, IMAGE_POLICY_NAME } from "../components/admission-rules";
-import { minioImage } from "../components/cluster/existing/addons/minio";
+import { MINIO_NAMESPACE, minioImage } from "../components/cluster/existing/addons/minio";
+import { DATA_ADMIN_NAMESPACE } from "../lib/namespaces";
+import { MANAGED_USERS_IMAGE } from "../lib/services";
+import { pullReferenceFor } from "../lib/mirrors";
 import { evaluate, RULES, type PolicyResourceView } from "../policy/rules";
 import {
   formatPackConfig,
@@ -30,8 +33,24 @@ a stale pack config or a program error; 2: bad usage.
   --write-pack-config  write policy/config/<stack>.json for this stack, then audit
   --help               this text, with the project's stacks`;
 
-/** Images the platform runs in its own namespaces, outside the teams' allow-list (pinned by digest). */
-const PLATFORM_IMAGES: readonly string[] = [minioImage];
+/**
+ * Images the platform runs in its own namespaces, outside the teams' allow-list (pinned by digest):
+ * an existing cluster's MinIO, and the Job that sets up the users of managed Postgres.
+ */
+const PLATFORM_IMAGES: readonly { readonly image: string; readonly namespace: string }[] = [
+  { image: minioImage, namespace: MINIO_NAMESPACE },
+  { image: MANAGED_USERS_IMAGE, namespace: DATA_ADMIN_NAMESPACE },
+];
+
+/** The registry mirrors the platform's contract names (upstream host -> mirror prefix); one per cluster. */
+function contractMirrors(result: RunResult): Record<string, string> {
+  const contract = result.stackOutputs?.outputs.contract as
+    Record<string, { registry?: { mirrors?: Record<string, string> } }> | undefined;
+  return Object.assign({}, ...Object.values(contract ?? {}).map((c) => c.registry?.mirrors ?? {})) as Record<
+    string,
+    string
+  >;
+}
 
 /** The resources of a run as the policy rules see them. */
 export function policyViews(result: RunResult): PolicyResourceView[] {
@@ -57,10 +76,21 @@ export function policyEnvironment(
   // A team stack's pods are admitted by its platform's policy: the contract carries that list.
   if (contractRegistries)
     return { production, allowedRegistries: [...contractRegistries], platformNamespaces, podSecurityVersion };
-  // The platform's own pinned images that this stack runs (MinIO for an existing cluster's backups).
-  const platformImages = PLATFORM_IMAGES.filter((image) =>
-    result.objects.some((o) => JSON.stringify(o).includes(`"image":${JSON.stringify(image)}`)),
-  );
+  // The platform's own pinned images that this stack runs in their namespace, as the cluster pulls
+  // them (through a mirror of their registry if it has one): exactly those references are allowed.
+  const mirrors = contractMirrors(result);
+  const platformImages = PLATFORM_IMAGES.map(({ image, namespace }) => ({
+    pulled: pullReferenceFor(image, mirrors),
+    namespace,
+  }))
+    .filter(({ pulled, namespace }) =>
+      result.objects.some(
+        (o) =>
+          (o.metadata as { namespace?: string } | undefined)?.namespace === namespace &&
+          JSON.stringify(o).includes(`"image":${JSON.stringify(pulled)}`),
+      ),
+    )
+    .map(({ pulled }) => pulled);
   // The admission policy carries the allow-list the program computed (mirror included), so the
   // pack config and the cluster enforce the same list.
   const admission = result.objects.find(

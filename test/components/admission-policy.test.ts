@@ -391,9 +391,9 @@ describe("the admission policy of each shipped stack", () => {
 
   it("allows only the mirror on a cluster that pulls through one, and the release's registry elsewhere", async () => {
     const gke = imagePolicy((await runStack("prod-gke.platform")).objects as K8sObject[]);
-    // ghcr.io only through the mirror; docker.io/library (the data namespace's postgres image) is not mirrored.
+    // ghcr.io only through the mirror, and nothing else.
     expect(gke.metadata.annotations!["blueprint.dev/allowed-registries"]).toBe(
-      "docker.io/library,europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr",
+      "europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr",
     );
     const upstream = {
       apiVersion: "v1",
@@ -407,6 +407,30 @@ describe("the admission policy of each shipped stack", () => {
       "docker.io/library,docker.io/valkey,ghcr.io",
     );
   });
+
+  it.each(["staging", "prod", "prod-gke"])(
+    "%s: refuses a team image from docker.io/library, and never binds the platform's data namespace",
+    async (env) => {
+      const platform = await runStack(`${env}.platform`);
+      const objects = platform.objects as K8sObject[];
+      const alpine = edited((s) => {
+        s.containers[0].image = `docker.io/library/alpine@${DIGEST}`;
+      });
+      expect(admissionFailures(specOf(imagePolicy(objects)), alpine)).toEqual([
+        expect.stringMatching(
+          /^every image must come from an allowed registry: (ghcr\.io|europe-west1-docker\.pkg\.dev\/\S+)$/,
+        ),
+      ]);
+      // The users Job of managed databases runs in blueprint-data, which no team policy binds.
+      const job = [...byKind(platform, "Job").values()].find((j) => j.metadata.namespace === "blueprint-data");
+      expect(job).toBeDefined();
+      for (const policy of objects.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding"))
+        expect([policy.metadata.name, bindingValues(objects, policy.metadata.name)]).toEqual([
+          policy.metadata.name,
+          expect.not.arrayContaining(["blueprint-data"]),
+        ]);
+    },
+  );
 
   it("admits a release Job's pods, and adds the registries of blueprint:policy.allowedRegistries", async () => {
     // The in-cluster backing services' upstream images stay allowed (docker.io/library, docker.io/valkey).

@@ -434,6 +434,14 @@ describe("team and platform config validation", () => {
     ]);
   });
 
+  it("refuses a released image from docker.io/library in prod, whose platform does not let teams pull it", async () => {
+    const alpine = `docker.io/library/alpine@${DIGEST}`;
+    const prodShop = withEdits(stackConfig("prod.shop"), [["blueprint:release.images.tool", alpine]]);
+    expect(await problems(prodShop, "prod.shop", await contractLookup("prod.shop"))).toEqual([
+      `blueprint:release.images.tool is pulled as ${alpine}, which the cluster's admission policy refuses: the platform stack "prod.platform" allows ghcr.io (its blueprint:policy.allowedRegistries)`,
+    ]);
+  });
+
   it("requires an existing cluster to name a context or provide a kubeconfig secret", async () => {
     expect(platformProblems(devPlatform(["blueprint:cluster.existing", {}]))).toEqual([
       "blueprint:kubeconfig is required when blueprint:cluster.existing has no context: set it with `pulumi config set --secret kubeconfig < kubeconfig.yaml`",

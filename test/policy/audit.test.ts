@@ -130,7 +130,7 @@ describe("npm run audit", () => {
     ) as Record<string, { enforcementLevel: string; allowedRegistries?: string[] }>;
     expect(config["images-from-allowed-registries"]).toEqual({
       enforcementLevel: "mandatory",
-      allowedRegistries: ["docker.io/library", "europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"],
+      allowedRegistries: ["europe-west1-docker.pkg.dev/acme-blueprint-prod/ghcr"],
     });
   });
 

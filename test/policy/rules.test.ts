@@ -1,6 +1,7 @@
 import { evaluate, RULES, type PolicyResourceView, type Rule, type RuleConfig } from "../../policy/rules";
 import { policyViews } from "../../tools/audit";
 import { runStack } from "../helpers/program";
+import { MANAGED_USERS_IMAGE } from "../../lib/services";
 
 const DIGEST = `sha256:${"b".repeat(64)}`;
 const CONFIG: RuleConfig = { allowedRegistries: ["ghcr.io"], platformNamespaces: ["kube-system"] };
@@ -32,10 +33,8 @@ beforeAll(async () => {
 
 describe("the policy rules", () => {
   it("find nothing wrong with what the components render for production", () => {
-    // prod's allow-list (stacks/Pulumi.prod.platform.yaml): the data namespace's Job runs the upstream postgres image.
-    expect(evaluate(RULES, prod, () => ({ ...CONFIG, allowedRegistries: ["ghcr.io", "docker.io/library"] }))).toEqual(
-      [],
-    );
+    // prod's allow-list (stacks/Pulumi.prod.platform.yaml), and the data namespace's Job's exact image.
+    expect(evaluate(RULES, prod, () => ({ ...CONFIG, platformImages: [MANAGED_USERS_IMAGE] }))).toEqual([]);
   });
 
   it("images-pinned-by-digest refuses a tag in any container, init containers included", () => {

@@ -1,5 +1,13 @@
 import { parsePlatform, parseTeam } from "../../config/load";
-import { collect, contractLookup, onExistingCluster, stackConfig, withEdits, type KeyPath } from "../helpers/program";
+import {
+  collect,
+  contractLookup,
+  getConfig,
+  onExistingCluster,
+  stackConfig,
+  withEdits,
+  type KeyPath,
+} from "../helpers/program";
 import type { StackConfig } from "../../lib/project";
 
 /** A shipped platform stack with edits applied. */
@@ -147,6 +155,26 @@ describe("backing services in the platform config", () => {
       ),
     );
   });
+
+  it("accepts the managed grants of staging, prod and prod-gke, whose users Job image is not on the teams' allow-list", () => {
+    for (const stack of ["staging.platform", "prod.platform", "prod-gke.platform"]) {
+      const cfg = stackConfig(stack);
+      expect(getConfig(cfg, ["blueprint:policy", "allowedRegistries"])).not.toContain("docker.io/library");
+      expect([stack, platformProblems(cfg, stack)]).toEqual([stack, []]);
+    }
+  });
+
+  it.each(["staging.platform", "prod.platform", "prod-gke.platform"])(
+    "refuses an in-cluster Postgres on %s, whose allow-list keeps docker.io/library out",
+    (stack) => {
+      const cfg = platform(stack, [DB, { type: "postgres", flavour: "in-cluster" }]);
+      expect(platformProblems(cfg, stack)).toContainEqual(
+        expect.stringMatching(
+          /^blueprint:teams\.shop\.services\.db\.flavour is "in-cluster", which runs docker\.io\/library\/postgres@sha256:[0-9a-f]{64}, but blueprint:policy\.allowedRegistries \(.*\) does not allow it: add "docker\.io\/library"$/,
+        ),
+      );
+    },
+  );
 
   it("refuses an external service without its URL in the secret config, and a URL kept in clear", () => {
     const cfg = platform("dev.platform", [DB, { type: "postgres", flavour: "external" }]);
