@@ -253,6 +253,8 @@ function managedService(
   let port: number;
   let cidrs: readonly string[];
   let ca: pulumi.Output<string> | undefined;
+  // What a Postgres client verifies of the server with the CA (lib/services.ts, Connection.verify).
+  let verify: "full" | "ca" = "full";
   let password: pulumi.Output<string> = passwords.current;
   let username: string;
   // The previous generation's credential while it stays valid, for its kept Secret.
@@ -284,6 +286,12 @@ function managedService(
     cidrs = instance.cidrs;
     // Neither RDS's regional roots nor Cloud SQL's server CA are in the system roots: the app gets them.
     ca = instance.ca;
+    // Cloud SQL's default per-instance CA (serverCaMode GOOGLE_MANAGED_INTERNAL_CA) signs only this
+    // instance's server certificate, whose subject is `<project>:<instance>`, not the private IP
+    // clients dial: verify-full would fail the host name check, and verify-ca already proves the
+    // server is this instance (https://cloud.google.com/sql/docs/postgres/authorize-ssl, "CA
+    // hierarchies": per-instance CA). RDS certificates name the endpoint: verify-full.
+    if (net.cloud === "gcp") verify = "ca";
     username = userOf(name, svc.rotation);
     if (passwords.previous)
       previous = { host, username: userOf(name, svc.rotation - 1), password: passwords.previous, ca };
@@ -375,6 +383,7 @@ function managedService(
       database: svc.type === "postgres" ? databaseNameOf(name) : "0",
       tls: true,
       caFile,
+      verify,
     }));
   const connection = connectionOf(host, username, password);
   const binding = new BindingSecret(

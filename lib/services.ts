@@ -88,17 +88,27 @@ export interface Connection {
   readonly tls: boolean;
   /** Path of the CA certificate the client must verify the server with, when the system roots do not. */
   readonly caFile?: string;
+  /**
+   * What a Postgres client checks of the server with `caFile`: `full` (the chain and the host
+   * name, `sslmode=verify-full`; the default) or `ca` (the chain only, `verify-ca`), for a server
+   * whose certificate does not name the address clients use but whose CA signs for it alone.
+   */
+  readonly verify?: "full" | "ca";
 }
 
 /**
- * The connection URL: `postgresql://` with `sslmode` for Postgres (`verify-full` with a CA file,
+ * The connection URL: `postgresql://` with `sslmode` for Postgres (`verify-full`, or `verify-ca`, with a CA file,
  * else `require`), `rediss://` (TLS) or `redis://` for the cache. User and password are
  * percent-encoded, so any character the engine allows is safe in it.
  */
 export function connectionUrl(c: Connection): string {
   const auth = `${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}`;
   if (c.type === "postgres") {
-    const ssl = !c.tls ? "disable" : c.caFile ? `verify-full&sslrootcert=${encodeURIComponent(c.caFile)}` : "require";
+    const ssl = !c.tls
+      ? "disable"
+      : c.caFile
+        ? `verify-${c.verify ?? "full"}&sslrootcert=${encodeURIComponent(c.caFile)}`
+        : "require";
     return `postgresql://${auth}@${c.host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${ssl}`;
   }
   return `${c.tls ? "rediss" : "redis"}://${auth}@${c.host}:${c.port}/${c.database}`;

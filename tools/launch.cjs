@@ -76,7 +76,7 @@ function useCompileCache() {
   }
 }
 
-module.exports = { ensureCompiled, ENTRIES };
+module.exports = { ensureCompiled, useCompileCache, ENTRIES };
 
 if (require.main === module) {
   const [entry, ...argv] = process.argv.slice(2);

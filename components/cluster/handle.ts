@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { VolumeBackupPlan } from "../services/backups";
 
 /** The clouds a cluster can come from. */
 export type Cloud = "aws" | "gcp" | "existing";
@@ -172,17 +173,8 @@ export interface ClusterHandle {
 }
 
 /** Volume backups run by a cluster add-on, as plain data, and where Prometheus finds their metrics. */
-export interface ClusterVolumeBackups {
+export interface ClusterVolumeBackups extends VolumeBackupPlan {
   readonly kind: "velero";
-  /** The Velero Schedule's name (the `schedule` label of its metrics). */
-  readonly name: string;
-  /** Where its backups go: `s3://<bucket>/<prefix>` (the in-cluster MinIO's bucket included). */
-  readonly target: string;
-  /** Cron expression of the Schedule, in UTC. */
-  readonly schedule: string;
-  readonly hourUtc: number;
-  readonly retentionDays: number;
-  readonly namespaces: readonly string[];
   /** The Service serving Velero's metrics: its namespace, selector labels and port name. */
   readonly metrics: {
     readonly namespace: string;

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { PROJECT_DIR, shippedEnvironments, teamStacksOf } from "../helpers/program";
+import { launch } from "../helpers/cli";
 
 const run = promisify(execFile);
 const REFEREE = path.resolve(PROJECT_DIR, "../shared/referee/run");
@@ -24,7 +25,8 @@ describeWithReferee("every shipped environment, rendered as `npm run render` doe
   it.each(shippedEnvironments())(
     "%s renders, and the Polaris referee finds no danger in its platform or any team stack",
     async (env) => {
-      const render = await run("npm", ["run", "-s", "render", "--", env, "--out", out], {
+      // What `npm run render` starts (tools/launch.cjs), without npm's own start-up.
+      const render = await run(process.execPath, launch("tools/render", env, "--out", out), {
         cwd: PROJECT_DIR,
         timeout: 120_000,
       });

@@ -7,7 +7,10 @@
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "../..");
-const tree = require(path.join(ROOT, "tools", "launch.cjs")).ensureCompiled();
+const launcher = require(path.join(ROOT, "tools", "launch.cjs"));
+// The code cache the command lines use: the SDK and the program compile once per change, not per worker.
+launcher.useCompileCache();
+const tree = launcher.ensureCompiled();
 const { runProgram } = require(path.join(tree, "tools", "offline", "run.js"));
 
 let queue = Promise.resolve();

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { postgresBin } from "../helpers/postgres";
 
 /**
  * What Velero's file-system backup does to the in-cluster Postgres, rehearsed against a real
@@ -11,17 +12,7 @@ import * as path from "node:path";
  * one. Under CI=true a missing server fails this file; elsewhere it is skipped.
  */
 
-const BIN = findBin();
-
-function findBin(): string | undefined {
-  const root = "/usr/lib/postgresql";
-  if (!fs.existsSync(root)) return undefined;
-  const versions = fs
-    .readdirSync(root)
-    .filter((v) => fs.existsSync(path.join(root, v, "bin", "postgres")))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions.length ? path.join(root, versions[0], "bin") : undefined;
-}
+const BIN = postgresBin();
 
 const isRoot = process.getuid?.() === 0;
 

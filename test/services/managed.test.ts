@@ -332,6 +332,16 @@ describe("managed Postgres and cache on GKE (prod-gke)", () => {
     ({ result: gke, graph } = await runStackWithGraph("prod-gke.platform"));
   });
 
+  it("gives bound apps Cloud SQL's per-instance CA and a URL that verifies the chain, not the host name the certificate does not carry", () => {
+    const sql = inputs(gke, "gcp:sql/databaseInstance:DatabaseInstance", "shop-db-sql");
+    // The default CA mode: a CA of this instance alone, whose server certificate names the instance, not its IP.
+    expect(sql.settings.ipConfiguration.serverCaMode).toBeUndefined();
+    const data = secretData(gke, "svc-db-g0");
+    expect(data.url).toMatch(/^postgresql:\/\/db_a:[A-Za-z0-9]{32}@[^/]+:5432\/db\?/);
+    expect(data.url.endsWith("?sslmode=verify-ca&sslrootcert=%2Fetc%2Fblueprint%2Fservices%2Fdb%2Fca.crt")).toBe(true);
+    expect(data["ca.crt"]).toBeTruthy();
+  });
+
   it("runs Cloud SQL private, CMEK, TLS required, regional, deletion-protected, backups with PITR kept after delete and a final backup", () => {
     const sql = inputs(gke, "gcp:sql/databaseInstance:DatabaseInstance", "shop-db-sql");
     expect(sql).toMatchObject({

@@ -4,6 +4,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ENSURE_USERS_SH, ENSURE_USERS_SQL, PG_HBA_CONF } from "../../lib/service-scripts";
+import { postgresBin } from "../helpers/postgres";
 
 /**
  * The in-cluster Postgres's user script and client authentication, and the dump-and-restore of
@@ -11,17 +12,7 @@ import { ENSURE_USERS_SH, ENSURE_USERS_SQL, PG_HBA_CONF } from "../../lib/servic
  * installs it). Under CI=true a missing server fails this file; elsewhere it is skipped.
  */
 
-const BIN = findBin();
-
-function findBin(): string | undefined {
-  const root = "/usr/lib/postgresql";
-  if (!fs.existsSync(root)) return undefined;
-  const versions = fs
-    .readdirSync(root)
-    .filter((v) => fs.existsSync(path.join(root, v, "bin", "postgres")))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions.length ? path.join(root, versions[0], "bin") : undefined;
-}
+const BIN = postgresBin();
 
 const isRoot = process.getuid?.() === 0;
 /** Runs a server-side command as the `postgres` OS user (the server refuses to run as root; peer authentication maps the OS user). */

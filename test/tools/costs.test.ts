@@ -7,7 +7,14 @@ import { PROJECT_DIR, stackConfig, withEdits, type KeyPath } from "../helpers/pr
 import { parsePlatform, type PlatformConfig } from "../../config/load";
 import { costTable, platformConfigs, PRICE_SHEET, readmeCostProblem, withTable } from "../../tools/costs/cli";
 import { memorystoreCapacityTier, price, total } from "../../tools/costs/model";
-import { PriceSheetError, readPriceSheet, type PriceEntry, type PriceSheet } from "../../tools/costs/sheet";
+import {
+  isOfficial,
+  PriceSheetError,
+  readPriceSheet,
+  THIRD_PARTY_NOTE,
+  type PriceEntry,
+  type PriceSheet,
+} from "../../tools/costs/sheet";
 
 const shipped = () => readPriceSheet(path.join(PROJECT_DIR, PRICE_SHEET), PRICE_SHEET);
 
@@ -56,11 +63,20 @@ describe("npm run costs", () => {
       const region = env.cluster.cloud === "aws" ? env.cluster.aws!.region : env.cluster.gcp?.region;
       for (const c of price(env, sheet)) {
         if (c.item === undefined) continue;
-        const entry =
-          sheet.prices.find((p) => p.item === c.item && p.region === region) ??
-          sheet.prices.find((p) => p.item === c.item && p.region === "global")!;
-        // A price the page did not show is "not found", never a number; one it showed is value × quantity.
-        expect(c.monthly).toBe(entry.value === null ? "not found" : entry.value * c.quantity!);
+        const find = (r: string | undefined) =>
+          sheet.prices.find((p) => p.item === c.item && p.region === r) ??
+          sheet.prices.find((p) => p.item === c.item && p.region === "global");
+        const own = find(region);
+        const ref = find(sheet.referenceRegions?.[env.cluster.cloud === "aws" ? "aws" : "gcp"]);
+        // The stack's region's figure wins; without one, the reference region's figure, marked;
+        // a price no page showed is "not found", never a number.
+        if (own?.value != null) {
+          expect(c.monthly).toBe(own.value * c.quantity!);
+          expect(c.referenceRegion).toBeUndefined();
+        } else if (ref?.value != null) {
+          expect(c.monthly).toBe(ref.value * c.quantity!);
+          expect(c.referenceRegion).toBe(ref.region);
+        } else expect(c.monthly).toBe("not found");
       }
     }
     // Each AWS environment with a team has the platform's one KMS key, at AWS's $1 a month.
@@ -76,7 +92,8 @@ describe("npm run costs", () => {
         .map((e) => price(e, sheet).find((c) => c.item === "gcp.kms.key-version")?.monthly),
     ).toEqual([0.06]);
     for (const p of sheet.prices) {
-      expect(p.url).toMatch(/^https:\/\/(aws\.amazon\.com|cloud\.google\.com)\//);
+      // A figure from anywhere but the provider's own page says it is a third-party listing.
+      if (!isOfficial(p.url)) expect(p.note).toMatch(THIRD_PARTY_NOTE);
       if (p.value === null) expect(p.note).toMatch(/^not found: /);
     }
   });
@@ -128,12 +145,17 @@ describe("npm run costs", () => {
     const env = platform("prod.platform", [[db("instanceClass"), "db.r7g.xlarge"]]);
     expect(() => price(env, shipped())).toThrow(
       new PriceSheetError(
-        `tools/costs/prices.json has no price for "db.r7g.xlarge" (aws.rds.postgres.instance:db.r7g.xlarge) in eu-west-1: add an entry { "item": "aws.rds.postgres.instance:db.r7g.xlarge", "region": "eu-west-1", "value": <USD or null with a note>, "unit", "url", "read" } read from the provider's pricing page`,
+        `tools/costs/prices.json has no price for "db.r7g.xlarge" (aws.rds.postgres.instance:db.r7g.xlarge) in eu-west-1 (nor in the reference region us-east-1): add an entry { "item": "aws.rds.postgres.instance:db.r7g.xlarge", "region": "eu-west-1", "value": <USD or null with a note>, "unit", "url", "read" } read from the provider's pricing page`,
       ),
     );
     const gke = platform("prod-gke.platform", [[cache("memorySizeGb"), 40]]);
     expect(() => price(gke, shipped())).toThrow(
-      /has no price for "standard-M4" \(gcp.memorystore.redis:standard-M4\) in europe-west1/,
+      /has no price for "standard-M4" \(gcp.memorystore.redis:standard-M4\) in europe-west1 \(nor in the reference region us-central1\)/,
+    );
+    // Without reference regions, the message names only the stack's region.
+    const noReference: PriceSheet = { ...shipped(), referenceRegions: undefined };
+    expect(() => price(env, noReference)).toThrow(
+      /has no price for "db.r7g.xlarge" \(aws.rds.postgres.instance:db.r7g.xlarge\) in eu-west-1: add/,
     );
   });
 
@@ -150,6 +172,117 @@ describe("npm run costs", () => {
       "M5",
       "M5",
     ]);
+  });
+});
+
+describe("prices at the reference region", () => {
+  const DB = "aws.rds.postgres.instance:db.t4g.medium";
+  /**
+   * The shipped sheet's stack-region entries with every price set to a test value (1 USD per unit),
+   * no reference-region entries, and `edit` applied to the rest: test data, not prices.
+   */
+  function sheetWith(edit: (prices: PriceEntry[]) => PriceEntry[], withReference = true) {
+    const base = shipped();
+    const refs = new Set(Object.values(base.referenceRegions ?? {}));
+    const regional = base.prices.filter((p) => !refs.has(p.region)).map((p) => ({ ...p, value: p.value ?? 1 }));
+    return {
+      ...base,
+      file: "test-sheet.json",
+      referenceRegions: withReference ? base.referenceRegions : undefined,
+      prices: edit(regional),
+    };
+  }
+  const at = (item: string, region: string, value: number | null): PriceEntry => ({
+    item,
+    region,
+    value,
+    unit: "instance-hour",
+    url: "https://aws.amazon.com/rds/postgresql/pricing/",
+    read: "2026-12-02",
+    note: value === null ? "not found: test entry" : "test entry",
+  });
+  const dbCharge = (sheet: PriceSheet) => price(platform("staging.platform"), sheet).find((c) => c.item === DB)!;
+
+  it("names a reference region per cloud in the shipped sheet", () => {
+    expect(shipped().referenceRegions).toEqual({ aws: "us-east-1", gcp: "us-central1" });
+  });
+
+  it("prices at the stack's own region when it has a figure, even when the reference region has one too", () => {
+    const sheet = sheetWith((ps) => [
+      ...ps.map((p) => (p.item === DB ? { ...p, value: 3 } : p)),
+      at(DB, "us-east-1", 2),
+    ]);
+    const c = dbCharge(sheet);
+    expect(c.monthly).toBe(3 * 730);
+    expect(c.referenceRegion).toBeUndefined();
+    expect(total(price(platform("staging.platform"), sheet)).atReference).toBe(0);
+    const table = costTable([platform("staging.platform")], sheet);
+    expect(table).toContain("RDS db.t4g.medium Single-AZ: $2190.00;");
+    expect(table).not.toContain("†");
+  });
+
+  it("prices at the reference region, marked, when the stack's region's figure is null", () => {
+    const sheet = sheetWith((ps) => [
+      ...ps.map((p) => (p.item === DB ? { ...p, value: null, note: "not found: test entry" } : p)),
+      at(DB, "us-east-1", 2),
+    ]);
+    const c = dbCharge(sheet);
+    expect(c.monthly).toBe(2 * 730);
+    expect(c.referenceRegion).toBe("us-east-1");
+    const sum = total(price(platform("staging.platform"), sheet));
+    expect(sum).toEqual({ usd: 2 * 730 + 20 + 730 + 1, unpriced: 0, atReference: 1 });
+    const table = costTable([platform("staging.platform")], sheet);
+    expect(table).toContain("RDS db.t4g.medium Single-AZ: $1460.00†;");
+    expect(table).toContain(`**$${(2 * 730 + 20 + 730 + 1).toFixed(2)}** (1 item at us-east-1 list price†) |`);
+    expect(table).toContain(
+      "† priced at us-east-1 list price: the stack's region eu-west-1 was not found in a citable source; regional prices differ",
+    );
+  });
+
+  it("prices at the reference region when the stack's region has no entry at all", () => {
+    const sheet = sheetWith((ps) => [...ps.filter((p) => p.item !== DB), at(DB, "us-east-1", 2)]);
+    expect(dbCharge(sheet)).toMatchObject({ monthly: 2 * 730, referenceRegion: "us-east-1" });
+  });
+
+  it("counts every item priced at the reference region in the total", () => {
+    const gp3 = "aws.rds.storage:gp3";
+    const sheet = sheetWith((ps) => [
+      ...ps.map((p) => (p.item === DB || p.item === gp3 ? { ...p, value: null, note: "not found: test entry" } : p)),
+      at(DB, "us-east-1", 2),
+      { ...at(gp3, "us-east-1", 2), unit: "GB-month" },
+    ]);
+    expect(total(price(platform("staging.platform"), sheet))).toMatchObject({ atReference: 2, unpriced: 0 });
+    expect(costTable([platform("staging.platform")], sheet)).toContain("(2 items at us-east-1 list price†)");
+  });
+
+  it("stays not found when the reference region's figure is null too, or the sheet names no reference region", () => {
+    const bothNull = sheetWith((ps) => [
+      ...ps.map((p) => (p.item === DB ? { ...p, value: null, note: "not found: test entry" } : p)),
+      at(DB, "us-east-1", null),
+    ]);
+    expect(dbCharge(bothNull).monthly).toBe("not found");
+    expect(dbCharge(bothNull).referenceRegion).toBeUndefined();
+    expect(total(price(platform("staging.platform"), bothNull))).toMatchObject({ atReference: 0, unpriced: 1 });
+    const noReference = sheetWith(
+      (ps) => [
+        ...ps.map((p) => (p.item === DB ? { ...p, value: null, note: "not found: test entry" } : p)),
+        at(DB, "us-east-1", 2),
+      ],
+      false,
+    );
+    expect(dbCharge(noReference).monthly).toBe("not found");
+    const table = costTable([platform("staging.platform")], noReference);
+    expect(table).not.toContain("†");
+    expect(table).toContain("+ 1 price not found |");
+  });
+
+  it("never uses another cloud's reference region", () => {
+    // A GCP stack with only an us-east-1 (AWS reference) figure for its item still has no price.
+    const item = "gcp.cloudsql.enterprise.vcpu:regional";
+    const sheet = sheetWith((ps) => [...ps.filter((p) => p.item !== item), at(item, "us-east-1", 2)]);
+    expect(() => price(platform("prod-gke.platform"), sheet)).toThrow(
+      `test-sheet.json has no price for "regional" (${item}) in europe-west1 (nor in the reference region us-central1)`,
+    );
   });
 });
 
@@ -192,6 +325,46 @@ describe("the price sheet", () => {
     expect(() => readPriceSheet(write("d.json", silent), "d.json")).toThrow(
       "d.json: aws.rds.postgres.instance:db.t4g.medium in eu-west-1 has no value and no note saying why",
     );
+  });
+
+  it("accepts a third-party page only when the note says it is a third-party listing of the list price", () => {
+    const at = good.prices.findIndex((p) => p.value !== null && !isOfficial(p.url as string));
+    expect(at).toBeGreaterThanOrEqual(0);
+    const silent = structuredClone(good);
+    silent.prices[at].note = "read from a blog";
+    expect(() => readPriceSheet(write("f.json", silent), "f.json")).toThrow(
+      new RegExp(
+        `^f\\.json: ${String(silent.prices[at].item).replace(/[.]/g, "\\.")} in us-[a-z]+-?\\d+ is read from https://[^ ]+, which is not the provider's own pricing page \\(aws\\.amazon\\.com, cloud\\.google\\.com\\): its note must say it is a "third-party listing of the AWS list price"`,
+      ),
+    );
+    const noNote = structuredClone(good);
+    delete noNote.prices[at].note;
+    expect(() => readPriceSheet(write("g.json", noNote), "g.json")).toThrow(/is not the provider's own pricing page/);
+    // A look-alike host is not the provider's.
+    const lookalike = structuredClone(good);
+    lookalike.prices[0].url = "https://aws.amazon.com.example.net/kms/pricing/";
+    expect(() => readPriceSheet(write("h.json", lookalike), "h.json")).toThrow(
+      /^h\.json: aws\.kms\.key in global is read from https:\/\/aws\.amazon\.com\.example\.net\/kms\/pricing\/, which is not/,
+    );
+    // Saying so makes it acceptable; the provider's own page needs no such note.
+    const said = structuredClone(good);
+    said.prices[at].note = "a third-party listing of the Google Cloud list price";
+    expect(readPriceSheet(write("i.json", said), "i.json").prices).toHaveLength(good.prices.length);
+    const official = structuredClone(good);
+    delete official.prices[0].note;
+    expect(readPriceSheet(write("j.json", official), "j.json").prices[0].note).toBeUndefined();
+  });
+
+  it("refuses a reference region that is not a region or names an unknown cloud", () => {
+    const bad = structuredClone(good) as Record<string, unknown>;
+    bad.referenceRegions = { aws: "N. Virginia" };
+    expect(() => readPriceSheet(write("k.json", bad), "k.json")).toThrow(
+      /^k.json: not a valid price sheet:\n {2}referenceRegions.aws: must be a region such as us-east-1/,
+    );
+    bad.referenceRegions = { azure: "eastus" };
+    expect(() => readPriceSheet(write("l.json", bad), "l.json")).toThrow(/referenceRegions: Unrecognized key/);
+    delete bad.referenceRegions;
+    expect(readPriceSheet(write("m.json", bad), "m.json").referenceRegions).toBeUndefined();
   });
 
   it("makes the command exit 1 with the sheet's problem, and print the table with a good one", () => {

@@ -38,6 +38,9 @@ const HEADERS: Record<(typeof COLUMNS)[number], string> = {
   platform: "data key, backups",
 };
 
+/** Marks a figure priced at the sheet's reference region instead of the stack's own. */
+export const REFERENCE_MARK = "†";
+
 function usd(n: number): string {
   return `$${n.toFixed(2)}`;
 }
@@ -50,7 +53,7 @@ function cell(charges: readonly PricedCharge[]): string {
       if (c.monthly === "included") return what;
       if (c.monthly === "usage") return `${what}: usage-based`;
       if (c.monthly === "not found") return `${what}: price not found`;
-      return `${what}: ${usd(c.monthly)}`;
+      return `${what}: ${usd(c.monthly)}${c.referenceRegion ? REFERENCE_MARK : ""}`;
     })
     .join("; ");
 }
@@ -71,27 +74,42 @@ export function platformConfigs(projectDir: string): PlatformConfig[] {
 
 /** The markdown table (and its footnote) for these environments at these prices. */
 export function costTable(envs: readonly PlatformConfig[], sheet: PriceSheet): string {
+  // "<reference region> for <stack region>" pairs, in the order the rows use them, for the footnotes.
+  const substitutions = new Map<string, { reference: string; region: string }>();
   const rows = envs.map((env) => {
     const priced = price(env, sheet);
     const region = env.cluster.cloud === "aws" ? env.cluster.aws?.region : env.cluster.gcp?.region;
     const sum = total(priced);
     const cells = COLUMNS.map((col) => cell(priced.filter((c) => c.column === col)));
-    const totalCell =
-      sum.unpriced === 0
-        ? `**${usd(sum.usd)}**`
-        : `**${usd(sum.usd)}** + ${sum.unpriced} price${sum.unpriced > 1 ? "s" : ""} not found`;
+    const references = [...new Set(priced.flatMap((c) => (c.referenceRegion ? [c.referenceRegion] : [])))];
+    for (const reference of references)
+      substitutions.set(`${reference} ${region ?? "global"}`, { reference, region: region ?? "global" });
+    const atReference =
+      sum.atReference === 0
+        ? ""
+        : ` (${sum.atReference} item${sum.atReference > 1 ? "s" : ""} at ${references.join(", ")} list price${REFERENCE_MARK})`;
+    const notFound = sum.unpriced === 0 ? "" : ` + ${sum.unpriced} price${sum.unpriced > 1 ? "s" : ""} not found`;
+    const totalCell = `**${usd(sum.usd)}**${atReference}${notFound}`;
     return `| ${env.environment}${region ? ` (${region})` : ""} | ${cells.join(" | ")} | ${totalCell} |`;
   });
   const read = [...new Set(sheet.prices.map((p) => p.read))].sort().join(", ");
+  const notFound = sheet.referenceRegions
+    ? "no citable page showed that price when the sheet was written, for the stack's region or for the reference region"
+    : "the pricing page did not show that price when it was read";
+  const footnotes = [...substitutions.values()].map(
+    (s) =>
+      `${REFERENCE_MARK} priced at ${s.reference} list price: the stack's region ${s.region} was not found in a citable source; ` +
+      "regional prices differ, so the figure for the stack's region may be higher or lower.",
+  );
   return [
     `| stack | ${COLUMNS.map((c) => HEADERS[c]).join(" | ")} | per month |`,
     `|---|${COLUMNS.map(() => "---|").join("")}---|`,
     ...rows,
     "",
+    ...footnotes.flatMap((f) => [f, ""]),
     `Monthly, in USD, on-demand list prices from \`${sheet.file}\` (each price with its pricing page, read ${read}). ` +
-      '"price not found": the pricing page did not show that price when it was read, so none is guessed and the ' +
-      "total leaves it out. Usage-based charges (backup storage beyond the free allowance, snapshots, I/O, data " +
-      "transfer) depend on the data and are not estimated.",
+      `"price not found": ${notFound}, so none is guessed and the total leaves it out. Usage-based charges (backup ` +
+      "storage beyond the free allowance, snapshots, I/O, data transfer) depend on the data and are not estimated.",
   ].join("\n");
 }
 

@@ -29,6 +29,8 @@ export interface Charge {
 /** A charge with its monthly price: a number, "not found" (the sheet's value is null), usage-based, or included elsewhere. */
 export interface PricedCharge extends Charge {
   readonly monthly: number | "not found" | "usage" | "included";
+  /** Set when the stack's region had no figure and the sheet's reference region for the cloud priced it. */
+  readonly referenceRegion?: string;
 }
 
 /** The region the environment's managed data lives in, or undefined for an existing cluster. */
@@ -186,24 +188,37 @@ export function charges(env: PlatformConfig, hoursPerMonth: number): Charge[] {
   return out;
 }
 
-/** Prices each charge from the sheet, in the environment's region; throws if the sheet lacks an item. */
+/**
+ * Prices each charge from the sheet, in the environment's region, or in the sheet's reference
+ * region for the cloud when the environment's region has no figure (the charge then says which);
+ * throws if the sheet has an item in neither.
+ */
 export function price(env: PlatformConfig, sheet: PriceSheet): PricedCharge[] {
   const region = regionOf(env) ?? "global";
   return charges(env, sheet.hoursPerMonth).map((c) => {
     if (c.included) return { ...c, monthly: "included" as const };
     if (c.item === undefined || c.quantity === undefined) return { ...c, monthly: "usage" as const };
-    const p = priceOf(sheet, c.item, region);
-    return { ...c, monthly: p.value === null ? ("not found" as const) : p.value * c.quantity };
+    const { entry, referenceRegion } = priceOf(sheet, c.item, region);
+    if (entry.value === null) return { ...c, monthly: "not found" as const };
+    return referenceRegion
+      ? { ...c, monthly: entry.value * c.quantity, referenceRegion }
+      : { ...c, monthly: entry.value * c.quantity };
   });
 }
 
-/** The priced charges' sum, and how many had no price. */
-export function total(priced: readonly PricedCharge[]): { readonly usd: number; readonly unpriced: number } {
+/** The priced charges' sum, how many had no price, and how many were priced at a reference region's figure. */
+export function total(priced: readonly PricedCharge[]): {
+  readonly usd: number;
+  readonly unpriced: number;
+  readonly atReference: number;
+} {
   let usd = 0;
   let unpriced = 0;
+  let atReference = 0;
   for (const c of priced) {
     if (typeof c.monthly === "number") usd += c.monthly;
     else if (c.monthly === "not found") unpriced += 1;
+    if (c.referenceRegion !== undefined) atReference += 1;
   }
-  return { usd, unpriced };
+  return { usd, unpriced, atReference };
 }

@@ -5,6 +5,15 @@ import { z } from "zod";
  * The price sheet `npm run costs` prices with: one entry per price, each with the page it was read
  * from and when. A price the page did not show is an entry with `value: null` and a note saying
  * so, never a guess; the table then says "price not found" for what it prices.
+ *
+ * A sheet may name a reference region per cloud (`referenceRegions`, e.g. us-east-1 and
+ * us-central1, the regions public listings quote). When the stack's own region has no figure, the
+ * reference region's figure prices the item and the table marks it; a figure for the stack's own
+ * region always wins.
+ *
+ * Prices come from the provider's own pricing pages (aws.amazon.com, cloud.google.com). A
+ * third-party page is accepted only when the entry's note says it is a third-party listing of the
+ * provider's list price, so a reader knows which figures to check first.
  */
 
 /** A bad price sheet, or one that lacks a price the stacks need; names the sheet. */
@@ -33,12 +42,30 @@ const entrySchema = z.strictObject({
   note: z.string().optional(),
 });
 
+const regionSchema = z.string().regex(/^[a-z]+(-[a-z]+)+-?\d+$/, "must be a region such as us-east-1");
+
 const sheetSchema = z.strictObject({
   currency: z.literal("USD"),
   /** Hours in a month, as the providers' pricing pages count them. */
   hoursPerMonth: z.literal(730),
+  /** Per cloud, the region whose figure prices an item the stack's own region has no figure for. */
+  referenceRegions: z.strictObject({ aws: regionSchema.optional(), gcp: regionSchema.optional() }).optional(),
   prices: z.array(entrySchema).min(1),
 });
+
+/** The clouds a sheet prices; an item's name starts with one of them. */
+export type Cloud = "aws" | "gcp";
+
+/** The providers' own pricing sites; a page elsewhere is a third-party listing and its note must say so. */
+export const OFFICIAL_HOSTS: readonly string[] = ["aws.amazon.com", "cloud.google.com"];
+
+/** What a third-party entry's note must contain. */
+export const THIRD_PARTY_NOTE = /third-party listing of (the )?(AWS|Google Cloud|Google|provider)('s)? list price/i;
+
+/** Whether `url` is on one of the providers' own pricing sites. */
+export function isOfficial(url: string): boolean {
+  return OFFICIAL_HOSTS.includes(new URL(url).hostname);
+}
 
 /** One price of the sheet. */
 export type PriceEntry = z.infer<typeof entrySchema>;
@@ -47,6 +74,8 @@ export type PriceEntry = z.infer<typeof entrySchema>;
 export interface PriceSheet {
   readonly file: string;
   readonly hoursPerMonth: number;
+  /** Per cloud, the region whose figures price what the stack's own region has no figure for. */
+  readonly referenceRegions?: Readonly<Partial<Record<Cloud, string>>>;
   readonly prices: readonly PriceEntry[];
 }
 
@@ -73,20 +102,53 @@ export function readPriceSheet(file: string, label = file): PriceSheet {
     seen.add(key);
     if (p.value === null && !p.note)
       throw new PriceSheetError(`${label}: ${p.item} in ${p.region} has no value and no note saying why`);
+    if (!isOfficial(p.url) && !THIRD_PARTY_NOTE.test(p.note ?? ""))
+      throw new PriceSheetError(
+        `${label}: ${p.item} in ${p.region} is read from ${p.url}, which is not the provider's own pricing page (${OFFICIAL_HOSTS.join(", ")}): its note must say it is a "third-party listing of the AWS list price" (or Google Cloud's)`,
+      );
   }
-  return { file: label, hoursPerMonth: parsed.data.hoursPerMonth, prices: parsed.data.prices };
+  return {
+    file: label,
+    hoursPerMonth: parsed.data.hoursPerMonth,
+    referenceRegions: parsed.data.referenceRegions,
+    prices: parsed.data.prices,
+  };
 }
 
-/** The price of `item` in `region` (or a global one); throws naming the item and the sheet. */
-export function priceOf(sheet: PriceSheet, item: string, region: string): PriceEntry {
-  const found =
+/** The entry for `item` in `region`, or a global one. */
+function entryFor(sheet: PriceSheet, item: string, region: string): PriceEntry | undefined {
+  return (
     sheet.prices.find((p) => p.item === item && p.region === region) ??
-    sheet.prices.find((p) => p.item === item && p.region === "global");
+    sheet.prices.find((p) => p.item === item && p.region === "global")
+  );
+}
+
+/** A price found for an item: its entry, and the reference region it was read in when that stood in for the stack's region. */
+export interface FoundPrice {
+  readonly entry: PriceEntry;
+  readonly referenceRegion?: string;
+}
+
+/**
+ * The price of `item` in `region` (or a global one). When that has no figure (null or absent) and
+ * the sheet names a reference region for the item's cloud, the reference region's figure is used
+ * and returned with that region; a figure for `region` itself always wins. Throws naming the item
+ * and the sheet when neither region has an entry.
+ */
+export function priceOf(sheet: PriceSheet, item: string, region: string): FoundPrice {
+  const own = entryFor(sheet, item, region);
+  if (own && own.value !== null) return { entry: own };
+  const cloud = item.split(".")[0] as Cloud;
+  const refRegion = sheet.referenceRegions?.[cloud];
+  const ref = refRegion && refRegion !== region ? entryFor(sheet, item, refRegion) : undefined;
+  if (ref && ref.value !== null && ref.region !== "global") return { entry: ref, referenceRegion: ref.region };
+  const found = own ?? ref;
   if (!found) {
     const [, size] = item.split(":");
+    const where = refRegion && refRegion !== region ? `${region} (nor in the reference region ${refRegion})` : region;
     throw new PriceSheetError(
-      `${sheet.file} has no price for ${size ? `"${size}" (${item})` : item} in ${region}: add an entry { "item": "${item}", "region": "${region}", "value": <USD or null with a note>, "unit", "url", "read" } read from the provider's pricing page`,
+      `${sheet.file} has no price for ${size ? `"${size}" (${item})` : item} in ${where}: add an entry { "item": "${item}", "region": "${region}", "value": <USD or null with a note>, "unit", "url", "read" } read from the provider's pricing page`,
     );
   }
-  return found;
+  return { entry: found };
 }
