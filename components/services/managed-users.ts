@@ -5,10 +5,8 @@ import { MANAGED_BY } from "../../lib/labels";
 import { ALLOW_NAMESPACE_AND_DNS_POLICY, DEFAULT_DENY_POLICY } from "../guardrails";
 import { ENSURE_USERS_SH, ENSURE_USERS_SQL } from "../../lib/service-scripts";
 import { bindingLabel, BOUND, databaseName, rotatingUsers } from "../../lib/services";
+// The platform's namespace for jobs that hold admin credentials of managed data; no team can read it.
 import { DATA_ADMIN_NAMESPACE } from "../../lib/namespaces";
-
-/** The platform's namespace for jobs that hold admin credentials of managed data; no team can read it. */
-export { DATA_ADMIN_NAMESPACE };
 
 /**
  * The platform's namespace for data administration (Pod Security `restricted`), with the same
