@@ -24,6 +24,14 @@ export const EXISTING_ADD_ON_NAMESPACES = ["velero", "minio"] as const;
 export const DATA_ADMIN_NAMESPACE = "blueprint-data";
 
 /**
+ * The namespaces of the platform's observability (components/observability.ts): Prometheus and
+ * Grafana's, Fluent Bit's (Pod Security `privileged`, for its hostPath reads) and OpenSearch's.
+ * Reserved on every cluster, whether or not the environment runs them yet, so a team name stays
+ * valid when observability is switched on.
+ */
+export const OBSERVABILITY_NAMESPACES = ["monitoring", "logging", "opensearch"] as const;
+
+/**
  * Per cloud: the namespaces the platform's add-ons run in (EKS: the CloudWatch Observability
  * add-on's `amazon-cloudwatch`; the load balancer controller and the autoscaler run in
  * kube-system), and the prefixes the cloud reserves for itself (GKE: `gke-` for its managed
@@ -39,23 +47,30 @@ export function platformNamespaces(cluster: Pick<ClusterConfig, "cloud" | "exist
   switch (cluster?.cloud) {
     case "aws":
       return {
-        names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE, "amazon-cloudwatch"],
+        names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE, ...OBSERVABILITY_NAMESPACES, "amazon-cloudwatch"],
         prefixes: [...KUBERNETES.prefixes, "amazon-", "aws-"],
       };
     case "gcp":
-      return { names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE], prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"] };
+      return {
+        names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE, ...OBSERVABILITY_NAMESPACES],
+        prefixes: [...KUBERNETES.prefixes, "gke-", "gmp-"],
+      };
     case "existing":
       return {
         names: [
           ...KUBERNETES.names,
           DATA_ADMIN_NAMESPACE,
+          ...OBSERVABILITY_NAMESPACES,
           ...EXISTING_ADD_ON_NAMESPACES,
           ...(cluster.existing ? [cluster.existing.ingressNamespace] : []),
         ],
         prefixes: [...KUBERNETES.prefixes],
       };
     default:
-      return { names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE], prefixes: [...KUBERNETES.prefixes] };
+      return {
+        names: [...KUBERNETES.names, DATA_ADMIN_NAMESPACE, ...OBSERVABILITY_NAMESPACES],
+        prefixes: [...KUBERNETES.prefixes],
+      };
   }
 }
 

@@ -55,6 +55,15 @@ describe("a team name is never a namespace Kubernetes, the cloud or the platform
       /teams\.blueprint-data cannot be a team name: .*"blueprint-data" is a namespace Kubernetes or the platform's add-ons use/,
     ],
     ["blueprint-data", "prod-gke.platform", undefined, /teams\.blueprint-data cannot be a team name/],
+    // The observability namespaces, also where the environment does not run them yet.
+    [
+      "logging",
+      "prod.platform",
+      undefined,
+      /teams\.logging cannot be a team name: .*"logging" is a namespace Kubernetes or the platform's add-ons use/,
+    ],
+    ["monitoring", "prod-gke.platform", undefined, /teams\.monitoring cannot be a team name/],
+    ["opensearch", "local.platform", undefined, /teams\.opensearch cannot be a team name/],
     ["gmp-system", "prod-gke.platform", undefined, /teams\.gmp-system cannot be a team name: .*"gmp-"/],
     ["gke-managed-system", "prod-gke.platform", undefined, /teams\.gke-managed-system cannot be a team name/],
     [
@@ -283,5 +292,17 @@ describe("one EKS access entry per principal", () => {
       { "shop-developers": ROLE, "shop-support": ROLE },
     ]);
     expect(platformProblems(cfg, "dev.platform")).toEqual([]);
+  });
+});
+
+describe("the reserved observability namespaces", () => {
+  it("are the namespaces the platform's observability runs in", async () => {
+    const { observabilityNamespaces } = await import("../../components/observability");
+    const { OBSERVABILITY_NAMESPACES } = await import("../../lib/namespaces");
+    expect([...OBSERVABILITY_NAMESPACES].sort()).toEqual(
+      Object.values(observabilityNamespaces)
+        .map((n) => n.name)
+        .sort(),
+    );
   });
 });
