@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { MANAGED_BY } from "../lib/labels";
 import {
   ALLOWED_REGISTRIES_ANNOTATION,
-  FORBIDDEN_EGRESS,
   GUARDRAIL_POLICY_NAME,
   IMAGE_POLICY_NAME,
   INGRESS_POLICY_NAME,
@@ -20,26 +19,6 @@ import {
   teamServicePolicySpec,
   type GrantedEgress,
 } from "./admission-rules";
-
-export {
-  ALLOWED_REGISTRIES_ANNOTATION,
-  FORBIDDEN_EGRESS,
-  GUARDRAIL_POLICY_NAME,
-  IMAGE_POLICY_NAME,
-  INGRESS_POLICY_NAME,
-  NETWORK_POLICY_NAME,
-  PLATFORM_OWNED_LABEL,
-  platformGuardrailPolicySpec,
-  podSecurityPolicySpec,
-  POD_SECURITY_POLICY_NAME,
-  SERVICE_POLICY_NAME,
-  teamBindingSpec,
-  teamImagePolicySpec,
-  teamIngressPolicySpec,
-  teamNetworkPolicySpec,
-  teamServicePolicySpec,
-  type GrantedEgress,
-};
 
 /**
  * Admission in the cluster: `ValidatingAdmissionPolicy` objects and their bindings

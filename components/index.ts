@@ -47,8 +47,8 @@ export { PriorityClasses, priorityTiers, type PriorityTier } from "./priority-cl
 export { recommendedLabels, selectorLabels, MANAGED_BY, type AppIdentity } from "../lib/labels";
 export { dataProtection } from "./protection";
 export type { ClusterHandle, Cloud, WorkloadIdentityBinding } from "./cluster";
+export { AdmissionPolicy, type AdmissionPolicyArgs } from "./admission-policy";
 export {
-  AdmissionPolicy,
   teamImagePolicySpec,
   podSecurityPolicySpec,
   teamBindingSpec,
@@ -65,8 +65,7 @@ export {
   PLATFORM_OWNED_LABEL,
   FORBIDDEN_EGRESS,
   ALLOWED_REGISTRIES_ANNOTATION,
-  type AdmissionPolicyArgs,
   type GrantedEgress,
-} from "./admission-policy";
+} from "./admission-rules";
 export { pullReferenceFor } from "../lib/mirrors";
 export { parsePinnedImage, isPinned, formatPinnedImage, DIGEST, PINNED_FORM, type PinnedImage } from "../lib/images";

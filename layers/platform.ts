@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 // "../components/index", not the folder: the folder's package.json points at the built package (dist/).
 import { PriorityClasses, StorageClass, TeamNamespace, type ClusterHandle } from "../components/index";
 import { PlatformObservability } from "../components/observability";
-import { AdmissionPolicy, type GrantedEgress } from "../components/admission-policy";
+import { AdmissionPolicy } from "../components/admission-policy";
+import type { GrantedEgress } from "../components/admission-rules";
 import { clusterName, createCluster } from "./cluster";
 import { CONTRACT_VERSION, type TeamContract } from "../config/contract";
 import { loadPlatform, type PlatformConfig } from "../config/load";

@@ -208,10 +208,10 @@ export async function auditStack(opts: AuditOptions): Promise<AuditResult> {
 
   const file = path.join(opts.packConfigDir ?? path.join(project.dir, "policy", "config"), `${stack}.json`);
   const shown = path.relative(project.dir, file);
-  // A folder (or a device) where the pack config belongs is refused by name, written or read: it
-  // is never replaced, and never reported as a read error of the system.
-  const kind = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (kind && !kind.isFile() && !kind.isSymbolicLink()) {
+  // A folder (or a device), or a link to one, where the pack config belongs is refused by name,
+  // written or read: it is never replaced, and never reported as a read error of the system.
+  const kind = fs.statSync(file, { throwIfNoEntry: false });
+  if (kind && !kind.isFile()) {
     err.push(
       `audit: ${shown} is ${kind.isDirectory() ? "a folder" : "not a regular file"}, not a pack config; move it away, then write the pack config with: npm run audit -- ${stack} --write-pack-config`,
     );

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hashText, sourceFiles, type CompiledManifest } from "./offline/compiled";
+import { PROGRAM_ROOTS } from "./offline/contract-cache";
 import { parseCommandLine, UsageError } from "./offline/cli";
 
 /** The project folder. */
@@ -15,12 +16,8 @@ const ROOT = path.resolve(__dirname, "..");
 export function precompile(
   outDir: string,
   roots: readonly string[] = [
-    "index.ts",
-    "layers",
-    "lib",
-    "components",
-    "config",
-    "tools/offline",
+    // The program and the offline runner, as the render's contract cache keys them, and the render's CLI.
+    ...PROGRAM_ROOTS.filter((r) => !r.endsWith(".json")),
     "tools/render.ts",
     "tools/render-progress.ts",
     "tools/progress.ts",

@@ -24,7 +24,7 @@ import {
   toSingleStackConfig,
   toStackFile,
 } from "../../tools/bench/synth";
-import { compiledProgram } from "../../tools/offline/render";
+import { compiledProgram } from "../../tools/offline/compiled";
 import { asPlatform, PROJECT_DIR, runStack } from "../helpers/program";
 
 type Manifest = Record<string, unknown>;

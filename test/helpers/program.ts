@@ -210,12 +210,12 @@ function runKey(stack: string): string {
   const project = readProject(PROJECT_DIR);
   const platform = `${stack.split(".")[0]}.platform`;
   // The sources do not change while a test file runs; the stack files might (a test may write one).
-  const files = [platform, stack].map((s) => fs.readFileSync(stackFilePath(project, s), "utf8")).join("\0");
-  const memo = `${stack}\0${files}`;
+  const [platformText, stackText] = [platform, stack].map((s) => fs.readFileSync(stackFilePath(project, s), "utf8"));
+  const memo = `${stack}\0${platformText}\0${stackText}`;
   let key = runKeys.get(memo);
   if (!key) {
     const hash = createHash("sha256").update(platformKey(project, platform));
-    if (stack !== platform) hash.update("\0team\0").update(fs.readFileSync(stackFilePath(project, stack)));
+    if (stack !== platform) hash.update("\0team\0").update(stackText);
     key = hash.digest("hex");
     runKeys.set(memo, key);
   }

@@ -16,7 +16,9 @@ const { runProgram } = require(path.join(tree, "tools", "offline", "run.js"));
 let queue = Promise.resolve();
 process.on("message", (job) => {
   queue = queue.then(async () => {
-    process.env.BLUEPRINT_EVALUATION_DATE = job.evaluationDate;
+    // The test file's evaluation day, or none (assigning undefined would set the text "undefined").
+    if (job.evaluationDate === undefined) delete process.env.BLUEPRINT_EVALUATION_DATE;
+    else process.env.BLUEPRINT_EVALUATION_DATE = job.evaluationDate;
     try {
       const result = await runProgram({
         projectDir: job.projectDir,

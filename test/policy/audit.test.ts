@@ -117,6 +117,13 @@ describe("npm run audit", () => {
         ]);
       }
       expect(fs.readdirSync(path.join(dir, "prod.platform.json"))).toEqual(["kept"]);
+      // A link to a folder is refused the same way, and stays a link.
+      const linked = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+      fs.symlinkSync(path.join(dir, "prod.platform.json"), path.join(linked, "prod.platform.json"));
+      const viaLink = await audit({ stack: "prod.platform", packConfigDir: linked, writePackConfig: true });
+      expect(viaLink.err).toEqual([expect.stringMatching(/prod\.platform\.json is a folder, not a pack config/)]);
+      expect(fs.lstatSync(path.join(linked, "prod.platform.json")).isSymbolicLink()).toBe(true);
+      fs.rmSync(linked, { recursive: true, force: true });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -3,8 +3,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runProgram, type RunResult } from "./run";
 import { compiledTree, staleSources } from "./compiled";
-
-export { compiledProgram } from "./compiled";
 import { readProject, readStackConfig, type ProjectFile } from "../../lib/project";
 import { environments, platformStackName, teamStacks } from "../../lib/stacks";
 import { stableJson, type StackOutputs, type StackOutputsByName } from "./mocks";
